@@ -1,0 +1,103 @@
+"""Frontends: a user's model file becomes an IR Graph, plus the original model to compare against."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from edgexf.errors import EdgexfError, ModelLoadError
+from edgexf.ir.graph import Graph
+
+
+@dataclass
+class LoadedModel:
+    graph: Graph
+    original: Callable[[np.ndarray], np.ndarray]  # the source model on a batch: (B, ...) -> (B, ...)
+    example_input: np.ndarray  # as exported (batch 1)
+    source: str
+
+
+def load_model(spec: str | Path, name: str | None = None) -> LoadedModel:
+    """spec: a torch.export program (.pt2), or FILE.py:FUNCTION returning (nn.Module, example_input)."""
+    spec = str(spec)
+    if ".py:" in spec:
+        path, func = spec.rsplit(":", 1)
+        module, example = _call_builder(Path(path), func)
+        ep = _export(module, example, spec)
+        default_name = Path(path).stem
+    else:
+        path = Path(spec)
+        if not path.exists():
+            raise ModelLoadError(f"model file {spec} does not exist")
+        if path.suffix in (".onnx", ".tflite"):
+            raise ModelLoadError(f"{path.name}: {path.suffix[1:].upper()} import is not supported yet; export the "
+                                 "model from PyTorch with torch.export.save (.pt2), or give FILE.py:FUNCTION")
+        if path.suffix != ".pt2":
+            raise ModelLoadError(f"{path.name}: unknown model format {path.suffix!r}; give a torch.export program "
+                                 "(.pt2) or FILE.py:FUNCTION returning (module, example_input)")
+        try:
+            ep = torch.export.load(str(path))
+        except Exception as e:  # torch raises many types for a bad archive
+            raise ModelLoadError(f"{path}: not a readable torch.export program (.pt2): {type(e).__name__}: {e}") from e
+        default_name = path.stem
+    return _from_program(ep, name or default_name, spec)
+
+
+def _call_builder(path: Path, func: str):
+    if not path.is_file():
+        raise ModelLoadError(f"{path} does not exist (expected FILE.py:FUNCTION)")
+    mod_name = f"_edgexf_user_{path.stem}"
+    loader = importlib.util.spec_from_file_location(mod_name, path)
+    module = importlib.util.module_from_spec(loader)
+    sys.modules[mod_name] = module
+    try:
+        loader.loader.exec_module(module)
+    except Exception as e:
+        raise ModelLoadError(f"importing {path} failed: {type(e).__name__}: {e}") from e
+    fn = getattr(module, func, None)
+    if not callable(fn):
+        raise ModelLoadError(f"{path} has no function {func!r}")
+    result = fn()
+    if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], torch.nn.Module)):
+        raise ModelLoadError(f"{path}:{func} must return (nn.Module, example_input), got {type(result).__name__}")
+    return result
+
+
+def _export(module: torch.nn.Module, example, spec: str):
+    args = tuple(example) if isinstance(example, (tuple, list)) else (example,)
+    try:
+        return torch.export.export(module.eval(), args)
+    except Exception as e:
+        raise ModelLoadError(f"torch.export failed on {spec}: {type(e).__name__}: {e}") from e
+
+
+def _from_program(ep, name: str, spec: str) -> LoadedModel:
+    from edgexf.frontends.torch_export import from_exported_program
+
+    try:
+        graph = from_exported_program(ep, name)
+    except EdgexfError:
+        raise
+    user_inputs = [s for s in ep.graph_signature.input_specs if s.kind.name == "USER_INPUT"]
+    if len(user_inputs) != 1:
+        raise ModelLoadError(f"{spec}: models with {len(user_inputs)} inputs are not supported yet (one input)")
+    module = ep.module()
+    example = ep.example_inputs[0][0] if getattr(ep, "example_inputs", None) else None
+    shape = graph.tensors[graph.inputs[0]].shape
+    example = example.detach().numpy() if example is not None else np.zeros(shape, np.float32)
+
+    def original(x: np.ndarray) -> np.ndarray:
+        """Run the exported model sample by sample (its shapes are static, batch as exported)."""
+        with torch.no_grad():
+            outs = [module(torch.from_numpy(np.ascontiguousarray(s, dtype=np.float32)))
+                    for s in x.reshape((-1,) + shape)]
+        outs = [o[0] if isinstance(o, (tuple, list)) else o for o in outs]
+        return np.stack([o.numpy() for o in outs])
+
+    return LoadedModel(graph, original, example, spec)

@@ -1,0 +1,128 @@
+"""Render the model's C sources (model.h, model.c, weights.c) from the graph and its memory plan.
+
+All numbers are worked out here; the Jinja2 templates in codegen_templates/ only print them. The
+output directory also gets the kernel library (firmware/kernels/), so it is a self-contained C
+library a user can drop into their own firmware.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import numpy as np
+
+from edgexf import __version__
+from edgexf.codegen.kernels import EmitContext, c_float, emit
+from edgexf.errors import UnsupportedOpError
+from edgexf.ir.graph import Graph, Tensor
+from edgexf.ir.ops import op_macs
+from edgexf.memory.plan import MemoryPlan
+from edgexf.resources import firmware_dir, templates_dir
+
+CTYPES = {"float32": "float", "int8": "int8_t", "int16": "int16_t", "int32": "int32_t", "uint8": "uint8_t"}
+DTYPE_CODES = {"float32": 0, "int8": 1, "int16": 2, "int32": 3, "uint8": 4}
+
+
+@dataclass(frozen=True)
+class GeneratedSources:
+    """A generated C library: verified to call only kernels the library declares."""
+
+    dir: Path
+    files: tuple[Path, ...]
+    arena_bytes: int
+    weights_bytes: int
+    kernels_used: tuple[str, ...]
+
+    def verify(self) -> GeneratedSources:
+        declared = set(re.findall(r"\b(exf_\w+)\s*\(", (self.dir / "edgexf_kernels.h").read_text()))
+        missing = sorted(set(self.kernels_used) - declared)
+        if missing:
+            raise UnsupportedOpError(f"generated code calls kernels the library lacks: {', '.join(missing)}")
+        for f in self.files:
+            if not f.is_file() or f.stat().st_size == 0:
+                raise FileNotFoundError(f"code generation left {f} missing or empty")
+        return self
+
+
+def _cname(prefix: str, name: str) -> str:
+    return prefix + re.sub(r"[^A-Za-z0-9_]", "_", name)
+
+
+def _format_values(t: Tensor, per_line: int) -> list[str]:
+    flat = t.data.reshape(-1)
+    if t.dtype == "float32":
+        items = [c_float(v) for v in flat.tolist()]
+    else:
+        items = [str(int(v)) for v in flat.tolist()]
+    return [", ".join(items[i : i + per_line]) + "," for i in range(0, len(items), per_line)]
+
+
+def _io(graph: Graph, names: list[str], pointer) -> list[dict]:
+    out = []
+    for n in names:
+        t = graph.tensors[n]
+        out.append({"name": n, "dtype": t.dtype, "dtype_code": DTYPE_CODES[t.dtype], "shape": list(t.shape),
+                    "ndim": len(t.shape), "shape_c": ", ".join(str(d) for d in t.shape) or "0",
+                    "bytes": t.nbytes, "cname": pointer(n)})
+    return out
+
+
+def generate_c(graph: Graph, plan: MemoryPlan, out_dir: Path, meta: dict) -> GeneratedSources:
+    """meta: command, source, board (strings for the file headers)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for t in graph.tensors.values():
+        if t.dtype not in CTYPES:
+            raise UnsupportedOpError(f"tensor {t.name!r} has dtype {t.dtype}, which the C code cannot hold")
+
+    def pointer(name: str) -> str:
+        return _cname("W_" if graph.tensors[name].is_const else "B_", name)
+
+    ctx = EmitContext(graph, pointer)
+    weights = [
+        {"name": t.name, "cname": pointer(t.name), "ctype": CTYPES[t.dtype], "dtype": t.dtype,
+         "shape": list(t.shape), "numel": max(1, t.numel), "lines": _format_values(t, 8 if t.dtype == "float32" else 16)}
+        for t in graph.constants()
+    ]
+    buffers = []
+    for b in plan.buffers:
+        for name in b.tensors:
+            t = graph.tensors[name]
+            buffers.append({"name": name, "cname": pointer(name), "offset": plan.offsets[b.name], "dtype": t.dtype,
+                            "shape": list(t.shape), "bytes": t.nbytes, "start": b.start, "end": b.end})
+    buffers.sort(key=lambda b: (b["offset"], b["start"]))
+    ops, statics, used = [], [], set()
+    for i, op in enumerate(graph.ops):
+        call = emit(ctx, op)
+        statics += call.statics
+        used.update(call.functions)
+        ops.append({"index": i, "type": op.type, "name": op.name, "source": op.source.replace("*/", "* /"),
+                    "out": ", ".join(f"{o}{list(graph.tensors[o].shape)}" for o in op.outputs), "lines": call.lines})
+    weights_bytes = sum(t.nbytes for t in graph.constants())
+    context = {
+        "name": graph.name, "version": __version__, "command": meta.get("command", "edgexf"),
+        "source": meta.get("source", "?"), "board": meta.get("board", "?"),
+        "arena_bytes": plan.arena_bytes, "lower_bound_bytes": plan.lower_bound_bytes, "planner": plan.planner,
+        "weights_bytes": weights_bytes, "macs": sum(op_macs(graph, op) for op in graph.ops),
+        "weights": weights, "buffers": buffers, "statics": statics, "ops": ops,
+        "inputs": _io(graph, graph.inputs, pointer), "outputs": _io(graph, graph.outputs, pointer),
+    }
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates_dir()), undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    files = []
+    for template, filename in (("model.h.j2", "model.h"), ("model.c.j2", "model.c"), ("weights.c.j2", "weights.c")):
+        path = out_dir / filename
+        path.write_text(env.get_template(template).render(context))
+        files.append(path)
+    for src in sorted((firmware_dir() / "kernels").iterdir()):
+        if src.suffix in (".c", ".h"):
+            shutil.copy(src, out_dir / src.name)
+            files.append(out_dir / src.name)
+    return GeneratedSources(out_dir, tuple(files), plan.arena_bytes, weights_bytes, tuple(sorted(used))).verify()
+
+
+def count_params(graph: Graph) -> int:
+    return int(sum(np.prod(t.shape, dtype=np.int64) for t in graph.constants()))

@@ -1,0 +1,260 @@
+"""The kernel registry: for each IR op, the C call that computes it (one table, KERNELS).
+
+An emitter works out every number in Python (rows, strides, byte offsets) and returns the C
+statement(s) and any static const arrays it needs; the templates only print them. An op with no
+entry, or an attribute combination the kernels do not cover, is refused with a message naming it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from edgexf.errors import UnsupportedOpError
+from edgexf.ir.graph import Graph, Op
+
+
+@dataclass
+class KernelCall:
+    lines: list[str]  # C statements
+    statics: list[str] = field(default_factory=list)  # static const declarations they use
+    functions: list[str] = field(default_factory=list)  # kernel functions called (checked to exist)
+
+
+class EmitContext:
+    """What an emitter needs: tensor shapes and the C expression of each tensor's address."""
+
+    def __init__(self, graph: Graph, pointer: Callable[[str], str]):
+        self.graph = graph
+        self._pointer = pointer
+
+    def shape(self, name: str) -> tuple[int, ...]:
+        return self.graph.tensors[name].shape
+
+    def itemsize(self, name: str) -> int:
+        return self.graph.tensors[name].nbytes // max(1, self.graph.tensors[name].numel)
+
+    def ptr(self, name: str, ctype: str = "float") -> str:
+        if not name:
+            return "NULL"
+        return f"({'const ' if self.graph.tensors[name].is_const else ''}{ctype} *){self._pointer(name)}"
+
+    def byte_ptr(self, name: str, offset: int = 0) -> str:
+        cast = "const uint8_t" if self.graph.tensors[name].is_const else "uint8_t"
+        return f"(({cast} *){self._pointer(name)} + {offset})" if offset else self._pointer(name)
+
+
+def _refuse(op: Op, why: str) -> UnsupportedOpError:
+    return UnsupportedOpError(f"no C kernel for {op.describe()}: {why}")
+
+
+def _static(op: Op, what: str, values: list[int]) -> tuple[str, str]:
+    name = f"{_cname(op.name)}_{what}"
+    return name, f"static const int32_t {name}[{len(values)}] = {{{', '.join(str(v) for v in values)}}};"
+
+
+def _cname(name: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9_]", "_", name)
+
+
+def c_float(v: float) -> str:
+    """A float32 as a C literal that parses back to the same bits (9 significant digits)."""
+    v = float(np.float32(v))
+    if not math.isfinite(v):
+        raise ValueError(f"cannot print {v} as a C float literal")
+    s = f"{v:.9g}"
+    if not any(ch in s for ch in ".en"):
+        s += ".0"
+    return s + "f"
+
+
+def _linear(c: EmitContext, op: Op) -> KernelCall:
+    x, w, b = op.inputs
+    m, k = c.shape(w)
+    rows = math.prod(c.shape(x)) // k
+    return KernelCall([f"exf_linear_f32({c.ptr(x)}, {c.ptr(w)}, {c.ptr(b)}, {c.ptr(op.outputs[0])}, "
+                       f"{rows}, {k}, {m});"], functions=["exf_linear_f32"])
+
+
+def _matmul(c: EmitContext, op: Op) -> KernelCall:
+    a, b = op.inputs
+    y = c.shape(op.outputs[0])
+    batch = math.prod(y[:-2])
+    m, n, k = y[-2], y[-1], c.shape(a)[-1]
+    strides = []
+    for t, size in ((a, m * k), (b, k * n)):
+        tb = math.prod(c.shape(t)[:-2])
+        if tb not in (1, batch):
+            raise _refuse(op, f"batch axes of {list(c.shape(t))} broadcast only partly against {list(y)}")
+        strides.append(size if tb == batch and batch > 1 else 0)
+    return KernelCall([f"exf_matmul_f32({c.ptr(a)}, {c.ptr(b)}, {c.ptr(op.outputs[0])}, {batch}, {m}, {k}, "
+                       f"{n}, {strides[0]}, {strides[1]});"], functions=["exf_matmul_f32"])
+
+
+def _conv2d(c: EmitContext, op: Op) -> KernelCall:
+    x, w, b = op.inputs
+    n, ch, h, wd = c.shape(x)
+    o, _, kh, kw = c.shape(w)
+    (sh, sw), (ph, pw) = op.attrs["stride"], op.attrs["padding"]
+    oh, ow = c.shape(op.outputs[0])[2:]
+    return KernelCall([f"exf_conv2d_f32({c.ptr(x)}, {c.ptr(w)}, {c.ptr(b)}, {c.ptr(op.outputs[0])}, {n}, {ch}, "
+                       f"{h}, {wd}, {o}, {kh}, {kw}, {sh}, {sw}, {ph}, {pw}, {oh}, {ow});"],
+                      functions=["exf_conv2d_f32"])
+
+
+def _layernorm(c: EmitContext, op: Op) -> KernelCall:
+    x, g, b = op.inputs
+    d = c.shape(x)[-1]
+    rows = math.prod(c.shape(x)) // d
+    return KernelCall([f"exf_layernorm_f32({c.ptr(x)}, {c.ptr(g)}, {c.ptr(b)}, {c.ptr(op.outputs[0])}, "
+                       f"{rows}, {d}, {c_float(op.attrs['eps'])});"], functions=["exf_layernorm_f32"])
+
+
+def _softmax(c: EmitContext, op: Op) -> KernelCall:
+    n = c.shape(op.inputs[0])[-1]
+    rows = math.prod(c.shape(op.inputs[0])) // n
+    return KernelCall([f"exf_softmax_f32({c.ptr(op.inputs[0])}, {c.ptr(op.outputs[0])}, {rows}, {n});"],
+                      functions=["exf_softmax_f32"])
+
+
+def _unary(fn: str) -> Callable[[EmitContext, Op], KernelCall]:
+    def emit(c: EmitContext, op: Op) -> KernelCall:
+        name = fn
+        if op.type == "gelu":
+            approx = op.attrs.get("approximate", "none")
+            if approx not in ("none", "tanh"):
+                raise _refuse(op, f"approximate={approx!r}")
+            name = "exf_gelu_tanh_f32" if approx == "tanh" else "exf_gelu_f32"
+        n = math.prod(c.shape(op.inputs[0]))
+        return KernelCall([f"{name}({c.ptr(op.inputs[0])}, {c.ptr(op.outputs[0])}, {n});"], functions=[name])
+
+    return emit
+
+
+def broadcast_strides(shape: tuple[int, ...], out: tuple[int, ...]) -> list[int]:
+    """Element strides of a contiguous `shape` read along `out` (0 where broadcast)."""
+    shape = (1,) * (len(out) - len(shape)) + tuple(shape)
+    strides, acc = [0] * len(out), 1
+    for i in range(len(out) - 1, -1, -1):
+        strides[i] = acc if shape[i] != 1 else 0
+        acc *= shape[i]
+    return strides
+
+
+def merge_dims(shape: list[int], strides: list[list[int]]) -> tuple[list[int], list[list[int]]]:
+    """Merge neighbouring axes that every operand walks contiguously (fewer, longer loops)."""
+    dims, st = [shape[0]], [[s[0]] for s in strides]
+    for i in range(1, len(shape)):
+        if all(s[-1] == si[i] * shape[i] for s, si in zip(st, strides)):
+            dims[-1] *= shape[i]
+            for s, si in zip(st, strides):
+                s[-1] = si[i]
+        else:
+            dims.append(shape[i])
+            for s, si in zip(st, strides):
+                s.append(si[i])
+    return dims, st
+
+
+def _binary(c: EmitContext, op: Op) -> KernelCall:
+    a, b = op.inputs
+    y = c.shape(op.outputs[0]) or (1,)
+    dims, (sa, sb) = merge_dims(list(y), [broadcast_strides(c.shape(a), y), broadcast_strides(c.shape(b), y)])
+    if len(dims) > 4:
+        raise _refuse(op, f"broadcasting {list(c.shape(a))} with {list(c.shape(b))} needs {len(dims)} loops (max 4)")
+    pad = 4 - len(dims)
+    statics = [_static(op, what, [1] * pad + v if what == "shape" else [0] * pad + v)
+               for what, v in (("shape", dims), ("sa", sa), ("sb", sb))]
+    fn = f"exf_{op.type}_f32"
+    args = ", ".join(s[0] for s in statics)
+    return KernelCall([f"{fn}({c.ptr(a)}, {c.ptr(b)}, {c.ptr(op.outputs[0])}, {args});"],
+                      [s[1] for s in statics], [fn])
+
+
+def _mean(c: EmitContext, op: Op) -> KernelCall:
+    shape = c.shape(op.inputs[0])
+    axis = op.attrs["axis"] % len(shape)
+    outer, n, inner = math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1 :])
+    return KernelCall([f"exf_mean_f32({c.ptr(op.inputs[0])}, {c.ptr(op.outputs[0])}, {outer}, {n}, {inner});"],
+                      functions=["exf_mean_f32"])
+
+
+def _transpose(c: EmitContext, op: Op) -> KernelCall:
+    x = op.inputs[0]
+    perm = op.attrs["perm"]
+    in_strides = broadcast_strides(c.shape(x), c.shape(x))
+    out_shape = [c.shape(x)[p] for p in perm]
+    dims, (st,) = merge_dims(out_shape, [[in_strides[p] if c.shape(x)[p] != 1 else 0 for p in perm]])
+    if len(dims) > 6:
+        raise _refuse(op, f"a permutation of {len(dims)} non-mergeable axes (max 6)")
+    shape_name, shape_decl = _static(op, "shape", dims)
+    strides_name, strides_decl = _static(op, "strides", st)
+    return KernelCall([f"exf_permute({c.byte_ptr(x)}, {c.byte_ptr(op.outputs[0])}, {c.itemsize(x)}, {len(dims)}, "
+                       f"{shape_name}, {strides_name});"], [shape_decl, strides_decl], ["exf_permute"])
+
+
+def _copy(src: str, src_stride: int, dst: str, dst_stride: int, rows: int, row_bytes: int) -> str:
+    return f"exf_copy_rows({src}, {src_stride}, {dst}, {dst_stride}, {rows}, {row_bytes});"
+
+
+def _concat(c: EmitContext, op: Op) -> KernelCall:
+    y = op.outputs[0]
+    shape = c.shape(y)
+    axis = op.attrs["axis"] % len(shape)
+    rows = math.prod(shape[:axis])
+    item = c.itemsize(y)
+    dst_stride = math.prod(shape[axis:]) * item
+    lines, offset = [], 0
+    for x in op.inputs:
+        row_bytes = math.prod(c.shape(x)[axis:]) * item
+        lines.append(_copy(c.byte_ptr(x), row_bytes, c.byte_ptr(y, offset), dst_stride, rows, row_bytes))
+        offset += row_bytes
+    return KernelCall(lines, functions=["exf_copy_rows"])
+
+
+def _slice(c: EmitContext, op: Op) -> KernelCall:
+    x, y = op.inputs[0], op.outputs[0]
+    shape = c.shape(x)
+    axis = op.attrs["axis"] % len(shape)
+    inner = math.prod(shape[axis + 1 :]) * c.itemsize(x)
+    row_bytes = (op.attrs["end"] - op.attrs["start"]) * inner
+    return KernelCall([_copy(c.byte_ptr(x, op.attrs["start"] * inner), shape[axis] * inner, c.byte_ptr(y),
+                             row_bytes, math.prod(shape[:axis]), row_bytes)], functions=["exf_copy_rows"])
+
+
+def _reshape(c: EmitContext, op: Op) -> KernelCall:
+    return KernelCall([f"/* {op.outputs[0]} is {op.inputs[0]} viewed as {list(c.shape(op.outputs[0]))}: no code */"])
+
+
+KERNELS: dict[str, Callable[[EmitContext, Op], KernelCall]] = {
+    "linear": _linear,
+    "matmul": _matmul,
+    "conv2d": _conv2d,
+    "layernorm": _layernorm,
+    "softmax": _softmax,
+    "gelu": _unary("exf_gelu_f32"),
+    "relu": _unary("exf_relu_f32"),
+    "add": _binary,
+    "sub": _binary,
+    "mul": _binary,
+    "div": _binary,
+    "mean": _mean,
+    "transpose": _transpose,
+    "concat": _concat,
+    "slice": _slice,
+    "reshape": _reshape,
+}
+
+
+def emit(c: EmitContext, op: Op) -> KernelCall:
+    if op.type not in KERNELS:
+        raise _refuse(op, f"op type {op.type!r} has no kernel; kernels exist for {', '.join(sorted(KERNELS))}")
+    dtypes = {c.graph.tensors[n].dtype for n in op.inputs + op.outputs if n}
+    if op.type not in ("reshape", "transpose", "concat", "slice") and dtypes != {"float32"}:
+        raise _refuse(op, f"dtypes {sorted(dtypes)} (only float32 kernels exist yet)")
+    return KERNELS[op.type](c, op)

@@ -1,0 +1,127 @@
+"""The IR: a graph of typed tensors and ops, in execution order.
+
+A Graph is plain data. Passes are functions Graph -> Graph (edgexf/passes/); op semantics (shape
+inference and the NumPy reference) live in edgexf/ir/ops.py. `Graph.verify()` checks the invariants
+every stage relies on and is run when a graph is made and after every pass.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+import numpy as np
+
+DTYPES = {"float32": np.float32, "int8": np.int8, "int16": np.int16, "int32": np.int32, "uint8": np.uint8}
+
+
+class GraphError(ValueError):
+    """A graph breaks an IR invariant: this is a bug in a frontend or a pass, not in the user's model."""
+
+
+@dataclass
+class Tensor:
+    name: str
+    shape: tuple[int, ...]
+    dtype: str = "float32"
+    data: np.ndarray | None = None  # set for constants (weights); they go to flash
+
+    @property
+    def is_const(self) -> bool:
+        return self.data is not None
+
+    @property
+    def numel(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def nbytes(self) -> int:
+        return self.numel * np.dtype(DTYPES[self.dtype]).itemsize
+
+
+@dataclass
+class Op:
+    type: str  # a key of edgexf.ir.ops.OPS
+    name: str  # unique; named after the source node
+    inputs: list[str]  # tensor names; "" marks an absent optional input (e.g. no bias)
+    outputs: list[str]
+    attrs: dict = field(default_factory=dict)
+    source: str = ""  # where it came from in the user's model: module path, source op, file:line
+
+    def describe(self) -> str:
+        return f"{self.type} '{self.name}'" + (f" (from {self.source})" if self.source else "")
+
+
+@dataclass
+class Graph:
+    name: str
+    tensors: dict[str, Tensor]
+    ops: list[Op]
+    inputs: list[str]
+    outputs: list[str]
+
+    def copy(self) -> Graph:
+        """A deep copy of the structure; constant arrays are shared (passes never mutate them)."""
+        tensors = {k: Tensor(t.name, t.shape, t.dtype, t.data) for k, t in self.tensors.items()}
+        return Graph(self.name, tensors, copy.deepcopy(self.ops), list(self.inputs), list(self.outputs))
+
+    def producer(self) -> dict[str, Op]:
+        return {out: op for op in self.ops for out in op.outputs}
+
+    def consumers(self) -> dict[str, list[Op]]:
+        users: dict[str, list[Op]] = {name: [] for name in self.tensors}
+        for op in self.ops:
+            for name in op.inputs:
+                if name:
+                    users[name].append(op)
+        return users
+
+    def constants(self) -> list[Tensor]:
+        return [t for t in self.tensors.values() if t.is_const]
+
+    def activations(self) -> list[Tensor]:
+        """Tensors that live in RAM: graph inputs and everything ops produce."""
+        return [t for t in self.tensors.values() if not t.is_const]
+
+    def verify(self) -> Graph:
+        """Check the IR invariants; returns self so it can end a pass: `return g.verify()`."""
+        from edgexf.ir.ops import OPS, infer_output_specs
+
+        defined = set(self.inputs) | {t.name for t in self.constants()}
+        for name in self.inputs:
+            if name not in self.tensors or self.tensors[name].is_const:
+                raise GraphError(f"graph input {name!r} is not a non-constant tensor of the graph")
+        names = set()
+        for op in self.ops:
+            if op.name in names:
+                raise GraphError(f"two ops are named {op.name!r}")
+            names.add(op.name)
+            if op.type not in OPS:
+                raise GraphError(f"{op.describe()}: unknown op type")
+            for name in op.inputs:
+                if name and name not in defined:
+                    raise GraphError(f"{op.describe()}: input {name!r} is used before it is defined")
+            specs = infer_output_specs(self, op)
+            for name, (shape, dtype) in zip(op.outputs, specs, strict=True):
+                t = self.tensors.get(name)
+                if t is None or t.is_const:
+                    raise GraphError(f"{op.describe()}: output {name!r} is missing or constant")
+                if name in defined:
+                    raise GraphError(f"{op.describe()}: output {name!r} is defined twice")
+                if t.shape != shape or t.dtype != dtype:
+                    raise GraphError(
+                        f"{op.describe()}: output {name!r} is {t.dtype}{list(t.shape)}, "
+                        f"shape inference says {dtype}{list(shape)}"
+                    )
+                defined.add(name)
+        for name in self.outputs:
+            if name not in defined:
+                raise GraphError(f"graph output {name!r} is never produced")
+        return self
+
+    def summary(self) -> str:
+        lines = [f"graph {self.name}: {len(self.ops)} ops, inputs {self.inputs}, outputs {self.outputs}"]
+        for op in self.ops:
+            outs = ", ".join(f"{o}{list(self.tensors[o].shape)}" for o in op.outputs)
+            lines.append(f"  {op.type:<10} {op.name:<24} ({', '.join(i or '-' for i in op.inputs)}) -> {outs}")
+        return "\n".join(lines)

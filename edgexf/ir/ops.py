@@ -1,0 +1,242 @@
+"""Every IR op in one table: shape inference, the NumPy reference, and MAC count.
+
+The reference is the golden model: its float32 numerics are those of the C kernels bit for bit
+(edgexf/ir/kernels_ref.py mirrors firmware/kernels/). References accept extra leading axes in
+front of the declared shapes, so a whole data set runs through the graph in one call; axis
+attributes are therefore stored, and applied, as negative (counted from the end).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from edgexf.ir import kernels_ref as K
+from edgexf.ir.graph import Graph, GraphError, Op
+
+Spec = tuple[tuple[int, ...], str]  # (shape, dtype)
+
+
+@dataclass(frozen=True)
+class OpDef:
+    infer: Callable[[Op, list[Spec | None]], list[Spec]]
+    # reference(op, input arrays, input specs) -> output arrays
+    reference: Callable[[Op, list[np.ndarray | None], list[Spec | None]], list[np.ndarray]]
+    macs: Callable[[Op, list[Spec | None], list[Spec]], int] = lambda op, i, o: 0
+    doc: str = ""
+
+
+def _float(op: Op, specs: list[Spec | None]) -> None:
+    for s in specs:
+        if s is not None and s[1] != "float32":
+            raise GraphError(f"{op.describe()}: only float32 is implemented for this op, got {s[1]}")
+
+
+def _broadcast(op: Op, a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
+    try:
+        return tuple(np.broadcast_shapes(a, b))
+    except ValueError as e:
+        raise GraphError(f"{op.describe()}: shapes {list(a)} and {list(b)} do not broadcast") from e
+
+
+def _lead(x: np.ndarray, rank: int) -> tuple[int, ...]:
+    return x.shape[: x.ndim - rank]
+
+
+# ---- compute ops ---------------------------------------------------------------------------------
+
+
+def _linear_infer(op, s):
+    _float(op, s)
+    (x, _), (w, _) = s[0], s[1]
+    if len(w) != 2 or x[-1] != w[1] or (s[2] is not None and s[2][0] != (w[0],)):
+        raise GraphError(f"{op.describe()}: x {list(x)} @ W {list(w)}^T does not fit")
+    return [(x[:-1] + (w[0],), "float32")]
+
+
+def _matmul_infer(op, s):
+    _float(op, s)
+    (a, _), (b, _) = s
+    if len(a) < 2 or len(b) < 2 or a[-1] != b[-2]:
+        raise GraphError(f"{op.describe()}: cannot multiply {list(a)} by {list(b)}")
+    return [(_broadcast(op, a[:-2], b[:-2]) + (a[-2], b[-1]), "float32")]
+
+
+def _conv2d_infer(op, s):
+    _float(op, s)
+    (x, _), (w, _) = s[0], s[1]
+    (sh, sw), (ph, pw) = op.attrs["stride"], op.attrs["padding"]
+    if len(x) != 4 or len(w) != 4 or x[1] != w[1]:
+        raise GraphError(f"{op.describe()}: input {list(x)} and weight {list(w)} do not fit (NCHW, OIHW)")
+    oh, ow = (x[2] + 2 * ph - w[2]) // sh + 1, (x[3] + 2 * pw - w[3]) // sw + 1
+    return [((x[0], w[0], oh, ow), "float32")]
+
+
+def _conv2d_ref(op, a, s):
+    x, w, b = a  # x (..., N, C, H, W): the leading axes fold into N
+    y = K.conv2d_f32(x.reshape((-1,) + x.shape[-3:]), w, b, op.attrs["stride"], op.attrs["padding"])
+    return [y.reshape(x.shape[:-3] + y.shape[1:])]
+
+
+def _same(op, s):
+    _float(op, s)
+    return [s[0]]
+
+
+def _binary_infer(op, s):
+    _float(op, s)
+    return [(_broadcast(op, s[0][0], s[1][0]), "float32")]
+
+
+def _align(args: list[np.ndarray], specs: list[Spec], rank: int) -> list[np.ndarray]:
+    """Pad each argument's declared shape with 1s up to `rank`, behind its leading (data set) axes,
+    so NumPy broadcasting pairs declared axes with declared axes."""
+    out = []
+    for x, (shape, _) in zip(args, specs):
+        out.append(x.reshape(_lead(x, len(shape)) + (1,) * (rank - len(shape)) + tuple(shape)))
+    return out
+
+
+def _binary_ref(fn):
+    def ref(op, a, s):
+        rank = max(len(s[0][0]), len(s[1][0]))
+        return [fn(*_align(a, s, rank))]
+
+    return ref
+
+
+def _matmul_ref(op, a, s):
+    rank = max(len(s[0][0]), len(s[1][0]))
+    return [K.matmul_f32(*_align(a, s, rank))]
+
+
+def _mean_infer(op, s):
+    _float(op, s)
+    shape = list(s[0][0])
+    axis = op.attrs["axis"]
+    if op.attrs.get("keepdims"):
+        shape[axis] = 1
+    else:
+        del shape[axis]
+    return [(tuple(shape), "float32")]
+
+
+def _mean_ref(op, a, s):
+    y = K.mean_f32(a[0], op.attrs["axis"])
+    return [np.expand_dims(y, op.attrs["axis"]) if op.attrs.get("keepdims") else y]
+
+
+# ---- data movement ops ---------------------------------------------------------------------------
+
+
+def _reshape_infer(op, s):
+    shape = tuple(op.attrs["shape"])
+    if int(np.prod(shape)) != int(np.prod(s[0][0])):
+        raise GraphError(f"{op.describe()}: cannot reshape {list(s[0][0])} to {list(shape)}")
+    return [(shape, s[0][1])]
+
+
+def _reshape_ref(op, a, s):
+    x = a[0]
+    rank = len(s[0][0])
+    return [x.reshape(_lead(x, rank) + tuple(op.attrs["shape"]))]
+
+
+def _transpose_infer(op, s):
+    perm = op.attrs["perm"]
+    if sorted(perm) != list(range(len(s[0][0]))):
+        raise GraphError(f"{op.describe()}: perm {perm} is not a permutation of {len(s[0][0])} axes")
+    return [(tuple(s[0][0][p] for p in perm), s[0][1])]
+
+
+def _transpose_ref(op, a, s):
+    x, perm = a[0], op.attrs["perm"]
+    nl = x.ndim - len(perm)
+    return [np.ascontiguousarray(np.transpose(x, list(range(nl)) + [nl + p for p in perm]))]
+
+
+def _concat_infer(op, s):
+    shapes = [list(x[0]) for x in s]
+    axis = op.attrs["axis"] % len(shapes[0])
+
+    def others(sh):
+        return sh[:axis] + sh[axis + 1 :]
+
+    if any(len(sh) != len(shapes[0]) or others(sh) != others(shapes[0]) for sh in shapes):
+        raise GraphError(f"{op.describe()}: cannot concatenate {shapes} on axis {op.attrs['axis']}")
+    out = list(shapes[0])
+    out[axis] = sum(sh[axis] for sh in shapes)
+    return [(tuple(out), s[0][1])]
+
+
+def _concat_ref(op, a, s):
+    lead = max(a, key=lambda x: x.ndim)
+    parts = [np.broadcast_to(x, lead.shape[: lead.ndim - x.ndim] + x.shape) for x in a]
+    return [np.concatenate(parts, axis=op.attrs["axis"])]
+
+
+def _slice_infer(op, s):
+    shape = list(s[0][0])
+    axis, start, end = op.attrs["axis"], op.attrs["start"], op.attrs["end"]
+    if not 0 <= start < end <= shape[axis]:
+        raise GraphError(f"{op.describe()}: slice [{start}:{end}] out of range for axis size {shape[axis]}")
+    shape[axis] = end - start
+    return [(tuple(shape), s[0][1])]
+
+
+def _slice_ref(op, a, s):
+    x, axis = a[0], op.attrs["axis"]
+    index = [slice(None)] * x.ndim
+    index[axis] = slice(op.attrs["start"], op.attrs["end"])
+    return [np.ascontiguousarray(x[tuple(index)])]
+
+
+def _linear_macs(op, i, o):
+    return int(np.prod(o[0][0])) * i[1][0][1]
+
+
+def _matmul_macs(op, i, o):
+    return int(np.prod(o[0][0])) * i[0][0][-1]
+
+
+def _conv2d_macs(op, i, o):
+    return int(np.prod(o[0][0])) * int(np.prod(i[1][0][1:]))
+
+
+OPS: dict[str, OpDef] = {
+    "linear": OpDef(_linear_infer, lambda op, a, s: [K.linear_f32(*a)], _linear_macs,
+                    "y = x W^T + b over the last axis (W is (out, in), as in torch)"),
+    "matmul": OpDef(_matmul_infer, _matmul_ref, _matmul_macs,
+                    "batched a @ b, batch axes broadcast"),
+    "conv2d": OpDef(_conv2d_infer, _conv2d_ref, _conv2d_macs, "NCHW conv, OIHW weight, stride, zero padding"),
+    "layernorm": OpDef(_same, lambda op, a, s: [K.layernorm_f32(a[0], a[1], a[2], op.attrs["eps"])],
+                       doc="LayerNorm over the last axis"),
+    "softmax": OpDef(_same, lambda op, a, s: [K.softmax_f32(a[0])], doc="softmax over the last axis"),
+    "gelu": OpDef(_same, lambda op, a, s: [K.gelu_f32(a[0], op.attrs["approximate"])],
+                  doc="GELU, approximate 'none' (erf) or 'tanh'"),
+    "relu": OpDef(_same, lambda op, a, s: [K.relu_f32(a[0])]),
+    "add": OpDef(_binary_infer, _binary_ref(K.add_f32), doc="a + b with broadcasting"),
+    "sub": OpDef(_binary_infer, _binary_ref(K.sub_f32), doc="a - b with broadcasting"),
+    "mul": OpDef(_binary_infer, _binary_ref(K.mul_f32), doc="a * b with broadcasting"),
+    "div": OpDef(_binary_infer, _binary_ref(K.div_f32), doc="a / b with broadcasting"),
+    "mean": OpDef(_mean_infer, _mean_ref, doc="mean over one axis (negative), keepdims or not"),
+    "reshape": OpDef(_reshape_infer, _reshape_ref, doc="same bytes, new shape: no code, shares the buffer"),
+    "transpose": OpDef(_transpose_infer, _transpose_ref, doc="permute axes (a copy)"),
+    "concat": OpDef(_concat_infer, _concat_ref, doc="join along one axis (negative)"),
+    "slice": OpDef(_slice_infer, _slice_ref, doc="[start:end] along one axis (negative), step 1"),
+}
+
+
+def input_specs(graph: Graph, op: Op) -> list[Spec | None]:
+    return [(graph.tensors[n].shape, graph.tensors[n].dtype) if n else None for n in op.inputs]
+
+
+def infer_output_specs(graph: Graph, op: Op) -> list[Spec]:
+    return OPS[op.type].infer(op, input_specs(graph, op))
+
+
+def op_macs(graph: Graph, op: Op) -> int:
+    outs = [(graph.tensors[n].shape, graph.tensors[n].dtype) for n in op.outputs]
+    return OPS[op.type].macs(op, input_specs(graph, op), outs)

@@ -1,0 +1,80 @@
+"""The memory plan: where every activation buffer lives in the one arena, verified when made."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from edgexf.ir.graph import Graph
+from edgexf.memory.greedy_by_size import align_up, plan_greedy_by_size
+from edgexf.memory.lifetimes import Buffer, buffers, lower_bound
+
+ALIGNMENT = 16  # bytes; every buffer starts on a 16-byte boundary (SIMD loads, cache lines)
+
+
+class PlanError(AssertionError):
+    """A plan puts two live buffers on the same bytes, or outside the arena: a planner bug."""
+
+
+@dataclass(frozen=True)
+class MemoryPlan:
+    buffers: tuple[Buffer, ...]
+    offsets: dict[str, int]  # buffer name -> byte offset in the arena
+    arena_bytes: int
+    lower_bound_bytes: int  # most bytes live at once: no plan of this op order does better
+    naive_bytes: int  # every activation in its own place
+    planner: str
+    alignment: int = ALIGNMENT
+
+    def buffer_of(self, tensor: str) -> Buffer:
+        for b in self.buffers:
+            if tensor in b.tensors:
+                return b
+        raise KeyError(f"tensor {tensor!r} has no buffer in the plan")
+
+    def offset_of(self, tensor: str) -> int:
+        return self.offsets[self.buffer_of(tensor).name]
+
+    def to_dict(self) -> dict:
+        return {
+            "planner": self.planner,
+            "arena_bytes": self.arena_bytes,
+            "lower_bound_bytes": self.lower_bound_bytes,
+            "naive_bytes": self.naive_bytes,
+            "alignment": self.alignment,
+            "buffers": [
+                {"name": b.name, "tensors": list(b.tensors), "bytes": b.size, "offset": self.offsets[b.name],
+                 "live": [b.start, b.end]}
+                for b in self.buffers
+            ],
+        }
+
+
+def verify_plan(bufs: list[Buffer] | tuple[Buffer, ...], offsets: dict[str, int], arena_bytes: int,
+                alignment: int) -> None:
+    """No two buffers whose lifetimes intersect share a byte; all lie inside the arena, aligned."""
+    for b in bufs:
+        off = offsets[b.name]
+        if off % alignment or off < 0 or off + b.size > arena_bytes:
+            raise PlanError(f"buffer {b.name} at [{off}, {off + b.size}) is misaligned or outside the "
+                            f"{arena_bytes}-byte arena")
+    ordered = sorted(bufs, key=lambda b: b.start)
+    for i, a in enumerate(ordered):
+        for b in ordered[i + 1 :]:
+            if b.start >= a.end:
+                break
+            if a.overlaps_in_time(b):
+                oa, ob = offsets[a.name], offsets[b.name]
+                if oa < ob + b.size and ob < oa + a.size:
+                    raise PlanError(
+                        f"buffers {a.name} (live [{a.start},{a.end}), bytes [{oa},{oa + a.size})) and "
+                        f"{b.name} (live [{b.start},{b.end}), bytes [{ob},{ob + b.size})) overlap"
+                    )
+
+
+def plan_memory(graph: Graph) -> MemoryPlan:
+    bufs = buffers(graph)
+    offsets = plan_greedy_by_size(bufs, ALIGNMENT)
+    arena = align_up(max((offsets[b.name] + b.size for b in bufs), default=0), ALIGNMENT)
+    verify_plan(bufs, offsets, arena, ALIGNMENT)
+    return MemoryPlan(tuple(bufs), offsets, arena, lower_bound(bufs), sum(b.size for b in bufs),
+                      "greedy_by_size")

@@ -1,0 +1,73 @@
+"""Run a build directory made by `edgexf compile`: on the host, or its firmware in QEMU."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edgexf.errors import EdgexfError, RunError
+from edgexf.ir.graph import DTYPES
+from edgexf.run.common import RunResult
+from edgexf.run.host import run_host
+from edgexf.run.qemu import run_qemu
+from edgexf.run.vectors import Agreement, TestVectors, compare
+from edgexf.targets.boards import load_board
+
+REPORT_FILE = "report.json"
+
+
+@dataclass
+class BuildRun:
+    outputs: np.ndarray  # (S, *output shape)
+    result: RunResult
+    agreement: Agreement | None  # with --check
+
+
+def read_report(build_dir: Path) -> dict:
+    path = Path(build_dir) / REPORT_FILE
+    if not path.is_file():
+        raise EdgexfError(f"{build_dir} is not an edgexf build directory (no {REPORT_FILE}); "
+                          "make one with: edgexf compile MODEL --board BOARD -o DIR")
+    return json.loads(path.read_text())
+
+
+def load_inputs(path: Path, shape: tuple[int, ...]) -> np.ndarray:
+    """A .npy array, or an .npz with array x: one sample of the input's shape, or a batch of them."""
+    if not path.is_file():
+        raise EdgexfError(f"input file {path} does not exist")
+    try:
+        data = np.load(path)
+        x = data["x"] if isinstance(data, np.lib.npyio.NpzFile) else data
+    except (ValueError, OSError, KeyError) as e:
+        raise EdgexfError(f"{path}: not a .npy array or an .npz with an array 'x' ({e})") from e
+    x = np.asarray(x, np.float32)
+    n = int(np.prod(shape))
+    if x.size % n or (x.shape[-len(shape):] != shape and x.shape[1:] != shape[1:] and x.shape != shape[1:]):
+        raise EdgexfError(f"{path}: shape {list(x.shape)} does not hold samples of the model's input {list(shape)}")
+    return x.reshape((-1,) + shape)
+
+
+def run_build(build_dir: Path, emulate: bool, inputs: np.ndarray | None = None, check: bool = False,
+              timeout: float = 600) -> BuildRun:
+    build_dir = Path(build_dir)
+    report = read_report(build_dir)
+    (inp,), (out,) = report["inputs"], report["outputs"]
+    in_shape, out_shape = tuple(inp["shape"]), tuple(out["shape"])
+    vectors = TestVectors.load(build_dir) if check or inputs is None else None
+    x = vectors.x if inputs is None else inputs
+    data = np.ascontiguousarray(x, DTYPES[inp["dtype"]]).tobytes()
+    if emulate:
+        board = load_board(report["board"])
+        if not report["files"].get("emulator_elf"):
+            raise RunError(f"board {board.name} has no emulator, so this build has no firmware for QEMU")
+        result = run_qemu(board, build_dir / report["files"]["emulator_elf"], data, out["bytes"], timeout)
+    else:
+        result = run_host(build_dir / report["files"]["host"], data, out["bytes"], timeout)
+    outputs = np.frombuffer(result.outputs, DTYPES[out["dtype"]]).reshape((len(x),) + out_shape)
+    agreement = compare(outputs, vectors) if check and inputs is None else None
+    if check and inputs is not None:
+        raise EdgexfError("--check runs the build's saved test vectors; leave out --input")
+    return BuildRun(outputs, result, agreement)

@@ -1,0 +1,82 @@
+"""Test vectors saved with a build, and the comparison of a run's outputs with them.
+
+The tolerance, stated once: a float32 output sample agrees with PyTorch when
+    max |y - y_torch| <= FLOAT_RTOL * max |y_torch|        (per sample, relative to its scale)
+and with the IR's NumPy reference only when bit-identical (the kernels are specified so that it is).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+FLOAT_RTOL = 1e-4
+VECTORS_FILE = "test_vectors.npz"
+
+
+@dataclass
+class TestVectors:
+    x: np.ndarray  # (S, *input shape)
+    expected: np.ndarray  # the original (PyTorch) model's outputs, (S, *output shape)
+    reference: np.ndarray  # the IR reference's outputs, (S, *output shape)
+    labels: np.ndarray | None = None  # (S,) class labels when the data had them
+
+    def save(self, directory: Path) -> Path:
+        path = directory / VECTORS_FILE
+        arrays = {"x": self.x, "expected": self.expected, "reference": self.reference}
+        if self.labels is not None:
+            arrays["y"] = self.labels
+        np.savez_compressed(path, **arrays)
+        return path
+
+    @classmethod
+    def load(cls, directory: Path) -> TestVectors:
+        with np.load(directory / VECTORS_FILE) as f:
+            return cls(f["x"], f["expected"], f["reference"], f["y"] if "y" in f else None)
+
+
+@dataclass
+class Agreement:
+    samples: int
+    bit_exact_with_reference: int  # samples identical to the IR reference, bit for bit
+    max_rel_err_vs_original: float  # worst per-sample max|y - y_torch| / max|y_torch|
+    within_tolerance: int  # samples within FLOAT_RTOL of PyTorch
+    same_class_as_original: int  # argmax agrees with PyTorch (classifiers)
+    accuracy: float | None  # top-1 against the labels, when there are labels
+    original_accuracy: float | None
+
+    @property
+    def ok(self) -> bool:
+        return self.bit_exact_with_reference == self.samples and self.within_tolerance == self.samples
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__, ok=self.ok)
+
+    def describe(self) -> str:
+        lines = [
+            f"  samples                      {self.samples}",
+            f"  bit-exact with IR reference  {self.bit_exact_with_reference}/{self.samples}",
+            f"  within {FLOAT_RTOL:.0e} of PyTorch       {self.within_tolerance}/{self.samples} "
+            f"(worst relative error {self.max_rel_err_vs_original:.2e})",
+            f"  same class as PyTorch        {self.same_class_as_original}/{self.samples}",
+        ]
+        if self.accuracy is not None:
+            lines.append(f"  top-1 accuracy               {self.accuracy:.2%} (PyTorch {self.original_accuracy:.2%})")
+        return "\n".join(lines)
+
+
+def compare(outputs: np.ndarray, vectors: TestVectors) -> Agreement:
+    s = len(vectors.x)
+    y, ref, exp = (a.reshape(s, -1) for a in (outputs, vectors.reference, vectors.expected))
+    exact = np.all(y.view(np.uint32) == ref.view(np.uint32), axis=1) if y.dtype == np.float32 else np.all(y == ref, 1)
+    scale = np.maximum(np.abs(exp).max(axis=1), np.finfo(np.float32).tiny)
+    rel = np.abs(y.astype(np.float64) - exp).max(axis=1) / scale
+    same = y.argmax(axis=1) == exp.argmax(axis=1)
+    acc = orig_acc = None
+    if vectors.labels is not None:
+        acc = float(np.mean(y.argmax(axis=1) == vectors.labels))
+        orig_acc = float(np.mean(exp.argmax(axis=1) == vectors.labels))
+    return Agreement(s, int(exact.sum()), float(rel.max()), int((rel <= FLOAT_RTOL).sum()), int(same.sum()),
+                     acc, orig_acc)
