@@ -1,0 +1,255 @@
+"""Boards as data: one TOML file per board in boards/, checked against what each core supports.
+
+A board file (boards/<name>.toml; the name is the file's stem):
+
+    description = "STM32F746: Cortex-M7 at 216 MHz, ..."
+    core = "cortex-m7"            # a key of CORE_FPUS
+    fpu = "fpv5-sp-d16"           # one of CORE_FPUS[core]; "none" builds soft float
+    float_abi = "hard"            # hard | softfp (with an FPU) | soft (without)
+    clock_hz = 216_000_000
+    stack_bytes = 8192            # optional, default 8 KB; reserved at the top of RAM
+
+    [flash]                       # where code and constants live
+    origin = 0x08000000
+    size = 1_048_576
+    [ram]
+    origin = 0x20000000
+    size = 327_680
+
+    [emulator]                    # optional: how QEMU runs this board's model code
+    machine = "mps2-an500"        # a key of QEMU_MACHINES, with the board's core
+    flash_origin = 0x00000000     # the image is linked here, held to the board's flash size
+    ram_origin = 0x20000000
+    cpu_clock_hz = 25_000_000     # the machine's SysTick clock: ticks -> instructions
+
+Adding a board means adding a file; a new core or emulator machine is one line in a table below.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edgexf.errors import BoardError
+from edgexf.resources import boards_dir
+
+# -mfpu values each core can be built with (GCC 12 names). "none": no FPU, soft-float calls.
+# "auto" lets -mcpu pick (the Cortex-M55's FPU comes with its MVE extension).
+CORE_FPUS: dict[str, tuple[str, ...]] = {
+    "cortex-m0": ("none",),
+    "cortex-m0plus": ("none",),
+    "cortex-m3": ("none",),
+    "cortex-m4": ("fpv4-sp-d16", "none"),
+    "cortex-m7": ("fpv5-sp-d16", "fpv5-d16", "none"),
+    "cortex-m33": ("fpv5-sp-d16", "none"),
+    "cortex-m55": ("auto", "none"),
+}
+DEFAULT_STACK_BYTES = 8192
+_ADDRESS_SPACE = 1 << 32
+_KIND_NAMES = {int: "an integer", str: "a string"}
+
+
+@dataclass(frozen=True)
+class Region:
+    origin: int
+    size: int
+
+    @property
+    def end(self) -> int:
+        return self.origin + self.size
+
+
+@dataclass(frozen=True)
+class QemuMachine:
+    """What a QEMU machine's fixed CPU has (-cpu cannot change it) and where its memory is."""
+
+    core: str
+    fpus: tuple[str, ...]
+    code: Region
+    ram: Region
+
+
+# Machines of docs' EMULATION.md; the tests exercise mps2-an500 only.
+QEMU_MACHINES: dict[str, QemuMachine] = {
+    "mps2-an500": QemuMachine(
+        "cortex-m7", ("fpv5-d16", "fpv5-sp-d16", "none"), Region(0, 4 << 20), Region(0x20000000, 4 << 20)
+    ),
+    "mps2-an386": QemuMachine(
+        "cortex-m4", ("fpv4-sp-d16", "none"), Region(0, 4 << 20), Region(0x20000000, 4 << 20)
+    ),
+    "netduinoplus2": QemuMachine(
+        "cortex-m4", ("fpv4-sp-d16", "none"), Region(0x08000000, 1 << 20), Region(0x20000000, 192 << 10)
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Emulator:
+    machine: str
+    flash_origin: int
+    ram_origin: int
+    cpu_clock_hz: int
+
+
+@dataclass(frozen=True)
+class Board:
+    name: str
+    description: str
+    core: str
+    fpu: str
+    float_abi: str
+    clock_hz: int
+    flash: Region
+    ram: Region
+    stack_bytes: int
+    emulator: Emulator | None
+    path: Path
+
+    def cflags(self) -> list[str]:
+        """Target flags for arm-none-eabi-gcc (compile and link)."""
+        fpu = [] if self.fpu == "none" else [f"-mfpu={self.fpu}"]  # float_abi is then "soft"
+        return [f"-mcpu={self.core}", "-mthumb", *fpu, f"-mfloat-abi={self.float_abi}"]
+
+    def link_regions(self, emulated: bool) -> tuple[Region, Region]:
+        """(flash, RAM) to link for: the board's own map, or the emulator's origins with the board's sizes."""
+        if not emulated:
+            return self.flash, self.ram
+        if self.emulator is None:
+            raise BoardError(f"board {self.name} ({self.path}) has no [emulator] table: QEMU cannot run it")
+        emu = self.emulator
+        return Region(emu.flash_origin, self.flash.size), Region(emu.ram_origin, self.ram.size)
+
+
+def list_boards() -> list[str]:
+    return sorted(p.stem for p in boards_dir().glob("*.toml"))
+
+
+def load_board(name_or_path: str | Path) -> Board:
+    """A board by name (a file in boards/) or by path to a .toml file; validated."""
+    text = str(name_or_path)
+    if isinstance(name_or_path, Path) or text.endswith(".toml") or "/" in text:
+        path = Path(name_or_path)
+        if not path.is_file():
+            raise BoardError(f"board file {path} does not exist")
+    else:
+        path = boards_dir() / f"{text}.toml"
+        if not path.is_file():
+            raise BoardError(f"unknown board '{text}'; known boards: {', '.join(list_boards())}")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise BoardError(f"{path}: not valid TOML: {e}") from e
+    return _parse(path, data)
+
+
+class _Table:
+    """Reads one TOML table, naming the file and field in every error, and rejects unknown keys."""
+
+    def __init__(self, path: Path, data: Any, prefix: str = ""):
+        if not isinstance(data, dict):
+            raise BoardError(f"{path}: '{prefix.rstrip('.')}' must be a table")
+        self.path, self.data, self.prefix = path, dict(data), prefix
+
+    def fail(self, key: str, problem: str) -> BoardError:
+        return BoardError(f"{self.path}: field '{self.prefix}{key}' {problem}")
+
+    def take(self, key: str, kind: type, default: Any = None) -> Any:
+        if key not in self.data:
+            if default is None:
+                raise self.fail(key, f"is missing ({_KIND_NAMES[kind]} is required)")
+            return default
+        value = self.data.pop(key)
+        if type(value) is not kind:  # not isinstance: bool is an int
+            raise self.fail(key, f"= {value!r} must be {_KIND_NAMES[kind]}")
+        return value
+
+    def choice(self, key: str, allowed: tuple[str, ...] | list[str], why: str = "") -> str:
+        value = self.take(key, str)
+        if value not in allowed:
+            raise self.fail(key, f"= {value!r} is not allowed{why}; allowed: {', '.join(allowed)}")
+        return value
+
+    def positive(self, key: str, default: int | None = None) -> int:
+        value = self.take(key, int, default)
+        if value <= 0:
+            raise self.fail(key, f"= {value} must be positive")
+        return value
+
+    def address(self, key: str) -> int:
+        value = self.take(key, int)
+        if not 0 <= value < _ADDRESS_SPACE:
+            raise self.fail(key, f"= {value:#x} is not a 32-bit address")
+        return value
+
+    def sub(self, key: str) -> _Table:
+        if key not in self.data:
+            raise self.fail(key, "is missing (a table with origin and size is required)")
+        return _Table(self.path, self.data.pop(key), f"{self.prefix}{key}.")
+
+    def done(self, allowed: str) -> None:
+        if self.data:
+            unknown = ", ".join(f"'{self.prefix}{k}'" for k in self.data)
+            raise BoardError(f"{self.path}: unknown field(s) {unknown}; allowed: {allowed}")
+
+
+def _region(table: _Table, key: str) -> Region:
+    sub = table.sub(key)
+    region = Region(sub.address("origin"), sub.positive("size"))
+    sub.done("origin, size")
+    if region.end > _ADDRESS_SPACE:
+        raise table.fail(key, f"ends at {region.end:#x}, beyond the 32-bit address space")
+    return region
+
+
+def _parse(path: Path, data: dict[str, Any]) -> Board:
+    t = _Table(path, data)
+    description = t.take("description", str)
+    core = t.choice("core", list(CORE_FPUS))
+    fpu = t.choice("fpu", CORE_FPUS[core], f" for core {core}")
+    abis = ("soft",) if fpu == "none" else ("hard", "softfp")
+    float_abi = t.choice("float_abi", abis, f" with fpu {fpu!r}")
+    clock_hz = t.positive("clock_hz")
+    stack_bytes = t.positive("stack_bytes", DEFAULT_STACK_BYTES)
+    flash, ram = _region(t, "flash"), _region(t, "ram")
+    emulator = _emulator(t, core, fpu, flash, ram) if "emulator" in t.data else None
+    t.done("description, core, fpu, float_abi, clock_hz, stack_bytes, flash, ram, emulator")
+
+    if flash.origin < ram.end and ram.origin < flash.end:
+        raise BoardError(f"{path}: regions 'flash' and 'ram' overlap")
+    if stack_bytes % 8 or stack_bytes >= ram.size:
+        raise t.fail("stack_bytes", f"= {stack_bytes} must be a multiple of 8 below ram.size ({ram.size})")
+    return Board(
+        path.stem, description, core, fpu, float_abi, clock_hz, flash, ram, stack_bytes, emulator, path
+    )
+
+
+def _emulator(t: _Table, core: str, fpu: str, flash: Region, ram: Region) -> Emulator:
+    e = t.sub("emulator")
+    machine_name = e.choice("machine", list(QEMU_MACHINES))
+    machine = QEMU_MACHINES[machine_name]
+    if machine.core != core:
+        raise e.fail("machine", f"= {machine_name!r} has a {machine.core}, not the board's {core}")
+    if fpu not in machine.fpus:
+        has = ", ".join(machine.fpus)
+        raise e.fail("machine", f"= {machine_name!r} has no FPU for {fpu!r}; it has: {has}")
+    emu = Emulator(
+        machine_name, e.address("flash_origin"), e.address("ram_origin"), e.positive("cpu_clock_hz")
+    )
+    e.done("machine, flash_origin, ram_origin, cpu_clock_hz")
+    # Where the image is linked for the machine: the machine's origins, the board's sizes.
+    for key, origin, size, space in (
+        ("flash_origin", emu.flash_origin, flash.size, machine.code),
+        ("ram_origin", emu.ram_origin, ram.size, machine.ram),
+    ):
+        if not (space.origin <= origin and origin + size <= space.end):
+            raise e.fail(
+                key,
+                f"= {origin:#x}: {size} bytes there do not lie in {machine_name}'s memory "
+                f"({space.origin:#x}, {space.size} bytes)",
+            )
+    # Under -icount shift=0 an instruction is 1 ns, so one tick is 1e9 / cpu_clock_hz instructions.
+    if 10**9 % emu.cpu_clock_hz:
+        raise e.fail("cpu_clock_hz", f"= {emu.cpu_clock_hz} must divide 1e9 (whole instructions per tick)")
+    return emu

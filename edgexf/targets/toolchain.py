@@ -1,0 +1,233 @@
+"""Build a generated model with the test-vector runner: for the host (gcc) and for a board.
+
+Both builds compile every .c of the model directory together with firmware/app/runner.c in one
+compiler call (a model is a handful of files; one call keeps a build to about a second).
+Common flags keep float results bit-identical between host and target: -ffp-contract=off (no fused
+multiply-add) and never -ffast-math.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from edgexf.errors import BoardError, DoesNotFitError, EdgexfError, ToolchainError
+from edgexf.resources import firmware_dir, templates_dir
+from edgexf.targets.boards import Board, list_boards, load_board
+
+COMMON_CFLAGS = ["-std=c11", "-O2", "-Wall", "-Wextra", "-ffp-contract=off"]
+# Bare metal: a section per function and per object so --gc-sections drops unused kernels and
+# weights; no crt0 (firmware/startup/startup.c is the start-up); newlib-nano for memcpy and libm.
+FIRMWARE_FLAGS = [
+    "-ffunction-sections",
+    "-fdata-sections",
+    "-nostartfiles",
+    "--specs=nano.specs",
+    "--specs=nosys.specs",
+    "-Wl,--gc-sections",
+]
+
+_INSTALL_ARM = (
+    "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "
+    "gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm"
+)
+# What to install (as root, Debian/Ubuntu) when a tool is missing.
+INSTALL_COMMANDS = {
+    "gcc": "apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev",
+    "arm-none-eabi-gcc": _INSTALL_ARM,
+    "arm-none-eabi-objcopy": _INSTALL_ARM,
+    "qemu-system-arm": _INSTALL_ARM,
+}
+
+_OVERFLOW = re.compile(r"region [`']?(FLASH|RAM)'? overflowed by (\d+) bytes")
+_ERROR_TAIL_CHARS = 4000  # enough for the first errors; a broken model can produce pages
+
+
+@dataclass(frozen=True)
+class Firmware:
+    """A linked image for one board; `emulated` says it is linked at the emulator's addresses."""
+
+    board: Board
+    emulated: bool
+    elf: Path
+    bin: Path
+    hex: Path
+    map: Path
+
+    def __post_init__(self) -> None:
+        for path in (self.elf, self.bin, self.hex):
+            if not path.is_file():
+                raise ToolchainError(f"the build did not produce {path}")
+
+
+def find_tool(name: str) -> str:
+    """Absolute path of a tool on PATH, or ToolchainError saying how to install it."""
+    path = shutil.which(name)
+    if path is None:
+        install = INSTALL_COMMANDS.get(name, f"(no known package for {name})")
+        raise ToolchainError(f"{name} was not found on PATH. Install it (as root):\n    {install}")
+    return path
+
+
+@functools.cache
+def _check_newlib(gcc: str) -> None:
+    # Without libnewlib-arm-none-eabi the compiler exists but every build fails on <stdint.h>.
+    found = subprocess.run([gcc, "-print-file-name=nano.specs"], capture_output=True, text=True)
+    if not Path(found.stdout.strip()).is_absolute():
+        raise ToolchainError(
+            f"{gcc} has no newlib C library (nano.specs not found). Install it (as root):\n    {_INSTALL_ARM}"
+        )
+
+
+def _model_sources(model_dir: Path) -> list[Path]:
+    if not (model_dir / "model.h").is_file():
+        raise EdgexfError(f"{model_dir} has no model.h: not a generated model directory")
+    return sorted(model_dir.glob("*.c"))
+
+
+def _includes(model_dir: Path, *subdirs: str) -> list[str]:
+    # The model directory first, so its own copy of a kernel header wins over the library's.
+    fw = firmware_dir()
+    return [f"-I{model_dir}", f"-I{fw / 'kernels'}", *(f"-I{fw / d}" for d in subdirs)]
+
+
+def _run_compiler(cmd: list[str | Path], what: str, board: Board | None = None) -> None:
+    """Runs a compiler or binutils command; with `board`, a region overflow is DoesNotFitError."""
+    # LC_ALL=C: untranslated messages, so the overflow pattern matches and errors read the same everywhere
+    env = {**os.environ, "LC_ALL": "C"}
+    result = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, env=env)
+    if result.returncode == 0:
+        return
+    overflows = {m[1]: int(m[2]) for m in _OVERFLOW.finditer(result.stderr)}
+    if board is not None and overflows:
+        raise _does_not_fit(board, overflows)
+    raise ToolchainError(f"{what} failed:\n{result.stderr[-_ERROR_TAIL_CHARS:]}")
+
+
+def build_host(model_dir: Path, out_dir: Path) -> Path:
+    """The model plus runner as a host executable (out_dir/runner); ticks are nanoseconds."""
+    gcc = find_tool("gcc")
+    fw = firmware_dir()
+    sources = [*_model_sources(model_dir), fw / "app" / "runner.c", fw / "platform" / "platform_host.c"]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    exe = out_dir / "runner"
+    cmd = [gcc, *COMMON_CFLAGS, *_includes(model_dir, "platform"), *sources, "-o", exe, "-lm"]
+    _run_compiler(cmd, f"gcc building {model_dir} for the host")
+    return exe
+
+
+def render_linker_script(board: Board, emulated: bool) -> str:
+    flash, ram = board.link_regions(emulated)
+    if emulated:
+        assert board.emulator is not None  # link_regions checked
+        note = (
+            f"Linked at {board.emulator.machine}'s addresses, held to {board.name}'s sizes: "
+            "for the emulator, not for flashing."
+        )
+    else:
+        note = f"{board.name}'s own memory map: for flashing onto the board."
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates_dir()),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    return env.get_template("linker.ld.j2").render(
+        board_name=board.name,
+        emulated=emulated,
+        machine=board.emulator.machine if emulated and board.emulator else "",
+        layout_note=note,
+        flash_origin=f"{flash.origin:#010x}",
+        flash_size=flash.size,
+        ram_origin=f"{ram.origin:#010x}",
+        ram_size=ram.size,
+        stack_bytes=board.stack_bytes,
+        stack_top=f"{ram.end:#010x}",
+    )
+
+
+def build_firmware(board: Board, model_dir: Path, out_dir: Path, emulated: bool) -> Firmware:
+    """The model plus runner linked for `board` (emulated: at its emulator's addresses), as .elf/.bin/.hex.
+
+    Raises DoesNotFitError when the image overflows the board's flash or RAM (the stack included).
+    """
+    gcc = find_tool("arm-none-eabi-gcc")
+    objcopy = find_tool("arm-none-eabi-objcopy")
+    _check_newlib(gcc)
+    fw = firmware_dir()
+    sources = [
+        *_model_sources(model_dir),
+        fw / "app" / "runner.c",
+        fw / "platform" / "platform_semihost.c",
+        fw / "startup" / "startup.c",
+        fw / "startup" / "semihost.c",
+    ]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    script = out_dir / "linker.ld"
+    script.write_text(render_linker_script(board, emulated))
+    elf, map_file = out_dir / "app.elf", out_dir / "app.map"
+    cmd = [
+        gcc,
+        *board.cflags(),
+        *COMMON_CFLAGS,
+        *FIRMWARE_FLAGS,
+        *_includes(model_dir, "platform", "startup"),
+        *sources,
+        "-T",
+        script,
+        f"-Wl,-Map={map_file}",
+        "-o",
+        elf,
+        "-lm",
+    ]
+    _run_compiler(cmd, f"arm-none-eabi-gcc building {model_dir} for {board.name}", board)
+    images = {"binary": out_dir / "app.bin", "ihex": out_dir / "app.hex"}
+    for fmt, path in images.items():
+        _run_compiler([objcopy, "-O", fmt, elf, path], f"arm-none-eabi-objcopy -O {fmt}")
+    return Firmware(board, emulated, elf, images["binary"], images["ihex"], map_file)
+
+
+def _does_not_fit(board: Board, overflows: dict[str, int]) -> DoesNotFitError:
+    """The error for a linker region overflow: which memory, by how much, and what would help.
+
+    `overflows` maps the linker's region name (FLASH, RAM) to its "overflowed by N bytes"; the
+    error carries it as .overflows, keyed 'flash' and 'ram'.
+    """
+    capacity = {"FLASH": board.flash.size, "RAM": board.ram.size}
+    label = {"FLASH": "flash", "RAM": "RAM"}
+    lines = [f"the model does not fit {board.name}:"]
+    for region, over in overflows.items():
+        stack = f" (including the {board.stack_bytes:,} B reserved for the stack)" if region == "RAM" else ""
+        lines.append(
+            f"  {label[region]}: needs {capacity[region] + over:,} B{stack}, "
+            f"the board has {capacity[region]:,} B: over by {over:,} B"
+        )
+    needed = {region: capacity[region] + overflows.get(region, 0) for region in capacity}
+    fits = _boards_with(needed["FLASH"], needed["RAM"])
+    lines.append(
+        "To make it fit: a smaller model (fewer or narrower layers, shorter sequences), int8 quantization "
+        f"(planned), or a board with more {' and '.join(label[r] for r in overflows)}"
+        + (f" (large enough: {', '.join(fits)})." if fits else ".")
+    )
+    error = DoesNotFitError("\n".join(lines))
+    error.overflows = {label[r].lower(): n for r, n in overflows.items()}  # type: ignore[attr-defined]
+    return error
+
+
+def _boards_with(needed_flash: int, needed_ram: int) -> list[str]:
+    # Code size differs a little between cores and FPUs: a hint, not a promise.
+    fits = []
+    for name in list_boards():
+        try:
+            other = load_board(name)
+        except BoardError:
+            continue
+        if other.flash.size >= needed_flash and other.ram.size >= needed_ram:
+            fits.append(name)
+    return fits

@@ -1,0 +1,7 @@
+/* Test model with a 400 KB static buffer: more than the STM32F746's 320 KB of RAM. */
+#include "edgexf_model_api.h"
+#define EDGEXF_NUM_INPUTS 1
+#define EDGEXF_NUM_OUTPUTS 1
+#define EDGEXF_ARENA_BYTES 4
+extern const edgexf_tensor_info_t edgexf_input_info[EDGEXF_NUM_INPUTS];
+extern const edgexf_tensor_info_t edgexf_output_info[EDGEXF_NUM_OUTPUTS];

@@ -1,0 +1,200 @@
+"""Builds firmware/kernels/*.c with host gcc into a shared library (once per session) and wraps each
+kernel for ctypes: NumPy arrays in, NumPy arrays out."""
+
+from __future__ import annotations
+
+import ctypes
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgexf.resources import firmware_dir
+
+KERNEL_DIR = firmware_dir() / "kernels"
+# The flags the firmware uses: no FMA contraction, no fast-math; -Werror so host warnings fail here.
+CFLAGS = ["-std=c11", "-O2", "-ffp-contract=off", "-Wall", "-Wextra", "-Werror", "-Wdouble-promotion"]
+
+# Test-only: map a scalar kernel over an array in one ctypes call (a call per element is slow).
+SHIM_C = r"""
+#include "edgexf_kernels.h"
+#define MAP(fn) \
+    void map_##fn(const float *x, float *y, int32_t n) { \
+        for (int32_t i = 0; i < n; i++) y[i] = exf_##fn(x[i]); \
+    }
+MAP(expf)
+MAP(erff)
+MAP(tanhf)
+MAP(sqrtf)
+"""
+
+P = ctypes.c_void_p
+I32 = ctypes.c_int32
+SIGNATURES = {
+    "exf_linear_f32": [P, P, P, P, I32, I32, I32],
+    "exf_matmul_f32": [P, P, P] + [I32] * 6,
+    "exf_conv2d_f32": [P, P, P, P] + [I32] * 13,
+    "exf_layernorm_f32": [P, P, P, P, I32, I32, ctypes.c_float],
+    "exf_softmax_f32": [P, P, I32, I32],
+    "exf_gelu_f32": [P, P, I32],
+    "exf_gelu_tanh_f32": [P, P, I32],
+    "exf_relu_f32": [P, P, I32],
+    "exf_mean_f32": [P, P, I32, I32, I32],
+    **{f"exf_{op}_f32": [P, P, P, P, P, P] for op in ("add", "sub", "mul", "div")},
+    "exf_copy_rows": [P, I32, P, I32, I32, I32],
+    "exf_permute": [P, P, I32, I32, P, P],
+    **{f"map_{fn}": [P, P, I32] for fn in ("expf", "erff", "tanhf", "sqrtf")},
+}
+
+
+def _ptr(a: np.ndarray | None) -> int | None:
+    return None if a is None else a.ctypes.data
+
+
+def _f32(a) -> np.ndarray:
+    return np.require(a, np.float32, "C")  # np.ascontiguousarray would make a 0-d array 1-d
+
+
+def _i32(values) -> np.ndarray:
+    return np.ascontiguousarray(values, dtype=np.int32)
+
+
+def _out(shape, out: np.ndarray | None) -> np.ndarray:
+    """A fresh output, or `out` (to call a kernel in place), which must be contiguous float32."""
+    if out is None:
+        return np.empty(shape, np.float32)
+    assert out.dtype == np.float32 and out.flags.c_contiguous and out.shape == tuple(shape)
+    return out
+
+
+class CKernels:
+    """The compiled kernel library; each method calls one C kernel on NumPy arrays."""
+
+    def __init__(self, lib: ctypes.CDLL):
+        self.lib = lib
+        for name, argtypes in SIGNATURES.items():
+            fn = getattr(lib, name)
+            fn.argtypes = argtypes
+            fn.restype = None
+
+    def map(self, fn: str, x) -> np.ndarray:
+        """exf_<fn> on every element: fn in expf, erff, tanhf, sqrtf."""
+        x = _f32(x)
+        y = np.empty_like(x)
+        getattr(self.lib, f"map_{fn}")(_ptr(x), _ptr(y), x.size)
+        return y
+
+    def linear(self, x, w, b=None) -> np.ndarray:
+        x, w = _f32(x), _f32(w)
+        b = None if b is None else _f32(b)
+        rows, k = x.shape
+        y = np.empty((rows, w.shape[0]), np.float32)
+        self.lib.exf_linear_f32(_ptr(x), _ptr(w), _ptr(b), _ptr(y), rows, k, w.shape[0])
+        return y
+
+    def matmul(self, a, b) -> np.ndarray:
+        """a (ba, m, k) @ b (bb, k, n) with ba, bb equal or 1 (stride 0 broadcasts)."""
+        a, b = _f32(a), _f32(b)
+        (ba, m, k), (bb, _, n) = a.shape, b.shape
+        batch = max(ba, bb)
+        y = np.empty((batch, m, n), np.float32)
+        sa, sb = (m * k if ba > 1 else 0), (k * n if bb > 1 else 0)
+        self.lib.exf_matmul_f32(_ptr(a), _ptr(b), _ptr(y), batch, m, k, n, sa, sb)
+        return y
+
+    def conv2d(self, x, w, b=None, stride=(1, 1), padding=(0, 0)) -> np.ndarray:
+        x, w = _f32(x), _f32(w)
+        b = None if b is None else _f32(b)
+        n, c, h, wd = x.shape
+        o, _, kh, kw = w.shape
+        (sh, sw), (ph, pw) = stride, padding
+        oh, ow = (h + 2 * ph - kh) // sh + 1, (wd + 2 * pw - kw) // sw + 1
+        y = np.empty((n, o, oh, ow), np.float32)
+        self.lib.exf_conv2d_f32(
+            _ptr(x), _ptr(w), _ptr(b), _ptr(y), n, c, h, wd, o, kh, kw, sh, sw, ph, pw, oh, ow
+        )
+        return y
+
+    def layernorm(self, x, gamma=None, beta=None, eps=1e-5, out=None) -> np.ndarray:
+        x = _f32(x) if out is None else x
+        gamma = None if gamma is None else _f32(gamma)
+        beta = None if beta is None else _f32(beta)
+        y = _out(x.shape, out)
+        self.lib.exf_layernorm_f32(_ptr(x), _ptr(gamma), _ptr(beta), _ptr(y), x.shape[0], x.shape[1], eps)
+        return y
+
+    def softmax(self, x, out=None) -> np.ndarray:
+        x = _f32(x) if out is None else x
+        y = _out(x.shape, out)
+        self.lib.exf_softmax_f32(_ptr(x), _ptr(y), x.shape[0], x.shape[1])
+        return y
+
+    def unary(self, name: str, x, out=None) -> np.ndarray:
+        """exf_<name>_f32 for name in gelu, gelu_tanh, relu."""
+        x = _f32(x) if out is None else x
+        y = _out(x.shape, out)
+        getattr(self.lib, f"exf_{name}_f32")(_ptr(x), _ptr(y), x.size)
+        return y
+
+    def mean(self, x) -> np.ndarray:
+        """x (outer, n, inner) -> (outer, inner)."""
+        x = _f32(x)
+        outer, n, inner = x.shape
+        y = np.empty((outer, inner), np.float32)
+        self.lib.exf_mean_f32(_ptr(x), _ptr(y), outer, n, inner)
+        return y
+
+    def binary(self, op: str, a, b, out=None) -> np.ndarray:
+        """exf_<op>_f32 with NumPy broadcasting of a and b (rank <= 4), as the code generator lowers it."""
+        a = _f32(a) if out is None or out is not a else a
+        b = _f32(b) if out is None or out is not b else b
+        shape = np.broadcast_shapes(a.shape, b.shape)
+        assert len(shape) <= 4
+        y = _out(shape, out)
+        shape4 = (1,) * (4 - len(shape)) + tuple(shape)
+
+        def strides4(t: np.ndarray) -> np.ndarray:
+            s = (1,) * (4 - t.ndim) + t.shape
+            contiguous = np.cumprod((1,) + s[:0:-1])[::-1]  # row-major element strides of s
+            return _i32([0 if s[k] == 1 and shape4[k] != 1 else contiguous[k] for k in range(4)])
+
+        sa, sb, sh = strides4(a), strides4(b), _i32(shape4)
+        getattr(self.lib, f"exf_{op}_f32")(_ptr(a), _ptr(b), _ptr(y), _ptr(sh), _ptr(sa), _ptr(sb))
+        return y
+
+    def copy_rows(self, src: np.ndarray, src_offset: int, src_stride: int, dst: np.ndarray, dst_offset: int,
+                  dst_stride: int, rows: int, row_bytes: int) -> None:
+        """exf_copy_rows on the bytes of src and dst (offsets and strides in bytes)."""
+        self.lib.exf_copy_rows(src.ctypes.data + src_offset, src_stride, dst.ctypes.data + dst_offset,
+                               dst_stride, rows, row_bytes)
+
+    def permute(self, x: np.ndarray, perm: tuple[int, ...]) -> np.ndarray:
+        """np.transpose(x, perm) by exf_permute: y's dim k walks x's dim perm[k]."""
+        x = np.require(x, requirements="C")
+        y = np.empty(tuple(x.shape[p] for p in perm), x.dtype)
+        elem_strides = [s // x.itemsize for s in x.strides]
+        shape, in_strides = _i32(y.shape), _i32([elem_strides[p] for p in perm])
+        self.lib.exf_permute(_ptr(x), _ptr(y), x.itemsize, x.ndim, _ptr(shape), _ptr(in_strides))
+        return y
+
+
+def compile_host_library(out_dir: Path) -> Path:
+    """Kernels + test shim -> out_dir/libedgexf_kernels.so, with the firmware's float flags."""
+    cc = shutil.which("gcc")
+    if cc is None:
+        pytest.skip("host gcc not found: the C kernels cannot be built")
+    shim = out_dir / "shim.c"
+    shim.write_text(SHIM_C)
+    lib = out_dir / "libedgexf_kernels.so"
+    sources = sorted(KERNEL_DIR.glob("*.c"))
+    cmd = [cc, *CFLAGS, "-fPIC", "-shared", f"-I{KERNEL_DIR}", *map(str, sources), str(shim), "-o", str(lib)]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    assert done.returncode == 0, f"{' '.join(cmd)}\n{done.stderr}"
+    return lib
+
+
+@pytest.fixture(scope="session")
+def ck(tmp_path_factory) -> CKernels:
+    return CKernels(ctypes.CDLL(str(compile_host_library(tmp_path_factory.mktemp("kernels")))))
