@@ -367,6 +367,10 @@ def from_exported_program(ep: ExportedProgram, name: str = "model") -> Graph:
                 env[node.name] = env[node.args[0].name][node.args[1]]
                 continue
             handler = ATEN.get(str(node.target))
+            folded = _fold_with_torch(c, node, env) if handler is None else None
+            if folded is not None:
+                env[node.name] = folded
+                continue
             if handler is None:
                 raise UnsupportedOpError(
                     f"unsupported op {node.target}\n  at {node_source(node)}\n"
@@ -381,6 +385,22 @@ def from_exported_program(ep: ExportedProgram, name: str = "model") -> Graph:
             outs = [_as_activation(c, o) for o in outs]
             return c.b.build(outs)
     raise ModelLoadError("the exported program has no output node")
+
+
+def _fold_with_torch(c: _Converter, node, env: dict) -> str | None:
+    """An op with only constant tensor inputs (e.g. abs() of a parameter) is evaluated now, by torch."""
+    names = [n.name for n in node.all_input_nodes]
+    values = [env.get(n) for n in names]
+    if not names or not all(isinstance(v, str) and c.const_value(v) is not None for v in values):
+        return None
+    consts = {n: torch.from_numpy(np.ascontiguousarray(c.const_value(v))) for n, v in zip(names, values)}
+    args = torch.fx.node.map_arg(node.args, lambda n: consts[n.name])
+    kwargs = torch.fx.node.map_arg(node.kwargs, lambda n: consts[n.name])
+    with torch.no_grad():
+        result = node.target(*args, **kwargs)
+    if not isinstance(result, torch.Tensor):
+        return None
+    return c.b.add_const(node.name, result.numpy())
 
 
 def _as_activation(c: _Converter, name: str) -> str:

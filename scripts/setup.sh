@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# One-time set-up on a fresh Debian machine, as root; safe to run again (it skips what is there).
+#   - the ARM toolchain, newlib and QEMU from Debian (see ../shared/EMULATION.md)
+#   - a virtual environment in .venv with torch 2.13.0 (CPU) first, then edgexf and its test tools
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v arm-none-eabi-gcc >/dev/null || ! command -v qemu-system-arm >/dev/null \
+   || ! command -v gcc >/dev/null || [ ! -f /usr/lib/arm-none-eabi/newlib/thumb/v7e-m+fp/hard/libc_nano.a ]; then
+  echo "== installing gcc, arm-none-eabi-gcc, newlib and qemu-system-arm (apt)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    gcc libc6-dev gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "== creating .venv"
+  "$PY" -m venv .venv
+fi
+# torch first, pinned: a bare 'torch' requirement would pull a CUDA build of several GB.
+if ! .venv/bin/python -c "import torch" 2>/dev/null; then
+  echo "== installing torch 2.13.0 (CPU)"
+  .venv/bin/pip install -q torch==2.13.0
+fi
+echo "== installing edgexf (editable) with its test tools"
+.venv/bin/pip install -q -e ".[test]" 2>&1 | grep -v "^WARNING: Location" || true
+.venv/bin/python -c "import edgexf, torch; print('edgexf', edgexf.__version__, '/ torch', torch.__version__)"

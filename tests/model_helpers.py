@@ -1,0 +1,56 @@
+"""Helpers for tests that take a PyTorch module through the compiler and run the generated C."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from edgexf.codegen.generate import generate_c
+from edgexf.frontends.torch_export import from_exported_program
+from edgexf.ir.graph import Graph
+from edgexf.ir.reference import run_reference
+from edgexf.memory.plan import MemoryPlan, plan_memory
+from edgexf.passes.fold_constants import fold_constants
+from edgexf.passes.remove_dead_ops import remove_dead_ops
+from edgexf.run.host import run_host
+from edgexf.targets.toolchain import build_host
+
+
+@dataclass
+class HostModel:
+    graph: Graph
+    plan: MemoryPlan
+    exe: Path
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        """x: (S, *input shape) -> (S, *output shape), through the host-compiled C."""
+        out = self.graph.tensors[self.graph.outputs[0]]
+        res = run_host(self.exe, np.ascontiguousarray(x, np.float32).tobytes(), out.nbytes, timeout=60)
+        return np.frombuffer(res.outputs, np.float32).reshape((len(x),) + out.shape)
+
+    def reference(self, x: np.ndarray) -> np.ndarray:
+        return run_reference(self.graph, {self.graph.inputs[0]: x})[self.graph.outputs[0]]
+
+
+def to_graph(module: torch.nn.Module, example: torch.Tensor) -> Graph:
+    ep = torch.export.export(module.eval(), (example,))
+    return remove_dead_ops(fold_constants(from_exported_program(ep, "m")))
+
+
+def compile_host(module: torch.nn.Module, example: torch.Tensor, tmp: Path) -> HostModel:
+    g = to_graph(module, example)
+    plan = plan_memory(g)
+    src = generate_c(g, plan, tmp / "model", {"command": "test"})
+    return HostModel(g, plan, build_host(src.dir, tmp / "host"))
+
+
+def torch_outputs(module: torch.nn.Module, x: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        return np.stack([module(torch.from_numpy(s)).numpy() for s in x])
+
+
+def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and np.array_equal(a.view(np.uint32), b.view(np.uint32))
