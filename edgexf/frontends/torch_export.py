@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import operator
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -87,8 +88,10 @@ def node_source(node) -> str:
     where = ""
     trace = (node.meta.get("stack_trace") or "").strip().splitlines()
     files = [line.strip() for line in trace if line.strip().startswith("File ")]
-    if files:
-        where = files[-1].replace("File ", "").replace(", line ", ":").split(", in ")[0].replace('"', "")
+    if files:  # 'File "/abs/path/model.py", line 66, in forward' -> 'model.py:66'
+        path, _, rest = files[-1].removeprefix("File ").partition(", line ")
+        name = Path(path.strip('"')).name
+        where = f"{name}:{rest.split(',')[0]}"
     parts = [p for p in (f"module '{module}'" if module else "", f"node {node.name} ({node.target})", where) if p]
     return ", ".join(parts)
 
