@@ -43,3 +43,9 @@ class MismatchError(EdgexfError):
     """Outputs differ from the reference beyond the stated tolerance."""
 
     exit_code = 7
+
+
+class DataError(EdgexfError, ValueError):
+    """A data file (.npz/.npy) is missing, unreadable or lacks the arrays needed."""
+
+    exit_code = 2

@@ -16,7 +16,7 @@ import numpy as np
 from edgexf import __version__
 from edgexf.codegen.generate import count_params, generate_c
 from edgexf.datasets import load_npz
-from edgexf.errors import DoesNotFitError, EdgexfError, MismatchError
+from edgexf.errors import DataError, DoesNotFitError, MismatchError
 from edgexf.frontends import LoadedModel, load_model
 from edgexf.ir.ops import op_macs
 from edgexf.ir.reference import run_reference
@@ -165,7 +165,7 @@ def _test_vectors(loaded: LoadedModel, g, test_data: Path | None, max_vectors: i
     if test_data is not None:
         x, labels = load_npz(test_data)
         if tuple(x.shape[1:]) != tuple(shape) and tuple(x.shape[1:]) != tuple(shape[1:]):
-            raise EdgexfError(f"{test_data}: x has samples of shape {list(x.shape[1:])}, the model's input "
+            raise DataError(f"{test_data}: x has samples of shape {list(x.shape[1:])}, the model's input "
                                   f"is {list(shape)}")
         x = x.reshape((-1,) + shape).astype(np.float32)
     else:

@@ -94,3 +94,10 @@ def test_compile_from_python_builder(tmp_path, capsys):
     """))
     assert main(["compile", f"{tmp_path / 'net.py'}:build", "--board", "mps2-an500", "-o", str(tmp_path / "b")]) == 0
     assert "net for mps2-an500" in capsys.readouterr().out
+
+
+def test_bad_test_data_file(tiny, tmp_path, capsys):
+    (tmp_path / "d.npz").write_bytes(b"not a zip")
+    assert main(["compile", tiny, "--board", "stm32f746", "-o", str(tmp_path / "b"),
+                 "--test-data", str(tmp_path / "d.npz")]) == 2
+    assert "is not a readable .npz" in capsys.readouterr().err

@@ -18,6 +18,7 @@ VECTORS_FILE = "test_vectors.npz"
 
 @dataclass
 class TestVectors:
+    __test__ = False  # not a pytest test class
     x: np.ndarray  # (S, *input shape)
     expected: np.ndarray  # the original (PyTorch) model's outputs, (S, *output shape)
     reference: np.ndarray  # the IR reference's outputs, (S, *output shape)
