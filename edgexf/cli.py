@@ -53,8 +53,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     inputs = None
     if args.input:
         inputs = load_inputs(Path(args.input), tuple(report["inputs"][0]["shape"]))
-    where = "QEMU" if args.emulate else "host"
-    print(f"running {report['model']} ({report['board']}) on the {where}...", file=sys.stderr)
+    where = "in QEMU" if args.emulate else "on the host (gcc build)"
+    print(f"running {report['model']} ({report['board']}) {where}...", file=sys.stderr)
     run = run_build(Path(args.dir), args.emulate, inputs, args.check, args.timeout)
     counts = run.result.instructions if args.emulate else run.result.ticks
     unit = "instructions" if args.emulate else "ns (host)"
