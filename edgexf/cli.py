@@ -23,14 +23,21 @@ def print_report(r: dict) -> None:
     print(f"  parameters     {r['params']:>10,}")
     print(f"  MACs           {r['macs']:>10,} per inference, {r['ops']} ops")
     print(f"  weights        {_fmt_bytes(r['weights_bytes'])}  (const, flash)")
-    print(f"  arena          {_fmt_bytes(r['arena_bytes'])}  lower bound {r['arena_lower_bound_bytes']:,} B, "
-          f"sum of activations {r['activations_sum_bytes']:,} B ({r['planner']})")
+    print(
+        f"  arena          {_fmt_bytes(r['arena_bytes'])}  lower bound {r['arena_lower_bound_bytes']:,} B, "
+        f"sum of activations {r['activations_sum_bytes']:,} B ({r['planner']})"
+    )
     print(f"  flash          {_fmt_bytes(r['flash_bytes'], r['flash_capacity_bytes'])}")
-    print(f"  RAM            {_fmt_bytes(r['ram_bytes'], r['ram_capacity_bytes'])}  "
-          f"(arena + {r['stack_bytes']:,} B stack + runtime)")
+    print(
+        f"  RAM            {_fmt_bytes(r['ram_bytes'], r['ram_capacity_bytes'])}  "
+        f"(arena + {r['stack_bytes']:,} B stack + runtime)"
+    )
     hc = r["host_check"]
-    print(f"  host check     {hc['bit_exact_with_reference']}/{hc['samples']} bit-exact with the reference, worst "
-          f"relative error vs PyTorch {hc['max_rel_err_vs_original']:.1e}")
+    print(
+        f"  host check     {hc['bit_exact_with_reference']}/{hc['samples']} bit-exact with the reference, "
+        "worst "
+        f"relative error vs PyTorch {hc['max_rel_err_vs_original']:.1e}"
+    )
     print(f"  compiled in    {r['compile_seconds']} s")
 
 
@@ -38,9 +45,16 @@ def cmd_compile(args: argparse.Namespace) -> int:
     from edgexf.pipeline import compile_model
 
     command = "edgexf " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    report = compile_model(args.model, args.board, Path(args.out), test_data=args.test_data,
-                           max_vectors=args.max_vectors, name=args.name, command=command,
-                           log=lambda s: print(s, file=sys.stderr))
+    report = compile_model(
+        args.model,
+        args.board,
+        Path(args.out),
+        test_data=args.test_data,
+        max_vectors=args.max_vectors,
+        name=args.name,
+        command=command,
+        log=lambda s: print(s, file=sys.stderr),
+    )
     print_report(report)
     print(f"\nwrote {args.out}/ (report.json, model/, host/, firmware/, emulator/, test_vectors.npz)")
     return 0
@@ -66,12 +80,16 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"... {len(run.outputs) - 10} more samples")
     if counts:
         per = int(np.median(counts))
-        print(f"{unit} per inference: {per:,}" + (f"  ({report['macs'] / per:.3f} MACs per instruction)"
-                                                   if args.emulate else ""))
+        print(
+            f"{unit} per inference: {per:,}"
+            + (f"  ({report['macs'] / per:.3f} MACs per instruction)" if args.emulate else "")
+        )
     if args.check:
         print(run.agreement.describe())
         if not run.agreement.ok:
-            print("CHECK FAILED: outputs differ from the reference beyond the stated tolerance", file=sys.stderr)
+            print(
+                "CHECK FAILED: outputs differ from the reference beyond the stated tolerance", file=sys.stderr
+            )
             return 7
         print("check passed")
     return 0
@@ -83,33 +101,52 @@ def cmd_boards(args: argparse.Namespace) -> int:
     for name in list_boards():
         b = load_board(name)
         emu = f"QEMU {b.emulator.machine}" if b.emulator else "no emulator"
-        print(f"{name:<14} {b.core:<11} flash {b.flash.size // 1024:>5} KB  RAM {b.ram.size // 1024:>5} KB  "
-              f"{emu:<20} {b.description}")
+        print(
+            f"{name:<14} {b.core:<11} flash {b.flash.size // 1024:>5} KB  RAM {b.ram.size // 1024:>5} KB  "
+            f"{emu:<20} {b.description}"
+        )
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="edgexf", description="Compile transformer-family models to C for "
-                                "microcontrollers, build them for a board, and run them in QEMU.")
+    p = argparse.ArgumentParser(
+        prog="edgexf",
+        description="Compile transformer-family models to C for "
+        "microcontrollers, build them for a board, and run them in QEMU.",
+    )
     p.add_argument("--version", action="version", version=f"edgexf {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
     c = sub.add_parser("compile", help="plan, generate C, build for host and board, report")
-    c.add_argument("model", help="a torch.export program (.pt2), or FILE.py:FUNCTION returning (module, example_input)")
+    c.add_argument(
+        "model", help="a torch.export program (.pt2), or FILE.py:FUNCTION returning (module, example_input)"
+    )
     c.add_argument("--board", required=True, help="board name (see `edgexf boards`) or a board .toml file")
     c.add_argument("-o", "--out", required=True, help="build directory to write")
-    c.add_argument("--test-data", type=Path, help=".npz with x (inputs) and optional y (labels) for the test vectors")
+    c.add_argument(
+        "--test-data", type=Path, help=".npz with x (inputs) and optional y (labels) for the test vectors"
+    )
     c.add_argument("--max-vectors", type=int, help="use at most this many samples of --test-data")
     c.add_argument("--name", help="model name in the generated code (default: the file's stem)")
     c.set_defaults(func=cmd_compile)
 
     r = sub.add_parser("run", help="run a build on the host, or its firmware in QEMU (--emulate)")
     r.add_argument("dir", help="a build directory made by `edgexf compile`")
-    r.add_argument("--emulate", action="store_true", help="run the firmware in QEMU (default: the host build)")
-    r.add_argument("--input", help=".npy (or .npz with x): one input sample or a batch (default: the test vectors)")
-    r.add_argument("--check", action="store_true", help="run the saved test vectors and fail on any mismatch: "
-                   "bit-exact with the IR reference, within 1e-4 (relative) of PyTorch")
-    r.add_argument("--timeout", type=float, default=600, help="seconds before the run is stopped (default 600)")
+    r.add_argument(
+        "--emulate", action="store_true", help="run the firmware in QEMU (default: the host build)"
+    )
+    r.add_argument(
+        "--input", help=".npy (or .npz with x): one input sample or a batch (default: the test vectors)"
+    )
+    r.add_argument(
+        "--check",
+        action="store_true",
+        help="run the saved test vectors and fail on any mismatch: "
+        "bit-exact with the IR reference, within 1e-4 (relative) of PyTorch",
+    )
+    r.add_argument(
+        "--timeout", type=float, default=600, help="seconds before the run is stopped (default 600)"
+    )
     r.set_defaults(func=cmd_run)
 
     b = sub.add_parser("boards", help="list the known boards")

@@ -79,7 +79,9 @@ def load_npz(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
     except (ValueError, OSError) as e:
         raise DataError(f"data file {path} is not a readable .npz ({e})") from e
     if not isinstance(data, np.lib.npyio.NpzFile):
-        raise DataError(f"data file {path} is a single array, not an .npz; save it with np.savez(path, x=..., y=...)")
+        raise DataError(
+            f"data file {path} is a single array, not an .npz; save it with np.savez(path, x=..., y=...)"
+        )
     with data:
         if "x" not in data.files:
             raise DataError(

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -33,9 +33,17 @@ REPORT_FILE = "report.json"
 DEFAULT_VECTORS = 16  # random test vectors when no data set is given
 
 
-def compile_model(model: str | Path, board_name: str, out_dir: Path, *, test_data: Path | None = None,
-                  max_vectors: int | None = None, name: str | None = None, command: str = "",
-                  log: Callable[[str], None] = print) -> dict:
+def compile_model(
+    model: str | Path,
+    board_name: str,
+    out_dir: Path,
+    *,
+    test_data: Path | None = None,
+    max_vectors: int | None = None,
+    name: str | None = None,
+    command: str = "",
+    log: Callable[[str], None] = print,
+) -> dict:
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
     step = _Steps(log)
@@ -66,7 +74,11 @@ def compile_model(model: str | Path, board_name: str, out_dir: Path, *, test_dat
     step(f"building firmware for {board.name} (arm-none-eabi-gcc)")
     try:
         firmware = build_firmware(board, sources.dir, out_dir / "firmware", emulated=False)
-        emulated = build_firmware(board, sources.dir, out_dir / "emulator", emulated=True) if board.emulator else None
+        emulated = (
+            build_firmware(board, sources.dir, out_dir / "emulator", emulated=True)
+            if board.emulator
+            else None
+        )
     except DoesNotFitError as e:
         raise DoesNotFitError(f"{e}\n{_breakdown(sources.weights_bytes, plan)}") from None
     memory = elf_sizes(firmware.elf, board)
@@ -142,8 +154,10 @@ def _io(g, name: str) -> dict:
 
 
 def _breakdown(weights_bytes: int, plan) -> str:
-    return (f"  model: weights {weights_bytes:,} B (flash); arena {plan.arena_bytes:,} B (RAM; lower bound "
-            f"{plan.lower_bound_bytes:,} B)")
+    return (
+        f"  model: weights {weights_bytes:,} B (flash); arena {plan.arena_bytes:,} B (RAM; lower bound "
+        f"{plan.lower_bound_bytes:,} B)"
+    )
 
 
 def _check_fits_estimate(board: Board, g, plan) -> None:
@@ -155,8 +169,10 @@ def _check_fits_estimate(board: Board, g, plan) -> None:
     if plan.arena_bytes + board.stack_bytes > board.ram.size:
         over["RAM"] = plan.arena_bytes + board.stack_bytes - board.ram.size
     if over:
-        raise DoesNotFitError(f"{_does_not_fit(board, over)}\n{_breakdown(weights, plan)}\n"
-                              "  (at least: code and the C library need a little more)")
+        raise DoesNotFitError(
+            f"{_does_not_fit(board, over)}\n{_breakdown(weights, plan)}\n"
+            "  (at least: code and the C library need a little more)"
+        )
 
 
 def _test_vectors(loaded: LoadedModel, g, test_data: Path | None, max_vectors: int | None) -> TestVectors:
@@ -165,13 +181,18 @@ def _test_vectors(loaded: LoadedModel, g, test_data: Path | None, max_vectors: i
     if test_data is not None:
         x, labels = load_npz(test_data)
         if tuple(x.shape[1:]) != tuple(shape) and tuple(x.shape[1:]) != tuple(shape[1:]):
-            raise DataError(f"{test_data}: x has samples of shape {list(x.shape[1:])}, the model's input "
-                                  f"is {list(shape)}")
+            raise DataError(
+                f"{test_data}: x has samples of shape {list(x.shape[1:])}, the model's input is {list(shape)}"
+            )
         x = x.reshape((-1,) + shape).astype(np.float32)
     else:
         rng = np.random.default_rng(0)
-        x = np.concatenate([loaded.example_input.reshape((1,) + shape).astype(np.float32),
-                            rng.standard_normal((DEFAULT_VECTORS - 1,) + shape, dtype=np.float32)])
+        x = np.concatenate(
+            [
+                loaded.example_input.reshape((1,) + shape).astype(np.float32),
+                rng.standard_normal((DEFAULT_VECTORS - 1,) + shape, dtype=np.float32),
+            ]
+        )
     if max_vectors is not None:
         x = x[:max_vectors]
         labels = labels[:max_vectors] if labels is not None else None

@@ -26,8 +26,14 @@ TEST_FILE = "vit_digits_test.npz"
 
 # Small enough for a 320 KB SRAM board: T = 16 patches + 1 class token, D = 48, 3 blocks.
 CONFIG = dict(
-    image_size=8, patch_size=2, in_channels=1, num_classes=10,
-    embed_dim=48, depth=3, num_heads=4, mlp_ratio=2.0,
+    image_size=8,
+    patch_size=2,
+    in_channels=1,
+    num_classes=10,
+    embed_dim=48,
+    depth=3,
+    num_heads=4,
+    mlp_ratio=2.0,
 )
 TRAINING = dict(lr=3e-3, batch_size=64, weight_decay=0.1, label_smoothing=0.1, warmup_epochs=2)
 EPOCHS = 60

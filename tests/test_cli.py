@@ -38,7 +38,9 @@ def test_unknown_board_lists_known_ones(tiny, tmp_path, capsys):
 
 
 def test_missing_model_file(tmp_path, capsys):
-    assert main(["compile", str(tmp_path / "none.pt2"), "--board", "stm32f746", "-o", str(tmp_path / "b")]) == 2
+    assert (
+        main(["compile", str(tmp_path / "none.pt2"), "--board", "stm32f746", "-o", str(tmp_path / "b")]) == 2
+    )
     assert "does not exist" in capsys.readouterr().err
 
 
@@ -77,7 +79,9 @@ def test_missing_cross_compiler_says_how_to_install(tiny, tmp_path, capsys, monk
     monkeypatch.setenv("PATH", str(bin_dir))
     assert main(["compile", tiny, "--board", "stm32f746", "-o", str(tmp_path / "b")]) == 4
     err = capsys.readouterr().err
-    assert "arm-none-eabi-gcc was not found" in err and "apt-get install" in err and "gcc-arm-none-eabi" in err
+    assert (
+        "arm-none-eabi-gcc was not found" in err and "apt-get install" in err and "gcc-arm-none-eabi" in err
+    )
 
 
 def test_run_on_a_directory_that_is_not_a_build(tmp_path, capsys):
@@ -86,18 +90,36 @@ def test_run_on_a_directory_that_is_not_a_build(tmp_path, capsys):
 
 
 def test_compile_from_python_builder(tmp_path, capsys):
-    (tmp_path / "net.py").write_text(textwrap.dedent("""
+    (tmp_path / "net.py").write_text(
+        textwrap.dedent("""
         import torch
         def build():
             torch.manual_seed(0)
             return torch.nn.Sequential(torch.nn.Linear(6, 3), torch.nn.Softmax(dim=-1)), torch.randn(1, 6)
-    """))
-    assert main(["compile", f"{tmp_path / 'net.py'}:build", "--board", "mps2-an500", "-o", str(tmp_path / "b")]) == 0
+    """)
+    )
+    assert (
+        main(["compile", f"{tmp_path / 'net.py'}:build", "--board", "mps2-an500", "-o", str(tmp_path / "b")])
+        == 0
+    )
     assert "net for mps2-an500" in capsys.readouterr().out
 
 
 def test_bad_test_data_file(tiny, tmp_path, capsys):
     (tmp_path / "d.npz").write_bytes(b"not a zip")
-    assert main(["compile", tiny, "--board", "stm32f746", "-o", str(tmp_path / "b"),
-                 "--test-data", str(tmp_path / "d.npz")]) == 2
+    assert (
+        main(
+            [
+                "compile",
+                tiny,
+                "--board",
+                "stm32f746",
+                "-o",
+                str(tmp_path / "b"),
+                "--test-data",
+                str(tmp_path / "d.npz"),
+            ]
+        )
+        == 2
+    )
     assert "is not a readable .npz" in capsys.readouterr().err

@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edgexf.errors import DataError
-
 from edgexf.datasets import Split, load_digits, load_npz, save_npz
+from edgexf.errors import DataError
 
 
 @pytest.fixture(scope="module")

@@ -25,17 +25,39 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def build(tmp_path_factory):
     work = tmp_path_factory.mktemp("vit_digits")
-    subprocess.run([sys.executable, str(ROOT / "examples" / "vit_digits.py"), "--out", str(work / "vit.pt2"),
-                    "--quiet"], check=True, cwd=work, timeout=600)  # the example as shipped: ~25 s
-    rc = edgexf_main(["compile", str(work / "vit.pt2"), "--board", "stm32f746", "-o", str(work / "build"),
-                      "--test-data", str(work / "vit_digits_test.npz")])
+    subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "vit_digits.py"), "--out", str(work / "vit.pt2"), "--quiet"],
+        check=True,
+        cwd=work,
+        timeout=600,
+    )  # the example as shipped: ~25 s
+    rc = edgexf_main(
+        [
+            "compile",
+            str(work / "vit.pt2"),
+            "--board",
+            "stm32f746",
+            "-o",
+            str(work / "build"),
+            "--test-data",
+            str(work / "vit_digits_test.npz"),
+        ]
+    )
     assert rc == 0
     return work / "build"
 
 
 def test_report_has_the_figures_a_user_checks(build):
     r = json.loads((build / "report.json").read_text())
-    for key in ("params", "macs", "arena_bytes", "arena_lower_bound_bytes", "flash_bytes", "ram_bytes", "board"):
+    for key in (
+        "params",
+        "macs",
+        "arena_bytes",
+        "arena_lower_bound_bytes",
+        "flash_bytes",
+        "ram_bytes",
+        "board",
+    ):
         assert key in r
     assert r["board"] == "stm32f746"
     assert r["arena_lower_bound_bytes"] <= r["arena_bytes"] < r["activations_sum_bytes"]

@@ -65,9 +65,18 @@ def _io(graph: Graph, names: list[str], pointer) -> list[dict]:
     out = []
     for n in names:
         t = graph.tensors[n]
-        out.append({"name": n, "dtype": t.dtype, "dtype_code": DTYPE_CODES[t.dtype], "shape": list(t.shape),
-                    "ndim": len(t.shape), "shape_c": ", ".join(str(d) for d in t.shape) or "0",
-                    "bytes": t.nbytes, "cname": pointer(n)})
+        out.append(
+            {
+                "name": n,
+                "dtype": t.dtype,
+                "dtype_code": DTYPE_CODES[t.dtype],
+                "shape": list(t.shape),
+                "ndim": len(t.shape),
+                "shape_c": ", ".join(str(d) for d in t.shape) or "0",
+                "bytes": t.nbytes,
+                "cname": pointer(n),
+            }
+        )
     return out
 
 
@@ -83,37 +92,81 @@ def generate_c(graph: Graph, plan: MemoryPlan, out_dir: Path, meta: dict) -> Gen
 
     ctx = EmitContext(graph, pointer)
     weights = [
-        {"name": t.name, "cname": pointer(t.name), "ctype": CTYPES[t.dtype], "dtype": t.dtype,
-         "shape": list(t.shape), "numel": max(1, t.numel), "lines": _format_values(t, 8 if t.dtype == "float32" else 16)}
+        {
+            "name": t.name,
+            "cname": pointer(t.name),
+            "ctype": CTYPES[t.dtype],
+            "dtype": t.dtype,
+            "shape": list(t.shape),
+            "numel": max(1, t.numel),
+            "lines": _format_values(t, 8 if t.dtype == "float32" else 16),
+        }
         for t in graph.constants()
     ]
     buffers = []
     for b in plan.buffers:
         for name in b.tensors:
             t = graph.tensors[name]
-            buffers.append({"name": name, "cname": pointer(name), "offset": plan.offsets[b.name], "dtype": t.dtype,
-                            "shape": list(t.shape), "bytes": t.nbytes, "start": b.start, "end": b.end})
+            buffers.append(
+                {
+                    "name": name,
+                    "cname": pointer(name),
+                    "offset": plan.offsets[b.name],
+                    "dtype": t.dtype,
+                    "shape": list(t.shape),
+                    "bytes": t.nbytes,
+                    "start": b.start,
+                    "end": b.end,
+                }
+            )
     buffers.sort(key=lambda b: (b["offset"], b["start"]))
     ops, statics, used = [], [], set()
     for i, op in enumerate(graph.ops):
         call = emit(ctx, op)
         statics += call.statics
         used.update(call.functions)
-        ops.append({"index": i, "type": op.type, "name": op.name, "source": op.source.replace("*/", "* /"),
-                    "out": ", ".join(f"{o}{list(graph.tensors[o].shape)}" for o in op.outputs), "lines": call.lines})
+        ops.append(
+            {
+                "index": i,
+                "type": op.type,
+                "name": op.name,
+                "source": op.source.replace("*/", "* /"),
+                "out": ", ".join(f"{o}{list(graph.tensors[o].shape)}" for o in op.outputs),
+                "lines": call.lines,
+            }
+        )
     weights_bytes = sum(t.nbytes for t in graph.constants())
     context = {
-        "name": graph.name, "version": __version__, "command": meta.get("command", "edgexf"),
-        "source": meta.get("source", "?"), "board": meta.get("board", "?"),
-        "arena_bytes": plan.arena_bytes, "lower_bound_bytes": plan.lower_bound_bytes, "planner": plan.planner,
-        "weights_bytes": weights_bytes, "macs": sum(op_macs(graph, op) for op in graph.ops),
-        "weights": weights, "buffers": buffers, "statics": statics, "ops": ops,
-        "inputs": _io(graph, graph.inputs, pointer), "outputs": _io(graph, graph.outputs, pointer),
+        "name": graph.name,
+        "version": __version__,
+        "command": meta.get("command", "edgexf"),
+        "source": meta.get("source", "?"),
+        "board": meta.get("board", "?"),
+        "arena_bytes": plan.arena_bytes,
+        "lower_bound_bytes": plan.lower_bound_bytes,
+        "planner": plan.planner,
+        "weights_bytes": weights_bytes,
+        "macs": sum(op_macs(graph, op) for op in graph.ops),
+        "weights": weights,
+        "buffers": buffers,
+        "statics": statics,
+        "ops": ops,
+        "inputs": _io(graph, graph.inputs, pointer),
+        "outputs": _io(graph, graph.outputs, pointer),
     }
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates_dir()), undefined=jinja2.StrictUndefined,
-                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates_dir()),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
     files = []
-    for template, filename in (("model.h.j2", "model.h"), ("model.c.j2", "model.c"), ("weights.c.j2", "weights.c")):
+    for template, filename in (
+        ("model.h.j2", "model.h"),
+        ("model.c.j2", "model.c"),
+        ("weights.c.j2", "weights.c"),
+    ):
         path = out_dir / filename
         path.write_text(env.get_template(template).render(context))
         files.append(path)
@@ -121,7 +174,9 @@ def generate_c(graph: Graph, plan: MemoryPlan, out_dir: Path, meta: dict) -> Gen
         if src.suffix in (".c", ".h"):
             shutil.copy(src, out_dir / src.name)
             files.append(out_dir / src.name)
-    return GeneratedSources(out_dir, tuple(files), plan.arena_bytes, weights_bytes, tuple(sorted(used))).verify()
+    return GeneratedSources(
+        out_dir, tuple(files), plan.arena_bytes, weights_bytes, tuple(sorted(used))
+    ).verify()
 
 
 def count_params(graph: Graph) -> int:

@@ -8,8 +8,8 @@ entry, or an attribute combination the kernels do not cover, is refused with a m
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -77,8 +77,10 @@ def _linear(c: EmitContext, op: Op) -> KernelCall:
     x, w, b = op.inputs
     m, k = c.shape(w)
     rows = math.prod(c.shape(x)) // k
-    return KernelCall([f"exf_linear_f32({c.ptr(x)}, {c.ptr(w)}, {c.ptr(b)}, {c.ptr(op.outputs[0])}, "
-                       f"{rows}, {k}, {m});"], functions=["exf_linear_f32"])
+    return KernelCall(
+        [f"exf_linear_f32({c.ptr(x)}, {c.ptr(w)}, {c.ptr(b)}, {c.ptr(op.outputs[0])}, {rows}, {k}, {m});"],
+        functions=["exf_linear_f32"],
+    )
 
 
 def _matmul(c: EmitContext, op: Op) -> KernelCall:
@@ -92,8 +94,13 @@ def _matmul(c: EmitContext, op: Op) -> KernelCall:
         if tb not in (1, batch):
             raise _refuse(op, f"batch axes of {list(c.shape(t))} broadcast only partly against {list(y)}")
         strides.append(size if tb == batch and batch > 1 else 0)
-    return KernelCall([f"exf_matmul_f32({c.ptr(a)}, {c.ptr(b)}, {c.ptr(op.outputs[0])}, {batch}, {m}, {k}, "
-                       f"{n}, {strides[0]}, {strides[1]});"], functions=["exf_matmul_f32"])
+    return KernelCall(
+        [
+            f"exf_matmul_f32({c.ptr(a)}, {c.ptr(b)}, {c.ptr(op.outputs[0])}, {batch}, {m}, {k}, "
+            f"{n}, {strides[0]}, {strides[1]});"
+        ],
+        functions=["exf_matmul_f32"],
+    )
 
 
 def _conv2d(c: EmitContext, op: Op) -> KernelCall:
@@ -102,24 +109,35 @@ def _conv2d(c: EmitContext, op: Op) -> KernelCall:
     o, _, kh, kw = c.shape(w)
     (sh, sw), (ph, pw) = op.attrs["stride"], op.attrs["padding"]
     oh, ow = c.shape(op.outputs[0])[2:]
-    return KernelCall([f"exf_conv2d_f32({c.ptr(x)}, {c.ptr(w)}, {c.ptr(b)}, {c.ptr(op.outputs[0])}, {n}, {ch}, "
-                       f"{h}, {wd}, {o}, {kh}, {kw}, {sh}, {sw}, {ph}, {pw}, {oh}, {ow});"],
-                      functions=["exf_conv2d_f32"])
+    return KernelCall(
+        [
+            f"exf_conv2d_f32({c.ptr(x)}, {c.ptr(w)}, {c.ptr(b)}, {c.ptr(op.outputs[0])}, {n}, {ch}, "
+            f"{h}, {wd}, {o}, {kh}, {kw}, {sh}, {sw}, {ph}, {pw}, {oh}, {ow});"
+        ],
+        functions=["exf_conv2d_f32"],
+    )
 
 
 def _layernorm(c: EmitContext, op: Op) -> KernelCall:
     x, g, b = op.inputs
     d = c.shape(x)[-1]
     rows = math.prod(c.shape(x)) // d
-    return KernelCall([f"exf_layernorm_f32({c.ptr(x)}, {c.ptr(g)}, {c.ptr(b)}, {c.ptr(op.outputs[0])}, "
-                       f"{rows}, {d}, {c_float(op.attrs['eps'])});"], functions=["exf_layernorm_f32"])
+    return KernelCall(
+        [
+            f"exf_layernorm_f32({c.ptr(x)}, {c.ptr(g)}, {c.ptr(b)}, {c.ptr(op.outputs[0])}, "
+            f"{rows}, {d}, {c_float(op.attrs['eps'])});"
+        ],
+        functions=["exf_layernorm_f32"],
+    )
 
 
 def _softmax(c: EmitContext, op: Op) -> KernelCall:
     n = c.shape(op.inputs[0])[-1]
     rows = math.prod(c.shape(op.inputs[0])) // n
-    return KernelCall([f"exf_softmax_f32({c.ptr(op.inputs[0])}, {c.ptr(op.outputs[0])}, {rows}, {n});"],
-                      functions=["exf_softmax_f32"])
+    return KernelCall(
+        [f"exf_softmax_f32({c.ptr(op.inputs[0])}, {c.ptr(op.outputs[0])}, {rows}, {n});"],
+        functions=["exf_softmax_f32"],
+    )
 
 
 def _unary(fn: str) -> Callable[[EmitContext, Op], KernelCall]:
@@ -166,22 +184,29 @@ def _binary(c: EmitContext, op: Op) -> KernelCall:
     y = c.shape(op.outputs[0]) or (1,)
     dims, (sa, sb) = merge_dims(list(y), [broadcast_strides(c.shape(a), y), broadcast_strides(c.shape(b), y)])
     if len(dims) > 4:
-        raise _refuse(op, f"broadcasting {list(c.shape(a))} with {list(c.shape(b))} needs {len(dims)} loops (max 4)")
+        raise _refuse(
+            op, f"broadcasting {list(c.shape(a))} with {list(c.shape(b))} needs {len(dims)} loops (max 4)"
+        )
     pad = 4 - len(dims)
-    statics = [_static(op, what, [1] * pad + v if what == "shape" else [0] * pad + v)
-               for what, v in (("shape", dims), ("sa", sa), ("sb", sb))]
+    statics = [
+        _static(op, what, [1] * pad + v if what == "shape" else [0] * pad + v)
+        for what, v in (("shape", dims), ("sa", sa), ("sb", sb))
+    ]
     fn = f"exf_{op.type}_f32"
     args = ", ".join(s[0] for s in statics)
-    return KernelCall([f"{fn}({c.ptr(a)}, {c.ptr(b)}, {c.ptr(op.outputs[0])}, {args});"],
-                      [s[1] for s in statics], [fn])
+    return KernelCall(
+        [f"{fn}({c.ptr(a)}, {c.ptr(b)}, {c.ptr(op.outputs[0])}, {args});"], [s[1] for s in statics], [fn]
+    )
 
 
 def _mean(c: EmitContext, op: Op) -> KernelCall:
     shape = c.shape(op.inputs[0])
     axis = op.attrs["axis"] % len(shape)
     outer, n, inner = math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1 :])
-    return KernelCall([f"exf_mean_f32({c.ptr(op.inputs[0])}, {c.ptr(op.outputs[0])}, {outer}, {n}, {inner});"],
-                      functions=["exf_mean_f32"])
+    return KernelCall(
+        [f"exf_mean_f32({c.ptr(op.inputs[0])}, {c.ptr(op.outputs[0])}, {outer}, {n}, {inner});"],
+        functions=["exf_mean_f32"],
+    )
 
 
 def _transpose(c: EmitContext, op: Op) -> KernelCall:
@@ -194,8 +219,14 @@ def _transpose(c: EmitContext, op: Op) -> KernelCall:
         raise _refuse(op, f"a permutation of {len(dims)} non-mergeable axes (max 6)")
     shape_name, shape_decl = _static(op, "shape", dims)
     strides_name, strides_decl = _static(op, "strides", st)
-    return KernelCall([f"exf_permute({c.byte_ptr(x)}, {c.byte_ptr(op.outputs[0])}, {c.itemsize(x)}, {len(dims)}, "
-                       f"{shape_name}, {strides_name});"], [shape_decl, strides_decl], ["exf_permute"])
+    return KernelCall(
+        [
+            f"exf_permute({c.byte_ptr(x)}, {c.byte_ptr(op.outputs[0])}, {c.itemsize(x)}, {len(dims)}, "
+            f"{shape_name}, {strides_name});"
+        ],
+        [shape_decl, strides_decl],
+        ["exf_permute"],
+    )
 
 
 def _copy(src: str, src_stride: int, dst: str, dst_stride: int, rows: int, row_bytes: int) -> str:
@@ -223,12 +254,25 @@ def _slice(c: EmitContext, op: Op) -> KernelCall:
     axis = op.attrs["axis"] % len(shape)
     inner = math.prod(shape[axis + 1 :]) * c.itemsize(x)
     row_bytes = (op.attrs["end"] - op.attrs["start"]) * inner
-    return KernelCall([_copy(c.byte_ptr(x, op.attrs["start"] * inner), shape[axis] * inner, c.byte_ptr(y),
-                             row_bytes, math.prod(shape[:axis]), row_bytes)], functions=["exf_copy_rows"])
+    return KernelCall(
+        [
+            _copy(
+                c.byte_ptr(x, op.attrs["start"] * inner),
+                shape[axis] * inner,
+                c.byte_ptr(y),
+                row_bytes,
+                math.prod(shape[:axis]),
+                row_bytes,
+            )
+        ],
+        functions=["exf_copy_rows"],
+    )
 
 
 def _reshape(c: EmitContext, op: Op) -> KernelCall:
-    return KernelCall([f"/* {op.outputs[0]} is {op.inputs[0]} viewed as {list(c.shape(op.outputs[0]))}: no code */"])
+    return KernelCall(
+        [f"/* {op.outputs[0]} is {op.inputs[0]} viewed as {list(c.shape(op.outputs[0]))}: no code */"]
+    )
 
 
 KERNELS: dict[str, Callable[[EmitContext, Op], KernelCall]] = {
@@ -253,7 +297,9 @@ KERNELS: dict[str, Callable[[EmitContext, Op], KernelCall]] = {
 
 def emit(c: EmitContext, op: Op) -> KernelCall:
     if op.type not in KERNELS:
-        raise _refuse(op, f"op type {op.type!r} has no kernel; kernels exist for {', '.join(sorted(KERNELS))}")
+        raise _refuse(
+            op, f"op type {op.type!r} has no kernel; kernels exist for {', '.join(sorted(KERNELS))}"
+        )
     dtypes = {c.graph.tensors[n].dtype for n in op.inputs + op.outputs if n}
     if op.type not in ("reshape", "transpose", "concat", "slice") and dtypes != {"float32"}:
         raise _refuse(op, f"dtypes {sorted(dtypes)} (only float32 kernels exist yet)")

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 
-from edgexf.errors import EdgexfError, ModelLoadError
+from edgexf.errors import ModelLoadError
 from edgexf.ir.graph import Graph
 
 
@@ -36,15 +36,21 @@ def load_model(spec: str | Path, name: str | None = None) -> LoadedModel:
         if not path.exists():
             raise ModelLoadError(f"model file {spec} does not exist")
         if path.suffix in (".onnx", ".tflite"):
-            raise ModelLoadError(f"{path.name}: {path.suffix[1:].upper()} import is not supported yet; export the "
-                                 "model from PyTorch with torch.export.save (.pt2), or give FILE.py:FUNCTION")
+            raise ModelLoadError(
+                f"{path.name}: {path.suffix[1:].upper()} import is not supported yet; export the "
+                "model from PyTorch with torch.export.save (.pt2), or give FILE.py:FUNCTION"
+            )
         if path.suffix != ".pt2":
-            raise ModelLoadError(f"{path.name}: unknown model format {path.suffix!r}; give a torch.export program "
-                                 "(.pt2) or FILE.py:FUNCTION returning (module, example_input)")
+            raise ModelLoadError(
+                f"{path.name}: unknown model format {path.suffix!r}; give a torch.export program "
+                "(.pt2) or FILE.py:FUNCTION returning (module, example_input)"
+            )
         try:
             ep = torch.export.load(str(path))
         except Exception as e:  # torch raises many types for a bad archive
-            raise ModelLoadError(f"{path}: not a readable torch.export program (.pt2): {type(e).__name__}: {e}") from e
+            raise ModelLoadError(
+                f"{path}: not a readable torch.export program (.pt2): {type(e).__name__}: {e}"
+            ) from e
         default_name = path.stem
     return _from_program(ep, name or default_name, spec)
 
@@ -65,7 +71,9 @@ def _call_builder(path: Path, func: str):
         raise ModelLoadError(f"{path} has no function {func!r}")
     result = fn()
     if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], torch.nn.Module)):
-        raise ModelLoadError(f"{path}:{func} must return (nn.Module, example_input), got {type(result).__name__}")
+        raise ModelLoadError(
+            f"{path}:{func} must return (nn.Module, example_input), got {type(result).__name__}"
+        )
     return result
 
 
@@ -80,13 +88,12 @@ def _export(module: torch.nn.Module, example, spec: str):
 def _from_program(ep, name: str, spec: str) -> LoadedModel:
     from edgexf.frontends.torch_export import from_exported_program
 
-    try:
-        graph = from_exported_program(ep, name)
-    except EdgexfError:
-        raise
+    graph = from_exported_program(ep, name)
     user_inputs = [s for s in ep.graph_signature.input_specs if s.kind.name == "USER_INPUT"]
     if len(user_inputs) != 1:
-        raise ModelLoadError(f"{spec}: models with {len(user_inputs)} inputs are not supported yet (one input)")
+        raise ModelLoadError(
+            f"{spec}: models with {len(user_inputs)} inputs are not supported yet (one input)"
+        )
     module = ep.module()
     example = ep.example_inputs[0][0] if getattr(ep, "example_inputs", None) else None
     shape = graph.tensors[graph.inputs[0]].shape
@@ -95,8 +102,10 @@ def _from_program(ep, name: str, spec: str) -> LoadedModel:
     def original(x: np.ndarray) -> np.ndarray:
         """Run the exported model sample by sample (its shapes are static, batch as exported)."""
         with torch.no_grad():
-            outs = [module(torch.from_numpy(np.ascontiguousarray(s, dtype=np.float32)))
-                    for s in x.reshape((-1,) + shape)]
+            outs = [
+                module(torch.from_numpy(np.ascontiguousarray(s, dtype=np.float32)))
+                for s in x.reshape((-1,) + shape)
+            ]
         outs = [o[0] if isinstance(o, (tuple, list)) else o for o in outs]
         return np.stack([o.numpy() for o in outs])
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import math
 import operator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -92,7 +93,9 @@ def node_source(node) -> str:
         path, _, rest = files[-1].removeprefix("File ").partition(", line ")
         name = Path(path.strip('"')).name
         where = f"{name}:{rest.split(',')[0]}"
-    parts = [p for p in (f"module '{module}'" if module else "", f"node {node.name} ({node.target})", where) if p]
+    parts = [
+        p for p in (f"module '{module}'" if module else "", f"node {node.name} ({node.target})", where) if p
+    ]
     return ", ".join(parts)
 
 
@@ -329,6 +332,7 @@ ATEN: dict[str, Callable[[_Converter, dict], Any]] = {
 
 def _bind(node, env: dict) -> dict:
     """The node's arguments by schema name, defaults filled in, fx nodes replaced by IR values."""
+
     def value(v):
         return torch.fx.node.map_arg(v, lambda n: env[n.name])
 
@@ -358,13 +362,19 @@ def from_exported_program(ep: ExportedProgram, name: str = "model") -> Graph:
             if spec.kind == InputKind.USER_INPUT:
                 meta = node.meta.get("val")
                 if not isinstance(meta, torch.Tensor):
-                    raise ModelLoadError(f"model input {node.name!r} is not a tensor: only tensor inputs are supported")
+                    raise ModelLoadError(
+                        f"model input {node.name!r} is not a tensor: only tensor inputs are supported"
+                    )
                 if meta.dtype != torch.float32:
-                    raise ModelLoadError(f"model input {node.name!r} is {meta.dtype}; only float32 inputs are supported")
+                    raise ModelLoadError(
+                        f"model input {node.name!r} is {meta.dtype}; only float32 inputs are supported"
+                    )
                 env[node.name] = c.b.add_input(node.name, tuple(meta.shape))
             else:
                 value = state[spec.target].detach().cpu().numpy()
-                env[node.name] = c.b.add_const(spec.target, value.astype(np.float32) if value.dtype == np.float64 else value)
+                env[node.name] = c.b.add_const(
+                    spec.target, value.astype(np.float32) if value.dtype == np.float64 else value
+                )
         elif node.op == "call_function":
             if node.target is operator.getitem:
                 env[node.name] = env[node.args[0].name][node.args[1]]
@@ -382,8 +392,9 @@ def from_exported_program(ep: ExportedProgram, name: str = "model") -> Graph:
             env[node.name] = handler(c, _bind(node, env))
         elif node.op == "output":
             if any(s.kind != OutputKind.USER_OUTPUT for s in sig.output_specs):
-                raise UnsupportedOpError("the model mutates buffers during forward; export it in eval mode "
-                                         "without state updates")
+                raise UnsupportedOpError(
+                    "the model mutates buffers during forward; export it in eval mode without state updates"
+                )
             outs = [env[n.name] for n in torch.fx.node.map_arg(node.args[0], lambda n: n) if n is not None]
             outs = [_as_activation(c, o) for o in outs]
             return c.b.build(outs)

@@ -44,8 +44,15 @@ class GraphBuilder:
         self.tensors[name] = Tensor(name, tuple(value.shape), dtype, value)
         return name
 
-    def add_op(self, type: str, inputs: list[str], attrs: dict | None = None, name: str = "op",
-               source: str = "", num_outputs: int = 1) -> list[str]:
+    def add_op(
+        self,
+        type: str,
+        inputs: list[str],
+        attrs: dict | None = None,
+        name: str = "op",
+        source: str = "",
+        num_outputs: int = 1,
+    ) -> list[str]:
         """Append an op; its output tensors are created with inferred shapes and returned by name."""
         if type not in OPS:
             raise GraphError(f"no IR op {type!r}")
@@ -63,8 +70,9 @@ class GraphBuilder:
         self.ops.append(op)
         return op.outputs
 
-    def add1(self, type: str, inputs: list[str], attrs: dict | None = None, name: str = "op",
-             source: str = "") -> str:
+    def add1(
+        self, type: str, inputs: list[str], attrs: dict | None = None, name: str = "op", source: str = ""
+    ) -> str:
         return self.add_op(type, inputs, attrs, name, source)[0]
 
     def build(self, outputs: list[str]) -> Graph:

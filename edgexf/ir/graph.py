@@ -123,5 +123,7 @@ class Graph:
         lines = [f"graph {self.name}: {len(self.ops)} ops, inputs {self.inputs}, outputs {self.outputs}"]
         for op in self.ops:
             outs = ", ".join(f"{o}{list(self.tensors[o].shape)}" for o in op.outputs)
-            lines.append(f"  {op.type:<10} {op.name:<24} ({', '.join(i or '-' for i in op.inputs)}) -> {outs}")
+            lines.append(
+                f"  {op.type:<10} {op.name:<24} ({', '.join(i or '-' for i in op.inputs)}) -> {outs}"
+            )
         return "\n".join(lines)

@@ -8,8 +8,8 @@ attributes are therefore stored, and applied, as negative (counted from the end)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -206,16 +206,25 @@ def _conv2d_macs(op, i, o):
 
 
 OPS: dict[str, OpDef] = {
-    "linear": OpDef(_linear_infer, lambda op, a, s: [K.linear_f32(*a)], _linear_macs,
-                    "y = x W^T + b over the last axis (W is (out, in), as in torch)"),
-    "matmul": OpDef(_matmul_infer, _matmul_ref, _matmul_macs,
-                    "batched a @ b, batch axes broadcast"),
+    "linear": OpDef(
+        _linear_infer,
+        lambda op, a, s: [K.linear_f32(*a)],
+        _linear_macs,
+        "y = x W^T + b over the last axis (W is (out, in), as in torch)",
+    ),
+    "matmul": OpDef(_matmul_infer, _matmul_ref, _matmul_macs, "batched a @ b, batch axes broadcast"),
     "conv2d": OpDef(_conv2d_infer, _conv2d_ref, _conv2d_macs, "NCHW conv, OIHW weight, stride, zero padding"),
-    "layernorm": OpDef(_same, lambda op, a, s: [K.layernorm_f32(a[0], a[1], a[2], op.attrs["eps"])],
-                       doc="LayerNorm over the last axis"),
+    "layernorm": OpDef(
+        _same,
+        lambda op, a, s: [K.layernorm_f32(a[0], a[1], a[2], op.attrs["eps"])],
+        doc="LayerNorm over the last axis",
+    ),
     "softmax": OpDef(_same, lambda op, a, s: [K.softmax_f32(a[0])], doc="softmax over the last axis"),
-    "gelu": OpDef(_same, lambda op, a, s: [K.gelu_f32(a[0], op.attrs["approximate"])],
-                  doc="GELU, approximate 'none' (erf) or 'tanh'"),
+    "gelu": OpDef(
+        _same,
+        lambda op, a, s: [K.gelu_f32(a[0], op.attrs["approximate"])],
+        doc="GELU, approximate 'none' (erf) or 'tanh'",
+    ),
     "relu": OpDef(_same, lambda op, a, s: [K.relu_f32(a[0])]),
     "add": OpDef(_binary_infer, _binary_ref(K.add_f32), doc="a + b with broadcasting"),
     "sub": OpDef(_binary_infer, _binary_ref(K.sub_f32), doc="a - b with broadcasting"),

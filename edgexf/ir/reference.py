@@ -12,7 +12,9 @@ from edgexf.ir.graph import DTYPES, Graph, GraphError
 from edgexf.ir.ops import OPS, input_specs
 
 
-def run_reference(graph: Graph, feeds: dict[str, np.ndarray], keep_all: bool = False) -> dict[str, np.ndarray]:
+def run_reference(
+    graph: Graph, feeds: dict[str, np.ndarray], keep_all: bool = False
+) -> dict[str, np.ndarray]:
     """Outputs by name (every tensor's value with keep_all=True)."""
     env: dict[str, np.ndarray] = {t.name: t.data for t in graph.constants()}
     for name in graph.inputs:
@@ -20,7 +22,7 @@ def run_reference(graph: Graph, feeds: dict[str, np.ndarray], keep_all: bool = F
         if name not in feeds:
             raise GraphError(f"no value given for graph input {name!r}")
         x = np.asarray(feeds[name])
-        if x.shape[x.ndim - len(t.shape):] != t.shape or x.ndim < len(t.shape):
+        if x.shape[x.ndim - len(t.shape) :] != t.shape or x.ndim < len(t.shape):
             raise GraphError(f"input {name!r} must end in shape {list(t.shape)}, got {list(x.shape)}")
         env[name] = x.astype(DTYPES[t.dtype], copy=False)
     users = graph.consumers()

@@ -42,21 +42,29 @@ class MemoryPlan:
             "naive_bytes": self.naive_bytes,
             "alignment": self.alignment,
             "buffers": [
-                {"name": b.name, "tensors": list(b.tensors), "bytes": b.size, "offset": self.offsets[b.name],
-                 "live": [b.start, b.end]}
+                {
+                    "name": b.name,
+                    "tensors": list(b.tensors),
+                    "bytes": b.size,
+                    "offset": self.offsets[b.name],
+                    "live": [b.start, b.end],
+                }
                 for b in self.buffers
             ],
         }
 
 
-def verify_plan(bufs: list[Buffer] | tuple[Buffer, ...], offsets: dict[str, int], arena_bytes: int,
-                alignment: int) -> None:
+def verify_plan(
+    bufs: list[Buffer] | tuple[Buffer, ...], offsets: dict[str, int], arena_bytes: int, alignment: int
+) -> None:
     """No two buffers whose lifetimes intersect share a byte; all lie inside the arena, aligned."""
     for b in bufs:
         off = offsets[b.name]
         if off % alignment or off < 0 or off + b.size > arena_bytes:
-            raise PlanError(f"buffer {b.name} at [{off}, {off + b.size}) is misaligned or outside the "
-                            f"{arena_bytes}-byte arena")
+            raise PlanError(
+                f"buffer {b.name} at [{off}, {off + b.size}) is misaligned or outside the "
+                f"{arena_bytes}-byte arena"
+            )
     ordered = sorted(bufs, key=lambda b: b.start)
     for i, a in enumerate(ordered):
         for b in ordered[i + 1 :]:
@@ -76,5 +84,6 @@ def plan_memory(graph: Graph) -> MemoryPlan:
     offsets = plan_greedy_by_size(bufs, ALIGNMENT)
     arena = align_up(max((offsets[b.name] + b.size for b in bufs), default=0), ALIGNMENT)
     verify_plan(bufs, offsets, arena, ALIGNMENT)
-    return MemoryPlan(tuple(bufs), offsets, arena, lower_bound(bufs), sum(b.size for b in bufs),
-                      "greedy_by_size")
+    return MemoryPlan(
+        tuple(bufs), offsets, arena, lower_bound(bufs), sum(b.size for b in bufs), "greedy_by_size"
+    )

@@ -96,9 +96,7 @@ def train_classifier(
     generator = torch.Generator().manual_seed(seed)
 
     # Decay only the weights of linear and conv layers, not biases, norms or embeddings.
-    decay_ids = {
-        id(m.weight) for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d))
-    }
+    decay_ids = {id(m.weight) for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d))}
     params = [p for p in model.parameters() if p.requires_grad]
     decay = [p for p in params if id(p) in decay_ids]
     no_decay = [p for p in params if id(p) not in decay_ids]

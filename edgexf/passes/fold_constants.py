@@ -19,8 +19,9 @@ def fold_constants(graph: Graph) -> Graph:
     for op in g.ops:
         args = [g.tensors[n] for n in op.inputs if n]
         if args and all(t.is_const for t in args):
-            values = OPS[op.type].reference(op, [g.tensors[n].data if n else None for n in op.inputs],
-                                            input_specs(g, op))
+            values = OPS[op.type].reference(
+                op, [g.tensors[n].data if n else None for n in op.inputs], input_specs(g, op)
+            )
             for name, value in zip(op.outputs, values, strict=True):
                 t = g.tensors[name]
                 g.tensors[name] = Tensor(name, t.shape, t.dtype, value.reshape(t.shape).copy())

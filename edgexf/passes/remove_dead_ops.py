@@ -1,6 +1,6 @@
 """Drop ops whose outputs nothing reads (e.g. the unused parts of an unbind), and their tensors.
 
-    a = slice(x); b = slice(x)    (b never read)    =>    a = slice(x)
+a = slice(x); b = slice(x)    (b never read)    =>    a = slice(x)
 """
 
 from __future__ import annotations

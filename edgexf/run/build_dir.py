@@ -29,8 +29,10 @@ class BuildRun:
 def read_report(build_dir: Path) -> dict:
     path = Path(build_dir) / REPORT_FILE
     if not path.is_file():
-        raise EdgexfError(f"{build_dir} is not an edgexf build directory (no {REPORT_FILE}); "
-                          "make one with: edgexf compile MODEL --board BOARD -o DIR")
+        raise EdgexfError(
+            f"{build_dir} is not an edgexf build directory (no {REPORT_FILE}); "
+            "make one with: edgexf compile MODEL --board BOARD -o DIR"
+        )
     return json.loads(path.read_text())
 
 
@@ -45,17 +47,24 @@ def load_inputs(path: Path, shape: tuple[int, ...]) -> np.ndarray:
         raise EdgexfError(f"{path}: not a .npy array or an .npz with an array 'x' ({e})") from e
     x = np.asarray(x, np.float32)
     n = int(np.prod(shape))
-    if x.size % n or (x.shape[-len(shape):] != shape and x.shape[1:] != shape[1:] and x.shape != shape[1:]):
-        raise EdgexfError(f"{path}: shape {list(x.shape)} does not hold samples of the model's input {list(shape)}")
+    if x.size % n or (x.shape[-len(shape) :] != shape and x.shape[1:] != shape[1:] and x.shape != shape[1:]):
+        raise EdgexfError(
+            f"{path}: shape {list(x.shape)} does not hold samples of the model's input {list(shape)}"
+        )
     return x.reshape((-1,) + shape)
 
 
-def run_build(build_dir: Path, emulate: bool, inputs: np.ndarray | None = None, check: bool = False,
-              timeout: float = 600) -> BuildRun:
+def run_build(
+    build_dir: Path,
+    emulate: bool,
+    inputs: np.ndarray | None = None,
+    check: bool = False,
+    timeout: float = 600,
+) -> BuildRun:
     build_dir = Path(build_dir)
     report = read_report(build_dir)
     (inp,), (out,) = report["inputs"], report["outputs"]
-    in_shape, out_shape = tuple(inp["shape"]), tuple(out["shape"])
+    out_shape = tuple(out["shape"])
     vectors = TestVectors.load(build_dir) if check or inputs is None else None
     x = vectors.x if inputs is None else inputs
     data = np.ascontiguousarray(x, DTYPES[inp["dtype"]]).tobytes()

@@ -64,14 +64,20 @@ class Agreement:
             f"  same class as PyTorch        {self.same_class_as_original}/{self.samples}",
         ]
         if self.accuracy is not None:
-            lines.append(f"  top-1 accuracy               {self.accuracy:.2%} (PyTorch {self.original_accuracy:.2%})")
+            lines.append(
+                f"  top-1 accuracy               {self.accuracy:.2%} (PyTorch {self.original_accuracy:.2%})"
+            )
         return "\n".join(lines)
 
 
 def compare(outputs: np.ndarray, vectors: TestVectors) -> Agreement:
     s = len(vectors.x)
     y, ref, exp = (a.reshape(s, -1) for a in (outputs, vectors.reference, vectors.expected))
-    exact = np.all(y.view(np.uint32) == ref.view(np.uint32), axis=1) if y.dtype == np.float32 else np.all(y == ref, 1)
+    exact = (
+        np.all(y.view(np.uint32) == ref.view(np.uint32), axis=1)
+        if y.dtype == np.float32
+        else np.all(y == ref, 1)
+    )
     scale = np.maximum(np.abs(exp).max(axis=1), np.finfo(np.float32).tiny)
     rel = np.abs(y.astype(np.float64) - exp).max(axis=1) / scale
     same = y.argmax(axis=1) == exp.argmax(axis=1)
@@ -79,5 +85,6 @@ def compare(outputs: np.ndarray, vectors: TestVectors) -> Agreement:
     if vectors.labels is not None:
         acc = float(np.mean(y.argmax(axis=1) == vectors.labels))
         orig_acc = float(np.mean(exp.argmax(axis=1) == vectors.labels))
-    return Agreement(s, int(exact.sum()), float(rel.max()), int((rel <= FLOAT_RTOL).sum()), int(same.sum()),
-                     acc, orig_acc)
+    return Agreement(
+        s, int(exact.sum()), float(rel.max()), int((rel <= FLOAT_RTOL).sum()), int(same.sum()), acc, orig_acc
+    )

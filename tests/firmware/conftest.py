@@ -164,11 +164,26 @@ class CKernels:
         getattr(self.lib, f"exf_{op}_f32")(_ptr(a), _ptr(b), _ptr(y), _ptr(sh), _ptr(sa), _ptr(sb))
         return y
 
-    def copy_rows(self, src: np.ndarray, src_offset: int, src_stride: int, dst: np.ndarray, dst_offset: int,
-                  dst_stride: int, rows: int, row_bytes: int) -> None:
+    def copy_rows(
+        self,
+        src: np.ndarray,
+        src_offset: int,
+        src_stride: int,
+        dst: np.ndarray,
+        dst_offset: int,
+        dst_stride: int,
+        rows: int,
+        row_bytes: int,
+    ) -> None:
         """exf_copy_rows on the bytes of src and dst (offsets and strides in bytes)."""
-        self.lib.exf_copy_rows(src.ctypes.data + src_offset, src_stride, dst.ctypes.data + dst_offset,
-                               dst_stride, rows, row_bytes)
+        self.lib.exf_copy_rows(
+            src.ctypes.data + src_offset,
+            src_stride,
+            dst.ctypes.data + dst_offset,
+            dst_stride,
+            rows,
+            row_bytes,
+        )
 
     def permute(self, x: np.ndarray, perm: tuple[int, ...]) -> np.ndarray:
         """np.transpose(x, perm) by exf_permute: y's dim k walks x's dim perm[k]."""

@@ -129,6 +129,7 @@ def test_sqrtf_correctly_rounded(ck):
 
 # ---- dot products ------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("rows,k,m", [(1, 1, 1), (3, 5, 7), (17, 64, 33), (65, 128, 1)])
 @pytest.mark.parametrize("bias", [True, False])
 def test_linear(ck, rows, k, m, bias):
@@ -207,6 +208,7 @@ def test_conv2d_skips_padding_taps(ck):
 
 
 # ---- row reductions ----------------------------------------------------------------------------
+
 
 def equal_rows(d: int) -> np.ndarray:
     return np.stack([np.full(d, v, np.float32) for v in (0.0, 1.0, -3.5, 0.1)])
@@ -303,9 +305,11 @@ BINARY = {"add": (ref.add_f32, torch.add), "sub": (ref.sub_f32, torch.sub), "mul
 def broadcast_pair(draw) -> tuple[tuple[int, ...], tuple[int, ...]]:
     rank = draw(st.integers(0, 4))
     full = draw(st.lists(st.integers(1, 5), min_size=rank, max_size=rank))
+
     def operand():  # fmt: skip
         drop = draw(st.integers(0, rank))
         return tuple(1 if draw(st.booleans()) else s for s in full[drop:])
+
     return operand(), operand()
 
 
@@ -341,6 +345,7 @@ def test_div_by_zero_and_specials(ck):
 
 
 # ---- data movement -----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("dtype", [np.float32, np.int8, np.int16])
 def test_copy_rows_concat_and_slice(ck, dtype):

@@ -51,13 +51,15 @@ def test_corrupt_pt2(tmp_path):
 
 
 def test_python_builder_spec(tmp_path):
-    (tmp_path / "mk.py").write_text(textwrap.dedent("""
+    (tmp_path / "mk.py").write_text(
+        textwrap.dedent("""
         import torch
         def build():
             return torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.ReLU()), torch.randn(1, 3)
         def wrong():
             return 42
-    """))
+    """)
+    )
     loaded = load_model(f"{tmp_path / 'mk.py'}:build")
     assert [op.type for op in loaded.graph.ops] == ["linear", "relu"]
     with pytest.raises(ModelLoadError, match="must return"):

@@ -9,9 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from torch import nn
-
 from model_helpers import compile_host, same_bits, torch_outputs
+from torch import nn
 
 F = nn.functional
 
@@ -51,7 +50,10 @@ CASES = {
     "mean_keepdim": (lambda: Fn(lambda x: x.mean(dim=-1, keepdim=True)), (1, 4, 6)),
     "flatten_transpose": (lambda: Fn(lambda x: x.flatten(2).transpose(1, 2)), (1, 8, 3, 5)),
     "permute_5d": (lambda: Fn(lambda x: x.reshape(1, 4, 3, 2, 5).permute(2, 0, 3, 1, 4)), (1, 4, 30)),
-    "cat_cls_token": (lambda: Fn(lambda x, c: torch.cat([c.expand(1, -1, -1), x], dim=1), (1, 1, 8)), (1, 5, 8)),
+    "cat_cls_token": (
+        lambda: Fn(lambda x, c: torch.cat([c.expand(1, -1, -1), x], dim=1), (1, 1, 8)),
+        (1, 5, 8),
+    ),
     "cat_last_axis": (lambda: Fn(lambda x: torch.cat([x, x * 2], dim=-1)), (1, 3, 4)),
     "select_cls": (lambda: Fn(lambda x: x[:, 0]), (1, 5, 8)),
     "slice_tokens": (lambda: Fn(lambda x: x[:, 1:4]), (1, 5, 8)),

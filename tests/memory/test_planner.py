@@ -7,12 +7,12 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from model_helpers import to_graph
 
 from edgexf.memory.greedy_by_size import plan_greedy_by_size
 from edgexf.memory.lifetimes import Buffer, buffers, lower_bound
 from edgexf.memory.plan import ALIGNMENT, PlanError, plan_memory, verify_plan
 from edgexf.models.vit import ViT, ViTConfig
-from model_helpers import to_graph
 
 
 @st.composite

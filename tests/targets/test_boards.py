@@ -51,28 +51,36 @@ def test_stack_size_defaults_to_8_kb(tmp_path: Path) -> None:
 
 M7_FPUS = "fpv5-sp-d16, fpv5-d16, none"
 MISTAKES = [  # (line in stm32f746.toml, replaced by, what the error must say)
-    ('fpu = "fpv5-sp-d16"', 'fpu = "fpv4-sp-d16"',
-     rf"field 'fpu' = 'fpv4-sp-d16' is not allowed for core cortex-m7; allowed: {M7_FPUS}"),
-    ('core = "cortex-m7"', 'core = "cortex-m9"',
-     r"field 'core' = 'cortex-m9' is not allowed; allowed: cortex-m0,"),
+    (
+        'fpu = "fpv5-sp-d16"',
+        'fpu = "fpv4-sp-d16"',
+        rf"field 'fpu' = 'fpv4-sp-d16' is not allowed for core cortex-m7; allowed: {M7_FPUS}",
+    ),
+    (
+        'core = "cortex-m7"',
+        'core = "cortex-m9"',
+        r"field 'core' = 'cortex-m9' is not allowed; allowed: cortex-m0,",
+    ),
     ('float_abi = "hard"', 'float_abi = "soft"', r"field 'float_abi' = 'soft' .* allowed: hard, softfp"),
     ("clock_hz = 216_000_000", 'clock_hz = "fast"', r"field 'clock_hz' = 'fast' must be an integer"),
     ("clock_hz = 216_000_000", "", r"field 'clock_hz' is missing"),
     ("size = 327_680", "size = 0", r"field 'ram.size' = 0 must be positive"),
-    ("origin = 0x08000000", "origin = 0x1_0000_0000",
-     r"field 'flash.origin' = 0x100000000 is not a 32-bit"),
+    ("origin = 0x08000000", "origin = 0x1_0000_0000", r"field 'flash.origin' = 0x100000000 is not a 32-bit"),
     ("origin = 0x08000000", "origin = 0x20000000", r"regions 'flash' and 'ram' overlap"),
-    ("stack_bytes = 8192", "stack_bytes = 400000",
-     r"field 'stack_bytes' = 400000 must be .* below ram.size"),
-    ("stack_bytes = 8192", "stak_bytes = 8192",
-     r"unknown field\(s\) 'stak_bytes'; allowed: description,"),
-    ('machine = "mps2-an500"', 'machine = "mps2-an386"',
-     r"'emulator.machine' = 'mps2-an386' has a cortex-m4"),
+    ("stack_bytes = 8192", "stack_bytes = 400000", r"field 'stack_bytes' = 400000 must be .* below ram.size"),
+    ("stack_bytes = 8192", "stak_bytes = 8192", r"unknown field\(s\) 'stak_bytes'; allowed: description,"),
+    (
+        'machine = "mps2-an500"',
+        'machine = "mps2-an386"',
+        r"'emulator.machine' = 'mps2-an386' has a cortex-m4",
+    ),
     ('machine = "mps2-an500"', 'machine = "lm3s6965evb"', r"'emulator.machine' .* allowed: mps2-an500,"),
-    ("size = 1_048_576", "size = 8_388_608",
-     r"'emulator.flash_origin' = 0x0: 8388608 bytes there do not lie"),
-    ("cpu_clock_hz = 25_000_000", "cpu_clock_hz = 24_000_000",
-     r"'emulator.cpu_clock_hz' .* must divide 1e9"),
+    (
+        "size = 1_048_576",
+        "size = 8_388_608",
+        r"'emulator.flash_origin' = 0x0: 8388608 bytes there do not lie",
+    ),
+    ("cpu_clock_hz = 25_000_000", "cpu_clock_hz = 24_000_000", r"'emulator.cpu_clock_hz' .* must divide 1e9"),
     ("[ram]", "[ram", r"not valid TOML"),
 ]
 
