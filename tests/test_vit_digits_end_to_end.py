@@ -110,3 +110,19 @@ def test_cli_run_one_input(build, tmp_path, capsys):
     assert edgexf_main(["run", str(build), "--emulate", "--input", str(tmp_path / "x.npy")]) == 0
     out = capsys.readouterr().out
     assert "sample 0: output" in out and "instructions per inference" in out
+
+
+@pytest.mark.qemu
+def test_mean_pool_tanh_gelu_variant_in_qemu(tmp_path):
+    """The other pooling and GELU form, untrained, through the whole path on the target."""
+    import torch
+
+    from edgexf.models.vit import ViT, ViTConfig
+
+    torch.manual_seed(0)
+    cfg = ViTConfig(image_size=12, patch_size=4, embed_dim=32, depth=2, num_heads=2, pool="mean", gelu="tanh")
+    path = tmp_path / "vit.pt2"
+    torch.export.save(torch.export.export(ViT(cfg).eval(), (torch.rand(1, 1, 12, 12),)), path)
+    assert edgexf_main(["compile", str(path), "--board", "stm32f746", "-o", str(tmp_path / "b")]) == 0
+    run = run_build(tmp_path / "b", emulate=True, check=True)
+    assert run.agreement.ok and run.agreement.samples == 16
