@@ -16,20 +16,20 @@ import numpy as np
 from edgexf import __version__
 from edgexf.codegen.generate import count_params, generate_c
 from edgexf.datasets import load_npz
-from edgexf.errors import DataError, DoesNotFitError, MismatchError
+from edgexf.errors import DoesNotFitError, MismatchError
 from edgexf.frontends import LoadedModel, load_model
 from edgexf.ir.ops import op_macs
 from edgexf.ir.reference import run_reference
 from edgexf.memory.plan import plan_memory
 from edgexf.passes.fold_constants import fold_constants
 from edgexf.passes.remove_dead_ops import remove_dead_ops
+from edgexf.run.build_dir import REPORT_FILE
 from edgexf.run.host import run_host
-from edgexf.run.vectors import TestVectors, compare
+from edgexf.run.vectors import TestVectors, as_samples, compare
 from edgexf.targets.boards import Board, load_board
 from edgexf.targets.size import elf_sizes
 from edgexf.targets.toolchain import _does_not_fit, build_firmware, build_host, find_tool
 
-REPORT_FILE = "report.json"
 DEFAULT_VECTORS = 16  # random test vectors when no data set is given
 
 
@@ -136,12 +136,12 @@ def compile_model(
 
 
 class _Steps:
-    """Numbered progress lines with the time each step took."""
+    """Numbered progress lines: "[3/9] optimizing the graph"."""
 
-    TOTAL = 10
+    TOTAL = 9  # the step() calls in compile_model
 
     def __init__(self, log: Callable[[str], None]):
-        self.log, self.n, self.t = log, 0, time.perf_counter()
+        self.log, self.n = log, 0
 
     def __call__(self, what: str) -> None:
         self.n += 1
@@ -180,11 +180,7 @@ def _test_vectors(loaded: LoadedModel, g, test_data: Path | None, max_vectors: i
     labels = None
     if test_data is not None:
         x, labels = load_npz(test_data)
-        if tuple(x.shape[1:]) != tuple(shape) and tuple(x.shape[1:]) != tuple(shape[1:]):
-            raise DataError(
-                f"{test_data}: x has samples of shape {list(x.shape[1:])}, the model's input is {list(shape)}"
-            )
-        x = x.reshape((-1,) + shape).astype(np.float32)
+        x = as_samples(x, shape, f"{test_data} (array x)")
     else:
         rng = np.random.default_rng(0)
         x = np.concatenate(

@@ -26,7 +26,7 @@ def test_compile_tiny_model_and_report(tiny, tmp_path, capsys):
     assert main(["compile", tiny, "--board", "stm32f746", "-o", str(tmp_path / "b")]) == 0
     out = capsys.readouterr()
     assert "arena" in out.out and "lower bound" in out.out and "/ 1,048,576 B" in out.out
-    assert "[1/10] checking board and tools" in out.err  # progress on stderr
+    assert "[1/9] checking board and tools" in out.err  # progress on stderr
     assert (tmp_path / "b" / "report.json").is_file() and (tmp_path / "b" / "test_vectors.npz").is_file()
     assert main(["run", str(tmp_path / "b"), "--check"]) == 0  # the host build, on its saved vectors
 
@@ -123,3 +123,25 @@ def test_bad_test_data_file(tiny, tmp_path, capsys):
         == 2
     )
     assert "is not a readable .npz" in capsys.readouterr().err
+
+
+def test_test_data_of_the_wrong_shape(tiny, tmp_path, capsys):
+    import numpy as np
+
+    np.savez(tmp_path / "d.npz", x=np.zeros((4, 7), np.float32))  # the model takes (1, 8)
+    assert (
+        main(
+            [
+                "compile",
+                tiny,
+                "--board",
+                "stm32f746",
+                "-o",
+                str(tmp_path / "b"),
+                "--test-data",
+                str(tmp_path / "d.npz"),
+            ]
+        )
+        == 2
+    )
+    assert "does not hold samples of the model's input [1, 8]" in capsys.readouterr().err

@@ -16,7 +16,7 @@ import jinja2
 import numpy as np
 
 from edgexf import __version__
-from edgexf.codegen.kernels import EmitContext, c_float, emit
+from edgexf.codegen.kernels import EmitContext, c_float, c_ident, emit
 from edgexf.errors import UnsupportedOpError
 from edgexf.ir.graph import Graph, Tensor
 from edgexf.ir.ops import op_macs
@@ -46,10 +46,6 @@ class GeneratedSources:
             if not f.is_file() or f.stat().st_size == 0:
                 raise FileNotFoundError(f"code generation left {f} missing or empty")
         return self
-
-
-def _cname(prefix: str, name: str) -> str:
-    return prefix + re.sub(r"[^A-Za-z0-9_]", "_", name)
 
 
 def _format_values(t: Tensor, per_line: int) -> list[str]:
@@ -88,7 +84,7 @@ def generate_c(graph: Graph, plan: MemoryPlan, out_dir: Path, meta: dict) -> Gen
             raise UnsupportedOpError(f"tensor {t.name!r} has dtype {t.dtype}, which the C code cannot hold")
 
     def pointer(name: str) -> str:
-        return _cname("W_" if graph.tensors[name].is_const else "B_", name)
+        return ("W_" if graph.tensors[name].is_const else "B_") + c_ident(name)
 
     ctx = EmitContext(graph, pointer)
     weights = [

@@ -8,6 +8,7 @@ entry, or an attribute combination the kernels do not cover, is refused with a m
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -52,13 +53,12 @@ def _refuse(op: Op, why: str) -> UnsupportedOpError:
 
 
 def _static(op: Op, what: str, values: list[int]) -> tuple[str, str]:
-    name = f"{_cname(op.name)}_{what}"
+    name = f"{c_ident(op.name)}_{what}"
     return name, f"static const int32_t {name}[{len(values)}] = {{{', '.join(str(v) for v in values)}}};"
 
 
-def _cname(name: str) -> str:
-    import re
-
+def c_ident(name: str) -> str:
+    """A tensor or op name as a C identifier fragment."""
     return re.sub(r"[^A-Za-z0-9_]", "_", name)
 
 

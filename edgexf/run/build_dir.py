@@ -8,12 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
-from edgexf.errors import EdgexfError, RunError
+from edgexf.errors import DataError, EdgexfError, RunError
 from edgexf.ir.graph import DTYPES
 from edgexf.run.common import RunResult
 from edgexf.run.host import run_host
 from edgexf.run.qemu import run_qemu
-from edgexf.run.vectors import Agreement, TestVectors, compare
+from edgexf.run.vectors import Agreement, TestVectors, as_samples, compare
 from edgexf.targets.boards import load_board
 
 REPORT_FILE = "report.json"
@@ -39,19 +39,13 @@ def read_report(build_dir: Path) -> dict:
 def load_inputs(path: Path, shape: tuple[int, ...]) -> np.ndarray:
     """A .npy array, or an .npz with array x: one sample of the input's shape, or a batch of them."""
     if not path.is_file():
-        raise EdgexfError(f"input file {path} does not exist")
+        raise DataError(f"input file {path} does not exist")
     try:
         data = np.load(path)
         x = data["x"] if isinstance(data, np.lib.npyio.NpzFile) else data
     except (ValueError, OSError, KeyError) as e:
-        raise EdgexfError(f"{path}: not a .npy array or an .npz with an array 'x' ({e})") from e
-    x = np.asarray(x, np.float32)
-    n = int(np.prod(shape))
-    if x.size % n or (x.shape[-len(shape) :] != shape and x.shape[1:] != shape[1:] and x.shape != shape[1:]):
-        raise EdgexfError(
-            f"{path}: shape {list(x.shape)} does not hold samples of the model's input {list(shape)}"
-        )
-    return x.reshape((-1,) + shape)
+        raise DataError(f"{path}: not a .npy array or an .npz with an array 'x' ({e})") from e
+    return as_samples(x, shape, str(path))
 
 
 def run_build(

@@ -12,8 +12,21 @@ from pathlib import Path
 
 import numpy as np
 
+from edgexf.errors import DataError
+
 FLOAT_RTOL = 1e-4
 VECTORS_FILE = "test_vectors.npz"
+
+
+def as_samples(x: np.ndarray, shape: tuple[int, ...], what: str) -> np.ndarray:
+    """x as (S, *shape): a batch of samples, or one sample, each with or without the leading batch-1 axis."""
+    x = np.asarray(x)
+    forms = {tuple(shape), tuple(shape[1:]) if shape and shape[0] == 1 else tuple(shape)}
+    if tuple(x.shape) not in forms and tuple(x.shape[1:]) not in forms:
+        raise DataError(
+            f"{what}: shape {list(x.shape)} does not hold samples of the model's input {list(shape)}"
+        )
+    return np.ascontiguousarray(x, np.float32).reshape((-1,) + tuple(shape))
 
 
 @dataclass
