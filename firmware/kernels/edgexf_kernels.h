@@ -106,6 +106,101 @@ void exf_mul_f32(const float *a, const float *b, float *y, const int32_t shape[4
 void exf_div_f32(const float *a, const float *b, float *y, const int32_t shape[4], const int32_t sa[4],
                  const int32_t sb[4]);
 
+/* ---- integer kernels (int8 / int16 quantized) ------------------------------------------------ */
+/* Integer arithmetic only (no float), exact, so host, target and the NumPy mirror
+ * edgexf/ir/kernels_q.py give the same integers; this section is the contract both follow.
+ *
+ * real value = scale * (q - zero_point). The code generator folds scales into integer multipliers
+ * (mult, shift) and guarantees the ranges stated below (no int32 accumulator or int64 intermediate
+ * overflows; overflow would be undefined behaviour in C).
+ *
+ * requantize(acc, mult, shift) = (acc * mult + (1 << (shift - 1))) >> shift, all in int64: acc is
+ * an int32 or int64 value, mult an int32 (may be 0 or negative), shift in [1, 62], |acc * mult| < 2^62.
+ * That is round(acc * mult / 2^shift) with ties toward +infinity (-2.5 -> -2, 2.5 -> 3).
+ * >> of a negative int64 is an arithmetic (flooring) shift: implementation-defined in C11, and what
+ * gcc (host and arm-none-eabi) does; the library assumes it. Left shifts of negative values are
+ * written as multiplications (those would be undefined).
+ *
+ * clamp_s8 / clamp_s16 saturate to [-128, 127] / [-32768, 32767]; "clamp_y" is the one for y's
+ * element size. An output zero point is always added in int64 BEFORE clamping:
+ * y = clamp(requantize(...) + out_zp). Arguments named *_bytes are element sizes: 1 = int8, 2 = int16.
+ * Shapes and layouts are those of the float32 kernel of the same name. */
+
+/* x (rows, k) @ w (m, k)^T -> y (rows, m), int8. bias (m) may be NULL (= 0); mult, shift (m) per
+ * output channel. acc = bias[j] + sum_i x[r, i] * w[j, i] (int32; w is symmetric, zero point 0, and
+ * the code generator folds x's zero point into bias, so neither is an argument);
+ * y[r, j] = clamp_s8(requantize(acc, mult[j], shift[j]) + out_zp). */
+void exf_linear_s8(const int8_t *x, const int8_t *w, const int32_t *bias, const int32_t *mult,
+                   const int32_t *shift, int8_t *y, int32_t rows, int32_t k, int32_t m, int32_t out_zp);
+
+/* x (n, c, h, wd) conv w (o, c, kh, kw) -> y (n, o, oh, ow), int8, geometry as exf_conv2d_f32.
+ * acc = bias[oc] + sum over the taps inside the image of (x - in_zp) * w (int32; padding taps are
+ * skipped, i.e. the padding is the real value 0); bias (o) may be NULL (= 0); mult, shift (o);
+ * y = clamp_s8(requantize(acc, mult[oc], shift[oc]) + out_zp). */
+void exf_conv2d_s8(const int8_t *x, const int8_t *w, const int32_t *bias, const int32_t *mult,
+                   const int32_t *shift, int8_t *y, int32_t n, int32_t c, int32_t h, int32_t wd, int32_t o,
+                   int32_t kh, int32_t kw, int32_t sh, int32_t sw, int32_t ph, int32_t pw, int32_t oh,
+                   int32_t ow, int32_t in_zp, int32_t out_zp);
+
+/* a (batch, m, k) @ b (batch, k, n) -> y (batch, m, n), int8, batch strides as exf_matmul_f32
+ * (0 broadcasts). acc = sum_i (a[t, r, i] - a_zp) * (b[t, i, c] - b_zp) (int32);
+ * y = clamp_s8(requantize(acc, mult, shift) + out_zp), one (mult, shift) per tensor. */
+void exf_matmul_s8(const int8_t *a, const int8_t *b, int8_t *y, int32_t batch, int32_t m, int32_t k,
+                   int32_t n, int32_t a_batch_stride, int32_t b_batch_stride, int32_t a_zp, int32_t b_zp,
+                   int32_t mult, int32_t shift, int32_t out_zp);
+
+/* Softmax over the last axis: x (rows, n) int8 -> y (rows, n) int8 with scale 1/256, zero point -128.
+ * 1 <= n <= 16384. Per row: mx = max_i x_i; e_i = exp_table[x_i - mx + 255] (256 entries, each in
+ * [0, 2^16], exp_table[255] = 2^16 for the maximum: round(exp(scale_x * (i - 255)) * 2^16), filled by
+ * the code generator); sum = sum_i e_i (int32, >= 2^16 and < 2^31);
+ * y_i = clamp_s8((e_i * 256 + sum / 2) / sum - 128), / being the C division of non-negative int32
+ * (floor). y may equal x: the row's max and sum are taken before any y_i is written. */
+void exf_softmax_s8(const int8_t *x, const int32_t *exp_table, int8_t *y, int32_t rows, int32_t n);
+
+/* LayerNorm over the last axis: x (rows, d) of raw integers q (int8, or int16 for _s16) -> y (rows, d)
+ * int8. The input zero point cancels (only differences from the mean matter), so it is no argument.
+ * Per row, in int64: S = sum q_i, Q = sum q_i^2, V = d*Q - S*S + eps_term (V = d^2 (var + eps) in q
+ * units squared; the code generator guarantees 0 <= V < 2^55 and eps_term >= 0).
+ * If V == 0, z_i = 0. Otherwise k = (62 - bitlen(V)) / 2 (bitlen(1) = 1), W = V * 2^(2k) (61 or 62 bits),
+ * r = floor(sqrt(W)) exactly (2^30 <= r < 2^31), inv = 2^61 / r (floor), s = 45 - k,
+ * z_i = ((d*q_i - S) * inv + (1 << (s - 1))) >> s, which is (x_i - mean) / sqrt(var + eps) * 2^16.
+ * y_i = clamp_s8(((gamma[i] * z_i + beta[i] * 2^16 + (1 << (gshift + 15))) >> (gshift + 16)) + out_zp),
+ * gshift in [0, 40]; gamma, beta (d) are the real gamma and beta over the output scale, times 2^gshift.
+ * y may equal x (_s8). No 64-bit division or libgcc helper: the square root and 2^61 / r are bitwise. */
+void exf_layernorm_s8(const int8_t *x, const int32_t *gamma, const int32_t *beta, int8_t *y, int32_t rows,
+                      int32_t d, int64_t eps_term, int32_t gshift, int32_t out_zp);
+void exf_layernorm_s16(const int16_t *x, const int32_t *gamma, const int32_t *beta, int8_t *y, int32_t rows,
+                       int32_t d, int64_t eps_term, int32_t gshift, int32_t out_zp);
+
+/* Mean over the middle axis: x (outer, n, inner) int8 -> y (outer, inner) int8.
+ * acc = sum_j (x[o, j, i] - in_zp) (int32); y = clamp_s8(requantize(acc, mult, shift) + out_zp)
+ * (mult / 2^shift = in_scale / (n * out_scale)). */
+void exf_mean_s8(const int8_t *x, int8_t *y, int32_t outer, int32_t n, int32_t inner, int32_t in_zp,
+                 int32_t mult, int32_t shift, int32_t out_zp);
+
+/* Table lookup (any int8 -> int8 activation): y[i] = table[x[i] + 128], table of 256. y may equal x. */
+void exf_lut_s8(const int8_t *x, const int8_t *table, int8_t *y, int32_t n);
+
+/* Broadcasting add/sub, loops and strides as exf_add_f32 (y contiguous, sa/sb 0 on broadcast axes).
+ * a, b, y each int8 or int16 per *_bytes. t = (a - a_zp) * ma + (b - b_zp) * mb (int64; ma, mb are
+ * int32, mb < 0 for subtraction); y = clamp_y(((t + (1 << (shift - 1))) >> shift) + out_zp),
+ * shift in [1, 62]. y may equal a (or b) when that operand has y's shape and element size. */
+void exf_add_q(const void *a, int32_t a_bytes, const void *b, int32_t b_bytes, void *y, int32_t y_bytes,
+               const int32_t shape[4], const int32_t sa[4], const int32_t sb[4], int32_t a_zp, int32_t b_zp,
+               int32_t ma, int32_t mb, int32_t shift, int32_t out_zp);
+
+/* Broadcasting multiply of int8 a and b, loops and strides as exf_mul_f32; y int8 or int16.
+ * p = (a - a_zp) * (b - b_zp) (int32); y = clamp_y(requantize(p, mult, shift) + out_zp).
+ * y may equal a (or b) when that operand has y's shape and y is int8. */
+void exf_mul_q(const int8_t *a, const int8_t *b, void *y, int32_t y_bytes, const int32_t shape[4],
+               const int32_t sa[4], const int32_t sb[4], int32_t a_zp, int32_t b_zp, int32_t mult,
+               int32_t shift, int32_t out_zp);
+
+/* Requantize n elements (int8 <-> int16, or a new scale): y = clamp_y(requantize(x - in_zp, mult, shift)
+ * + out_zp). y may equal x when y_bytes <= x_bytes (each element is read before its bytes are written). */
+void exf_requant_q(const void *x, int32_t x_bytes, void *y, int32_t y_bytes, int32_t n, int32_t in_zp,
+                   int32_t mult, int32_t shift, int32_t out_zp);
+
 /* ---- data movement (any dtype; sizes in bytes) ------------------------------------------------ */
 
 /* rows copies of row_bytes each: from src + r*src_stride to dst + r*dst_stride (strides in bytes).

@@ -1,5 +1,6 @@
 """Builds firmware/kernels/*.c with host gcc into a shared library (once per session) and wraps each
-kernel for ctypes: NumPy arrays in, NumPy arrays out."""
+kernel for ctypes: NumPy arrays in, NumPy arrays out. The float32 kernels are wrapped here (fixture ck),
+the integer kernels in qkernels.py (fixture qk)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from firmware.qkernels import QKernels
 
 from edgexf.resources import firmware_dir
 
@@ -28,6 +30,18 @@ MAP(expf)
 MAP(erff)
 MAP(tanhf)
 MAP(sqrtf)
+
+/* the integer kernels' static helpers, exposed for exact tests */
+#include "quant_common.h"
+void map_isqrt64(const uint64_t *x, uint64_t *y, int32_t n) {
+    for (int32_t i = 0; i < n; i++) y[i] = exfq_isqrt64(x[i]);
+}
+void map_div_2p61(const uint64_t *x, int64_t *y, int32_t n) {
+    for (int32_t i = 0; i < n; i++) y[i] = exfq_div_2p61(x[i]);
+}
+void map_bitlen64(const uint64_t *x, int64_t *y, int32_t n) {
+    for (int32_t i = 0; i < n; i++) y[i] = exfq_bitlen64(x[i]);
+}
 """
 
 P = ctypes.c_void_p
@@ -213,3 +227,8 @@ def compile_host_library(out_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def ck(tmp_path_factory) -> CKernels:
     return CKernels(ctypes.CDLL(str(compile_host_library(tmp_path_factory.mktemp("kernels")))))
+
+
+@pytest.fixture(scope="session")
+def qk(ck) -> QKernels:
+    return QKernels(ck.lib)

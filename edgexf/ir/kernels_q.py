@@ -1,0 +1,203 @@
+"""NumPy mirrors of the integer (int8/int16) C kernels in firmware/kernels/quant*.c, bit for bit.
+
+The contract both sides follow is the "integer kernels" section of firmware/kernels/edgexf_kernels.h:
+requantize(acc, mult, shift) = (acc * mult + 2^(shift-1)) >> shift in int64 (round half toward +inf),
+then + zero point, then clamp to the output dtype. Integer arithmetic has no rounding, so the order of a
+sum does not matter and the mirrors are fully vectorized; they compute in int64, where the C kernels
+accumulate in int32 (equal as long as the code generator's no-overflow guarantees hold).
+
+Dot products (linear, matmul, conv2d) run as float64 BLAS products: every term is an integer of at most
+2^16 in magnitude, so every partial sum of fewer than 2^37 terms is an integer below 2^53, which float64
+holds exactly, in any summation order. The result is converted back to int64 before requantizing.
+
+Like edgexf/ir/kernels_ref.py, every function takes extra leading axes (a whole data set at once) and
+broadcasts like NumPy. Results are np.int8 or np.int16 arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+i64 = np.int64
+_RANGE = {np.dtype(np.int8): (-128, 127), np.dtype(np.int16): (-32768, 32767)}
+
+
+def _i64(x) -> np.ndarray:
+    return np.asarray(x, dtype=np.int64)
+
+
+def _exact_f64(x) -> np.ndarray:
+    """Integers as float64, for exact BLAS dot products (see the module docstring)."""
+    return np.asarray(x, dtype=np.int64).astype(np.float64)
+
+
+def _to_int(acc_f64: np.ndarray) -> np.ndarray:
+    return acc_f64.astype(np.int64)  # exact: the values are integers
+
+
+# ---- shared arithmetic -------------------------------------------------------------------------
+
+
+def requantize(acc, mult, shift) -> np.ndarray:
+    """(acc * mult + 2^(shift-1)) >> shift in int64, broadcasting: round(acc * mult / 2^shift) with ties
+    toward +inf (>> on int64 is arithmetic). shift in [1, 62]; |acc * mult| < 2^62."""
+    shift = _i64(shift)
+    if np.any(shift < 1) or np.any(shift > 62):
+        raise ValueError("requantize: shift must be in [1, 62]")
+    return (_i64(acc) * _i64(mult) + (i64(1) << (shift - 1))) >> shift
+
+
+def clamp(v, dtype) -> np.ndarray:
+    """Saturate integers to int8 or int16 and return that dtype."""
+    dtype = np.dtype(dtype)
+    if dtype not in _RANGE:
+        raise ValueError(f"clamp: output dtype must be int8 or int16, not {dtype}")
+    lo, hi = _RANGE[dtype]
+    return np.clip(_i64(v), lo, hi).astype(dtype)
+
+
+def isqrt(w) -> np.ndarray:
+    """floor(sqrt(w)) exactly, elementwise, for int64 0 <= w < 2^62: a float64 square root (off by at
+    most one here) corrected with exact int64 squares."""
+    w = _i64(w)
+    if np.any(w < 0) or np.any(w >= i64(1) << 62):
+        raise ValueError("isqrt: w must be in [0, 2^62)")
+    r = np.floor(np.sqrt(w.astype(np.float64))).astype(np.int64)
+    while True:  # r*r and (r+1)^2 fit in int64: r <= 2^31
+        too_big = r * r > w
+        too_small = (r + 1) * (r + 1) <= w
+        if not (too_big.any() or too_small.any()):
+            return r
+        r = r - too_big + too_small
+
+
+def bitlen(v) -> np.ndarray:
+    """Number of significant bits of non-negative int64 values (0 -> 0, 1 -> 1), exactly: frexp's exponent
+    of float64(v), one too big where the conversion rounded v up to a power of two."""
+    v = _i64(v)
+    e = np.frexp(v.astype(np.float64))[1].astype(np.int64)
+    return np.where(v > 0, np.where((v >> np.maximum(e - 1, 0)) == 0, e - 1, e), 0)
+
+
+# ---- dot products ------------------------------------------------------------------------------
+
+
+def linear_s8(x, w, bias, mult, shift, out_zp: int) -> np.ndarray:
+    """Mirrors exf_linear_s8: x (..., k) int8 @ w (m, k)^T + bias (m,) (or None), per-channel mult and
+    shift (m,) -> (..., m) int8."""
+    acc = _to_int(_exact_f64(x) @ _exact_f64(w).T)
+    if bias is not None:
+        acc = acc + _i64(bias)
+    return clamp(requantize(acc, mult, shift) + out_zp, np.int8)
+
+
+def matmul_s8(a, b, a_zp: int, b_zp: int, mult: int, shift: int, out_zp: int) -> np.ndarray:
+    """Mirrors exf_matmul_s8: (a - a_zp) (..., m, k) @ (b - b_zp) (..., k, n) -> (..., m, n) int8, batch
+    axes broadcast as in np.matmul (the C kernel takes one batch axis, stride 0 to broadcast)."""
+    acc = _to_int((_exact_f64(a) - a_zp) @ (_exact_f64(b) - b_zp))
+    return clamp(requantize(acc, mult, shift) + out_zp, np.int8)
+
+
+def _pair(v: int | tuple[int, int]) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
+
+
+def conv2d_s8(
+    x,
+    w,
+    bias,
+    mult,
+    shift,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] = 0,
+    in_zp: int = 0,
+    out_zp: int = 0,
+) -> np.ndarray:
+    """Mirrors exf_conv2d_s8: x (..., n, c, h, wd) int8 conv w (o, c, kh, kw) int8 + bias (o,) (or None),
+    per-channel mult and shift (o,) -> (..., n, o, oh, ow) int8. Padding taps are skipped in C; here the
+    centred input x - in_zp is padded with 0, which adds the same nothing."""
+    x, w = np.asarray(x), np.asarray(w)
+    (sh, sw), (ph, pw) = _pair(stride), _pair(padding)
+    lead, (c, h, wd) = x.shape[:-3], x.shape[-3:]
+    o, c2, kh, kw = w.shape
+    if c2 != c:
+        raise ValueError(f"conv2d_s8: x has {c} channels, w expects {c2}")
+    oh, ow = (h + 2 * ph - kh) // sh + 1, (wd + 2 * pw - kw) // sw + 1
+    xc = _exact_f64(x).reshape((-1, c, h, wd)) - in_zp
+    xp = np.pad(xc, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    win = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(2, 3))  # (N, c, H', W', kh, kw)
+    win = win[:, :, : sh * (oh - 1) + 1 : sh, : sw * (ow - 1) + 1 : sw]  # (N, c, oh, ow, kh, kw)
+    acc = np.tensordot(win, _exact_f64(w), axes=([1, 4, 5], [1, 2, 3]))  # (N, oh, ow, o)
+    acc = _to_int(acc)
+    if bias is not None:
+        acc = acc + _i64(bias)
+    y = clamp(requantize(acc, mult, shift) + out_zp, np.int8)  # per channel on the last axis
+    return np.moveaxis(y, -1, 1).reshape(lead + (o, oh, ow))
+
+
+# ---- row reductions ----------------------------------------------------------------------------
+
+
+def softmax_s8(x, exp_table) -> np.ndarray:
+    """Mirrors exf_softmax_s8: softmax over the last axis of int8 x, output int8 with scale 1/256 and
+    zero point -128; exp_table (256,) int32 holds 2^16 exp(scale_x * (i - 255))."""
+    x = _i64(x)
+    e = _i64(exp_table)[x - x.max(axis=-1, keepdims=True) + 255]
+    total = e.sum(axis=-1, keepdims=True)
+    return clamp((e * 256 + total // 2) // total - 128, np.int8)  # // == C's / on non-negatives
+
+
+def layernorm_q(x, gamma, beta, eps_term: int, gshift: int, out_zp: int) -> np.ndarray:
+    """Mirrors exf_layernorm_s8 (int8 x) and exf_layernorm_s16 (int16 x): normalize x (..., d) over the
+    last axis -> int8. gamma, beta (d,) int32 are real gamma, beta / out_scale * 2^gshift; eps_term is
+    d^2 eps / in_scale^2, rounded by the code generator."""
+    x = _i64(x)
+    d = x.shape[-1]
+    s = x.sum(axis=-1, keepdims=True)
+    v = d * (x * x).sum(axis=-1, keepdims=True) - s * s + int(eps_term)  # d^2 (var + eps), >= 0
+    if np.any(v < 0) or np.any(v >= i64(1) << 55):
+        raise ValueError("layernorm_q: d*Q - S*S + eps_term must be in [0, 2^55) (eps_term >= 0, d small)")
+    nonzero = v != 0
+    k = (62 - bitlen(v)) // 2
+    r = isqrt(np.where(nonzero, v << (2 * np.where(nonzero, k, 0)), i64(1) << 60))  # dummy 2^60 if v == 0
+    inv = (i64(1) << 61) // r
+    sh = 45 - k
+    z = np.where(nonzero, ((d * x - s) * inv + (i64(1) << (sh - 1))) >> sh, 0)  # 2^16 (x - mean) / std
+    half = i64(1) << (gshift + 15)
+    y = (_i64(gamma) * z + _i64(beta) * 65536 + half) >> (gshift + 16)
+    return clamp(y + out_zp, np.int8)
+
+
+def mean_q(x, axis: int | tuple[int, ...], in_zp: int, mult: int, shift: int, out_zp: int) -> np.ndarray:
+    """Mirrors exf_mean_s8: sum of (x - in_zp) over `axis` (adjacent axes for the C kernel's
+    (outer, n, inner) view), requantized -> int8, without the reduced axes."""
+    axis = axis if isinstance(axis, int) else tuple(axis)  # NumPy takes an int or a tuple, not a list
+    acc = (_i64(x) - in_zp).sum(axis=axis)
+    return clamp(requantize(acc, mult, shift) + out_zp, np.int8)
+
+
+# ---- elementwise -------------------------------------------------------------------------------
+
+
+def lut_s8(x, table) -> np.ndarray:
+    """Mirrors exf_lut_s8: table[x + 128] for int8 x and a 256-entry int8 table."""
+    return np.asarray(table, dtype=np.int8)[_i64(x) + 128]
+
+
+def add_q(a, b, a_zp: int, b_zp: int, ma: int, mb: int, shift: int, out_zp: int, out_dtype) -> np.ndarray:
+    """Mirrors exf_add_q with NumPy broadcasting: t = (a - a_zp) ma + (b - b_zp) mb (int64), rounded
+    >> shift with ties up, + out_zp, clamped to out_dtype (int8 or int16). A negative mb subtracts."""
+    t = (_i64(a) - a_zp) * ma + (_i64(b) - b_zp) * mb
+    return clamp(((t + (i64(1) << (shift - 1))) >> shift) + out_zp, out_dtype)
+
+
+def mul_q(a, b, a_zp: int, b_zp: int, mult: int, shift: int, out_zp: int, out_dtype) -> np.ndarray:
+    """Mirrors exf_mul_q with NumPy broadcasting: requantize((a - a_zp)(b - b_zp)) + out_zp, clamped to
+    out_dtype (int8 or int16); a and b are int8."""
+    p = (_i64(a) - a_zp) * (_i64(b) - b_zp)
+    return clamp(requantize(p, mult, shift) + out_zp, out_dtype)
+
+
+def requant_q(x, in_zp: int, mult: int, shift: int, out_zp: int, out_dtype) -> np.ndarray:
+    """Mirrors exf_requant_q: requantize(x - in_zp) + out_zp clamped to out_dtype; int8 <-> int16."""
+    return clamp(requantize(_i64(x) - in_zp, mult, shift) + out_zp, out_dtype)

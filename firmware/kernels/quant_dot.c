@@ -1,0 +1,76 @@
+/* Integer dot-product kernels: linear, conv2d, matmul (int8 in, int32 accumulate, int8 out).
+ * Arithmetic as in edgexf_kernels.h ("integer kernels"); mirrored by edgexf/ir/kernels_q.py. */
+#include "edgexf_kernels.h"
+#include "quant_common.h"
+
+void exf_linear_s8(const int8_t *x, const int8_t *w, const int32_t *bias, const int32_t *mult,
+                   const int32_t *shift, int8_t *y, int32_t rows, int32_t k, int32_t m, int32_t out_zp) {
+    // x (rows, k) @ W (m, k)^T + bias (m,) -> y (rows, m), per-channel requantize
+    for (int32_t r = 0; r < rows; r++) {
+        const int8_t *xr = x + r * k;
+        for (int32_t j = 0; j < m; j++) {
+            const int8_t *wj = w + j * k;
+            int32_t acc = bias ? bias[j] : 0;
+            for (int32_t i = 0; i < k; i++) acc += (int32_t)xr[i] * (int32_t)wj[i];
+            y[r * m + j] = exfq_clamp_s8(exfq_requantize(acc, mult[j], shift[j]) + out_zp);
+        }
+    }
+}
+
+static inline int32_t max_i32(int32_t a, int32_t b) { return a > b ? a : b; }
+static inline int32_t min_i32(int32_t a, int32_t b) { return a < b ? a : b; }
+
+void exf_conv2d_s8(const int8_t *x, const int8_t *w, const int32_t *bias, const int32_t *mult,
+                   const int32_t *shift, int8_t *y, int32_t n, int32_t c, int32_t h, int32_t wd, int32_t o,
+                   int32_t kh, int32_t kw, int32_t sh, int32_t sw, int32_t ph, int32_t pw, int32_t oh,
+                   int32_t ow, int32_t in_zp, int32_t out_zp) {
+    // x (n, c, h, wd) conv W (o, c, kh, kw) + bias (o,) -> y (n, o, oh, ow), per-channel requantize
+    for (int32_t bi = 0; bi < n; bi++) {
+        const int8_t *xb = x + bi * c * h * wd;
+        for (int32_t oc = 0; oc < o; oc++) {
+            const int8_t *wo = w + oc * c * kh * kw;
+            for (int32_t oy = 0; oy < oh; oy++) {
+                int32_t iy0 = oy * sh - ph; /* image row of tap ky = 0 */
+                int32_t ky_lo = max_i32(0, -iy0), ky_hi = min_i32(kh, h - iy0);
+                for (int32_t ox = 0; ox < ow; ox++) {
+                    int32_t ix0 = ox * sw - pw;
+                    int32_t kx_lo = max_i32(0, -ix0), kx_hi = min_i32(kw, wd - ix0);
+                    int32_t acc = bias ? bias[oc] : 0;
+                    /* taps in the padding are skipped: padding is the real 0, i.e. x == in_zp */
+                    for (int32_t ic = 0; ic < c; ic++) {
+                        const int8_t *xc = xb + ic * h * wd;
+                        const int8_t *wc = wo + ic * kh * kw;
+                        for (int32_t ky = ky_lo; ky < ky_hi; ky++) {
+                            for (int32_t kx = kx_lo; kx < kx_hi; kx++) {
+                                int32_t xv = (int32_t)xc[(iy0 + ky) * wd + ix0 + kx] - in_zp;
+                                acc += xv * (int32_t)wc[ky * kw + kx];
+                            }
+                        }
+                    }
+                    int64_t v = exfq_requantize(acc, mult[oc], shift[oc]) + out_zp;
+                    y[((bi * o + oc) * oh + oy) * ow + ox] = exfq_clamp_s8(v);
+                }
+            }
+        }
+    }
+}
+
+void exf_matmul_s8(const int8_t *a, const int8_t *b, int8_t *y, int32_t batch, int32_t m, int32_t k,
+                   int32_t n, int32_t a_batch_stride, int32_t b_batch_stride, int32_t a_zp, int32_t b_zp,
+                   int32_t mult, int32_t shift, int32_t out_zp) {
+    // a (batch, m, k) @ b (batch, k, n) -> y (batch, m, n), per-tensor requantize
+    for (int32_t t = 0; t < batch; t++) {
+        const int8_t *at = a + t * a_batch_stride;
+        const int8_t *bt = b + t * b_batch_stride;
+        int8_t *yt = y + t * m * n;
+        for (int32_t r = 0; r < m; r++) {
+            for (int32_t c = 0; c < n; c++) {
+                int32_t acc = 0;
+                for (int32_t i = 0; i < k; i++) {
+                    acc += ((int32_t)at[r * k + i] - a_zp) * ((int32_t)bt[i * n + c] - b_zp);
+                }
+                yt[r * n + c] = exfq_clamp_s8(exfq_requantize(acc, mult, shift) + out_zp);
+            }
+        }
+    }
+}
