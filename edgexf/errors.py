@@ -13,6 +13,12 @@ class UnsupportedOpError(EdgexfError):
     exit_code = 3
 
 
+class QuantizationError(EdgexfError):
+    """The model cannot be quantized as asked: an op with no integer form, a scale out of range."""
+
+    exit_code = 3
+
+
 class ModelLoadError(EdgexfError):
     exit_code = 2
 

@@ -19,12 +19,32 @@ class GraphError(ValueError):
     """A graph breaks an IR invariant: this is a bug in a frontend or a pass, not in the user's model."""
 
 
+@dataclass(frozen=True)
+class QParams:
+    """How an integer tensor holds real numbers: real = scale * (q - zero_point).
+
+    `scale` is a float, or for a per-channel weight a tuple of floats along `axis`; weights are
+    symmetric (zero_point 0). Kernels never read these: the quantization pass turns them into the
+    integer multipliers, shifts and tables that ops carry.
+    """
+
+    scale: float | tuple[float, ...]
+    zero_point: int = 0
+    axis: int | None = None  # the channel axis of a per-channel scale
+
+    def to_dict(self) -> dict:
+        return {"scale": self.scale, "zero_point": self.zero_point} | (
+            {"axis": self.axis} if self.axis is not None else {}
+        )
+
+
 @dataclass
 class Tensor:
     name: str
     shape: tuple[int, ...]
     dtype: str = "float32"
     data: np.ndarray | None = None  # set for constants (weights); they go to flash
+    quant: QParams | None = None  # set for integer tensors that stand for real numbers
 
     @property
     def is_const(self) -> bool:
@@ -62,7 +82,7 @@ class Graph:
 
     def copy(self) -> Graph:
         """A deep copy of the structure; constant arrays are shared (passes never mutate them)."""
-        tensors = {k: Tensor(t.name, t.shape, t.dtype, t.data) for k, t in self.tensors.items()}
+        tensors = {k: Tensor(t.name, t.shape, t.dtype, t.data, t.quant) for k, t in self.tensors.items()}
         return Graph(self.name, tensors, copy.deepcopy(self.ops), list(self.inputs), list(self.outputs))
 
     def producer(self) -> dict[str, Op]:

@@ -8,41 +8,18 @@ attributes are therefore stored, and applied, as negative (counted from the end)
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import numpy as np
 
 from edgexf.ir import kernels_ref as K
 from edgexf.ir.graph import Graph, GraphError, Op
-
-Spec = tuple[tuple[int, ...], str]  # (shape, dtype)
-
-
-@dataclass(frozen=True)
-class OpDef:
-    infer: Callable[[Op, list[Spec | None]], list[Spec]]
-    # reference(op, input arrays, input specs) -> output arrays
-    reference: Callable[[Op, list[np.ndarray | None], list[Spec | None]], list[np.ndarray]]
-    macs: Callable[[Op, list[Spec | None], list[Spec]], int] = lambda op, i, o: 0
-    doc: str = ""
+from edgexf.ir.opdef import OpDef, Spec, align, broadcast, conv2d_macs, lead, linear_macs, matmul_macs
+from edgexf.ir.ops_q import Q_OPS
 
 
 def _float(op: Op, specs: list[Spec | None]) -> None:
     for s in specs:
         if s is not None and s[1] != "float32":
             raise GraphError(f"{op.describe()}: only float32 is implemented for this op, got {s[1]}")
-
-
-def _broadcast(op: Op, a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
-    try:
-        return tuple(np.broadcast_shapes(a, b))
-    except ValueError as e:
-        raise GraphError(f"{op.describe()}: shapes {list(a)} and {list(b)} do not broadcast") from e
-
-
-def _lead(x: np.ndarray, rank: int) -> tuple[int, ...]:
-    return x.shape[: x.ndim - rank]
 
 
 # ---- compute ops ---------------------------------------------------------------------------------
@@ -61,7 +38,7 @@ def _matmul_infer(op, s):
     (a, _), (b, _) = s
     if len(a) < 2 or len(b) < 2 or a[-1] != b[-2]:
         raise GraphError(f"{op.describe()}: cannot multiply {list(a)} by {list(b)}")
-    return [(_broadcast(op, a[:-2], b[:-2]) + (a[-2], b[-1]), "float32")]
+    return [(broadcast(op, a[:-2], b[:-2]) + (a[-2], b[-1]), "float32")]
 
 
 def _conv2d_infer(op, s):
@@ -87,29 +64,20 @@ def _same(op, s):
 
 def _binary_infer(op, s):
     _float(op, s)
-    return [(_broadcast(op, s[0][0], s[1][0]), "float32")]
-
-
-def _align(args: list[np.ndarray], specs: list[Spec], rank: int) -> list[np.ndarray]:
-    """Pad each argument's declared shape with 1s up to `rank`, behind its leading (data set) axes,
-    so NumPy broadcasting pairs declared axes with declared axes."""
-    out = []
-    for x, (shape, _) in zip(args, specs):
-        out.append(x.reshape(_lead(x, len(shape)) + (1,) * (rank - len(shape)) + tuple(shape)))
-    return out
+    return [(broadcast(op, s[0][0], s[1][0]), "float32")]
 
 
 def _binary_ref(fn):
     def ref(op, a, s):
         rank = max(len(s[0][0]), len(s[1][0]))
-        return [fn(*_align(a, s, rank))]
+        return [fn(*align(a, s, rank))]
 
     return ref
 
 
 def _matmul_ref(op, a, s):
     rank = max(len(s[0][0]), len(s[1][0]))
-    return [K.matmul_f32(*_align(a, s, rank))]
+    return [K.matmul_f32(*align(a, s, rank))]
 
 
 def _mean_infer(op, s):
@@ -141,7 +109,7 @@ def _reshape_infer(op, s):
 def _reshape_ref(op, a, s):
     x = a[0]
     rank = len(s[0][0])
-    return [x.reshape(_lead(x, rank) + tuple(op.attrs["shape"]))]
+    return [x.reshape(lead(x, rank) + tuple(op.attrs["shape"]))]
 
 
 def _transpose_infer(op, s):
@@ -193,27 +161,15 @@ def _slice_ref(op, a, s):
     return [np.ascontiguousarray(x[tuple(index)])]
 
 
-def _linear_macs(op, i, o):
-    return int(np.prod(o[0][0])) * i[1][0][1]
-
-
-def _matmul_macs(op, i, o):
-    return int(np.prod(o[0][0])) * i[0][0][-1]
-
-
-def _conv2d_macs(op, i, o):
-    return int(np.prod(o[0][0])) * int(np.prod(i[1][0][1:]))
-
-
 OPS: dict[str, OpDef] = {
     "linear": OpDef(
         _linear_infer,
         lambda op, a, s: [K.linear_f32(*a)],
-        _linear_macs,
+        linear_macs,
         "y = x W^T + b over the last axis (W is (out, in), as in torch)",
     ),
-    "matmul": OpDef(_matmul_infer, _matmul_ref, _matmul_macs, "batched a @ b, batch axes broadcast"),
-    "conv2d": OpDef(_conv2d_infer, _conv2d_ref, _conv2d_macs, "NCHW conv, OIHW weight, stride, zero padding"),
+    "matmul": OpDef(_matmul_infer, _matmul_ref, matmul_macs, "batched a @ b, batch axes broadcast"),
+    "conv2d": OpDef(_conv2d_infer, _conv2d_ref, conv2d_macs, "NCHW conv, OIHW weight, stride, zero padding"),
     "layernorm": OpDef(
         _same,
         lambda op, a, s: [K.layernorm_f32(a[0], a[1], a[2], op.attrs["eps"])],
@@ -235,6 +191,7 @@ OPS: dict[str, OpDef] = {
     "transpose": OpDef(_transpose_infer, _transpose_ref, doc="permute axes (a copy)"),
     "concat": OpDef(_concat_infer, _concat_ref, doc="join along one axis (negative)"),
     "slice": OpDef(_slice_infer, _slice_ref, doc="[start:end] along one axis (negative), step 1"),
+    **Q_OPS,  # the integer ops the quantization pass produces (edgexf/ir/ops_q.py)
 }
 
 

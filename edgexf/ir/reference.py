@@ -24,6 +24,10 @@ def run_reference(
         x = np.asarray(feeds[name])
         if x.shape[x.ndim - len(t.shape) :] != t.shape or x.ndim < len(t.shape):
             raise GraphError(f"input {name!r} must end in shape {list(t.shape)}, got {list(x.shape)}")
+        if t.dtype != "float32" and x.dtype.kind == "f":
+            raise GraphError(
+                f"input {name!r} is {t.dtype}: quantize float samples first (edgexf.compress.qmath)"
+            )
         env[name] = x.astype(DTYPES[t.dtype], copy=False)
     users = graph.consumers()
     remaining = {name: len(ops) for name, ops in users.items()}

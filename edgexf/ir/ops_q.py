@@ -1,0 +1,168 @@
+"""The integer ops: what the quantization pass (edgexf/compress/quantize.py) turns float ops into.
+
+Every number a kernel needs (multipliers, shifts, zero points, tables) is an attribute or a constant
+input worked out once by the pass, so the reference (edgexf/ir/kernels_q.py) and the C kernels
+(firmware/kernels/quant*.c) compute the same integers from the same integers. Requantization
+everywhere is round(acc * mult / 2^shift), ties toward +infinity, then + the output zero point,
+then a clamp to the output type. The contract is the int8 section of edgexf_kernels.h.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgexf.ir import kernels_q as KQ
+from edgexf.ir.graph import GraphError, Op
+from edgexf.ir.opdef import OpDef, Spec, align, broadcast, conv2d_macs, linear_macs, matmul_macs
+
+INT_TYPES = ("int8", "int16")
+
+
+def _expect(op: Op, specs: list[Spec | None], dtypes: list[tuple[str, ...] | None]) -> None:
+    for i, (s, allowed) in enumerate(zip(specs, dtypes)):
+        if s is not None and allowed is not None and s[1] not in allowed:
+            raise GraphError(f"{op.describe()}: input {i} is {s[1]}, this op takes {' or '.join(allowed)}")
+
+
+def _channel_args(op: Op, s: list[Spec | None], m: int) -> None:
+    for i, what in ((2, "bias"), (3, "mult"), (4, "shift")):
+        if s[i] is not None and s[i][0] != (m,):
+            raise GraphError(f"{op.describe()}: {what} is {list(s[i][0])}, expected [{m}]")
+
+
+def _linear_infer(op, s):
+    _expect(op, s, [("int8",), ("int8",), ("int32",), ("int32",), ("int32",)])
+    (x, _), (w, _) = s[0], s[1]
+    if len(w) != 2 or x[-1] != w[1]:
+        raise GraphError(f"{op.describe()}: x {list(x)} @ W {list(w)}^T does not fit")
+    _channel_args(op, s, w[0])
+    return [(x[:-1] + (w[0],), "int8")]
+
+
+def _conv2d_infer(op, s):
+    _expect(op, s, [("int8",), ("int8",), ("int32",), ("int32",), ("int32",)])
+    (x, _), (w, _) = s[0], s[1]
+    (sh, sw), (ph, pw) = op.attrs["stride"], op.attrs["padding"]
+    if len(x) != 4 or len(w) != 4 or x[1] != w[1]:
+        raise GraphError(f"{op.describe()}: input {list(x)} and weight {list(w)} do not fit (NCHW, OIHW)")
+    _channel_args(op, s, w[0])
+    oh, ow = (x[2] + 2 * ph - w[2]) // sh + 1, (x[3] + 2 * pw - w[3]) // sw + 1
+    return [((x[0], w[0], oh, ow), "int8")]
+
+
+def _conv2d_ref(op, a, s):
+    x, w, b, mult, shift = a
+    a_ = op.attrs
+    flat = x.reshape((-1,) + x.shape[-3:])
+    y = KQ.conv2d_s8(flat, w, b, mult, shift, a_["stride"], a_["padding"], a_["in_zp"], a_["out_zp"])
+    return [y.reshape(x.shape[:-3] + y.shape[1:])]
+
+
+def _matmul_infer(op, s):
+    _expect(op, s, [("int8",), ("int8",)])
+    (a, _), (b, _) = s
+    if len(a) < 2 or len(b) < 2 or a[-1] != b[-2]:
+        raise GraphError(f"{op.describe()}: cannot multiply {list(a)} by {list(b)}")
+    return [(broadcast(op, a[:-2], b[:-2]) + (a[-2], b[-1]), "int8")]
+
+
+def _matmul_ref(op, a, s):
+    x, y = align(a, s, max(len(s[0][0]), len(s[1][0])))
+    at = op.attrs
+    return [KQ.matmul_s8(x, y, at["a_zp"], at["b_zp"], at["mult"], at["shift"], at["out_zp"])]
+
+
+def _table_infer(entries: int, dtype: str):
+    def infer(op, s):
+        _expect(op, s, [("int8",), (dtype,)])
+        if s[1][0] != (entries,):
+            raise GraphError(f"{op.describe()}: the table is {list(s[1][0])}, expected [{entries}]")
+        return [(s[0][0], "int8")]
+
+    return infer
+
+
+def _layernorm_infer(op, s):
+    _expect(op, s, [INT_TYPES, ("int32",), ("int32",)])
+    d = s[0][0][-1]
+    if s[1][0] != (d,) or s[2][0] != (d,):
+        raise GraphError(f"{op.describe()}: gamma/beta must be [{d}]")
+    return [(s[0][0], "int8")]
+
+
+def _binary_infer(op, s):
+    takes = ("int8",) if op.type == "q_mul" else INT_TYPES
+    _expect(op, s, [takes, takes])
+    return [(broadcast(op, s[0][0], s[1][0]), op.attrs["dtype"])]
+
+
+def _add_ref(op, a, s):
+    x, y = align(a, s, max(len(s[0][0]), len(s[1][0])))
+    at = op.attrs
+    return [
+        KQ.add_q(x, y, at["a_zp"], at["b_zp"], at["ma"], at["mb"], at["shift"], at["out_zp"], at["dtype"])
+    ]
+
+
+def _mul_ref(op, a, s):
+    x, y = align(a, s, max(len(s[0][0]), len(s[1][0])))
+    at = op.attrs
+    return [KQ.mul_q(x, y, at["a_zp"], at["b_zp"], at["mult"], at["shift"], at["out_zp"], at["dtype"])]
+
+
+def _mean_infer(op, s):
+    _expect(op, s, [("int8",)])
+    shape = list(s[0][0])
+    axis = op.attrs["axis"]
+    if op.attrs.get("keepdims"):
+        shape[axis] = 1
+    else:
+        del shape[axis]
+    return [(tuple(shape), "int8")]
+
+
+def _mean_ref(op, a, s):
+    at = op.attrs
+    y = KQ.mean_q(a[0], at["axis"], at["in_zp"], at["mult"], at["shift"], at["out_zp"])
+    return [np.expand_dims(y, at["axis"]) if at.get("keepdims") else y]
+
+
+def _requant_infer(op, s):
+    _expect(op, s, [INT_TYPES])
+    return [(s[0][0], op.attrs["dtype"])]
+
+
+def _requant_ref(op, a, s):
+    at = op.attrs
+    return [KQ.requant_q(a[0], at["in_zp"], at["mult"], at["shift"], at["out_zp"], at["dtype"])]
+
+
+Q_OPS: dict[str, OpDef] = {
+    "q_linear": OpDef(
+        _linear_infer,
+        lambda op, a, s: [KQ.linear_s8(*a, op.attrs["out_zp"])],
+        linear_macs,
+        "int8 x W^T + bias (int32, input zero point folded in), per-channel mult/shift (inputs 3, 4)",
+    ),
+    "q_conv2d": OpDef(_conv2d_infer, _conv2d_ref, conv2d_macs, "int8 NCHW conv, per-channel requantization"),
+    "q_matmul": OpDef(_matmul_infer, _matmul_ref, matmul_macs, "(a - a_zp) @ (b - b_zp), requantized"),
+    "q_lut": OpDef(
+        _table_infer(256, "int8"),
+        lambda op, a, s: [KQ.lut_s8(*a)],
+        doc="any int8 -> int8 elementwise function: y = table[x + 128]",
+    ),
+    "q_softmax": OpDef(
+        _table_infer(256, "int32"),
+        lambda op, a, s: [KQ.softmax_s8(*a)],
+        doc="softmax over the last axis with a 256-entry exp table; output scale 1/256, zero point -128",
+    ),
+    "q_layernorm": OpDef(
+        _layernorm_infer,
+        lambda op, a, s: [KQ.layernorm_q(*a, op.attrs["eps_term"], op.attrs["gshift"], op.attrs["out_zp"])],
+        doc="LayerNorm with integer statistics and integer square root; int8/int16 in, int8 out",
+    ),
+    "q_add": OpDef(_binary_infer, _add_ref, doc="(a - a_zp) * ma + (b - b_zp) * mb, shifted (sub: mb < 0)"),
+    "q_mul": OpDef(_binary_infer, _mul_ref, doc="(a - a_zp) * (b - b_zp), requantized"),
+    "q_mean": OpDef(_mean_infer, _mean_ref, doc="sum of (x - in_zp) over one axis, requantized"),
+    "q_requant": OpDef(_requant_infer, _requant_ref, doc="rescale and/or convert between int8 and int16"),
+}
