@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from edgexf import __version__
+from edgexf.compress.layer_errors import format_layer_errors
 from edgexf.errors import EdgexfError
 
 
@@ -33,18 +34,39 @@ def print_report(r: dict) -> None:
         f"(arena + {r['stack_bytes']:,} B stack + runtime)"
     )
     hc = r["host_check"]
+    versus = "the float PyTorch model (dequantized)" if r.get("quantization") else "PyTorch"
     print(
         f"  host check     {hc['bit_exact_with_reference']}/{hc['samples']} bit-exact with the reference, "
-        "worst "
-        f"relative error vs PyTorch {hc['max_rel_err_vs_original']:.1e}"
+        f"worst relative error vs {versus} {hc['max_rel_err_vs_original']:.1e}"
     )
+    q = r.get("quantization")
+    if q:
+        f = r["float"]
+        print(
+            f"  quantized      {q['dtype']}: weights {f['weights_bytes']:,} -> {r['weights_bytes']:,} B, "
+            f"arena {f['arena_bytes']:,} -> {r['arena_bytes']:,} B (float32 -> {q['dtype']})"
+        )
+        if hc.get("accuracy") is not None:
+            print(
+                f"  accuracy       {hc['accuracy']:.2%} {q['dtype']}, "
+                f"{hc['original_accuracy']:.2%} float (PyTorch)"
+            )
+        print(f"  worst layers against the float model ({q['layer_error_samples']} calibration samples):")
+        print(format_layer_errors(q["layers"], limit=5))
     print(f"  compiled in    {r['compile_seconds']} s")
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
-    from edgexf.pipeline import compile_model
+    from edgexf.pipeline import QuantOptions, compile_model
 
     command = "edgexf " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    quant = None
+    if args.quantize:
+        if args.calibration is None:
+            raise EdgexfError("--quantize int8 needs --calibration FILE.npz (array x: representative inputs)")
+        quant = QuantOptions(args.calibration, args.calibration_method, args.percentile, tuple(args.int16))
+    elif args.calibration or args.int16:
+        raise EdgexfError("--calibration and --int16 only apply with --quantize int8")
     report = compile_model(
         args.model,
         args.board,
@@ -54,6 +76,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
         name=args.name,
         command=command,
         log=lambda s: print(s, file=sys.stderr),
+        quant=quant,
     )
     print_report(report)
     print(f"\nwrote {args.out}/ (report.json, model/, host/, firmware/, emulator/, test_vectors.npz)")
@@ -73,8 +96,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     counts = run.result.instructions if args.emulate else run.result.ticks
     unit = "instructions" if args.emulate else "ns (host)"
     if not args.check:
+        from edgexf.run.vectors import decode_outputs
+
         np.set_printoptions(precision=5, suppress=True, linewidth=110)
-        for i, y in enumerate(run.outputs[:10]):
+        values = decode_outputs(run.outputs, report["outputs"][0])  # dequantized for an int8 build
+        for i, y in enumerate(values[:10]):
             print(f"sample {i}: output {y.reshape(-1)}  argmax {int(np.argmax(y))}")
         if len(run.outputs) > 10:
             print(f"... {len(run.outputs) - 10} more samples")
@@ -92,6 +118,22 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
             return 7
         print("check passed")
+    return 0
+
+
+def cmd_layers(args: argparse.Namespace) -> int:
+    from edgexf.run.build_dir import read_report
+
+    report = read_report(Path(args.dir))
+    q = report.get("quantization")
+    if not q:
+        raise EdgexfError(f"{args.dir} is a float build: compile with --quantize int8 for a per-layer report")
+    cal = q["calibration"]
+    print(
+        f"{report['model']}: {q['dtype']} layers against the float model, worst first "
+        f"({q['layer_error_samples']} samples of {cal['file']}, calibration {cal['method']})"
+    )
+    print(format_layer_errors(q["layers"]))
     return 0
 
 
@@ -128,6 +170,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--max-vectors", type=int, help="use at most this many samples of --test-data")
     c.add_argument("--name", help="model name in the generated code (default: the file's stem)")
+    q = c.add_argument_group("quantization")
+    q.add_argument("--quantize", choices=("int8",), help="post-training quantization with integer kernels")
+    q.add_argument("--calibration", type=Path, help=".npz with x: representative inputs for the ranges")
+    q.add_argument(
+        "--calibration-method",
+        choices=("minmax", "percentile"),
+        default="minmax",
+        help="activation ranges: observed min/max (default), or percentiles that ignore rare outliers",
+    )
+    q.add_argument(
+        "--percentile", type=float, default=99.99, help="with --calibration-method percentile (default 99.99)"
+    )
+    q.add_argument(
+        "--int16",
+        action="append",
+        default=[],
+        metavar="TENSORS",
+        help="keep these activations int16: 'residual' (add/sub outputs) or a tensor-name glob; repeatable",
+    )
     c.set_defaults(func=cmd_compile)
 
     r = sub.add_parser("run", help="run a build on the host, or its firmware in QEMU (--emulate)")
@@ -148,6 +209,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=float, default=600, help="seconds before the run is stopped (default 600)"
     )
     r.set_defaults(func=cmd_run)
+
+    lay = sub.add_parser("layers", help="per-layer error of an int8 build against the float model")
+    lay.add_argument("dir", help="a build directory made by `edgexf compile --quantize int8`")
+    lay.set_defaults(func=cmd_layers)
 
     b = sub.add_parser("boards", help="list the known boards")
     b.set_defaults(func=cmd_boards)

@@ -9,15 +9,21 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from edgexf import __version__
 from edgexf.codegen.generate import count_params, generate_c
+from edgexf.compress.calibrate import calibrate
+from edgexf.compress.layer_errors import layer_errors
+from edgexf.compress.qmath import quantize
+from edgexf.compress.quantize import quantize_graph
 from edgexf.datasets import load_npz
 from edgexf.errors import DoesNotFitError, MismatchError
 from edgexf.frontends import LoadedModel, load_model
+from edgexf.ir.graph import Graph
 from edgexf.ir.ops import op_macs
 from edgexf.ir.reference import run_reference
 from edgexf.memory.plan import plan_memory
@@ -25,12 +31,24 @@ from edgexf.passes.fold_constants import fold_constants
 from edgexf.passes.remove_dead_ops import remove_dead_ops
 from edgexf.run.build_dir import REPORT_FILE
 from edgexf.run.host import run_host
-from edgexf.run.vectors import TestVectors, as_samples, compare
+from edgexf.run.vectors import TestVectors, as_samples, compare, encode_inputs
 from edgexf.targets.boards import Board, load_board
 from edgexf.targets.size import elf_sizes
 from edgexf.targets.toolchain import _does_not_fit, build_firmware, build_host, find_tool
 
 DEFAULT_VECTORS = 16  # random test vectors when no data set is given
+LAYER_ERROR_SAMPLES = 256  # calibration samples the per-layer error report runs
+
+
+@dataclass(frozen=True)
+class QuantOptions:
+    """--quantize int8 and its settings (see edgexf/compress/)."""
+
+    calibration: Path  # .npz with x
+    method: str = "minmax"  # or "percentile"
+    percentile: float = 99.99
+    int16: tuple[str, ...] = field(default_factory=tuple)  # "residual" or tensor-name globs
+    dtype: str = "int8"
 
 
 def compile_model(
@@ -43,10 +61,11 @@ def compile_model(
     name: str | None = None,
     command: str = "",
     log: Callable[[str], None] = print,
+    quant: QuantOptions | None = None,
 ) -> dict:
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
-    step = _Steps(log)
+    step = _Steps(log, _Steps.TOTAL + (quant is not None))
 
     step("checking board and tools")
     board = load_board(board_name)  # fail before any work on a bad board name
@@ -59,6 +78,10 @@ def compile_model(
     step("optimizing the graph")
     g = fold_constants(loaded.graph)  # before planning: constant results go to flash, not the arena
     g = remove_dead_ops(g)  # e.g. the unused parts of an unbind
+    float_graph, quant_report = g, None
+    if quant is not None:
+        step(f"quantizing to {quant.dtype} (calibration: {quant.calibration})")
+        g, quant_report = _quantize(g, quant, log)
 
     step("planning memory")
     plan = plan_memory(g)  # greedy by size, verified: no two live buffers share a byte
@@ -86,12 +109,13 @@ def compile_model(
     step("making test vectors (PyTorch and the IR reference)")
     vectors = _test_vectors(loaded, g, test_data, max_vectors)
     vectors.save(out_dir)
+    inputs, outputs_io = [_io(g, n) for n in g.inputs], [_io(g, n) for n in g.outputs]
 
     step("checking the host build against them")
     out_bytes = g.tensors[g.outputs[0]].nbytes
-    result = run_host(host_exe, np.ascontiguousarray(vectors.x, np.float32).tobytes(), out_bytes, timeout=300)
-    outputs = np.frombuffer(result.outputs, np.float32).reshape(vectors.reference.shape)
-    host_check = compare(outputs, vectors)
+    result = run_host(host_exe, encode_inputs(vectors.x, inputs[0]).tobytes(), out_bytes, timeout=300)
+    outputs = np.frombuffer(result.outputs, vectors.reference.dtype).reshape(vectors.reference.shape)
+    host_check = compare(outputs, vectors, outputs_io[0])
     if not host_check.ok:
         raise MismatchError(f"the host build disagrees with the reference:\n{host_check.describe()}")
 
@@ -101,7 +125,7 @@ def compile_model(
         "model": g.name,
         "source": str(model),
         "board": board.name,
-        "params": count_params(g),
+        "params": count_params(float_graph),  # the model's; an int8 graph adds multipliers and tables
         "macs": sum(op_macs(g, op) for op in g.ops),
         "ops": len(g.ops),
         "weights_bytes": sources.weights_bytes,
@@ -115,8 +139,8 @@ def compile_model(
         "ram_capacity_bytes": board.ram.size,
         "stack_bytes": board.stack_bytes,
         "sections": memory.sections,
-        "inputs": [_io(g, n) for n in g.inputs],
-        "outputs": [_io(g, n) for n in g.outputs],
+        "inputs": inputs,
+        "outputs": outputs_io,
         "files": {
             "sources": str(sources.dir.relative_to(out_dir)),
             "host": str(host_exe.relative_to(out_dir)),
@@ -130,6 +154,9 @@ def compile_model(
         "host_ns_per_inference": float(np.median(result.ticks)) if result.ticks else None,
         "compile_seconds": round(time.perf_counter() - t0, 2),
     }
+    if quant_report is not None:
+        report["quantization"] = quant_report
+        report["float"] = _float_figures(float_graph)
     (out_dir / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
     (out_dir / "memory_plan.json").write_text(json.dumps(plan.to_dict(), indent=1) + "\n")
     return report
@@ -138,19 +165,59 @@ def compile_model(
 class _Steps:
     """Numbered progress lines: "[3/9] optimizing the graph"."""
 
-    TOTAL = 9  # the step() calls in compile_model
+    TOTAL = 9  # the step() calls in compile_model (one more when quantizing)
 
-    def __init__(self, log: Callable[[str], None]):
-        self.log, self.n = log, 0
+    def __init__(self, log: Callable[[str], None], total: int = TOTAL):
+        self.log, self.n, self.total = log, 0, total
 
     def __call__(self, what: str) -> None:
         self.n += 1
-        self.log(f"[{self.n}/{self.TOTAL}] {what}")
+        self.log(f"[{self.n}/{self.total}] {what}")
 
 
 def _io(g, name: str) -> dict:
     t = g.tensors[name]
-    return {"name": name, "shape": list(t.shape), "dtype": t.dtype, "bytes": t.nbytes}
+    io = {"name": name, "shape": list(t.shape), "dtype": t.dtype, "bytes": t.nbytes}
+    return io | ({"quant": t.quant.to_dict()} if t.quant is not None else {})
+
+
+def _quantize(g: Graph, quant: QuantOptions, log: Callable[[str], None]) -> tuple[Graph, dict]:
+    """The integer graph, and report.json's "quantization" entry (with the per-layer errors)."""
+    x, _ = load_npz(quant.calibration)
+    x = as_samples(x, g.tensors[g.inputs[0]].shape, f"{quant.calibration} (array x)")
+    ranges = calibrate(g, x, quant.method, quant.percentile)
+    q = quantize_graph(g, ranges, quant.int16)
+    for name, why in sorted(q.int16_refused.items()):
+        log(f"  note: {name} stays int8: {why}")
+    layers = layer_errors(g, q.graph, x[:LAYER_ERROR_SAMPLES])
+    tensors = q.graph.tensors
+    report = {
+        "dtype": quant.dtype,
+        "weights": "int8, symmetric, per output channel; biases int32",
+        "activations": "int8 per tensor, asymmetric (zero point); int16 symmetric where chosen",
+        "requantization": "round(acc * mult / 2^shift), ties toward +inf, int64 intermediate",
+        "calibration": {"file": str(quant.calibration), **ranges.to_dict()},
+        "int16_patterns": list(quant.int16),
+        "int16_tensors": q.int16,
+        "int16_refused": q.int16_refused,
+        "input": tensors[q.graph.inputs[0]].quant.to_dict(),
+        "output": tensors[q.graph.outputs[0]].quant.to_dict(),
+        "layer_error_samples": min(len(x), LAYER_ERROR_SAMPLES),
+        "layers": layers,
+    }
+    return q.graph, report
+
+
+def _float_figures(g: Graph) -> dict:
+    """The float32 model's sizes, for comparison (its firmware is not built; flash is weights only)."""
+    plan = plan_memory(g)
+    return {
+        "params": count_params(g),
+        "weights_bytes": sum(t.nbytes for t in g.constants()),
+        "arena_bytes": plan.arena_bytes,
+        "arena_lower_bound_bytes": plan.lower_bound_bytes,
+        "activations_sum_bytes": plan.naive_bytes,
+    }
 
 
 def _breakdown(weights_bytes: int, plan) -> str:
@@ -193,5 +260,7 @@ def _test_vectors(loaded: LoadedModel, g, test_data: Path | None, max_vectors: i
         x = x[:max_vectors]
         labels = labels[:max_vectors] if labels is not None else None
     expected = loaded.original(x).reshape((len(x),) + g.tensors[g.outputs[0]].shape)
-    reference = run_reference(g, {g.inputs[0]: x})[g.outputs[0]]
+    inp = g.tensors[g.inputs[0]]
+    feed = quantize(x, inp.quant, inp.dtype) if inp.quant is not None else x
+    reference = run_reference(g, {g.inputs[0]: feed})[g.outputs[0]]
     return TestVectors(x, expected.astype(np.float32), reference, labels)

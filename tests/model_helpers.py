@@ -10,7 +10,7 @@ import torch
 
 from edgexf.codegen.generate import generate_c
 from edgexf.frontends.torch_export import from_exported_program
-from edgexf.ir.graph import Graph
+from edgexf.ir.graph import DTYPES, Graph
 from edgexf.ir.reference import run_reference
 from edgexf.memory.plan import MemoryPlan, plan_memory
 from edgexf.passes.fold_constants import fold_constants
@@ -26,10 +26,11 @@ class HostModel:
     exe: Path
 
     def run(self, x: np.ndarray) -> np.ndarray:
-        """x: (S, *input shape) -> (S, *output shape), through the host-compiled C."""
-        out = self.graph.tensors[self.graph.outputs[0]]
-        res = run_host(self.exe, np.ascontiguousarray(x, np.float32).tobytes(), out.nbytes, timeout=60)
-        return np.frombuffer(res.outputs, np.float32).reshape((len(x),) + out.shape)
+        """x: (S, *input shape) in the input's dtype -> (S, *output shape), through the host-compiled C."""
+        inp, out = (self.graph.tensors[n] for n in (self.graph.inputs[0], self.graph.outputs[0]))
+        data = np.ascontiguousarray(x, DTYPES[inp.dtype]).tobytes()
+        res = run_host(self.exe, data, out.nbytes, timeout=60)
+        return np.frombuffer(res.outputs, DTYPES[out.dtype]).reshape((len(x),) + out.shape)
 
     def reference(self, x: np.ndarray) -> np.ndarray:
         return run_reference(self.graph, {self.graph.inputs[0]: x})[self.graph.outputs[0]]
@@ -41,7 +42,10 @@ def to_graph(module: torch.nn.Module, example: torch.Tensor) -> Graph:
 
 
 def compile_host(module: torch.nn.Module, example: torch.Tensor, tmp: Path) -> HostModel:
-    g = to_graph(module, example)
+    return compile_graph(to_graph(module, example), tmp)
+
+
+def compile_graph(g: Graph, tmp: Path) -> HostModel:
     plan = plan_memory(g)
     src = generate_c(g, plan, tmp / "model", {"command": "test"})
     return HostModel(g, plan, build_host(src.dir, tmp / "host"))

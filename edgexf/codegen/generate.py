@@ -71,6 +71,9 @@ def _io(graph: Graph, names: list[str], pointer) -> list[dict]:
                 "shape_c": ", ".join(str(d) for d in t.shape) or "0",
                 "bytes": t.nbytes,
                 "cname": pointer(n),
+                "quantized": t.quant is not None,
+                "scale_c": c_float(t.quant.scale) if t.quant is not None else "0.0f",
+                "zero_point": t.quant.zero_point if t.quant is not None else 0,
             }
         )
     return out

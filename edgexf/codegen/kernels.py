@@ -179,8 +179,10 @@ def merge_dims(shape: list[int], strides: list[list[int]]) -> tuple[list[int], l
     return dims, st
 
 
-def _binary(c: EmitContext, op: Op) -> KernelCall:
-    a, b = op.inputs
+def broadcast_loops(c: EmitContext, op: Op) -> tuple[str, list[str]]:
+    """The static shape and stride arrays of a broadcasting a (op) b, as the C argument list
+    "shape, sa, sb" and their declarations: at most 4 loops after merging contiguous axes."""
+    a, b = op.inputs[:2]
     y = c.shape(op.outputs[0]) or (1,)
     dims, (sa, sb) = merge_dims(list(y), [broadcast_strides(c.shape(a), y), broadcast_strides(c.shape(b), y)])
     if len(dims) > 4:
@@ -192,11 +194,14 @@ def _binary(c: EmitContext, op: Op) -> KernelCall:
         _static(op, what, [1] * pad + v if what == "shape" else [0] * pad + v)
         for what, v in (("shape", dims), ("sa", sa), ("sb", sb))
     ]
+    return ", ".join(s[0] for s in statics), [s[1] for s in statics]
+
+
+def _binary(c: EmitContext, op: Op) -> KernelCall:
+    a, b = op.inputs
+    loops, decls = broadcast_loops(c, op)
     fn = f"exf_{op.type}_f32"
-    args = ", ".join(s[0] for s in statics)
-    return KernelCall(
-        [f"{fn}({c.ptr(a)}, {c.ptr(b)}, {c.ptr(op.outputs[0])}, {args});"], [s[1] for s in statics], [fn]
-    )
+    return KernelCall([f"{fn}({c.ptr(a)}, {c.ptr(b)}, {c.ptr(op.outputs[0])}, {loops});"], decls, [fn])
 
 
 def _mean(c: EmitContext, op: Op) -> KernelCall:
@@ -275,6 +280,8 @@ def _reshape(c: EmitContext, op: Op) -> KernelCall:
     )
 
 
+MOVES = ("reshape", "transpose", "concat", "slice")  # any dtype: they move bytes
+
 KERNELS: dict[str, Callable[[EmitContext, Op], KernelCall]] = {
     "linear": _linear,
     "matmul": _matmul,
@@ -295,12 +302,17 @@ KERNELS: dict[str, Callable[[EmitContext, Op], KernelCall]] = {
 }
 
 
+def register(table: dict[str, Callable[[EmitContext, Op], KernelCall]]) -> None:
+    """Add emitters for more op types (the integer kernels register theirs: edgexf/codegen/kernels_q.py)."""
+    KERNELS.update(table)
+
+
 def emit(c: EmitContext, op: Op) -> KernelCall:
     if op.type not in KERNELS:
         raise _refuse(
             op, f"op type {op.type!r} has no kernel; kernels exist for {', '.join(sorted(KERNELS))}"
         )
     dtypes = {c.graph.tensors[n].dtype for n in op.inputs + op.outputs if n}
-    if op.type not in ("reshape", "transpose", "concat", "slice") and dtypes != {"float32"}:
+    if op.type not in MOVES and not op.type.startswith("q_") and dtypes != {"float32"}:
         raise _refuse(op, f"dtypes {sorted(dtypes)} (only float32 kernels exist yet)")
     return KERNELS[op.type](c, op)

@@ -13,7 +13,7 @@ from edgexf.ir.graph import DTYPES
 from edgexf.run.common import RunResult
 from edgexf.run.host import run_host
 from edgexf.run.qemu import run_qemu
-from edgexf.run.vectors import Agreement, TestVectors, as_samples, compare
+from edgexf.run.vectors import Agreement, TestVectors, as_samples, compare, encode_inputs
 from edgexf.targets.boards import load_board
 
 REPORT_FILE = "report.json"
@@ -61,7 +61,7 @@ def run_build(
     out_shape = tuple(out["shape"])
     vectors = TestVectors.load(build_dir) if check or inputs is None else None
     x = vectors.x if inputs is None else inputs
-    data = np.ascontiguousarray(x, DTYPES[inp["dtype"]]).tobytes()
+    data = encode_inputs(x, inp).tobytes()
     if emulate:
         board = load_board(report["board"])
         if not report["files"].get("emulator_elf"):
@@ -70,7 +70,7 @@ def run_build(
     else:
         result = run_host(build_dir / report["files"]["host"], data, out["bytes"], timeout)
     outputs = np.frombuffer(result.outputs, DTYPES[out["dtype"]]).reshape((len(x),) + out_shape)
-    agreement = compare(outputs, vectors) if check and inputs is None else None
+    agreement = compare(outputs, vectors, out) if check and inputs is None else None
     if check and inputs is not None:
         raise EdgexfError("--check runs the build's saved test vectors; leave out --input")
     return BuildRun(outputs, result, agreement)

@@ -22,6 +22,8 @@ typedef struct {
     int32_t ndim;
     int32_t shape[6];
     uint32_t bytes;
+    float scale;        /* integer tensors: real = scale * (q - zero_point); 0 for float tensors */
+    int32_t zero_point;
 } edgexf_tensor_info_t;
 
 void edgexf_init(void);              /* call once before the first run */

@@ -2,8 +2,8 @@
 
 static uint32_t arena[1];
 
-const edgexf_tensor_info_t edgexf_input_info[EDGEXF_NUM_INPUTS] = {{"n", EDGEXF_INT32, 1, {1}, 4}};
-const edgexf_tensor_info_t edgexf_output_info[EDGEXF_NUM_OUTPUTS] = {{"n", EDGEXF_INT32, 1, {1}, 4}};
+const edgexf_tensor_info_t edgexf_input_info[EDGEXF_NUM_INPUTS] = {{"n", EDGEXF_INT32, 1, {1}, 4, 0.0f, 0}};
+const edgexf_tensor_info_t edgexf_output_info[EDGEXF_NUM_OUTPUTS] = {{"n", EDGEXF_INT32, 1, {1}, 4, 0.0f, 0}};
 
 void edgexf_init(void) {}
 void *edgexf_input(int32_t i) { (void)i; return arena; }

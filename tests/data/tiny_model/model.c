@@ -5,12 +5,12 @@ static float arena_f32[EDGEXF_ARENA_BYTES / 4];
 #define ARENA ((uint8_t *)arena_f32)
 
 const edgexf_tensor_info_t edgexf_input_info[EDGEXF_NUM_INPUTS] = {
-    {"a", EDGEXF_FLOAT32, 1, {4}, 16},
-    {"b", EDGEXF_INT8, 1, {4}, 4},
+    {"a", EDGEXF_FLOAT32, 1, {4}, 16, 0.0f, 0},
+    {"b", EDGEXF_INT8, 1, {4}, 4, 0.0f, 0},
 };
 const edgexf_tensor_info_t edgexf_output_info[EDGEXF_NUM_OUTPUTS] = {
-    {"y", EDGEXF_FLOAT32, 1, {4}, 16},
-    {"q", EDGEXF_INT8, 1, {4}, 4},
+    {"y", EDGEXF_FLOAT32, 1, {4}, 16, 0.0f, 0},
+    {"q", EDGEXF_INT8, 1, {4}, 4, 0.0f, 0},
 };
 
 void edgexf_init(void) {}

@@ -1,0 +1,136 @@
+"""Emitters for the integer ops (edgexf/ir/ops_q.py): each prints one call of firmware/kernels/quant*.c.
+
+Every multiplier, shift and zero point is an op attribute or a constant tensor set by the
+quantization pass; these functions only lay the numbers out as C arguments.
+"""
+
+from __future__ import annotations
+
+import math
+
+from edgexf.codegen.kernels import EmitContext, KernelCall, broadcast_loops, register
+from edgexf.errors import UnsupportedOpError
+from edgexf.ir.graph import Op
+
+CTYPE = {"int8": "int8_t", "int16": "int16_t", "int32": "int32_t"}
+
+
+def _p(c: EmitContext, name: str) -> str:
+    return c.ptr(name, CTYPE[c.graph.tensors[name].dtype]) if name else "NULL"
+
+
+def _bytes(c: EmitContext, name: str) -> int:
+    return c.itemsize(name)
+
+
+def _call(fn: str, *args, statics: list[str] | None = None) -> KernelCall:
+    return KernelCall([f"{fn}({', '.join(str(a) for a in args)});"], statics or [], [fn])
+
+
+def _linear(c: EmitContext, op: Op) -> KernelCall:
+    x, w, b, mult, shift = op.inputs
+    m, k = c.shape(w)
+    rows = math.prod(c.shape(x)) // k
+    ptrs = [_p(c, n) for n in (x, w, b, mult, shift, op.outputs[0])]
+    return _call("exf_linear_s8", *ptrs, rows, k, m, op.attrs["out_zp"])
+
+
+def _conv2d(c: EmitContext, op: Op) -> KernelCall:
+    x, w, b, mult, shift = op.inputs
+    n, ch, h, wd = c.shape(x)
+    o, _, kh, kw = c.shape(w)
+    (sh, sw), (ph, pw) = op.attrs["stride"], op.attrs["padding"]
+    oh, ow = c.shape(op.outputs[0])[2:]
+    ptrs = [_p(c, t) for t in (x, w, b, mult, shift, op.outputs[0])]
+    dims = (n, ch, h, wd, o, kh, kw, sh, sw, ph, pw, oh, ow)
+    return _call("exf_conv2d_s8", *ptrs, *dims, op.attrs["in_zp"], op.attrs["out_zp"])
+
+
+def _matmul(c: EmitContext, op: Op) -> KernelCall:
+    a, b = op.inputs
+    y = c.shape(op.outputs[0])
+    batch = math.prod(y[:-2])
+    m, n, k = y[-2], y[-1], c.shape(a)[-1]
+    strides = []
+    for t, size in ((a, m * k), (b, k * n)):
+        tb = math.prod(c.shape(t)[:-2])
+        if tb not in (1, batch):
+            raise UnsupportedOpError(f"no C kernel for {op.describe()}: batch axes broadcast only partly")
+        strides.append(size if tb == batch and batch > 1 else 0)
+    at = op.attrs
+    zps = (at["a_zp"], at["b_zp"], at["mult"], at["shift"], at["out_zp"])
+    return _call("exf_matmul_s8", _p(c, a), _p(c, b), _p(c, op.outputs[0]), batch, m, k, n, *strides, *zps)
+
+
+def _lut(c: EmitContext, op: Op) -> KernelCall:
+    x, table = op.inputs
+    return _call("exf_lut_s8", _p(c, x), _p(c, table), _p(c, op.outputs[0]), math.prod(c.shape(x)))
+
+
+def _softmax(c: EmitContext, op: Op) -> KernelCall:
+    x, table = op.inputs
+    n = c.shape(x)[-1]
+    rows = math.prod(c.shape(x)) // n
+    return _call("exf_softmax_s8", _p(c, x), _p(c, table), _p(c, op.outputs[0]), rows, n)
+
+
+def _layernorm(c: EmitContext, op: Op) -> KernelCall:
+    x, gamma, beta = op.inputs
+    d = c.shape(x)[-1]
+    rows = math.prod(c.shape(x)) // d
+    fn = "exf_layernorm_s16" if c.graph.tensors[x].dtype == "int16" else "exf_layernorm_s8"
+    at = op.attrs
+    ptrs = [_p(c, t) for t in (x, gamma, beta, op.outputs[0])]
+    return _call(fn, *ptrs, rows, d, f"INT64_C({at['eps_term']})", at["gshift"], at["out_zp"])
+
+
+def _add(c: EmitContext, op: Op) -> KernelCall:
+    a, b = op.inputs
+    y = op.outputs[0]
+    loops, decls = broadcast_loops(c, op)
+    at = op.attrs
+    args = [c.ptr(a, "void"), _bytes(c, a), c.ptr(b, "void"), _bytes(c, b), c.ptr(y, "void"), _bytes(c, y)]
+    rest = (at["a_zp"], at["b_zp"], at["ma"], at["mb"], at["shift"], at["out_zp"])
+    return _call("exf_add_q", *args, loops, *rest, statics=decls)
+
+
+def _mul(c: EmitContext, op: Op) -> KernelCall:
+    a, b = op.inputs
+    y = op.outputs[0]
+    loops, decls = broadcast_loops(c, op)
+    at = op.attrs
+    rest = (at["a_zp"], at["b_zp"], at["mult"], at["shift"], at["out_zp"])
+    return _call("exf_mul_q", _p(c, a), _p(c, b), c.ptr(y, "void"), _bytes(c, y), loops, *rest, statics=decls)
+
+
+def _mean(c: EmitContext, op: Op) -> KernelCall:
+    x = op.inputs[0]
+    shape = c.shape(x)
+    axis = op.attrs["axis"] % len(shape)
+    outer, n, inner = math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1 :])
+    at = op.attrs
+    zps = (at["in_zp"], at["mult"], at["shift"], at["out_zp"])
+    return _call("exf_mean_s8", _p(c, x), _p(c, op.outputs[0]), outer, n, inner, *zps)
+
+
+def _requant(c: EmitContext, op: Op) -> KernelCall:
+    x, y = op.inputs[0], op.outputs[0]
+    at = op.attrs
+    args = [c.ptr(x, "void"), _bytes(c, x), c.ptr(y, "void"), _bytes(c, y), math.prod(c.shape(x))]
+    return _call("exf_requant_q", *args, at["in_zp"], at["mult"], at["shift"], at["out_zp"])
+
+
+register(
+    {
+        "q_linear": _linear,
+        "q_conv2d": _conv2d,
+        "q_matmul": _matmul,
+        "q_lut": _lut,
+        "q_softmax": _softmax,
+        "q_layernorm": _layernorm,
+        "q_add": _add,
+        "q_mul": _mul,
+        "q_mean": _mean,
+        "q_requant": _requant,
+    }
+)

@@ -1,0 +1,381 @@
+"""Post-training quantization: a float graph and calibrated ranges -> an integer graph (int8, some int16).
+
+Each float op becomes the integer op of edgexf/ir/ops_q.py that computes it, with every constant the
+kernel needs (int8 weights, int32 biases, multipliers and shifts, tables) worked out here. Tensors
+keep their names, so the float and integer graphs can be compared layer by layer.
+
+Which tensors share parameters: reshape, transpose, slice and concat move bytes without arithmetic,
+so their inputs and outputs form one group with one scale, zero point and type (a constant joining a
+concat, such as a class token, is quantized in the group's parameters).
+
+int16: tensors chosen with `int16` patterns ("residual" = every add/sub output, or fnmatch globs on
+tensor names) stay int16 (symmetric) when everything that writes them can write int16 (add, sub,
+requant, data movement). A consumer with only an int8 kernel reads an int8 copy made by a q_requant.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from edgexf.compress.calibrate import Ranges
+from edgexf.compress.qmath import (
+    LIMITS,
+    SOFTMAX_OUT,
+    activation_params,
+    layernorm_constants,
+    multiplier,
+    pair_multipliers,
+    quantize,
+    quantize_weight,
+    scalar_multiplier,
+    softmax_exp_table,
+    unary_table,
+)
+from edgexf.errors import QuantizationError
+from edgexf.ir.graph import Graph, Op, QParams, Tensor
+
+MOVES = ("reshape", "transpose", "slice", "concat")  # no arithmetic: outputs share the input's params
+INT16_WRITERS = ("add", "sub")  # float ops whose integer form can write int16
+SOFTMAX_MAX_ROW = 16384  # the int8 softmax's int32 sum holds this many 2^16 entries
+
+_erf = np.vectorize(math.erf, otypes=[np.float64])
+UNARY = {
+    "relu": lambda x, op: np.maximum(x, 0.0),
+    "gelu": lambda x, op: (
+        0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))
+        if op.attrs.get("approximate") == "tanh"
+        else 0.5 * x * (1.0 + _erf(x / math.sqrt(2.0)))
+    ),
+}
+BINARY = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide}
+
+
+@dataclass
+class QuantizedGraph:
+    graph: Graph
+    int16: list[str]  # tensors kept in int16
+    int16_refused: dict[str, str] = field(default_factory=dict)  # chosen, but kept int8: why
+
+
+def select_int16(graph: Graph, patterns: list[str] | tuple[str, ...]) -> set[str]:
+    """Tensor names matched by the patterns ("residual", or globs); an unmatched pattern is an error."""
+    chosen: set[str] = set()
+    for pattern in patterns:
+        if pattern == "residual":
+            found = {
+                op.outputs[0] for op in graph.ops if op.type in INT16_WRITERS and not _has_scalar(graph, op)
+            }
+        else:
+            found = {n for n in graph.tensors if fnmatch.fnmatchcase(n, pattern)}
+            found = {n for n in found if not graph.tensors[n].is_const}
+        if not found:
+            names = ", ".join(t.name for t in graph.activations()[:12])
+            raise QuantizationError(
+                f"--int16 {pattern!r} matches no activation tensor (names are like: {names}, ...)"
+            )
+        chosen |= found
+    return chosen
+
+
+def _has_scalar(graph: Graph, op: Op) -> bool:
+    """x + c with a scalar constant c is a 256-entry table, not an add kernel."""
+    return any(n and graph.tensors[n].is_const and graph.tensors[n].numel == 1 for n in op.inputs)
+
+
+class _Groups:
+    """Union-find over tensor names."""
+
+    def __init__(self, names):
+        self.parent = {n: n for n in names}
+
+    def find(self, n: str) -> str:
+        while self.parent[n] != n:
+            self.parent[n] = self.parent[self.parent[n]]
+            n = self.parent[n]
+        return n
+
+    def union(self, a: str, b: str) -> None:
+        self.parent[self.find(a)] = self.find(b)
+
+    def members(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for n in self.parent:
+            out.setdefault(self.find(n), []).append(n)
+        return out
+
+
+class _Quantizer:
+    def __init__(self, g: Graph, ranges: Ranges, int16: set[str]):
+        self.g, self.ranges = g, ranges
+        self.tensors: dict[str, Tensor] = {}
+        self.ops: list[Op] = []
+        self.int8_copies: dict[str, str] = {}
+        self.refused: dict[str, str] = {}
+        self._assign(int16)
+
+    # ---- parameters for every activation -------------------------------------------------------
+
+    def _assign(self, int16: set[str]) -> None:
+        g = self.g
+        groups = _Groups(g.tensors)
+        for op in g.ops:
+            if op.type in MOVES:
+                for n in op.inputs + op.outputs:
+                    if n:
+                        groups.union(n, op.outputs[0])
+        producer = g.producer()
+        self.params: dict[str, QParams] = {}
+        self.dtype: dict[str, str] = {}
+        for members in groups.members().values():
+            if all(g.tensors[n].is_const for n in members):
+                continue
+            lo, hi = self._range(members)
+            dtype = "int8"
+            chosen = [n for n in members if n in int16]
+            if chosen:
+                why = self._int16_blocker(members, producer)
+                if why:
+                    self.refused.update({n: why for n in chosen})
+                else:
+                    dtype = "int16"
+            fixed = any(producer.get(n) is not None and producer[n].type == "softmax" for n in members)
+            params = SOFTMAX_OUT if fixed and dtype == "int8" else activation_params(lo, hi, dtype)
+            for n in members:
+                self.params[n], self.dtype[n] = params, dtype
+
+    def _range(self, members: list[str]) -> tuple[float, float]:
+        lo, hi = np.inf, -np.inf
+        for n in members:
+            t = self.g.tensors[n]
+            a, b = (
+                (float(t.data.min()), float(t.data.max()))
+                if t.is_const
+                else (self.ranges.lo[n], self.ranges.hi[n])
+            )
+            lo, hi = min(lo, a), max(hi, b)
+        return lo, hi
+
+    def _int16_blocker(self, members: list[str], producer: dict[str, Op]) -> str | None:
+        for n in members:
+            if n in self.g.inputs:
+                return f"it shares parameters with the graph input {n!r}, which is int8"
+            op = producer.get(n)
+            if op is None or op.type in MOVES:
+                continue
+            if op.type not in INT16_WRITERS or _has_scalar(self.g, op):  # a scalar operand: a table, int8
+                return f"{op.describe()} writes it, and has an int8 output only"
+        return None
+
+    # ---- building the integer graph ------------------------------------------------------------
+
+    def unique(self, base: str) -> str:
+        name, i = base, 1
+        while name in self.tensors or name in self.g.tensors:
+            name, i = f"{base}_{i}", i + 1
+        return name
+
+    def const(self, base: str, value: np.ndarray, quant: QParams | None = None) -> str:
+        name = self.unique(base)
+        value = np.ascontiguousarray(value)
+        self.tensors[name] = Tensor(name, tuple(value.shape), str(value.dtype), value, quant)
+        return name
+
+    def activation(self, name: str) -> str:
+        if name not in self.tensors:
+            t = self.g.tensors[name]
+            self.tensors[name] = Tensor(name, t.shape, self.dtype[name], None, self.params[name])
+        return name
+
+    def emit(self, type: str, op: Op, inputs: list[str], attrs: dict, output: str | None = None) -> None:
+        out = output or op.outputs[0]
+        self.activation(out)
+        name = op.name if output is None else self.unique(f"{op.name}.{type}")
+        self.ops.append(Op(type, name, inputs, [out], attrs, op.source))
+
+    def operand(self, op: Op, name: str, int8: bool = True) -> str:
+        """An input as the integer op reads it: an int8 copy of an int16 tensor where int8 is needed;
+        a constant quantized per-tensor (asymmetric int8) from its own range."""
+        t = self.g.tensors[name]
+        if t.is_const:
+            return self.const_q(name, t.data)
+        self.activation(name)
+        if not int8 or self.dtype[name] == "int8":
+            return name
+        if name not in self.int8_copies:
+            lo, hi = self._range([name])
+            params = activation_params(lo, hi, "int8")
+            copy = self.unique(f"{name}.int8")
+            self.tensors[copy] = Tensor(copy, t.shape, "int8", None, params)
+            mult, shift = scalar_multiplier(self.params[name].scale / params.scale)
+            attrs = dict(in_zp=0, mult=mult, shift=shift, out_zp=params.zero_point, dtype="int8")
+            self.ops.append(Op("q_requant", self.unique(f"{name}.to_int8"), [name], [copy], attrs, op.source))
+            self.int8_copies[name] = copy
+        return self.int8_copies[name]
+
+    def const_q(self, base: str, data: np.ndarray) -> str:
+        params = activation_params(float(data.min()), float(data.max()), "int8")
+        return self.const(f"{base}.q", quantize(data, params, "int8"), params)
+
+    def q(self, name: str) -> QParams:
+        return self.tensors[name].quant
+
+    # ---- one method per float op type ----------------------------------------------------------
+
+    def dot(self, op: Op) -> None:
+        x, w, b = op.inputs
+        if not self.g.tensors[w].is_const:
+            raise QuantizationError(f"{op.describe()}: the weight is not a constant, so it has no int8 form")
+        xq = self.operand(op, x)
+        sx, zx = self.q(xq).scale, self.q(xq).zero_point
+        wq, wp = quantize_weight(self.g.tensors[w].data, axis=0)
+        sw = np.asarray(wp.scale)
+        y = op.outputs[0]
+        sy, zy = self.params[y].scale, self.params[y].zero_point
+        bias = np.zeros(len(sw)) if not b else np.asarray(self.g.tensors[b].data, np.float64) / (sx * sw)
+        bias = np.round(bias)
+        if op.type == "linear":  # (x - zx) . w = x . w - zx * sum(w): the zero point goes into the bias
+            bias = bias - zx * wq.astype(np.int64).reshape(len(sw), -1).sum(axis=1)
+        lo, hi = LIMITS["int32"]
+        if np.any(bias < lo) or np.any(bias > hi):
+            raise QuantizationError(f"{op.describe()}: a bias does not fit int32 at scale {sx:.3g}")
+        mult, shift = multiplier(sx * sw / sy)
+        inputs = [
+            xq,
+            self.const(f"{w}.q", wq, wp),
+            self.const(f"{op.name}.bias", bias.astype(np.int32)),
+            self.const(f"{op.name}.mult", mult),
+            self.const(f"{op.name}.shift", shift),
+        ]
+        attrs = {"out_zp": zy}
+        if op.type == "conv2d":
+            attrs = {"stride": op.attrs["stride"], "padding": op.attrs["padding"], "in_zp": zx, "out_zp": zy}
+        self.emit(f"q_{op.type}", op, inputs, attrs)
+
+    def matmul(self, op: Op) -> None:
+        a, b = (self.operand(op, n) for n in op.inputs)
+        pa, pb, py = self.q(a), self.q(b), self.params[op.outputs[0]]
+        mult, shift = scalar_multiplier(pa.scale * pb.scale / py.scale)
+        attrs = dict(a_zp=pa.zero_point, b_zp=pb.zero_point, mult=mult, shift=shift, out_zp=py.zero_point)
+        self.emit("q_matmul", op, [a, b], attrs)
+
+    def lut(self, op: Op, x: str, fn) -> None:
+        xq = self.operand(op, x)
+        table = unary_table(fn, self.q(xq), self.params[op.outputs[0]])
+        self.emit("q_lut", op, [xq, self.const(f"{op.name}.table", table)], {"fn": op.type})
+
+    def unary(self, op: Op) -> None:
+        self.lut(op, op.inputs[0], lambda x: UNARY[op.type](x, op))
+
+    def binary(self, op: Op) -> None:
+        a, b = op.inputs
+        ta, tb = self.g.tensors[a], self.g.tensors[b]
+        fn = BINARY[op.type]
+        if tb.is_const and tb.numel == 1:
+            c = float(tb.data.reshape(()))
+            return self.lut(op, a, lambda x: fn(x, c))
+        if ta.is_const and ta.numel == 1:
+            c = float(ta.data.reshape(()))
+            return self.lut(op, b, lambda x: fn(c, x))
+        y = op.outputs[0]
+        py, dtype = self.params[y], self.dtype[y]
+        if op.type in ("add", "sub"):
+            aq, bq = self.operand(op, a, int8=False), self.operand(op, b, int8=False)
+            pa, pb = self.q(aq), self.q(bq)
+            sign = -1.0 if op.type == "sub" else 1.0
+            ma, mb, shift = pair_multipliers(pa.scale / py.scale, sign * pb.scale / py.scale)
+            attrs = dict(a_zp=pa.zero_point, b_zp=pb.zero_point, ma=ma, mb=mb, shift=shift)
+            return self.emit("q_add", op, [aq, bq], attrs | {"out_zp": py.zero_point, "dtype": dtype})
+        if op.type == "div":
+            if not tb.is_const:
+                raise QuantizationError(
+                    f"{op.describe()}: division by a tensor that is not constant has no int8 kernel"
+                )
+            with np.errstate(divide="ignore"):
+                recip = np.float32(1.0) / tb.data
+            if not np.all(np.isfinite(recip)):
+                raise QuantizationError(f"{op.describe()}: divides by zero")
+            bq = self.const_q(f"{b}.reciprocal", recip)
+        else:
+            bq = self.operand(op, b)
+        aq = self.operand(op, a)
+        pa, pb = self.q(aq), self.q(bq)
+        mult, shift = scalar_multiplier(pa.scale * pb.scale / py.scale)
+        attrs = dict(a_zp=pa.zero_point, b_zp=pb.zero_point, mult=mult, shift=shift)
+        self.emit("q_mul", op, [aq, bq], attrs | {"out_zp": py.zero_point, "dtype": dtype})
+
+    def layernorm(self, op: Op) -> None:
+        x, gamma, beta = op.inputs
+        xq = self.operand(op, x, int8=False)
+        d = self.g.tensors[x].shape[-1]
+        g = self.g.tensors[gamma].data if gamma else np.ones(d)
+        b = self.g.tensors[beta].data if beta else np.zeros(d)
+        py = self.params[op.outputs[0]]
+        G, B, eps_term, gshift = layernorm_constants(g, b, op.attrs["eps"], d, self.q(xq).scale, py)
+        inputs = [xq, self.const(f"{op.name}.gamma", G), self.const(f"{op.name}.beta", B)]
+        self.emit("q_layernorm", op, inputs, dict(eps_term=eps_term, gshift=gshift, out_zp=py.zero_point))
+
+    def softmax(self, op: Op) -> None:
+        xq = self.operand(op, op.inputs[0])
+        n = self.tensors[xq].shape[-1]
+        if n > SOFTMAX_MAX_ROW:
+            raise QuantizationError(
+                f"{op.describe()}: rows of {n} exceed the int8 softmax's {SOFTMAX_MAX_ROW}"
+            )
+        table = softmax_exp_table(self.q(xq).scale)
+        self.emit("q_softmax", op, [xq, self.const(f"{op.name}.exp", table)], {})
+
+    def mean(self, op: Op) -> None:
+        xq = self.operand(op, op.inputs[0])
+        n = self.g.tensors[op.inputs[0]].shape[op.attrs["axis"]]
+        px, py = self.q(xq), self.params[op.outputs[0]]
+        mult, shift = scalar_multiplier(px.scale / (n * py.scale))
+        attrs = dict(op.attrs, in_zp=px.zero_point, mult=mult, shift=shift, out_zp=py.zero_point)
+        self.emit("q_mean", op, [xq], attrs)
+
+    def move(self, op: Op) -> None:
+        inputs = []
+        for n in op.inputs:
+            t = self.g.tensors[n]
+            if t.is_const:  # e.g. a class token: in the group's parameters and type
+                p, dt = self.params[op.outputs[0]], self.dtype[op.outputs[0]]
+                inputs.append(self.const(f"{n}.q", quantize(t.data, p, dt), p))
+            else:
+                inputs.append(self.activation(n))
+        self.emit(op.type, op, inputs, dict(op.attrs))
+
+    def run(self) -> Graph:
+        handlers = {
+            "linear": self.dot, "conv2d": self.dot, "matmul": self.matmul, "layernorm": self.layernorm,
+            "softmax": self.softmax, "mean": self.mean, "gelu": self.unary, "relu": self.unary,
+            **{t: self.binary for t in BINARY}, **{t: self.move for t in MOVES},
+        }  # fmt: skip
+        g = self.g
+        for name in g.inputs:
+            if self.dtype[name] != "int8":
+                raise QuantizationError(f"graph input {name!r} must be int8")
+            self.activation(name)
+        for op in g.ops:
+            if op.type not in handlers:
+                raise QuantizationError(
+                    f"{op.describe()}: op type {op.type!r} has no int8 form; "
+                    f"--quantize int8 handles {', '.join(sorted(handlers))}"
+                )
+            handlers[op.type](op)
+        return Graph(g.name, self.tensors, self.ops, list(g.inputs), list(g.outputs)).verify()
+
+
+def quantize_graph(graph: Graph, ranges: Ranges, int16: list[str] | tuple[str, ...] = ()) -> QuantizedGraph:
+    """The integer graph computing `graph`, with activation ranges from calibration."""
+    if len(graph.inputs) != 1:
+        raise QuantizationError("quantization handles single-input graphs only")
+    if graph.tensors[graph.inputs[0]].dtype != "float32":
+        raise QuantizationError("the graph is not a float32 graph (already quantized?)")
+    chosen = select_int16(graph, int16)
+    qz = _Quantizer(graph, ranges, chosen)
+    qg = qz.run()
+    kept = sorted(n for n in chosen if n in qg.tensors and qg.tensors[n].dtype == "int16")
+    return QuantizedGraph(qg, kept, qz.refused)
