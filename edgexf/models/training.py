@@ -1,8 +1,10 @@
-"""Train and evaluate classifiers on the CPU: AdamW, cosine schedule with linear warmup, cross-entropy.
+"""Train and evaluate classifiers: AdamW, cosine schedule with linear warmup, cross-entropy.
 
-Generic over models: anything mapping a (B, ...) float batch to (B, num_classes) logits. Deterministic
-for a given seed on a given machine and thread count: shuffling and augmentation draw from their own
-torch.Generator, and the global RNG is seeded for anything inside the model (dropout).
+Generic over models: anything mapping a (B, ...) float batch to (B, num_classes) logits. Runs on the
+device of the model's parameters (the CPU unless moved, or `device=` given); data stays on the CPU and
+goes over batch by batch. Deterministic for a given seed on a given machine and thread count (on the
+CPU): shuffling and augmentation draw from their own CPU torch.Generator, and the global RNG is seeded
+for anything inside the model (dropout).
 """
 
 from __future__ import annotations
@@ -59,6 +61,11 @@ def cosine_with_warmup(total_steps: int, warmup_steps: int) -> Callable[[int], f
     return factor
 
 
+def _device_of(model: nn.Module) -> torch.device:
+    param = next(model.parameters(), None)
+    return param.device if param is not None else torch.device("cpu")
+
+
 def _as_tensors(x, y) -> tuple[torch.Tensor, torch.Tensor]:
     x = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x, dtype=torch.float32)
     y = torch.as_tensor(np.asarray(y) if not isinstance(y, torch.Tensor) else y, dtype=torch.int64)
@@ -82,18 +89,23 @@ def train_classifier(
     label_smoothing: float = 0.0,
     warmup_epochs: float = 1.0,
     grad_clip: float | None = None,
+    device: str | torch.device | None = None,
 ) -> History:
     """Train `model` in place on (x_train, y_train) (numpy arrays or tensors) and return its History.
 
     AdamW, with weight decay on linear and conv weights only (not biases, norms, position embeddings).
     The learning rate warms up linearly over `warmup_epochs` then follows a cosine to zero, stepped
     per batch. The last partial batch is kept. `grad_clip`, if given, caps the global gradient norm.
+    `device`, if given, moves the model there first (it stays there); batches follow the model.
     """
     if epochs < 1 or batch_size < 1:
         raise ValueError(f"epochs and batch_size must be >= 1, not {epochs} and {batch_size}")
     x, y = _as_tensors(x_train, y_train)
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
+    if device is not None:
+        model.to(device)
+    device = _device_of(model)
 
     # Decay only the weights of linear and conv layers, not biases, norms or embeddings.
     decay_ids = {id(m.weight) for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d))}
@@ -120,6 +132,7 @@ def train_classifier(
             xb, yb = x[idx], y[idx]
             if augment is not None:
                 xb = augment(xb, generator)
+            xb, yb = xb.to(device), yb.to(device)
             logits = model(xb)  # (B, num_classes)
             loss = loss_fn(logits, yb)
             optimizer.zero_grad(set_to_none=True)
@@ -140,13 +153,14 @@ def train_classifier(
 
 @torch.no_grad()
 def evaluate(model: nn.Module, x, y, batch_size: int = 256) -> float:
-    """Top-1 accuracy of `model` on (x, y), in eval mode (the model is left in eval mode)."""
+    """Top-1 accuracy of `model` on (x, y), in eval mode on its own device (it is left in eval mode)."""
     x, y = _as_tensors(x, y)
     if len(x) == 0:
         raise ValueError("evaluate needs at least one example")
     model.eval()
+    device = _device_of(model)
     correct = 0
     for start in range(0, len(x), batch_size):
-        logits = model(x[start : start + batch_size])  # (B, num_classes)
-        correct += (logits.argmax(dim=1) == y[start : start + batch_size]).sum().item()
+        logits = model(x[start : start + batch_size].to(device))  # (B, num_classes)
+        correct += (logits.argmax(dim=1).cpu() == y[start : start + batch_size]).sum().item()
     return correct / len(x)

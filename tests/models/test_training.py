@@ -1,4 +1,4 @@
-"""train_classifier / evaluate on a tiny separable problem: learning, determinism, augmentation."""
+"""train_classifier / evaluate on a tiny separable problem: learning, determinism, augmentation, device."""
 
 from __future__ import annotations
 
@@ -48,6 +48,13 @@ def test_same_seed_same_weights_other_seed_differs():
     for pa, pb, pc in zip(a.parameters(), b.parameters(), c.parameters()):
         assert torch.equal(pa, pb)
     assert not all(torch.equal(pa, pc) for pa, pc in zip(a.parameters(), c.parameters()))
+
+
+def test_device_cpu_is_the_default():
+    a, ha = _train(5)
+    b, hb = _train(5, device="cpu")
+    assert ha.loss == hb.loss
+    assert all(torch.equal(pa, pb) for pa, pb in zip(a.parameters(), b.parameters()))
 
 
 def test_random_shift_moves_pixels_and_keeps_shape():
