@@ -17,10 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
-from edgexf.pipeline import compile_model
-from edgexf.run.build_dir import run_build
+from measure import measure
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,38 +38,7 @@ def main() -> None:
             check=True,
             stdout=sys.stderr,
         )
-    report = compile_model(
-        model, args.board, work / "build", test_data=data, log=lambda s: print(s, file=sys.stderr)
-    )
-    run = run_build(work / "build", emulate=True, check=True)
-    instructions = int(np.median(run.result.instructions))
-    a = run.agreement
-    print(
-        json.dumps(
-            {
-                "benchmark": "vit_digits",
-                "board": args.board,
-                "model": str(model),
-                "params": report["params"],
-                "macs": report["macs"],
-                "arena_bytes": report["arena_bytes"],
-                "arena_lower_bound_bytes": report["arena_lower_bound_bytes"],
-                "activations_sum_bytes": report["activations_sum_bytes"],
-                "weights_bytes": report["weights_bytes"],
-                "flash_bytes": report["flash_bytes"],
-                "ram_bytes": report["ram_bytes"],
-                "instructions_per_inference": instructions,
-                "macs_per_instruction": round(report["macs"] / instructions, 4),
-                "samples": a.samples,
-                "qemu_accuracy": a.accuracy,
-                "pytorch_accuracy": a.original_accuracy,
-                "same_class_as_pytorch": a.same_class_as_original,
-                "bit_exact_with_reference": a.bit_exact_with_reference,
-                "max_rel_err_vs_pytorch": a.max_rel_err_vs_original,
-                "compile_seconds": report["compile_seconds"],
-            }
-        )
-    )
+    print(json.dumps(measure("vit_digits", model, data, work / "build", args.board)))
 
 
 if __name__ == "__main__":

@@ -103,7 +103,7 @@ def compile_model(
             else None
         )
     except DoesNotFitError as e:
-        raise DoesNotFitError(f"{e}\n{_breakdown(sources.weights_bytes, plan)}") from None
+        raise DoesNotFitError(f"{e}\n{_breakdown(sources.weights_bytes, plan, g)}") from None
     memory = elf_sizes(firmware.elf, board)
 
     step("making test vectors (PyTorch and the IR reference)")
@@ -220,11 +220,17 @@ def _float_figures(g: Graph) -> dict:
     }
 
 
-def _breakdown(weights_bytes: int, plan) -> str:
-    return (
+def _breakdown(weights_bytes: int, plan, g: Graph) -> str:
+    text = (
         f"  model: weights {weights_bytes:,} B (flash); arena {plan.arena_bytes:,} B (RAM; lower bound "
         f"{plan.lower_bound_bytes:,} B)"
     )
+    if g.tensors[g.inputs[0]].dtype == "float32":
+        text += (
+            "\n  --quantize int8 --calibration FILE.npz stores weights and activations in about a quarter of "
+            f"the bytes (here about {weights_bytes // 4:,} B of weights, {plan.arena_bytes // 4:,} B arena)"
+        )
+    return text
 
 
 def _check_fits_estimate(board: Board, g, plan) -> None:
@@ -237,7 +243,7 @@ def _check_fits_estimate(board: Board, g, plan) -> None:
         over["RAM"] = plan.arena_bytes + board.stack_bytes - board.ram.size
     if over:
         raise DoesNotFitError(
-            f"{_does_not_fit(board, over)}\n{_breakdown(weights, plan)}\n"
+            f"{_does_not_fit(board, over)}\n{_breakdown(weights, plan, g)}\n"
             "  (at least: code and the C library need a little more)"
         )
 

@@ -2,6 +2,7 @@
 
     python examples/vit_mnist.py --out vit.pt2 [--epochs N] [--seed S] [--pool cls|mean] [--gelu erf|tanh]
                                  [--shift N] [--device cpu|cuda] [--save-state vit_mnist_state.pt]
+    python examples/vit_mnist.py --write-data DIR     (the two .npz files only, for the bundled model)
 
 Writes --out (a torch.export program, batch size 1, exported on the CPU), and beside it
 vit_mnist_test.npz (x: the 1000 test images (N, 1, 28, 28) float32, y: labels) and vit_mnist_calib.npz
@@ -90,9 +91,24 @@ def calibration_indices(y: np.ndarray, per_class: int = CALIB_PER_CLASS) -> np.n
     return np.sort(np.concatenate([np.flatnonzero(y == k)[:per_class] for k in np.unique(y)]))
 
 
+def write_data(directory: Path) -> tuple[Path, Path]:
+    """vit_mnist_test.npz (the 1000 test images and labels) and vit_mnist_calib.npz (500 training
+    images) in `directory`."""
+    data = load_mnist5k(test_fraction=0.2, seed=0)
+    directory.mkdir(parents=True, exist_ok=True)
+    test_path = save_npz(directory / TEST_FILE, data.x_test, data.y_test)
+    calib_path = save_npz(directory / CALIB_FILE, data.x_train[calibration_indices(data.y_train)])
+    print(f"saved test set: {test_path}")
+    print(f"saved calibration set: {calib_path}")
+    return test_path, calib_path
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, required=True, help="where to save the exported program (.pt2)")
+    parser.add_argument("--out", type=Path, help="where to save the exported program (.pt2)")
+    parser.add_argument(
+        "--write-data", type=Path, metavar="DIR", help="only write the test and calibration sets to DIR"
+    )
     parser.add_argument("--epochs", type=int, default=EPOCHS)
     parser.add_argument("--seed", type=int, default=0, help="weight init, shuffling (the split is fixed)")
     parser.add_argument("--pool", choices=("cls", "mean"), default="cls")
@@ -108,6 +124,11 @@ def main(argv: list[str] | None = None) -> None:
     # For the test suite: train on the first N training images only (the test set stays whole).
     parser.add_argument("--limit", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.write_data is not None:
+        write_data(args.write_data)
+        return
+    if args.out is None:
+        parser.error("--out is required (or --write-data DIR)")
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         parser.error(f"--device {args.device}: CUDA is not available to this torch ({torch.__version__})")
 
@@ -145,11 +166,8 @@ def main(argv: list[str] | None = None) -> None:
     program = torch.export.export(model.eval(), (example_input,))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     torch.export.save(program, args.out)
-    test_path = save_npz(args.out.parent / TEST_FILE, data.x_test, data.y_test)
-    calib_path = save_npz(args.out.parent / CALIB_FILE, data.x_train[calibration_indices(data.y_train)])
     print(f"saved model: {args.out}")
-    print(f"saved test set: {test_path}")
-    print(f"saved calibration set: {calib_path}")
+    write_data(args.out.parent)
     if args.save_state is not None:
         args.save_state.parent.mkdir(parents=True, exist_ok=True)
         torch.save({"config": cfg.to_dict(), "state_dict": model.state_dict()}, args.save_state)

@@ -83,7 +83,9 @@ def _linear(c: EmitContext, op: Op) -> KernelCall:
     )
 
 
-def _matmul(c: EmitContext, op: Op) -> KernelCall:
+def matmul_layout(c: EmitContext, op: Op) -> tuple[int, int, int, int, int, int]:
+    """(batch, m, k, n, a_batch_stride, b_batch_stride) of a @ b, as the matmul kernels take them;
+    stride 0 broadcasts an operand over the batch."""
     a, b = op.inputs
     y = c.shape(op.outputs[0])
     batch = math.prod(y[:-2])
@@ -94,10 +96,16 @@ def _matmul(c: EmitContext, op: Op) -> KernelCall:
         if tb not in (1, batch):
             raise _refuse(op, f"batch axes of {list(c.shape(t))} broadcast only partly against {list(y)}")
         strides.append(size if tb == batch and batch > 1 else 0)
+    return batch, m, k, n, strides[0], strides[1]
+
+
+def _matmul(c: EmitContext, op: Op) -> KernelCall:
+    a, b = op.inputs
+    batch, m, k, n, sa, sb = matmul_layout(c, op)
     return KernelCall(
         [
             f"exf_matmul_f32({c.ptr(a)}, {c.ptr(b)}, {c.ptr(op.outputs[0])}, {batch}, {m}, {k}, "
-            f"{n}, {strides[0]}, {strides[1]});"
+            f"{n}, {sa}, {sb});"
         ],
         functions=["exf_matmul_f32"],
     )

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import math
 
-from edgexf.codegen.kernels import EmitContext, KernelCall, broadcast_loops, register
-from edgexf.errors import UnsupportedOpError
+from edgexf.codegen.kernels import EmitContext, KernelCall, broadcast_loops, matmul_layout, register
 from edgexf.ir.graph import Op
 
 CTYPE = {"int8": "int8_t", "int16": "int16_t", "int32": "int32_t"}
@@ -48,18 +47,9 @@ def _conv2d(c: EmitContext, op: Op) -> KernelCall:
 
 def _matmul(c: EmitContext, op: Op) -> KernelCall:
     a, b = op.inputs
-    y = c.shape(op.outputs[0])
-    batch = math.prod(y[:-2])
-    m, n, k = y[-2], y[-1], c.shape(a)[-1]
-    strides = []
-    for t, size in ((a, m * k), (b, k * n)):
-        tb = math.prod(c.shape(t)[:-2])
-        if tb not in (1, batch):
-            raise UnsupportedOpError(f"no C kernel for {op.describe()}: batch axes broadcast only partly")
-        strides.append(size if tb == batch and batch > 1 else 0)
     at = op.attrs
     zps = (at["a_zp"], at["b_zp"], at["mult"], at["shift"], at["out_zp"])
-    return _call("exf_matmul_s8", _p(c, a), _p(c, b), _p(c, op.outputs[0]), batch, m, k, n, *strides, *zps)
+    return _call("exf_matmul_s8", _p(c, a), _p(c, b), _p(c, op.outputs[0]), *matmul_layout(c, op), *zps)
 
 
 def _lut(c: EmitContext, op: Op) -> KernelCall:

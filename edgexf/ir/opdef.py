@@ -52,3 +52,13 @@ def matmul_macs(op, i, o):
 
 def conv2d_macs(op, i, o):
     return int(np.prod(o[0][0])) * int(np.prod(i[1][0][1:]))
+
+
+def reduced_shape(op, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape after reducing op.attrs["axis"] (kept as 1 with keepdims)."""
+    out = list(shape)
+    if op.attrs.get("keepdims"):
+        out[op.attrs["axis"]] = 1
+    else:
+        del out[op.attrs["axis"]]
+    return tuple(out)

@@ -12,7 +12,17 @@ import numpy as np
 
 from edgexf.ir import kernels_ref as K
 from edgexf.ir.graph import Graph, GraphError, Op
-from edgexf.ir.opdef import OpDef, Spec, align, broadcast, conv2d_macs, lead, linear_macs, matmul_macs
+from edgexf.ir.opdef import (
+    OpDef,
+    Spec,
+    align,
+    broadcast,
+    conv2d_macs,
+    lead,
+    linear_macs,
+    matmul_macs,
+    reduced_shape,
+)
 from edgexf.ir.ops_q import Q_OPS
 
 
@@ -82,13 +92,7 @@ def _matmul_ref(op, a, s):
 
 def _mean_infer(op, s):
     _float(op, s)
-    shape = list(s[0][0])
-    axis = op.attrs["axis"]
-    if op.attrs.get("keepdims"):
-        shape[axis] = 1
-    else:
-        del shape[axis]
-    return [(tuple(shape), "float32")]
+    return [(reduced_shape(op, s[0][0]), "float32")]
 
 
 def _mean_ref(op, a, s):

@@ -13,7 +13,16 @@ import numpy as np
 
 from edgexf.ir import kernels_q as KQ
 from edgexf.ir.graph import GraphError, Op
-from edgexf.ir.opdef import OpDef, Spec, align, broadcast, conv2d_macs, linear_macs, matmul_macs
+from edgexf.ir.opdef import (
+    OpDef,
+    Spec,
+    align,
+    broadcast,
+    conv2d_macs,
+    linear_macs,
+    matmul_macs,
+    reduced_shape,
+)
 
 INT_TYPES = ("int8", "int16")
 
@@ -112,13 +121,7 @@ def _mul_ref(op, a, s):
 
 def _mean_infer(op, s):
     _expect(op, s, [("int8",)])
-    shape = list(s[0][0])
-    axis = op.attrs["axis"]
-    if op.attrs.get("keepdims"):
-        shape[axis] = 1
-    else:
-        del shape[axis]
-    return [(tuple(shape), "int8")]
+    return [(reduced_shape(op, s[0][0]), "int8")]
 
 
 def _mean_ref(op, a, s):
