@@ -167,3 +167,38 @@ def test_layer_errors_are_sorted_worst_first():
     assert [r["cosine"] for r in rows] == sorted(r["cosine"] for r in rows)
     assert {r["op"] for r in rows} >= {"q_linear", "q_matmul", "q_softmax", "q_lut"}
     assert all(0.9 < r["cosine"] <= 1.0 + 1e-9 and r["rmse"] >= 0 for r in rows)
+
+
+@pytest.mark.qemu
+def test_every_integer_kernel_in_qemu_matches_the_reference(tmp_path):
+    """One model with q_mul, q_requant, int16 q_add and q_layernorm, q_mean, a concat with a constant
+    and attention (q_matmul, q_softmax, q_lut), built for stm32f746 and run in QEMU: exact integers."""
+    from edgexf.pipeline import QuantOptions, compile_model
+    from edgexf.run.build_dir import run_build
+
+    class Both(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.mixer, self.norm, self.attn = Mixer(), nn.LayerNorm(4), Attention(4, 2)
+
+        def forward(self, x):  # (1, 6, 8) -> mixer (1, 4) -> tokens (1, 1, 4) -> attention
+            m = self.norm(self.mixer(x)).unsqueeze(1)  # LayerNorm of the int16 residual
+            return self.attn(torch.cat([m, 2.0 * m, m], dim=1))
+
+    torch.manual_seed(0)
+    path = tmp_path / "both.pt2"
+    torch.export.save(torch.export.export(Both().eval(), (torch.randn(1, 6, 8),)), path)
+    rng = np.random.default_rng(3)
+    np.savez(tmp_path / "calib.npz", x=rng.standard_normal((100, 1, 6, 8)).astype(np.float32))
+    np.savez(tmp_path / "test.npz", x=(rng.standard_normal((30, 1, 6, 8)) * 3).astype(np.float32))
+    quant = QuantOptions(tmp_path / "calib.npz", int16=("residual",))
+    report = compile_model(
+        path, "stm32f746", tmp_path / "b", test_data=tmp_path / "test.npz", quant=quant, log=print
+    )
+    ops = {row["op"] for row in report["quantization"]["layers"]}
+    assert {"q_mul", "q_add", "q_layernorm", "q_mean", "q_matmul", "q_softmax", "q_lut", "q_linear"} <= ops
+    assert report["quantization"]["int16_tensors"]
+    source = (tmp_path / "b" / "model" / "model.c").read_text()
+    assert "exf_requant_q(" in source and "exf_layernorm_s16(" in source
+    run = run_build(tmp_path / "b", emulate=True, check=True)
+    assert run.agreement.ok and run.agreement.bit_exact_with_reference == 30
