@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from firmware.kernel_helpers import bind, i32, ptr, strides4
 from firmware.qkernels import QKernels
 
 from edgexf.resources import firmware_dir
@@ -63,16 +64,8 @@ SIGNATURES = {
 }
 
 
-def _ptr(a: np.ndarray | None) -> int | None:
-    return None if a is None else a.ctypes.data
-
-
 def _f32(a) -> np.ndarray:
     return np.require(a, np.float32, "C")  # np.ascontiguousarray would make a 0-d array 1-d
-
-
-def _i32(values) -> np.ndarray:
-    return np.ascontiguousarray(values, dtype=np.int32)
 
 
 def _out(shape, out: np.ndarray | None) -> np.ndarray:
@@ -88,16 +81,13 @@ class CKernels:
 
     def __init__(self, lib: ctypes.CDLL):
         self.lib = lib
-        for name, argtypes in SIGNATURES.items():
-            fn = getattr(lib, name)
-            fn.argtypes = argtypes
-            fn.restype = None
+        bind(lib, SIGNATURES)
 
     def map(self, fn: str, x) -> np.ndarray:
         """exf_<fn> on every element: fn in expf, erff, tanhf, sqrtf."""
         x = _f32(x)
         y = np.empty_like(x)
-        getattr(self.lib, f"map_{fn}")(_ptr(x), _ptr(y), x.size)
+        getattr(self.lib, f"map_{fn}")(ptr(x), ptr(y), x.size)
         return y
 
     def linear(self, x, w, b=None) -> np.ndarray:
@@ -105,7 +95,7 @@ class CKernels:
         b = None if b is None else _f32(b)
         rows, k = x.shape
         y = np.empty((rows, w.shape[0]), np.float32)
-        self.lib.exf_linear_f32(_ptr(x), _ptr(w), _ptr(b), _ptr(y), rows, k, w.shape[0])
+        self.lib.exf_linear_f32(ptr(x), ptr(w), ptr(b), ptr(y), rows, k, w.shape[0])
         return y
 
     def matmul(self, a, b) -> np.ndarray:
@@ -115,7 +105,7 @@ class CKernels:
         batch = max(ba, bb)
         y = np.empty((batch, m, n), np.float32)
         sa, sb = (m * k if ba > 1 else 0), (k * n if bb > 1 else 0)
-        self.lib.exf_matmul_f32(_ptr(a), _ptr(b), _ptr(y), batch, m, k, n, sa, sb)
+        self.lib.exf_matmul_f32(ptr(a), ptr(b), ptr(y), batch, m, k, n, sa, sb)
         return y
 
     def conv2d(self, x, w, b=None, stride=(1, 1), padding=(0, 0)) -> np.ndarray:
@@ -127,7 +117,7 @@ class CKernels:
         oh, ow = (h + 2 * ph - kh) // sh + 1, (wd + 2 * pw - kw) // sw + 1
         y = np.empty((n, o, oh, ow), np.float32)
         self.lib.exf_conv2d_f32(
-            _ptr(x), _ptr(w), _ptr(b), _ptr(y), n, c, h, wd, o, kh, kw, sh, sw, ph, pw, oh, ow
+            ptr(x), ptr(w), ptr(b), ptr(y), n, c, h, wd, o, kh, kw, sh, sw, ph, pw, oh, ow
         )
         return y
 
@@ -136,20 +126,20 @@ class CKernels:
         gamma = None if gamma is None else _f32(gamma)
         beta = None if beta is None else _f32(beta)
         y = _out(x.shape, out)
-        self.lib.exf_layernorm_f32(_ptr(x), _ptr(gamma), _ptr(beta), _ptr(y), x.shape[0], x.shape[1], eps)
+        self.lib.exf_layernorm_f32(ptr(x), ptr(gamma), ptr(beta), ptr(y), x.shape[0], x.shape[1], eps)
         return y
 
     def softmax(self, x, out=None) -> np.ndarray:
         x = _f32(x) if out is None else x
         y = _out(x.shape, out)
-        self.lib.exf_softmax_f32(_ptr(x), _ptr(y), x.shape[0], x.shape[1])
+        self.lib.exf_softmax_f32(ptr(x), ptr(y), x.shape[0], x.shape[1])
         return y
 
     def unary(self, name: str, x, out=None) -> np.ndarray:
         """exf_<name>_f32 for name in gelu, gelu_tanh, relu."""
         x = _f32(x) if out is None else x
         y = _out(x.shape, out)
-        getattr(self.lib, f"exf_{name}_f32")(_ptr(x), _ptr(y), x.size)
+        getattr(self.lib, f"exf_{name}_f32")(ptr(x), ptr(y), x.size)
         return y
 
     def mean(self, x) -> np.ndarray:
@@ -157,7 +147,7 @@ class CKernels:
         x = _f32(x)
         outer, n, inner = x.shape
         y = np.empty((outer, inner), np.float32)
-        self.lib.exf_mean_f32(_ptr(x), _ptr(y), outer, n, inner)
+        self.lib.exf_mean_f32(ptr(x), ptr(y), outer, n, inner)
         return y
 
     def binary(self, op: str, a, b, out=None) -> np.ndarray:
@@ -169,13 +159,8 @@ class CKernels:
         y = _out(shape, out)
         shape4 = (1,) * (4 - len(shape)) + tuple(shape)
 
-        def strides4(t: np.ndarray) -> np.ndarray:
-            s = (1,) * (4 - t.ndim) + t.shape
-            contiguous = np.cumprod((1,) + s[:0:-1])[::-1]  # row-major element strides of s
-            return _i32([0 if s[k] == 1 and shape4[k] != 1 else contiguous[k] for k in range(4)])
-
-        sa, sb, sh = strides4(a), strides4(b), _i32(shape4)
-        getattr(self.lib, f"exf_{op}_f32")(_ptr(a), _ptr(b), _ptr(y), _ptr(sh), _ptr(sa), _ptr(sb))
+        sa, sb, sh = strides4(a, shape4), strides4(b, shape4), i32(shape4)
+        getattr(self.lib, f"exf_{op}_f32")(ptr(a), ptr(b), ptr(y), ptr(sh), ptr(sa), ptr(sb))
         return y
 
     def copy_rows(
@@ -204,8 +189,8 @@ class CKernels:
         x = np.require(x, requirements="C")
         y = np.empty(tuple(x.shape[p] for p in perm), x.dtype)
         elem_strides = [s // x.itemsize for s in x.strides]
-        shape, in_strides = _i32(y.shape), _i32([elem_strides[p] for p in perm])
-        self.lib.exf_permute(_ptr(x), _ptr(y), x.itemsize, x.ndim, _ptr(shape), _ptr(in_strides))
+        shape, in_strides = i32(y.shape), i32([elem_strides[p] for p in perm])
+        self.lib.exf_permute(ptr(x), ptr(y), x.itemsize, x.ndim, ptr(shape), ptr(in_strides))
         return y
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ctypes
 
 import numpy as np
+from firmware.kernel_helpers import bind, i32, ptr, strides4
 
 P = ctypes.c_void_p
 I32 = ctypes.c_int32
@@ -27,17 +28,8 @@ SIGNATURES = {
 }
 
 
-def _ptr(a: np.ndarray | None) -> int | None:
-    """The array's address; the caller keeps the array alive (a temporary would be freed at once)."""
-    return None if a is None else a.ctypes.data
-
-
 def _arr(a, dtype) -> np.ndarray:
     return np.require(a, dtype, "C")
-
-
-def _i32(values) -> np.ndarray:
-    return np.ascontiguousarray(values, dtype=np.int32)
 
 
 def _out(shape, dtype, out: np.ndarray | None) -> np.ndarray:
@@ -48,48 +40,38 @@ def _out(shape, dtype, out: np.ndarray | None) -> np.ndarray:
     return out
 
 
-def _strides4(t: np.ndarray, shape4: tuple[int, ...]) -> np.ndarray:
-    """Element strides of t seen as rank 4 and broadcast to shape4 (0 on broadcast axes)."""
-    s = (1,) * (4 - t.ndim) + t.shape
-    contiguous = np.cumprod((1,) + s[:0:-1])[::-1]  # row-major element strides of s
-    return _i32([0 if s[k] == 1 and shape4[k] != 1 else contiguous[k] for k in range(4)])
-
-
 class QKernels:
     """The integer kernels of the compiled library; each method calls one C kernel."""
 
     def __init__(self, lib: ctypes.CDLL):
         self.lib = lib
-        for name, argtypes in SIGNATURES.items():
-            fn = getattr(lib, name)
-            fn.argtypes = argtypes
-            fn.restype = None
+        bind(lib, SIGNATURES)
 
     def helper(self, fn: str, x) -> np.ndarray:
         """quant_common.h's exfq_<fn> on every element of uint64 x: fn in isqrt64, div_2p61, bitlen64."""
         x = _arr(x, np.uint64)
         y = np.empty(x.shape, np.uint64 if fn == "isqrt64" else np.int64)
-        getattr(self.lib, f"map_{fn}")(_ptr(x), _ptr(y), x.size)
+        getattr(self.lib, f"map_{fn}")(ptr(x), ptr(y), x.size)
         return y
 
     def linear(self, x, w, bias, mult, shift, out_zp) -> np.ndarray:
         x, w = _arr(x, np.int8), _arr(w, np.int8)
-        bias, mult, shift = None if bias is None else _i32(bias), _i32(mult), _i32(shift)
+        bias, mult, shift = None if bias is None else i32(bias), i32(mult), i32(shift)
         (rows, k), m = x.shape, w.shape[0]
         y = np.empty((rows, m), np.int8)
-        self.lib.exf_linear_s8(_ptr(x), _ptr(w), _ptr(bias), _ptr(mult), _ptr(shift), _ptr(y),
+        self.lib.exf_linear_s8(ptr(x), ptr(w), ptr(bias), ptr(mult), ptr(shift), ptr(y),
                                rows, k, m, out_zp)  # fmt: skip
         return y
 
     def conv2d(self, x, w, bias, mult, shift, stride, padding, in_zp, out_zp) -> np.ndarray:
         x, w = _arr(x, np.int8), _arr(w, np.int8)
-        bias, mult, shift = None if bias is None else _i32(bias), _i32(mult), _i32(shift)
+        bias, mult, shift = None if bias is None else i32(bias), i32(mult), i32(shift)
         n, c, h, wd = x.shape
         o, _, kh, kw = w.shape
         (sh, sw), (ph, pw) = stride, padding
         oh, ow = (h + 2 * ph - kh) // sh + 1, (wd + 2 * pw - kw) // sw + 1
         y = np.empty((n, o, oh, ow), np.int8)
-        self.lib.exf_conv2d_s8(_ptr(x), _ptr(w), _ptr(bias), _ptr(mult), _ptr(shift), _ptr(y),
+        self.lib.exf_conv2d_s8(ptr(x), ptr(w), ptr(bias), ptr(mult), ptr(shift), ptr(y),
                                n, c, h, wd, o, kh, kw, sh, sw, ph, pw, oh, ow, in_zp, out_zp)  # fmt: skip
         return y
 
@@ -101,29 +83,29 @@ class QKernels:
         y = np.empty((batch, m, n), np.int8)
         sa, sb = (m * k if ba > 1 else 0), (k * n if bb > 1 else 0)
         self.lib.exf_matmul_s8(
-            _ptr(a), _ptr(b), _ptr(y), batch, m, k, n, sa, sb, a_zp, b_zp, mult, shift, out_zp
+            ptr(a), ptr(b), ptr(y), batch, m, k, n, sa, sb, a_zp, b_zp, mult, shift, out_zp
         )
         return y
 
     def lut(self, x, table, out=None) -> np.ndarray:
         x = _arr(x, np.int8) if out is None else x
         y, table = _out(x.shape, np.int8, out), _arr(table, np.int8)
-        self.lib.exf_lut_s8(_ptr(x), _ptr(table), _ptr(y), x.size)
+        self.lib.exf_lut_s8(ptr(x), ptr(table), ptr(y), x.size)
         return y
 
     def softmax(self, x, exp_table, out=None) -> np.ndarray:
         x = _arr(x, np.int8) if out is None else x
-        y, exp_table = _out(x.shape, np.int8, out), _i32(exp_table)
-        self.lib.exf_softmax_s8(_ptr(x), _ptr(exp_table), _ptr(y), x.shape[0], x.shape[1])
+        y, exp_table = _out(x.shape, np.int8, out), i32(exp_table)
+        self.lib.exf_softmax_s8(ptr(x), ptr(exp_table), ptr(y), x.shape[0], x.shape[1])
         return y
 
     def layernorm(self, x, gamma, beta, eps_term, gshift, out_zp, out=None) -> np.ndarray:
         """exf_layernorm_s8 or exf_layernorm_s16 by x's dtype; x (rows, d)."""
         x = np.asarray(x)
         assert x.dtype in (np.int8, np.int16) and x.flags.c_contiguous
-        y, gamma, beta = _out(x.shape, np.int8, out), _i32(gamma), _i32(beta)
+        y, gamma, beta = _out(x.shape, np.int8, out), i32(gamma), i32(beta)
         fn = self.lib.exf_layernorm_s8 if x.dtype == np.int8 else self.lib.exf_layernorm_s16
-        fn(_ptr(x), _ptr(gamma), _ptr(beta), _ptr(y), x.shape[0], x.shape[1], eps_term, gshift, out_zp)
+        fn(ptr(x), ptr(gamma), ptr(beta), ptr(y), x.shape[0], x.shape[1], eps_term, gshift, out_zp)
         return y
 
     def _broadcast(self, a, b, out_dtype, out):
@@ -131,22 +113,22 @@ class QKernels:
         assert len(shape) <= 4
         y = _out(shape, np.dtype(out_dtype), out)
         shape4 = (1,) * (4 - len(shape)) + tuple(shape)
-        return y, _i32(shape4), _strides4(a, shape4), _strides4(b, shape4)
+        return y, i32(shape4), strides4(a, shape4), strides4(b, shape4)
 
     def add(self, a, b, a_zp, b_zp, ma, mb, shift, out_zp, out_dtype, out=None) -> np.ndarray:
         """exf_add_q with NumPy broadcasting (rank <= 4); a, b int8 or int16 arrays (kept as given)."""
         a, b = np.asarray(a), np.asarray(b)
         assert a.flags.c_contiguous and b.flags.c_contiguous
         y, sh, sa, sb = self._broadcast(a, b, out_dtype, out)
-        self.lib.exf_add_q(_ptr(a), a.itemsize, _ptr(b), b.itemsize, _ptr(y), y.itemsize, _ptr(sh), _ptr(sa),
-                           _ptr(sb), a_zp, b_zp, ma, mb, shift, out_zp)  # fmt: skip
+        self.lib.exf_add_q(ptr(a), a.itemsize, ptr(b), b.itemsize, ptr(y), y.itemsize, ptr(sh), ptr(sa),
+                           ptr(sb), a_zp, b_zp, ma, mb, shift, out_zp)  # fmt: skip
         return y
 
     def mul(self, a, b, a_zp, b_zp, mult, shift, out_zp, out_dtype, out=None) -> np.ndarray:
         a = _arr(a, np.int8) if out is None or out is not a else a
         b = _arr(b, np.int8) if out is None or out is not b else b
         y, sh, sa, sb = self._broadcast(a, b, out_dtype, out)
-        self.lib.exf_mul_q(_ptr(a), _ptr(b), _ptr(y), y.itemsize, _ptr(sh), _ptr(sa), _ptr(sb), a_zp, b_zp,
+        self.lib.exf_mul_q(ptr(a), ptr(b), ptr(y), y.itemsize, ptr(sh), ptr(sa), ptr(sb), a_zp, b_zp,
                            mult, shift, out_zp)  # fmt: skip
         return y
 
@@ -155,12 +137,12 @@ class QKernels:
         x = _arr(x, np.int8)
         outer, n, inner = x.shape
         y = np.empty((outer, inner), np.int8)
-        self.lib.exf_mean_s8(_ptr(x), _ptr(y), outer, n, inner, in_zp, mult, shift, out_zp)
+        self.lib.exf_mean_s8(ptr(x), ptr(y), outer, n, inner, in_zp, mult, shift, out_zp)
         return y
 
     def requant(self, x, in_zp, mult, shift, out_zp, out_dtype, out=None) -> np.ndarray:
         x = np.asarray(x)
         assert x.dtype in (np.int8, np.int16) and x.flags.c_contiguous
         y = _out(x.shape, np.dtype(out_dtype), out)
-        self.lib.exf_requant_q(_ptr(x), x.itemsize, _ptr(y), y.itemsize, x.size, in_zp, mult, shift, out_zp)
+        self.lib.exf_requant_q(ptr(x), x.itemsize, ptr(y), y.itemsize, x.size, in_zp, mult, shift, out_zp)
         return y

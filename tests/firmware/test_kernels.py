@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from firmware.kernel_helpers import broadcast_pair
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -300,17 +301,6 @@ def test_relu(ck):
 
 BINARY = {"add": (ref.add_f32, torch.add), "sub": (ref.sub_f32, torch.sub), "mul": (ref.mul_f32, torch.mul),
           "div": (ref.div_f32, torch.div)}  # fmt: skip
-
-
-def broadcast_pair(draw) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    rank = draw(st.integers(0, 4))
-    full = draw(st.lists(st.integers(1, 5), min_size=rank, max_size=rank))
-
-    def operand():  # fmt: skip
-        drop = draw(st.integers(0, rank))
-        return tuple(1 if draw(st.booleans()) else s for s in full[drop:])
-
-    return operand(), operand()
 
 
 @settings(max_examples=40, deadline=None)

@@ -14,41 +14,16 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from firmware.kernel_helpers import broadcast_pair
+from firmware.qdata import INT32_MAX, assert_same, draw_int, equal_rows, mult_shift, rng, s8
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from edgexf.compress.qmath import softmax_exp_table as exp_table
 from edgexf.ir import kernels_q as q
 from edgexf.resources import firmware_dir
 
 KERNEL_DIR = firmware_dir() / "kernels"
-rng = np.random.default_rng(20240612)
-INT32_MAX = 2**31 - 1
-
-
-def assert_same(c: np.ndarray, mirror: np.ndarray) -> None:
-    assert c.dtype == mirror.dtype and c.shape == mirror.shape, (c.dtype, c.shape, mirror.dtype, mirror.shape)
-    diff = c != mirror
-    if diff.any():
-        i = np.flatnonzero(diff)[0]
-        raise AssertionError(
-            f"{diff.sum()} of {c.size} differ; first at {i}: C {c.flat[i]} mirror {mirror.flat[i]}"
-        )
-
-
-def s8(*shape, g=rng) -> np.ndarray:
-    return g.integers(-128, 128, shape).astype(np.int8)
-
-
-def mult_shift(real: float, size: int | None = None, g=rng):
-    """mult in [2^30, 2^31) and shift with mult / 2^shift = real times a random factor in [0.5, 2]."""
-    r = real * 2.0 ** g.uniform(-1, 1, size)
-    shift = 30 - np.floor(np.log2(r)).astype(np.int64)  # r * 2^shift in [2^30, 2^31)
-    mult = np.minimum(np.round(r * 2.0**shift), INT32_MAX).astype(np.int64)
-    return (int(mult), int(shift)) if size is None else (mult, shift)
-
-
-def exp_table(scale: float) -> np.ndarray:
-    return np.round(np.exp(scale * (np.arange(256) - 255.0)) * 65536).astype(np.int32)
 
 
 # ---- requantize and the shared helpers ---------------------------------------------------------
@@ -228,11 +203,6 @@ def test_conv2d_padding_is_real_zero_and_leading_axes_fold(qk):
 # ---- row reductions ----------------------------------------------------------------------------
 
 
-def equal_rows(n: int, dtype=np.int8) -> np.ndarray:
-    info = np.iinfo(dtype)
-    return np.stack([np.full(n, v, dtype) for v in (info.min, -1, 0, 5, info.max)])
-
-
 @pytest.mark.parametrize("rows,n", [(1, 1), (3, 2), (8, 17), (20, 197)])
 @pytest.mark.parametrize("scale", [0.01, 0.1, 0.5])
 def test_softmax(qk, rows, n, scale):
@@ -346,23 +316,6 @@ def test_lut_is_a_plain_lookup(qk):
 
 
 INT_TYPES = st.sampled_from([np.int8, np.int16])
-
-
-def broadcast_pair(draw) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    rank = draw(st.integers(0, 4))
-    full = draw(st.lists(st.integers(1, 5), min_size=rank, max_size=rank))
-
-    def operand():  # fmt: skip
-        drop = draw(st.integers(0, rank))
-        return tuple(1 if draw(st.booleans()) else s for s in full[drop:])
-
-    return operand(), operand()
-
-
-def draw_int(draw, dtype, shape) -> np.ndarray:
-    info = np.iinfo(dtype)
-    seed = draw(st.integers(0, 2**32 - 1))
-    return np.random.default_rng(seed).integers(info.min, info.max + 1, shape).astype(dtype)
 
 
 @settings(max_examples=60, deadline=None)
