@@ -28,6 +28,7 @@ from edgexf.ir.ops import op_macs
 from edgexf.ir.reference import run_reference
 from edgexf.memory.plan import plan_memory
 from edgexf.passes.fold_constants import fold_constants
+from edgexf.passes.fuse import fuse
 from edgexf.passes.remove_dead_ops import remove_dead_ops
 from edgexf.run.build_dir import REPORT_FILE
 from edgexf.run.host import run_host
@@ -83,8 +84,9 @@ def compile_model(
         step(f"quantizing to {quant.dtype} (calibration: {quant.calibration})")
         g, quant_report = _quantize(g, quant, log)
 
-    step("planning memory")
-    plan = plan_memory(g)  # greedy by size, verified: no two live buffers share a byte
+    step("integrating ops and planning memory")
+    g, fused = fuse(g)  # row-at-a-time attention, MLP, LayerNorm+linear, patch embedding
+    plan = plan_memory(g)  # token overwriting, verified: no two live buffers share a byte
     _check_fits_estimate(board, g, plan)  # before code generation: fail fast with the model's figures
 
     step("generating C")

@@ -89,7 +89,12 @@ def generate_c(graph: Graph, plan: MemoryPlan, out_dir: Path, meta: dict) -> Gen
     def pointer(name: str) -> str:
         return ("W_" if graph.tensors[name].is_const else "B_") + c_ident(name)
 
-    ctx = EmitContext(graph, pointer)
+    def scratch(op_name: str) -> str:
+        if plan.scratch_offset(op_name) is None:
+            raise UnsupportedOpError(f"op {op_name!r} needs working memory the memory plan did not give it")
+        return "S_" + c_ident(op_name)
+
+    ctx = EmitContext(graph, pointer, scratch)
     weights = [
         {
             "name": t.name,
@@ -110,10 +115,23 @@ def generate_c(graph: Graph, plan: MemoryPlan, out_dir: Path, meta: dict) -> Gen
                 {
                     "name": name,
                     "cname": pointer(name),
-                    "offset": plan.offsets[b.name],
+                    "offset": plan.offsets[b.name] + b.offset_in(name),
                     "dtype": t.dtype,
                     "shape": list(t.shape),
                     "bytes": t.nbytes,
+                    "start": b.start,
+                    "end": b.end,
+                }
+            )
+        if b.is_scratch:
+            buffers.append(
+                {
+                    "name": b.name,
+                    "cname": "S_" + c_ident(b.name.removesuffix(".scratch")),
+                    "offset": plan.offsets[b.name],
+                    "dtype": "scratch",
+                    "shape": [],
+                    "bytes": b.size,
                     "start": b.start,
                     "end": b.end,
                 }

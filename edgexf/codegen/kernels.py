@@ -28,9 +28,18 @@ class KernelCall:
 class EmitContext:
     """What an emitter needs: tensor shapes and the C expression of each tensor's address."""
 
-    def __init__(self, graph: Graph, pointer: Callable[[str], str]):
+    def __init__(
+        self, graph: Graph, pointer: Callable[[str], str], scratch: Callable[[str], str] | None = None
+    ):
         self.graph = graph
         self._pointer = pointer
+        self._scratch = scratch
+
+    def scratch(self, op: Op, ctype: str = "void") -> str:
+        """The C expression of the op's working memory (a fused op's row buffer in the arena)."""
+        if self._scratch is None:
+            raise _refuse(op, "it needs working memory and none was planned")
+        return f"({ctype} *){self._scratch(op.name)}"
 
     def shape(self, name: str) -> tuple[int, ...]:
         return self.graph.tensors[name].shape

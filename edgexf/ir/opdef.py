@@ -10,6 +10,11 @@ import numpy as np
 from edgexf.ir.graph import GraphError, Op
 
 Spec = tuple[tuple[int, ...], str]  # (shape, dtype)
+# alias(op, input specs, output specs) -> [(input index, delta)]: output 0 may be placed `delta` >= 0 bytes
+# below that input (the input starting delta bytes into the output's region), overwriting it, when the
+# input is dead after this op. The C kernel must guarantee it (and a test runs it with shared memory).
+Alias = Callable[[Op, list["Spec | None"], list["Spec"]], list[tuple[int, int]]]
+ITEMSIZE = {"float32": 4, "int8": 1, "int16": 2, "int32": 4, "uint8": 1}
 
 
 @dataclass(frozen=True)
@@ -19,6 +24,54 @@ class OpDef:
     reference: Callable[[Op, list[np.ndarray | None], list[Spec | None]], list[np.ndarray]]
     macs: Callable[[Op, list[Spec | None], list[Spec]], int] = lambda op, i, o: 0
     doc: str = ""
+    alias: Alias | None = None  # which input output 0 may overwrite (token overwriting)
+    # scratch(op, input specs) -> bytes of working memory the kernel needs while it runs (fused ops)
+    scratch: Callable[[Op, list[Spec | None]], int] | None = None
+
+
+def nbytes(spec: Spec) -> int:
+    return int(np.prod(spec[0], dtype=np.int64)) * ITEMSIZE[spec[1]]
+
+
+def alias_rows(rows_of: Callable[[Spec], int], inputs: tuple[int, ...] = (0,)) -> Alias:
+    """Kernels that finish reading row r of an input before writing row r of the output, rows in order:
+    the input may lie under the output where an output row is no longer than an input row (delta 0), or
+    at the output's tail where it is longer (delta = rows * (out row - in row) bytes)."""
+
+    def alias(op, ins, outs):
+        found = []
+        for i in inputs:
+            if i >= len(ins) or ins[i] is None:
+                continue
+            rows = rows_of(outs[0])
+            if rows != rows_of(ins[i]) or rows == 0:
+                continue
+            grow = nbytes(outs[0]) // rows - nbytes(ins[i]) // rows
+            found.append((i, max(0, rows * grow)))
+        return found
+
+    return alias
+
+
+def _elements(spec: Spec) -> int:
+    return int(np.prod(spec[0], dtype=np.int64))
+
+
+def _rows(spec: Spec) -> int:
+    return int(np.prod(spec[0][:-1], dtype=np.int64))
+
+
+# elementwise kernels (y[i] from x[i], read before written): any input of the output's own shape
+alias_elementwise = alias_rows(_elements, (0, 1))
+# kernels over the last axis (LayerNorm, softmax), input 0
+alias_last_axis = alias_rows(_rows)
+
+
+def same_shape_inputs(alias: Alias) -> Alias:
+    """Only inputs of the output's shape (a broadcast operand is read again and again: never overwrite it)."""
+    return lambda op, ins, outs: [
+        (i, d) for i, d in alias(op, ins, outs) if ins[i] is not None and ins[i][0] == outs[0][0]
+    ]
 
 
 def broadcast(op: Op, a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:

@@ -15,6 +15,8 @@ from edgexf.ir.graph import Graph, GraphError, Op
 from edgexf.ir.opdef import (
     OpDef,
     Spec,
+    alias_elementwise,
+    alias_last_axis,
     align,
     broadcast,
     conv2d_macs,
@@ -22,8 +24,12 @@ from edgexf.ir.opdef import (
     linear_macs,
     matmul_macs,
     reduced_shape,
+    same_shape_inputs,
 )
+from edgexf.ir.ops_fused import FUSED_OPS
 from edgexf.ir.ops_q import Q_OPS
+
+_ELEMENTWISE = same_shape_inputs(alias_elementwise)
 
 
 def _float(op: Op, specs: list[Spec | None]) -> None:
@@ -178,24 +184,29 @@ OPS: dict[str, OpDef] = {
         _same,
         lambda op, a, s: [K.layernorm_f32(a[0], a[1], a[2], op.attrs["eps"])],
         doc="LayerNorm over the last axis",
+        alias=alias_last_axis,
     ),
-    "softmax": OpDef(_same, lambda op, a, s: [K.softmax_f32(a[0])], doc="softmax over the last axis"),
+    "softmax": OpDef(
+        _same, lambda op, a, s: [K.softmax_f32(a[0])], doc="softmax over the last axis", alias=alias_last_axis
+    ),
     "gelu": OpDef(
         _same,
         lambda op, a, s: [K.gelu_f32(a[0], op.attrs["approximate"])],
         doc="GELU, approximate 'none' (erf) or 'tanh'",
+        alias=_ELEMENTWISE,
     ),
-    "relu": OpDef(_same, lambda op, a, s: [K.relu_f32(a[0])]),
-    "add": OpDef(_binary_infer, _binary_ref(K.add_f32), doc="a + b with broadcasting"),
-    "sub": OpDef(_binary_infer, _binary_ref(K.sub_f32), doc="a - b with broadcasting"),
-    "mul": OpDef(_binary_infer, _binary_ref(K.mul_f32), doc="a * b with broadcasting"),
-    "div": OpDef(_binary_infer, _binary_ref(K.div_f32), doc="a / b with broadcasting"),
+    "relu": OpDef(_same, lambda op, a, s: [K.relu_f32(a[0])], alias=_ELEMENTWISE),
+    "add": OpDef(_binary_infer, _binary_ref(K.add_f32), doc="a + b with broadcasting", alias=_ELEMENTWISE),
+    "sub": OpDef(_binary_infer, _binary_ref(K.sub_f32), doc="a - b with broadcasting", alias=_ELEMENTWISE),
+    "mul": OpDef(_binary_infer, _binary_ref(K.mul_f32), doc="a * b with broadcasting", alias=_ELEMENTWISE),
+    "div": OpDef(_binary_infer, _binary_ref(K.div_f32), doc="a / b with broadcasting", alias=_ELEMENTWISE),
     "mean": OpDef(_mean_infer, _mean_ref, doc="mean over one axis (negative), keepdims or not"),
     "reshape": OpDef(_reshape_infer, _reshape_ref, doc="same bytes, new shape: no code, shares the buffer"),
     "transpose": OpDef(_transpose_infer, _transpose_ref, doc="permute axes (a copy)"),
     "concat": OpDef(_concat_infer, _concat_ref, doc="join along one axis (negative)"),
     "slice": OpDef(_slice_infer, _slice_ref, doc="[start:end] along one axis (negative), step 1"),
     **Q_OPS,  # the integer ops the quantization pass produces (edgexf/ir/ops_q.py)
+    **FUSED_OPS,  # what the fusion pass makes of both (edgexf/ir/ops_fused.py)
 }
 
 

@@ -16,15 +16,19 @@ from edgexf.ir.graph import GraphError, Op
 from edgexf.ir.opdef import (
     OpDef,
     Spec,
+    alias_elementwise,
+    alias_last_axis,
     align,
     broadcast,
     conv2d_macs,
     linear_macs,
     matmul_macs,
     reduced_shape,
+    same_shape_inputs,
 )
 
 INT_TYPES = ("int8", "int16")
+_ELEMENTWISE = same_shape_inputs(alias_elementwise)
 
 
 def _expect(op: Op, specs: list[Spec | None], dtypes: list[tuple[str, ...] | None]) -> None:
@@ -153,19 +157,29 @@ Q_OPS: dict[str, OpDef] = {
         _table_infer(256, "int8"),
         lambda op, a, s: [KQ.lut_s8(*a)],
         doc="any int8 -> int8 elementwise function: y = table[x + 128]",
+        alias=_ELEMENTWISE,
     ),
     "q_softmax": OpDef(
         _table_infer(256, "int32"),
         lambda op, a, s: [KQ.softmax_s8(*a)],
         doc="softmax over the last axis with a 256-entry exp table; output scale 1/256, zero point -128",
+        alias=alias_last_axis,
     ),
     "q_layernorm": OpDef(
         _layernorm_infer,
         lambda op, a, s: [KQ.layernorm_q(*a, op.attrs["eps_term"], op.attrs["gshift"], op.attrs["out_zp"])],
         doc="LayerNorm with integer statistics and integer square root; int8/int16 in, int8 out",
+        alias=alias_last_axis,
     ),
-    "q_add": OpDef(_binary_infer, _add_ref, doc="(a - a_zp) * ma + (b - b_zp) * mb, shifted (sub: mb < 0)"),
-    "q_mul": OpDef(_binary_infer, _mul_ref, doc="(a - a_zp) * (b - b_zp), requantized"),
+    "q_add": OpDef(
+        _binary_infer,
+        _add_ref,
+        doc="(a - a_zp) * ma + (b - b_zp) * mb, shifted (sub: mb < 0)",
+        alias=_ELEMENTWISE,
+    ),
+    "q_mul": OpDef(_binary_infer, _mul_ref, doc="(a - a_zp) * (b - b_zp), requantized", alias=_ELEMENTWISE),
     "q_mean": OpDef(_mean_infer, _mean_ref, doc="sum of (x - in_zp) over one axis, requantized"),
-    "q_requant": OpDef(_requant_infer, _requant_ref, doc="rescale and/or convert between int8 and int16"),
+    "q_requant": OpDef(
+        _requant_infer, _requant_ref, doc="rescale and/or convert between int8 and int16", alias=_ELEMENTWISE
+    ),
 }

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from edgexf.ir.graph import Graph
 from edgexf.memory.greedy_by_size import align_up, plan_greedy_by_size
-from edgexf.memory.lifetimes import Buffer, buffers, lower_bound
+from edgexf.memory.lifetimes import Buffer, buffers, lower_bound, scratch_name
 
 ALIGNMENT = 16  # bytes; every buffer starts on a 16-byte boundary (SIMD loads, cache lines)
 
@@ -32,7 +32,13 @@ class MemoryPlan:
         raise KeyError(f"tensor {tensor!r} has no buffer in the plan")
 
     def offset_of(self, tensor: str) -> int:
-        return self.offsets[self.buffer_of(tensor).name]
+        """The tensor's byte offset in the arena (its buffer's, plus its place inside the buffer)."""
+        buf = self.buffer_of(tensor)
+        return self.offsets[buf.name] + buf.offset_in(tensor)
+
+    def scratch_offset(self, op_name: str) -> int | None:
+        """Where the op's working memory starts in the arena; None if it needs none."""
+        return self.offsets.get(scratch_name(op_name))
 
     def to_dict(self) -> dict:
         return {
@@ -45,6 +51,7 @@ class MemoryPlan:
                 {
                     "name": b.name,
                     "tensors": list(b.tensors),
+                    "offsets_inside": list(b.offsets) or [0] * len(b.tensors),
                     "bytes": b.size,
                     "offset": self.offsets[b.name],
                     "live": [b.start, b.end],

@@ -201,6 +201,65 @@ void exf_mul_q(const int8_t *a, const int8_t *b, void *y, int32_t y_bytes, const
 void exf_requant_q(const void *x, int32_t x_bytes, void *y, int32_t y_bytes, int32_t n, int32_t in_zp,
                    int32_t mult, int32_t shift, int32_t out_zp);
 
+/* ---- integrated (fused) kernels: fused.c, quant_fused.c ---------------------------------------
+ * Each runs a chain of the kernels above one row at a time and gives exactly the chain's results
+ * (float32: the same sums in the same order). `scratch` is working memory in the arena, of the size
+ * the code generator reserves (edgexf/ir/ops_fused.py): ln_linear k elements, attention t elements,
+ * token_mlp 2 d + hidden elements (floats for _f32, bytes for the integer kernels).
+ * Aliasing (token overwriting), used by the memory planner:
+ * - ln_linear, token_mlp: row r of x is read completely before row r of y is written, rows in order,
+ *   so y may start at x when a y row is no longer than an x row, or x may lie at the tail of y
+ *   (x = y + rows * (y row bytes - x row bytes)) when it is longer.
+ * - patch_embed: tokens are written in order (class token first, then patch row by patch row); those
+ *   of patch row r are written while image rows [r p, (r+1) p) are read, so x may lie inside y's
+ *   region as long as every token through patch row r stays below image row r p of channel 0.
+ * - attention: y must not overlap qkv. */
+enum { EXF_ACT_GELU = 0, EXF_ACT_GELU_TANH = 1, EXF_ACT_RELU = 2 };
+
+void exf_ln_linear_f32(const float *x, const float *gamma, const float *beta, float eps, const float *w,
+                       const float *b, float *y, int32_t rows, int32_t k, int32_t m, float *scratch);
+/* qkv (t, 3, heads, dh) -> y (t, heads * dh): per head and query row i, s_j = (q_i . k_j) * scale[0]
+ * (no multiply when scale is NULL), p = softmax(s), y_i = sum_j p_j v_j. */
+void exf_attention_f32(const float *qkv, const float *scale, float *y, int32_t t, int32_t heads, int32_t dh,
+                       float *scratch);
+/* y[r] = x[r] + fc2(act(fc1(layernorm(x[r])))), act one of EXF_ACT_*. */
+void exf_token_mlp_f32(const float *x, const float *gamma, const float *beta, float eps, const float *w1,
+                       const float *b1, int32_t act, const float *w2, const float *b2, float *y, int32_t rows,
+                       int32_t d, int32_t hidden, float *scratch);
+/* x (c, h, wd) -> y (t, d): the conv of exf_conv2d_f32 with kernel = stride = p and no padding, its
+ * outputs as tokens (patches in raster order), after a class token when cls is not NULL, plus pos
+ * (t, d) when not NULL. */
+void exf_patch_embed_f32(const float *x, const float *w, const float *b, const float *cls, const float *pos,
+                         float *y, int32_t c, int32_t h, int32_t wd, int32_t d, int32_t p);
+
+/* Integer forms: layernorm of x (int8 or int16, x_bytes) as exf_layernorm_s8/_s16, then exf_linear_s8. */
+void exf_ln_linear_s8(const void *x, int32_t x_bytes, const int32_t *gamma, const int32_t *beta,
+                      int64_t eps_term, int32_t gshift, int32_t ln_zp, const int8_t *w, const int32_t *bias,
+                      const int32_t *mult, const int32_t *shift, int32_t out_zp, int8_t *y, int32_t rows,
+                      int32_t k, int32_t m, int8_t *scratch);
+/* s_j = clamp_s8(requantize(sum_c (q_c - q_zp)(k_jc - k_zp), qk_mult, qk_shift) + s_zp), then
+ * scale_table[s_j + 128] unless scale_table is NULL; p = exf_softmax_s8 of the row;
+ * y_ic = clamp_s8(requantize(sum_j (p_j - p_zp)(v_jc - v_zp), av_mult, av_shift) + out_zp). */
+void exf_attention_s8(const int8_t *qkv, const int8_t *scale_table, const int32_t *exp_table, int8_t *y,
+                      int32_t t, int32_t heads, int32_t dh, int32_t q_zp, int32_t k_zp, int32_t qk_mult,
+                      int32_t qk_shift, int32_t s_zp, int32_t p_zp, int32_t v_zp, int32_t av_mult,
+                      int32_t av_shift, int32_t out_zp, int8_t *scratch);
+/* y[r] = add(x[r], exf_linear_s8(exf_lut_s8(exf_linear_s8(layernorm(x[r]))))): add = {a_zp, b_zp, ma,
+ * mb, shift, out_zp} with exf_add_q's arithmetic, x the first operand; x and y int8 or int16. */
+void exf_token_mlp_q(const void *x, int32_t x_bytes, const int32_t *gamma, const int32_t *beta,
+                     int64_t eps_term, int32_t gshift, int32_t ln_zp, const int8_t *w1, const int32_t *b1,
+                     const int32_t *m1, const int32_t *s1, int32_t fc1_zp, const int8_t *act_table,
+                     const int8_t *w2, const int32_t *b2, const int32_t *m2, const int32_t *s2, int32_t fc2_zp,
+                     const int32_t add[6], void *y, int32_t y_bytes, int32_t rows, int32_t d, int32_t hidden,
+                     int8_t *scratch);
+/* The conv of exf_conv2d_s8 (kernel = stride = p, no padding, in_zp, output zero point conv_zp) as
+ * tokens, after the class token cls (int8, in the conv output's parameters) if not NULL; then, if pos is
+ * not NULL, add(token, pos) with pos_add = {a_zp, b_zp, ma, mb, shift, out_zp}; y int8 or int16. */
+void exf_patch_embed_s8(const int8_t *x, const int8_t *w, const int32_t *bias, const int32_t *mult,
+                        const int32_t *shift, int32_t in_zp, int32_t conv_zp, const int8_t *cls,
+                        const int8_t *pos, const int32_t *pos_add, void *y, int32_t y_bytes, int32_t c,
+                        int32_t h, int32_t wd, int32_t d, int32_t p);
+
 /* ---- data movement (any dtype; sizes in bytes) ------------------------------------------------ */
 
 /* rows copies of row_bytes each: from src + r*src_stride to dst + r*dst_stride (strides in bytes).

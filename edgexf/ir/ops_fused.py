@@ -1,0 +1,275 @@
+"""Integrated ops: what the fusion pass (edgexf/passes/fuse.py) makes of a ViT's op chains.
+
+Each computes, one row (token, or query row of one head) at a time, exactly what its chain of plain
+ops computes, so that no intermediate bigger than a row ever exists in memory:
+
+- ln_linear:  LayerNorm -> linear, per token (the normalized row lives in scratch)
+- attention:  softmax(q k^T * scale) v per head and per query row, from the packed qkv matrix
+              (a row of T scores in scratch; no T x T matrix)
+- token_mlp:  x + fc2(act(fc1(LayerNorm(x)))) per token, written over x (the hidden row in scratch)
+- patch_embed: conv2d(stride = kernel) -> tokens [+ class token] [+ position embedding], patch by
+              patch, the tokens growing over the image's consumed bytes
+
+q_* are their integer forms, with the parameters of every op of the chain as attributes. The references
+here are the chains' own references composed, so a fused graph gives the same numbers as the unfused
+one bit for bit (float32 too: the C kernels keep each sum's order); tests/ir/test_fusion.py checks it,
+and the C kernels (firmware/kernels/fused.c, quant_fused.c) are checked against these references.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgexf.ir import kernels_q as KQ
+from edgexf.ir import kernels_ref as K
+from edgexf.ir.graph import GraphError, Op
+from edgexf.ir.opdef import ITEMSIZE, OpDef, Spec, alias_rows
+
+
+def _rows(spec: Spec) -> int:
+    return int(np.prod(spec[0][:-1], dtype=np.int64))
+
+
+def _check(op: Op, ok: bool, what: str) -> None:
+    if not ok:
+        raise GraphError(f"{op.describe()}: {what}")
+
+
+def _act_f32(x: np.ndarray, act: str) -> np.ndarray:
+    return K.relu_f32(x) if act == "relu" else K.gelu_f32(x, act.removeprefix("gelu_"))
+
+
+# ---- ln_linear ------------------------------------------------------------------------------------
+
+
+def _ln_linear_infer(op, s):
+    (x, _), (w, _) = s[0], s[3]
+    _check(op, len(w) == 2 and x[-1] == w[1], f"x {list(x)} @ W {list(w)}^T does not fit")
+    return [(x[:-1] + (w[0],), "float32" if op.type == "ln_linear" else "int8")]
+
+
+def _ln_linear_ref(op, a, s):
+    x, gamma, beta, w, b = a
+    return [K.linear_f32(K.layernorm_f32(x, gamma, beta, op.attrs["eps"]), w, b)]
+
+
+def _q_ln_linear_ref(op, a, s):
+    x, gamma, beta, w, bias, mult, shift = a
+    at = op.attrs
+    h = KQ.layernorm_q(x, gamma, beta, at["eps_term"], at["gshift"], at["ln_zp"])
+    return [KQ.linear_s8(h, w, bias, mult, shift, at["out_zp"])]
+
+
+def _ln_linear_scratch(op, s):
+    return s[0][0][-1] * (4 if op.type == "ln_linear" else 1)  # one normalized row
+
+
+# ---- attention ------------------------------------------------------------------------------------
+
+
+def _attention_infer(op, s):
+    (qkv, dtype) = s[0]
+    heads = op.attrs["heads"]
+    _check(op, len(qkv) >= 2 and qkv[-1] % (3 * heads) == 0, f"qkv {list(qkv)} is not 3 x {heads} heads")
+    return [(qkv[:-1] + (qkv[-1] // 3,), dtype)]
+
+
+def _split_heads(qkv: np.ndarray, heads: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(..., T, 3D) -> q, k, v each (..., H, T, dh), as reshape(T, 3, H, dh) + permute + unbind."""
+    t, d3 = qkv.shape[-2:]
+    x = qkv.reshape(qkv.shape[:-2] + (t, 3, heads, d3 // (3 * heads)))
+    x = np.moveaxis(x, -3, 0)  # (3, ..., T, H, dh)
+    q, k, v = (np.swapaxes(x[i], -3, -2) for i in range(3))  # (..., H, T, dh)
+    return q, k, v
+
+
+def _merge_heads(o: np.ndarray) -> np.ndarray:
+    """(..., H, T, dh) -> (..., T, H * dh)."""
+    o = np.swapaxes(o, -3, -2)
+    return np.ascontiguousarray(o).reshape(o.shape[:-2] + (o.shape[-2] * o.shape[-1],))
+
+
+def _attention_ref(op, a, s):
+    qkv, scale = a
+    q, k, v = _split_heads(qkv, op.attrs["heads"])
+    scores = K.matmul_f32(q, np.swapaxes(k, -1, -2))
+    if scale is not None:
+        scores = K.mul_f32(scores, scale)
+    return [_merge_heads(K.matmul_f32(K.softmax_f32(scores), v))]
+
+
+def _q_attention_ref(op, a, s):
+    qkv, scale_table, exp_table = a
+    at = op.attrs
+    q, k, v = _split_heads(qkv, at["heads"])
+    scores = KQ.matmul_s8(q, np.swapaxes(k, -1, -2), at["q_zp"], at["k_zp"], *at["qk"])
+    if scale_table is not None:
+        scores = KQ.lut_s8(scores, scale_table)
+    p = KQ.softmax_s8(scores, exp_table)
+    return [_merge_heads(KQ.matmul_s8(p, v, at["p_zp"], at["v_zp"], *at["av"]))]
+
+
+def _attention_scratch(op, s):
+    return s[0][0][-2] * ITEMSIZE[s[0][1]]  # one row of T scores
+
+
+def _attention_macs(op, i, o):
+    t, d = o[0][0][-2], o[0][0][-1]
+    return 2 * t * t * d
+
+
+# ---- token_mlp ------------------------------------------------------------------------------------
+
+
+def _token_mlp_infer(op, s):
+    (x, xd), (w1, _), (w2, _) = s[0], s[3], s[8 if op.type == "q_token_mlp" else 5]
+    _check(op, len(w1) == 2 and w1[1] == x[-1], f"fc1 {list(w1)} does not take rows of {x[-1]}")
+    _check(op, len(w2) == 2 and w2 == (x[-1], w1[0]), f"fc2 {list(w2)} does not map {w1[0]} to {x[-1]}")
+    return [(x, xd if op.type == "token_mlp" else op.attrs["res"]["dtype"])]
+
+
+def _token_mlp_ref(op, a, s):
+    x, gamma, beta, w1, b1, w2, b2 = a
+    h = _act_f32(K.linear_f32(K.layernorm_f32(x, gamma, beta, op.attrs["eps"]), w1, b1), op.attrs["act"])
+    return [K.add_f32(x, K.linear_f32(h, w2, b2))]
+
+
+def _q_token_mlp_ref(op, a, s):
+    x, gamma, beta, w1, b1, m1, s1, table, w2, b2, m2, s2 = a
+    at = op.attrs
+    h = KQ.layernorm_q(x, gamma, beta, at["eps_term"], at["gshift"], at["ln_zp"])
+    h = KQ.lut_s8(KQ.linear_s8(h, w1, b1, m1, s1, at["fc1_zp"]), table)
+    y = KQ.linear_s8(h, w2, b2, m2, s2, at["fc2_zp"])
+    r = at["res"]
+    return [KQ.add_q(x, y, r["a_zp"], r["b_zp"], r["ma"], r["mb"], r["shift"], r["out_zp"], r["dtype"])]
+
+
+def _token_mlp_scratch(op, s):
+    d, hidden = s[0][0][-1], s[3][0][0]
+    return (2 * d + hidden) * (4 if op.type == "token_mlp" else 1)  # normalized row, hidden row, fc2 row
+
+
+def _token_mlp_macs(op, i, o):
+    rows, d, hidden = _rows(o[0]), o[0][0][-1], i[3][0][0]
+    return 2 * rows * d * hidden
+
+
+# ---- patch_embed ----------------------------------------------------------------------------------
+
+
+def _patch_embed_infer(op, s):
+    (x, _), (w, _) = s[0], s[1]
+    p = op.attrs["patch"]
+    _check(op, len(x) == 4 and x[0] == 1 and len(w) == 4 and w[1] == x[1], "expects x (1, C, H, W)")
+    _check(op, w[2:] == (p, p) and x[2] % p == 0 and x[3] % p == 0, f"image not in {p}x{p} patches")
+    tokens = (x[2] // p) * (x[3] // p) + (1 if op.attrs["cls"] else 0)
+    return [((1, tokens, w[0]), "float32" if op.type == "patch_embed" else op.attrs["dtype"])]
+
+
+def _tokens(y: np.ndarray, cls: np.ndarray | None) -> np.ndarray:
+    """conv output (..., 1, D, nh, nw) -> (..., 1, nh*nw [+1], D), the class token first."""
+    t = np.swapaxes(y.reshape(y.shape[:-2] + (-1,)), -1, -2)
+    if cls is not None:
+        t = np.concatenate([np.broadcast_to(cls, t.shape[:-2] + (1, t.shape[-1])), t], axis=-2)
+    return np.ascontiguousarray(t)
+
+
+def _patch_embed_ref(op, a, s):
+    x, w, b, cls, pos = a
+    p = op.attrs["patch"]
+    y = K.conv2d_f32(x.reshape((-1,) + x.shape[-3:]), w, b, p, 0)
+    t = _tokens(y.reshape(x.shape[:-3] + y.shape[1:]), cls)
+    return [K.add_f32(t, pos) if pos is not None else t]
+
+
+def _q_patch_embed_ref(op, a, s):
+    x, w, bias, mult, shift, cls, pos = a
+    at = op.attrs
+    p = at["patch"]
+    y = KQ.conv2d_s8(x.reshape((-1,) + x.shape[-3:]), w, bias, mult, shift, p, 0, at["in_zp"], at["conv_zp"])
+    t = _tokens(y.reshape(x.shape[:-3] + y.shape[1:]), cls)
+    if pos is None:
+        return [t]
+    r = at["pos_add"]
+    return [KQ.add_q(t, pos, r["a_zp"], r["b_zp"], r["ma"], r["mb"], r["shift"], r["out_zp"], r["dtype"])]
+
+
+def patch_embed_delta(op: Op, ins: list[Spec | None], outs: list[Spec]) -> list[tuple[int, int]]:
+    """The image may lie `delta` bytes into the tokens' region: the kernel writes the class token, then
+    the tokens of patch row r while reading image rows [r p, (r+1) p) of every channel, so the bytes
+    written by the end of patch row r must stay below the first unread image byte (channel 0, row r p).
+    delta = max over r of (tokens written through row r) - (image bytes of channel 0 above row r p)."""
+    (_, _, h, wd), (_, _, d) = ins[0][0], outs[0][0]
+    p, si, so = op.attrs["patch"], ITEMSIZE[ins[0][1]], ITEMSIZE[outs[0][1]]
+    nw, cls = wd // p, 1 if op.attrs["cls"] else 0
+    delta = max((cls + (r + 1) * nw) * d * so - r * p * wd * si for r in range(h // p))
+    return [(0, max(0, delta))]
+
+
+def _patch_embed_macs(op, i, o):
+    c, p = i[0][0][1], op.attrs["patch"]
+    return (o[0][0][1] - (1 if op.attrs["cls"] else 0)) * o[0][0][2] * c * p * p
+
+
+FUSED_OPS: dict[str, OpDef] = {
+    "ln_linear": OpDef(
+        _ln_linear_infer,
+        _ln_linear_ref,
+        lambda op, i, o: _rows(o[0]) * i[3][0][1] * i[3][0][0],
+        "LayerNorm then linear, per token: x, gamma, beta, W, b",
+        alias=alias_rows(_rows),
+        scratch=_ln_linear_scratch,
+    ),
+    "q_ln_linear": OpDef(
+        _ln_linear_infer,
+        _q_ln_linear_ref,
+        lambda op, i, o: _rows(o[0]) * i[3][0][1] * i[3][0][0],
+        "q_layernorm then q_linear, per token: x, gamma, beta, W, bias, mult, shift",
+        alias=alias_rows(_rows),
+        scratch=_ln_linear_scratch,
+    ),
+    "attention": OpDef(
+        _attention_infer,
+        _attention_ref,
+        _attention_macs,
+        "softmax(q k^T * scale) v per head and query row, from packed qkv (T, 3 x H x dh): qkv, scale",
+        scratch=_attention_scratch,
+    ),
+    "q_attention": OpDef(
+        _attention_infer,
+        _q_attention_ref,
+        _attention_macs,
+        "integer attention per head and query row: qkv, scale table (or none), exp table",
+        scratch=_attention_scratch,
+    ),
+    "token_mlp": OpDef(
+        _token_mlp_infer,
+        _token_mlp_ref,
+        _token_mlp_macs,
+        "x + fc2(act(fc1(LayerNorm(x)))) per token: x, gamma, beta, W1, b1, W2, b2",
+        alias=alias_rows(_rows),
+        scratch=_token_mlp_scratch,
+    ),
+    "q_token_mlp": OpDef(
+        _token_mlp_infer,
+        _q_token_mlp_ref,
+        _token_mlp_macs,
+        "integer token MLP with residual: x, gamma, beta, W1, bias1, mult1, shift1, act table, W2, ...",
+        alias=alias_rows(_rows),
+        scratch=_token_mlp_scratch,
+    ),
+    "patch_embed": OpDef(
+        _patch_embed_infer,
+        _patch_embed_ref,
+        _patch_embed_macs,
+        "patchify conv -> tokens [+ class token] [+ position embedding]: x, W, b, cls, pos",
+        alias=patch_embed_delta,
+    ),
+    "q_patch_embed": OpDef(
+        _patch_embed_infer,
+        _q_patch_embed_ref,
+        _patch_embed_macs,
+        "integer patch embedding: x, W, bias, mult, shift, cls, pos",
+        alias=patch_embed_delta,
+    ),
+}

@@ -1,0 +1,243 @@
+"""Operator integration: find a ViT's op chains and replace each by one row-at-a-time op.
+
+    fuse(graph) -> (graph, {"attention": n, "token_mlp": n, "ln_linear": n, "patch_embed": n})
+
+Works on float32 graphs and on the quantization pass's integer graphs alike (the integer chain's
+parameters become the fused op's attributes). The chains, as edgexf's ViT and torch.export write them:
+
+- token_mlp:   x -> layernorm -> linear -> gelu|relu (int8: lut) -> linear -> add(x, .)
+- attention:   qkv -> reshape (1,T,3,H,dh) -> permute -> 3 slices -> reshapes; q @ transpose(k)
+               [-> mul by a scalar (int8: lut)] -> softmax -> @ v -> transpose -> reshape (1,T,H*dh)
+- ln_linear:   layernorm -> linear (what is left after token_mlp: the qkv projection)
+- patch_embed: conv2d (stride = kernel, no padding) -> flatten -> transpose [-> concat(cls, .)]
+               [-> add(., pos)]
+
+A chain whose intermediate tensors are read anywhere else, or that differs in any other way, is left
+as it is: fusion is an optimization, never a requirement. See edgexf/ir/ops_fused.py for the ops.
+"""
+
+from __future__ import annotations
+
+from edgexf.ir.graph import Graph, Op
+
+KINDS = ("token_mlp", "attention", "ln_linear", "patch_embed")
+
+
+class _Matcher:
+    def __init__(self, g: Graph):
+        self.g = g
+        self.producer = g.producer()
+        self.users = g.consumers()
+
+    def only_user(self, tensor: str, types: tuple[str, ...]) -> Op | None:
+        """The single op reading `tensor`, if it is one of `types` and the tensor is not a graph output."""
+        users = self.users.get(tensor, [])
+        if len(users) != 1 or tensor in self.g.outputs or users[0].type not in types:
+            return None
+        return users[0]
+
+    def made_by(self, tensor: str, types: tuple[str, ...]) -> Op | None:
+        """The op writing `tensor`, if it is one of `types` and nothing else reads the tensor."""
+        op = self.producer.get(tensor)
+        if op is None or op.type not in types:
+            return None
+        return op if self.only_user(tensor, tuple({u.type for u in self.users.get(tensor, [])})) else None
+
+    def const(self, name: str) -> bool:
+        return bool(name) and self.g.tensors[name].is_const
+
+    def shape(self, name: str) -> tuple[int, ...]:
+        return self.g.tensors[name].shape
+
+
+def _q(op: Op) -> bool:
+    return op.type.startswith("q_")
+
+
+def _swap(add: dict, swap: bool) -> dict:
+    """A q_add's attributes with its operands exchanged when `swap` (the sum is the same integers)."""
+    keys = ("a_zp", "b_zp", "ma", "mb", "shift", "out_zp", "dtype")
+    r = {k: add[k] for k in keys}
+    if swap:
+        r["a_zp"], r["b_zp"], r["ma"], r["mb"] = r["b_zp"], r["a_zp"], r["mb"], r["ma"]
+    return r
+
+
+def _token_mlp(m: _Matcher, add: Op) -> tuple[Op, list[Op]] | None:
+    if add.type not in ("add", "q_add") or add.inputs[0] == add.inputs[1]:
+        return None
+    for xi in (0, 1):
+        x, y = add.inputs[xi], add.inputs[1 - xi]
+        fc2 = m.made_by(y, ("linear", "q_linear"))
+        act = fc2 and m.made_by(fc2.inputs[0], ("gelu", "relu", "q_lut"))
+        fc1 = act and m.made_by(act.inputs[0], ("linear", "q_linear"))
+        ln = fc1 and m.made_by(fc1.inputs[0], ("layernorm", "q_layernorm"))
+        if not ln or ln.inputs[0] != x or m.shape(x) != m.shape(add.outputs[0]):
+            continue
+        chain = [ln, fc1, act, fc2, add]
+        if _q(add):
+            inputs = [x, *ln.inputs[1:], *fc1.inputs[1:], act.inputs[1], *fc2.inputs[1:]]
+            attrs = {
+                "eps_term": ln.attrs["eps_term"],
+                "gshift": ln.attrs["gshift"],
+                "ln_zp": ln.attrs["out_zp"],
+                "fc1_zp": fc1.attrs["out_zp"],
+                "act": act.attrs.get("fn", "lut"),
+                "fc2_zp": fc2.attrs["out_zp"],
+                "res": _swap(add.attrs, xi == 1),
+            }
+            kind = "q_token_mlp"
+        else:
+            name = "relu" if act.type == "relu" else f"gelu_{act.attrs['approximate']}"
+            inputs = [x, *ln.inputs[1:], *fc1.inputs[1:], *fc2.inputs[1:]]
+            attrs, kind = {"eps": ln.attrs["eps"], "act": name}, "token_mlp"
+        return Op(kind, f"{add.name}_mlp", inputs, [add.outputs[0]], attrs, _source(chain)), chain
+    return None
+
+
+def _attention(m: _Matcher, sm: Op) -> tuple[Op, list[Op]] | None:
+    if sm.type not in ("softmax", "q_softmax"):
+        return None
+    scale = m.made_by(sm.inputs[0], ("mul", "q_lut"))
+    if scale is not None and scale.type == "mul":
+        consts = [i for i in scale.inputs if m.const(i) and m.g.tensors[i].numel == 1]
+        if len(consts) != 1:
+            return None
+    mm1 = m.made_by(scale.inputs[0] if scale else sm.inputs[0], ("matmul", "q_matmul"))
+    mm2 = m.only_user(sm.outputs[0], ("matmul", "q_matmul"))
+    if mm1 is None or mm2 is None or mm2.inputs[0] != sm.outputs[0]:
+        return None
+    kt = m.made_by(mm1.inputs[1], ("transpose",))
+    tr = m.only_user(mm2.outputs[0], ("transpose",))
+    out = tr and m.only_user(tr.outputs[0], ("reshape",))
+    if kt is None or out is None or kt.attrs["perm"] != [0, 1, 3, 2] or tr.attrs["perm"] != [0, 2, 1, 3]:
+        return None
+    heads = []  # q, k, v: each reshape <- slice <- one permute
+    for name in (mm1.inputs[0], kt.inputs[0], mm2.inputs[1]):
+        rs = m.made_by(name, ("reshape",))
+        sl = rs and m.made_by(rs.inputs[0], ("slice",))
+        heads.append((rs, sl))
+    if any(rs is None or sl is None for rs, sl in heads):
+        return None
+    perm = m.producer.get(heads[0][1].inputs[0])
+    if perm is None or perm.type != "transpose" or perm.attrs["perm"] != [2, 0, 3, 1, 4]:
+        return None
+    if any(sl.inputs[0] != perm.outputs[0] or sl.attrs["start"] != i for i, (_, sl) in enumerate(heads)):
+        return None
+    if len(m.users[perm.outputs[0]]) != 3:
+        return None
+    split = m.made_by(perm.inputs[0], ("reshape",))
+    if split is None:
+        return None
+    qkv = split.inputs[0]
+    t, three, h, dh = m.shape(split.outputs[0])[1:]
+    if m.shape(qkv) != (1, t, 3 * h * dh) or three != 3 or m.shape(out.outputs[0]) != (1, t, h * dh):
+        return None
+    chain = [split, perm, *[op for pair in heads for op in reversed(pair)], kt, mm1]
+    chain += ([scale] if scale else []) + [sm, mm2, tr, out]
+    if _q(sm):
+        at1, at2 = mm1.attrs, mm2.attrs
+        inputs = [qkv, scale.inputs[1] if scale else "", sm.inputs[1]]
+        attrs = {
+            "heads": h,
+            "q_zp": at1["a_zp"],
+            "k_zp": at1["b_zp"],
+            "qk": (at1["mult"], at1["shift"], at1["out_zp"]),
+            "p_zp": at2["a_zp"],
+            "v_zp": at2["b_zp"],
+            "av": (at2["mult"], at2["shift"], at2["out_zp"]),
+        }
+        kind = "q_attention"
+    else:
+        s = next(i for i in scale.inputs if m.const(i)) if scale else ""
+        inputs, attrs, kind = [qkv, s], {"heads": h}, "attention"
+    return Op(kind, f"{sm.name}_attention", inputs, [out.outputs[0]], attrs, _source(chain)), chain
+
+
+def _ln_linear(m: _Matcher, ln: Op) -> tuple[Op, list[Op]] | None:
+    if ln.type not in ("layernorm", "q_layernorm"):
+        return None
+    lin = m.only_user(ln.outputs[0], ("linear", "q_linear"))
+    if lin is None or lin.inputs[0] != ln.outputs[0]:
+        return None
+    if _q(ln):
+        at = {"eps_term": ln.attrs["eps_term"], "gshift": ln.attrs["gshift"], "ln_zp": ln.attrs["out_zp"]}
+        op = Op("q_ln_linear", f"{lin.name}_ln", [*ln.inputs, *lin.inputs[1:]], lin.outputs, at | lin.attrs)
+    else:
+        op = Op("ln_linear", f"{lin.name}_ln", [*ln.inputs, *lin.inputs[1:]], lin.outputs, dict(ln.attrs))
+    op.source = _source([ln, lin])
+    return op, [ln, lin]
+
+
+def _patch_embed(m: _Matcher, conv: Op) -> tuple[Op, list[Op]] | None:
+    if conv.type not in ("conv2d", "q_conv2d"):
+        return None
+    (sh, sw), pad, k = conv.attrs["stride"], conv.attrs["padding"], m.shape(conv.inputs[1])[2:]
+    x_shape = m.shape(conv.inputs[0])
+    if sh != sw or (sh, sw) != tuple(k) or tuple(pad) != (0, 0) or x_shape[0] != 1:
+        return None
+    if x_shape[2] % sh or x_shape[3] % sh:
+        return None
+    flat = m.only_user(conv.outputs[0], ("reshape",))
+    tr = flat and m.only_user(flat.outputs[0], ("transpose",))
+    if tr is None or tr.attrs["perm"] != [0, 2, 1]:
+        return None
+    chain, last, cls, pos, pos_add = [conv, flat, tr], tr, "", "", None
+    cat = m.only_user(tr.outputs[0], ("concat",))
+    if cat is not None and len(cat.inputs) == 2 and cat.inputs[1] == tr.outputs[0] and m.const(cat.inputs[0]):
+        if cat.attrs["axis"] % 3 == 1 and m.shape(cat.inputs[0]) == (1, 1, m.shape(tr.outputs[0])[2]):
+            chain, last, cls = chain + [cat], cat, cat.inputs[0]
+    add = m.only_user(last.outputs[0], ("add", "q_add"))
+    if add is not None:
+        other = add.inputs[1 - add.inputs.index(last.outputs[0])]
+        if m.const(other) and m.shape(other) == m.shape(add.outputs[0]):
+            chain, last, pos, pos_add = chain + [add], add, other, add
+    if _q(conv):
+        attrs = {"patch": sh, "cls": bool(cls), "in_zp": conv.attrs["in_zp"], "conv_zp": conv.attrs["out_zp"]}
+        if pos_add is not None:
+            attrs["pos_add"] = _swap(pos_add.attrs, pos_add.inputs[0] == pos)
+        attrs["dtype"] = m.g.tensors[last.outputs[0]].dtype
+        inputs, kind = [*conv.inputs, cls, pos], "q_patch_embed"
+    else:
+        attrs, inputs, kind = {"patch": sh, "cls": bool(cls)}, [*conv.inputs, cls, pos], "patch_embed"
+    return Op(kind, f"{conv.name}_patches", inputs, [last.outputs[0]], attrs, _source(chain)), chain
+
+
+def _source(chain: list[Op]) -> str:
+    return "fused: " + " + ".join(op.type for op in chain)
+
+
+_MATCHERS = {
+    "token_mlp": _token_mlp,
+    "attention": _attention,
+    "ln_linear": _ln_linear,
+    "patch_embed": _patch_embed,
+}
+
+
+def fuse(graph: Graph, kinds: tuple[str, ...] = KINDS) -> tuple[Graph, dict[str, int]]:
+    """Replace every chain of the given kinds; returns the new graph (verified) and counts per kind."""
+    g = graph.copy()
+    counts = {}
+    for kind in kinds:
+        counts[kind] = 0
+        while True:
+            m = _Matcher(g)
+            found = next((r for op in g.ops if (r := _MATCHERS[kind](m, op)) is not None), None)
+            if found is None:
+                break
+            fused, chain = found
+            _replace(g, fused, chain)
+            counts[kind] += 1
+    return g.verify(), counts
+
+
+def _replace(g: Graph, fused: Op, chain: list[Op]) -> None:
+    """Put `fused` where the chain's last op was, drop the chain and the tensors only it used."""
+    gone = {id(op) for op in chain}
+    last = max(i for i, op in enumerate(g.ops) if id(op) in gone)
+    g.ops[last] = fused
+    g.ops = [op for op in g.ops if id(op) not in gone]
+    used = set(g.inputs) | set(g.outputs) | {n for op in g.ops for n in (*op.inputs, *op.outputs) if n}
+    for name in [n for n in g.tensors if n not in used]:
+        del g.tensors[name]

@@ -1,0 +1,108 @@
+/* Integrated (fused) integer kernels: the integer chains of edgexf/ir/ops_fused.py, one row at a time,
+ * with the plain integer kernels' arithmetic (edgexf_kernels.h, "integer kernels"). */
+#include "edgexf_kernels.h"
+#include "quant_common.h"
+
+static void layernorm_row_q(const void *x, int32_t x_bytes, const int32_t *gamma, const int32_t *beta,
+                            int8_t *y, int32_t d, int64_t eps_term, int32_t gshift, int32_t out_zp) {
+    if (x_bytes == 2) {
+        exf_layernorm_s16((const int16_t *)x, gamma, beta, y, 1, d, eps_term, gshift, out_zp);
+    } else {
+        exf_layernorm_s8((const int8_t *)x, gamma, beta, y, 1, d, eps_term, gshift, out_zp);
+    }
+}
+
+void exf_ln_linear_s8(const void *x, int32_t x_bytes, const int32_t *gamma, const int32_t *beta,
+                      int64_t eps_term, int32_t gshift, int32_t ln_zp, const int8_t *w, const int32_t *bias,
+                      const int32_t *mult, const int32_t *shift, int32_t out_zp, int8_t *y, int32_t rows,
+                      int32_t k, int32_t m, int8_t *scratch) {
+    // per row r: scratch = q_layernorm(x[r]) (k); y[r] = q_linear(scratch) (m)
+    for (int32_t r = 0; r < rows; r++) {
+        layernorm_row_q((const int8_t *)x + r * k * x_bytes, x_bytes, gamma, beta, scratch, k, eps_term, gshift,
+                        ln_zp);
+        exf_linear_s8(scratch, w, bias, mult, shift, y + r * m, 1, k, m, out_zp);
+    }
+}
+
+void exf_attention_s8(const int8_t *qkv, const int8_t *scale_table, const int32_t *exp_table, int8_t *y,
+                      int32_t t, int32_t heads, int32_t dh, int32_t q_zp, int32_t k_zp, int32_t qk_mult,
+                      int32_t qk_shift, int32_t s_zp, int32_t p_zp, int32_t v_zp, int32_t av_mult,
+                      int32_t av_shift, int32_t out_zp, int8_t *scores) {
+    // qkv (t, 3, heads, dh) -> y (t, heads, dh); scores: t bytes
+    const int32_t d = heads * dh, row = 3 * d;
+    for (int32_t h = 0; h < heads; h++) {
+        for (int32_t i = 0; i < t; i++) {
+            const int8_t *q = qkv + i * row + h * dh;
+            for (int32_t j = 0; j < t; j++) {
+                const int8_t *kj = qkv + j * row + d + h * dh;
+                int32_t acc = 0;
+                for (int32_t c = 0; c < dh; c++) acc += ((int32_t)q[c] - q_zp) * ((int32_t)kj[c] - k_zp);
+                int8_t s = exfq_clamp_s8(exfq_requantize(acc, qk_mult, qk_shift) + s_zp);
+                scores[j] = scale_table ? scale_table[(int32_t)s + 128] : s;
+            }
+            exf_softmax_s8(scores, exp_table, scores, 1, t);
+            for (int32_t c = 0; c < dh; c++) {
+                const int8_t *vc = qkv + 2 * d + h * dh + c;
+                int32_t acc = 0;
+                for (int32_t j = 0; j < t; j++) acc += ((int32_t)scores[j] - p_zp) * ((int32_t)vc[j * row] - v_zp);
+                y[i * d + h * dh + c] = exfq_clamp_s8(exfq_requantize(acc, av_mult, av_shift) + out_zp);
+            }
+        }
+    }
+}
+
+/* (a - a_zp) * ma + (b - b_zp) * mb, shifted, + out_zp: the arithmetic of exf_add_q. */
+static inline int64_t add_q(int32_t a, int32_t b, const int32_t add[6]) {
+    int64_t v = (int64_t)(a - add[0]) * add[2] + (int64_t)(b - add[1]) * add[3];
+    return ((v + ((int64_t)1 << (add[4] - 1))) >> add[4]) + add[5];
+}
+
+void exf_token_mlp_q(const void *x, int32_t x_bytes, const int32_t *gamma, const int32_t *beta,
+                     int64_t eps_term, int32_t gshift, int32_t ln_zp, const int8_t *w1, const int32_t *b1,
+                     const int32_t *m1, const int32_t *s1, int32_t fc1_zp, const int8_t *act_table,
+                     const int8_t *w2, const int32_t *b2, const int32_t *m2, const int32_t *s2, int32_t fc2_zp,
+                     const int32_t add[6], void *y, int32_t y_bytes, int32_t rows, int32_t d, int32_t hidden,
+                     int8_t *scratch) {
+    // per row r: y[r] = add(x[r], q_linear2(lut(q_linear1(q_layernorm(x[r]))))); scratch 2 d + hidden
+    int8_t *ln = scratch, *hid = scratch + d, *out = scratch + d + hidden;
+    for (int32_t r = 0; r < rows; r++) {
+        layernorm_row_q((const int8_t *)x + r * d * x_bytes, x_bytes, gamma, beta, ln, d, eps_term, gshift,
+                        ln_zp);
+        exf_linear_s8(ln, w1, b1, m1, s1, hid, 1, d, hidden, fc1_zp);
+        exf_lut_s8(hid, act_table, hid, hidden);
+        exf_linear_s8(hid, w2, b2, m2, s2, out, 1, hidden, d, fc2_zp);
+        for (int32_t i = 0; i < d; i++) { /* x[r][i] read before y[r][i] written */
+            exfq_store(y, y_bytes, r * d + i, add_q(exfq_load(x, x_bytes, r * d + i), out[i], add));
+        }
+    }
+}
+
+void exf_patch_embed_s8(const int8_t *x, const int8_t *w, const int32_t *bias, const int32_t *mult,
+                        const int32_t *shift, int32_t in_zp, int32_t conv_zp, const int8_t *cls,
+                        const int8_t *pos, const int32_t *pos_add, void *y, int32_t y_bytes, int32_t c,
+                        int32_t h, int32_t wd, int32_t d, int32_t p) {
+    // x (c, h, wd) in p x p patches -> y (cls? 1 : 0 + (h/p)(wd/p), d), patches in raster order
+    int32_t t = 0;
+    if (cls) {
+        for (int32_t o = 0; o < d; o++) exfq_store(y, y_bytes, o, pos ? add_q(cls[o], pos[o], pos_add) : cls[o]);
+        t = 1;
+    }
+    for (int32_t py = 0; py < h / p; py++) {
+        for (int32_t px = 0; px < wd / p; px++, t++) {
+            for (int32_t o = 0; o < d; o++) {
+                const int8_t *wo = w + o * c * p * p;
+                int32_t acc = bias ? bias[o] : 0;
+                for (int32_t ic = 0; ic < c; ic++) {
+                    const int8_t *xc = x + (ic * h + py * p) * wd + px * p;
+                    for (int32_t ky = 0; ky < p; ky++) {
+                        for (int32_t kx = 0; kx < p; kx++) {
+                            acc += ((int32_t)xc[ky * wd + kx] - in_zp) * (int32_t)wo[(ic * p + ky) * p + kx];
+                        }
+                    }
+                }
+                int8_t v = exfq_clamp_s8(exfq_requantize(acc, mult[o], shift[o]) + conv_zp);
+                exfq_store(y, y_bytes, t * d + o, pos ? add_q(v, pos[t * d + o], pos_add) : v);
+            }
+        }
+    }
+}
