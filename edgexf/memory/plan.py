@@ -86,8 +86,8 @@ def verify_plan(
                     )
 
 
-def plan_memory(graph: Graph) -> MemoryPlan:
-    bufs = buffers(graph)
+def plan_memory(graph: Graph, inplace: bool = True) -> MemoryPlan:
+    bufs = buffers(graph, inplace)
     offsets = plan_greedy_by_size(bufs, ALIGNMENT)
     arena = align_up(max((offsets[b.name] + b.size for b in bufs), default=0), ALIGNMENT)
     verify_plan(bufs, offsets, arena, ALIGNMENT)
