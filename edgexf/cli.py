@@ -28,6 +28,16 @@ def print_report(r: dict) -> None:
         f"  arena          {_fmt_bytes(r['arena_bytes'])}  lower bound {r['arena_lower_bound_bytes']:,} B, "
         f"sum of activations {r['activations_sum_bytes']:,} B ({r['planner']})"
     )
+    mem = r.get("memory")
+    if mem:
+        from edgexf.memory.techniques import format_techniques
+
+        results = mem["planners"].items()
+        planners = ", ".join(
+            f"{k} {v['arena_bytes']:,} B" if "arena_bytes" in v else f"{k} skipped" for k, v in results
+        )
+        print(f"  planners       {planners}")
+        print(format_techniques(mem["techniques"]))
     print(f"  flash          {_fmt_bytes(r['flash_bytes'], r['flash_capacity_bytes'])}")
     print(
         f"  RAM            {_fmt_bytes(r['ram_bytes'], r['ram_capacity_bytes'])}  "
@@ -57,7 +67,7 @@ def print_report(r: dict) -> None:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
-    from edgexf.pipeline import QuantOptions, compile_model
+    from edgexf.pipeline import MemoryOptions, QuantOptions, compile_model
 
     command = "edgexf " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     quant = None
@@ -77,9 +87,13 @@ def cmd_compile(args: argparse.Namespace) -> int:
         command=command,
         log=lambda s: print(s, file=sys.stderr),
         quant=quant,
+        memory=MemoryOptions(not args.no_fusion, not args.no_inplace, args.exact_seconds, args.print_plan),
     )
     print_report(report)
-    print(f"\nwrote {args.out}/ (report.json, model/, host/, firmware/, emulator/, test_vectors.npz)")
+    print(
+        f"\nwrote {args.out}/ (report.json, memory_plan.png/.txt/.json, model/, host/, firmware/, emulator/, "
+        "test_vectors.npz)"
+    )
     return 0
 
 
@@ -188,6 +202,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="TENSORS",
         help="keep these activations int16: 'residual' (add/sub outputs) or a tensor-name glob; repeatable",
+    )
+    m = c.add_argument_group("memory planning")
+    m.add_argument("--print-plan", action="store_true", help="print the arena timeline (ops by bytes)")
+    m.add_argument(
+        "--no-fusion", action="store_true", help="keep attention, MLP and patch embedding layer by layer"
+    )
+    m.add_argument("--no-inplace", action="store_true", help="never write an output over a dead input")
+    m.add_argument(
+        "--exact-seconds",
+        type=float,
+        default=5.0,
+        help="time for the exact (CP-SAT) planner, deterministic seconds (default 5; 0 skips it)",
     )
     c.set_defaults(func=cmd_compile)
 

@@ -26,7 +26,9 @@ from edgexf.frontends import LoadedModel, load_model
 from edgexf.ir.graph import Graph
 from edgexf.ir.ops import op_macs
 from edgexf.ir.reference import run_reference
-from edgexf.memory.plan import plan_memory
+from edgexf.memory.plan import EXACT_TIME_S, plan_memory
+from edgexf.memory.show import timeline_text, write_plan_picture
+from edgexf.memory.techniques import compare_techniques
 from edgexf.passes.fold_constants import fold_constants
 from edgexf.passes.fuse import fuse
 from edgexf.passes.remove_dead_ops import remove_dead_ops
@@ -39,6 +41,16 @@ from edgexf.targets.toolchain import _does_not_fit, build_firmware, build_host, 
 
 DEFAULT_VECTORS = 16  # random test vectors when no data set is given
 LAYER_ERROR_SAMPLES = 256  # calibration samples the per-layer error report runs
+
+
+@dataclass(frozen=True)
+class MemoryOptions:
+    """How memory is planned (edgexf/memory/): all techniques on by default."""
+
+    fusion: bool = True  # operator integration and patch streaming (edgexf/passes/fuse.py)
+    inplace: bool = True  # token overwriting
+    exact_time_s: float = EXACT_TIME_S
+    print_plan: bool = False  # the ASCII timeline, on the log
 
 
 @dataclass(frozen=True)
@@ -63,6 +75,7 @@ def compile_model(
     command: str = "",
     log: Callable[[str], None] = print,
     quant: QuantOptions | None = None,
+    memory: MemoryOptions | None = None,
 ) -> dict:
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
@@ -85,8 +98,13 @@ def compile_model(
         g, quant_report = _quantize(g, quant, log)
 
     step("integrating ops and planning memory")
-    g, fused = fuse(g)  # row-at-a-time attention, MLP, LayerNorm+linear, patch embedding
-    plan = plan_memory(g)  # token overwriting, verified: no two live buffers share a byte
+    mem_opts = memory or MemoryOptions()
+    techniques = compare_techniques(g, min(mem_opts.exact_time_s, 1.0))  # what each technique saves
+    unfused_sum = plan_memory(g, inplace=False, planners=("greedy_by_size",)).naive_bytes
+    g, fused = fuse(g) if mem_opts.fusion else (g, {})  # row-at-a-time attention, MLP, LN+linear, patches
+    plan = plan_memory(g, mem_opts.inplace, exact_time_s=mem_opts.exact_time_s)  # every planner, verified
+    if mem_opts.print_plan:
+        log(timeline_text(plan, g))
     _check_fits_estimate(board, g, plan)  # before code generation: fail fast with the model's figures
 
     step("generating C")
@@ -133,8 +151,18 @@ def compile_model(
         "weights_bytes": sources.weights_bytes,
         "arena_bytes": plan.arena_bytes,
         "arena_lower_bound_bytes": plan.lower_bound_bytes,
-        "activations_sum_bytes": plan.naive_bytes,
+        "activations_sum_bytes": unfused_sum,
         "planner": plan.planner,
+        "memory": {
+            "planners": plan.results,
+            "lower_bound_bytes": plan.lower_bound_bytes,
+            "fused_ops": fused,
+            "token_overwriting": mem_opts.inplace,
+            "techniques": techniques,
+            "input_in_arena": True,
+            "picture": "memory_plan.png",
+            "timeline": "memory_plan.txt",
+        },
         "flash_bytes": memory.flash_bytes,
         "ram_bytes": memory.ram_bytes,
         "flash_capacity_bytes": board.flash.size,
@@ -161,6 +189,8 @@ def compile_model(
         report["float"] = _float_figures(float_graph)
     (out_dir / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
     (out_dir / "memory_plan.json").write_text(json.dumps(plan.to_dict(), indent=1) + "\n")
+    (out_dir / "memory_plan.txt").write_text(timeline_text(plan, g) + "\n")
+    write_plan_picture(plan, g, out_dir / "memory_plan.png")
     return report
 
 

@@ -98,7 +98,9 @@ def _patch_embed(c: EmitContext, op: Op) -> KernelCall:
     x, w, b, cls, pos = op.inputs
     _, ch, h, wd = c.shape(x)
     ptrs = (_f(c, x), _f(c, w), _f(c, b), _f(c, cls), _f(c, pos), _f(c, op.outputs[0]))
-    return _call("exf_patch_embed_f32", *ptrs, ch, h, wd, c.shape(w)[0], op.attrs["patch"])
+    return _call(
+        "exf_patch_embed_f32", *ptrs, ch, h, wd, c.shape(w)[0], op.attrs["patch"], c.scratch(op, "float")
+    )
 
 
 def _q_patch_embed(c: EmitContext, op: Op) -> KernelCall:
@@ -109,7 +111,7 @@ def _q_patch_embed(c: EmitContext, op: Op) -> KernelCall:
     y = op.outputs[0]
     args = [_q(c, x), _q(c, w), _q(c, bias), _q(c, mult), _q(c, shift), at["in_zp"], at["conv_zp"]]
     args += [_q(c, cls), _q(c, pos), add, c.ptr(y, "void"), c.itemsize(y)]
-    args += [ch, h, wd, c.shape(w)[0], at["patch"]]
+    args += [ch, h, wd, c.shape(w)[0], at["patch"], c.scratch(op, "void")]
     return _call("exf_patch_embed_s8", *args, statics=statics)
 
 

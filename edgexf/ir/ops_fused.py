@@ -195,15 +195,21 @@ def _q_patch_embed_ref(op, a, s):
 
 
 def patch_embed_delta(op: Op, ins: list[Spec | None], outs: list[Spec]) -> list[tuple[int, int]]:
-    """The image may lie `delta` bytes into the tokens' region: the kernel writes the class token, then
-    the tokens of patch row r while reading image rows [r p, (r+1) p) of every channel, so the bytes
-    written by the end of patch row r must stay below the first unread image byte (channel 0, row r p).
-    delta = max over r of (tokens written through row r) - (image bytes of channel 0 above row r p)."""
+    """The image may lie `delta` bytes into the tokens' region. The kernel writes the class token, then
+    computes each patch row's tokens in scratch and writes them once that row's image rows are read, so
+    the tokens written before patch row r is read must stay below image row r p of channel 0:
+    delta = max over r of (tokens before patch row r) - (channel 0's bytes above image row r p)."""
     (_, _, h, wd), (_, _, d) = ins[0][0], outs[0][0]
     p, si, so = op.attrs["patch"], ITEMSIZE[ins[0][1]], ITEMSIZE[outs[0][1]]
     nw, cls = wd // p, 1 if op.attrs["cls"] else 0
-    delta = max((cls + (r + 1) * nw) * d * so - r * p * wd * si for r in range(h // p))
+    delta = max((cls + r * nw) * d * so - r * p * wd * si for r in range(h // p))
     return [(0, max(0, delta))]
+
+
+def _patch_embed_scratch(op, s):
+    wd, d = s[0][0][3], s[1][0][0]
+    out_bytes = 4 if op.type == "patch_embed" else ITEMSIZE[op.attrs["dtype"]]
+    return (wd // op.attrs["patch"]) * d * out_bytes  # one patch row of tokens
 
 
 def _patch_embed_macs(op, i, o):
@@ -264,6 +270,7 @@ FUSED_OPS: dict[str, OpDef] = {
         _patch_embed_macs,
         "patchify conv -> tokens [+ class token] [+ position embedding]: x, W, b, cls, pos",
         alias=patch_embed_delta,
+        scratch=_patch_embed_scratch,
     ),
     "q_patch_embed": OpDef(
         _patch_embed_infer,
@@ -271,5 +278,6 @@ FUSED_OPS: dict[str, OpDef] = {
         _patch_embed_macs,
         "integer patch embedding: x, W, bias, mult, shift, cls, pos",
         alias=patch_embed_delta,
+        scratch=_patch_embed_scratch,
     ),
 }

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from edgexf.ir.graph import Graph
+from edgexf.ir.opdef import nbytes
 from edgexf.ir.ops import OPS, input_specs
 
 ALIGN = 16  # internal offsets stay multiples of this, so every tensor keeps the arena's alignment
@@ -122,7 +123,14 @@ def _overwritable(graph: Graph, op, i: int, owner: dict, last: dict) -> tuple[_G
         group = owner[name]
         if any(last.get(m, -1) > i for m in group.members):
             continue  # still read later (or a graph output)
-        return group, group.members[name] - _align(delta)
+        offset = group.members[name] - _align(delta)
+        low = min(offset, *group.members.values())
+        extent = max(off + graph.tensors[m].nbytes for m, off in group.members.items()) - low
+        if max(extent, graph.tensors[op.outputs[0]].nbytes + offset - low) > _align(
+            outs[0] and nbytes(outs[0])
+        ):
+            continue  # the shared region would outgrow the output, and keep that size as long as it lives
+        return group, offset
     return None
 
 

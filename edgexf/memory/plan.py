@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from edgexf.ir.graph import Graph
-from edgexf.memory.greedy_by_size import align_up, plan_greedy_by_size
+from edgexf.memory.greedy_by_size import align_up
 from edgexf.memory.lifetimes import Buffer, buffers, lower_bound, scratch_name
 
 ALIGNMENT = 16  # bytes; every buffer starts on a 16-byte boundary (SIMD loads, cache lines)
+EXACT_TIME_S = 5.0  # the exact planner's budget (deterministic time, see edgexf/memory/exact.py)
 
 
 class PlanError(AssertionError):
@@ -24,6 +25,7 @@ class MemoryPlan:
     naive_bytes: int  # every activation in its own place
     planner: str
     alignment: int = ALIGNMENT
+    results: dict[str, dict] = field(default_factory=dict)  # every planner's arena (or why it was skipped)
 
     def buffer_of(self, tensor: str) -> Buffer:
         for b in self.buffers:
@@ -47,6 +49,7 @@ class MemoryPlan:
             "lower_bound_bytes": self.lower_bound_bytes,
             "naive_bytes": self.naive_bytes,
             "alignment": self.alignment,
+            "planners": self.results,
             "buffers": [
                 {
                     "name": b.name,
@@ -86,11 +89,21 @@ def verify_plan(
                     )
 
 
-def plan_memory(graph: Graph, inplace: bool = True) -> MemoryPlan:
+def plan_memory(
+    graph: Graph,
+    inplace: bool = True,
+    planners: tuple[str, ...] | None = None,
+    exact_time_s: float = EXACT_TIME_S,
+) -> MemoryPlan:
+    """Every planner's plan (edgexf/memory/planners.py), each verified; the smallest arena wins."""
     bufs = buffers(graph, inplace)
-    offsets = plan_greedy_by_size(bufs, ALIGNMENT)
+    if exact_time_s <= 0:
+        planners = tuple(p for p in (planners or ("greedy_by_size", "greedy_by_conflicts")) if p != "exact")
+    name, offsets, results = best_plan(bufs, ALIGNMENT, exact_time_s, planners)
     arena = align_up(max((offsets[b.name] + b.size for b in bufs), default=0), ALIGNMENT)
     verify_plan(bufs, offsets, arena, ALIGNMENT)
-    return MemoryPlan(
-        tuple(bufs), offsets, arena, lower_bound(bufs), sum(b.size for b in bufs), "greedy_by_size"
-    )
+    naive = sum(b.size for b in (buffers(graph, inplace=False) if inplace else bufs))
+    return MemoryPlan(tuple(bufs), offsets, arena, lower_bound(bufs), naive, name, results=results)
+
+
+from edgexf.memory.planners import best_plan  # noqa: E402  (planners.py imports verify_plan from here)

@@ -210,9 +210,9 @@ void exf_requant_q(const void *x, int32_t x_bytes, void *y, int32_t y_bytes, int
  * - ln_linear, token_mlp: row r of x is read completely before row r of y is written, rows in order,
  *   so y may start at x when a y row is no longer than an x row, or x may lie at the tail of y
  *   (x = y + rows * (y row bytes - x row bytes)) when it is longer.
- * - patch_embed: tokens are written in order (class token first, then patch row by patch row); those
- *   of patch row r are written while image rows [r p, (r+1) p) are read, so x may lie inside y's
- *   region as long as every token through patch row r stays below image row r p of channel 0.
+ * - patch_embed: the class token is written first; each patch row's tokens are computed in scratch
+ *   ((wd/p) d elements of y's type) and written once image rows [r p, (r+1) p) are read, so x may lie
+ *   inside y's region as long as the tokens before patch row r stay below image row r p of channel 0.
  * - attention: y must not overlap qkv. */
 enum { EXF_ACT_GELU = 0, EXF_ACT_GELU_TANH = 1, EXF_ACT_RELU = 2 };
 
@@ -230,7 +230,7 @@ void exf_token_mlp_f32(const float *x, const float *gamma, const float *beta, fl
  * outputs as tokens (patches in raster order), after a class token when cls is not NULL, plus pos
  * (t, d) when not NULL. */
 void exf_patch_embed_f32(const float *x, const float *w, const float *b, const float *cls, const float *pos,
-                         float *y, int32_t c, int32_t h, int32_t wd, int32_t d, int32_t p);
+                         float *y, int32_t c, int32_t h, int32_t wd, int32_t d, int32_t p, float *scratch);
 
 /* Integer forms: layernorm of x (int8 or int16, x_bytes) as exf_layernorm_s8/_s16, then exf_linear_s8. */
 void exf_ln_linear_s8(const void *x, int32_t x_bytes, const int32_t *gamma, const int32_t *beta,
@@ -258,7 +258,7 @@ void exf_token_mlp_q(const void *x, int32_t x_bytes, const int32_t *gamma, const
 void exf_patch_embed_s8(const int8_t *x, const int8_t *w, const int32_t *bias, const int32_t *mult,
                         const int32_t *shift, int32_t in_zp, int32_t conv_zp, const int8_t *cls,
                         const int8_t *pos, const int32_t *pos_add, void *y, int32_t y_bytes, int32_t c,
-                        int32_t h, int32_t wd, int32_t d, int32_t p);
+                        int32_t h, int32_t wd, int32_t d, int32_t p, void *scratch);
 
 /* ---- data movement (any dtype; sizes in bytes) ------------------------------------------------ */
 

@@ -60,15 +60,17 @@ void exf_token_mlp_f32(const float *x, const float *gamma, const float *beta, fl
 }
 
 void exf_patch_embed_f32(const float *x, const float *w, const float *b, const float *cls, const float *pos,
-                         float *y, int32_t c, int32_t h, int32_t wd, int32_t d, int32_t p) {
-    // x (c, h, wd) in p x p patches -> y (cls? 1 : 0 + (h/p)(wd/p), d), patches in raster order
-    int32_t t = 0;
+                         float *y, int32_t c, int32_t h, int32_t wd, int32_t d, int32_t p, float *scratch) {
+    // x (c, h, wd) in p x p patches -> y (cls? 1 : 0 + (h/p)(wd/p), d), patches in raster order;
+    // scratch: one patch row of tokens ((wd/p) d floats), written to y once its image rows are read
+    const int32_t nw = wd / p;
+    int32_t t0 = 0;
     if (cls) {
         for (int32_t o = 0; o < d; o++) y[o] = pos ? cls[o] + pos[o] : cls[o];
-        t = 1;
+        t0 = 1;
     }
-    for (int32_t py = 0; py < h / p; py++) {
-        for (int32_t px = 0; px < wd / p; px++, t++) {
+    for (int32_t py = 0; py < h / p; py++, t0 += nw) {
+        for (int32_t px = 0; px < nw; px++) {
             for (int32_t o = 0; o < d; o++) {
                 const float *wo = w + o * c * p * p;
                 float acc = b ? b[o] : 0.0f;
@@ -78,8 +80,9 @@ void exf_patch_embed_f32(const float *x, const float *w, const float *b, const f
                         for (int32_t kx = 0; kx < p; kx++) acc += xc[ky * wd + kx] * wo[(ic * p + ky) * p + kx];
                     }
                 }
-                y[t * d + o] = pos ? acc + pos[t * d + o] : acc;
+                scratch[px * d + o] = pos ? acc + pos[(t0 + px) * d + o] : acc;
             }
         }
+        for (int32_t i = 0; i < nw * d; i++) y[t0 * d + i] = scratch[i];
     }
 }

@@ -80,15 +80,17 @@ void exf_token_mlp_q(const void *x, int32_t x_bytes, const int32_t *gamma, const
 void exf_patch_embed_s8(const int8_t *x, const int8_t *w, const int32_t *bias, const int32_t *mult,
                         const int32_t *shift, int32_t in_zp, int32_t conv_zp, const int8_t *cls,
                         const int8_t *pos, const int32_t *pos_add, void *y, int32_t y_bytes, int32_t c,
-                        int32_t h, int32_t wd, int32_t d, int32_t p) {
-    // x (c, h, wd) in p x p patches -> y (cls? 1 : 0 + (h/p)(wd/p), d), patches in raster order
-    int32_t t = 0;
+                        int32_t h, int32_t wd, int32_t d, int32_t p, void *scratch) {
+    // x (c, h, wd) in p x p patches -> y (cls? 1 : 0 + (h/p)(wd/p), d), patches in raster order;
+    // scratch: one patch row of tokens ((wd/p) d elements of y's type), copied to y once its rows are read
+    const int32_t nw = wd / p;
+    int32_t t0 = 0;
     if (cls) {
         for (int32_t o = 0; o < d; o++) exfq_store(y, y_bytes, o, pos ? add_q(cls[o], pos[o], pos_add) : cls[o]);
-        t = 1;
+        t0 = 1;
     }
-    for (int32_t py = 0; py < h / p; py++) {
-        for (int32_t px = 0; px < wd / p; px++, t++) {
+    for (int32_t py = 0; py < h / p; py++, t0 += nw) {
+        for (int32_t px = 0; px < nw; px++) {
             for (int32_t o = 0; o < d; o++) {
                 const int8_t *wo = w + o * c * p * p;
                 int32_t acc = bias ? bias[o] : 0;
@@ -101,8 +103,11 @@ void exf_patch_embed_s8(const int8_t *x, const int8_t *w, const int32_t *bias, c
                     }
                 }
                 int8_t v = exfq_clamp_s8(exfq_requantize(acc, mult[o], shift[o]) + conv_zp);
-                exfq_store(y, y_bytes, t * d + o, pos ? add_q(v, pos[t * d + o], pos_add) : v);
+                exfq_store(scratch, y_bytes, px * d + o, pos ? add_q(v, pos[(t0 + px) * d + o], pos_add) : v);
             }
         }
+        uint8_t *dst = (uint8_t *)y + t0 * d * y_bytes;
+        const uint8_t *src = (const uint8_t *)scratch;
+        for (int32_t i = 0; i < nw * d * y_bytes; i++) dst[i] = src[i];
     }
 }
