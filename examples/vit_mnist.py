@@ -86,6 +86,21 @@ def bundled() -> tuple[torch.nn.Module, torch.Tensor]:
     return load_trained(Path(__file__).resolve().with_name(STATE_FILE))
 
 
+# A ViT whose int8 activations do not fit the F746's 320 KB of SRAM layer by layer (the arena would be
+# about 671 KB: 8 heads of 197 x 197 attention scores alone are 310 KB) but fit with edgexf's memory
+# planning (about 126 KB): 28x28 in 2x2 patches (196 tokens and a class token), D 128, 8 heads, depth 4,
+# 265k parameters (611 KB of int8 weights). Untrained (random weights, seed 0): it demonstrates memory,
+# not accuracy.
+LARGE_CONFIG = dict(CONFIG, patch_size=2, embed_dim=128, num_heads=8)
+
+
+def large() -> tuple[torch.nn.Module, torch.Tensor]:
+    """The untrained LARGE_CONFIG ViT, for `vit_mnist.py:large`."""
+    torch.manual_seed(0)
+    model = ViT(ViTConfig(**LARGE_CONFIG)).eval()
+    return model, torch.from_numpy(load_mnist5k(test_fraction=0.2, seed=0).x_test[:1])
+
+
 def calibration_indices(y: np.ndarray, per_class: int = CALIB_PER_CLASS) -> np.ndarray:
     """The first `per_class` indices of each class in y, in their original order."""
     return np.sort(np.concatenate([np.flatnonzero(y == k)[:per_class] for k in np.unique(y)]))
