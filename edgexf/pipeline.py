@@ -186,7 +186,7 @@ def compile_model(
     }
     if quant_report is not None:
         report["quantization"] = quant_report
-        report["float"] = _float_figures(float_graph)
+        report["float"] = _float_figures(float_graph, mem_opts)
     (out_dir / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
     (out_dir / "memory_plan.json").write_text(json.dumps(plan.to_dict(), indent=1) + "\n")
     (out_dir / "memory_plan.txt").write_text(timeline_text(plan, g) + "\n")
@@ -240,9 +240,12 @@ def _quantize(g: Graph, quant: QuantOptions, log: Callable[[str], None]) -> tupl
     return q.graph, report
 
 
-def _float_figures(g: Graph) -> dict:
-    """The float32 model's sizes, for comparison (its firmware is not built; flash is weights only)."""
-    plan = plan_memory(g)
+def _float_figures(g: Graph, mem_opts: MemoryOptions) -> dict:
+    """The float32 model's sizes, planned as its own build would be (its firmware is not built; flash is
+    weights only)."""
+    plan = plan_memory(
+        fuse(g)[0] if mem_opts.fusion else g, mem_opts.inplace, exact_time_s=mem_opts.exact_time_s
+    )
     return {
         "params": count_params(g),
         "weights_bytes": sum(t.nbytes for t in g.constants()),
