@@ -100,7 +100,6 @@ def compile_model(
     step("integrating ops and planning memory")
     mem_opts = memory or MemoryOptions()
     techniques = compare_techniques(g, min(mem_opts.exact_time_s, 1.0))  # what each technique saves
-    unfused_sum = plan_memory(g, inplace=False, planners=("greedy_by_size",)).naive_bytes
     g, fused = fuse(g) if mem_opts.fusion else (g, {})  # row-at-a-time attention, MLP, LN+linear, patches
     plan = plan_memory(g, mem_opts.inplace, exact_time_s=mem_opts.exact_time_s)  # every planner, verified
     if mem_opts.print_plan:
@@ -151,7 +150,7 @@ def compile_model(
         "weights_bytes": sources.weights_bytes,
         "arena_bytes": plan.arena_bytes,
         "arena_lower_bound_bytes": plan.lower_bound_bytes,
-        "activations_sum_bytes": unfused_sum,
+        "activations_sum_bytes": techniques[0]["activations_sum_bytes"],  # the unfused graph's
         "planner": plan.planner,
         "memory": {
             "planners": plan.results,

@@ -57,14 +57,15 @@ def _elements(spec: Spec) -> int:
     return int(np.prod(spec[0], dtype=np.int64))
 
 
-def _rows(spec: Spec) -> int:
+def rows_of(spec: Spec) -> int:
+    """Rows of a tensor for per-row kernels: every axis but the last."""
     return int(np.prod(spec[0][:-1], dtype=np.int64))
 
 
 # elementwise kernels (y[i] from x[i], read before written): any input of the output's own shape
 alias_elementwise = alias_rows(_elements, (0, 1))
 # kernels over the last axis (LayerNorm, softmax), input 0
-alias_last_axis = alias_rows(_rows)
+alias_last_axis = alias_rows(rows_of)
 
 
 def same_shape_inputs(alias: Alias) -> Alias:

@@ -23,11 +23,7 @@ import numpy as np
 from edgexf.ir import kernels_q as KQ
 from edgexf.ir import kernels_ref as K
 from edgexf.ir.graph import GraphError, Op
-from edgexf.ir.opdef import ITEMSIZE, OpDef, Spec, alias_rows
-
-
-def _rows(spec: Spec) -> int:
-    return int(np.prod(spec[0][:-1], dtype=np.int64))
+from edgexf.ir.opdef import ITEMSIZE, OpDef, Spec, alias_last_axis, rows_of
 
 
 def _check(op: Op, ok: bool, what: str) -> None:
@@ -150,7 +146,7 @@ def _token_mlp_scratch(op, s):
 
 
 def _token_mlp_macs(op, i, o):
-    rows, d, hidden = _rows(o[0]), o[0][0][-1], i[3][0][0]
+    rows, d, hidden = rows_of(o[0]), o[0][0][-1], i[3][0][0]
     return 2 * rows * d * hidden
 
 
@@ -221,17 +217,17 @@ FUSED_OPS: dict[str, OpDef] = {
     "ln_linear": OpDef(
         _ln_linear_infer,
         _ln_linear_ref,
-        lambda op, i, o: _rows(o[0]) * i[3][0][1] * i[3][0][0],
+        lambda op, i, o: rows_of(o[0]) * i[3][0][1] * i[3][0][0],
         "LayerNorm then linear, per token: x, gamma, beta, W, b",
-        alias=alias_rows(_rows),
+        alias=alias_last_axis,
         scratch=_ln_linear_scratch,
     ),
     "q_ln_linear": OpDef(
         _ln_linear_infer,
         _q_ln_linear_ref,
-        lambda op, i, o: _rows(o[0]) * i[3][0][1] * i[3][0][0],
+        lambda op, i, o: rows_of(o[0]) * i[3][0][1] * i[3][0][0],
         "q_layernorm then q_linear, per token: x, gamma, beta, W, bias, mult, shift",
-        alias=alias_rows(_rows),
+        alias=alias_last_axis,
         scratch=_ln_linear_scratch,
     ),
     "attention": OpDef(
@@ -253,7 +249,7 @@ FUSED_OPS: dict[str, OpDef] = {
         _token_mlp_ref,
         _token_mlp_macs,
         "x + fc2(act(fc1(LayerNorm(x)))) per token: x, gamma, beta, W1, b1, W2, b2",
-        alias=alias_rows(_rows),
+        alias=alias_last_axis,
         scratch=_token_mlp_scratch,
     ),
     "q_token_mlp": OpDef(
@@ -261,7 +257,7 @@ FUSED_OPS: dict[str, OpDef] = {
         _q_token_mlp_ref,
         _token_mlp_macs,
         "integer token MLP with residual: x, gamma, beta, W1, bias1, mult1, shift1, act table, W2, ...",
-        alias=alias_rows(_rows),
+        alias=alias_last_axis,
         scratch=_token_mlp_scratch,
     ),
     "patch_embed": OpDef(

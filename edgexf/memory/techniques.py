@@ -35,6 +35,7 @@ def compare_techniques(graph: Graph, exact_time_s: float = TECHNIQUE_EXACT_S) ->
                 "technique": name,
                 "arena_bytes": plan.arena_bytes,
                 "lower_bound_bytes": plan.lower_bound_bytes,
+                "activations_sum_bytes": plan.naive_bytes,  # every tensor in its own bytes
                 "saved_bytes": 0 if before is None else before - plan.arena_bytes,
             }
         )
