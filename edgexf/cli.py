@@ -22,7 +22,7 @@ def _fmt_bytes(n: int, capacity: int | None = None) -> str:
 def print_report(r: dict) -> None:
     print(f"\n{r['model']} for {r['board']} (edgexf {r['edgexf_version']})")
     print(f"  parameters     {r['params']:>10,}")
-    print(f"  MACs           {r['macs']:>10,} per inference, {r['ops']} ops")
+    print(f"  MACs           {r['macs']:>10,} per inference, {len(r['ops'])} ops")
     print(f"  weights        {_fmt_bytes(r['weights_bytes'])}  (const, flash)")
     print(
         f"  arena          {_fmt_bytes(r['arena_bytes'])}  lower bound {r['arena_lower_bound_bytes']:,} B, "
@@ -63,6 +63,9 @@ def print_report(r: dict) -> None:
             )
         print(f"  worst layers against the float model ({q['layer_error_samples']} calibration samples):")
         print(format_layer_errors(q["layers"], limit=5))
+    kern = r.get("kernels")
+    if kern:
+        print(f"  kernels        {kern['used']} ({kern['dsp_ops']} ops on DSP-extension kernels)")
     print(f"  compiled in    {r['compile_seconds']} s")
 
 
@@ -88,6 +91,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
         log=lambda s: print(s, file=sys.stderr),
         quant=quant,
         memory=MemoryOptions(not args.no_fusion, not args.no_inplace, args.exact_seconds, args.print_plan),
+        kernels=args.kernels,
     )
     print_report(report)
     print(
@@ -105,6 +109,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.input:
         inputs = load_inputs(Path(args.input), tuple(report["inputs"][0]["shape"]))
     where = "in QEMU" if args.emulate else "on the host (gcc build)"
+    if args.profile:
+        return _run_profile(args, report, inputs, where)
     print(f"running {report['model']} ({report['board']}) {where}...", file=sys.stderr)
     run = run_build(Path(args.dir), args.emulate, inputs, args.check, args.timeout)
     counts = run.result.instructions if args.emulate else run.result.ticks
@@ -132,6 +138,20 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
             return 7
         print("check passed")
+    return 0
+
+
+def _run_profile(args: argparse.Namespace, report: dict, inputs: np.ndarray | None, where: str) -> int:
+    from edgexf.run.profile import DEFAULT_SAMPLES, format_profile, profile_build, report_ops
+
+    if args.check:
+        raise EdgexfError("--profile and --check do not go together: run them one after the other")
+    report_ops(report, Path(args.dir))  # a build from before per-op profiles: say to recompile
+    what = "the given inputs" if inputs is not None else f"the first {DEFAULT_SAMPLES} test vectors"
+    print(f"profiling {report['model']} ({report['board']}) op by op {where}, on {what}...", file=sys.stderr)
+    profile = profile_build(Path(args.dir), args.emulate, inputs, args.timeout)
+    print(format_profile(profile))
+    print(f"wrote {profile.save(Path(args.dir))}")
     return 0
 
 
@@ -203,6 +223,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TENSORS",
         help="keep these activations int16: 'residual' (add/sub outputs) or a tensor-name glob; repeatable",
     )
+    c.add_argument(
+        "--kernels",
+        choices=("auto", "portable", "dsp"),
+        default="auto",
+        help="int8 linear layers: dsp = Cortex-M DSP-extension kernels (SMLAD; bit-exact with portable), "
+        "portable = plain C; auto (default) = dsp where the board's core has the extension",
+    )
     m = c.add_argument_group("memory planning")
     m.add_argument("--print-plan", action="store_true", help="print the arena timeline (ops by bytes)")
     m.add_argument(
@@ -230,6 +257,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run the saved test vectors and fail on any mismatch: bit-exact with the IR reference, and "
         "for float32 builds within 1e-4 (relative) of PyTorch",
+    )
+    r.add_argument(
+        "--profile",
+        action="store_true",
+        help="time every op: builds the model again with a hook after each op (into DIR/profile/), runs it "
+        "on --input or the first 8 test vectors, prints a per-op and per-type table (instructions in "
+        "QEMU with --emulate, ns on the host) and writes DIR/profile.json",
     )
     r.add_argument(
         "--timeout", type=float, default=600, help="seconds before the run is stopped (default 600)"

@@ -24,6 +24,7 @@ from edgexf.datasets import load_npz
 from edgexf.errors import DoesNotFitError, MismatchError
 from edgexf.frontends import LoadedModel, load_model
 from edgexf.ir.graph import Graph
+from edgexf.ir.kernel_choice import resolve as resolve_kernels
 from edgexf.ir.ops import op_macs
 from edgexf.ir.reference import run_reference
 from edgexf.memory.plan import EXACT_TIME_S, plan_memory
@@ -32,6 +33,7 @@ from edgexf.memory.techniques import compare_techniques
 from edgexf.passes.fold_constants import fold_constants
 from edgexf.passes.fuse import fuse
 from edgexf.passes.remove_dead_ops import remove_dead_ops
+from edgexf.passes.select_kernels import select_kernels
 from edgexf.run.build_dir import REPORT_FILE
 from edgexf.run.host import run_host
 from edgexf.run.vectors import TestVectors, as_samples, compare, encode_inputs
@@ -76,6 +78,7 @@ def compile_model(
     log: Callable[[str], None] = print,
     quant: QuantOptions | None = None,
     memory: MemoryOptions | None = None,
+    kernels: str = "auto",
 ) -> dict:
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
@@ -101,6 +104,8 @@ def compile_model(
     mem_opts = memory or MemoryOptions()
     techniques = compare_techniques(g, min(mem_opts.exact_time_s, 1.0))  # what each technique saves
     g, fused = fuse(g) if mem_opts.fusion else (g, {})  # row-at-a-time attention, MLP, LN+linear, patches
+    kernel_set = resolve_kernels(kernels, board.core)  # before planning: fast kernels need scratch
+    g, dsp_ops = select_kernels(g, kernel_set)
     plan = plan_memory(g, mem_opts.inplace, exact_time_s=mem_opts.exact_time_s)  # every planner, verified
     if mem_opts.print_plan:
         log(timeline_text(plan, g))
@@ -146,7 +151,12 @@ def compile_model(
         "board": board.name,
         "params": count_params(float_graph),  # the model's; an int8 graph adds multipliers and tables
         "macs": sum(op_macs(g, op) for op in g.ops),
-        "ops": len(g.ops),
+        # the generated graph's ops in execution order: index i is model.c's "op i" and EDGEXF_PROFILE_OP(i)
+        "ops": [
+            {"index": i, "name": op.name, "type": op.type, "macs": op_macs(g, op)}
+            for i, op in enumerate(g.ops)
+        ],
+        "kernels": {"requested": kernels, "used": kernel_set, "dsp_ops": dsp_ops},
         "weights_bytes": sources.weights_bytes,
         "arena_bytes": plan.arena_bytes,
         "arena_lower_bound_bytes": plan.lower_bound_bytes,

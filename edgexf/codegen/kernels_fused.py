@@ -8,6 +8,7 @@ import math
 from edgexf.codegen.kernels import EmitContext, KernelCall, c_float, c_ident, register
 from edgexf.codegen.kernels_q import CTYPE
 from edgexf.ir.graph import Op
+from edgexf.ir.kernel_choice import uses_dsp
 
 ACT = {"gelu_none": "EXF_ACT_GELU", "gelu_tanh": "EXF_ACT_GELU_TANH", "relu": "EXF_ACT_RELU"}
 ADD_KEYS = ("a_zp", "b_zp", "ma", "mb", "shift", "out_zp")
@@ -50,8 +51,10 @@ def _q_ln_linear(c: EmitContext, op: Op) -> KernelCall:
     at = op.attrs
     ln = (c.ptr(x, "void"), c.itemsize(x), _q(c, g), _q(c, b), f"INT64_C({at['eps_term']})", at["gshift"])
     lin = (at["ln_zp"], _q(c, w), _q(c, bias), _q(c, mult), _q(c, shift), at["out_zp"])
-    tail = (_q(c, op.outputs[0]), rows, k, c.shape(w)[0], c.scratch(op, "int8_t"))
-    return _call("exf_ln_linear_s8", *ln, *lin, *tail)
+    tail = (_q(c, op.outputs[0]), rows, k, c.shape(w)[0])
+    if uses_dsp(op):
+        return _call("exf_ln_linear_s8_dsp", *ln, *lin, *tail, c.scratch(op))
+    return _call("exf_ln_linear_s8", *ln, *lin, *tail, c.scratch(op, "int8_t"))
 
 
 def _attention(c: EmitContext, op: Op) -> KernelCall:
@@ -90,8 +93,10 @@ def _q_token_mlp(c: EmitContext, op: Op) -> KernelCall:
     args = [c.ptr(x, "void"), c.itemsize(x), _q(c, g), _q(c, b), f"INT64_C({at['eps_term']})", at["gshift"]]
     args += [at["ln_zp"], _q(c, w1), _q(c, b1), _q(c, m1), _q(c, s1), at["fc1_zp"], _q(c, table)]
     args += [_q(c, w2), _q(c, b2), _q(c, m2), _q(c, s2), at["fc2_zp"], add, c.ptr(y, "void"), c.itemsize(y)]
-    args += [rows, d, c.shape(w1)[0], c.scratch(op, "int8_t")]
-    return _call("exf_token_mlp_q", *args, statics=statics)
+    args += [rows, d, c.shape(w1)[0]]
+    if uses_dsp(op):
+        return _call("exf_token_mlp_q_dsp", *args, c.scratch(op), statics=statics)
+    return _call("exf_token_mlp_q", *args, c.scratch(op, "int8_t"), statics=statics)
 
 
 def _patch_embed(c: EmitContext, op: Op) -> KernelCall:

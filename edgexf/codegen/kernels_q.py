@@ -10,6 +10,7 @@ import math
 
 from edgexf.codegen.kernels import EmitContext, KernelCall, broadcast_loops, matmul_layout, register
 from edgexf.ir.graph import Op
+from edgexf.ir.kernel_choice import uses_dsp
 
 CTYPE = {"int8": "int8_t", "int16": "int16_t", "int32": "int32_t"}
 
@@ -31,6 +32,8 @@ def _linear(c: EmitContext, op: Op) -> KernelCall:
     m, k = c.shape(w)
     rows = math.prod(c.shape(x)) // k
     ptrs = [_p(c, n) for n in (x, w, b, mult, shift, op.outputs[0])]
+    if uses_dsp(op):
+        return _call("exf_linear_s8_dsp", *ptrs, rows, k, m, op.attrs["out_zp"], c.scratch(op))
     return _call("exf_linear_s8", *ptrs, rows, k, m, op.attrs["out_zp"])
 
 

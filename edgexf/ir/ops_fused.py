@@ -23,6 +23,7 @@ import numpy as np
 from edgexf.ir import kernels_q as KQ
 from edgexf.ir import kernels_ref as K
 from edgexf.ir.graph import GraphError, Op
+from edgexf.ir.kernel_choice import block_scratch, uses_dsp
 from edgexf.ir.opdef import ITEMSIZE, OpDef, Spec, alias_last_axis, rows_of
 
 
@@ -57,7 +58,10 @@ def _q_ln_linear_ref(op, a, s):
 
 
 def _ln_linear_scratch(op, s):
-    return s[0][0][-1] * (4 if op.type == "ln_linear" else 1)  # one normalized row
+    k = s[0][0][-1]
+    if uses_dsp(op):  # a block of normalized rows, and their widening
+        return block_scratch(op, k, k)
+    return k * (4 if op.type == "ln_linear" else 1)  # one normalized row
 
 
 # ---- attention ------------------------------------------------------------------------------------
@@ -142,6 +146,8 @@ def _q_token_mlp_ref(op, a, s):
 
 def _token_mlp_scratch(op, s):
     d, hidden = s[0][0][-1], s[3][0][0]
+    if uses_dsp(op):  # a block of each row buffer, and the widening of the wider linear input
+        return block_scratch(op, 2 * d + hidden, max(d, hidden))
     return (2 * d + hidden) * (4 if op.type == "token_mlp" else 1)  # normalized row, hidden row, fc2 row
 
 

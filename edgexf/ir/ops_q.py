@@ -13,6 +13,7 @@ import numpy as np
 
 from edgexf.ir import kernels_q as KQ
 from edgexf.ir.graph import GraphError, Op
+from edgexf.ir.kernel_choice import uses_dsp, widened_bytes
 from edgexf.ir.opdef import (
     OpDef,
     Spec,
@@ -150,6 +151,7 @@ Q_OPS: dict[str, OpDef] = {
         lambda op, a, s: [KQ.linear_s8(*a, op.attrs["out_zp"])],
         linear_macs,
         "int8 x W^T + bias (int32, input zero point folded in), per-channel mult/shift (inputs 3, 4)",
+        scratch=lambda op, s: widened_bytes(s[0][0][-1]) if uses_dsp(op) else 0,
     ),
     "q_conv2d": OpDef(_conv2d_infer, _conv2d_ref, conv2d_macs, "int8 NCHW conv, per-channel requantization"),
     "q_matmul": OpDef(_matmul_infer, _matmul_ref, matmul_macs, "(a - a_zp) @ (b - b_zp), requantized"),

@@ -1,5 +1,6 @@
 """What the host and QEMU runs share: a fresh directory with input.bin, the program run there with a
-time limit, output.bin and ticks.bin read back, and failures turned into RunError with the log.
+time limit, output.bin and ticks.bin (and a profile build's profile.bin) read back, and failures
+turned into RunError with the log.
 
 The file formats are those of firmware/app/runner.c.
 """
@@ -12,7 +13,7 @@ import signal
 import struct
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from edgexf.errors import RunError
@@ -25,6 +26,11 @@ class RunResult:
     ticks: list[int]  # per sample, edgexf_run()'s duration: ns on the host, core clock ticks on a board
     instructions: list[int] | None  # QEMU only: ticks converted with the emulator's clock
     log: str  # what the program printed (stdout and stderr together)
+    op_ticks: list[list[int]] | None = None  # profile builds: per sample, each op's ticks (profile.bin)
+
+    def with_instructions(self, per_tick: int) -> RunResult:
+        """The result with every tick count also as instructions (QEMU: a fixed number per tick)."""
+        return replace(self, instructions=[t * per_tick for t in self.ticks])
 
 
 @functools.cache
@@ -45,9 +51,16 @@ def describe_exit(code: int) -> str:
 
 
 def run_vectors(
-    cmd: list[str], what: str, input_bytes: bytes, output_bytes_per_sample: int, timeout: float
-) -> tuple[bytes, list[int], str]:
-    """Runs `cmd` in a fresh temporary directory holding input.bin; returns (outputs, ticks, log)."""
+    cmd: list[str],
+    what: str,
+    input_bytes: bytes,
+    output_bytes_per_sample: int,
+    timeout: float,
+    profile_ops: int | None = None,
+) -> RunResult:
+    """Runs `cmd` in a fresh temporary directory holding input.bin; returns its outputs, ticks and log
+    (instructions None). profile_ops: a profile build (-DEDGEXF_PROFILE) of a model with that many ops,
+    whose profile.bin is read back as op_ticks."""
     with tempfile.TemporaryDirectory(prefix="edgexf-run-") as tmp:
         work = Path(tmp)
         (work / "input.bin").write_bytes(input_bytes)
@@ -66,17 +79,32 @@ def run_vectors(
             raise RunError(f"{what} failed: {describe_exit(proc.returncode)}. Its output:\n{log}")
         outputs = _read(work / "output.bin", what, log)
         raw_ticks = _read(work / "ticks.bin", what, log)
+        raw_profile = _read(work / "profile.bin", what, log) if profile_ops is not None else None
 
-    if len(raw_ticks) % 8:
-        raise RunError(f"{what}: ticks.bin has {len(raw_ticks)} bytes, not a whole number of uint64")
-    ticks = [t for (t,) in struct.iter_unpack("<Q", raw_ticks)]
+    ticks = _u64s(raw_ticks, "ticks.bin", what)
     expected = len(ticks) * output_bytes_per_sample
     if len(outputs) != expected:
         raise RunError(
             f"{what}: output.bin has {len(outputs)} bytes, expected {expected} "
             f"({len(ticks)} samples x {output_bytes_per_sample} B). Its output:\n{log}"
         )
-    return outputs, ticks, log
+    op_ticks = None
+    if raw_profile is not None:
+        assert profile_ops is not None
+        flat = _u64s(raw_profile, "profile.bin", what)
+        if len(flat) != len(ticks) * profile_ops:
+            raise RunError(
+                f"{what}: profile.bin holds {len(flat)} numbers, expected {len(ticks) * profile_ops} "
+                f"({len(ticks)} samples x {profile_ops} ops): is it a profile build of this model?"
+            )
+        op_ticks = [flat[i : i + profile_ops] for i in range(0, len(flat), profile_ops)]
+    return RunResult(outputs, ticks, None, log, op_ticks)
+
+
+def _u64s(raw: bytes, name: str, what: str) -> list[int]:
+    if len(raw) % 8:
+        raise RunError(f"{what}: {name} has {len(raw)} bytes, not a whole number of uint64")
+    return [v for (v,) in struct.iter_unpack("<Q", raw)]
 
 
 def _read(path: Path, what: str, log: str) -> bytes:

@@ -44,16 +44,20 @@ def qemu_command(board: Board, elf: Path) -> list[str]:
 
 
 def run_qemu(
-    board: Board, elf: Path, input_bytes: bytes, output_bytes_per_sample: int, timeout: float
+    board: Board,
+    elf: Path,
+    input_bytes: bytes,
+    output_bytes_per_sample: int,
+    timeout: float,
+    profile_ops: int | None = None,
 ) -> RunResult:
+    """profile_ops: elf is a profile build of a model with that many ops (see run_vectors)."""
     emulator = _emulator(board)
     _check_linked_for(elf, board, emulator)
     what = f"{elf} on {emulator.machine} (QEMU)"
-    outputs, ticks, log = run_vectors(
-        qemu_command(board, elf), what, input_bytes, output_bytes_per_sample, timeout
-    )
-    per_tick = instructions_per_tick(emulator)
-    return RunResult(outputs, ticks, [t * per_tick for t in ticks], log)
+    cmd = qemu_command(board, elf)
+    result = run_vectors(cmd, what, input_bytes, output_bytes_per_sample, timeout, profile_ops)
+    return result.with_instructions(instructions_per_tick(emulator))
 
 
 def _emulator(board: Board) -> Emulator:

@@ -111,14 +111,22 @@ def _run_compiler(cmd: list[str | Path], what: str, board: Board | None = None) 
     raise ToolchainError(f"{what} failed:\n{result.stderr[-_ERROR_TAIL_CHARS:]}")
 
 
-def build_host(model_dir: Path, out_dir: Path) -> Path:
-    """The model plus runner as a host executable (out_dir/runner); ticks are nanoseconds."""
+def _defines(defines: tuple[str, ...]) -> list[str]:
+    return [f"-D{d}" for d in defines]
+
+
+def build_host(model_dir: Path, out_dir: Path, defines: tuple[str, ...] = ()) -> Path:
+    """The model plus runner as a host executable (out_dir/runner); ticks are nanoseconds.
+
+    defines: preprocessor macros for every source, NAME or NAME=VALUE (e.g. EDGEXF_PROFILE).
+    """
     gcc = find_tool("gcc")
     fw = firmware_dir()
     sources = [*_model_sources(model_dir), fw / "app" / "runner.c", fw / "platform" / "platform_host.c"]
     out_dir.mkdir(parents=True, exist_ok=True)
     exe = out_dir / "runner"
-    cmd = [gcc, *COMMON_CFLAGS, *_includes(model_dir, "platform"), *sources, "-o", exe, "-lm"]
+    flags = [*COMMON_CFLAGS, *_defines(defines), *_includes(model_dir, "platform")]
+    cmd = [gcc, *flags, *sources, "-o", exe, "-lm"]
     _run_compiler(cmd, f"gcc building {model_dir} for the host")
     return exe
 
@@ -152,10 +160,13 @@ def render_linker_script(board: Board, emulated: bool) -> str:
     )
 
 
-def build_firmware(board: Board, model_dir: Path, out_dir: Path, emulated: bool) -> Firmware:
+def build_firmware(
+    board: Board, model_dir: Path, out_dir: Path, emulated: bool, defines: tuple[str, ...] = ()
+) -> Firmware:
     """The model plus runner linked for `board` (emulated: at its emulator's addresses), as .elf/.bin/.hex.
 
     Raises DoesNotFitError when the image overflows the board's flash or RAM (the stack included).
+    defines: as for build_host.
     """
     gcc = find_tool("arm-none-eabi-gcc")
     objcopy = find_tool("arm-none-eabi-objcopy")
@@ -177,6 +188,7 @@ def build_firmware(board: Board, model_dir: Path, out_dir: Path, emulated: bool)
         *board.cflags(),
         *COMMON_CFLAGS,
         *FIRMWARE_FLAGS,
+        *_defines(defines),
         *_includes(model_dir, "platform", "startup"),
         *sources,
         "-T",

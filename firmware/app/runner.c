@@ -4,7 +4,9 @@
  * runs on the host and on the emulated board:
  *   input.bin  = per sample, every input's raw bytes in input order (edgexf_input_info order);
  *   output.bin = per sample, every output's raw bytes in output order;
- *   ticks.bin  = per sample, the ticks edgexf_run() took, as a little-endian uint64.
+ *   ticks.bin  = per sample, the ticks edgexf_run() took, as a little-endian uint64;
+ *   profile.bin (built with -DEDGEXF_PROFILE only) = per sample, EDGEXF_NUM_OPS little-endian uint64:
+ *                the ticks of each op, measured by the hook model.c calls after every op.
  * Exits with the codes of platform.h, printing a line that says why.
  */
 #include "model.h"
@@ -57,6 +59,34 @@ static int32_t write_u64_le(plat_file f, uint64_t v)
     return plat_write(f, b, sizeof b);
 }
 
+#ifdef EDGEXF_PROFILE
+/* Op i's ticks in the current sample: from the previous op's hook (from just before edgexf_run() for
+ * op 0) to its own, so they add up to the whole run; each figure includes one hook's own cost. */
+static uint64_t profile_ticks[EDGEXF_NUM_OPS > 0 ? EDGEXF_NUM_OPS : 1];
+static uint64_t profile_last;
+
+void edgexf_profile_op(int32_t op_index)
+{
+    const uint64_t now = plat_ticks();
+    if (op_index >= 0 && op_index < EDGEXF_NUM_OPS) {
+        profile_ticks[op_index] += now - profile_last;
+    }
+    profile_last = now;
+}
+
+/* Appends this sample's figures to profile.bin and clears them for the next sample. */
+static int32_t profile_write(plat_file f)
+{
+    for (int32_t i = 0; i < EDGEXF_NUM_OPS; i++) {
+        if (write_u64_le(f, profile_ticks[i]) != 0) {
+            return -1;
+        }
+        profile_ticks[i] = 0;
+    }
+    return 0;
+}
+#endif
+
 int main(void)
 {
     plat_init();
@@ -85,6 +115,13 @@ int main(void)
         plat_log("edgexf runner: cannot create output.bin or ticks.bin");
         fail(PLAT_EXIT_WRITE_FAILED);
     }
+#ifdef EDGEXF_PROFILE
+    plat_file profile = plat_open_write("profile.bin");
+    if (profile < 0) {
+        plat_log("edgexf runner: cannot create profile.bin");
+        fail(PLAT_EXIT_WRITE_FAILED);
+    }
+#endif
 
     for (int64_t s = 0; s < samples; s++) {
         for (int32_t i = 0; i < EDGEXF_NUM_INPUTS; i++) {
@@ -94,6 +131,9 @@ int main(void)
             }
         }
         const uint64_t t0 = plat_ticks();
+#ifdef EDGEXF_PROFILE
+        profile_last = t0;
+#endif
         const int32_t rc = edgexf_run();
         const uint64_t t1 = plat_ticks();
         if (rc != 0) {
@@ -113,10 +153,19 @@ int main(void)
             plat_log("edgexf runner: cannot write ticks.bin");
             fail(PLAT_EXIT_WRITE_FAILED);
         }
+#ifdef EDGEXF_PROFILE
+        if (profile_write(profile) != 0) {
+            plat_log("edgexf runner: cannot write profile.bin");
+            fail(PLAT_EXIT_WRITE_FAILED);
+        }
+#endif
     }
     plat_close(in);
     plat_close(out);
     plat_close(ticks);
+#ifdef EDGEXF_PROFILE
+    plat_close(profile);
+#endif
     plat_log("edgexf runner: ");
     log_num(samples);
     plat_log(" samples done\n");

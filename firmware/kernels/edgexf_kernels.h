@@ -133,6 +133,33 @@ void exf_div_f32(const float *a, const float *b, float *y, const int32_t shape[4
 void exf_linear_s8(const int8_t *x, const int8_t *w, const int32_t *bias, const int32_t *mult,
                    const int32_t *shift, int8_t *y, int32_t rows, int32_t k, int32_t m, int32_t out_zp);
 
+/* ---- fast integer kernels (quant_*_dsp.c): Cortex-M DSP extension, bit-exact with the above -------
+ * Same arguments and results as the portable kernel of the same name without _dsp, plus working
+ * memory `scratch` (4-byte aligned) of the size given; x may not overlap y. exf_simd.h maps the SIMD
+ * operations to ACLE intrinsics on cores with DSP and to plain C elsewhere (the host build). */
+#define EXF_DSP_BLOCK_ROWS 6 /* rows of x widened to int16 together; edgexf/ir/kernel_choice.py mirrors it */
+
+/* scratch: EXF_DSP_BLOCK_ROWS * (k / 4) * 8 bytes (the widened rows) */
+void exf_linear_s8_dsp(const int8_t *x, const int8_t *w, const int32_t *bias, const int32_t *mult,
+                       const int32_t *shift, int8_t *y, int32_t rows, int32_t k, int32_t m, int32_t out_zp,
+                       void *scratch);
+
+/* exf_ln_linear_s8, EXF_DSP_BLOCK_ROWS rows at a time. scratch: align8(EXF_DSP_BLOCK_ROWS * k) bytes of
+ * normalized rows, then the widened rows of exf_linear_s8_dsp for k. */
+void exf_ln_linear_s8_dsp(const void *x, int32_t x_bytes, const int32_t *gamma, const int32_t *beta,
+                          int64_t eps_term, int32_t gshift, int32_t ln_zp, const int8_t *w, const int32_t *bias,
+                          const int32_t *mult, const int32_t *shift, int32_t out_zp, int8_t *y, int32_t rows,
+                          int32_t k, int32_t m, void *scratch);
+
+/* exf_token_mlp_q, EXF_DSP_BLOCK_ROWS rows at a time. scratch: align8(EXF_DSP_BLOCK_ROWS * (2 d + hidden))
+ * bytes of row buffers, then the widened rows of exf_linear_s8_dsp for max(d, hidden). */
+void exf_token_mlp_q_dsp(const void *x, int32_t x_bytes, const int32_t *gamma, const int32_t *beta,
+                         int64_t eps_term, int32_t gshift, int32_t ln_zp, const int8_t *w1, const int32_t *b1,
+                         const int32_t *m1, const int32_t *s1, int32_t fc1_zp, const int8_t *act_table,
+                         const int8_t *w2, const int32_t *b2, const int32_t *m2, const int32_t *s2,
+                         int32_t fc2_zp, const int32_t add[6], void *y, int32_t y_bytes, int32_t rows, int32_t d,
+                         int32_t hidden, void *scratch);
+
 /* x (n, c, h, wd) conv w (o, c, kh, kw) -> y (n, o, oh, ow), int8, geometry as exf_conv2d_f32.
  * acc = bias[oc] + sum over the taps inside the image of (x - in_zp) * w (int32; padding taps are
  * skipped, i.e. the padding is the real value 0); bias (o) may be NULL (= 0); mult, shift (o);

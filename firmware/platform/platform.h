@@ -17,8 +17,9 @@ enum plat_exit_code {
     PLAT_EXIT_NO_INPUT = 2,         /* input.bin could not be opened */
     PLAT_EXIT_BAD_INPUT_SIZE = 3,   /* input.bin is empty or not a whole number of samples */
     PLAT_EXIT_SHORT_READ = 4,       /* input.bin ended early while reading */
-    PLAT_EXIT_WRITE_FAILED = 5,     /* output.bin or ticks.bin could not be opened or written */
+    PLAT_EXIT_WRITE_FAILED = 5,     /* output.bin, ticks.bin or profile.bin could not be opened or written */
     PLAT_EXIT_RUN_FAILED = 6,       /* edgexf_run() returned non-zero */
+    PLAT_EXIT_CHECK_FAILED = 7,     /* a fast kernel's output differs from the portable one (kernel_check.c) */
     PLAT_EXIT_HARDFAULT = 10,       /* HardFault */
     PLAT_EXIT_MEMMANAGE = 11,       /* MemManage fault (MPU or execute-never) */
     PLAT_EXIT_BUSFAULT = 12,        /* BusFault (access to an invalid address) */

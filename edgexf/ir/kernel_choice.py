@@ -1,0 +1,46 @@
+"""Which C kernel an op runs: the portable one, or the fast one for cores with the DSP extension.
+
+The choice is an op attribute (`kernel: "dsp"`, set by edgexf/passes/select_kernels.py), because it
+changes the op's working memory: a fast int8 kernel widens EXF_DSP_BLOCK_ROWS rows of its input to
+int16 pairs in scratch, so the memory planner must know. Both kernels give the same integers: the
+reference ignores the attribute.
+"""
+
+from __future__ import annotations
+
+from edgexf.ir.graph import Op
+
+# firmware/kernels/edgexf_kernels.h EXF_DSP_BLOCK_ROWS (tests/firmware checks they agree)
+DSP_BLOCK_ROWS = 6
+DSP_OPS = ("q_linear", "q_ln_linear", "q_token_mlp")  # the int8 ops with a _dsp kernel
+# Cores with the DSP extension (SMLAD, SXTB16): Armv7E-M and Armv8-M Mainline with DSP
+DSP_CORES = ("cortex-m4", "cortex-m7", "cortex-m33", "cortex-m35p", "cortex-m55", "cortex-m85")
+CHOICES = ("auto", "portable", "dsp")
+
+
+def uses_dsp(op: Op) -> bool:
+    return op.attrs.get("kernel") == "dsp"
+
+
+def widened_bytes(k: int) -> int:
+    """Scratch of the int16 widening of DSP_BLOCK_ROWS rows of k int8 (only whole groups of 4)."""
+    return DSP_BLOCK_ROWS * (k // 4) * 8
+
+
+def block_scratch(op: Op, row_bytes: int, widen_k: int) -> int:
+    """Scratch of a fused dsp op: DSP_BLOCK_ROWS of its own row buffers (row_bytes per row) plus
+    the widening of the widest linear input (widen_k); 8-aligned, as the kernel lays it out."""
+    return _align8(DSP_BLOCK_ROWS * row_bytes) + widened_bytes(widen_k)
+
+
+def _align8(n: int) -> int:
+    return (n + 7) // 8 * 8
+
+
+def resolve(choice: str, core: str) -> str:
+    """'auto' is 'dsp' on a core with the DSP extension, else 'portable'."""
+    if choice not in CHOICES:
+        raise ValueError(f"kernels must be one of {', '.join(CHOICES)}, not {choice!r}")
+    if choice == "auto":
+        return "dsp" if core in DSP_CORES else "portable"
+    return choice

@@ -1,0 +1,70 @@
+/* Fast integrated int8 kernels (cores with the DSP extension): exf_ln_linear_s8 and exf_token_mlp_q
+ * EXF_DSP_BLOCK_ROWS rows at a time, so that every weight row loaded is used for a block of rows
+ * (exf_linear_s8_dsp). Same integers as the portable kernels. In-place use stays as allowed there:
+ * a block's input rows are all read before any of its output rows is written, and blocks go in
+ * increasing row order, so output rows never overtake input rows still to be read.
+ *
+ * scratch: the block's row buffers (listed per kernel, each EXF_DSP_BLOCK_ROWS rows), 8-aligned as a
+ * whole, then the widened rows of exf_linear_s8_dsp for the widest linear input. */
+#include "edgexf_kernels.h"
+#include "quant_common.h"
+
+#define R_MAX EXF_DSP_BLOCK_ROWS
+
+static inline int32_t align8(int32_t n) { return (n + 7) & ~7; }
+
+static inline int32_t min_i32(int32_t a, int32_t b) { return a < b ? a : b; }
+
+static void layernorm_rows_q(const void *x, int32_t x_bytes, const int32_t *gamma, const int32_t *beta,
+                             int8_t *y, int32_t rows, int32_t d, int64_t eps_term, int32_t gshift,
+                             int32_t out_zp) {
+    if (x_bytes == 2) {
+        exf_layernorm_s16((const int16_t *)x, gamma, beta, y, rows, d, eps_term, gshift, out_zp);
+    } else {
+        exf_layernorm_s8((const int8_t *)x, gamma, beta, y, rows, d, eps_term, gshift, out_zp);
+    }
+}
+
+void exf_ln_linear_s8_dsp(const void *x, int32_t x_bytes, const int32_t *gamma, const int32_t *beta,
+                          int64_t eps_term, int32_t gshift, int32_t ln_zp, const int8_t *w, const int32_t *bias,
+                          const int32_t *mult, const int32_t *shift, int32_t out_zp, int8_t *y, int32_t rows,
+                          int32_t k, int32_t m, void *scratch) {
+    // scratch: normalized rows (R_MAX k), widened rows (k)
+    int8_t *ln = (int8_t *)scratch;
+    void *xs = (uint8_t *)scratch + align8(R_MAX * k);
+    for (int32_t r = 0; r < rows; r += R_MAX) {
+        const int32_t n = min_i32(R_MAX, rows - r);
+        layernorm_rows_q((const uint8_t *)x + r * k * x_bytes, x_bytes, gamma, beta, ln, n, k, eps_term, gshift,
+                         ln_zp);
+        exf_linear_s8_dsp(ln, w, bias, mult, shift, y + r * m, n, k, m, out_zp, xs);
+    }
+}
+
+/* (a - a_zp) * ma + (b - b_zp) * mb, shifted, + out_zp: the arithmetic of exf_add_q. */
+static inline int64_t add_q(int32_t a, int32_t b, const int32_t add[6]) {
+    int64_t v = (int64_t)(a - add[0]) * add[2] + (int64_t)(b - add[1]) * add[3];
+    return ((v + ((int64_t)1 << (add[4] - 1))) >> add[4]) + add[5];
+}
+
+void exf_token_mlp_q_dsp(const void *x, int32_t x_bytes, const int32_t *gamma, const int32_t *beta,
+                         int64_t eps_term, int32_t gshift, int32_t ln_zp, const int8_t *w1, const int32_t *b1,
+                         const int32_t *m1, const int32_t *s1, int32_t fc1_zp, const int8_t *act_table,
+                         const int8_t *w2, const int32_t *b2, const int32_t *m2, const int32_t *s2,
+                         int32_t fc2_zp, const int32_t add[6], void *y, int32_t y_bytes, int32_t rows, int32_t d,
+                         int32_t hidden, void *scratch) {
+    // scratch: normalized rows (R_MAX d), hidden rows (R_MAX hidden), fc2 rows (R_MAX d), widened rows
+    int8_t *ln = (int8_t *)scratch, *hid = ln + R_MAX * d, *out = hid + R_MAX * hidden;
+    void *xs = (uint8_t *)scratch + align8(R_MAX * (2 * d + hidden));
+    for (int32_t r = 0; r < rows; r += R_MAX) {
+        const int32_t n = min_i32(R_MAX, rows - r);
+        layernorm_rows_q((const uint8_t *)x + r * d * x_bytes, x_bytes, gamma, beta, ln, n, d, eps_term, gshift,
+                         ln_zp);
+        exf_linear_s8_dsp(ln, w1, b1, m1, s1, hid, n, d, hidden, fc1_zp, xs);
+        exf_lut_s8(hid, act_table, hid, n * hidden);
+        exf_linear_s8_dsp(hid, w2, b2, m2, s2, out, n, hidden, d, fc2_zp, xs);
+        for (int32_t i = 0; i < n * d; i++) { /* x[r][i] read before y[r][i] written, rows in order */
+            const int32_t e = r * d + i;
+            exfq_store(y, y_bytes, e, add_q(exfq_load(x, x_bytes, e), out[i], add));
+        }
+    }
+}
