@@ -18,6 +18,13 @@ static inline int16_t exfq_clamp_s16(int64_t v) {
     return (int16_t)(v < -32768 ? -32768 : v > 32767 ? 32767 : v);
 }
 
+/* (a - a_zp) * ma + (b - b_zp) * mb, shifted, + out_zp, with add = {a_zp, b_zp, ma, mb, shift, out_zp}:
+ * the arithmetic of exf_add_q, for the fused kernels' residual adds (not yet clamped). */
+static inline int64_t exfq_add_pair(int32_t a, int32_t b, const int32_t add[6]) {
+    int64_t v = (int64_t)(a - add[0]) * add[2] + (int64_t)(b - add[1]) * add[3];
+    return ((v + ((int64_t)1 << (add[4] - 1))) >> add[4]) + add[5];
+}
+
 /* Element i of an int8 (bytes == 1) or int16 (bytes == 2) array. */
 static inline int32_t exfq_load(const void *p, int32_t bytes, int32_t i) {
     return bytes == 1 ? (int32_t)((const int8_t *)p)[i] : (int32_t)((const int16_t *)p)[i];

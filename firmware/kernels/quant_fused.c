@@ -51,12 +51,6 @@ void exf_attention_s8(const int8_t *qkv, const int8_t *scale_table, const int32_
     }
 }
 
-/* (a - a_zp) * ma + (b - b_zp) * mb, shifted, + out_zp: the arithmetic of exf_add_q. */
-static inline int64_t add_q(int32_t a, int32_t b, const int32_t add[6]) {
-    int64_t v = (int64_t)(a - add[0]) * add[2] + (int64_t)(b - add[1]) * add[3];
-    return ((v + ((int64_t)1 << (add[4] - 1))) >> add[4]) + add[5];
-}
-
 void exf_token_mlp_q(const void *x, int32_t x_bytes, const int32_t *gamma, const int32_t *beta,
                      int64_t eps_term, int32_t gshift, int32_t ln_zp, const int8_t *w1, const int32_t *b1,
                      const int32_t *m1, const int32_t *s1, int32_t fc1_zp, const int8_t *act_table,
@@ -72,7 +66,7 @@ void exf_token_mlp_q(const void *x, int32_t x_bytes, const int32_t *gamma, const
         exf_lut_s8(hid, act_table, hid, hidden);
         exf_linear_s8(hid, w2, b2, m2, s2, out, 1, hidden, d, fc2_zp);
         for (int32_t i = 0; i < d; i++) { /* x[r][i] read before y[r][i] written */
-            exfq_store(y, y_bytes, r * d + i, add_q(exfq_load(x, x_bytes, r * d + i), out[i], add));
+            exfq_store(y, y_bytes, r * d + i, exfq_add_pair(exfq_load(x, x_bytes, r * d + i), out[i], add));
         }
     }
 }
@@ -86,7 +80,9 @@ void exf_patch_embed_s8(const int8_t *x, const int8_t *w, const int32_t *bias, c
     const int32_t nw = wd / p;
     int32_t t0 = 0;
     if (cls) {
-        for (int32_t o = 0; o < d; o++) exfq_store(y, y_bytes, o, pos ? add_q(cls[o], pos[o], pos_add) : cls[o]);
+        for (int32_t o = 0; o < d; o++) {
+            exfq_store(y, y_bytes, o, pos ? exfq_add_pair(cls[o], pos[o], pos_add) : cls[o]);
+        }
         t0 = 1;
     }
     for (int32_t py = 0; py < h / p; py++, t0 += nw) {
@@ -103,7 +99,8 @@ void exf_patch_embed_s8(const int8_t *x, const int8_t *w, const int32_t *bias, c
                     }
                 }
                 int8_t v = exfq_clamp_s8(exfq_requantize(acc, mult[o], shift[o]) + conv_zp);
-                exfq_store(scratch, y_bytes, px * d + o, pos ? add_q(v, pos[(t0 + px) * d + o], pos_add) : v);
+                int64_t e = pos ? exfq_add_pair(v, pos[(t0 + px) * d + o], pos_add) : v;
+                exfq_store(scratch, y_bytes, px * d + o, e);
             }
         }
         uint8_t *dst = (uint8_t *)y + t0 * d * y_bytes;

@@ -40,12 +40,6 @@ void exf_ln_linear_s8_dsp(const void *x, int32_t x_bytes, const int32_t *gamma, 
     }
 }
 
-/* (a - a_zp) * ma + (b - b_zp) * mb, shifted, + out_zp: the arithmetic of exf_add_q. */
-static inline int64_t add_q(int32_t a, int32_t b, const int32_t add[6]) {
-    int64_t v = (int64_t)(a - add[0]) * add[2] + (int64_t)(b - add[1]) * add[3];
-    return ((v + ((int64_t)1 << (add[4] - 1))) >> add[4]) + add[5];
-}
-
 void exf_token_mlp_q_dsp(const void *x, int32_t x_bytes, const int32_t *gamma, const int32_t *beta,
                          int64_t eps_term, int32_t gshift, int32_t ln_zp, const int8_t *w1, const int32_t *b1,
                          const int32_t *m1, const int32_t *s1, int32_t fc1_zp, const int8_t *act_table,
@@ -64,7 +58,7 @@ void exf_token_mlp_q_dsp(const void *x, int32_t x_bytes, const int32_t *gamma, c
         exf_linear_s8_dsp(hid, w2, b2, m2, s2, out, n, hidden, d, fc2_zp, xs);
         for (int32_t i = 0; i < n * d; i++) { /* x[r][i] read before y[r][i] written, rows in order */
             const int32_t e = r * d + i;
-            exfq_store(y, y_bytes, e, add_q(exfq_load(x, x_bytes, e), out[i], add));
+            exfq_store(y, y_bytes, e, exfq_add_pair(exfq_load(x, x_bytes, e), out[i], add));
         }
     }
 }

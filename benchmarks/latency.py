@@ -1,0 +1,112 @@
+"""Instructions per inference (QEMU icount, deterministic) of the example ViTs, portable against
+DSP-extension kernels: one JSON line per (model, dtype, kernels), then one per linear-kernel shape.
+
+    python benchmarks/latency.py [--out DIR] [--models mnist,large] [--no-kernel-check]
+
+mnist: the bundled examples/vit_mnist.py:bundled (float32 and int8, calibrated on 500 training
+images). large: examples/vit_mnist.py:large (int8, untrained, calibrated on the same images). Each
+build is profiled per op on one test image (`edgexf run DIR --emulate --profile`), and each line
+gives instructions, MACs and MACs per instruction for the whole model, for its int8 linear layers
+(q_linear, q_ln_linear, q_token_mlp: the fused ones include their LayerNorm, activation and
+residual add) and per op type, plus the compile time. The kernel-check lines time each fast kernel
+against its portable twin on the example shapes (firmware/app/kernel_check.c). About 4 minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from edgexf.pipeline import MemoryOptions, QuantOptions, compile_model
+from edgexf.run.profile import profile_build
+from edgexf.targets import kernel_check
+from edgexf.targets.boards import load_board
+
+ROOT = Path(__file__).resolve().parents[1]
+BOARD = "stm32f746"
+LINEAR_TYPES = ("q_linear", "q_ln_linear", "q_token_mlp", "linear", "ln_linear", "token_mlp")
+
+
+def build(model: str, dtype: str, kernels: str, work: Path, data: Path) -> tuple[dict, Path]:
+    out = work / f"{model.split(':')[-1]}_{dtype}_{kernels}"
+    quant = QuantOptions(data / "vit_mnist_calib.npz") if dtype == "int8" else None
+    report = compile_model(
+        model, BOARD, out, test_data=data / "vit_mnist_test.npz", max_vectors=4, quant=quant,
+        memory=MemoryOptions(exact_time_s=1.0), kernels=kernels, log=lambda s: print(s, file=sys.stderr),
+    )  # fmt: skip
+    return report, out
+
+
+def line(name: str, dtype: str, kernels: str, report: dict, out: Path) -> dict:
+    profile = profile_build(out, emulate=True, inputs=None)
+    ops = profile.ops[:]
+    total = sum(op.instructions for op in ops)
+    lin = [op for op in ops if op.type in LINEAR_TYPES]
+    lin_instr, lin_macs = sum(op.instructions for op in lin), sum(op.macs for op in lin)
+    return {
+        "benchmark": "latency",
+        "board": BOARD,
+        "model": name,
+        "dtype": dtype,
+        "kernels": report["kernels"]["used"],
+        "macs": report["macs"],
+        "instructions_per_inference": total,
+        "macs_per_instruction": round(report["macs"] / total, 4),
+        "linear_layers": {
+            "instructions": lin_instr,
+            "macs": lin_macs,
+            "macs_per_instruction": round(lin_macs / lin_instr, 4) if lin_instr else None,
+        },
+        "by_type": [
+            {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}
+            for row in profile.by_type()
+        ],
+        "arena_bytes": report["arena_bytes"],
+        "flash_bytes": report["flash_bytes"],
+        "compile_seconds": report["compile_seconds"],
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, help="keep the builds here (default: a temporary directory)")
+    ap.add_argument("--models", default="mnist,large")
+    ap.add_argument("--no-kernel-check", action="store_true")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = args.out or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        example = ROOT / "examples" / "vit_mnist.py"
+        subprocess.run(
+            [sys.executable, str(example), "--write-data", str(work)], check=True, stdout=sys.stderr
+        )
+        builds = {"mnist": [("float32", "portable"), ("int8", "portable"), ("int8", "dsp")],
+                  "large": [("int8", "portable"), ("int8", "dsp")]}  # fmt: skip
+        for name in args.models.split(","):
+            for dtype, kernels in builds[name]:
+                model = f"{example}:{'bundled' if name == 'mnist' else 'large'}"
+                report, out = build(model, dtype, kernels, work, work)
+                print(json.dumps(line(name, dtype, kernels, report, out)), flush=True)
+    if not args.no_kernel_check:
+        for t in kernel_check.run(load_board(BOARD)):
+            row = {
+                "benchmark": "latency_kernel",
+                "board": BOARD,
+                "kernel": t.kernel,
+                "rows": t.rows,
+                "k": t.k,
+            }
+            row |= {"m": t.m, "macs": t.macs, "portable_instructions": t.portable, "dsp_instructions": t.fast}
+            row |= {
+                "speedup": round(t.portable / t.fast, 3),
+                "dsp_macs_per_instruction": round(t.macs / t.fast, 4),
+            }
+            print(json.dumps(row), flush=True)
+
+
+if __name__ == "__main__":
+    main()
