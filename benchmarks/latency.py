@@ -43,9 +43,8 @@ def build(model: str, dtype: str, kernels: str, work: Path, data: Path) -> tuple
 
 def line(name: str, dtype: str, kernels: str, report: dict, out: Path) -> dict:
     profile = profile_build(out, emulate=True, inputs=None)
-    ops = profile.ops[:]
-    total = sum(op.instructions for op in ops)
-    lin = [op for op in ops if op.type in LINEAR_TYPES]
+    total = sum(op.instructions for op in profile.ops)
+    lin = [op for op in profile.ops if op.type in LINEAR_TYPES]
     lin_instr, lin_macs = sum(op.instructions for op in lin), sum(op.macs for op in lin)
     return {
         "benchmark": "latency",

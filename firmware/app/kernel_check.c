@@ -7,6 +7,7 @@
  */
 #include "edgexf_kernels.h"
 #include "platform.h"
+#include "log_num.h"
 
 #define MAX_ROWS 64
 #define MAX_K 512
@@ -31,19 +32,9 @@ static uint32_t rng(void) /* xorshift32 */
 
 static int32_t rng_in(int32_t lo, int32_t hi) { return lo + (int32_t)(rng() % (uint32_t)(hi - lo + 1)); }
 
-static void log_num(int64_t v)
+static void log_field(int64_t v) /* the number and a space */
 {
-    char buf[21], *p = buf + 20;
-    uint64_t u = v < 0 ? 0u - (uint64_t)v : (uint64_t)v;
-    *p = '\0';
-    do {
-        *--p = (char)('0' + u % 10u);
-        u /= 10u;
-    } while (u != 0u);
-    if (v < 0) {
-        *--p = '-';
-    }
-    plat_log(p);
+    log_num(v);
     plat_log(" ");
 }
 
@@ -52,9 +43,9 @@ static void log_shape(const char *what, const char *kernel, int32_t rows, int32_
     plat_log(what);
     plat_log(kernel);
     plat_log(" ");
-    log_num(rows);
-    log_num(k);
-    log_num(m);
+    log_field(rows);
+    log_field(k);
+    log_field(m);
 }
 
 /* Random operands; shifts both below 32 and from 32 up (the fast requantization's two paths). */
@@ -86,15 +77,15 @@ static int32_t check_linear(int32_t rows, int32_t k, int32_t m, int32_t timed)
         if (y_portable[i] != y_fast[i]) {
             log_shape("MISMATCH ", "exf_linear_s8_dsp", rows, k, m);
             plat_log("at element ");
-            log_num(i);
+            log_field(i);
             plat_log("\n");
             return -1;
         }
     }
     if (timed) {
         log_shape("time ", "exf_linear_s8_dsp", rows, k, m);
-        log_num((int64_t)(t1 - t0));
-        log_num((int64_t)(t2 - t1));
+        log_field((int64_t)(t1 - t0));
+        log_field((int64_t)(t2 - t1));
         plat_log("\n");
     }
     return 0;

@@ -11,28 +11,7 @@
  */
 #include "model.h"
 #include "platform.h"
-
-/* Decimal text of v into buf (at least 21 bytes); no printf, so no stdio is linked on the target. */
-static const char *fmt_i64(char *buf, int64_t v)
-{
-    char *p = buf + 20;
-    uint64_t u = v < 0 ? 0u - (uint64_t)v : (uint64_t)v;
-    *p = '\0';
-    do {
-        *--p = (char)('0' + u % 10u);
-        u /= 10u;
-    } while (u != 0u);
-    if (v < 0) {
-        *--p = '-';
-    }
-    return p;
-}
-
-static void log_num(int64_t v)
-{
-    char buf[21];
-    plat_log(fmt_i64(buf, v));
-}
+#include "log_num.h"
 
 /* Ends the message logged so far (written in pieces: no printf) and exits with `code`. */
 __attribute__((noreturn)) static void fail(int32_t code)

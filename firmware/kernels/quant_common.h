@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+#include "edgexf_kernels.h"
+
 /* round(acc * mult / 2^shift), ties toward +inf; shift in [1, 62], |acc * mult| < 2^62, so the sum
  * with 2^(shift-1) <= 2^61 stays below 2^63. >> of a negative int64 is arithmetic (gcc). */
 static inline int64_t exfq_requantize(int64_t acc, int32_t mult, int32_t shift) {
@@ -76,6 +78,18 @@ static inline int64_t exfq_div_2p61(uint64_t r) {
         }
     }
     return (int64_t)q;
+}
+
+/* LayerNorm of `rows` rows of x, int8 (x_bytes 1) or int16 (x_bytes 2), into int8 y: the fused
+ * kernels' LayerNorm step. */
+static inline void exfq_layernorm_rows(const void *x, int32_t x_bytes, const int32_t *gamma, const int32_t *beta,
+                                       int8_t *y, int32_t rows, int32_t d, int64_t eps_term, int32_t gshift,
+                                       int32_t out_zp) {
+    if (x_bytes == 2) {
+        exf_layernorm_s16((const int16_t *)x, gamma, beta, y, rows, d, eps_term, gshift, out_zp);
+    } else {
+        exf_layernorm_s8((const int8_t *)x, gamma, beta, y, rows, d, eps_term, gshift, out_zp);
+    }
 }
 
 #endif /* EDGEXF_QUANT_COMMON_H */

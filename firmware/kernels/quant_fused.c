@@ -3,22 +3,13 @@
 #include "edgexf_kernels.h"
 #include "quant_common.h"
 
-static void layernorm_row_q(const void *x, int32_t x_bytes, const int32_t *gamma, const int32_t *beta,
-                            int8_t *y, int32_t d, int64_t eps_term, int32_t gshift, int32_t out_zp) {
-    if (x_bytes == 2) {
-        exf_layernorm_s16((const int16_t *)x, gamma, beta, y, 1, d, eps_term, gshift, out_zp);
-    } else {
-        exf_layernorm_s8((const int8_t *)x, gamma, beta, y, 1, d, eps_term, gshift, out_zp);
-    }
-}
-
 void exf_ln_linear_s8(const void *x, int32_t x_bytes, const int32_t *gamma, const int32_t *beta,
                       int64_t eps_term, int32_t gshift, int32_t ln_zp, const int8_t *w, const int32_t *bias,
                       const int32_t *mult, const int32_t *shift, int32_t out_zp, int8_t *y, int32_t rows,
                       int32_t k, int32_t m, int8_t *scratch) {
     // per row r: scratch = q_layernorm(x[r]) (k); y[r] = q_linear(scratch) (m)
     for (int32_t r = 0; r < rows; r++) {
-        layernorm_row_q((const int8_t *)x + r * k * x_bytes, x_bytes, gamma, beta, scratch, k, eps_term, gshift,
+        exfq_layernorm_rows((const int8_t *)x + r * k * x_bytes, x_bytes, gamma, beta, scratch, 1, k, eps_term, gshift,
                         ln_zp);
         exf_linear_s8(scratch, w, bias, mult, shift, y + r * m, 1, k, m, out_zp);
     }
@@ -60,7 +51,7 @@ void exf_token_mlp_q(const void *x, int32_t x_bytes, const int32_t *gamma, const
     // per row r: y[r] = add(x[r], q_linear2(lut(q_linear1(q_layernorm(x[r]))))); scratch 2 d + hidden
     int8_t *ln = scratch, *hid = scratch + d, *out = scratch + d + hidden;
     for (int32_t r = 0; r < rows; r++) {
-        layernorm_row_q((const int8_t *)x + r * d * x_bytes, x_bytes, gamma, beta, ln, d, eps_term, gshift,
+        exfq_layernorm_rows((const int8_t *)x + r * d * x_bytes, x_bytes, gamma, beta, ln, 1, d, eps_term, gshift,
                         ln_zp);
         exf_linear_s8(ln, w1, b1, m1, s1, hid, 1, d, hidden, fc1_zp);
         exf_lut_s8(hid, act_table, hid, hidden);

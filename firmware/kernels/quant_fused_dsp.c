@@ -15,16 +15,6 @@ static inline int32_t align8(int32_t n) { return (n + 7) & ~7; }
 
 static inline int32_t min_i32(int32_t a, int32_t b) { return a < b ? a : b; }
 
-static void layernorm_rows_q(const void *x, int32_t x_bytes, const int32_t *gamma, const int32_t *beta,
-                             int8_t *y, int32_t rows, int32_t d, int64_t eps_term, int32_t gshift,
-                             int32_t out_zp) {
-    if (x_bytes == 2) {
-        exf_layernorm_s16((const int16_t *)x, gamma, beta, y, rows, d, eps_term, gshift, out_zp);
-    } else {
-        exf_layernorm_s8((const int8_t *)x, gamma, beta, y, rows, d, eps_term, gshift, out_zp);
-    }
-}
-
 void exf_ln_linear_s8_dsp(const void *x, int32_t x_bytes, const int32_t *gamma, const int32_t *beta,
                           int64_t eps_term, int32_t gshift, int32_t ln_zp, const int8_t *w, const int32_t *bias,
                           const int32_t *mult, const int32_t *shift, int32_t out_zp, int8_t *y, int32_t rows,
@@ -34,7 +24,7 @@ void exf_ln_linear_s8_dsp(const void *x, int32_t x_bytes, const int32_t *gamma, 
     void *xs = (uint8_t *)scratch + align8(R_MAX * k);
     for (int32_t r = 0; r < rows; r += R_MAX) {
         const int32_t n = min_i32(R_MAX, rows - r);
-        layernorm_rows_q((const uint8_t *)x + r * k * x_bytes, x_bytes, gamma, beta, ln, n, k, eps_term, gshift,
+        exfq_layernorm_rows((const uint8_t *)x + r * k * x_bytes, x_bytes, gamma, beta, ln, n, k, eps_term, gshift,
                          ln_zp);
         exf_linear_s8_dsp(ln, w, bias, mult, shift, y + r * m, n, k, m, out_zp, xs);
     }
@@ -51,7 +41,7 @@ void exf_token_mlp_q_dsp(const void *x, int32_t x_bytes, const int32_t *gamma, c
     void *xs = (uint8_t *)scratch + align8(R_MAX * (2 * d + hidden));
     for (int32_t r = 0; r < rows; r += R_MAX) {
         const int32_t n = min_i32(R_MAX, rows - r);
-        layernorm_rows_q((const uint8_t *)x + r * d * x_bytes, x_bytes, gamma, beta, ln, n, d, eps_term, gshift,
+        exfq_layernorm_rows((const uint8_t *)x + r * d * x_bytes, x_bytes, gamma, beta, ln, n, d, eps_term, gshift,
                          ln_zp);
         exf_linear_s8_dsp(ln, w1, b1, m1, s1, hid, n, d, hidden, fc1_zp, xs);
         exf_lut_s8(hid, act_table, hid, n * hidden);
