@@ -55,3 +55,9 @@ class DataError(EdgexfError, ValueError):
     """A data file (.npz/.npy) is missing, unreadable or lacks the arrays needed."""
 
     exit_code = 2
+
+
+class LinkError(EdgexfError):
+    """The board (or QEMU standing in for it) does not answer, answers wrongly, or cannot be flashed."""
+
+    exit_code = 8

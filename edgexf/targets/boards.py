@@ -21,19 +21,30 @@ A board file (boards/<name>.toml; the name is the file's stem):
     flash_origin = 0x00000000     # the image is linked here, held to the board's flash size
     ram_origin = 0x20000000
     cpu_clock_hz = 25_000_000     # the machine's SysTick clock: ticks -> instructions
+    bsp = "mps2_uart"             # optional: the evaluation firmware's driver there (default: [bsp])
+
+    [bsp]                         # optional: what the evaluation firmware (edgexf eval) runs on
+    driver = "stm32f7"            # firmware/bsp/<driver>.c: clocks, caches, the UART, the counter
+    defines = { HSE_HZ = 25_000_000, USART = 1 }   # passed as -DBSP_<NAME>=<value> (int, bool, str)
+
+    [probes]                      # optional: `edgexf flash` with each debug probe's tool
+    openocd = "target/stm32f7x.cfg"   # the openocd target script
+    pyocd = "stm32f746xg"             # the pyocd target name
+    stlink = true                     # st-flash writes the .bin at flash.origin
 
 Adding a board means adding a file; a new core or emulator machine is one line in a table below.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from edgexf.errors import BoardError
-from edgexf.resources import boards_dir
+from edgexf.resources import boards_dir, firmware_dir
 
 # -mfpu values each core can be built with (GCC 12 names). "none": no FPU, soft-float calls.
 # "auto" lets -mcpu pick (the Cortex-M55's FPU comes with its MVE extension).
@@ -48,7 +59,9 @@ CORE_FPUS: dict[str, tuple[str, ...]] = {
 }
 DEFAULT_STACK_BYTES = 8192
 _ADDRESS_SPACE = 1 << 32
-_KIND_NAMES = {int: "an integer", str: "a string"}
+_KIND_NAMES = {int: "an integer", str: "a string", bool: "true or false"}
+PROBES = {"openocd": str, "pyocd": str, "stlink": bool}
+_DEFINE_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -86,11 +99,27 @@ QEMU_MACHINES: dict[str, QemuMachine] = {
 
 
 @dataclass(frozen=True)
+class Bsp:
+    """The evaluation firmware's board support: firmware/bsp/<driver>.c built with -DBSP_<NAME>=<value>."""
+
+    driver: str
+    defines: tuple[tuple[str, int | str], ...] = ()
+
+    @property
+    def source(self) -> Path:
+        return firmware_dir() / "bsp" / f"{self.driver}.c"
+
+    def cflags(self) -> list[str]:
+        return [f"-DBSP_{name}={value}" for name, value in self.defines]
+
+
+@dataclass(frozen=True)
 class Emulator:
     machine: str
     flash_origin: int
     ram_origin: int
     cpu_clock_hz: int
+    bsp: Bsp | None = None  # None: the board's own
 
 
 @dataclass(frozen=True)
@@ -106,6 +135,17 @@ class Board:
     stack_bytes: int
     emulator: Emulator | None
     path: Path
+    bsp: Bsp | None = None
+    probes: tuple[tuple[str, str | bool], ...] = ()  # ("openocd", "target/stm32f7x.cfg"), ...
+
+    def eval_bsp(self, emulated: bool) -> Bsp | None:
+        """The BSP the evaluation firmware is built with: on the board, or on its emulator."""
+        if emulated and self.emulator is not None and self.emulator.bsp is not None:
+            return self.emulator.bsp
+        return self.bsp
+
+    def probe(self, name: str) -> str | bool | None:
+        return dict(self.probes).get(name)
 
     def cflags(self) -> list[str]:
         """Target flags for arm-none-eabi-gcc (compile and link)."""
@@ -214,15 +254,52 @@ def _parse(path: Path, data: dict[str, Any]) -> Board:
     stack_bytes = t.positive("stack_bytes", DEFAULT_STACK_BYTES)
     flash, ram = _region(t, "flash"), _region(t, "ram")
     emulator = _emulator(t, core, fpu, flash, ram) if "emulator" in t.data else None
-    t.done("description, core, fpu, float_abi, clock_hz, stack_bytes, flash, ram, emulator")
+    bsp = _bsp(t.sub("bsp")) if "bsp" in t.data else None
+    probes = _probes(t.sub("probes")) if "probes" in t.data else ()
+    t.done("description, core, fpu, float_abi, clock_hz, stack_bytes, flash, ram, emulator, bsp, probes")
 
     if flash.origin < ram.end and ram.origin < flash.end:
         raise BoardError(f"{path}: regions 'flash' and 'ram' overlap")
     if stack_bytes % 8 or stack_bytes >= ram.size:
         raise t.fail("stack_bytes", f"= {stack_bytes} must be a multiple of 8 below ram.size ({ram.size})")
     return Board(
-        path.stem, description, core, fpu, float_abi, clock_hz, flash, ram, stack_bytes, emulator, path
-    )
+        path.stem, description, core, fpu, float_abi, clock_hz, flash, ram, stack_bytes, emulator, path,
+        bsp, probes,
+    )  # fmt: skip
+
+
+def _bsp_driver(table: _Table, key: str) -> str:
+    driver = table.take(key, str)
+    available = sorted(p.stem for p in (firmware_dir() / "bsp").glob("*.c"))
+    if driver not in available:
+        raise table.fail(
+            key, f"= {driver!r} names no firmware/bsp/{driver}.c; available: {', '.join(available)}"
+        )
+    return driver
+
+
+def _bsp(t: _Table) -> Bsp:
+    driver = _bsp_driver(t, "driver")
+    defines = []
+    if "defines" in t.data:
+        d = t.sub("defines")
+        for name in list(d.data):
+            if not _DEFINE_NAME.fullmatch(name):
+                raise d.fail(name, "is not an upper-case C macro name (A-Z, 0-9, _)")
+            value = d.data.pop(name)
+            if isinstance(value, bool):
+                value = int(value)
+            elif not isinstance(value, (int, str)):
+                raise d.fail(name, f"= {value!r} must be an integer, true/false or a string")
+            defines.append((name, value))
+    t.done("driver, defines")
+    return Bsp(driver, tuple(defines))
+
+
+def _probes(t: _Table) -> tuple[tuple[str, str | bool], ...]:
+    probes = tuple((name, t.take(name, kind)) for name, kind in PROBES.items() if name in t.data)
+    t.done(", ".join(PROBES))
+    return probes
 
 
 def _emulator(t: _Table, core: str, fpu: str, flash: Region, ram: Region) -> Emulator:
@@ -235,9 +312,13 @@ def _emulator(t: _Table, core: str, fpu: str, flash: Region, ram: Region) -> Emu
         has = ", ".join(machine.fpus)
         raise e.fail("machine", f"= {machine_name!r} has no FPU for {fpu!r}; it has: {has}")
     emu = Emulator(
-        machine_name, e.address("flash_origin"), e.address("ram_origin"), e.positive("cpu_clock_hz")
+        machine_name,
+        e.address("flash_origin"),
+        e.address("ram_origin"),
+        e.positive("cpu_clock_hz"),
+        Bsp(_bsp_driver(e, "bsp")) if "bsp" in e.data else None,
     )
-    e.done("machine, flash_origin, ram_origin, cpu_clock_hz")
+    e.done("machine, flash_origin, ram_origin, cpu_clock_hz, bsp")
     # Where the image is linked for the machine: the machine's origins, the board's sizes.
     for key, origin, size, space in (
         ("flash_origin", emu.flash_origin, flash.size, machine.code),
