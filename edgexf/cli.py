@@ -12,6 +12,8 @@ import numpy as np
 from edgexf import __version__
 from edgexf.compress.layer_errors import format_layer_errors
 from edgexf.errors import EdgexfError
+from edgexf.eval.cli_eval import add_parser as add_eval_parser
+from edgexf.eval.cli_flash import add_parser as add_flash_parser
 
 
 def _fmt_bytes(n: int, capacity: int | None = None) -> str:
@@ -96,7 +98,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     print_report(report)
     print(
         f"\nwrote {args.out}/ (report.json, memory_plan.png/.txt/.json, model/, host/, firmware/, emulator/, "
-        "test_vectors.npz)"
+        "eval/, test_vectors.npz)"
     )
     return 0
 
@@ -276,6 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("boards", help="list the known boards")
     b.set_defaults(func=cmd_boards)
+    add_eval_parser(sub)
+    add_flash_parser(sub)
     return p
 
 

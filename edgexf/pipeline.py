@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from edgexf.compress.qmath import quantize
 from edgexf.compress.quantize import quantize_graph
 from edgexf.datasets import load_npz
 from edgexf.errors import DoesNotFitError, MismatchError
+from edgexf.eval.model_info import model_hash, model_info
 from edgexf.frontends import LoadedModel, load_model
 from edgexf.ir.graph import Graph
 from edgexf.ir.kernel_choice import resolve as resolve_kernels
@@ -38,8 +40,16 @@ from edgexf.run.build_dir import REPORT_FILE
 from edgexf.run.host import run_host
 from edgexf.run.vectors import TestVectors, as_samples, compare, encode_inputs
 from edgexf.targets.boards import Board, load_board
+from edgexf.targets.eval_build import EvalBuilds, build_eval_builds
 from edgexf.targets.size import elf_sizes
-from edgexf.targets.toolchain import _does_not_fit, build_firmware, build_host, find_tool
+from edgexf.targets.toolchain import (
+    Firmware,
+    _does_not_fit,
+    build_firmware,
+    build_host,
+    compile_model_objects,
+    find_tool,
+)
 
 DEFAULT_VECTORS = 16  # random test vectors when no data set is given
 LAYER_ERROR_SAMPLES = 256  # calibration samples the per-layer error report runs
@@ -118,22 +128,23 @@ def compile_model(
     step("building for the host (gcc)")
     host_exe = build_host(sources.dir, out_dir / "host")
 
-    step(f"building firmware for {board.name} (arm-none-eabi-gcc)")
+    step(f"building firmware for {board.name} (arm-none-eabi-gcc): test-vector runner, evaluation firmware")
+    inputs, outputs_io = [_io(g, n) for n in g.inputs], [_io(g, n) for n in g.outputs]
+    info = model_info(  # MODEL_INFO: what the evaluation firmware tells `edgexf eval` about the model
+        name=g.name, model_hash=model_hash(sources.dir), board=board.name, kernels=kernel_set,
+        arena_bytes=plan.arena_bytes, inputs=inputs, outputs=outputs_io,
+    )  # fmt: skip
     try:
-        firmware = build_firmware(board, sources.dir, out_dir / "firmware", emulated=False)
-        emulated = (
-            build_firmware(board, sources.dir, out_dir / "emulator", emulated=True)
-            if board.emulator
-            else None
-        )
+        firmware, emulated, evals = _build_firmware(board, sources.dir, out_dir, info)
     except DoesNotFitError as e:
         raise DoesNotFitError(f"{e}\n{_breakdown(sources.weights_bytes, plan, g)}") from None
+    for note in evals.notes:
+        log(f"  note: {note}")
     memory = elf_sizes(firmware.elf, board)
 
     step("making test vectors (PyTorch and the IR reference)")
     vectors = _test_vectors(loaded, g, test_data, max_vectors)
     vectors.save(out_dir)
-    inputs, outputs_io = [_io(g, n) for n in g.inputs], [_io(g, n) for n in g.outputs]
 
     step("checking the host build against them")
     out_bytes = g.tensors[g.outputs[0]].nbytes
@@ -147,7 +158,9 @@ def compile_model(
         "edgexf_version": __version__,
         "command": meta["command"],
         "model": g.name,
-        "source": str(model),
+        # sha256 of the generated sources: the evaluation firmware's MODEL_INFO carries it too
+        "model_hash": info["hash"],
+        "source": _absolute_source(model),  # absolute, so `edgexf eval` can reload it from anywhere
         "board": board.name,
         "params": count_params(float_graph),  # the model's; an int8 graph adds multipliers and tables
         "macs": sum(op_macs(g, op) for op in g.ops),
@@ -187,8 +200,10 @@ def compile_model(
             "firmware_bin": str(firmware.bin.relative_to(out_dir)),
             "firmware_hex": str(firmware.hex.relative_to(out_dir)),
             "emulator_elf": str(emulated.elf.relative_to(out_dir)) if emulated else None,
+            **evals.files(out_dir),
             "test_vectors": "test_vectors.npz",
         },
+        "eval": {"board_build": evals.board is not None, "why_not": evals.why_not},
         "host_check": host_check.to_dict(),
         "host_ns_per_inference": float(np.median(result.ticks)) if result.ticks else None,
         "compile_seconds": round(time.perf_counter() - t0, 2),
@@ -214,6 +229,34 @@ class _Steps:
     def __call__(self, what: str) -> None:
         self.n += 1
         self.log(f"[{self.n}/{self.total}] {what}")
+
+
+def _build_firmware(
+    board: Board, model_dir: Path, out_dir: Path, info: dict
+) -> tuple[Firmware, Firmware | None, EvalBuilds]:
+    """The runner for the board and its emulator (firmware/, emulator/) and the evaluation firmware for
+    both (eval/board/, eval/emulator/). The model, mostly weights, is compiled once (firmware/obj/) and
+    linked four times, side by side. A runner that does not fit raises DoesNotFitError; an evaluation
+    firmware that does not fit is left out, and EvalBuilds says why."""
+    objects = compile_model_objects(board, model_dir, out_dir / "firmware" / "obj")
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        runner = pool.submit(build_firmware, board, model_dir, out_dir / "firmware", False, (), objects)
+        runner_emu = (
+            pool.submit(build_firmware, board, model_dir, out_dir / "emulator", True, (), objects)
+            if board.emulator
+            else None
+        )
+        evals = pool.submit(build_eval_builds, board, model_dir, out_dir / "eval", info, objects)
+        return runner.result(), runner_emu.result() if runner_emu else None, evals.result()
+
+
+def _absolute_source(model: str | Path) -> str:
+    """The model as given, with its file made absolute: FILE.py:FUNCTION or a .pt2 path."""
+    text = str(model)
+    if ".py:" in text:
+        path, func = text.rsplit(":", 1)
+        return f"{Path(path).resolve()}:{func}"
+    return str(Path(text).resolve())
 
 
 def _io(g, name: str) -> dict:

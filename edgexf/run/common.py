@@ -28,9 +28,10 @@ class RunResult:
     log: str  # what the program printed (stdout and stderr together)
     op_ticks: list[list[int]] | None = None  # profile builds: per sample, each op's ticks (profile.bin)
 
-    def with_instructions(self, per_tick: int) -> RunResult:
-        """The result with every tick count also as instructions (QEMU: a fixed number per tick)."""
-        return replace(self, instructions=[t * per_tick for t in self.ticks])
+    def with_instructions(self, per_tick: float) -> RunResult:
+        """The result with every tick count also as instructions (QEMU: a fixed number per tick, not
+        always whole: the counts are rounded)."""
+        return replace(self, instructions=[round(t * per_tick) for t in self.ticks])
 
 
 @functools.cache

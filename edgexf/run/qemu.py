@@ -2,10 +2,11 @@
 
 Under -icount shift=0,align=off,sleep=off QEMU advances its virtual clock 1 ns per instruction
 and repeats exactly run to run, so SysTick ticks at the machine's CPU clock convert to instruction
-counts: 1e9 / cpu_clock_hz instructions per tick (40 at mps2-an500's 25 MHz; checked with a loop
-of known length, tests/run/test_run_qemu.py). The count has a resolution of one tick and
-includes the few instructions of the timer reads around edgexf_run(). It counts instructions,
-not cycles: QEMU is not cycle-accurate.
+counts: 1e9 / cpu_clock_hz instructions per tick (40 at mps2-an500's 25 MHz, 5.95 at netduinoplus2's
+168 MHz; checked with loops of known length, tests/run/test_run_qemu.py and
+tests/firmware/test_eval_firmware.py). The count has a resolution of one tick and includes the few
+instructions of the timer reads around edgexf_run(). It counts instructions, not cycles: QEMU is
+not cycle-accurate.
 """
 
 from __future__ import annotations
@@ -23,9 +24,12 @@ ICOUNT = "shift=0,align=off,sleep=off"
 _NS_PER_INSTRUCTION = 1  # 2**shift
 
 
-def instructions_per_tick(emulator: Emulator) -> int:
-    # boards.py checks that cpu_clock_hz divides 1e9
-    return 10**9 // (emulator.cpu_clock_hz * _NS_PER_INSTRUCTION)
+def instructions_per_tick(emulator: Emulator) -> int | float:
+    """Whole (an int) where cpu_clock_hz divides 1e9, as on mps2; else a float (netduinoplus2's 168 MHz
+    SysTick: 5.952... instructions per tick), and the counts converted with it are rounded to whole
+    instructions: exact to within one instruction per conversion, the tick's resolution is coarser anyway."""
+    per_tick, rest = divmod(10**9, emulator.cpu_clock_hz * _NS_PER_INSTRUCTION)
+    return per_tick if rest == 0 else 10**9 / (emulator.cpu_clock_hz * _NS_PER_INSTRUCTION)
 
 
 def qemu_command(board: Board, elf: Path) -> list[str]:

@@ -20,7 +20,7 @@ A board file (boards/<name>.toml; the name is the file's stem):
     machine = "mps2-an500"        # a key of QEMU_MACHINES, with the board's core
     flash_origin = 0x00000000     # the image is linked here, held to the board's flash size
     ram_origin = 0x20000000
-    cpu_clock_hz = 25_000_000     # the machine's SysTick clock: ticks -> instructions
+    cpu_clock_hz = 25_000_000     # the machine's SysTick clock, measured: ticks -> instructions
     bsp = "mps2_uart"             # optional: the evaluation firmware's driver there (default: [bsp])
 
     [bsp]                         # optional: what the evaluation firmware (edgexf eval) runs on
@@ -330,7 +330,8 @@ def _emulator(t: _Table, core: str, fpu: str, flash: Region, ram: Region) -> Emu
                 f"= {origin:#x}: {size} bytes there do not lie in {machine_name}'s memory "
                 f"({space.origin:#x}, {space.size} bytes)",
             )
-    # Under -icount shift=0 an instruction is 1 ns, so one tick is 1e9 / cpu_clock_hz instructions.
-    if 10**9 % emu.cpu_clock_hz:
-        raise e.fail("cpu_clock_hz", f"= {emu.cpu_clock_hz} must divide 1e9 (whole instructions per tick)")
+    # Under -icount shift=0 an instruction is 1 ns, so one tick is 1e9 / cpu_clock_hz instructions: 40 on
+    # mps2 (25 MHz), 5.95... on netduinoplus2 (168 MHz; edgexf/run/qemu.py rounds the counts it converts).
+    if emu.cpu_clock_hz > 10**9:
+        raise e.fail("cpu_clock_hz", f"= {emu.cpu_clock_hz} must be at most 1e9 (one instruction per tick)")
     return emu

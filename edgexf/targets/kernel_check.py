@@ -19,9 +19,9 @@ from edgexf.targets.boards import Board
 from edgexf.targets.toolchain import (
     COMMON_CFLAGS,
     FIRMWARE_FLAGS,
-    _run_compiler,
     find_tool,
     render_linker_script,
+    run_compiler,
 )
 
 
@@ -52,7 +52,7 @@ def build(out_dir: Path, board: Board | None = None, defines: tuple[str, ...] = 
     if board is None:
         exe = out_dir / "kernel_check"
         cmd = [find_tool("gcc"), *COMMON_CFLAGS, *includes, *_sources("platform_host.c"), "-o", exe]
-        _run_compiler(cmd, "gcc building the kernel check")
+        run_compiler(cmd, "gcc building the kernel check")
         return exe
     script = out_dir / "linker.ld"
     script.write_text(render_linker_script(board, emulated=True))
@@ -62,7 +62,7 @@ def build(out_dir: Path, board: Board | None = None, defines: tuple[str, ...] = 
         find_tool("arm-none-eabi-gcc"), *board.cflags(), *COMMON_CFLAGS, *FIRMWARE_FLAGS, *includes,
         f"-I{fw / 'startup'}", *_sources("platform_semihost.c"), *startup, "-T", script, "-o", elf, "-lm",
     ]  # fmt: skip
-    _run_compiler(cmd, f"arm-none-eabi-gcc building the kernel check for {board.name}", board)
+    run_compiler(cmd, f"arm-none-eabi-gcc building the kernel check for {board.name}", board)
     return elf
 
 
@@ -84,5 +84,5 @@ def run(
         parts = line.split()
         if parts[:1] == ["time"]:
             rows, k, m, portable, fast = (int(v) for v in parts[2:7])
-            timings.append(KernelTiming(parts[1], rows, k, m, portable * scale, fast * scale))
+            timings.append(KernelTiming(parts[1], rows, k, m, round(portable * scale), round(fast * scale)))
     return timings

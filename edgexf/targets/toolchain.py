@@ -77,7 +77,7 @@ def find_tool(name: str) -> str:
 
 
 @functools.cache
-def _check_newlib(gcc: str) -> None:
+def check_newlib(gcc: str) -> None:
     # Without libnewlib-arm-none-eabi the compiler exists but every build fails on <stdint.h>.
     found = subprocess.run([gcc, "-print-file-name=nano.specs"], capture_output=True, text=True)
     if not Path(found.stdout.strip()).is_absolute():
@@ -86,23 +86,25 @@ def _check_newlib(gcc: str) -> None:
         )
 
 
-def _model_sources(model_dir: Path) -> list[Path]:
+def model_sources(model_dir: Path) -> list[Path]:
     if not (model_dir / "model.h").is_file():
         raise EdgexfError(f"{model_dir} has no model.h: not a generated model directory")
     return sorted(model_dir.glob("*.c"))
 
 
-def _includes(model_dir: Path, *subdirs: str) -> list[str]:
+def include_flags(model_dir: Path, *subdirs: str) -> list[str]:
     # The model directory first, so its own copy of a kernel header wins over the library's.
     fw = firmware_dir()
     return [f"-I{model_dir}", f"-I{fw / 'kernels'}", *(f"-I{fw / d}" for d in subdirs)]
 
 
-def _run_compiler(cmd: list[str | Path], what: str, board: Board | None = None) -> None:
+def run_compiler(
+    cmd: list[str | Path], what: str, board: Board | None = None, cwd: Path | None = None
+) -> None:
     """Runs a compiler or binutils command; with `board`, a region overflow is DoesNotFitError."""
     # LC_ALL=C: untranslated messages, so the overflow pattern matches and errors read the same everywhere
     env = {**os.environ, "LC_ALL": "C"}
-    result = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, env=env)
+    result = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, env=env, cwd=cwd)
     if result.returncode == 0:
         return
     overflows = {m[1]: int(m[2]) for m in _OVERFLOW.finditer(result.stderr)}
@@ -122,12 +124,12 @@ def build_host(model_dir: Path, out_dir: Path, defines: tuple[str, ...] = ()) ->
     """
     gcc = find_tool("gcc")
     fw = firmware_dir()
-    sources = [*_model_sources(model_dir), fw / "app" / "runner.c", fw / "platform" / "platform_host.c"]
+    sources = [*model_sources(model_dir), fw / "app" / "runner.c", fw / "platform" / "platform_host.c"]
     out_dir.mkdir(parents=True, exist_ok=True)
     exe = out_dir / "runner"
-    flags = [*COMMON_CFLAGS, *_defines(defines), *_includes(model_dir, "platform")]
+    flags = [*COMMON_CFLAGS, *_defines(defines), *include_flags(model_dir, "platform")]
     cmd = [gcc, *flags, *sources, "-o", exe, "-lm"]
-    _run_compiler(cmd, f"gcc building {model_dir} for the host")
+    run_compiler(cmd, f"gcc building {model_dir} for the host")
     return exe
 
 
@@ -160,25 +162,61 @@ def render_linker_script(board: Board, emulated: bool) -> str:
     )
 
 
+def compile_model_objects(
+    board: Board, model_dir: Path, out_dir: Path, defines: tuple[str, ...] = ()
+) -> list[Path]:
+    """The model's C files compiled for `board` into out_dir/*.o, in one call. `edgexf compile` links
+    these into all four of a board's images (runner and evaluation firmware, board and emulator: the
+    same code, only the linker script and the app differ), so the weights, most of the work, are
+    compiled once. defines: as for build_host."""
+    gcc = find_tool("arm-none-eabi-gcc")
+    check_newlib(gcc)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sources = [s.resolve() for s in model_sources(model_dir)]
+    flags = [*board.cflags(), *COMMON_CFLAGS, *FIRMWARE_FLAGS, *_defines(defines), *include_flags(model_dir)]
+    # gcc -c writes each name.o into its working directory
+    run_compiler(
+        [gcc, *flags, "-c", *sources],
+        f"arm-none-eabi-gcc compiling {model_dir} for {board.name}",
+        cwd=out_dir,
+    )
+    return [out_dir / f"{s.stem}.o" for s in sources]
+
+
 def build_firmware(
-    board: Board, model_dir: Path, out_dir: Path, emulated: bool, defines: tuple[str, ...] = ()
+    board: Board,
+    model_dir: Path,
+    out_dir: Path,
+    emulated: bool,
+    defines: tuple[str, ...] = (),
+    model_objects: list[Path] | None = None,
 ) -> Firmware:
     """The model plus runner linked for `board` (emulated: at its emulator's addresses), as .elf/.bin/.hex.
 
     Raises DoesNotFitError when the image overflows the board's flash or RAM (the stack included).
-    defines: as for build_host.
+    defines: as for build_host. model_objects: the model already compiled (compile_model_objects, with
+    the same defines) instead of its sources.
     """
-    gcc = find_tool("arm-none-eabi-gcc")
-    objcopy = find_tool("arm-none-eabi-objcopy")
-    _check_newlib(gcc)
     fw = firmware_dir()
     sources = [
-        *_model_sources(model_dir),
+        *(model_sources(model_dir) if model_objects is None else model_objects),
         fw / "app" / "runner.c",
         fw / "platform" / "platform_semihost.c",
         fw / "startup" / "startup.c",
         fw / "startup" / "semihost.c",
     ]
+    flags = [*_defines(defines), *include_flags(model_dir, "platform", "startup")]
+    return link_firmware(board, sources, flags, out_dir, emulated, f"{model_dir} for {board.name}")
+
+
+def link_firmware(
+    board: Board, sources: list[Path], flags: list[str], out_dir: Path, emulated: bool, what: str
+) -> Firmware:
+    """Compiles and links `sources` for `board` in one arm-none-eabi-gcc call (flags: -D and -I),
+    with the board's linker script; out_dir gets app.elf/.bin/.hex/.map. DoesNotFitError on overflow."""
+    gcc = find_tool("arm-none-eabi-gcc")
+    objcopy = find_tool("arm-none-eabi-objcopy")
+    check_newlib(gcc)
     out_dir.mkdir(parents=True, exist_ok=True)
     script = out_dir / "linker.ld"
     script.write_text(render_linker_script(board, emulated))
@@ -188,8 +226,7 @@ def build_firmware(
         *board.cflags(),
         *COMMON_CFLAGS,
         *FIRMWARE_FLAGS,
-        *_defines(defines),
-        *_includes(model_dir, "platform", "startup"),
+        *flags,
         *sources,
         "-T",
         script,
@@ -198,10 +235,10 @@ def build_firmware(
         elf,
         "-lm",
     ]
-    _run_compiler(cmd, f"arm-none-eabi-gcc building {model_dir} for {board.name}", board)
+    run_compiler(cmd, f"arm-none-eabi-gcc building {what}", board)
     images = {"binary": out_dir / "app.bin", "ihex": out_dir / "app.hex"}
     for fmt, path in images.items():
-        _run_compiler([objcopy, "-O", fmt, elf, path], f"arm-none-eabi-objcopy -O {fmt}")
+        run_compiler([objcopy, "-O", fmt, elf, path], f"arm-none-eabi-objcopy -O {fmt}")
     return Firmware(board, emulated, elf, images["binary"], images["ihex"], map_file)
 
 

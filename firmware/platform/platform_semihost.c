@@ -1,46 +1,15 @@
 /* platform.h on a Cortex-M under semihosting: files through the emulator (or a debug probe),
- * ticks from SysTick clocked by the core clock. */
+ * ticks from SysTick clocked by the core clock. Also the start-up's two hooks (startup.h): main's
+ * return and a fault report go to the semihosting console and exit QEMU with that status. */
 #include "platform.h"
 
 #include "semihost.h"
 #include "startup.h"
+#include "systick.h"
 
-/* SysTick registers (Armv7-M ARM, B3.3). */
-#define REG(addr) (*(volatile uint32_t *)(addr))
-#define SYST_CSR REG(0xE000E010u)
-#define SYST_RVR REG(0xE000E014u)
-#define SYST_CVR REG(0xE000E018u)
-#define SCB_ICSR REG(0xE000ED04u)
+void plat_init(void) { systick_start(); }
 
-#define SYST_CSR_ENABLE (1u << 0)
-#define SYST_CSR_TICKINT (1u << 1)
-#define SYST_CSR_CLKSOURCE_CORE (1u << 2)
-#define SCB_ICSR_PENDSTSET (1u << 26)
-#define SYST_RELOAD 0x00FFFFFFu /* the counter is 24 bits: the longest period, fewest interrupts */
-
-void plat_init(void)
-{
-    SYST_RVR = SYST_RELOAD;
-    SYST_CVR = 0;
-    SYST_CSR = SYST_CSR_ENABLE | SYST_CSR_TICKINT | SYST_CSR_CLKSOURCE_CORE;
-}
-
-uint64_t plat_ticks(void)
-{
-    uint32_t wraps, value, pending;
-    do {
-        wraps = startup_systick_wraps;
-        value = SYST_CVR;
-        pending = SCB_ICSR & SCB_ICSR_PENDSTSET;
-    } while (wraps != startup_systick_wraps);
-    /* A wrap whose interrupt has not run yet: count it if `value` was read after the reload
-     * (large), not if it was read just before reaching zero (small). */
-    if (pending && value > SYST_RELOAD / 2) {
-        wraps++;
-    }
-    /* SysTick counts down */
-    return (uint64_t)wraps * (SYST_RELOAD + 1u) + (SYST_RELOAD - value);
-}
+uint64_t plat_ticks(void) { return systick_ticks(); }
 
 plat_file plat_open_read(const char *name) { return semihost_open(name, SEMIHOST_MODE_RB); }
 
@@ -60,3 +29,11 @@ void plat_close(plat_file f) { semihost_close(f); }
 void plat_log(const char *s) { semihost_write0(s); }
 
 void plat_exit(int32_t code) { semihost_exit(code); }
+
+void startup_exit(int32_t code) { semihost_exit(code); }
+
+void startup_fault(const char *report, int32_t code)
+{
+    semihost_write0(report);
+    semihost_exit(code);
+}

@@ -1,15 +1,16 @@
 /* Cortex-M start-up in C: vector table, reset, fault reports, SysTick wrap count.
  *
  * Reset_Handler enables the FPU (when built with one), copies .data from flash, zeroes .bss,
- * calls main() and exits through semihosting with main's return code. Fault handlers print the
- * fault status registers and the faulting pc through semihosting and exit with the codes of
- * platform.h, so a test sees "BusFault at pc=..." instead of a hang. No vendor code, no CMSIS.
+ * calls main() and hands its return code to startup_exit(). Fault handlers write the fault status
+ * registers and the faulting pc into one line and hand it to startup_fault() with the codes of
+ * platform.h, so a test sees "BusFault at pc=..." instead of a hang. Both hooks come from the
+ * program (startup.h): semihosting in the runner builds, a LOG frame over the UART in the
+ * evaluation firmware; this file itself uses no semihosting. No vendor code, no CMSIS.
  */
 #include <stdint.h>
 #include <string.h>
 
 #include "platform.h"
-#include "semihost.h"
 #include "startup.h"
 
 /* ---- symbols from the linker script (codegen_templates/linker.ld.j2) -------------------------- */
@@ -74,7 +75,7 @@ void Reset_Handler(void)
     memcpy(__data_start__, __data_load__, (size_t)((char *)__data_end__ - (char *)__data_start__));
     memset(__bss_start__, 0, (size_t)((char *)__bss_end__ - (char *)__bss_start__));
 
-    semihost_exit(main());
+    startup_exit(main());
 }
 
 void SysTick_Handler(void)
@@ -83,18 +84,25 @@ void SysTick_Handler(void)
 }
 
 /* ---- faults ----------------------------------------------------------------------------------- */
-static void put_hex(const char *label, uint32_t v)
+/* The report line: "edgexf: <name> exception=0x... pc=0x... lr=0x... CFSR=... HFSR=... BFAR=... MMFAR=...". */
+#define FAULT_REPORT_CHARS 160
+
+static char *put_str(char *p, const char *s)
 {
-    char buf[24];
-    size_t n = strlen(label);
-    memcpy(buf, label, n);
-    buf[n++] = '0';
-    buf[n++] = 'x';
+    size_t n = strlen(s);
+    memcpy(p, s, n);
+    return p + n;
+}
+
+static char *put_hex(char *p, const char *label, uint32_t v)
+{
+    p = put_str(p, label);
+    *p++ = '0';
+    *p++ = 'x';
     for (int shift = 28; shift >= 0; shift -= 4) {
-        buf[n++] = "0123456789abcdef"[(v >> shift) & 0xFu];
+        *p++ = "0123456789abcdef"[(v >> shift) & 0xFu];
     }
-    buf[n] = '\0';
-    semihost_write0(buf);
+    return p;
 }
 
 /* Called by Fault_Handler with the exception frame the core pushed (r0-r3, r12, lr, pc, xPSR).
@@ -115,17 +123,19 @@ __attribute__((used, noreturn)) void fault_report(const uint32_t *frame)
     case 6: name = "UsageFault"; code = PLAT_EXIT_USAGEFAULT; break;
     default: break;
     }
-    semihost_write0("edgexf: ");
-    semihost_write0(name);
-    put_hex(" exception=", exception);
-    put_hex(" pc=", frame[6]);
-    put_hex(" lr=", frame[5]);
-    put_hex(" CFSR=", SCB_CFSR);
-    put_hex(" HFSR=", SCB_HFSR);
-    put_hex(" BFAR=", SCB_BFAR);
-    put_hex(" MMFAR=", SCB_MMFAR);
-    semihost_write0("\n");
-    semihost_exit(code);
+    char report[FAULT_REPORT_CHARS]; /* at most 144 with the longest name, the newline and NUL */
+    char *p = put_str(report, "edgexf: ");
+    p = put_str(p, name);
+    p = put_hex(p, " exception=", exception);
+    p = put_hex(p, " pc=", frame[6]);
+    p = put_hex(p, " lr=", frame[5]);
+    p = put_hex(p, " CFSR=", SCB_CFSR);
+    p = put_hex(p, " HFSR=", SCB_HFSR);
+    p = put_hex(p, " BFAR=", SCB_BFAR);
+    p = put_hex(p, " MMFAR=", SCB_MMFAR);
+    p = put_str(p, "\n");
+    *p = '\0';
+    startup_fault(report, code);
 }
 
 /* Naked: reads the stack pointer the core stacked the frame on (bit 2 of EXC_RETURN says which)

@@ -1,0 +1,169 @@
+"""Build the evaluation firmware (`edgexf eval`'s device side): the model plus firmware/app/eval_app.c,
+the frames of eval_frame.c, the board's BSP (firmware/bsp/<driver>.c) and the start-up, linked for the
+board (to flash) or for its emulator (QEMU, whose UART the host reaches over TCP).
+
+The firmware learns what it says about itself from out_dir/eval_info.h, written here: the board's name
+and the MODEL_INFO JSON (edgexf/eval/model_info.py). The emulated build is compiled with
+-DEDGEXF_EMULATED (SysTick under QEMU as its counter, semihosting to exit QEMU on a fault); the board
+build has no semihosting at all, so it runs with no debugger attached.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from edgexf.errors import BoardError, DoesNotFitError, EdgexfError
+from edgexf.eval.protocol import model_info_json
+from edgexf.resources import firmware_dir
+from edgexf.targets.boards import Board
+from edgexf.targets.toolchain import Firmware, include_flags, link_firmware, model_sources
+
+INFO_HEADER = "eval_info.h"
+_C_STRING_LINE = 96  # characters of JSON per line of eval_info.h
+
+
+@dataclass(frozen=True)
+class EvalBuilds:
+    """What `edgexf compile` built of the evaluation firmware: for the board itself (to flash) and for
+    its emulator; None where it built none, and why not for the board."""
+
+    board: Firmware | None
+    emulator: Firmware | None
+    why_not: str | None = None  # no board build: no [bsp] in the board file, or it does not fit
+    notes: tuple[str, ...] = ()  # for the log: why_not and why there is no emulator build, in words
+
+    def files(self, out_dir: Path) -> dict[str, str | None]:
+        """report.json's "files" entries, relative to the build directory."""
+        b, e = self.board, self.emulator
+
+        def rel(path: Path | None) -> str | None:
+            return None if path is None else str(path.relative_to(out_dir))
+
+        return {
+            "eval_elf": rel(b and b.elf),
+            "eval_bin": rel(b and b.bin),
+            "eval_hex": rel(b and b.hex),
+            "eval_emulator_elf": rel(e and e.elf),
+        }
+
+
+def build_eval_builds(
+    board: Board, model_dir: Path, out_dir: Path, model_info: dict, model_objects: list[Path] | None = None
+) -> EvalBuilds:
+    """out_dir/board/ where the board file has a [bsp], out_dir/emulator/ where it has an emulator with
+    a BSP, built side by side. An image that does not fit is left out, with the reason: the runner
+    builds are what decide whether the model fits the board. model_objects: as for build_eval_firmware."""
+    why_not = (
+        None if board.bsp else f"{board.path} has no [bsp] table (no driver for its clocks and UART yet)"
+    )
+    try:
+        model_info_json(model_info)
+    except ValueError as e:  # many inputs and outputs with long names
+        return EvalBuilds(None, None, str(e), (f"no evaluation firmware: {e}",))
+    targets = {"board": False} if board.bsp else {}
+    if board.emulator is not None and board.eval_bsp(emulated=True) is not None:
+        targets["emulator"] = True
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        jobs = {
+            where: pool.submit(
+                build_eval_firmware,
+                board,
+                model_dir,
+                out_dir / where,
+                emulated,
+                model_info,
+                (),
+                model_objects,
+            )
+            for where, emulated in targets.items()
+        }
+    built: dict[str, Firmware | None] = {"board": None, "emulator": None}
+    notes = []
+    for where, job in jobs.items():
+        try:
+            built[where] = job.result()
+        except DoesNotFitError as e:
+            reason = f"the evaluation firmware does not fit: {e}"
+            notes.append(f"no evaluation firmware for the {where}: {reason}")
+            why_not = reason if where == "board" else why_not
+    if not board.bsp:
+        notes.insert(0, f"no evaluation firmware for {board.name} itself: {why_not}")
+    return EvalBuilds(built["board"], built["emulator"], why_not, tuple(notes))
+
+
+def build_eval_firmware(
+    board: Board,
+    model_dir: Path,
+    out_dir: Path,
+    emulated: bool,
+    model_info: dict,
+    defines: tuple[str, ...] = (),
+    model_objects: list[Path] | None = None,
+) -> Firmware:
+    """The evaluation firmware for `board` (emulated: at its emulator's addresses, with the emulator's
+    BSP), as out_dir/app.elf/.bin/.hex. model_info: MODEL_INFO's object (model_info.model_info()).
+    defines: extra macros, NAME or NAME=VALUE (e.g. EDGEXF_EVAL_PROTOCOL_VERSION=2 in a test).
+    model_objects: the model already compiled for the board (toolchain.compile_model_objects).
+
+    BoardError when the board file gives no BSP for this build; DoesNotFitError on overflow."""
+    if emulated and board.emulator is None:
+        raise BoardError(f"board {board.name} ({board.path}) has no [emulator] table: QEMU cannot run it")
+    bsp = board.eval_bsp(emulated)
+    if bsp is None:
+        where = "an [emulator] bsp or a [bsp] table" if emulated else "a [bsp] table"
+        raise BoardError(
+            f"board {board.name} ({board.path}) has no evaluation firmware driver: it needs {where} "
+            f"naming one of firmware/bsp/*.c (see edgexf/targets/boards.py)"
+        )
+    if not bsp.source.is_file():
+        raise BoardError(f"board {board.name} ({board.path}): BSP driver {bsp.source} is missing")
+    try:
+        json = model_info_json(model_info)
+    except ValueError as e:
+        raise EdgexfError(f"MODEL_INFO for {board.name} does not fit one frame: {e}") from None
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / INFO_HEADER).write_text(info_header(board.name, json))
+
+    fw = firmware_dir()
+    sources = [
+        *(model_sources(model_dir) if model_objects is None else model_objects),
+        fw / "app" / "eval_app.c",
+        fw / "app" / "eval_frame.c",
+        bsp.source,
+        fw / "startup" / "startup.c",
+    ]
+    flags = [*bsp.cflags(), *(f"-D{d}" for d in defines)]
+    if emulated:
+        assert board.emulator is not None  # checked above
+        sources.append(fw / "startup" / "semihost.c")
+        flags += ["-DEDGEXF_EMULATED", f"-DEDGEXF_EMULATOR_CLOCK_HZ={board.emulator.cpu_clock_hz}u"]
+    flags += [f"-I{out_dir}", *include_flags(model_dir, "app", "bsp", "platform", "startup")]
+    what = f"the evaluation firmware of {model_dir} for {board.name}" + (" (emulated)" if emulated else "")
+    return link_firmware(board, sources, flags, out_dir, emulated, what)
+
+
+def info_header(board_name: str, model_info_json: bytes) -> str:
+    """eval_info.h: the board's name and MODEL_INFO's JSON as C string literals."""
+    text = model_info_json.decode()
+    lines = [_c_string(text[i : i + _C_STRING_LINE]) for i in range(0, len(text), _C_STRING_LINE)]
+    return (
+        "/* Written by edgexf compile (edgexf/targets/eval_build.py): what the evaluation firmware says\n"
+        " * about itself (DEVICE_INFO's board name, MODEL_INFO's JSON). */\n"
+        "#ifndef EDGEXF_EVAL_INFO_H\n#define EDGEXF_EVAL_INFO_H\n\n"
+        f"#define EVAL_BOARD_NAME {_c_string(board_name)}\n\n"
+        "#define EVAL_MODEL_INFO_JSON \\\n    " + " \\\n    ".join(lines) + "\n\n"
+        "#endif /* EDGEXF_EVAL_INFO_H */\n"
+    )
+
+
+def _c_string(text: str) -> str:
+    """A C string literal of `text`'s UTF-8 bytes: printable ASCII as is, the rest (and backslash, quote
+    and '?', which could start a trigraph under -std=c11) as 3-digit octal escapes."""
+    out = []
+    for byte in text.encode():
+        ch = chr(byte)
+        out.append(ch if 0x20 <= byte < 0x7F and ch not in '\\"?' else f"\\{byte:03o}")
+    return '"' + "".join(out) + '"'
