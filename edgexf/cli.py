@@ -14,6 +14,7 @@ from edgexf.compress.layer_errors import format_layer_errors
 from edgexf.errors import EdgexfError
 from edgexf.eval.cli_eval import add_parser as add_eval_parser
 from edgexf.eval.cli_flash import add_parser as add_flash_parser
+from edgexf.fit.cli_fit import add_parser as add_fit_parser
 
 
 def _fmt_bytes(n: int, capacity: int | None = None) -> str:
@@ -280,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.set_defaults(func=cmd_boards)
     add_eval_parser(sub)
     add_flash_parser(sub)
+    add_fit_parser(sub)
     return p
 
 

@@ -19,6 +19,7 @@ from edgexf import __version__
 from edgexf.codegen.generate import count_params, generate_c
 from edgexf.compress.calibrate import calibrate
 from edgexf.compress.layer_errors import layer_errors
+from edgexf.compress.lowrank import lowrank_summary
 from edgexf.compress.qmath import quantize
 from edgexf.compress.quantize import quantize_graph
 from edgexf.datasets import load_npz
@@ -208,6 +209,7 @@ def compile_model(
         "host_ns_per_inference": float(np.median(result.ticks)) if result.ticks else None,
         "compile_seconds": round(time.perf_counter() - t0, 2),
     }
+    report["lowrank"] = lowrank_summary(loaded.graph)  # factorized layers (edgexf fit), or None
     if quant_report is not None:
         report["quantization"] = quant_report
         report["float"] = _float_figures(float_graph, mem_opts)

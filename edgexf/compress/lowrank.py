@@ -133,3 +133,41 @@ def _skipped(layers: dict[str, nn.Linear], skip: Skip) -> set[str]:
             f"they are: {', '.join(layers)}"
         )
     return skip
+
+
+def lowrank_summary(graph) -> dict | None:  # noqa: ANN001 (an edgexf.ir.graph.Graph; no import cycle)
+    """report.json's "lowrank" entry: the LowRankLinear layers of a compiled model, their ranks and the
+    weights (int8 bytes) they save; None when there are none.
+
+    Read from the IR graph as loaded (before fold_constants): torch.export writes a LowRankLinear named
+    L as linear(x, L.first.weight) then linear(h, L.second.weight, L.second.bias), so a linear reading
+    `<L>.first.weight` whose output feeds the linear reading `<L>.second.weight` is one layer of rank r,
+    with A (r, n) and B (m, r). The dense layer it replaced cost m n weights; the bias is unchanged.
+    """
+    users = graph.consumers()
+    layers = []
+    for op in graph.ops:
+        if op.type != "linear" or not op.inputs[1].endswith(".first.weight"):
+            continue
+        name = op.inputs[1].removesuffix(".first.weight")
+        second = [
+            u for u in users[op.outputs[0]] if u.type == "linear" and u.inputs[1] == f"{name}.second.weight"
+        ]
+        if len(second) != 1:
+            continue
+        r, n = graph.tensors[op.inputs[1]].shape
+        m = graph.tensors[second[0].inputs[1]].shape[0]
+        before, after = m * n, r * (m + n)
+        layers.append(
+            {"name": name, "shape": [m, n], "rank": r, "params_before": before, "params_after": after}
+        )
+    if not layers:
+        return None
+    saved = sum(layer["params_before"] - layer["params_after"] for layer in layers)
+    return {
+        "factorized": len(layers),
+        "params_before": sum(layer["params_before"] for layer in layers),
+        "params_after": sum(layer["params_after"] for layer in layers),
+        "bytes_saved": {"int8": saved, "float32": 4 * saved},
+        "layers": layers,
+    }

@@ -222,8 +222,8 @@ def format_profile(profile: Profile, name_width: int = 32) -> str:
         lines += [
             f"whole profiled run {round(whole):,} instructions (the hooks included; a normal build runs "
             "without them)",
-            f"resolution: 1 tick = {profile.instructions_per_tick:.4g} instructions; each op's count includes "
-            "its profiling hook (a few dozen instructions)",
+            f"resolution: 1 tick = {profile.instructions_per_tick:.4g} instructions; each op's count "
+            "includes its profiling hook (a few dozen instructions)",
         ]
     else:
         lines.append(
