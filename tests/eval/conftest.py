@@ -2,7 +2,8 @@
 (examples/vit_digits.py, trained briefly) compiled with `edgexf compile` as a user would, with a few
 test vectors, and a data file of those vectors (x, y) to evaluate on.
 
-    f746_float, f746_int8: stm32f746 (evaluated on mps2-an500)    f405_int8: stm32f405 (netduinoplus2)
+    f746_float, f746_int8: stm32f746 (evaluated on mps2-an500)
+    f405_float, f405_int8: stm32f405 (netduinoplus2)
 """
 
 from __future__ import annotations
@@ -60,6 +61,11 @@ def f746_float(digits) -> Path:
 @pytest.fixture(scope="session")
 def f746_int8(digits) -> Path:
     return _compile(digits, "stm32f746", "f746_int8", *INT8, str(digits / "vit_digits_calib.npz"))
+
+
+@pytest.fixture(scope="session")
+def f405_float(digits) -> Path:
+    return _compile(digits, "stm32f405", "f405_float")
 
 
 @pytest.fixture(scope="session")

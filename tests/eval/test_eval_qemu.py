@@ -73,10 +73,12 @@ def test_int8_on_stm32f746_from_the_command_line(f746_int8, capsys):
     assert [t for t in expected if t not in out] == []
 
 
-def test_int8_on_stm32f405(f405_int8, tmp_path):
+@pytest.mark.parametrize("dtype", ["float", "int8"])
+def test_on_stm32f405(f405_float, f405_int8, tmp_path, dtype):
+    build = f405_float if dtype == "float" else f405_int8
     results = tmp_path / "f405.jsonl"
-    r = evaluate(f405_int8, EvalOptions(f405_int8 / "eval_data.npz", emulate=True, results=results))
-    check_figures(f405_int8, r, results)
+    r = evaluate(build, EvalOptions(build / "eval_data.npz", emulate=True, results=results))
+    check_figures(build, r, results)
     d = r["device"]
     assert d["core"] == "Cortex-M4" and d["counter_hz"] == 168_000_000
     assert "HSI" in d["note"]  # QEMU has no RCC: the firmware says it runs on the internal oscillator
