@@ -66,6 +66,14 @@ def print_report(r: dict) -> None:
             )
         print(f"  worst layers against the float model ({q['layer_error_samples']} calibration samples):")
         print(format_layer_errors(q["layers"], limit=5))
+    low = r.get("lowrank")
+    if low:
+        cost = (low.get("agreement") or {}).get("top1_agreement")
+        agree = f", top-1 agreement {cost:.1%} with the model as given" if cost is not None else ""
+        print(
+            f"  low-rank       {low['factorized']} layers factorized: linear weights "
+            f"{low['params_before']:,} -> {low['params_after']:,}{agree}"
+        )
     kern = r.get("kernels")
     if kern:
         print(f"  kernels        {kern['used']} ({kern['dsp_ops']} ops on DSP-extension kernels)")
@@ -95,6 +103,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
         quant=quant,
         memory=MemoryOptions(not args.no_fusion, not args.no_inplace, args.exact_seconds, args.print_plan),
         kernels=args.kernels,
+        lowrank=args.lowrank,
     )
     print_report(report)
     print(
@@ -232,6 +241,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="int8 linear layers: dsp = Cortex-M DSP-extension kernels (SMLAD; bit-exact with portable), "
         "portable = plain C; auto (default) = dsp where the board's core has the extension",
+    )
+    c.add_argument(
+        "--lowrank",
+        type=float,
+        metavar="FRACTION",
+        help="factorize the linear layers (SVD) into FRACTION of their weights, without retraining; "
+        "the cost is measured on the calibration (or test) data. To fine-tune as well: edgexf fit",
     )
     m = c.add_argument_group("memory planning")
     m.add_argument("--print-plan", action="store_true", help="print the arena timeline (ops by bytes)")

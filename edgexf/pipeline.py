@@ -17,6 +17,7 @@ import numpy as np
 
 from edgexf import __version__
 from edgexf.codegen.generate import count_params, generate_c
+from edgexf.compress.agreement import agreement
 from edgexf.compress.calibrate import calibrate
 from edgexf.compress.layer_errors import layer_errors
 from edgexf.compress.lowrank import lowrank_summary
@@ -35,6 +36,7 @@ from edgexf.memory.show import timeline_text, write_plan_picture
 from edgexf.memory.techniques import compare_techniques
 from edgexf.passes.fold_constants import fold_constants
 from edgexf.passes.fuse import fuse
+from edgexf.passes.lowrank_linear import lowrank_linear
 from edgexf.passes.remove_dead_ops import remove_dead_ops
 from edgexf.passes.select_kernels import select_kernels
 from edgexf.run.build_dir import REPORT_FILE
@@ -90,6 +92,7 @@ def compile_model(
     quant: QuantOptions | None = None,
     memory: MemoryOptions | None = None,
     kernels: str = "auto",
+    lowrank: float | None = None,
 ) -> dict:
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
@@ -106,6 +109,9 @@ def compile_model(
     step("optimizing the graph")
     g = fold_constants(loaded.graph)  # before planning: constant results go to flash, not the arena
     g = remove_dead_ops(g)  # e.g. the unused parts of an unbind
+    lowrank_report = None
+    if lowrank is not None:  # before quantizing: the factors get their own int8 scales
+        g, lowrank_report = _lowrank(g, lowrank, quant.calibration if quant else test_data, log)
     float_graph, quant_report = g, None
     if quant is not None:
         step(f"quantizing to {quant.dtype} (calibration: {quant.calibration})")
@@ -151,7 +157,8 @@ def compile_model(
     out_bytes = g.tensors[g.outputs[0]].nbytes
     result = run_host(host_exe, encode_inputs(vectors.x, inputs[0]).tobytes(), out_bytes, timeout=300)
     outputs = np.frombuffer(result.outputs, vectors.reference.dtype).reshape(vectors.reference.shape)
-    host_check = compare(outputs, vectors, outputs_io[0])
+    approximation = f"low-rank decomposition (--lowrank {lowrank})" if lowrank is not None else ""
+    host_check = compare(outputs, vectors, outputs_io[0], approximation)
     if not host_check.ok:
         raise MismatchError(f"the host build disagrees with the reference:\n{host_check.describe()}")
 
@@ -205,11 +212,13 @@ def compile_model(
             "test_vectors": "test_vectors.npz",
         },
         "eval": {"board_build": evals.board is not None, "why_not": evals.why_not},
+        "approximation": approximation or None,  # besides quantization: why outputs differ from PyTorch
         "host_check": host_check.to_dict(),
         "host_ns_per_inference": float(np.median(result.ticks)) if result.ticks else None,
         "compile_seconds": round(time.perf_counter() - t0, 2),
     }
-    report["lowrank"] = lowrank_summary(loaded.graph)  # factorized layers (edgexf fit), or None
+    # factorized layers: by --lowrank here, or in the PyTorch model (edgexf fit); None when neither
+    report["lowrank"] = lowrank_report or lowrank_summary(loaded.graph)
     if quant_report is not None:
         report["quantization"] = quant_report
         report["float"] = _float_figures(float_graph, mem_opts)
@@ -292,6 +301,26 @@ def _quantize(g: Graph, quant: QuantOptions, log: Callable[[str], None]) -> tupl
         "layers": layers,
     }
     return q.graph, report
+
+
+def _lowrank(g: Graph, fraction: float, data: Path | None, log: Callable[[str], None]) -> tuple[Graph, dict]:
+    """--lowrank: the linear layers factorized to `fraction` of their weights (no retraining), and what
+    it costs, measured on `data` (the calibration set, else the test data) against the graph as it was."""
+    changed, plan = lowrank_linear(g, budget_fraction=fraction)
+    entry = plan.to_dict() | {"agreement": None}
+    log(
+        f"  low-rank: {len(plan.factorized())} of {len(plan.layers)} linear layers factorized, weights "
+        f"{plan.params_before:,} -> {plan.params_after:,}"
+    )
+    if data is None:
+        log("  note: no --calibration or --test-data, so what the decomposition costs is not measured")
+        return changed, entry
+    x, y = load_npz(data)
+    x = as_samples(x, g.tensors[g.inputs[0]].shape, f"{data} (array x)")[:LAYER_ERROR_SAMPLES]
+    cost = agreement(g, changed, x, None if y is None else y[: len(x)], progress=False)
+    log(f"  low-rank against the model as given ({data}): {cost.describe()}")
+    entry["agreement"] = cost.to_dict() | {"data": str(data)}
+    return changed, entry
 
 
 def _float_figures(g: Graph, mem_opts: MemoryOptions) -> dict:

@@ -100,3 +100,34 @@ def test_too_big_in_float32_is_told_int8_would_fit(tmp_path, capsys):
     args = compile_args(path, tmp_path, "--quantize", "int8", "--calibration", str(tmp_path / "c.npz"))
     assert main(args) == 0
     assert json.loads((tmp_path / "b" / "report.json").read_text())["flash_bytes"] < 400_000
+
+
+def test_compile_lowrank_reports_layers_and_what_it_costs(tmp_path, capsys):
+    # a classifier with 64-wide layers: factorized to half its linear weights, without retraining
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(
+        torch.nn.Linear(64, 64),
+        torch.nn.GELU(),
+        torch.nn.Linear(64, 64),
+        torch.nn.GELU(),
+        torch.nn.Linear(64, 10),
+    ).eval()
+    model = tmp_path / "mlp.pt2"
+    torch.export.save(torch.export.export(module, (torch.randn(1, 64),)), model)
+    x = np.random.default_rng(0).standard_normal((100, 1, 64)).astype(np.float32)
+    y = module(torch.from_numpy(x)).argmax(-1).reshape(-1).numpy()  # labels: the dense model's classes
+    np.savez(tmp_path / "data.npz", x=x, y=y)
+    out = tmp_path / "b"
+    args = ["compile", str(model), "--board", "stm32f746", "-o", str(out), "--exact-seconds", "0"]
+    assert main([*args, "--lowrank", "0.5", "--test-data", str(tmp_path / "data.npz")]) == 0
+    printed = capsys.readouterr()
+    assert "layers factorized: linear weights 8,832 -> " in printed.out and "top-1 agreement" in printed.out
+    low = json.loads((out / "report.json").read_text())["lowrank"]
+    assert 0 < low["params_after"] <= 0.5 * low["params_before"] == 0.5 * 8_832
+    assert low["factorized"] >= 1 and all(
+        layer["rank"] is None or layer["rank"] < 64 * 64 / (64 + 64) for layer in low["layers"]
+    )
+    agree = low["agreement"]
+    assert agree["samples"] == 100 and agree["accuracy_original"] == 1.0  # labels are the dense model's
+    assert agree["accuracy_changed"] == agree["top1_agreement"] < 1.0  # the cost is measured, not assumed
+    assert main(["run", str(out), "--check"]) == 0  # the factorized C matches its reference

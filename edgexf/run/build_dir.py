@@ -70,7 +70,8 @@ def run_build(
     else:
         result = run_host(build_dir / report["files"]["host"], data, out["bytes"], timeout)
     outputs = np.frombuffer(result.outputs, DTYPES[out["dtype"]]).reshape((len(x),) + out_shape)
-    agreement = compare(outputs, vectors, out) if check and inputs is None else None
+    approximation = report.get("approximation") or ""
+    agreement = compare(outputs, vectors, out, approximation) if check and inputs is None else None
     if check and inputs is not None:
         raise EdgexfError("--check runs the build's saved test vectors; leave out --input")
     return BuildRun(outputs, result, agreement)
