@@ -120,10 +120,7 @@ def compile_model(
     step("integrating ops and planning memory")
     mem_opts = memory or MemoryOptions()
     techniques = compare_techniques(g, min(mem_opts.exact_time_s, 1.0))  # what each technique saves
-    g, fused = fuse(g) if mem_opts.fusion else (g, {})  # row-at-a-time attention, MLP, LN+linear, patches
-    kernel_set = resolve_kernels(kernels, board.core)  # before planning: fast kernels need scratch
-    g, dsp_ops = select_kernels(g, kernel_set)
-    plan = plan_memory(g, mem_opts.inplace, exact_time_s=mem_opts.exact_time_s)  # every planner, verified
+    g, fused, kernel_set, dsp_ops, plan = plan_for_board(g, board, kernels, mem_opts)
     if mem_opts.print_plan:
         log(timeline_text(plan, g))
     _check_fits_estimate(board, g, plan)  # before code generation: fail fast with the model's figures
@@ -227,6 +224,16 @@ def compile_model(
     (out_dir / "memory_plan.txt").write_text(timeline_text(plan, g) + "\n")
     write_plan_picture(plan, g, out_dir / "memory_plan.png")
     return report
+
+
+def plan_for_board(g: Graph, board: Board, kernels: str, mem_opts: MemoryOptions) -> tuple:
+    """(graph, fused ops, kernel set, ops on DSP kernels, memory plan): the graph as it will be generated
+    for `board` and its arena. compile_model's step, and what `edgexf fit` measures each candidate with."""
+    g, fused = fuse(g) if mem_opts.fusion else (g, {})  # row-at-a-time attention, MLP, LN+linear, patches
+    kernel_set = resolve_kernels(kernels, board.core)  # before planning: fast kernels need scratch
+    g, dsp_ops = select_kernels(g, kernel_set)
+    plan = plan_memory(g, mem_opts.inplace, exact_time_s=mem_opts.exact_time_s)  # every planner, verified
+    return g, fused, kernel_set, dsp_ops, plan
 
 
 class _Steps:

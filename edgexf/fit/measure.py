@@ -29,12 +29,9 @@ from edgexf.compress.calibrate import calibrate
 from edgexf.compress.quantize import quantize_graph
 from edgexf.frontends import _from_program
 from edgexf.ir.graph import Graph
-from edgexf.ir.kernel_choice import resolve as resolve_kernels
-from edgexf.memory.plan import plan_memory
 from edgexf.passes.fold_constants import fold_constants
-from edgexf.passes.fuse import fuse
 from edgexf.passes.remove_dead_ops import remove_dead_ops
-from edgexf.passes.select_kernels import select_kernels
+from edgexf.pipeline import MemoryOptions, plan_for_board
 from edgexf.run.vectors import as_samples
 from edgexf.targets.boards import Board, Region
 from edgexf.targets.size import elf_sizes
@@ -97,9 +94,7 @@ def quantize_and_plan(
     x = as_samples(x_calib, graph.tensors[graph.inputs[0]].shape, "calibration data (array x)")
     ranges = calibrate(graph, x, "minmax", 99.99, progress=False)  # compile's defaults
     g = quantize_graph(graph, ranges, ()).graph
-    g, _ = fuse(g)  # row-at-a-time attention, MLP, LN+linear, patches
-    g, _ = select_kernels(g, resolve_kernels(kernels, board.core))  # before planning: scratch
-    plan = plan_memory(g, True, exact_time_s=exact_time_s)  # every planner, verified
+    g, _, _, _, plan = plan_for_board(g, board, kernels, MemoryOptions(exact_time_s=exact_time_s))
     return g, plan
 
 
