@@ -25,12 +25,19 @@ def _fmt_bytes(n: int, capacity: int | None = None) -> str:
 def print_report(r: dict) -> None:
     print(f"\n{r['model']} for {r['board']} (edgexf {r['edgexf_version']})")
     print(f"  parameters     {r['params']:>10,}")
-    print(f"  MACs           {r['macs']:>10,} per inference, {len(r['ops'])} ops")
+    st = r.get("streaming")
+    per = f" ({st['macs_per_step']:,} per step x {st['steps']} steps)" if st else ""
+    print(f"  MACs           {r['macs']:>10,} per inference, {len(r['ops'])} ops{per}")
     print(f"  weights        {_fmt_bytes(r['weights_bytes'])}  (const, flash)")
     print(
         f"  arena          {_fmt_bytes(r['arena_bytes'])}  lower bound {r['arena_lower_bound_bytes']:,} B, "
         f"sum of activations {r['activations_sum_bytes']:,} B ({r['planner']})"
     )
+    if st:
+        print(
+            f"  state          {_fmt_bytes(st['state_bytes'])}  ({len(st['states'])} tensors, persistent: apart "
+            f"from the arena); input {st['sequence_input_bytes']:,} B per sequence, {st['step_input_bytes']:,} B per step"
+        )
     mem = r.get("memory")
     if mem:
         from edgexf.memory.techniques import format_techniques
@@ -44,7 +51,7 @@ def print_report(r: dict) -> None:
     print(f"  flash          {_fmt_bytes(r['flash_bytes'], r['flash_capacity_bytes'])}")
     print(
         f"  RAM            {_fmt_bytes(r['ram_bytes'], r['ram_capacity_bytes'])}  "
-        f"(arena + {r['stack_bytes']:,} B stack + runtime)"
+        f"(arena + {'state + sequence + ' if st else ''}{r['stack_bytes']:,} B stack + runtime)"
     )
     hc = r["host_check"]
     versus = "the float PyTorch model (dequantized)" if r.get("quantization") else "PyTorch"

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from edgexf import __version__
-from edgexf.codegen.generate import count_params, generate_c
+from edgexf.codegen.generate import count_params, generate_c, state_bytes
 from edgexf.compress.agreement import agreement
 from edgexf.compress.calibrate import calibrate
 from edgexf.compress.layer_errors import layer_errors
@@ -24,7 +24,7 @@ from edgexf.compress.lowrank import lowrank_summary
 from edgexf.compress.qmath import quantize
 from edgexf.compress.quantize import quantize_graph
 from edgexf.datasets import load_npz
-from edgexf.errors import DoesNotFitError, MismatchError
+from edgexf.errors import DoesNotFitError, MismatchError, UnsupportedOpError
 from edgexf.eval.model_info import model_hash, model_info
 from edgexf.frontends import LoadedModel, load_model
 from edgexf.ir.graph import Graph
@@ -110,6 +110,11 @@ def compile_model(
     g = fold_constants(loaded.graph)  # before planning: constant results go to flash, not the arena
     g = remove_dead_ops(g)  # e.g. the unused parts of an unbind
     lowrank_report = None
+    if g.is_streaming and quant is not None:
+        raise UnsupportedOpError(
+            f"{model}: --quantize {quant.dtype} is not implemented for recurrent (streaming) models yet; "
+            "compile it in float32 (without --quantize)"
+        )
     if lowrank is not None:  # before quantizing: the factors get their own int8 scales
         g, lowrank_report = _lowrank(g, lowrank, quant.calibration if quant else test_data, log)
     float_graph, quant_report = g, None
@@ -136,7 +141,7 @@ def compile_model(
     inputs, outputs_io = [_io(g, n) for n in g.inputs], [_io(g, n) for n in g.outputs]
     info = model_info(  # MODEL_INFO: what the evaluation firmware tells `edgexf eval` about the model
         name=g.name, model_hash=model_hash(sources.dir), board=board.name, kernels=kernel_set,
-        arena_bytes=plan.arena_bytes, inputs=inputs, outputs=outputs_io,
+        arena_bytes=plan.arena_bytes, inputs=inputs, outputs=outputs_io, state_bytes=state_bytes(g),
     )  # fmt: skip
     try:
         firmware, emulated, evals = _build_firmware(board, sources.dir, out_dir, info)
@@ -159,6 +164,7 @@ def compile_model(
     if not host_check.ok:
         raise MismatchError(f"the host build disagrees with the reference:\n{host_check.describe()}")
 
+    steps = g.steps or 1  # a streaming model runs its ops once per time step
     report = {
         "edgexf_version": __version__,
         "command": meta["command"],
@@ -168,10 +174,11 @@ def compile_model(
         "source": _absolute_source(model),  # absolute, so `edgexf eval` can reload it from anywhere
         "board": board.name,
         "params": count_params(float_graph),  # the model's; an int8 graph adds multipliers and tables
-        "macs": sum(op_macs(g, op) for op in g.ops),
-        # the generated graph's ops in execution order: index i is model.c's "op i" and EDGEXF_PROFILE_OP(i)
+        "macs": sum(op_macs(g, op) for op in g.ops) * steps,
+        # the generated graph's ops in execution order: index i is model.c's "op i" and EDGEXF_PROFILE_OP(i);
+        # MACs per inference (a streaming model's op runs once per step)
         "ops": [
-            {"index": i, "name": op.name, "type": op.type, "macs": op_macs(g, op)}
+            {"index": i, "name": op.name, "type": op.type, "macs": op_macs(g, op) * steps}
             for i, op in enumerate(g.ops)
         ],
         "kernels": {"requested": kernels, "used": kernel_set, "dsp_ops": dsp_ops},
@@ -216,6 +223,7 @@ def compile_model(
     }
     # factorized layers: by --lowrank here, or in the PyTorch model (edgexf fit); None when neither
     report["lowrank"] = lowrank_report or lowrank_summary(loaded.graph)
+    report["streaming"] = _streaming_figures(g, inputs[0]) if g.is_streaming else None
     if quant_report is not None:
         report["quantization"] = quant_report
         report["float"] = _float_figures(float_graph, mem_opts)
@@ -278,15 +286,17 @@ def _absolute_source(model: str | Path) -> str:
 
 
 def _io(g, name: str) -> dict:
-    t = g.tensors[name]
-    io = {"name": name, "shape": list(t.shape), "dtype": t.dtype, "bytes": t.nbytes}
+    """report.json's entry for an input or output, as edgexf_run() takes it (a streaming model's input:
+    the whole sequence)."""
+    t, shape = g.tensors[name], g.io_shape(name)
+    io = {"name": name, "shape": list(shape), "dtype": t.dtype, "bytes": t.nbytes * (shape != t.shape and g.steps or 1)}
     return io | ({"quant": t.quant.to_dict()} if t.quant is not None else {})
 
 
 def _quantize(g: Graph, quant: QuantOptions, log: Callable[[str], None]) -> tuple[Graph, dict]:
     """The integer graph, and report.json's "quantization" entry (with the per-layer errors)."""
     x, _ = load_npz(quant.calibration)
-    x = as_samples(x, g.tensors[g.inputs[0]].shape, f"{quant.calibration} (array x)")
+    x = as_samples(x, g.io_shape(g.inputs[0]), f"{quant.calibration} (array x)")
     ranges = calibrate(g, x, quant.method, quant.percentile)
     q = quantize_graph(g, ranges, quant.int16)
     for name, why in sorted(q.int16_refused.items()):
@@ -323,7 +333,7 @@ def _lowrank(g: Graph, fraction: float, data: Path | None, log: Callable[[str], 
         log("  note: no --calibration or --test-data, so what the decomposition costs is not measured")
         return changed, entry
     x, y = load_npz(data)
-    x = as_samples(x, g.tensors[g.inputs[0]].shape, f"{data} (array x)")[:LAYER_ERROR_SAMPLES]
+    x = as_samples(x, g.io_shape(g.inputs[0]), f"{data} (array x)")[:LAYER_ERROR_SAMPLES]
     cost = agreement(g, changed, x, None if y is None else y[: len(x)], progress=False)
     log(f"  low-rank against the model as given ({data}): {cost.describe()}")
     entry["agreement"] = cost.to_dict() | {"data": str(data)}
@@ -373,8 +383,21 @@ def _check_fits_estimate(board: Board, g, plan) -> None:
         )
 
 
+def _streaming_figures(g: Graph, sequence: dict) -> dict:
+    """report.json's "streaming": a recurrent model's steps and its persistent state, apart from the arena."""
+    return {
+        "steps": g.steps,
+        "state_bytes": state_bytes(g),
+        "states": [{"name": s, "next": n, "shape": list(g.tensors[s].shape), "bytes": g.tensors[s].nbytes}
+                   for s, n in g.states],  # fmt: skip
+        "macs_per_step": sum(op_macs(g, op) for op in g.ops),
+        "step_input_bytes": g.tensors[g.inputs[0]].nbytes,
+        "sequence_input_bytes": sequence["bytes"],
+    }
+
+
 def _test_vectors(loaded: LoadedModel, g, test_data: Path | None, max_vectors: int | None) -> TestVectors:
-    shape = g.tensors[g.inputs[0]].shape
+    shape = g.io_shape(g.inputs[0])
     labels = None
     if test_data is not None:
         x, labels = load_npz(test_data)

@@ -58,19 +58,25 @@ def _format_values(t: Tensor, per_line: int) -> list[str]:
 
 
 def _io(graph: Graph, names: list[str], pointer) -> list[dict]:
+    """Inputs and outputs as the caller of edgexf_run() sees them (a streaming model's input: the whole
+    sequence, held outside the arena; `step_cname` is one step's input in the arena)."""
     out = []
     for n in names:
         t = graph.tensors[n]
+        shape = graph.io_shape(n)
+        sequence = shape != t.shape
         out.append(
             {
                 "name": n,
                 "dtype": t.dtype,
                 "dtype_code": DTYPE_CODES[t.dtype],
-                "shape": list(t.shape),
-                "ndim": len(t.shape),
-                "shape_c": ", ".join(str(d) for d in t.shape) or "0",
-                "bytes": t.nbytes,
-                "cname": pointer(n),
+                "shape": list(shape),
+                "ndim": len(shape),
+                "shape_c": ", ".join(str(d) for d in shape) or "0",
+                "bytes": t.nbytes * (graph.steps if sequence else 1),
+                "step_bytes": t.nbytes,
+                "step_cname": pointer(n),
+                "cname": f"sequence{len(out)}" if sequence else pointer(n),
                 "quantized": t.quant is not None,
                 "scale_c": c_float(t.quant.scale) if t.quant is not None else "0.0f",
                 "zero_point": t.quant.zero_point if t.quant is not None else 0,
@@ -170,6 +176,7 @@ def generate_c(graph: Graph, plan: MemoryPlan, out_dir: Path, meta: dict) -> Gen
         "ops": ops,
         "inputs": _io(graph, graph.inputs, pointer),
         "outputs": _io(graph, graph.outputs, pointer),
+        **_streaming(graph, pointer),
     }
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir()),
@@ -194,6 +201,23 @@ def generate_c(graph: Graph, plan: MemoryPlan, out_dir: Path, meta: dict) -> Gen
     return GeneratedSources(
         out_dir, tuple(files), plan.arena_bytes, weights_bytes, tuple(sorted(used))
     ).verify()
+
+
+def _streaming(graph: Graph, pointer) -> dict:
+    """A streaming graph's persistent state region: each state at an aligned offset; edgexf_step() copies
+    it into the arena before the first op and the next state back after the last."""
+    states, offset = [], 0
+    for state, nxt in graph.states:
+        t = graph.tensors[state]
+        states.append({"name": state, "next": nxt, "offset": offset, "bytes": t.nbytes,
+                       "cname": pointer(state), "next_cname": pointer(nxt)})  # fmt: skip
+        offset += -(-t.nbytes // 16) * 16
+    return {"streaming": graph.is_streaming, "steps": graph.steps or 0, "states": states, "state_bytes": offset}
+
+
+def state_bytes(graph: Graph) -> int:
+    """Bytes of the persistent state region (0 for a model without states)."""
+    return _streaming(graph, str)["state_bytes"]
 
 
 def count_params(graph: Graph) -> int:

@@ -46,8 +46,8 @@ def agreement(
 
     O(S) reference runs of both graphs, in batches of 64: a few seconds for a small ViT on 500 samples.
     """
-    shape = original.tensors[original.inputs[0]].shape
-    if changed.tensors[changed.inputs[0]].shape != shape:
+    shape = original.io_shape(original.inputs[0])
+    if changed.io_shape(changed.inputs[0]) != shape:
         raise DataError("the two graphs take inputs of different shapes; they cannot be compared")
     x = np.asarray(x, np.float32)
     if len(x) == 0:

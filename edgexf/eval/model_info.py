@@ -51,8 +51,8 @@ def model_info(
     state_bytes: int = 0,
 ) -> dict:
     """MODEL_INFO's JSON object, with exactly the protocol's keys. inputs and outputs: report.json's
-    entries ({"name", "shape", "dtype", "bytes", "quant"?}); state_bytes: memory kept between runs
-    (none yet in edgexf's models)."""
+    entries ({"name", "shape", "dtype", "bytes", "quant"?}); state_bytes: a recurrent model's state,
+    kept between steps apart from the arena (0 for other models)."""
     return {
         "protocol": VERSION,
         "name": name,
@@ -78,4 +78,5 @@ def model_info_from_report(report: dict) -> dict:
         arena_bytes=report["arena_bytes"],
         inputs=report["inputs"],
         outputs=report["outputs"],
+        state_bytes=(report.get("streaming") or {}).get("state_bytes", 0),
     )

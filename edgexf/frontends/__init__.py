@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from edgexf.errors import ModelLoadError
+from edgexf.frontends.streaming import as_streaming, export_step, is_streaming, whole_sequence
 from edgexf.ir.graph import Graph
 
 
@@ -29,6 +30,8 @@ def load_model(spec: str | Path, name: str | None = None) -> LoadedModel:
     if ".py:" in spec:
         path, func = spec.rsplit(":", 1)
         module, example = _call_builder(Path(path), func)
+        if is_streaming(module):
+            return _streaming(module, example, name or Path(path).stem, spec)
         ep = _export(module, example, spec)
         default_name = Path(path).stem
     else:
@@ -83,6 +86,17 @@ def _export(module: torch.nn.Module, example, spec: str):
         return torch.export.export(module.eval(), args)
     except Exception as e:
         raise ModelLoadError(f"torch.export failed on {spec}: {type(e).__name__}: {e}") from e
+
+
+def _streaming(module: torch.nn.Module, example, name: str, spec: str) -> LoadedModel:
+    """A recurrent model: its step() becomes the graph, its forward() the original to compare with."""
+    from edgexf.frontends.torch_export import from_exported_program
+
+    ep, n_states, steps = export_step(module, example, spec)
+    graph = as_streaming(from_exported_program(ep, name), n_states, steps)
+    example = example[0] if isinstance(example, (tuple, list)) else example
+    original = whole_sequence(module.eval(), tuple(example.shape[1:]))
+    return LoadedModel(graph, original, example[0].detach().numpy(), spec)
 
 
 def _from_program(ep, name: str, spec: str) -> LoadedModel:

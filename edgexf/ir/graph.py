@@ -74,16 +74,54 @@ class Op:
 
 @dataclass
 class Graph:
+    """A model's forward function; for a recurrent model, one time step of it.
+
+    A recurrent (streaming) graph has `states`: pairs (state, next state). The state tensors are defined
+    before the first op, like inputs, and hold what the previous step left (zeros after a reset); the next
+    states are computed by ops and become the states of the following step. `steps` is the length of
+    one sample's sequence: the whole-sequence run resets the state and runs the graph that many times,
+    and its output is the last step's.
+    """
+
     name: str
     tensors: dict[str, Tensor]
     ops: list[Op]
     inputs: list[str]
     outputs: list[str]
+    states: list[tuple[str, str]] = field(default_factory=list)
+    steps: int | None = None
+
+    @property
+    def is_streaming(self) -> bool:
+        return bool(self.states)
+
+    def state_inputs(self) -> list[str]:
+        return [s for s, _ in self.states]
+
+    def entry_tensors(self) -> list[str]:
+        """What holds a value before the first op runs: the inputs and the states."""
+        return list(self.inputs) + self.state_inputs()
+
+    def exit_tensors(self) -> list[str]:
+        """What must still hold its value after the last op: the outputs and the next states."""
+        return list(self.outputs) + [n for _, n in self.states]
+
+    def io_shape(self, name: str) -> tuple[int, ...]:
+        """An input's shape as the caller of the whole model sees it: a streaming model's input is the
+        whole sequence, its steps one after another: (1, steps, d) for steps of shape (1, d), as PyTorch
+        batches sequences; (steps, *shape) otherwise. Either way the same bytes as `steps` step inputs."""
+        shape = self.tensors[name].shape
+        if not (self.is_streaming and name in self.inputs):
+            return shape
+        return (1, self.steps, *shape[1:]) if shape[:1] == (1,) else (self.steps, *shape)
 
     def copy(self) -> Graph:
         """A deep copy of the structure; constant arrays are shared (passes never mutate them)."""
         tensors = {k: Tensor(t.name, t.shape, t.dtype, t.data, t.quant) for k, t in self.tensors.items()}
-        return Graph(self.name, tensors, copy.deepcopy(self.ops), list(self.inputs), list(self.outputs))
+        return Graph(
+            self.name, tensors, copy.deepcopy(self.ops), list(self.inputs), list(self.outputs),
+            list(self.states), self.steps,
+        )  # fmt: skip
 
     def producer(self) -> dict[str, Op]:
         return {out: op for op in self.ops for out in op.outputs}
@@ -107,10 +145,16 @@ class Graph:
         """Check the IR invariants; returns self so it can end a pass: `return g.verify()`."""
         from edgexf.ir.ops import OPS, infer_output_specs
 
-        defined = set(self.inputs) | {t.name for t in self.constants()}
-        for name in self.inputs:
+        defined = set(self.entry_tensors()) | {t.name for t in self.constants()}
+        for name in self.entry_tensors():
             if name not in self.tensors or self.tensors[name].is_const:
-                raise GraphError(f"graph input {name!r} is not a non-constant tensor of the graph")
+                raise GraphError(f"graph input or state {name!r} is not a non-constant tensor of the graph")
+        for state, nxt in self.states:
+            a, b = self.tensors[state], self.tensors.get(nxt)
+            if b is None or (a.shape, a.dtype) != (b.shape, b.dtype) or state == nxt:
+                raise GraphError(f"state {state!r} and its next value {nxt!r} differ in shape or dtype")
+        if self.is_streaming and not (self.steps and self.steps > 0):
+            raise GraphError("a graph with states needs `steps`, the length of one sample's sequence")
         names = set()
         for op in self.ops:
             if op.name in names:
@@ -134,13 +178,15 @@ class Graph:
                         f"shape inference says {dtype}{list(shape)}"
                     )
                 defined.add(name)
-        for name in self.outputs:
+        for name in self.exit_tensors():
             if name not in defined:
-                raise GraphError(f"graph output {name!r} is never produced")
+                raise GraphError(f"graph output or next state {name!r} is never produced")
         return self
 
     def summary(self) -> str:
         lines = [f"graph {self.name}: {len(self.ops)} ops, inputs {self.inputs}, outputs {self.outputs}"]
+        if self.states:
+            lines.append(f"  {self.steps} steps; states (state -> next): {self.states}")
         for op in self.ops:
             outs = ", ".join(f"{o}{list(self.tensors[o].shape)}" for o in op.outputs)
             lines.append(

@@ -63,7 +63,7 @@ def buffers(graph: Graph, inplace: bool = True) -> list[Buffer]:
     for i, op in enumerate(graph.ops):
         for name in op.inputs:
             last[name] = i
-    for name in graph.outputs:
+    for name in graph.exit_tensors():  # next states too: copied to the state region after the last op
         last[name] = n_ops
     owner: dict[str, _Group] = {}
     groups: list[_Group] = []
@@ -73,7 +73,7 @@ def buffers(graph: Graph, inplace: bool = True) -> list[Buffer]:
         owner[name] = _Group(name, start)
         groups.append(owner[name])
 
-    for name in graph.inputs:
+    for name in graph.entry_tensors():  # states too: copied in from the state region before op 0
         new_group(name, 0)
     for i, op in enumerate(graph.ops):
         for name in op.inputs:
@@ -96,13 +96,13 @@ def buffers(graph: Graph, inplace: bool = True) -> list[Buffer]:
         size = op_def.scratch(op, input_specs(graph, op)) if op_def.scratch is not None else 0
         if size > 0:
             scratch.append(Buffer(scratch_name(op.name), (), _align(size), i, i + 1))
-    result = []
+    result, exits = [], set(graph.exit_tensors())
     for g in groups:
         low = min(g.members.values())
         names = tuple(g.members)
         offsets = tuple(g.members[n] - low for n in names)
         size = max(off + graph.tensors[n].nbytes for n, off in zip(names, offsets))
-        end = n_ops if any(n in graph.outputs for n in names) else g.end
+        end = n_ops if any(n in exits for n in names) else g.end
         result.append(
             Buffer(g.name, names, size, g.start, max(end, g.start + 1), offsets if any(offsets) else ())
         )

@@ -28,6 +28,6 @@ def fold_constants(graph: Graph) -> Graph:
         else:
             kept.append(op)
     g.ops = kept
-    used = {n for op in g.ops for n in op.inputs} | set(g.outputs) | set(g.inputs)
+    used = {n for op in g.ops for n in op.inputs} | set(g.exit_tensors()) | set(g.entry_tensors())
     g.tensors = {k: t for k, t in g.tensors.items() if k in used or not t.is_const}
     return g.verify()

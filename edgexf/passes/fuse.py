@@ -32,7 +32,7 @@ class _Matcher:
     def only_user(self, tensor: str, types: tuple[str, ...]) -> Op | None:
         """The single op reading `tensor`, if it is one of `types` and the tensor is not a graph output."""
         users = self.users.get(tensor, [])
-        if len(users) != 1 or tensor in self.g.outputs or users[0].type not in types:
+        if len(users) != 1 or tensor in self.g.exit_tensors() or users[0].type not in types:
             return None
         return users[0]
 

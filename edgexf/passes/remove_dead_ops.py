@@ -10,13 +10,13 @@ from edgexf.ir.graph import Graph
 
 def remove_dead_ops(graph: Graph) -> Graph:
     g = graph.copy()
-    needed = set(g.outputs)
+    needed = set(g.exit_tensors())
     kept = []
     for op in reversed(g.ops):
         if any(o in needed for o in op.outputs):
             kept.append(op)
             needed.update(n for n in op.inputs if n)
     g.ops = kept[::-1]
-    needed |= set(g.inputs)
+    needed |= set(g.entry_tensors())
     g.tensors = {k: t for k, t in g.tensors.items() if k in needed}
     return g.verify()

@@ -30,6 +30,7 @@ void edgexf_init(void);              /* call once before the first run */
 void *edgexf_input(int32_t i);       /* where input i is written, inside the arena */
 const void *edgexf_output(int32_t i);/* where output i is read after a run */
 int32_t edgexf_run(void);            /* one inference; 0 on success */
+void edgexf_reset(void);             /* clear a recurrent model's state (nothing for other models) */
 
 #ifdef __cplusplus
 }
