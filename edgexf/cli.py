@@ -34,9 +34,10 @@ def print_report(r: dict) -> None:
         f"sum of activations {r['activations_sum_bytes']:,} B ({r['planner']})"
     )
     if st:
+        seq, step = st["sequence_input_bytes"], st["step_input_bytes"]
         print(
-            f"  state          {_fmt_bytes(st['state_bytes'])}  ({len(st['states'])} tensors, persistent: apart "
-            f"from the arena); input {st['sequence_input_bytes']:,} B per sequence, {st['step_input_bytes']:,} B per step"
+            f"  state          {_fmt_bytes(st['state_bytes'])}  ({len(st['states'])} tensors, persistent: "
+            f"apart from the arena); input {seq:,} B per sequence, {step:,} B per step"
         )
     mem = r.get("memory")
     if mem:

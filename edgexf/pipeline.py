@@ -39,6 +39,7 @@ from edgexf.passes.fuse import fuse
 from edgexf.passes.lowrank_linear import lowrank_linear
 from edgexf.passes.remove_dead_ops import remove_dead_ops
 from edgexf.passes.select_kernels import select_kernels
+from edgexf.report_figures import float_figures, io_entry, streaming_figures
 from edgexf.run.build_dir import REPORT_FILE
 from edgexf.run.host import run_host
 from edgexf.run.vectors import TestVectors, as_samples, compare, encode_inputs
@@ -138,7 +139,7 @@ def compile_model(
     host_exe = build_host(sources.dir, out_dir / "host")
 
     step(f"building firmware for {board.name} (arm-none-eabi-gcc): test-vector runner, evaluation firmware")
-    inputs, outputs_io = [_io(g, n) for n in g.inputs], [_io(g, n) for n in g.outputs]
+    inputs, outputs_io = [io_entry(g, n) for n in g.inputs], [io_entry(g, n) for n in g.outputs]
     info = model_info(  # MODEL_INFO: what the evaluation firmware tells `edgexf eval` about the model
         name=g.name, model_hash=model_hash(sources.dir), board=board.name, kernels=kernel_set,
         arena_bytes=plan.arena_bytes, inputs=inputs, outputs=outputs_io, state_bytes=state_bytes(g),
@@ -223,10 +224,10 @@ def compile_model(
     }
     # factorized layers: by --lowrank here, or in the PyTorch model (edgexf fit); None when neither
     report["lowrank"] = lowrank_report or lowrank_summary(loaded.graph)
-    report["streaming"] = _streaming_figures(g, inputs[0]) if g.is_streaming else None
+    report["streaming"] = streaming_figures(g, inputs[0]) if g.is_streaming else None
     if quant_report is not None:
         report["quantization"] = quant_report
-        report["float"] = _float_figures(float_graph, mem_opts)
+        report["float"] = float_figures(float_graph, mem_opts)
     (out_dir / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
     (out_dir / "memory_plan.json").write_text(json.dumps(plan.to_dict(), indent=1) + "\n")
     (out_dir / "memory_plan.txt").write_text(timeline_text(plan, g) + "\n")
@@ -285,14 +286,6 @@ def _absolute_source(model: str | Path) -> str:
     return str(Path(text).resolve())
 
 
-def _io(g, name: str) -> dict:
-    """report.json's entry for an input or output, as edgexf_run() takes it (a streaming model's input:
-    the whole sequence)."""
-    t, shape = g.tensors[name], g.io_shape(name)
-    io = {"name": name, "shape": list(shape), "dtype": t.dtype, "bytes": t.nbytes * (shape != t.shape and g.steps or 1)}
-    return io | ({"quant": t.quant.to_dict()} if t.quant is not None else {})
-
-
 def _quantize(g: Graph, quant: QuantOptions, log: Callable[[str], None]) -> tuple[Graph, dict]:
     """The integer graph, and report.json's "quantization" entry (with the per-layer errors)."""
     x, _ = load_npz(quant.calibration)
@@ -340,21 +333,6 @@ def _lowrank(g: Graph, fraction: float, data: Path | None, log: Callable[[str], 
     return changed, entry
 
 
-def _float_figures(g: Graph, mem_opts: MemoryOptions) -> dict:
-    """The float32 model's sizes, planned as its own build would be (its firmware is not built; flash is
-    weights only)."""
-    plan = plan_memory(
-        fuse(g)[0] if mem_opts.fusion else g, mem_opts.inplace, exact_time_s=mem_opts.exact_time_s
-    )
-    return {
-        "params": count_params(g),
-        "weights_bytes": sum(t.nbytes for t in g.constants()),
-        "arena_bytes": plan.arena_bytes,
-        "arena_lower_bound_bytes": plan.lower_bound_bytes,
-        "activations_sum_bytes": plan.naive_bytes,
-    }
-
-
 def _breakdown(weights_bytes: int, plan, g: Graph) -> str:
     text = (
         f"  model: weights {weights_bytes:,} B (flash); arena {plan.arena_bytes:,} B (RAM; lower bound "
@@ -381,19 +359,6 @@ def _check_fits_estimate(board: Board, g, plan) -> None:
             f"{_does_not_fit(board, over)}\n{_breakdown(weights, plan, g)}\n"
             "  (at least: code and the C library need a little more)"
         )
-
-
-def _streaming_figures(g: Graph, sequence: dict) -> dict:
-    """report.json's "streaming": a recurrent model's steps and its persistent state, apart from the arena."""
-    return {
-        "steps": g.steps,
-        "state_bytes": state_bytes(g),
-        "states": [{"name": s, "next": n, "shape": list(g.tensors[s].shape), "bytes": g.tensors[s].nbytes}
-                   for s, n in g.states],  # fmt: skip
-        "macs_per_step": sum(op_macs(g, op) for op in g.ops),
-        "step_input_bytes": g.tensors[g.inputs[0]].nbytes,
-        "sequence_input_bytes": sequence["bytes"],
-    }
 
 
 def _test_vectors(loaded: LoadedModel, g, test_data: Path | None, max_vectors: int | None) -> TestVectors:

@@ -212,7 +212,12 @@ def _streaming(graph: Graph, pointer) -> dict:
         states.append({"name": state, "next": nxt, "offset": offset, "bytes": t.nbytes,
                        "cname": pointer(state), "next_cname": pointer(nxt)})  # fmt: skip
         offset += -(-t.nbytes // 16) * 16
-    return {"streaming": graph.is_streaming, "steps": graph.steps or 0, "states": states, "state_bytes": offset}
+    return {
+        "streaming": graph.is_streaming,
+        "steps": graph.steps or 0,
+        "states": states,
+        "state_bytes": offset,
+    }
 
 
 def state_bytes(graph: Graph) -> int:

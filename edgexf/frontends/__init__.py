@@ -12,7 +12,13 @@ import numpy as np
 import torch
 
 from edgexf.errors import ModelLoadError
-from edgexf.frontends.streaming import as_streaming, export_step, is_streaming, whole_sequence
+from edgexf.frontends.streaming import (
+    as_streaming,
+    export_step,
+    is_streaming,
+    state_names,
+    whole_sequence,
+)
 from edgexf.ir.graph import Graph
 
 
@@ -93,7 +99,7 @@ def _streaming(module: torch.nn.Module, example, name: str, spec: str) -> Loaded
     from edgexf.frontends.torch_export import from_exported_program
 
     ep, n_states, steps = export_step(module, example, spec)
-    graph = as_streaming(from_exported_program(ep, name), n_states, steps)
+    graph = as_streaming(from_exported_program(ep, name), n_states, steps, state_names(module, n_states))
     example = example[0] if isinstance(example, (tuple, list)) else example
     original = whole_sequence(module.eval(), tuple(example.shape[1:]))
     return LoadedModel(graph, original, example[0].detach().numpy(), spec)

@@ -13,6 +13,9 @@ persistent region between steps (see edgexf/ir/graph.py).
 
 from __future__ import annotations
 
+import inspect
+from dataclasses import replace
+
 import numpy as np
 import torch
 
@@ -71,14 +74,34 @@ def export_step(module: torch.nn.Module, example, spec: str):
     return ep, len(state), int(example.shape[1])
 
 
-def as_streaming(graph: Graph, n_states: int, steps: int) -> Graph:
-    """The exported step graph (inputs x_t, *states; outputs y_t, *next states) as a streaming Graph."""
-    g = graph.copy()
-    g.states = list(zip(graph.inputs[1:], graph.outputs[1:], strict=True))
-    g.inputs, g.outputs, g.steps = graph.inputs[:1], graph.outputs[:1], steps
+def state_names(module: torch.nn.Module, n_states: int) -> list[str]:
+    """step()'s own names for its state arguments (step(self, x, h, conv) -> h, conv), else state_k."""
+    params = list(inspect.signature(module.step).parameters.values())[1:]
+    names = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return names if len(names) == n_states else [f"state_{k}" for k in range(n_states)]
+
+
+def as_streaming(graph: Graph, n_states: int, steps: int, names: list[str] | None = None) -> Graph:
+    """The exported step graph (inputs x_t, *states; outputs y_t, *next states) as a streaming Graph;
+    `names` renames the states (the generated C's buffers are named after them)."""
+    g = _renamed(graph, dict(zip(graph.inputs[1:], names or [], strict=False)))
+    g.states = list(zip(g.inputs[1:], g.outputs[1:], strict=True))
+    g.inputs, g.outputs, g.steps = g.inputs[:1], g.outputs[:1], steps
     if len(g.states) != n_states:
         raise ModelLoadError(f"expected {n_states} states, the exported step has {len(g.states)}")
     return g.verify()
+
+
+def _renamed(graph: Graph, names: dict[str, str]) -> Graph:
+    g = graph.copy()
+    names = {old: new for old, new in names.items() if old != new and new not in g.tensors}
+    if not names:
+        return g
+    g.tensors = {names.get(k, k): replace(t, name=names.get(k, k)) for k, t in g.tensors.items()}
+    for op in g.ops:
+        op.inputs = [names.get(n, n) for n in op.inputs]
+    g.inputs = [names.get(n, n) for n in g.inputs]
+    return g
 
 
 def whole_sequence(module: torch.nn.Module, sequence_shape: tuple[int, ...]):

@@ -19,6 +19,7 @@ from torch.export import ExportedProgram
 from torch.export.graph_signature import InputKind, OutputKind
 
 from edgexf.errors import ModelLoadError, UnsupportedOpError
+from edgexf.frontends.aten_math import ATEN_MATH
 from edgexf.ir.builder import GraphBuilder
 from edgexf.ir.graph import Graph
 
@@ -88,7 +89,10 @@ def node_source(node) -> str:
     module = list(stack.values())[-1][0] if stack else ""
     where = ""
     trace = (node.meta.get("stack_trace") or "").strip().splitlines()
-    files = [line.strip() for line in trace if line.strip().startswith("File ")]
+    files = [  # the user's frames: not torch's own modules, not edgexf's export wrappers
+        line.strip() for line in trace
+        if line.strip().startswith("File ") and "/torch/" not in line and "/edgexf/frontends/" not in line
+    ]  # fmt: skip
     if files:  # 'File "/abs/path/model.py", line 66, in forward' -> 'model.py:66'
         path, _, rest = files[-1].removeprefix("File ").partition(", line ")
         name = Path(path.strip('"')).name
@@ -104,6 +108,8 @@ def node_source(node) -> str:
 
 def _conv2d(c: _Converter, a: dict) -> str:
     x, w, b = a["input"], a["weight"], a.get("bias")
+    if len(c.shape(x)) == 3:  # (N, C, L): a 1-D convolution (edgexf/frontends/aten_math.py)
+        return ATEN["aten.conv1d.default"](c, a)
     if a.get("transposed"):
         raise c.refuse("transposed=True")
     stride, padding, dilation = (list(a.get(k) or [1]) for k in ("stride", "padding", "dilation"))
@@ -114,7 +120,7 @@ def _conv2d(c: _Converter, a: dict) -> str:
     if a.get("groups", 1) != 1 or any(d != 1 for d in dilation):
         raise c.refuse(f"groups={a.get('groups')}, dilation={dilation} (only groups=1, dilation=1)")
     if len(c.shape(x)) != 4:
-        raise c.refuse(f"a {len(c.shape(x))}-D input (only 2-D convolution, NCHW)")
+        raise c.refuse(f"a {len(c.shape(x))}-D input (only 1-D convolution, NCL, and 2-D, NCHW)")
     stride, padding = (v * 2 if len(v) == 1 else v for v in (stride, padding))
     inputs = [x, w] + ([b] if b else [""])
     return c.op("conv2d", inputs, {"stride": tuple(stride), "padding": tuple(padding)})
@@ -327,6 +333,7 @@ ATEN: dict[str, Callable[[_Converter, dict], Any]] = {
     "aten.detach.default": _identity,
     "aten.dropout.default": _identity,
     "aten.lift_fresh_copy.default": _identity,
+    **ATEN_MATH,  # exp, silu, softplus, ..., split, chunk, conv1d: recurrent models (aten_math.py)
 }
 
 

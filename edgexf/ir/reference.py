@@ -67,10 +67,8 @@ def _as_steps(graph: Graph, name: str, x) -> np.ndarray:
     tail = shape[1:] if batch1 else shape
     k = len(tail) + 1 + batch1  # trailing axes of one sequence
     if x.ndim < k or x.shape[x.ndim - len(tail) :] != tail or (batch1 and x.shape[x.ndim - k] != 1):
-        want = ["1", "steps"] if batch1 else ["steps"]
-        raise GraphError(
-            f"input {name!r} must end in shape [{', '.join(want + [str(d) for d in tail])}], got {list(x.shape)}"
-        )
+        want = ", ".join((["1", "steps"] if batch1 else ["steps"]) + [str(d) for d in tail])
+        raise GraphError(f"input {name!r} must end in shape [{want}], got {list(x.shape)}")
     lead, steps = x.shape[: x.ndim - k], x.shape[x.ndim - len(tail) - 1]
     return x.reshape(lead + (steps, *shape))
 

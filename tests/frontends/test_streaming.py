@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 from edgexf.cli import main
+from edgexf.codegen.generate import generate_c
 from edgexf.errors import ModelLoadError
 from edgexf.frontends import load_model
 from edgexf.ir.reference import run_reference, run_steps
 from edgexf.memory.plan import plan_memory
-from edgexf.codegen.generate import generate_c
 from edgexf.targets.toolchain import COMMON_CFLAGS, find_tool, include_flags, model_sources
 
 DATA = Path(__file__).parent.parent / "data"
@@ -31,7 +31,7 @@ def test_step_graph_has_states_and_matches_pytorch():
     m = load_model(f"{TOY}:build")
     g = m.graph
     assert g.steps == 12 and len(g.states) == 2
-    assert [g.tensors[s].shape for s, _ in g.states] == [(1, 8), (1, 1, 8)]
+    assert [(s, g.tensors[s].shape) for s, _ in g.states] == [("h", (1, 8)), ("c", (1, 1, 8))]
     assert g.io_shape(g.inputs[0]) == (1, 12, 3)
     x = _sequences(20, 12)
     y = run_reference(g, {g.inputs[0]: x})[g.outputs[0]]
@@ -129,7 +129,9 @@ BASE = """
     ],
 )  # fmt: skip
 def test_bad_streaming_models_are_refused_clearly(tmp_path, step, example, message):
-    with pytest.raises(ModelLoadError, match=message.replace("(", r"\(").replace(")", r"\)").replace("*", r"\*")):
+    with pytest.raises(
+        ModelLoadError, match=message.replace("(", r"\(").replace(")", r"\)").replace("*", r"\*")
+    ):
         load_model(_write(tmp_path, BASE.format(step=step, example=example)))
 
 
