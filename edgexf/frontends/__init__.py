@@ -101,7 +101,7 @@ def _streaming(module: torch.nn.Module, example, name: str, spec: str) -> Loaded
     ep, n_states, steps = export_step(module, example, spec)
     graph = as_streaming(from_exported_program(ep, name), n_states, steps, state_names(module, n_states))
     example = example[0] if isinstance(example, (tuple, list)) else example
-    original = whole_sequence(module.eval(), tuple(example.shape[1:]))
+    original = whole_sequence(module.eval(), tuple(example.shape[1:]), graph.tensors[graph.outputs[0]].shape)
     return LoadedModel(graph, original, example[0].detach().numpy(), spec)
 
 

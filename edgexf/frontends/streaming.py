@@ -104,15 +104,15 @@ def _renamed(graph: Graph, names: dict[str, str]) -> Graph:
     return g
 
 
-def whole_sequence(module: torch.nn.Module, sequence_shape: tuple[int, ...]):
-    """The original model on a batch of whole sequences (B, T, ...) -> (B, ...), for test vectors.
-    Samples may come with the graph's io_shape (1, T, ...): same bytes, reshaped."""
+def whole_sequence(module: torch.nn.Module, sequence_shape: tuple[int, ...], output_shape: tuple[int, ...]):
+    """The original model on a batch of whole sequences (B, T, ...) -> (B, *output_shape: one step's
+    output), for test vectors and evaluation. Samples may come with the graph's io_shape (1, T, ...)."""
 
     def original(x):
         x = np.asarray(x, np.float32).reshape((-1, *sequence_shape))
         with torch.no_grad():
             outs = [module(torch.from_numpy(np.ascontiguousarray(b))) for b in _batches(x)]
-        return np.concatenate([o.numpy() for o in outs])
+        return np.concatenate([o.numpy() for o in outs]).reshape((-1, *output_shape))
 
     return original
 

@@ -35,7 +35,7 @@ def test_step_graph_has_states_and_matches_pytorch():
     assert g.io_shape(g.inputs[0]) == (1, 12, 3)
     x = _sequences(20, 12)
     y = run_reference(g, {g.inputs[0]: x})[g.outputs[0]]
-    np.testing.assert_allclose(y.reshape(20, 4), m.original(x), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(y, m.original(x), rtol=1e-5, atol=1e-6)
 
 
 def test_reference_continues_from_given_states():
@@ -82,7 +82,7 @@ def test_no_drift_over_1000_steps(tmp_path):
     y = np.frombuffer(out, np.float32).reshape(-1, 4)[:1000]
     every = run_reference(g, {g.inputs[0]: x[0]}, keep_all=True)[g.outputs[0]].reshape(1000, 4)
     assert np.array_equal(y, every)
-    np.testing.assert_allclose(y[-1], m.original(x)[0], rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(y[-1], m.original(x)[0, 0], rtol=1e-4, atol=1e-4)
 
 
 def test_compile_reports_state_and_runs_in_qemu(tmp_path, capsys):
@@ -96,6 +96,14 @@ def test_compile_reports_state_and_runs_in_qemu(tmp_path, capsys):
     assert r["macs"] == 1440 and r["host_check"]["bit_exact_with_reference"] == 16
     assert main(["run", str(out), "--emulate", "--check"]) == 0
     assert "16/16" in capsys.readouterr().out
+    # on-device evaluation: whole sequences over the serial protocol, MODEL_INFO with the state bytes
+    data = tmp_path / "seq.npz"
+    np.savez(data, x=_sequences(6, 12)[:, 0], y=np.arange(6) % 4)
+    assert main(["eval", str(out), "--emulate", "--data", str(data)]) == 0
+    ev = json.loads((out / "eval_report.json").read_text())
+    assert ev["samples"] == 6
+    rows = {m["name"]: m for m in ev["metrics"]}
+    assert rows["target vs original"]["acc"] == 1.0 and rows["target vs original"]["l2r"] < 1e-6
 
 
 def _write(tmp_path: Path, body: str) -> str:
