@@ -99,6 +99,54 @@ def tanhf(x) -> np.ndarray:
     return np.where(x < 0, -y, y)
 
 
+_LOG_POLY = tuple(f32(c) for c in (0.666666687, 0.400000006, 0.285714298, 0.222222224))  # 2 / (2n + 1)
+_LN2_HI, _LN2_LO = f32(0.693359375), f32(-2.12194440e-4)  # exf_expf's split: k * _LN2_HI is exact
+
+
+def _log_split(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mirrors log_split: u (normal, > 0) = 2^k (1 + f), 1 + f in [sqrt(2)/2, sqrt(2)) -> (f, float k)."""
+    bits = u.view(np.uint32)
+    k = (bits >> 23).astype(np.int32) - 127
+    m = ((bits & np.uint32(0x007FFFFF)) | np.uint32(0x3F800000)).view(np.float32)
+    big = m >= f32(1.41421356)
+    return np.where(big, m * f32(0.5), m) - f32(1.0), (k + big).astype(np.float32)
+
+
+def _log_reduced(f: np.ndarray, fk: np.ndarray, c) -> np.ndarray:
+    """Mirrors log_reduced: k ln2 + log(1 + f) + c."""
+    s = f / (f32(2.0) + f)
+    z = s * s
+    a, b, c3, d = _LOG_POLY
+    r = z * (a + z * (b + z * (c3 + z * d)))
+    hfsq = (f32(0.5) * f) * f
+    return fk * _LN2_HI - ((hfsq - (s * (hfsq + r) + (fk * _LN2_LO + c))) - f)
+
+
+@np.errstate(all="ignore")
+def logf(x) -> np.ndarray:
+    """Mirrors exf_logf bit for bit: NaN below 0, -inf at +-0, subnormals scaled by 2^25 first."""
+    x = _as_f32(x)
+    sub = (x > 0) & (x < f32(1.17549435e-38))
+    f, fk = _log_split(np.where(sub, x * f32(33554432.0), np.where(x > 0, x, f32(1.0))))
+    y = _log_reduced(f, fk - np.where(sub, f32(25.0), f32(0.0)), f32(0.0))
+    special = np.where(x == 0, f32(-np.inf), np.where(x < 0, f32(np.nan), x))  # NaN and +inf stay
+    return np.where((x > 0) & (x < f32(np.inf)), y, special)
+
+
+@np.errstate(all="ignore")
+def log1pf(x) -> np.ndarray:
+    """Mirrors exf_log1pf bit for bit: log(u) of u = 1 + x plus the rounding error of that sum over u."""
+    x = _as_f32(x)
+    ok = (x > f32(-1.0)) & (x < f32(np.inf)) & (x != 0)
+    xs = np.where(ok, x, f32(1.0))
+    u = f32(1.0) + xs
+    c = np.where(xs <= f32(1.0), xs - (u - f32(1.0)), f32(1.0) - (u - xs))  # exact (Fast2Sum)
+    f, fk = _log_split(u)
+    y = _log_reduced(f, fk, c / u)
+    special = np.where(x == f32(-1.0), f32(-np.inf), np.where(x < f32(-1.0), f32(np.nan), x))
+    return np.where(ok, y, special)
+
+
 # ---- dot products ------------------------------------------------------------------------------
 
 

@@ -27,6 +27,7 @@ from edgexf.ir.opdef import (
     same_shape_inputs,
 )
 from edgexf.ir.ops_fused import FUSED_OPS
+from edgexf.ir.ops_math import MATH_OPS
 from edgexf.ir.ops_q import Q_OPS
 
 _ELEMENTWISE = same_shape_inputs(alias_elementwise)
@@ -207,6 +208,7 @@ OPS: dict[str, OpDef] = {
     "slice": OpDef(_slice_infer, _slice_ref, doc="[start:end] along one axis (negative), step 1"),
     **Q_OPS,  # the integer ops the quantization pass produces (edgexf/ir/ops_q.py)
     **FUSED_OPS,  # what the fusion pass makes of both (edgexf/ir/ops_fused.py)
+    **MATH_OPS,  # float32 math for recurrent models: exp, silu, ..., sum, conv1d (edgexf/ir/ops_math.py)
 }
 
 

@@ -47,6 +47,18 @@ float exf_tanhf(float x);
  * IEEE sqrtf and NumPy's np.sqrt on every input; NaN for x < 0. Replaces libm's sqrtf, whose errno
  * path would pull libm into the firmware. */
 float exf_sqrtf(float x);
+/* log(x): NaN for x < 0 or NaN, -inf for +-0, +inf for +inf; subnormal x is scaled by 2^25 first.
+ * u = x = 2^k m, m in [1, 2) from the bits, then m = m * 0.5f, k += 1 if m >= 1.41421356f; f = m - 1.0f.
+ * log_reduced(f, k, c): s = f / (2.0f + f); z = s*s;
+ * r = z * (0.666666687f + z * (0.400000006f + z * (0.285714298f + z * 0.222222224f))) (2/(2n+1));
+ * hfsq = (0.5f * f) * f; return k * 0.693359375f - ((hfsq - (s * (hfsq + r) + (k * -2.12194440e-4f + c))) - f),
+ * with c = 0 (and k - 25 for a scaled subnormal). Error < 0.87 ulp (measured against float64: every
+ * float in [0.5, 2), every 61st positive float). */
+float exf_logf(float x);
+/* log(1 + x): x returned for NaN, +-0 and +inf; -inf for -1; NaN below -1. u = 1.0f + x, and the exact
+ * rounding error c = x <= 1.0f ? x - (u - 1.0f) : 1.0f - (u - x); then log_reduced(f, k, c / u) of u
+ * as in exf_logf. Error < 0.87 ulp (measured against float64 on a dense sample of (-1, inf)). */
+float exf_log1pf(float x);
 
 /* ---- float32 compute kernels ------------------------------------------------------------------ */
 
@@ -105,6 +117,44 @@ void exf_mul_f32(const float *a, const float *b, float *y, const int32_t shape[4
                  const int32_t sb[4]);
 void exf_div_f32(const float *a, const float *b, float *y, const int32_t shape[4], const int32_t sa[4],
                  const int32_t sb[4]);
+
+/* ---- float32 math kernels (activation.c, conv1d.c): recurrent models (Mamba, LMU) -----------------
+ * Elementwise: y[i] from x[i] alone, so y may equal x. Limits come from exf_expf's clamp to [-87, 88]:
+ * exp saturates at exf_expf(88) ~ 1.65e38 and exf_expf(-87) ~ 1.65e-38 (so is never inf, 0 or subnormal;
+ * torch gives inf above 88.72 and 0 below -103.9). */
+
+/* y = exf_expf(x): < 1 ulp on [-87, 88]. */
+void exf_exp_f32(const float *x, float *y, int32_t n);
+/* sigmoid(x) = 1.0f / (1.0f + exf_expf(-x)) for x >= 0, e / (1.0f + e) with e = exf_expf(x) for x < 0
+ * (NaN goes the second way). Never inf or NaN for finite x. Error < 2.3 ulp for x >= -87 (measured),
+ * below that >= ~1.65e-38 (exf_expf's clamp): absolute error < 1.7e-38. */
+void exf_sigmoid_f32(const float *x, float *y, int32_t n);
+/* silu(x) = x * sigmoid(x), sigmoid as above; -0.0f for x < -87.0f (where x * sigmoid(x) would carry
+ * the clamp's 1.65e-38 times |x|; the exact value is below 1.5e-36 there). Error < 3.2 ulp for
+ * x >= -87 (measured). */
+void exf_silu_f32(const float *x, float *y, int32_t n);
+/* softplus as torch: bx = x * beta; y = bx > threshold ? x
+ * : ((bx > 0.0f ? bx : 0.0f) + exf_log1pf(exf_expf(-|bx|))) / beta (never overflows). Error < 1.7 ulp
+ * for bx >= -87 (measured), below that absolute < 1.7e-38 / beta (exf_expf's clamp). */
+void exf_softplus_f32(const float *x, float *y, int32_t n, float beta, float threshold);
+/* y = exf_tanhf(x). */
+void exf_tanh_f32(const float *x, float *y, int32_t n);
+/* y = 1.0f / exf_sqrtf(x) (inf for +-0 with its sign, NaN for x < 0): two roundings, < 1.5 ulp. */
+void exf_rsqrt_f32(const float *x, float *y, int32_t n);
+/* y = exf_sqrtf(x), correctly rounded. */
+void exf_sqrt_f32(const float *x, float *y, int32_t n);
+
+/* Sum over the middle axis: x (outer, n, inner) -> y (outer, inner); s = 0.0f, s += x[o, j, i] for j in
+ * 0..n-1 in order; y = s. As exf_mean_f32 without the division. y must not overlap x. */
+void exf_sum_f32(const float *x, float *y, int32_t outer, int32_t n, int32_t inner);
+
+/* x (n, c, l) conv w (o, c / groups, k) + b (o) -> y (n, o, ol), zero padding pad on both sides,
+ * ol = (l + 2*pad - k) / stride + 1, no dilation; groups divides c and o (groups = c = o: depthwise).
+ * Output channel oc reads input channels g * c/groups .. of its group g = oc / (o / groups).
+ * acc = b ? b[oc] : 0.0f; for ic in group, for kx: acc += x[.., ic, ox*stride - pad + kx] * w[oc, ic, kx],
+ * skipping taps outside the signal (as exf_conv2d_f32). y must not overlap x. */
+void exf_conv1d_f32(const float *x, const float *w, const float *b, float *y, int32_t n, int32_t c, int32_t l,
+                    int32_t o, int32_t k, int32_t stride, int32_t pad, int32_t groups, int32_t ol);
 
 /* ---- integer kernels (int8 / int16 quantized) ------------------------------------------------ */
 /* Integer arithmetic only (no float), exact, so host, target and the NumPy mirror

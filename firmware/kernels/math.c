@@ -1,5 +1,6 @@
-/* Scalar float32 math without libm: exp, erf, tanh, sqrt. The formulas are in edgexf_kernels.h and
- * mirrored bit for bit by edgexf/ir/kernels_ref.py (expf, erff, tanhf; np.sqrt for exf_sqrtf). */
+/* Scalar float32 math without libm: exp, erf, tanh, sqrt, log, log1p. The formulas are in edgexf_kernels.h
+ * and mirrored bit for bit by edgexf/ir/kernels_ref.py (expf, erff, tanhf, logf, log1pf; np.sqrt for
+ * exf_sqrtf). */
 #include "edgexf_kernels.h"
 
 typedef union {
@@ -109,4 +110,62 @@ float exf_sqrtf(float x) {
     }
     if (ix != 0) q += (q & 1); /* round to nearest even: a nonzero remainder breaks the tie */
     return float_of((q >> 1) + 0x3f000000u + ((uint32_t)half << 23));
+}
+
+/* ---- logarithms: log(u) = k ln2 + log(1 + f), u = 2^k (1 + f), 1 + f in [sqrt(2)/2, sqrt(2)) ----------
+ * With s = f / (2 + f) (|s| <= 0.1716), log(1 + f) = 2 atanh(s) = 2s + s R(z), z = s^2,
+ * R(z) = sum_n 2 z^n / (2n + 1), kept through z^4 (truncation < 1e-9 relative). 2s = f - f^2 / (2 + f), so
+ * log(1 + f) = f - (hfsq - s (hfsq + R)) with hfsq = f^2 / 2: the exact f leads and the rounding of s
+ * only touches the small correction. ln2 is split as exf_expf splits it: k * 0.693359375f is exact. */
+
+static inline float log_reduced(float f, float fk, float c) {
+    /* k ln2 + log(1 + f) + c, for a correction c much smaller than ulp(1) */
+    float s = f / (2.0f + f);
+    float z = s * s;
+    float r = z * (0.666666687f + z * (0.400000006f + z * (0.285714298f + z * 0.222222224f)));
+    float hfsq = (0.5f * f) * f;
+    return fk * 0.693359375f - ((hfsq - (s * (hfsq + r) + (fk * -2.12194440e-4f + c))) - f);
+}
+
+static inline float log_split(float u, float *fk) {
+    /* u (normal, > 0) -> f with u = 2^k (1 + f), 1 + f in [sqrt(2)/2, sqrt(2)); k as a float in *fk */
+    uint32_t iu = bits_of(u);
+    int32_t k = (int32_t)(iu >> 23) - 127;
+    float m = float_of((iu & 0x007fffffu) | 0x3f800000u); /* [1, 2) */
+    if (m >= 1.41421356f) {
+        m = m * 0.5f; /* exact */
+        k += 1;
+    }
+    *fk = (float)k;
+    return m - 1.0f; /* exact (Sterbenz) */
+}
+
+float exf_logf(float x) {
+    // x () -> log(x) ()
+    if (!(x > 0.0f) || bits_of(x) == 0x7f800000u) {
+        if (x == 0.0f) return float_of(0xff800000u); /* +-0: -inf */
+        if (x < 0.0f) return float_of(0x7fc00000u);  /* NaN */
+        return x;                                     /* NaN, +inf */
+    }
+    float bias = 0.0f;
+    if (x < 1.17549435e-38f) { /* subnormal: scale by 2^25 (exact) */
+        x = x * 33554432.0f;
+        bias = 25.0f;
+    }
+    float fk;
+    float f = log_split(x, &fk);
+    return log_reduced(f, fk - bias, 0.0f);
+}
+
+float exf_log1pf(float x) {
+    // x () -> log(1 + x) ()
+    if (x != x || x == 0.0f || bits_of(x) == 0x7f800000u) return x; /* NaN, +-0, +inf */
+    if (x == -1.0f) return float_of(0xff800000u); /* -inf */
+    if (x < -1.0f) return float_of(0x7fc00000u);  /* NaN */
+    float u = 1.0f + x; /* normal: >= 2^-24 */
+    /* c = (1 + x) - u exactly (Fast2Sum, the larger operand first), and log(1 + x) = log(u) + c / u */
+    float c = x <= 1.0f ? x - (u - 1.0f) : 1.0f - (u - x);
+    float fk;
+    float f = log_split(u, &fk);
+    return log_reduced(f, fk, c / u);
 }

@@ -39,12 +39,16 @@ def _graphs():
 
 
 def _extra_ops() -> Graph:
-    """Aliasing ops a ViT does not contain: sub, div, relu (float), q_mul and q_requant (int8 -> int16:
-    a widening output, so the input lies in the output's upper half)."""
+    """Aliasing ops a ViT does not contain: sub, div, relu and the recurrent models' activations (float),
+    q_mul and q_requant (int8 -> int16: a widening output, so the input lies in the output's upper half)."""
     t = {"x": Tensor("x", (2, 3, 8)), "c": Tensor("c", (3, 8), data=np.full((3, 8), 1.5, np.float32))}
     ops = []
-    for i, (kind, ins) in enumerate([("sub", ["x", "c"]), ("div", ["x", "c"]), ("relu", ["x"])]):
-        ops.append(Op(kind, f"{kind}", ins, [f"y{i}"]))
+    unary = [(k, ["x"], {}) for k in ("relu", "exp", "silu", "sigmoid", "tanh", "rsqrt", "sqrt")]
+    softplus = ("softplus", ["x"], {"beta": 1.0, "threshold": 20.0})
+    for i, (kind, ins, attrs) in enumerate(
+        [("sub", ["x", "c"], {}), ("div", ["x", "c"], {}), *unary, softplus]
+    ):
+        ops.append(Op(kind, f"{kind}", ins, [f"y{i}"], attrs))
         t[f"y{i}"] = Tensor(f"y{i}", (2, 3, 8))
     t["xq"] = Tensor("xq", (2, 3, 8), "int8")
     t["cq"] = Tensor("cq", (2, 3, 8), "int8", np.arange(48, dtype=np.int8).reshape(2, 3, 8) - 20)

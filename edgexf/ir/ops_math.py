@@ -1,0 +1,100 @@
+"""The float32 math ops recurrent models need (Mamba, LMU: their one-time-step functions, exported):
+elementwise exp, silu, softplus, sigmoid, tanh, rsqrt, sqrt; sum over one axis; and 1-D convolution.
+
+Merged into OPS (edgexf/ir/ops.py) as MATH_OPS. References are the bit-exact mirrors of the C kernels in
+firmware/kernels/activation.c and conv1d.c (edgexf/ir/kernels_math_ref.py); like every reference they
+take extra leading (data set) axes, so axes are stored negative.
+"""
+
+from __future__ import annotations
+
+from edgexf.ir import kernels_math_ref as KM
+from edgexf.ir.graph import GraphError, Op
+from edgexf.ir.opdef import OpDef, Spec, alias_elementwise, conv2d_macs, reduced_shape, same_shape_inputs
+
+# y[i] from x[i] alone: the output may take the input's bytes when the input dies here
+_ELEMENTWISE = same_shape_inputs(alias_elementwise)
+
+
+def _float(op: Op, specs: list[Spec | None]) -> None:
+    for s in specs:
+        if s is not None and s[1] != "float32":
+            raise GraphError(f"{op.describe()}: only float32 is implemented for this op, got {s[1]}")
+
+
+def _same(op, s):
+    _float(op, s)
+    return [s[0]]
+
+
+def _unary(fn, doc: str) -> OpDef:
+    return OpDef(_same, lambda op, a, s: [fn(a[0])], doc=doc, alias=_ELEMENTWISE)
+
+
+def _softplus_ref(op, a, s):
+    return [KM.softplus_f32(a[0], op.attrs["beta"], op.attrs["threshold"])]
+
+
+# ---- sum ------------------------------------------------------------------------------------------
+
+
+def _sum_infer(op, s):
+    _float(op, s)
+    axis = op.attrs["axis"]
+    if not -len(s[0][0]) <= axis < 0:
+        raise GraphError(f"{op.describe()}: axis {axis} must be negative and within rank {len(s[0][0])}")
+    return [(reduced_shape(op, s[0][0]), "float32")]
+
+
+def _sum_ref(op, a, s):
+    return [KM.sum_f32(a[0], op.attrs["axis"], bool(op.attrs.get("keepdims")))]
+
+
+# ---- conv1d ---------------------------------------------------------------------------------------
+
+
+def _conv1d_infer(op, s):
+    _float(op, s)
+    (x, _), (w, _) = s[0], s[1]
+    stride, pad, groups = op.attrs["stride"], op.attrs["padding"], op.attrs["groups"]
+    if len(x) != 3 or len(w) != 3 or groups < 1 or x[1] % groups or w[0] % groups or w[1] * groups != x[1]:
+        raise GraphError(
+            f"{op.describe()}: input {list(x)} and weight {list(w)} do not fit (NCL, O x C/groups x K, "
+            f"groups={groups})"
+        )
+    if s[2] is not None and s[2][0] != (w[0],):
+        raise GraphError(f"{op.describe()}: bias {list(s[2][0])} is not ({w[0]},)")
+    if stride < 1 or pad < 0 or x[2] + 2 * pad < w[2]:
+        raise GraphError(f"{op.describe()}: stride {stride}, padding {pad} leave no output of length {x[2]}")
+    return [((x[0], w[0], (x[2] + 2 * pad - w[2]) // stride + 1), "float32")]
+
+
+def _conv1d_ref(op, a, s):
+    x, w, b = a  # x (..., N, C, L): the leading axes fold into N
+    at = op.attrs
+    y = KM.conv1d_f32(x.reshape((-1,) + x.shape[-2:]), w, b, at["stride"], at["padding"], at["groups"])
+    return [y.reshape(x.shape[:-2] + y.shape[1:])]
+
+
+MATH_OPS: dict[str, OpDef] = {
+    "exp": _unary(KM.exp_f32, "exp; saturates at exf_expf's clamp [-87, 88] (~1.65e-38 .. ~1.65e38)"),
+    "silu": _unary(KM.silu_f32, "x * sigmoid(x) (SiLU, swish)"),
+    "softplus": OpDef(
+        _same,
+        _softplus_ref,
+        doc="torch's softplus: x where beta x > threshold, else log(1 + exp(beta x)) / beta (attrs beta, "
+        "threshold), without overflow",
+        alias=_ELEMENTWISE,
+    ),
+    "sigmoid": _unary(KM.sigmoid_f32, "1 / (1 + exp(-x)), without overflow"),
+    "tanh": _unary(KM.tanh_f32, "tanh"),
+    "rsqrt": _unary(KM.rsqrt_f32, "1 / sqrt(x)"),
+    "sqrt": _unary(KM.sqrt_f32, "sqrt, correctly rounded"),
+    "sum": OpDef(_sum_infer, _sum_ref, doc="sum over one axis (negative), keepdims or not"),
+    "conv1d": OpDef(
+        _conv1d_infer,
+        _conv1d_ref,
+        conv2d_macs,  # output elements x (C/groups) x K, as for conv2d
+        "NCL conv, weight (O, C/groups, K), optional bias; attrs stride, padding (zeros, both sides), groups",
+    ),
+}
