@@ -51,8 +51,8 @@ def export_step(module: torch.nn.Module, example, spec: str):
             f"{spec}: a streaming model's example input must be one sequence (1, T, features...), got {shape}"
         )
     module = module.eval()
-    with torch.no_grad():
-        state = tuple(module.init_state())
+    with torch.no_grad():  # clones: torch.export would merge states that are one tensor object into one
+        state = tuple(s.clone() if isinstance(s, torch.Tensor) else s for s in module.init_state())
     for k, s in enumerate(state):
         if not isinstance(s, torch.Tensor) or s.dtype != torch.float32:
             raise ModelLoadError(f"{spec}: init_state()[{k}] must be a float32 tensor")

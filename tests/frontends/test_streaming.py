@@ -150,3 +150,17 @@ def test_quantizing_a_streaming_model_is_refused(tmp_path, capsys):
                  "--quantize", "int8", "--calibration", str(calib)])  # fmt: skip
     assert code != 0
     assert "not implemented for recurrent (streaming) models yet" in capsys.readouterr().err
+
+
+def test_a_mamba_from_other_code_runs_in_qemu(tmp_path, capsys):
+    """mambapy's own Mamba (two layers) through its step(): the C matches mambapy's parallel scan. Its
+    adapter's init_state repeats one tuple of tensors per layer: the states must still stay apart."""
+    out = tmp_path / "b"
+    assert (
+        main(["compile", f"{DATA / 'mambapy_model.py'}:build", "--board", "stm32f746", "-o", str(out)]) == 0
+    )
+    r = json.loads((out / "report.json").read_text())
+    assert [s["shape"] for s in r["streaming"]["states"]] == [[1, 32, 4], [1, 32, 2]] * 2
+    assert r["host_check"]["max_rel_err_vs_original"] < 1e-5
+    assert main(["run", str(out), "--emulate", "--check"]) == 0
+    assert "16/16 (worst relative error" in capsys.readouterr().out
