@@ -1,0 +1,108 @@
+"""The recurrent example models (LMU and Mamba, float32) on stm32f746 under QEMU: one JSON line each.
+
+    python benchmarks/recurrent.py [--out DIR] [--models lmu_smnist,mamba_smnist,kws_lmu,kws_mamba]
+                                   [--samples N]
+
+Each bundled model is compiled with its test set (examples/*.py --write-data), run in QEMU on the
+first N test sequences (`edgexf run --emulate --check`: every output bit-exact with the IR reference,
+within 1e-4 of PyTorch), and profiled per op on one sequence. A line gives the persistent state
+(bytes, apart from the arena), the arena, flash and RAM, steps per sequence, MACs and instructions per
+step and per sequence, accuracy in QEMU and in PyTorch on those N sequences, the three most expensive
+op types, and the compile time. QEMU counts instructions, not cycles (README, "Counting
+instructions"). About 1 minute per model for the default 200 sequences.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from edgexf.pipeline import compile_model
+from edgexf.run.build_dir import run_build
+from edgexf.run.profile import profile_build
+
+ROOT = Path(__file__).resolve().parents[1]
+BOARD = "stm32f746"
+# name -> (example file, builder, test file its --write-data writes, extra --write-data arguments)
+MODELS = {
+    "lmu_smnist": ("lmu_smnist.py", "bundled", "lmu_smnist_test.npz", []),
+    "mamba_smnist": ("mamba_smnist.py", "bundled", "mamba_smnist_test.npz", []),
+    "kws_lmu": ("kws_fsdd.py", "bundled", "kws_fsdd_test.npz", []),
+    "kws_mamba": ("kws_fsdd.py", "bundled_mamba", "kws_fsdd_test.npz", []),
+}
+
+
+def measure(name: str, work: Path, samples: int) -> dict:
+    file, builder, test_file, extra = MODELS[name]
+    example = ROOT / "examples" / file
+    data = work / "data"
+    if not (data / test_file).exists():
+        subprocess.run(
+            [sys.executable, str(example), "--write-data", str(data), *extra], check=True, stdout=sys.stderr
+        )
+    out = work / name
+    report = compile_model(
+        f"{example}:{builder}", BOARD, out, test_data=data / test_file, max_vectors=samples,
+        log=lambda s: print(s, file=sys.stderr),
+    )  # fmt: skip
+    run = run_build(out, emulate=True, check=True)
+    profile = profile_build(out, emulate=True, inputs=None)
+    instructions = int(np.median(run.result.instructions))
+    st, a = report["streaming"], run.agreement
+    steps = st["steps"]
+    top = sorted(profile.by_type(), key=lambda r: -r["instructions"])[:3]
+    return {
+        "benchmark": "recurrent",
+        "board": BOARD,
+        "model": name,
+        "source": f"examples/{file}:{builder}",
+        "dtype": "float32",
+        "params": report["params"],
+        "steps": steps,
+        "state_bytes": st["state_bytes"],
+        "states": [{"name": s["name"], "shape": s["shape"]} for s in st["states"]],
+        "arena_bytes": report["arena_bytes"],
+        "weights_bytes": report["weights_bytes"],
+        "flash_bytes": report["flash_bytes"],
+        "ram_bytes": report["ram_bytes"],
+        "sequence_input_bytes": st["sequence_input_bytes"],
+        "macs_per_step": st["macs_per_step"],
+        "macs_per_sequence": report["macs"],
+        "instructions_per_sequence": instructions,
+        "instructions_per_step": round(instructions / steps),
+        "macs_per_instruction": round(report["macs"] / instructions, 4),
+        "top_op_types": [
+            {"type": r["type"], "share": round(r["share"], 3), "instructions": r["instructions"]} for r in top
+        ],
+        "samples": a.samples,
+        "qemu_accuracy": a.accuracy,
+        "pytorch_accuracy": a.original_accuracy,
+        "bit_exact_with_reference": a.bit_exact_with_reference,
+        "max_rel_err_vs_pytorch": a.max_rel_err_vs_original,
+        "compile_seconds": report["compile_seconds"],
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, help="keep the builds here (default: a temporary directory)")
+    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--samples", type=int, default=200, help="test sequences run in QEMU per model")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = args.out or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        for name in args.models.split(","):
+            if name not in MODELS:
+                raise SystemExit(f"unknown model {name!r}; choose from {', '.join(MODELS)}")
+            print(json.dumps(measure(name, work, args.samples)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
