@@ -33,6 +33,8 @@ def _compile(tmp: Path, example: str, builder: str, test_file: str | None) -> Pa
 def _check(build: Path, state_floats: int, min_accuracy: float | None) -> None:
     r = json.loads((build / "report.json").read_text())
     st = r["streaming"]
+    names = [s["name"] for s in st["states"]]  # from the model's state_names(): the C buffers' names
+    assert names in (["memory0"], ["conv0", "h0", "conv1", "h1"])
     assert st["state_bytes"] >= 4 * state_floats and st["steps"] == r["inputs"][0]["shape"][1]
     assert r["macs"] == st["macs_per_step"] * st["steps"]
     run = run_build(build, emulate=True, check=True)

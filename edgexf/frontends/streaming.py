@@ -75,7 +75,12 @@ def export_step(module: torch.nn.Module, example, spec: str):
 
 
 def state_names(module: torch.nn.Module, n_states: int) -> list[str]:
-    """step()'s own names for its state arguments (step(self, x, h, conv) -> h, conv), else state_k."""
+    """The module's state_names() if it has one, else step()'s own names for its state arguments
+    (step(self, x, h, conv) -> h, conv), else state_k."""
+    if callable(getattr(module, "state_names", None)):
+        names = [str(n) for n in module.state_names()]
+        if len(names) == n_states and len(set(names)) == n_states:
+            return names
     params = list(inspect.signature(module.step).parameters.values())[1:]
     names = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     return names if len(names) == n_states else [f"state_{k}" for k in range(n_states)]

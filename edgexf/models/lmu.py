@@ -235,6 +235,10 @@ class LMU(nn.Module):
         shape = (1, self.cfg.memory_dim, self.cfg.order)
         return tuple(torch.zeros(shape, device=self.head.weight.device) for _ in self.blocks)
 
+    def state_names(self) -> list[str]:
+        """Names for init_state()'s tensors (the generated C's buffers are named after them)."""
+        return [f"memory{i}" for i in range(len(self.blocks))]
+
     def step(self, x_t: torch.Tensor, *state: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """x_t (1, d_in), state from init_state or the last step -> (logits_t (1, classes), *new_state)."""
         x = self.embedding(x_t)  # (1, D)

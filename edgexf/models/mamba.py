@@ -200,6 +200,10 @@ class Mamba(nn.Module):
             x = layer(x)
         return self.head(self.norm_f(x[:, -1]))  # (B, num_classes)
 
+    def state_names(self) -> list[str]:
+        """Names for init_state()'s tensors (the generated C's buffers are named after them)."""
+        return [name for i in range(len(self.layers)) for name in (f"conv{i}", f"h{i}")]
+
     def init_state(self) -> tuple[torch.Tensor, ...]:
         """Per block: conv FIFO (1, E, K-1) and h (1, E, N), zeros: (conv_0, h_0, conv_1, h_1, ...)."""
         cfg, device = self.cfg, self.head.weight.device
