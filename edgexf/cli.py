@@ -96,7 +96,10 @@ def cmd_compile(args: argparse.Namespace) -> int:
     if args.quantize:
         if args.calibration is None:
             raise EdgexfError("--quantize int8 needs --calibration FILE.npz (array x: representative inputs)")
-        quant = QuantOptions(args.calibration, args.calibration_method, args.percentile, tuple(args.int16))
+        quant = QuantOptions(
+            args.calibration, args.calibration_method, args.percentile, tuple(args.int16),
+            state_dtype=args.state_dtype,
+        )  # fmt: skip
     elif args.calibration or args.int16:
         raise EdgexfError("--calibration and --int16 only apply with --quantize int8")
     report = compile_model(
@@ -242,6 +245,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="TENSORS",
         help="keep these activations int16: 'residual' (add/sub outputs) or a tensor-name glob; repeatable",
+    )
+    q.add_argument(
+        "--state-dtype",
+        choices=("int16", "int8"),
+        default="int16",
+        help="a recurrent model's state (and the add that updates it) with --quantize int8 (default int16)",
     )
     c.add_argument(
         "--kernels",

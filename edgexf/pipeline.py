@@ -24,7 +24,7 @@ from edgexf.compress.lowrank import lowrank_summary
 from edgexf.compress.qmath import quantize
 from edgexf.compress.quantize import quantize_graph
 from edgexf.datasets import load_npz
-from edgexf.errors import DoesNotFitError, MismatchError, UnsupportedOpError
+from edgexf.errors import DoesNotFitError, MismatchError
 from edgexf.eval.model_info import model_hash, model_info
 from edgexf.frontends import LoadedModel, load_model
 from edgexf.ir.graph import Graph
@@ -78,6 +78,9 @@ class QuantOptions:
     percentile: float = 99.99
     int16: tuple[str, ...] = field(default_factory=tuple)  # "residual" or tensor-name globs
     dtype: str = "int8"
+    # a recurrent model's state and the add that updates it: int16 halves the LMU's int8 error on the
+    # state and costs only the state's bytes (README "Recurrent models"); "int8" for the smallest state
+    state_dtype: str = "int16"
 
 
 def compile_model(
@@ -111,11 +114,6 @@ def compile_model(
     g = fold_constants(loaded.graph)  # before planning: constant results go to flash, not the arena
     g = remove_dead_ops(g)  # e.g. the unused parts of an unbind
     lowrank_report = None
-    if g.is_streaming and quant is not None:
-        raise UnsupportedOpError(
-            f"{model}: --quantize {quant.dtype} is not implemented for recurrent (streaming) models yet; "
-            "compile it in float32 (without --quantize)"
-        )
     if lowrank is not None:  # before quantizing: the factors get their own int8 scales
         g, lowrank_report = _lowrank(g, lowrank, quant.calibration if quant else test_data, log)
     float_graph, quant_report = g, None
@@ -290,8 +288,9 @@ def _quantize(g: Graph, quant: QuantOptions, log: Callable[[str], None]) -> tupl
     """The integer graph, and report.json's "quantization" entry (with the per-layer errors)."""
     x, _ = load_npz(quant.calibration)
     x = as_samples(x, g.io_shape(g.inputs[0]), f"{quant.calibration} (array x)")
-    ranges = calibrate(g, x, quant.method, quant.percentile)
-    q = quantize_graph(g, ranges, quant.int16)
+    ranges = calibrate(g, x, quant.method, quant.percentile)  # a recurrent graph: over every step
+    state16 = ("state",) if g.is_streaming and quant.state_dtype == "int16" else ()
+    q = quantize_graph(g, ranges, (*quant.int16, *state16))
     for name, why in sorted(q.int16_refused.items()):
         log(f"  note: {name} stays int8: {why}")
     layers = layer_errors(g, q.graph, x[:LAYER_ERROR_SAMPLES])
@@ -302,7 +301,7 @@ def _quantize(g: Graph, quant: QuantOptions, log: Callable[[str], None]) -> tupl
         "activations": "int8 per tensor, asymmetric (zero point); int16 symmetric where chosen",
         "requantization": "round(acc * mult / 2^shift), ties toward +inf, int64 intermediate",
         "calibration": {"file": str(quant.calibration), **ranges.to_dict()},
-        "int16_patterns": list(quant.int16),
+        "int16_patterns": [*quant.int16, *state16],
         "int16_tensors": q.int16,
         "int16_refused": q.int16_refused,
         "input": tensors[q.graph.inputs[0]].quant.to_dict(),

@@ -63,3 +63,26 @@ def test_keyword_spotting_in_qemu(tmp_path, builder, state_floats):
     with_data = fsdd_root().is_dir()
     build = _compile(tmp_path, "kws_fsdd.py", builder, "kws_fsdd_test.npz" if with_data else None)
     _check(build, state_floats, 0.9 if with_data else None)
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("state_dtype, state_bytes", [("int16", 256), ("int8", 128)])
+def test_keyword_spotting_lmu_in_int8_in_qemu(tmp_path, state_dtype, state_bytes):
+    """int8 weights and activations, the LMU memory (128 values) in int16 (the default) or int8:
+    bit-exact in QEMU, and (with the recordings) within a point of float on the 300 test sequences."""
+    if not fsdd_root().is_dir():
+        pytest.skip(f"FSDD recordings not in {fsdd_root()}: no calibration data")
+    data = tmp_path / "data"
+    cmd = [sys.executable, str(EXAMPLES / "kws_fsdd.py"), "--write-data", str(data)]
+    subprocess.run(cmd, check=True, timeout=300, capture_output=True)
+    build = tmp_path / "build"
+    args = ["compile", f"{EXAMPLES / 'kws_fsdd.py'}:bundled", "--board", "stm32f746", "-o", str(build)]
+    args += ["--test-data", str(data / "kws_fsdd_test.npz"), "--quantize", "int8"]
+    args += ["--calibration", str(data / "kws_fsdd_calib.npz"), "--state-dtype", state_dtype]
+    assert edgexf_main(args) == 0
+    r = json.loads((build / "report.json").read_text())
+    assert r["streaming"]["state_bytes"] == state_bytes
+    run = run_build(build, emulate=True, check=True)
+    a = run.agreement
+    assert a.ok and a.bit_exact_with_reference == a.samples == 300
+    assert abs(a.accuracy - a.original_accuracy) <= 0.01

@@ -37,6 +37,16 @@ def _linear(c: EmitContext, op: Op) -> KernelCall:
     return _call("exf_linear_s8", *ptrs, rows, k, m, op.attrs["out_zp"])
 
 
+def _linear_q(c: EmitContext, op: Op) -> KernelCall:
+    x, w, b, mult, shift = op.inputs
+    y = op.outputs[0]
+    m, k = c.shape(w)
+    rows = math.prod(c.shape(x)) // k
+    ptrs = [_p(c, n) for n in (w, b, mult, shift)]
+    args = [c.ptr(x, "void"), _bytes(c, x), *ptrs, c.ptr(y, "void"), _bytes(c, y)]
+    return _call("exf_linear_q", *args, rows, k, m, op.attrs["out_zp"])
+
+
 def _conv2d(c: EmitContext, op: Op) -> KernelCall:
     x, w, b, mult, shift = op.inputs
     n, ch, h, wd = c.shape(x)
@@ -116,6 +126,7 @@ def _requant(c: EmitContext, op: Op) -> KernelCall:
 register(
     {
         "q_linear": _linear,
+        "q_linear_q": _linear_q,
         "q_conv2d": _conv2d,
         "q_matmul": _matmul,
         "q_lut": _lut,

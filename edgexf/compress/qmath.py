@@ -30,11 +30,12 @@ LAYERNORM_GSHIFT_MAX = 22
 TINY_RANGE = 1e-8  # a tensor that is always 0 still gets a usable scale
 
 
-def activation_params(lo: float, hi: float, dtype: str) -> QParams:
-    """Per-tensor parameters for a calibrated range: asymmetric int8, symmetric int16."""
+def activation_params(lo: float, hi: float, dtype: str, symmetric: bool = False) -> QParams:
+    """Per-tensor parameters for a calibrated range: asymmetric int8, symmetric int16 (and int8 with
+    `symmetric`, for a recurrent state: edgexf_reset() zeroes its bytes, which must mean 0.0)."""
     lo, hi = min(float(lo), 0.0), max(float(hi), 0.0)
-    if dtype == "int16":
-        return QParams(max(-lo, hi, TINY_RANGE) / 32767.0, 0)
+    if dtype == "int16" or symmetric:
+        return QParams(max(-lo, hi, TINY_RANGE) / LIMITS[dtype][1], 0)
     qmin, qmax = LIMITS[dtype]
     scale = max(hi - lo, TINY_RANGE) / (qmax - qmin)
     zero_point = int(np.clip(round(qmin - lo / scale), qmin, qmax))

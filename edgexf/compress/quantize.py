@@ -11,6 +11,11 @@ concat, such as a class token, is quantized in the group's parameters).
 int16: tensors chosen with `int16` patterns ("residual" = every add/sub output, or fnmatch globs on
 tensor names) stay int16 (symmetric) when everything that writes them can write int16 (add, sub,
 requant, data movement). A consumer with only an int8 kernel reads an int8 copy made by a q_requant.
+
+Recurrent (streaming) graphs: a state and its next state are one group (the C copies the next state's
+bytes into the state), symmetric (zero point 0: edgexf_reset() zeroes the bytes, which must mean 0.0),
+with the range of both over every step of the calibration sequences. The "state" pattern keeps the
+states and the add that updates them in int16; there, linear (q_linear_q) and mul can write int16 too.
 """
 
 from __future__ import annotations
@@ -39,7 +44,11 @@ from edgexf.errors import QuantizationError
 from edgexf.ir.graph import Graph, Op, QParams, Tensor
 
 MOVES = ("reshape", "transpose", "slice", "concat")  # no arithmetic: outputs share the input's params
-INT16_WRITERS = ("add", "sub")  # float ops whose integer form can write int16
+INT16_WRITERS = ("add", "sub")  # "residual": the outputs of these float ops
+INT16_OUTPUTS = ("add", "sub")  # float ops whose integer form can write int16
+# ... and in a recurrent graph also these: q_linear_q (int16 in/out) has no DSP or fused kernel, so only
+# the recurrence, where the state's precision carries over every step, is worth it
+INT16_OUTPUTS_STREAMING = (*INT16_OUTPUTS, "mul", "linear")
 SOFTMAX_MAX_ROW = 16384  # the int8 softmax's int32 sum holds this many 2^16 entries
 
 _erf = np.vectorize(math.erf, otypes=[np.float64])
@@ -69,6 +78,8 @@ def select_int16(graph: Graph, patterns: list[str] | tuple[str, ...]) -> set[str
             found = {
                 op.outputs[0] for op in graph.ops if op.type in INT16_WRITERS and not _has_scalar(graph, op)
             }
+        elif pattern == "state":
+            found = _state_path(graph)
         else:
             found = {n for n in graph.tensors if fnmatch.fnmatchcase(n, pattern)}
             found = {n for n in found if not graph.tensors[n].is_const}
@@ -79,6 +90,18 @@ def select_int16(graph: Graph, patterns: list[str] | tuple[str, ...]) -> set[str
             )
         chosen |= found
     return chosen
+
+
+def _state_path(graph: Graph) -> set[str]:
+    """ "state": every recurrent state, its next state, and the operands of the add/sub that computes
+    the next state (m_t = A_bar m_{t-1} + B_bar u_t: both terms), so the recurrence runs in int16."""
+    producer = graph.producer()
+    found = {n for pair in graph.states for n in pair}
+    for _, nxt in graph.states:
+        op = producer.get(nxt)
+        if op is not None and op.type in INT16_WRITERS:
+            found |= {n for n in op.inputs if n and not graph.tensors[n].is_const}
+    return found
 
 
 def _has_scalar(graph: Graph, op: Op) -> bool:
@@ -127,6 +150,9 @@ class _Quantizer:
                 for n in op.inputs + op.outputs:
                     if n:
                         groups.union(n, op.outputs[0])
+        for state, nxt in g.states:  # the C copies the next state's bytes into the state: one group
+            groups.union(state, nxt)
+        states = set(g.state_inputs())
         producer = g.producer()
         self.params: dict[str, QParams] = {}
         self.dtype: dict[str, str] = {}
@@ -143,7 +169,13 @@ class _Quantizer:
                 else:
                     dtype = "int16"
             fixed = any(producer.get(n) is not None and producer[n].type == "softmax" for n in members)
-            params = SOFTMAX_OUT if fixed and dtype == "int8" else activation_params(lo, hi, dtype)
+            symmetric = any(n in states for n in members)  # zeroed bytes must mean 0.0
+            if symmetric:
+                params = activation_params(lo, hi, dtype, symmetric=True)
+            elif fixed and dtype == "int8":
+                params = SOFTMAX_OUT
+            else:
+                params = activation_params(lo, hi, dtype)
             for n in members:
                 self.params[n], self.dtype[n] = params, dtype
 
@@ -166,7 +198,8 @@ class _Quantizer:
             op = producer.get(n)
             if op is None or op.type in MOVES:
                 continue
-            if op.type not in INT16_WRITERS or _has_scalar(self.g, op):  # a scalar operand: a table, int8
+            writers = INT16_OUTPUTS_STREAMING if self.g.is_streaming else INT16_OUTPUTS
+            if op.type not in writers or _has_scalar(self.g, op):  # a scalar operand: a table, int8
                 return f"{op.describe()} writes it, and has an int8 output only"
         return None
 
@@ -229,11 +262,12 @@ class _Quantizer:
         x, w, b = op.inputs
         if not self.g.tensors[w].is_const:
             raise QuantizationError(f"{op.describe()}: the weight is not a constant, so it has no int8 form")
-        xq = self.operand(op, x)
+        y = op.outputs[0]
+        wide = op.type == "linear" and "int16" in (self.dtype[x], self.dtype[y])  # q_linear_q
+        xq = self.operand(op, x, int8=not wide)
         sx, zx = self.q(xq).scale, self.q(xq).zero_point
         wq, wp = quantize_weight(self.g.tensors[w].data, axis=0)
         sw = np.asarray(wp.scale)
-        y = op.outputs[0]
         sy, zy = self.params[y].scale, self.params[y].zero_point
         bias = np.zeros(len(sw)) if not b else np.asarray(self.g.tensors[b].data, np.float64) / (sx * sw)
         bias = np.round(bias)
@@ -251,6 +285,14 @@ class _Quantizer:
             self.const(f"{op.name}.shift", shift),
         ]
         attrs = {"out_zp": zy}
+        if wide:
+            # the C accumulates in int64; requantize needs |acc * mult| < 2^62, so |acc| < 2^31
+            xmax = 32768 if self.tensors[xq].dtype == "int16" else 256  # |x - zx| for int8
+            if np.abs(bias).max() + wq.shape[1] * xmax * 127 >= 2**31:
+                raise QuantizationError(
+                    f"{op.describe()}: {wq.shape[1]} int16 inputs could overflow the accumulator's 2^31"
+                )
+            return self.emit("q_linear_q", op, inputs, attrs | {"dtype": self.dtype[y]})
         if op.type == "conv2d":
             attrs = {"stride": op.attrs["stride"], "padding": op.attrs["padding"], "in_zp": zx, "out_zp": zy}
         self.emit(f"q_{op.type}", op, inputs, attrs)
@@ -358,14 +400,20 @@ class _Quantizer:
             if self.dtype[name] != "int8":
                 raise QuantizationError(f"graph input {name!r} must be int8")
             self.activation(name)
+        for name in g.state_inputs():
+            self.activation(name)
+        missing = sorted({op.type for op in g.ops if op.type not in handlers})
+        if missing:  # all of them at once: what a kernel author needs to know
+            first = next(op for op in g.ops if op.type not in handlers)
+            raise QuantizationError(
+                f"op type(s) {', '.join(missing)} have no int8 form (the first: {first.describe()}); "
+                f"--quantize int8 handles {', '.join(sorted(handlers))}"
+            )
         for op in g.ops:
-            if op.type not in handlers:
-                raise QuantizationError(
-                    f"{op.describe()}: op type {op.type!r} has no int8 form; "
-                    f"--quantize int8 handles {', '.join(sorted(handlers))}"
-                )
             handlers[op.type](op)
-        return Graph(g.name, self.tensors, self.ops, list(g.inputs), list(g.outputs)).verify()
+        return Graph(
+            g.name, self.tensors, self.ops, list(g.inputs), list(g.outputs), list(g.states), g.steps
+        ).verify()
 
 
 def quantize_graph(graph: Graph, ranges: Ranges, int16: list[str] | tuple[str, ...] = ()) -> QuantizedGraph:

@@ -91,6 +91,15 @@ def linear_s8(x, w, bias, mult, shift, out_zp: int) -> np.ndarray:
     return clamp(requantize(acc, mult, shift) + out_zp, np.int8)
 
 
+def linear_q(x, w, bias, mult, shift, out_zp: int, out_dtype) -> np.ndarray:
+    """Mirrors exf_linear_q: linear_s8 with x int8 or int16 and y int8 or int16 (out_dtype); the C
+    accumulates in int64."""
+    acc = _to_int(_exact_f64(x) @ _exact_f64(w).T)
+    if bias is not None:
+        acc = acc + _i64(bias)
+    return clamp(requantize(acc, mult, shift) + out_zp, out_dtype)
+
+
 def matmul_s8(a, b, a_zp: int, b_zp: int, mult: int, shift: int, out_zp: int) -> np.ndarray:
     """Mirrors exf_matmul_s8: (a - a_zp) (..., m, k) @ (b - b_zp) (..., k, n) -> (..., m, n) int8, batch
     axes broadcast as in np.matmul (the C kernel takes one batch axis, stride 0 to broadcast)."""

@@ -53,6 +53,15 @@ def _linear_infer(op, s):
     return [(x[:-1] + (w[0],), "int8")]
 
 
+def _linear_q_infer(op, s):
+    _expect(op, s, [INT_TYPES, ("int8",), ("int32",), ("int32",), ("int32",)])
+    (x, _), (w, _) = s[0], s[1]
+    if len(w) != 2 or x[-1] != w[1]:
+        raise GraphError(f"{op.describe()}: x {list(x)} @ W {list(w)}^T does not fit")
+    _channel_args(op, s, w[0])
+    return [(x[:-1] + (w[0],), op.attrs["dtype"])]
+
+
 def _conv2d_infer(op, s):
     _expect(op, s, [("int8",), ("int8",), ("int32",), ("int32",), ("int32",)])
     (x, _), (w, _) = s[0], s[1]
@@ -152,6 +161,12 @@ Q_OPS: dict[str, OpDef] = {
         linear_macs,
         "int8 x W^T + bias (int32, input zero point folded in), per-channel mult/shift (inputs 3, 4)",
         scratch=lambda op, s: widened_bytes(s[0][0][-1]) if uses_dsp(op) else 0,
+    ),
+    "q_linear_q": OpDef(
+        _linear_q_infer,
+        lambda op, a, s: [KQ.linear_q(*a, op.attrs["out_zp"], op.attrs["dtype"])],
+        linear_macs,
+        "q_linear with int8 or int16 x and y (a recurrent state kept in int16), int64 accumulator",
     ),
     "q_conv2d": OpDef(_conv2d_infer, _conv2d_ref, conv2d_macs, "int8 NCHW conv, per-channel requantization"),
     "q_matmul": OpDef(_matmul_infer, _matmul_ref, matmul_macs, "(a - a_zp) @ (b - b_zp), requantized"),

@@ -183,6 +183,13 @@ void exf_conv1d_f32(const float *x, const float *w, const float *b, float *y, in
 void exf_linear_s8(const int8_t *x, const int8_t *w, const int32_t *bias, const int32_t *mult,
                    const int32_t *shift, int8_t *y, int32_t rows, int32_t k, int32_t m, int32_t out_zp);
 
+/* exf_linear_s8 with x and y of either element size (x_bytes, y_bytes: 1 = int8, 2 = int16; an int16 x
+ * is symmetric), acc in int64: what keeps a recurrent state in int16. The code generator guarantees
+ * |acc| < 2^31. y[r, j] = clamp_y(requantize(acc, mult[j], shift[j]) + out_zp). */
+void exf_linear_q(const void *x, int32_t x_bytes, const int8_t *w, const int32_t *bias, const int32_t *mult,
+                  const int32_t *shift, void *y, int32_t y_bytes, int32_t rows, int32_t k, int32_t m,
+                  int32_t out_zp);
+
 /* ---- fast integer kernels (quant_*_dsp.c): Cortex-M DSP extension, bit-exact with the above -------
  * Same arguments and results as the portable kernel of the same name without _dsp, plus working
  * memory `scratch` (4-byte aligned) of the size given; x may not overlap y. exf_simd.h maps the SIMD

@@ -17,6 +17,26 @@ void exf_linear_s8(const int8_t *x, const int8_t *w, const int32_t *bias, const 
     }
 }
 
+void exf_linear_q(const void *x, int32_t x_bytes, const int8_t *w, const int32_t *bias, const int32_t *mult,
+                  const int32_t *shift, void *y, int32_t y_bytes, int32_t rows, int32_t k, int32_t m,
+                  int32_t out_zp) {
+    // x (rows, k) int8/int16 @ W (m, k)^T + bias (m,) -> y (rows, m) int8/int16, per-channel requantize
+    for (int32_t r = 0; r < rows; r++) {
+        for (int32_t j = 0; j < m; j++) {
+            const int8_t *wj = w + j * k;
+            int64_t acc = bias ? bias[j] : 0;
+            if (x_bytes == 2) { /* k * 2^15 * 2^7 < 2^31 (the generator checks): int32 products, int64 sum */
+                const int16_t *xr = (const int16_t *)x + r * k;
+                for (int32_t i = 0; i < k; i++) acc += (int32_t)xr[i] * (int32_t)wj[i];
+            } else {
+                const int8_t *xr = (const int8_t *)x + r * k;
+                for (int32_t i = 0; i < k; i++) acc += (int32_t)xr[i] * (int32_t)wj[i];
+            }
+            exfq_store(y, y_bytes, r * m + j, exfq_requantize(acc, mult[j], shift[j]) + out_zp);
+        }
+    }
+}
+
 static inline int32_t max_i32(int32_t a, int32_t b) { return a > b ? a : b; }
 static inline int32_t min_i32(int32_t a, int32_t b) { return a < b ? a : b; }
 
