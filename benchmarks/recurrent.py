@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 BOARD = "stm32f746"
 # name -> (example file, builder, test file its --write-data writes, extra --write-data arguments)
 MODELS = {
-    "lmu_smnist": ("lmu_smnist.py", "bundled", "lmu_smnist_test.npz", []),
-    "mamba_smnist": ("mamba_smnist.py", "bundled", "mamba_smnist_test.npz", []),
+    "lmu_smnist": ("smnist.py", "bundled", "smnist_test.npz", []),
+    "mamba_smnist": ("smnist.py", "bundled_mamba", "smnist_test.npz", []),
     "kws_lmu": ("kws_fsdd.py", "bundled", "kws_fsdd_test.npz", []),
     "kws_mamba": ("kws_fsdd.py", "bundled_mamba", "kws_fsdd_test.npz", []),
 }

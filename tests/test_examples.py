@@ -107,17 +107,27 @@ def _run_example(tmp_path, *args: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "script, banner",
+    "model, banner",
     [
-        ("lmu_smnist.py", "23114 parameters, 512 state floats; 256 train, 1000 test"),
-        ("mamba_smnist.py", "18122 parameters, 1408 state floats; 256 train, 1000 test"),
+        ("lmu", "23114 parameters, 512 state floats; 256 train, 1000 test"),
+        ("mamba", "18122 parameters, 1408 state floats; 256 train, 1000 test"),
     ],
-    ids=["lmu", "mamba"],
 )
-def test_smnist_examples_write_data_and_state_that_reloads(tmp_path, script, banner):
-    stem = script.removesuffix(".py")
-    state = tmp_path / "state" / f"{stem}_state.pt"
-    cmd = [str(EXAMPLES / script), "--epochs", "1", "--quiet", "--limit", "256", "--save-state", str(state)]
+def test_smnist_example_writes_data_and_state_that_reloads(tmp_path, model, banner):
+    script = EXAMPLES / "smnist.py"
+    state = tmp_path / "state" / f"smnist_{model}_state.pt"
+    cmd = [
+        str(script),
+        "--model",
+        model,
+        "--epochs",
+        "1",
+        "--quiet",
+        "--limit",
+        "256",
+        "--save-state",
+        str(state),
+    ]
     proc = _run_example(tmp_path, *cmd)
     assert banner in proc.stdout
     match = re.search(r"test accuracy: ([0-9.]+)", proc.stdout)
@@ -127,28 +137,29 @@ def test_smnist_examples_write_data_and_state_that_reloads(tmp_path, script, ban
     assert str(state) in proc.stdout
 
     data_dir = tmp_path / "data"
-    proc = _run_example(tmp_path, str(EXAMPLES / script), "--write-data", str(data_dir))
-    x, y = load_npz(data_dir / f"{stem}_test.npz")
+    proc = _run_example(tmp_path, str(script), "--write-data", str(data_dir))
+    x, y = load_npz(data_dir / "smnist_test.npz")
     assert x.shape == (1000, 28, 28) and x.dtype == np.float32 and y.shape == (1000,)
-    calib, no_labels = load_npz(data_dir / f"{stem}_calib.npz")
+    calib, no_labels = load_npz(data_dir / "smnist_calib.npz")
     assert calib.shape == (500, 28, 28) and no_labels is None
 
-    example = _import_example(EXAMPLES / script)
-    model, example_input = example.load_trained(state)
-    assert not model.training and example_input.shape == (1, 28, 28)
+    example = _import_example(script)
+    net, example_input = example.load_trained(state, model)
+    assert not net.training and example_input.shape == (1, 28, 28)
     np.testing.assert_array_equal(example_input.numpy(), x[:1])
     with torch.no_grad():
-        logits = model(torch.from_numpy(x[:2]))
+        logits = net(torch.from_numpy(x[:2]))
     assert logits.shape == (2, 10) and torch.isfinite(logits).all()
 
     # FILE.py:bundled loads the state beside the script, and says how to make it when it is missing
-    copy = tmp_path / "bundle" / script
+    copy = tmp_path / "bundle" / "smnist.py"
     copy.parent.mkdir()
-    shutil.copy(EXAMPLES / script, copy)
-    with pytest.raises(ModelLoadError, match=rf"{stem}_state\.pt does not exist.*--save-state"):
-        _import_example(copy).bundled()
-    shutil.copy(state, copy.parent / f"{stem}_state.pt")
-    bundled_model, _ = _import_example(copy).bundled()
+    shutil.copy(script, copy)
+    bundled = "bundled" if model == "lmu" else "bundled_mamba"
+    with pytest.raises(ModelLoadError, match=rf"smnist_{model}_state\.pt does not exist.*--save-state"):
+        getattr(_import_example(copy), bundled)()
+    shutil.copy(state, copy.parent / f"smnist_{model}_state.pt")
+    bundled_model, _ = getattr(_import_example(copy), bundled)()
     with torch.no_grad():
         torch.testing.assert_close(bundled_model(torch.from_numpy(x[:2])), logits)
 

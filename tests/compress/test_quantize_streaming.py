@@ -43,7 +43,7 @@ def _samples(g, path: Path) -> tuple[np.ndarray, np.ndarray | None]:
 @pytest.fixture(scope="module")
 def lmu_data(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("lmu_data")
-    cmd = [sys.executable, str(EXAMPLES / "lmu_smnist.py"), "--write-data", str(out)]
+    cmd = [sys.executable, str(EXAMPLES / "smnist.py"), "--write-data", str(out)]
     subprocess.run(cmd, check=True, timeout=300, capture_output=True)
     return out
 
@@ -78,9 +78,9 @@ def test_calibration_covers_every_step():
 @pytest.mark.parametrize("int16", [("state",), ()])
 def test_the_lmu_in_int8_is_within_a_point_of_float(lmu_data, int16):
     """On 300 test sequences (the whole set: 97.6% int16 state, 97.4% int8 state, 97.5% float)."""
-    g = _graph(f"{EXAMPLES / 'lmu_smnist.py'}:bundled")
-    xc, _ = _samples(g, lmu_data / "lmu_smnist_calib.npz")
-    xt, yt = _samples(g, lmu_data / "lmu_smnist_test.npz")
+    g = _graph(f"{EXAMPLES / 'smnist.py'}:bundled")
+    xc, _ = _samples(g, lmu_data / "smnist_calib.npz")
+    xt, yt = _samples(g, lmu_data / "smnist_test.npz")
     xt, yt = xt[:TEST_SEQUENCES], yt[:TEST_SEQUENCES]
     qg = quantize_graph(g, calibrate(g, xc, progress=False), int16).graph
     assert {qg.tensors[s].dtype for s, _ in qg.states} == {"int16" if int16 else "int8"}
@@ -95,9 +95,9 @@ def test_the_lmu_in_int8_is_within_a_point_of_float(lmu_data, int16):
 @pytest.mark.qemu
 def test_the_int8_lmu_runs_bit_exact_in_qemu(lmu_data, tmp_path):
     build = tmp_path / "build"
-    args = ["compile", f"{EXAMPLES / 'lmu_smnist.py'}:bundled", "--board", "stm32f746", "-o", str(build),
-            "--quantize", "int8", "--calibration", str(lmu_data / "lmu_smnist_calib.npz"),
-            "--test-data", str(lmu_data / "lmu_smnist_test.npz"),
+    args = ["compile", f"{EXAMPLES / 'smnist.py'}:bundled", "--board", "stm32f746", "-o", str(build),
+            "--quantize", "int8", "--calibration", str(lmu_data / "smnist_calib.npz"),
+            "--test-data", str(lmu_data / "smnist_test.npz"),
             "--max-vectors", str(TEST_SEQUENCES)]  # fmt: skip
     assert main(args) == 0
     r = json.loads((build / "report.json").read_text())
@@ -111,7 +111,7 @@ def test_the_int8_lmu_runs_bit_exact_in_qemu(lmu_data, tmp_path):
 
 
 def test_mamba_is_refused_naming_every_missing_op():
-    g = _graph(f"{EXAMPLES / 'mamba_smnist.py'}:bundled")
+    g = _graph(f"{EXAMPLES / 'smnist.py'}:bundled_mamba")
     x = np.zeros((2,) + g.io_shape(g.inputs[0]), np.float32)
     with pytest.raises(QuantizationError, match=r"exp, rsqrt, silu, softplus, sum have no int8 form"):
         quantize_graph(g, calibrate(g, x, progress=False), ("state",))

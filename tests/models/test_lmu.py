@@ -121,7 +121,7 @@ def test_config_counts_and_round_trip():
     assert cfg.state_floats == 2 * 16 * 8
     assert LMUConfig(**cfg.to_dict()) == cfg
     model = LMU(LMUConfig(input_dim=28, embed_dim=32, memory_dim=32, order=16, depth=1))
-    assert sum(p.numel() for p in model.parameters()) == 23114  # examples/lmu_smnist.py's model
+    assert sum(p.numel() for p in model.parameters()) == 23114  # examples/smnist.py's LMU
 
 
 def test_trains_a_few_steps():
