@@ -1,15 +1,16 @@
 """The recurrent example models (LMU and Mamba, float32) on stm32f746 under QEMU: one JSON line each.
 
     python benchmarks/recurrent.py [--out DIR] [--models lmu_smnist,mamba_smnist,kws_lmu,kws_mamba]
-                                   [--samples N]
+                                   [--samples N] [--no-int8]
 
 Each bundled model is compiled with its test set (examples/*.py --write-data), run in QEMU on the
 first N test sequences (`edgexf run --emulate --check`: every output bit-exact with the IR reference,
 within 1e-4 of PyTorch), and profiled per op on one sequence. A line gives the persistent state
 (bytes, apart from the arena), the arena, flash and RAM, steps per sequence, MACs and instructions per
 step and per sequence, accuracy in QEMU and in PyTorch on those N sequences, the three most expensive
-op types, and the compile time. QEMU counts instructions, not cycles (README, "Counting
-instructions"). About 1 minute per model for the default 200 sequences.
+op types, and the compile time. The LMUs are measured in int8 too (calibrated on the example's
+calibration set; the state int16, the default, and int8). QEMU counts instructions, not cycles
+(README, "Counting instructions"). About 1 minute per build for the default 200 sequences.
 """
 
 from __future__ import annotations
@@ -23,33 +24,35 @@ from pathlib import Path
 
 import numpy as np
 
-from edgexf.pipeline import compile_model
+from edgexf.pipeline import QuantOptions, compile_model
 from edgexf.run.build_dir import run_build
 from edgexf.run.profile import profile_build
 
 ROOT = Path(__file__).resolve().parents[1]
 BOARD = "stm32f746"
-# name -> (example file, builder, test file its --write-data writes, extra --write-data arguments)
+# name -> (example file, builder, the data set's name (its --write-data writes NAME_{test,calib}.npz))
 MODELS = {
-    "lmu_smnist": ("smnist.py", "bundled", "smnist_test.npz", []),
-    "mamba_smnist": ("smnist.py", "bundled_mamba", "smnist_test.npz", []),
-    "kws_lmu": ("kws_fsdd.py", "bundled", "kws_fsdd_test.npz", []),
-    "kws_mamba": ("kws_fsdd.py", "bundled_mamba", "kws_fsdd_test.npz", []),
+    "lmu_smnist": ("smnist.py", "bundled", "smnist"),
+    "mamba_smnist": ("smnist.py", "bundled_mamba", "smnist"),
+    "kws_lmu": ("kws_fsdd.py", "bundled", "kws_fsdd"),
+    "kws_mamba": ("kws_fsdd.py", "bundled_mamba", "kws_fsdd"),
 }
+INT8 = ("lmu_smnist", "kws_lmu")  # --quantize int8 handles the LMU (not Mamba yet)
 
 
-def measure(name: str, work: Path, samples: int) -> dict:
-    file, builder, test_file, extra = MODELS[name]
+def measure(name: str, work: Path, samples: int, state_dtype: str | None = None) -> dict:
+    """One build: float32 (state_dtype None) or int8 with the state in state_dtype."""
+    file, builder, data_set = MODELS[name]
     example = ROOT / "examples" / file
     data = work / "data"
-    if not (data / test_file).exists():
-        subprocess.run(
-            [sys.executable, str(example), "--write-data", str(data), *extra], check=True, stdout=sys.stderr
-        )
-    out = work / name
+    if not (data / f"{data_set}_test.npz").exists():
+        cmd = [sys.executable, str(example), "--write-data", str(data)]
+        subprocess.run(cmd, check=True, stdout=sys.stderr)
+    out = work / (name if state_dtype is None else f"{name}_int8_{state_dtype}")
+    quant = QuantOptions(data / f"{data_set}_calib.npz", state_dtype=state_dtype) if state_dtype else None
     report = compile_model(
-        f"{example}:{builder}", BOARD, out, test_data=data / test_file, max_vectors=samples,
-        log=lambda s: print(s, file=sys.stderr),
+        f"{example}:{builder}", BOARD, out, test_data=data / f"{data_set}_test.npz", max_vectors=samples,
+        quant=quant, log=lambda s: print(s, file=sys.stderr),
     )  # fmt: skip
     run = run_build(out, emulate=True, check=True)
     profile = profile_build(out, emulate=True, inputs=None)
@@ -62,7 +65,8 @@ def measure(name: str, work: Path, samples: int) -> dict:
         "board": BOARD,
         "model": name,
         "source": f"examples/{file}:{builder}",
-        "dtype": "float32",
+        "dtype": "int8" if state_dtype else "float32",
+        "state_dtype": state_dtype or "float32",
         "params": report["params"],
         "steps": steps,
         "state_bytes": st["state_bytes"],
@@ -94,6 +98,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, help="keep the builds here (default: a temporary directory)")
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--samples", type=int, default=200, help="test sequences run in QEMU per model")
+    ap.add_argument("--no-int8", action="store_true", help="float32 builds only")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = args.out or Path(tmp)
@@ -102,6 +107,8 @@ def main() -> None:
             if name not in MODELS:
                 raise SystemExit(f"unknown model {name!r}; choose from {', '.join(MODELS)}")
             print(json.dumps(measure(name, work, args.samples)), flush=True)
+            for state_dtype in () if args.no_int8 or name not in INT8 else ("int16", "int8"):
+                print(json.dumps(measure(name, work, args.samples, state_dtype)), flush=True)
 
 
 if __name__ == "__main__":
