@@ -288,6 +288,11 @@ def _quantize(g: Graph, quant: QuantOptions, log: Callable[[str], None]) -> tupl
     """The integer graph, and report.json's "quantization" entry (with the per-layer errors)."""
     x, _ = load_npz(quant.calibration)
     x = as_samples(x, g.io_shape(g.inputs[0]), f"{quant.calibration} (array x)")
+    if g.is_streaming and quant.method == "minmax":
+        log(
+            "  note: for recurrent models --calibration-method percentile measured better (Mamba, MNIST "
+            "rows: 90.5% min/max, 96.0% percentile, 96.8% with --int16 residual too; float 97.5%)"
+        )
     ranges = calibrate(g, x, quant.method, quant.percentile)  # a recurrent graph: over every step
     state16 = ("state",) if g.is_streaming and quant.state_dtype == "int16" else ()
     q = quantize_graph(g, ranges, (*quant.int16, *state16))

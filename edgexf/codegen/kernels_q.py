@@ -103,7 +103,11 @@ def _mul(c: EmitContext, op: Op) -> KernelCall:
     loops, decls = broadcast_loops(c, op)
     at = op.attrs
     rest = (at["a_zp"], at["b_zp"], at["mult"], at["shift"], at["out_zp"])
-    return _call("exf_mul_q", _p(c, a), _p(c, b), c.ptr(y, "void"), _bytes(c, y), loops, *rest, statics=decls)
+    if _bytes(c, a) == _bytes(c, b) == 1:
+        args8 = [_p(c, a), _p(c, b), c.ptr(y, "void"), _bytes(c, y)]
+        return _call("exf_mul_q", *args8, loops, *rest, statics=decls)
+    args = [c.ptr(a, "void"), _bytes(c, a), c.ptr(b, "void"), _bytes(c, b), c.ptr(y, "void"), _bytes(c, y)]
+    return _call("exf_mul_qq", *args, loops, *rest, statics=decls)  # an int16 operand (a recurrent state)
 
 
 def _mean(c: EmitContext, op: Op) -> KernelCall:

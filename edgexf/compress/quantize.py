@@ -21,7 +21,6 @@ states and the add that updates them in int16; there, linear (q_linear_q) and mu
 from __future__ import annotations
 
 import fnmatch
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,6 +39,7 @@ from edgexf.compress.qmath import (
     softmax_exp_table,
     unary_table,
 )
+from edgexf.compress.unary import UNARY
 from edgexf.errors import QuantizationError
 from edgexf.ir.graph import Graph, Op, QParams, Tensor
 
@@ -51,15 +51,6 @@ INT16_OUTPUTS = ("add", "sub")  # float ops whose integer form can write int16
 INT16_OUTPUTS_STREAMING = (*INT16_OUTPUTS, "mul", "linear")
 SOFTMAX_MAX_ROW = 16384  # the int8 softmax's int32 sum holds this many 2^16 entries
 
-_erf = np.vectorize(math.erf, otypes=[np.float64])
-UNARY = {
-    "relu": lambda x, op: np.maximum(x, 0.0),
-    "gelu": lambda x, op: (
-        0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))
-        if op.attrs.get("approximate") == "tanh"
-        else 0.5 * x * (1.0 + _erf(x / math.sqrt(2.0)))
-    ),
-}
 BINARY = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide}
 
 
@@ -342,8 +333,8 @@ class _Quantizer:
                 raise QuantizationError(f"{op.describe()}: divides by zero")
             bq = self.const_q(f"{b}.reciprocal", recip)
         else:
-            bq = self.operand(op, b)
-        aq = self.operand(op, a)
+            bq = self.operand(op, b, int8=not self.g.is_streaming)  # a recurrent graph: h (int16) * dA
+        aq = self.operand(op, a, int8=not self.g.is_streaming)
         pa, pb = self.q(aq), self.q(bq)
         mult, shift = scalar_multiplier(pa.scale * pb.scale / py.scale)
         attrs = dict(a_zp=pa.zero_point, b_zp=pb.zero_point, mult=mult, shift=shift)
@@ -372,7 +363,7 @@ class _Quantizer:
 
     def mean(self, op: Op) -> None:
         xq = self.operand(op, op.inputs[0])
-        n = self.g.tensors[op.inputs[0]].shape[op.attrs["axis"]]
+        n = self.g.tensors[op.inputs[0]].shape[op.attrs["axis"]] if op.type == "mean" else 1  # sum: n = 1
         px, py = self.q(xq), self.params[op.outputs[0]]
         mult, shift = scalar_multiplier(px.scale / (n * py.scale))
         attrs = dict(op.attrs, in_zp=px.zero_point, mult=mult, shift=shift, out_zp=py.zero_point)
@@ -392,7 +383,7 @@ class _Quantizer:
     def run(self) -> Graph:
         handlers = {
             "linear": self.dot, "conv2d": self.dot, "matmul": self.matmul, "layernorm": self.layernorm,
-            "softmax": self.softmax, "mean": self.mean, "gelu": self.unary, "relu": self.unary,
+            "softmax": self.softmax, "mean": self.mean, "sum": self.mean, **{t: self.unary for t in UNARY},
             **{t: self.binary for t in BINARY}, **{t: self.move for t in MOVES},
         }  # fmt: skip
         g = self.g

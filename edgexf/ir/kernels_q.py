@@ -202,7 +202,7 @@ def add_q(a, b, a_zp: int, b_zp: int, ma: int, mb: int, shift: int, out_zp: int,
 
 def mul_q(a, b, a_zp: int, b_zp: int, mult: int, shift: int, out_zp: int, out_dtype) -> np.ndarray:
     """Mirrors exf_mul_q with NumPy broadcasting: requantize((a - a_zp)(b - b_zp)) + out_zp, clamped to
-    out_dtype (int8 or int16); a and b are int8."""
+    out_dtype (int8 or int16); a and b int8 (exf_mul_q) or either int16 (exf_mul_qq)."""
     p = (_i64(a) - a_zp) * (_i64(b) - b_zp)
     return clamp(requantize(p, mult, shift) + out_zp, out_dtype)
 

@@ -114,8 +114,7 @@ def _layernorm_infer(op, s):
 
 
 def _binary_infer(op, s):
-    takes = ("int8",) if op.type == "q_mul" else INT_TYPES
-    _expect(op, s, [takes, takes])
+    _expect(op, s, [INT_TYPES, INT_TYPES])
     return [(broadcast(op, s[0][0], s[1][0]), op.attrs["dtype"])]
 
 
@@ -194,7 +193,12 @@ Q_OPS: dict[str, OpDef] = {
         doc="(a - a_zp) * ma + (b - b_zp) * mb, shifted (sub: mb < 0)",
         alias=_ELEMENTWISE,
     ),
-    "q_mul": OpDef(_binary_infer, _mul_ref, doc="(a - a_zp) * (b - b_zp), requantized", alias=_ELEMENTWISE),
+    "q_mul": OpDef(
+        _binary_infer,
+        _mul_ref,
+        doc="(a - a_zp) * (b - b_zp), requantized; int8 or int16 in and out (exf_mul_q for int8 inputs)",
+        alias=_ELEMENTWISE,
+    ),
     "q_mean": OpDef(_mean_infer, _mean_ref, doc="sum of (x - in_zp) over one axis, requantized"),
     "q_requant": OpDef(
         _requant_infer, _requant_ref, doc="rescale and/or convert between int8 and int16", alias=_ELEMENTWISE

@@ -280,6 +280,13 @@ void exf_mul_q(const int8_t *a, const int8_t *b, void *y, int32_t y_bytes, const
                const int32_t sa[4], const int32_t sb[4], int32_t a_zp, int32_t b_zp, int32_t mult,
                int32_t shift, int32_t out_zp);
 
+/* exf_mul_q with a and b each int8 or int16 (a_bytes, b_bytes 1 or 2): a recurrent state kept in int16
+ * times an activation. p = (a - a_zp) * (b - b_zp) in int64 (|p| <= 2^32); y as exf_mul_q. y may equal a
+ * (or b) when that operand has y's shape and y's element size is at most its own. */
+void exf_mul_qq(const void *a, int32_t a_bytes, const void *b, int32_t b_bytes, void *y, int32_t y_bytes,
+                const int32_t shape[4], const int32_t sa[4], const int32_t sb[4], int32_t a_zp, int32_t b_zp,
+                int32_t mult, int32_t shift, int32_t out_zp);
+
 /* Requantize n elements (int8 <-> int16, or a new scale): y = clamp_y(requantize(x - in_zp, mult, shift)
  * + out_zp). y may equal x when y_bytes <= x_bytes (each element is read before its bytes are written). */
 void exf_requant_q(const void *x, int32_t x_bytes, void *y, int32_t y_bytes, int32_t n, int32_t in_zp,
