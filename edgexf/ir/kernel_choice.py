@@ -22,9 +22,10 @@ def uses_dsp(op: Op) -> bool:
     return op.attrs.get("kernel") == "dsp"
 
 
-def widened_bytes(k: int) -> int:
-    """Scratch of the int16 widening of DSP_BLOCK_ROWS rows of k int8 (only whole groups of 4)."""
-    return DSP_BLOCK_ROWS * (k // 4) * 8
+def widened_bytes(k: int, rows: int = DSP_BLOCK_ROWS) -> int:
+    """Scratch of the int16 widening of a block of rows of k int8 (only whole groups of 4): a block is
+    DSP_BLOCK_ROWS rows, or all of them where there are fewer (a recurrent model's one-row step)."""
+    return min(rows, DSP_BLOCK_ROWS) * (k // 4) * 8
 
 
 def block_scratch(op: Op, row_bytes: int, widen_k: int) -> int:

@@ -25,6 +25,7 @@ from edgexf.ir.opdef import (
     linear_macs,
     matmul_macs,
     reduced_shape,
+    rows_of,
     same_shape_inputs,
 )
 
@@ -159,7 +160,8 @@ Q_OPS: dict[str, OpDef] = {
         lambda op, a, s: [KQ.linear_s8(*a, op.attrs["out_zp"])],
         linear_macs,
         "int8 x W^T + bias (int32, input zero point folded in), per-channel mult/shift (inputs 3, 4)",
-        scratch=lambda op, s: widened_bytes(s[0][0][-1]) if uses_dsp(op) else 0,
+        # exf_linear_s8_dsp widens at most the rows there are (firmware/kernels/quant_dot_dsp.c)
+        scratch=lambda op, s: widened_bytes(s[0][0][-1], rows_of(s[0])) if uses_dsp(op) else 0,
     ),
     "q_linear_q": OpDef(
         _linear_q_infer,

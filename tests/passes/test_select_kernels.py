@@ -20,3 +20,26 @@ def test_narrow_linear_stays_portable_and_the_build_is_exact(tmp_path, capsys):
     assert main([*args, "--calibration", str(tmp_path / "calib.npz"), "--exact-seconds", "0.2"]) == 0
     assert "(1 ops on DSP-extension kernels)" in capsys.readouterr().out  # the k = 8 linear only
     assert main(["run", str(tmp_path / "b"), "--check"]) == 0
+
+
+def test_dsp_linear_scratch_holds_a_block_or_fewer_rows(tmp_path, capsys):
+    """The DSP linear widens a block of 6 rows (fewer where there are fewer: a recurrent model's step has
+    one), so its scratch is sized by min(rows, 6); in QEMU, with the buffers packed around it, the build
+    stays bit-exact with the reference (an overrun would corrupt a neighbour)."""
+    from edgexf.ir.graph import Op
+    from edgexf.ir.ops import OPS
+
+    op = Op("q_linear", "l", ["x", "w", "b", "m", "s"], ["y"], {"kernel": "dsp", "out_zp": 0})
+    scratch = OPS["q_linear"].scratch
+    assert scratch(op, [((1, 512), "int8")]) == 512 // 4 * 8
+    assert scratch(op, [((3, 64), "int8")]) == 3 * 64 // 4 * 8
+    assert scratch(op, [((50, 64), "int8")]) == 6 * 64 // 4 * 8
+    module = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 5)).eval()
+    model = tmp_path / "row.pt2"
+    torch.export.save(torch.export.export(module, (torch.randn(1, 64),)), model)
+    x = np.random.default_rng(1).standard_normal((64, 1, 64)).astype(np.float32)
+    np.savez(tmp_path / "calib.npz", x=x)
+    args = ["compile", str(model), "--board", "stm32f746", "-o", str(tmp_path / "b"), "--quantize", "int8"]
+    assert main([*args, "--calibration", str(tmp_path / "calib.npz"), "--exact-seconds", "0.2"]) == 0
+    assert "(2 ops on DSP-extension kernels)" in capsys.readouterr().out
+    assert main(["run", str(tmp_path / "b"), "--emulate", "--check"]) == 0
