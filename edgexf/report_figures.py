@@ -18,7 +18,7 @@ def io_entry(g, name: str) -> dict:
         "name": name,
         "shape": list(shape),
         "dtype": t.dtype,
-        "bytes": t.nbytes * (shape != t.shape and g.steps or 1),
+        "bytes": g.io_bytes(name),
     }
     return io | ({"quant": t.quant.to_dict()} if t.quant is not None else {})
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
 from edgexf.codegen.generate import generate_c
 from edgexf.frontends.torch_export import from_exported_program
@@ -34,6 +35,33 @@ class HostModel:
 
     def reference(self, x: np.ndarray) -> np.ndarray:
         return run_reference(self.graph, {self.graph.inputs[0]: x})[self.graph.outputs[0]]
+
+
+class Fn(nn.Module):
+    """A function of the input as a module, with random parameters of the given shapes as extra arguments:
+    Fn(lambda x, w: x @ w, (6, 4))."""
+
+    def __init__(self, fn, *params):
+        super().__init__()
+        self.fn = fn
+        self.p = nn.ParameterList([nn.Parameter(torch.randn(*s) * 0.5) for s in params])
+
+    def forward(self, x):
+        return self.fn(x, *self.p)
+
+
+def assert_trains(model: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int = 5) -> None:
+    """A few Adam steps on (x, y): every parameter gets a finite gradient and the loss goes down."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(steps):
+        loss = nn.functional.cross_entropy(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0]
 
 
 def to_graph(module: torch.nn.Module, example: torch.Tensor) -> Graph:

@@ -73,7 +73,7 @@ def _io(graph: Graph, names: list[str], pointer) -> list[dict]:
                 "shape": list(shape),
                 "ndim": len(shape),
                 "shape_c": ", ".join(str(d) for d in shape) or "0",
-                "bytes": t.nbytes * (graph.steps if sequence else 1),
+                "bytes": graph.io_bytes(n),
                 "step_bytes": t.nbytes,
                 "step_cname": pointer(n),
                 "cname": f"sequence{len(out)}" if sequence else pointer(n),

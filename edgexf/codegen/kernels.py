@@ -221,14 +221,18 @@ def _binary(c: EmitContext, op: Op) -> KernelCall:
     return KernelCall([f"{fn}({c.ptr(a)}, {c.ptr(b)}, {c.ptr(op.outputs[0])}, {loops});"], decls, [fn])
 
 
-def _mean(c: EmitContext, op: Op) -> KernelCall:
-    shape = c.shape(op.inputs[0])
-    axis = op.attrs["axis"] % len(shape)
-    outer, n, inner = math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1 :])
-    return KernelCall(
-        [f"exf_mean_f32({c.ptr(op.inputs[0])}, {c.ptr(op.outputs[0])}, {outer}, {n}, {inner});"],
-        functions=["exf_mean_f32"],
-    )
+def reduce_axis(fn: str) -> Callable[[EmitContext, Op], KernelCall]:
+    """A reduction over one axis (mean, sum): fn(x, y, outer, n, inner)."""
+
+    def emit(c: EmitContext, op: Op) -> KernelCall:
+        shape = c.shape(op.inputs[0])
+        axis = op.attrs["axis"] % len(shape)
+        outer, n, inner = math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1 :])
+        return KernelCall(
+            [f"{fn}({c.ptr(op.inputs[0])}, {c.ptr(op.outputs[0])}, {outer}, {n}, {inner});"], functions=[fn]
+        )
+
+    return emit
 
 
 def _transpose(c: EmitContext, op: Op) -> KernelCall:
@@ -311,7 +315,7 @@ KERNELS: dict[str, Callable[[EmitContext, Op], KernelCall]] = {
     "sub": _binary,
     "mul": _binary,
     "div": _binary,
-    "mean": _mean,
+    "mean": reduce_axis("exf_mean_f32"),
     "transpose": _transpose,
     "concat": _concat,
     "slice": _slice,

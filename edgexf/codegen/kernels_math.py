@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from edgexf.codegen.kernels import EmitContext, KernelCall, _refuse, _unary, c_float, register
+from edgexf.codegen.kernels import EmitContext, KernelCall, _refuse, _unary, c_float, reduce_axis, register
 from edgexf.ir.graph import Op
 
 
@@ -17,16 +17,6 @@ def _softplus(c: EmitContext, op: Op) -> KernelCall:
     n = math.prod(c.shape(x))
     args = f"{c.ptr(x)}, {c.ptr(y)}, {n}, {c_float(beta)}, {c_float(threshold)}"
     return KernelCall([f"exf_softplus_f32({args});"], functions=["exf_softplus_f32"])
-
-
-def _sum(c: EmitContext, op: Op) -> KernelCall:
-    shape = c.shape(op.inputs[0])
-    axis = op.attrs["axis"] % len(shape)
-    outer, n, inner = math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1 :])
-    return KernelCall(
-        [f"exf_sum_f32({c.ptr(op.inputs[0])}, {c.ptr(op.outputs[0])}, {outer}, {n}, {inner});"],
-        functions=["exf_sum_f32"],
-    )
 
 
 def _conv1d(c: EmitContext, op: Op) -> KernelCall:
@@ -49,7 +39,7 @@ register(
         "tanh": _unary("exf_tanh_f32"),
         "rsqrt": _unary("exf_rsqrt_f32"),
         "sqrt": _unary("exf_sqrt_f32"),
-        "sum": _sum,
+        "sum": reduce_axis("exf_sum_f32"),
         "conv1d": _conv1d,
     }
 )

@@ -115,6 +115,11 @@ class Graph:
             return shape
         return (1, self.steps, *shape[1:]) if shape[:1] == (1,) else (self.steps, *shape)
 
+    def io_bytes(self, name: str) -> int:
+        """Bytes of an input or output as io_shape gives it (a streaming input: all its steps)."""
+        t = self.tensors[name]
+        return t.nbytes * (self.steps if self.io_shape(name) != t.shape else 1)
+
     def copy(self) -> Graph:
         """A deep copy of the structure; constant arrays are shared (passes never mutate them)."""
         tensors = {k: Tensor(t.name, t.shape, t.dtype, t.data, t.quant) for k, t in self.tensors.items()}

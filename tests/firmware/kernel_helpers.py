@@ -9,6 +9,16 @@ import numpy as np
 from hypothesis import strategies as st
 
 
+def assert_bits_equal(c: np.ndarray, mirror: np.ndarray) -> None:
+    """Bit for bit, NaNs included (sign and payload)."""
+    assert c.dtype == mirror.dtype == np.float32 and c.shape == mirror.shape
+    diff = c.view(np.uint32) != mirror.view(np.uint32)
+    if diff.any():
+        i = np.flatnonzero(diff)[0]
+        first = f"first at {i}: C {c.flat[i]!r} mirror {mirror.flat[i]!r}"
+        raise AssertionError(f"{diff.sum()} of {c.size} differ; {first}")
+
+
 def bind(lib: ctypes.CDLL, signatures: dict[str, list]) -> None:
     """Declare each function's argument types (all kernels return void)."""
     for name, argtypes in signatures.items():

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from firmware.kernel_helpers import broadcast_pair
+from firmware.kernel_helpers import assert_bits_equal, broadcast_pair
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -35,15 +35,6 @@ KERNEL_DIR = firmware_dir() / "kernels"
 
 U = 2.0**-24
 rng = np.random.default_rng(20240611)
-
-
-def assert_bits_equal(c: np.ndarray, mirror: np.ndarray) -> None:
-    assert c.dtype == mirror.dtype == np.float32 and c.shape == mirror.shape
-    diff = c.view(np.uint32) != mirror.view(np.uint32)
-    if diff.any():
-        i = np.flatnonzero(diff)[0]
-        first = f"first at {i}: C {c.flat[i]!r} mirror {mirror.flat[i]!r}"
-        raise AssertionError(f"{diff.sum()} of {c.size} differ; {first}")
 
 
 def assert_within(ours: np.ndarray, theirs: torch.Tensor, bound) -> None:

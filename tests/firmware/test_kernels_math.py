@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from firmware.kernel_helpers import bind, ptr
+from firmware.kernel_helpers import assert_bits_equal, bind, ptr
 
 from edgexf.ir import kernels_math_ref as km
 from edgexf.ir import kernels_ref as ref
@@ -87,16 +87,6 @@ def call_unary(lib, name: str, x: np.ndarray, *extra, in_place: bool = False) ->
     return y
 
 
-def assert_same(c: np.ndarray, mirror: np.ndarray) -> None:
-    """Bit for bit, NaNs included (sign and payload)."""
-    assert c.dtype == mirror.dtype == np.float32 and c.shape == mirror.shape
-    diff = c.view(np.uint32) != mirror.view(np.uint32)
-    if diff.any():
-        i = np.flatnonzero(diff)[0]
-        first = f"first at {i}: C {c.flat[i]!r} mirror {mirror.flat[i]!r}"
-        raise AssertionError(f"{diff.sum()} of {c.size} differ; {first}")
-
-
 def ulps(y: np.ndarray, exact: np.ndarray) -> np.ndarray:
     """|y - exact| in units of the float32 spacing at exact (normal range: the spacing at TINY below)."""
     spacing = np.spacing(np.maximum(np.abs(exact), TINY).astype(np.float32)).astype(np.float64)
@@ -140,7 +130,7 @@ def float_bits(n: int) -> np.ndarray:
 @pytest.mark.parametrize("fn", ["logf", "log1pf"])
 def test_logs_c_equals_mirror(lib, fn):
     x = float_bits(1_000_000)
-    assert_same(call_unary(lib, fn, x), getattr(ref, fn)(x))
+    assert_bits_equal(call_unary(lib, fn, x), getattr(ref, fn)(x))
 
 
 def test_logf_accuracy_and_specials(lib):
@@ -162,7 +152,7 @@ def test_log1pf_accuracy_and_specials(lib):
     nonzero = exact != 0
     assert_ulps(call_unary(lib, "log1pf", x[nonzero]), exact[nonzero], 0.9, x[nonzero])
     y = call_unary(lib, "log1pf", np.array([0.0, -0.0, 1e-45, -1.0, np.inf, -2.0, np.nan], np.float32))
-    assert_same(y[:3], np.array([0.0, -0.0, 1e-45], np.float32))  # log1p(x) = x for tiny x, signs kept
+    assert_bits_equal(y[:3], np.array([0.0, -0.0, 1e-45], np.float32))  # log1p(x) = x for tiny x, signs kept
     assert y[3] == -np.inf and y[4] == np.inf and np.isnan(y[5:]).all()
 
 
@@ -177,16 +167,16 @@ SOFTPLUS = [(1.0, 20.0), (2.0, 5.0), (0.5, 20.0), (1.0, 100.0)]  # (beta, thresh
 def test_unary_c_equals_mirror_and_in_place(lib, name):
     x = np.concatenate([X, np.array([np.inf, -np.inf, np.nan], np.float32)])
     y = MIRRORS[name](x)
-    assert_same(call_unary(lib, name, x), y)
-    assert_same(call_unary(lib, name, x, in_place=True), y)
+    assert_bits_equal(call_unary(lib, name, x), y)
+    assert_bits_equal(call_unary(lib, name, x, in_place=True), y)
 
 
 @pytest.mark.parametrize("beta,threshold", SOFTPLUS)
 def test_softplus_c_equals_mirror_and_in_place(lib, beta, threshold):
     x = np.concatenate([X, np.array([np.inf, -np.inf, np.nan], np.float32)])
     y = km.softplus_f32(x, beta, threshold)
-    assert_same(call_unary(lib, "softplus", x, beta, threshold), y)
-    assert_same(call_unary(lib, "softplus", x, beta, threshold, in_place=True), y)
+    assert_bits_equal(call_unary(lib, "softplus", x, beta, threshold), y)
+    assert_bits_equal(call_unary(lib, "softplus", x, beta, threshold, in_place=True), y)
 
 
 def test_exp_accuracy_and_saturation():
@@ -220,10 +210,11 @@ def test_tanh_rsqrt_sqrt_accuracy():
     pos = np.abs(X[X != 0])
     assert_ulps(km.rsqrt_f32(pos), 1 / np.sqrt(pos.astype(np.float64)), 2.0, pos)
     exact_sqrt = np.sqrt(pos.astype(np.float64))
-    assert_same(km.sqrt_f32(pos), exact_sqrt.astype(np.float32))  # correctly rounded (53 >= 2 * 24 + 2 bits)
+    # correctly rounded (53 >= 2 * 24 + 2 bits)
+    assert_bits_equal(km.sqrt_f32(pos), exact_sqrt.astype(np.float32))
     # torch 2.13's own float32 CPU sqrt is not: about 1 in 6 results are 1 ulp off
     assert_ulps(torch.sqrt(torch.from_numpy(pos)).numpy(), exact_sqrt, 1.0, pos)
-    assert_same(
+    assert_bits_equal(
         km.rsqrt_f32(np.array([0.0, -0.0, -1.0], np.float32)), np.array([np.inf, -np.inf, np.nan], np.float32)
     )
 
@@ -260,7 +251,7 @@ def test_sum(lib, shape, axis):
     x = rng.standard_normal(shape).astype(np.float32) * 3 + 0.5
     axis %= len(shape)
     y = km.sum_f32(x, axis - len(shape))
-    assert_same(call_sum(lib, x, axis), y)
+    assert_bits_equal(call_sum(lib, x, axis), y)
     abs_sum = np.abs(x.astype(np.float64)).sum(axis=axis)
     n = shape[axis]
     bound = 2 * (n * U / (1 - n * U)) * abs_sum + 1e-30
@@ -274,7 +265,7 @@ def test_sum(lib, shape, axis):
 def test_sum_large_magnitudes(lib):
     x = np.array([[1e30, -1e30, 1.0], [3e38, 3e38, -3e38], [-0.0, -0.0, -0.0]], np.float32)
     y = km.sum_f32(x, -1)
-    assert_same(call_sum(lib, x, 1), y)
+    assert_bits_equal(call_sum(lib, x, 1), y)
     assert y[0] == 1.0 and y[1] == np.inf and y[2] == 0 and not np.signbit(y[2])  # in order, from +0.0
 
 
@@ -308,7 +299,7 @@ def test_conv1d(lib, n, c, length, o, k, stride, padding, groups, bias):
     w = w.astype(np.float32)
     b = rng.standard_normal(o).astype(np.float32) if bias else None
     y = km.conv1d_f32(x, w, b, stride, padding, groups)
-    assert_same(call_conv1d(lib, x, w, b, stride, padding, groups), y)
+    assert_bits_equal(call_conv1d(lib, x, w, b, stride, padding, groups), y)
     t = torch.from_numpy
     theirs = F.conv1d(t(x), t(w), None if b is None else t(b), stride, padding, 1, groups).numpy()
     abs_b = None if b is None else t(np.abs(b)).double()
@@ -324,5 +315,5 @@ def test_conv1d_skips_padding_taps_and_large_values(lib):
     w = np.array([[[np.inf, 1.0, 2.0]]], np.float32)
     b = np.array([-0.0], np.float32)
     y = call_conv1d(lib, x, w, b, 1, 4, 1)
-    assert_same(y, km.conv1d_f32(x, w, b, 1, 4, 1))
+    assert_bits_equal(y, km.conv1d_f32(x, w, b, 1, 4, 1))
     assert np.signbit(y[0, 0, 0]) and y[0, 0, 0] == 0 and not np.isnan(y[0, 0, :2]).any()

@@ -16,7 +16,7 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from model_helpers import HostModel, compile_graph, compile_host, same_bits, to_graph, torch_outputs
+from model_helpers import Fn, HostModel, compile_graph, compile_host, same_bits, to_graph, torch_outputs
 from torch import nn
 
 from edgexf.codegen.generate import generate_c
@@ -36,16 +36,6 @@ from edgexf.targets.toolchain import build_firmware
 
 F = nn.functional
 TOL = 1e-5  # relative to the largest |output| of torch
-
-
-class Fn(nn.Module):
-    def __init__(self, fn, *params):
-        super().__init__()
-        self.fn = fn
-        self.p = nn.ParameterList([nn.Parameter(torch.randn(*s) * 0.5) for s in params])
-
-    def forward(self, x):
-        return self.fn(x, *self.p)
 
 
 def _pieces_scaled(pieces) -> torch.Tensor:

@@ -9,20 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from model_helpers import compile_host, same_bits, torch_outputs
+from model_helpers import Fn, compile_host, same_bits, torch_outputs
 from torch import nn
 
 F = nn.functional
-
-
-class Fn(nn.Module):
-    def __init__(self, fn, *params):
-        super().__init__()
-        self.fn = fn
-        self.p = nn.ParameterList([nn.Parameter(torch.randn(*s) * 0.5) for s in params])
-
-    def forward(self, x):
-        return self.fn(x, *self.p)
 
 
 CASES = {
