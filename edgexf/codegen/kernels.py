@@ -16,6 +16,7 @@ import numpy as np
 
 from edgexf.errors import UnsupportedOpError
 from edgexf.ir.graph import Graph, Op
+from edgexf.ir.opdef import ConvGeometry
 
 
 @dataclass
@@ -120,19 +121,20 @@ def _matmul(c: EmitContext, op: Op) -> KernelCall:
     )
 
 
-def _conv2d(c: EmitContext, op: Op) -> KernelCall:
+def conv2d_call(c: EmitContext, op: Op, n, ch, h, wd, o, kh, kw, geo: ConvGeometry, oh, ow) -> KernelCall:
+    """exf_conv2d_f32 (x, w, b, y of op) with this geometry: conv2d, and conv1d as a one-row image."""
     x, w, b = op.inputs
-    n, ch, h, wd = c.shape(x)
-    o, _, kh, kw = c.shape(w)
-    (sh, sw), (ph, pw) = op.attrs["stride"], op.attrs["padding"]
-    oh, ow = c.shape(op.outputs[0])[2:]
-    return KernelCall(
-        [
-            f"exf_conv2d_f32({c.ptr(x)}, {c.ptr(w)}, {c.ptr(b)}, {c.ptr(op.outputs[0])}, {n}, {ch}, "
-            f"{h}, {wd}, {o}, {kh}, {kw}, {sh}, {sw}, {ph}, {pw}, {oh}, {ow});"
-        ],
-        functions=["exf_conv2d_f32"],
-    )
+    (sh, sw), (pt, pl, _, _), (dh, dw) = geo.stride, geo.pads, geo.dilation
+    ptrs = f"{c.ptr(x)}, {c.ptr(w)}, {c.ptr(b)}, {c.ptr(op.outputs[0])}"
+    dims = f"{n}, {ch}, {h}, {wd}, {o}, {kh}, {kw}, {sh}, {sw}, {pt}, {pl}, {dh}, {dw}, {geo.groups}"
+    dims += f", {oh}, {ow}"
+    return KernelCall([f"exf_conv2d_f32({ptrs}, {dims});"], functions=["exf_conv2d_f32"])
+
+
+def _conv2d(c: EmitContext, op: Op) -> KernelCall:
+    n, ch, h, wd = c.shape(op.inputs[0])
+    o, _, kh, kw = c.shape(op.inputs[1])
+    return conv2d_call(c, op, n, ch, h, wd, o, kh, kw, ConvGeometry.of(op), *c.shape(op.outputs[0])[2:])
 
 
 def _layernorm(c: EmitContext, op: Op) -> KernelCall:
@@ -196,21 +198,20 @@ def merge_dims(shape: list[int], strides: list[list[int]]) -> tuple[list[int], l
     return dims, st
 
 
-def broadcast_loops(c: EmitContext, op: Op) -> tuple[str, list[str]]:
-    """The static shape and stride arrays of a broadcasting a (op) b, as the C argument list
-    "shape, sa, sb" and their declarations: at most 4 loops after merging contiguous axes."""
-    a, b = op.inputs[:2]
+def broadcast_loops(c: EmitContext, op: Op, operands: list[str] | None = None) -> tuple[str, list[str]]:
+    """The static shape and stride arrays of broadcasting the operands (default: the op's first two
+    inputs) to its output, as the C argument list "shape, s0, s1, ..." and their declarations: at most 4
+    loops after merging contiguous axes. The stride arrays are named sa, sb (two operands) or s0, s1, ..."""
+    operands = op.inputs[:2] if operands is None else operands
     y = c.shape(op.outputs[0]) or (1,)
-    dims, (sa, sb) = merge_dims(list(y), [broadcast_strides(c.shape(a), y), broadcast_strides(c.shape(b), y)])
+    dims, strides = merge_dims(list(y), [broadcast_strides(c.shape(t), y) for t in operands])
     if len(dims) > 4:
-        raise _refuse(
-            op, f"broadcasting {list(c.shape(a))} with {list(c.shape(b))} needs {len(dims)} loops (max 4)"
-        )
+        shapes = " with ".join(str(list(c.shape(t))) for t in operands)
+        raise _refuse(op, f"broadcasting {shapes} needs {len(dims)} loops (max 4)")
     pad = 4 - len(dims)
-    statics = [
-        _static(op, what, [1] * pad + v if what == "shape" else [0] * pad + v)
-        for what, v in (("shape", dims), ("sa", sa), ("sb", sb))
-    ]
+    names = ["sa", "sb"] if len(operands) == 2 else [f"s{i}" for i in range(len(operands))]
+    statics = [_static(op, "shape", [1] * pad + dims)]
+    statics += [_static(op, name, [0] * pad + st) for name, st in zip(names, strides)]
     return ", ".join(s[0] for s in statics), [s[1] for s in statics]
 
 
@@ -295,13 +296,49 @@ def _slice(c: EmitContext, op: Op) -> KernelCall:
     )
 
 
+def _gather(c: EmitContext, op: Op) -> KernelCall:
+    """One strided row copy per run of consecutive indices: x[:, i:i+k, ...] -> y[:, j:j+k, ...]."""
+    x, y = op.inputs[0], op.outputs[0]
+    shape = c.shape(x)
+    axis = op.attrs["axis"] % len(shape)
+    outer, inner = math.prod(shape[:axis]), math.prod(shape[axis + 1 :]) * c.itemsize(x)
+    idx = list(op.attrs["indices"])
+    lines, j = [], 0
+    while j < len(idx):
+        k = 1
+        while j + k < len(idx) and idx[j + k] == idx[j] + k:
+            k += 1
+        src, dst = c.byte_ptr(x, idx[j] * inner), c.byte_ptr(y, j * inner)
+        lines.append(_copy(src, shape[axis] * inner, dst, len(idx) * inner, outer, k * inner))
+        j += k
+    return KernelCall(lines, functions=["exf_copy_rows"])
+
+
+def _broadcast(c: EmitContext, op: Op) -> KernelCall:
+    """A permute whose broadcast axes have stride 0."""
+    x, y = op.inputs[0], op.outputs[0]
+    dims, (st,) = merge_dims(list(c.shape(y)), [broadcast_strides(c.shape(x), c.shape(y))])
+    if len(dims) > 6:
+        raise _refuse(op, f"a broadcast over {len(dims)} non-mergeable axes (max 6)")
+    shape_name, shape_decl = _static(op, "shape", dims)
+    strides_name, strides_decl = _static(op, "strides", st)
+    return KernelCall(
+        [
+            f"exf_permute({c.byte_ptr(x)}, {c.byte_ptr(y)}, {c.itemsize(x)}, {len(dims)}, "
+            f"{shape_name}, {strides_name});"
+        ],
+        [shape_decl, strides_decl],
+        ["exf_permute"],
+    )
+
+
 def _reshape(c: EmitContext, op: Op) -> KernelCall:
     return KernelCall(
         [f"/* {op.outputs[0]} is {op.inputs[0]} viewed as {list(c.shape(op.outputs[0]))}: no code */"]
     )
 
 
-MOVES = ("reshape", "transpose", "concat", "slice")  # any dtype: they move bytes
+MOVES = ("reshape", "transpose", "concat", "slice", "gather", "broadcast")  # any dtype: they move bytes
 
 KERNELS: dict[str, Callable[[EmitContext, Op], KernelCall]] = {
     "linear": _linear,
@@ -320,6 +357,8 @@ KERNELS: dict[str, Callable[[EmitContext, Op], KernelCall]] = {
     "concat": _concat,
     "slice": _slice,
     "reshape": _reshape,
+    "gather": _gather,
+    "broadcast": _broadcast,
 }
 
 
@@ -333,7 +372,8 @@ def emit(c: EmitContext, op: Op) -> KernelCall:
         raise _refuse(
             op, f"op type {op.type!r} has no kernel; kernels exist for {', '.join(sorted(KERNELS))}"
         )
-    dtypes = {c.graph.tensors[n].dtype for n in op.inputs + op.outputs if n}
+    operands = op.inputs[1:] if op.type == "where" else op.inputs  # its condition is uint8
+    dtypes = {c.graph.tensors[n].dtype for n in operands + op.outputs if n}
     if op.type not in MOVES and not op.type.startswith("q_") and dtypes != {"float32"}:
         raise _refuse(op, f"dtypes {sorted(dtypes)} (only float32 kernels exist yet)")
     return KERNELS[op.type](c, op)

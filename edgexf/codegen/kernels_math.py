@@ -1,12 +1,24 @@
 """Emitters for the float32 math ops (edgexf/ir/ops_math.py): one call of firmware/kernels/activation.c
-or conv1d.c each."""
+or exf_conv2d_f32 (conv1d) each."""
 
 from __future__ import annotations
 
 import math
 
-from edgexf.codegen.kernels import EmitContext, KernelCall, _refuse, _unary, c_float, reduce_axis, register
+from edgexf.codegen.kernels import (
+    EmitContext,
+    KernelCall,
+    _refuse,
+    _unary,
+    broadcast_loops,
+    c_float,
+    conv2d_call,
+    reduce_axis,
+    register,
+)
 from edgexf.ir.graph import Op
+from edgexf.ir.opdef import ConvGeometry
+from edgexf.ir.ops_math import conv1d_pads
 
 
 def _softplus(c: EmitContext, op: Op) -> KernelCall:
@@ -20,14 +32,29 @@ def _softplus(c: EmitContext, op: Op) -> KernelCall:
 
 
 def _conv1d(c: EmitContext, op: Op) -> KernelCall:
-    x, w, b = op.inputs
-    n, ch, length = c.shape(x)
-    o, _, k = c.shape(w)
+    """A 1-D convolution is the 2-D one of a one-row image (h = kh = 1): the same sums in the same order."""
+    n, ch, length = c.shape(op.inputs[0])
+    o, _, k = c.shape(op.inputs[1])
+    left, right = conv1d_pads(op)
     at = op.attrs
-    ol = c.shape(op.outputs[0])[2]
-    ptrs = f"{c.ptr(x)}, {c.ptr(w)}, {c.ptr(b)}, {c.ptr(op.outputs[0])}"
-    dims = f"{n}, {ch}, {length}, {o}, {k}, {at['stride']}, {at['padding']}, {at['groups']}, {ol}"
-    return KernelCall([f"exf_conv1d_f32({ptrs}, {dims});"], functions=["exf_conv1d_f32"])
+    geo = ConvGeometry((1, at["stride"]), (0, left, 0, right), (1, at.get("dilation", 1)), at["groups"])
+    return conv2d_call(c, op, n, ch, 1, length, o, 1, k, geo, 1, c.shape(op.outputs[0])[2])
+
+
+def _cumsum(c: EmitContext, op: Op) -> KernelCall:
+    shape = c.shape(op.inputs[0])
+    axis = op.attrs["axis"] % len(shape)
+    outer, n, inner = math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1 :])
+    flags = f"{int(bool(op.attrs.get('exclusive')))}, {int(bool(op.attrs.get('reverse')))}"
+    args = f"{c.ptr(op.inputs[0])}, {c.ptr(op.outputs[0])}, {outer}, {n}, {inner}, {flags}"
+    return KernelCall([f"exf_cumsum_f32({args});"], functions=["exf_cumsum_f32"])
+
+
+def _where(c: EmitContext, op: Op) -> KernelCall:
+    cond, a, b = op.inputs
+    loops, decls = broadcast_loops(c, op, [cond, a, b])
+    ptrs = f"{c.ptr(cond, 'uint8_t')}, {c.ptr(a)}, {c.ptr(b)}, {c.ptr(op.outputs[0])}"
+    return KernelCall([f"exf_where_f32({ptrs}, {loops});"], decls, ["exf_where_f32"])
 
 
 register(
@@ -41,5 +68,9 @@ register(
         "sqrt": _unary("exf_sqrt_f32"),
         "sum": reduce_axis("exf_sum_f32"),
         "conv1d": _conv1d,
+        "erf": _unary("exf_erf_f32"),
+        "log": _unary("exf_log_f32"),
+        "cumsum": _cumsum,
+        "where": _where,
     }
 )

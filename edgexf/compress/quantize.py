@@ -42,8 +42,10 @@ from edgexf.compress.qmath import (
 from edgexf.compress.unary import UNARY
 from edgexf.errors import QuantizationError
 from edgexf.ir.graph import Graph, Op, QParams, Tensor
+from edgexf.ir.opdef import ConvGeometry
 
-MOVES = ("reshape", "transpose", "slice", "concat")  # no arithmetic: outputs share the input's params
+# no arithmetic: outputs share the input's params
+MOVES = ("reshape", "transpose", "slice", "concat", "gather", "broadcast")
 INT16_WRITERS = ("add", "sub")  # "residual": the outputs of these float ops
 INT16_OUTPUTS = ("add", "sub")  # float ops whose integer form can write int16
 # ... and in a recurrent graph also these: q_linear_q (int16 in/out) has no DSP or fused kernel, so only
@@ -253,6 +255,11 @@ class _Quantizer:
         x, w, b = op.inputs
         if not self.g.tensors[w].is_const:
             raise QuantizationError(f"{op.describe()}: the weight is not a constant, so it has no int8 form")
+        if op.type == "conv2d" and not ConvGeometry.of(op).plain:
+            raise QuantizationError(
+                f"{op.describe()}: the int8 conv2d takes groups=1, dilation 1 and symmetric padding, not "
+                f"{ConvGeometry.of(op)}; keep the model float32"
+            )
         y = op.outputs[0]
         wide = op.type == "linear" and "int16" in (self.dtype[x], self.dtype[y])  # q_linear_q
         xq = self.operand(op, x, int8=not wide)
@@ -380,12 +387,16 @@ class _Quantizer:
                 inputs.append(self.activation(n))
         self.emit(op.type, op, inputs, dict(op.attrs))
 
-    def run(self) -> Graph:
-        handlers = {
+    def handlers(self) -> dict:
+        """Float op type -> the method that emits its integer form (a subclass may add or replace)."""
+        return {
             "linear": self.dot, "conv2d": self.dot, "matmul": self.matmul, "layernorm": self.layernorm,
             "softmax": self.softmax, "mean": self.mean, "sum": self.mean, **{t: self.unary for t in UNARY},
             **{t: self.binary for t in BINARY}, **{t: self.move for t in MOVES},
         }  # fmt: skip
+
+    def run(self) -> Graph:
+        handlers = self.handlers()
         g = self.g
         for name in g.inputs:
             if self.dtype[name] != "int8":

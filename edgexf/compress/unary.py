@@ -38,4 +38,9 @@ UNARY = {
     "silu": lambda x, op: x / (1.0 + np.exp(-x)),
     "softplus": _softplus,
     "rsqrt": _rsqrt,
+    "sigmoid": lambda x, op: 0.5 * (1.0 + np.tanh(0.5 * x)),  # = 1 / (1 + e^-x), without overflow
+    "tanh": lambda x, op: np.tanh(x),
+    "sqrt": lambda x, op: np.sqrt(np.maximum(x, 0.0)),
+    "erf": lambda x, op: _erf(x),
+    "log": lambda x, op: np.log(np.maximum(x, 1e-60)),  # codes at or below 0: the output range's bottom
 }

@@ -1,5 +1,6 @@
-"""NumPy float32 mirrors of firmware/kernels/activation.c and conv1d.c, bit for bit (the math kernels
-recurrent models need: exp, sigmoid, silu, softplus, tanh, rsqrt, sqrt, sum, conv1d).
+"""NumPy float32 mirrors of firmware/kernels/activation.c, bit for bit (the math kernels
+recurrent models need: exp, sigmoid, silu, softplus, tanh, rsqrt, sqrt, sum, conv1d; and for ONNX models
+erf, log, cumsum).
 
 The same rules as edgexf/ir/kernels_ref.py, whose scalar functions (expf, tanhf, log1pf) these build on:
 the C's float32 operations in the C's order, reductions as a Python loop over the reduced index,
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgexf.ir.kernels_ref import expf, log1pf, tanhf
+from edgexf.ir.kernels_ref import conv2d_f32, erff, expf, log1pf, logf, tanhf
 
 f32 = np.float32
 
@@ -73,6 +74,36 @@ def rsqrt_f32(x: np.ndarray) -> np.ndarray:
 
 
 @np.errstate(all="ignore")
+def erf_f32(x: np.ndarray) -> np.ndarray:
+    """Mirrors exf_erf_f32: exf_erff per element (the erf of exf_gelu_f32)."""
+    return erff(_as_f32(x))
+
+
+@np.errstate(all="ignore")
+def log_f32(x: np.ndarray) -> np.ndarray:
+    """Mirrors exf_log_f32: exf_logf per element (-inf at 0, NaN below)."""
+    return logf(_as_f32(x))
+
+
+@np.errstate(all="ignore")
+def cumsum_f32(x: np.ndarray, axis: int, exclusive: bool = False, reverse: bool = False) -> np.ndarray:
+    """Mirrors exf_cumsum_f32: running float32 sums from 0.0 along one axis, in index order (from the
+    end when reverse); exclusive leaves out each element's own value (the first sum is 0.0)."""
+    xr = np.moveaxis(_as_f32(x), axis, -1)
+    order = range(xr.shape[-1] - 1, -1, -1) if reverse else range(xr.shape[-1])
+    acc = np.zeros(xr.shape[:-1], np.float32)
+    y = np.empty_like(xr)
+    for i in order:
+        if exclusive:
+            y[..., i] = acc
+            acc = acc + xr[..., i]
+        else:
+            acc = acc + xr[..., i]
+            y[..., i] = acc
+    return np.moveaxis(y, -1, axis)
+
+
+@np.errstate(all="ignore")
 def sum_f32(x: np.ndarray, axis: int, keepdims: bool = False) -> np.ndarray:
     """Mirrors exf_sum_f32: a sequential float32 sum from 0.0 over one axis, in index order."""
     x = _as_f32(x)
@@ -89,29 +120,15 @@ def conv1d_f32(
     w: np.ndarray,
     b: np.ndarray | None = None,
     stride: int = 1,
-    padding: int = 0,
+    padding: int | tuple[int, int] = 0,
     groups: int = 1,
+    dilation: int = 1,
 ) -> np.ndarray:
-    """Mirrors exf_conv1d_f32: x (n, c, l) conv w (o, c / groups, k) + b (o,) -> (n, o, ol), zero padding
-    on both sides, taps outside the signal skipped. Vectorized over batch, groups, channels and positions;
-    the loop over (ic, kx) is the C's accumulation order."""
+    """x (n, c, l) conv w (o, c / groups, k) + b (o,) -> (n, o, ol), zero padding (both sides, or (left,
+    right)), taps outside the signal skipped: the 2-D convolution of a one-row image, which is also how
+    the C computes it (exf_conv2d_f32 with h = kh = 1)."""
+    left, right = (padding, padding) if isinstance(padding, int) else padding
     x, w = _as_f32(x), _as_f32(w)
-    n, c, length = x.shape
-    o, cg, k = w.shape
-    if c % groups or o % groups or cg != c // groups:
-        raise ValueError(f"conv1d_f32: x {x.shape} and w {w.shape} do not fit groups={groups}")
-    og = o // groups
-    ol = (length + 2 * padding - k) // stride + 1
-    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding))).reshape(n, groups, cg, length + 2 * padding)
-    wg = w.reshape(groups, og, cg, k)
-    acc = np.zeros((n, groups, og, ol), np.float32)
-    if b is not None:
-        acc[...] = _as_f32(b).reshape(groups, og, 1)  # acc = b[oc], not 0 + b[oc] (-0.0 stays -0.0)
-    x0 = np.arange(ol) * stride - padding  # (ol,) input position of tap 0
-    for ic in range(cg):
-        for kx in range(k):
-            ok = (x0 + kx >= 0) & (x0 + kx < length)
-            patch = xp[:, :, ic, kx : kx + stride * (ol - 1) + 1 : stride]  # (n, groups, ol)
-            term = acc + patch[:, :, None, :] * wg[None, :, :, ic, kx, None]
-            acc = term if ok.all() else np.where(ok, term, acc)
-    return acc.reshape(n, o, ol)
+    pads, x, w = (0, left, 0, right), x[:, :, None, :], w[:, :, None, :]
+    y = conv2d_f32(x, w, b, (1, stride), pads, (1, dilation), groups)
+    return y[:, :, 0, :]

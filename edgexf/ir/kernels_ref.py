@@ -183,39 +183,61 @@ def _pair(v: int | tuple[int, int]) -> tuple[int, int]:
     return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
 
 
+def conv_pads(padding: int | tuple[int, ...]) -> tuple[int, int, int, int]:
+    """(top, left, bottom, right) from an int, a symmetric (ph, pw) or the four pads themselves."""
+    if isinstance(padding, int):
+        return (padding,) * 4
+    if len(padding) == 4:
+        return tuple(int(p) for p in padding)
+    ph, pw = _pair(tuple(padding))
+    return ph, pw, ph, pw
+
+
+def conv_out_size(size: int, k: int, stride: int, dilation: int, pad_lo: int, pad_hi: int) -> int:
+    return (size + pad_lo + pad_hi - dilation * (k - 1) - 1) // stride + 1
+
+
 @np.errstate(all="ignore")
 def conv2d_f32(
     x: np.ndarray,
     w: np.ndarray,
     b: np.ndarray | None = None,
     stride: int | tuple[int, int] = 1,
-    padding: int | tuple[int, int] = 0,
+    padding: int | tuple[int, ...] = 0,
+    dilation: int | tuple[int, int] = 1,
+    groups: int = 1,
 ) -> np.ndarray:
-    """Mirrors exf_conv2d_f32 bit for bit: x (n, c, h, wd) conv w (o, c, kh, kw) + b (o,) ->
-    (n, o, oh, ow), zero padding. Taps outside the image are skipped (not added as 0 * w, which
-    would differ for -0.0 and for inf/NaN weights)."""
+    """Mirrors exf_conv2d_f32 bit for bit: x (n, c, h, wd) conv w (o, c/groups, kh, kw) + b (o,) ->
+    (n, o, oh, ow), zero padding (ph, pw) or (top, left, bottom, right), dilation, groups. Taps outside
+    the image are skipped (not added as 0 * w, which would differ for -0.0 and for inf/NaN weights).
+    Vectorized over batch, groups, channels and positions; the loop over (ic, ky, kx) is the C's order."""
     x, w = _as_f32(x), _as_f32(w)
-    (sh, sw), (ph, pw) = _pair(stride), _pair(padding)
+    (sh, sw), (dh, dw) = _pair(stride), _pair(dilation)
+    pt, pl, pb, pr = conv_pads(padding)
     n, c, h, wd = x.shape
-    o, c2, kh, kw = w.shape
-    if c2 != c:
-        raise ValueError(f"conv2d_f32: x has {c} channels, w expects {c2}")
-    oh, ow = (h + 2 * ph - kh) // sh + 1, (wd + 2 * pw - kw) // sw + 1
-    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    acc = np.zeros((n, o, oh, ow), np.float32)
+    o, cg, kh, kw = w.shape
+    if c % groups or o % groups or cg != c // groups:
+        raise ValueError(f"conv2d_f32: x {x.shape} and w {w.shape} do not fit groups={groups}")
+    og = o // groups
+    oh, ow = conv_out_size(h, kh, sh, dh, pt, pb), conv_out_size(wd, kw, sw, dw, pl, pr)
+    xp = np.pad(x, ((0, 0), (0, 0), (pt, max(pb, 0)), (pl, max(pr, 0))))
+    xp = xp.reshape(n, groups, cg, xp.shape[2], xp.shape[3])
+    wg = w.reshape(groups, og, cg, kh, kw)
+    acc = np.zeros((n, groups, og, oh, ow), np.float32)
     if b is not None:
-        acc[...] = _as_f32(b)[:, None, None]
-    iy0 = np.arange(oh) * sh - ph  # (oh,) image row of tap ky = 0
-    ix0 = np.arange(ow) * sw - pw  # (ow,)
-    for ic in range(c):
+        acc[...] = _as_f32(b).reshape(groups, og, 1, 1)  # acc = b[oc], not 0 + b[oc] (-0.0 stays -0.0)
+    iy0 = np.arange(oh) * sh - pt  # (oh,) image row of tap ky = 0
+    ix0 = np.arange(ow) * sw - pl  # (ow,)
+    for ic in range(cg):
         for ky in range(kh):
-            row_ok = (iy0 + ky >= 0) & (iy0 + ky < h)
+            row_ok = (iy0 + ky * dh >= 0) & (iy0 + ky * dh < h)
             for kx in range(kw):
-                ok = row_ok[:, None] & ((ix0 + kx >= 0) & (ix0 + kx < wd))[None, :]  # (oh, ow)
-                patch = xp[:, ic, ky : ky + sh * (oh - 1) + 1 : sh, kx : kx + sw * (ow - 1) + 1 : sw]
-                term = acc + patch[:, None] * w[None, :, ic, ky, kx, None, None]
+                ok = row_ok[:, None] & ((ix0 + kx * dw >= 0) & (ix0 + kx * dw < wd))[None, :]  # (oh, ow)
+                y0, x0 = ky * dh, kx * dw
+                patch = xp[:, :, ic, y0 : y0 + sh * (oh - 1) + 1 : sh, x0 : x0 + sw * (ow - 1) + 1 : sw]
+                term = acc + patch[:, :, None] * wg[None, :, :, ic, ky, kx, None, None]
                 acc = term if ok.all() else np.where(ok, term, acc)
-    return acc
+    return acc.reshape(n, o, oh, ow)
 
 
 # ---- row reductions ----------------------------------------------------------------------------

@@ -108,6 +108,35 @@ def conv2d_macs(op, i, o):
     return int(np.prod(o[0][0])) * int(np.prod(i[1][0][1:]))
 
 
+@dataclass(frozen=True)
+class ConvGeometry:
+    """A 2-D convolution's attributes with their defaults: stride, pads (top, left, bottom, right),
+    dilation, groups. conv2d's "padding" is (ph, pw) for both sides or the four pads."""
+
+    stride: tuple[int, int]
+    pads: tuple[int, int, int, int]
+    dilation: tuple[int, int]
+    groups: int
+
+    @staticmethod
+    def of(op: Op) -> ConvGeometry:
+        pad = tuple(int(p) for p in op.attrs["padding"])
+        pads = pad if len(pad) == 4 else (pad[0], pad[1], pad[0], pad[1])
+        stride = tuple(int(v) for v in op.attrs["stride"])
+        dilation = tuple(int(v) for v in op.attrs.get("dilation", (1, 1)))
+        return ConvGeometry(stride, pads, dilation, int(op.attrs.get("groups", 1)))
+
+    @property
+    def plain(self) -> bool:
+        """No groups, no dilation, symmetric padding: what the int8 and fused kernels take."""
+        pt, pl, pb, pr = self.pads
+        return self.groups == 1 and self.dilation == (1, 1) and (pt, pl) == (pb, pr)
+
+    def out_size(self, h: int, w: int, kh: int, kw: int) -> tuple[int, int]:
+        (sh, sw), (pt, pl, pb, pr), (dh, dw) = self.stride, self.pads, self.dilation
+        return (h + pt + pb - dh * (kh - 1) - 1) // sh + 1, (w + pl + pr - dw * (kw - 1) - 1) // sw + 1
+
+
 def reduced_shape(op, shape: tuple[int, ...]) -> tuple[int, ...]:
     """The shape after reducing op.attrs["axis"] (kept as 1 with keepdims)."""
     out = list(shape)

@@ -13,6 +13,7 @@ import numpy as np
 from edgexf.ir import kernels_ref as K
 from edgexf.ir.graph import Graph, GraphError, Op
 from edgexf.ir.opdef import (
+    ConvGeometry,
     OpDef,
     Spec,
     alias_elementwise,
@@ -61,16 +62,25 @@ def _matmul_infer(op, s):
 def _conv2d_infer(op, s):
     _float(op, s)
     (x, _), (w, _) = s[0], s[1]
-    (sh, sw), (ph, pw) = op.attrs["stride"], op.attrs["padding"]
-    if len(x) != 4 or len(w) != 4 or x[1] != w[1]:
-        raise GraphError(f"{op.describe()}: input {list(x)} and weight {list(w)} do not fit (NCHW, OIHW)")
-    oh, ow = (x[2] + 2 * ph - w[2]) // sh + 1, (x[3] + 2 * pw - w[3]) // sw + 1
+    geo = ConvGeometry.of(op)
+    g = geo.groups
+    if len(x) != 4 or len(w) != 4 or g < 1 or x[1] % g or w[0] % g or x[1] != w[1] * g:
+        raise GraphError(
+            f"{op.describe()}: input {list(x)} and weight {list(w)} do not fit (NCHW, OIHW, groups={g})"
+        )
+    if s[2] is not None and s[2][0] != (w[0],):
+        raise GraphError(f"{op.describe()}: bias {list(s[2][0])} is not ({w[0]},)")
+    oh, ow = geo.out_size(x[2], x[3], w[2], w[3])
+    if min(geo.stride + geo.dilation) < 1 or min(geo.pads) < 0 or oh < 1 or ow < 1:
+        raise GraphError(f"{op.describe()}: {geo} leaves no output for input {list(x)}, kernel {list(w[2:])}")
     return [((x[0], w[0], oh, ow), "float32")]
 
 
 def _conv2d_ref(op, a, s):
     x, w, b = a  # x (..., N, C, H, W): the leading axes fold into N
-    y = K.conv2d_f32(x.reshape((-1,) + x.shape[-3:]), w, b, op.attrs["stride"], op.attrs["padding"])
+    geo = ConvGeometry.of(op)
+    flat = x.reshape((-1,) + x.shape[-3:])
+    y = K.conv2d_f32(flat, w, b, geo.stride, geo.pads, geo.dilation, geo.groups)
     return [y.reshape(x.shape[:-3] + y.shape[1:])]
 
 
@@ -172,6 +182,42 @@ def _slice_ref(op, a, s):
     return [np.ascontiguousarray(x[tuple(index)])]
 
 
+def _gather_infer(op, s):
+    shape, axis = s[0][0], op.attrs["axis"]
+    if not -len(shape) <= axis < 0:
+        raise GraphError(f"{op.describe()}: axis {axis} must be negative and within rank {len(shape)}")
+    idx, idx_shape = op.attrs["indices"], tuple(op.attrs["indices_shape"])
+    if len(idx) != int(np.prod(idx_shape)) or any(not 0 <= i < shape[axis] for i in idx):
+        raise GraphError(
+            f"{op.describe()}: indices {list(idx)} (shape {list(idx_shape)}) for an axis of {shape[axis]}"
+        )
+    a = axis % len(shape)
+    return [(shape[:a] + idx_shape + shape[a + 1 :], s[0][1])]
+
+
+def _gather_ref(op, a, s):
+    x, axis = a[0], op.attrs["axis"]
+    idx = np.asarray(op.attrs["indices"], np.int64).reshape(tuple(op.attrs["indices_shape"]))
+    return [np.ascontiguousarray(np.take(x, idx, axis=axis))]
+
+
+def _broadcast_infer(op, s):
+    shape = tuple(op.attrs["shape"])
+    try:
+        ok = np.broadcast_shapes(s[0][0], shape) == shape
+    except ValueError:
+        ok = False
+    if not ok:
+        raise GraphError(f"{op.describe()}: cannot broadcast {list(s[0][0])} to {list(shape)}")
+    return [(shape, s[0][1])]
+
+
+def _broadcast_ref(op, a, s):
+    x, shape = a[0], tuple(op.attrs["shape"])
+    (x,) = align([x], s, len(shape))
+    return [np.ascontiguousarray(np.broadcast_to(x, lead(x, len(shape)) + shape))]
+
+
 OPS: dict[str, OpDef] = {
     "linear": OpDef(
         _linear_infer,
@@ -180,7 +226,13 @@ OPS: dict[str, OpDef] = {
         "y = x W^T + b over the last axis (W is (out, in), as in torch)",
     ),
     "matmul": OpDef(_matmul_infer, _matmul_ref, matmul_macs, "batched a @ b, batch axes broadcast"),
-    "conv2d": OpDef(_conv2d_infer, _conv2d_ref, conv2d_macs, "NCHW conv, OIHW weight, stride, zero padding"),
+    "conv2d": OpDef(
+        _conv2d_infer,
+        _conv2d_ref,
+        conv2d_macs,
+        "NCHW conv, weight (O, C/groups, KH, KW), optional bias; attrs stride, padding (ph, pw) or (top, "
+        "left, bottom, right) of zeros, dilation (default (1, 1)), groups (default 1)",
+    ),
     "layernorm": OpDef(
         _same,
         lambda op, a, s: [K.layernorm_f32(a[0], a[1], a[2], op.attrs["eps"])],
@@ -206,6 +258,12 @@ OPS: dict[str, OpDef] = {
     "transpose": OpDef(_transpose_infer, _transpose_ref, doc="permute axes (a copy)"),
     "concat": OpDef(_concat_infer, _concat_ref, doc="join along one axis (negative)"),
     "slice": OpDef(_slice_infer, _slice_ref, doc="[start:end] along one axis (negative), step 1"),
+    "gather": OpDef(
+        _gather_infer,
+        _gather_ref,
+        doc="take constant indices along one axis (negative): attrs axis, indices (flat), indices_shape",
+    ),
+    "broadcast": OpDef(_broadcast_infer, _broadcast_ref, doc="numpy.broadcast_to(x, attr shape), copied"),
     **Q_OPS,  # the integer ops the quantization pass produces (edgexf/ir/ops_q.py)
     **FUSED_OPS,  # what the fusion pass makes of both (edgexf/ir/ops_fused.py)
     **MATH_OPS,  # float32 math for recurrent models: exp, silu, ..., sum, conv1d (edgexf/ir/ops_math.py)

@@ -1,16 +1,28 @@
 """The float32 math ops recurrent models need (Mamba, LMU: their one-time-step functions, exported):
-elementwise exp, silu, softplus, sigmoid, tanh, rsqrt, sqrt; sum over one axis; and 1-D convolution.
+elementwise exp, silu, softplus, sigmoid, tanh, rsqrt, sqrt; sum over one axis; and 1-D convolution. And
+what ONNX models add: erf, log, cumsum, where.
 
 Merged into OPS (edgexf/ir/ops.py) as MATH_OPS. References are the bit-exact mirrors of the C kernels in
-firmware/kernels/activation.c and conv1d.c (edgexf/ir/kernels_math_ref.py); like every reference they
+firmware/kernels/activation.c and elementwise.c (edgexf/ir/kernels_math_ref.py); like every reference they
 take extra leading (data set) axes, so axes are stored negative.
 """
 
 from __future__ import annotations
 
+import numpy as np
+
 from edgexf.ir import kernels_math_ref as KM
 from edgexf.ir.graph import GraphError, Op
-from edgexf.ir.opdef import OpDef, Spec, alias_elementwise, conv2d_macs, reduced_shape, same_shape_inputs
+from edgexf.ir.opdef import (
+    OpDef,
+    Spec,
+    alias_elementwise,
+    align,
+    broadcast,
+    conv2d_macs,
+    reduced_shape,
+    same_shape_inputs,
+)
 
 # y[i] from x[i] alone: the output may take the input's bytes when the input dies here
 _ELEMENTWISE = same_shape_inputs(alias_elementwise)
@@ -53,10 +65,17 @@ def _sum_ref(op, a, s):
 # ---- conv1d ---------------------------------------------------------------------------------------
 
 
+def conv1d_pads(op: Op) -> tuple[int, int]:
+    """(left, right) zero padding of a conv1d: attr padding is one int for both sides, or the pair."""
+    pad = op.attrs["padding"]
+    return (int(pad), int(pad)) if isinstance(pad, int) else (int(pad[0]), int(pad[1]))
+
+
 def _conv1d_infer(op, s):
     _float(op, s)
     (x, _), (w, _) = s[0], s[1]
-    stride, pad, groups = op.attrs["stride"], op.attrs["padding"], op.attrs["groups"]
+    stride, groups, dilation = op.attrs["stride"], op.attrs["groups"], op.attrs.get("dilation", 1)
+    left, right = conv1d_pads(op)
     if len(x) != 3 or len(w) != 3 or groups < 1 or x[1] % groups or w[0] % groups or w[1] * groups != x[1]:
         raise GraphError(
             f"{op.describe()}: input {list(x)} and weight {list(w)} do not fit (NCL, O x C/groups x K, "
@@ -64,16 +83,50 @@ def _conv1d_infer(op, s):
         )
     if s[2] is not None and s[2][0] != (w[0],):
         raise GraphError(f"{op.describe()}: bias {list(s[2][0])} is not ({w[0]},)")
-    if stride < 1 or pad < 0 or x[2] + 2 * pad < w[2]:
-        raise GraphError(f"{op.describe()}: stride {stride}, padding {pad} leave no output of length {x[2]}")
-    return [((x[0], w[0], (x[2] + 2 * pad - w[2]) // stride + 1), "float32")]
+    span = dilation * (w[2] - 1) + 1
+    if stride < 1 or dilation < 1 or min(left, right) < 0 or x[2] + left + right < span:
+        raise GraphError(
+            f"{op.describe()}: stride {stride}, padding {(left, right)}, dilation {dilation} leave no output "
+            f"of length {x[2]}"
+        )
+    return [((x[0], w[0], (x[2] + left + right - span) // stride + 1), "float32")]
 
 
 def _conv1d_ref(op, a, s):
     x, w, b = a  # x (..., N, C, L): the leading axes fold into N
     at = op.attrs
-    y = KM.conv1d_f32(x.reshape((-1,) + x.shape[-2:]), w, b, at["stride"], at["padding"], at["groups"])
+    flat = x.reshape((-1,) + x.shape[-2:])
+    y = KM.conv1d_f32(flat, w, b, at["stride"], conv1d_pads(op), at["groups"], at.get("dilation", 1))
     return [y.reshape(x.shape[:-2] + y.shape[1:])]
+
+
+# ---- cumsum, where ------------------------------------------------------------------------------
+
+
+def _cumsum_infer(op, s):
+    _float(op, s)
+    if not -len(s[0][0]) <= op.attrs["axis"] < 0:
+        rank = len(s[0][0])
+        raise GraphError(f"{op.describe()}: axis {op.attrs['axis']} must be negative and within rank {rank}")
+    return [s[0]]
+
+
+def _cumsum_ref(op, a, s):
+    at = op.attrs
+    return [KM.cumsum_f32(a[0], at["axis"], bool(at.get("exclusive")), bool(at.get("reverse")))]
+
+
+def _where_infer(op, s):
+    if s[0][1] != "uint8":
+        raise GraphError(f"{op.describe()}: the condition is {s[0][1]}, not uint8 (nonzero = true)")
+    _float(op, s[1:])
+    return [(broadcast(op, broadcast(op, s[0][0], s[1][0]), s[2][0]), "float32")]
+
+
+def _where_ref(op, a, s):
+    rank = max(len(x[0]) for x in s)
+    cond, x, y = align(a, s, rank)
+    return [np.where(cond != 0, x, y).astype(np.float32)]
 
 
 MATH_OPS: dict[str, OpDef] = {
@@ -90,11 +143,24 @@ MATH_OPS: dict[str, OpDef] = {
     "tanh": _unary(KM.tanh_f32, "tanh"),
     "rsqrt": _unary(KM.rsqrt_f32, "1 / sqrt(x)"),
     "sqrt": _unary(KM.sqrt_f32, "sqrt, correctly rounded"),
+    "erf": _unary(KM.erf_f32, "erf (as in exf_gelu_f32: max error ~1.5e-7 absolute)"),
+    "log": _unary(KM.log_f32, "natural log; -inf at 0, NaN below"),
+    "cumsum": OpDef(
+        _cumsum_infer,
+        _cumsum_ref,
+        doc="running sum along one axis (negative); attrs exclusive, reverse (as ONNX CumSum)",
+    ),
+    "where": OpDef(
+        _where_infer,
+        _where_ref,
+        doc="cond ? a : b elementwise, all three broadcast; cond uint8 (nonzero = true), a and b float32",
+    ),
     "sum": OpDef(_sum_infer, _sum_ref, doc="sum over one axis (negative), keepdims or not"),
     "conv1d": OpDef(
         _conv1d_infer,
         _conv1d_ref,
         conv2d_macs,  # output elements x (C/groups) x K, as for conv2d
-        "NCL conv, weight (O, C/groups, K), optional bias; attrs stride, padding (zeros, both sides), groups",
+        "NCL conv, weight (O, C/groups, K), optional bias; attrs stride, padding (zeros: one int for both "
+        "sides, or (left, right)), groups, dilation (default 1)",
     ),
 }

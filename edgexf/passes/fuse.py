@@ -19,6 +19,7 @@ as it is: fusion is an optimization, never a requirement. See edgexf/ir/ops_fuse
 from __future__ import annotations
 
 from edgexf.ir.graph import Graph, Op
+from edgexf.ir.opdef import ConvGeometry
 
 KINDS = ("token_mlp", "attention", "ln_linear", "patch_embed")
 
@@ -172,9 +173,9 @@ def _ln_linear(m: _Matcher, ln: Op) -> tuple[Op, list[Op]] | None:
 def _patch_embed(m: _Matcher, conv: Op) -> tuple[Op, list[Op]] | None:
     if conv.type not in ("conv2d", "q_conv2d"):
         return None
-    (sh, sw), pad, k = conv.attrs["stride"], conv.attrs["padding"], m.shape(conv.inputs[1])[2:]
-    x_shape = m.shape(conv.inputs[0])
-    if sh != sw or (sh, sw) != tuple(k) or tuple(pad) != (0, 0) or x_shape[0] != 1:
+    geo, k = ConvGeometry.of(conv), m.shape(conv.inputs[1])[2:]
+    (sh, sw), x_shape = geo.stride, m.shape(conv.inputs[0])
+    if sh != sw or (sh, sw) != tuple(k) or not geo.plain or any(geo.pads) or x_shape[0] != 1:
         return None
     if x_shape[2] % sh or x_shape[3] % sh:
         return None

@@ -72,3 +72,36 @@ void exf_sum_f32(const float *x, float *y, int32_t outer, int32_t n, int32_t inn
         }
     }
 }
+
+void exf_erf_f32(const float *x, float *y, int32_t n) {
+    // x (n,) -> y (n,), erf
+    for (int32_t i = 0; i < n; i++) y[i] = exf_erff(x[i]);
+}
+
+void exf_log_f32(const float *x, float *y, int32_t n) {
+    // x (n,) -> y (n,), natural log
+    for (int32_t i = 0; i < n; i++) y[i] = exf_logf(x[i]);
+}
+
+void exf_cumsum_f32(const float *x, float *y, int32_t outer, int32_t n, int32_t inner, int32_t exclusive,
+                    int32_t reverse) {
+    // x (outer, n, inner) -> y (outer, n, inner), running sums over n
+    for (int32_t o = 0; o < outer; o++) {
+        for (int32_t i = 0; i < inner; i++) {
+            const float *xo = x + o * n * inner + i;
+            float *yo = y + o * n * inner + i;
+            float s = 0.0f;
+            for (int32_t k = 0; k < n; k++) {
+                const int32_t j = reverse ? n - 1 - k : k;
+                const float v = xo[j * inner]; /* read before the write: y may equal x */
+                if (exclusive) {
+                    yo[j * inner] = s;
+                    s += v;
+                } else {
+                    s += v;
+                    yo[j * inner] = s;
+                }
+            }
+        }
+    }
+}

@@ -73,13 +73,15 @@ void exf_linear_f32(const float *x, const float *w, const float *b, float *y, in
 void exf_matmul_f32(const float *a, const float *b, float *y, int32_t batch, int32_t m, int32_t k, int32_t n,
                     int32_t a_batch_stride, int32_t b_batch_stride);
 
-/* x (n, c, h, wd) conv w (o, c, kh, kw) + b (o) -> y (n, o, oh, ow); stride (sh, sw), zero padding
- * (ph, pw), oh = (h + 2*ph - kh) / sh + 1, ow likewise. No dilation, no groups.
- * acc = b ? b[oc] : 0.0f; for ic, for ky, for kx: acc += x[..., oy*sh - ph + ky, ox*sw - pw + kx] * w,
+/* x (n, c, h, wd) conv w (o, c/groups, kh, kw) + b (o) -> y (n, o, oh, ow); stride (sh, sw), zero
+ * padding pt rows above and pl columns left (the bottom and right padding only set oh, ow), dilation
+ * (dh, dw), groups: output channel oc reads the c/groups input channels of its group oc / (o/groups).
+ * acc = b ? b[oc] : 0.0f; for ic in group, for ky, for kx:
+ *   acc += x[.., ic, oy*sh - pt + ky*dh, ox*sw - pl + kx*dw] * w[oc, ic, ky, kx],
  * skipping taps outside the image (not adding 0 * w, which differs for -0.0 and inf/NaN weights). */
 void exf_conv2d_f32(const float *x, const float *w, const float *b, float *y, int32_t n, int32_t c, int32_t h,
-                    int32_t wd, int32_t o, int32_t kh, int32_t kw, int32_t sh, int32_t sw, int32_t ph,
-                    int32_t pw, int32_t oh, int32_t ow);
+                    int32_t wd, int32_t o, int32_t kh, int32_t kw, int32_t sh, int32_t sw, int32_t pt,
+                    int32_t pl, int32_t dh, int32_t dw, int32_t groups, int32_t oh, int32_t ow);
 
 /* LayerNorm over the last axis: x (rows, d) -> y (rows, d); gamma, beta (d) may be NULL. y may equal x.
  * Sums start at 0.0f. mean = (sum_i x_i) / (float)d; var = (sum_i (x_i - mean)*(x_i - mean)) / (float)d;
@@ -118,7 +120,7 @@ void exf_mul_f32(const float *a, const float *b, float *y, const int32_t shape[4
 void exf_div_f32(const float *a, const float *b, float *y, const int32_t shape[4], const int32_t sa[4],
                  const int32_t sb[4]);
 
-/* ---- float32 math kernels (activation.c, conv1d.c): recurrent models (Mamba, LMU) -----------------
+/* ---- float32 math kernels (activation.c): recurrent models (Mamba, LMU) -----------------
  * Elementwise: y[i] from x[i] alone, so y may equal x. Limits come from exf_expf's clamp to [-87, 88]:
  * exp saturates at exf_expf(88) ~ 1.65e38 and exf_expf(-87) ~ 1.65e-38 (so is never inf, 0 or subnormal;
  * torch gives inf above 88.72 and 0 below -103.9). */
@@ -148,13 +150,21 @@ void exf_sqrt_f32(const float *x, float *y, int32_t n);
  * 0..n-1 in order; y = s. As exf_mean_f32 without the division. y must not overlap x. */
 void exf_sum_f32(const float *x, float *y, int32_t outer, int32_t n, int32_t inner);
 
-/* x (n, c, l) conv w (o, c / groups, k) + b (o) -> y (n, o, ol), zero padding pad on both sides,
- * ol = (l + 2*pad - k) / stride + 1, no dilation; groups divides c and o (groups = c = o: depthwise).
- * Output channel oc reads input channels g * c/groups .. of its group g = oc / (o / groups).
- * acc = b ? b[oc] : 0.0f; for ic in group, for kx: acc += x[.., ic, ox*stride - pad + kx] * w[oc, ic, kx],
- * skipping taps outside the signal (as exf_conv2d_f32). y must not overlap x. */
-void exf_conv1d_f32(const float *x, const float *w, const float *b, float *y, int32_t n, int32_t c, int32_t l,
-                    int32_t o, int32_t k, int32_t stride, int32_t pad, int32_t groups, int32_t ol);
+/* erf (exf_erff) and natural log (exf_logf) per element; y may equal x. */
+void exf_erf_f32(const float *x, float *y, int32_t n);
+void exf_log_f32(const float *x, float *y, int32_t n);
+
+/* x (outer, n, inner) -> y (outer, n, inner): s = 0.0f; for j = 0..n-1 (n-1..0 when reverse):
+ * s += x[.., j, ..]; y[.., j, ..] = s (exclusive: y = s before the add). y may equal x. */
+void exf_cumsum_f32(const float *x, float *y, int32_t outer, int32_t n, int32_t inner, int32_t exclusive,
+                    int32_t reverse);
+
+/* y = cond ? a : b elementwise, all broadcast to shape (strides as for exf_add_f32; cond is uint8,
+ * nonzero = true). y must not overlap the inputs. */
+void exf_where_f32(const uint8_t *cond, const float *a, const float *b, float *y, const int32_t shape[4],
+                   const int32_t sc[4], const int32_t sa[4], const int32_t sb[4]);
+
+/* (conv1d is exf_conv2d_f32 with h = kh = 1.) */
 
 /* ---- integer kernels (int8 / int16 quantized) ------------------------------------------------ */
 /* Integer arithmetic only (no float), exact, so host, target and the NumPy mirror

@@ -76,3 +76,21 @@ void exf_div_f32(const float *a, const float *b, float *y, const int32_t shape[4
     // a / b (broadcast to shape) -> y (shape[0], shape[1], shape[2], shape[3])
     binary_f32(OP_DIV, a, b, y, shape, sa, sb);
 }
+
+void exf_where_f32(const uint8_t *cond, const float *a, const float *b, float *y, const int32_t shape[4],
+                   const int32_t sc[4], const int32_t sa[4], const int32_t sb[4]) {
+    // cond ? a : b (all broadcast to shape) -> y (shape[0], shape[1], shape[2], shape[3])
+    int32_t out = 0;
+    for (int32_t i0 = 0; i0 < shape[0]; i0++) {
+        for (int32_t i1 = 0; i1 < shape[1]; i1++) {
+            for (int32_t i2 = 0; i2 < shape[2]; i2++) {
+                const uint8_t *cr = cond + i0 * sc[0] + i1 * sc[1] + i2 * sc[2];
+                const float *ar = a + i0 * sa[0] + i1 * sa[1] + i2 * sa[2];
+                const float *br = b + i0 * sb[0] + i1 * sb[1] + i2 * sb[2];
+                for (int32_t i3 = 0; i3 < shape[3]; i3++) {
+                    y[out++] = cr[i3 * sc[3]] ? ar[i3 * sa[3]] : br[i3 * sb[3]];
+                }
+            }
+        }
+    }
+}

@@ -36,28 +36,39 @@ void exf_matmul_f32(const float *a, const float *b, float *y, int32_t batch, int
 static inline int32_t max_i32(int32_t a, int32_t b) { return a > b ? a : b; }
 static inline int32_t min_i32(int32_t a, int32_t b) { return a < b ? a : b; }
 
+/* the taps k in [lo, hi) of a kernel of size k_size, dilation d, whose first tap is at image position p0,
+ * that fall inside an image of size len */
+static inline void tap_range(int32_t p0, int32_t d, int32_t k_size, int32_t len, int32_t *lo, int32_t *hi) {
+    int32_t l = p0 < 0 ? (-p0 + d - 1) / d : 0;         /* first k with p0 + k d >= 0 */
+    int32_t h = len - p0 <= 0 ? 0 : (len - p0 + d - 1) / d; /* first k with p0 + k d >= len */
+    *lo = l;
+    *hi = min_i32(k_size, h);
+}
+
 void exf_conv2d_f32(const float *x, const float *w, const float *b, float *y, int32_t n, int32_t c, int32_t h,
-                    int32_t wd, int32_t o, int32_t kh, int32_t kw, int32_t sh, int32_t sw, int32_t ph,
-                    int32_t pw, int32_t oh, int32_t ow) {
-    // x (n, c, h, wd) conv W (o, c, kh, kw) + b (o,) -> y (n, o, oh, ow)
+                    int32_t wd, int32_t o, int32_t kh, int32_t kw, int32_t sh, int32_t sw, int32_t pt,
+                    int32_t pl, int32_t dh, int32_t dw, int32_t groups, int32_t oh, int32_t ow) {
+    // x (n, c, h, wd) conv W (o, c/groups, kh, kw) + b (o,) -> y (n, o, oh, ow)
+    const int32_t cg = c / groups, og = o / groups;
     for (int32_t bi = 0; bi < n; bi++) {
-        const float *xb = x + bi * c * h * wd;
         for (int32_t oc = 0; oc < o; oc++) {
-            const float *wo = w + oc * c * kh * kw;
+            const float *xg = x + (bi * c + (oc / og) * cg) * h * wd; /* the first channel of oc's group */
+            const float *wo = w + oc * cg * kh * kw;
             for (int32_t oy = 0; oy < oh; oy++) {
-                int32_t iy0 = oy * sh - ph; /* image row of tap ky = 0 */
-                int32_t ky_lo = max_i32(0, -iy0), ky_hi = min_i32(kh, h - iy0);
+                int32_t iy0 = oy * sh - pt; /* image row of tap ky = 0 */
+                int32_t ky_lo, ky_hi;
+                tap_range(iy0, dh, kh, h, &ky_lo, &ky_hi);
                 for (int32_t ox = 0; ox < ow; ox++) {
-                    int32_t ix0 = ox * sw - pw;
-                    int32_t kx_lo = max_i32(0, -ix0), kx_hi = min_i32(kw, wd - ix0);
+                    int32_t ix0 = ox * sw - pl;
+                    int32_t kx_lo, kx_hi;
+                    tap_range(ix0, dw, kw, wd, &kx_lo, &kx_hi);
                     float acc = b ? b[oc] : 0.0f;
-                    for (int32_t ic = 0; ic < c; ic++) {
-                        const float *xc = xb + ic * h * wd;
+                    for (int32_t ic = 0; ic < cg; ic++) {
+                        const float *xc = xg + ic * h * wd;
                         const float *wc = wo + ic * kh * kw;
                         for (int32_t ky = ky_lo; ky < ky_hi; ky++) {
-                            for (int32_t kx = kx_lo; kx < kx_hi; kx++) {
-                                acc += xc[(iy0 + ky) * wd + ix0 + kx] * wc[ky * kw + kx];
-                            }
+                            const int32_t row = (iy0 + ky * dh) * wd + ix0;
+                            for (int32_t kx = kx_lo; kx < kx_hi; kx++) acc += xc[row + kx * dw] * wc[ky * kw + kx];
                         }
                     }
                     y[((bi * o + oc) * oh + oy) * ow + ox] = acc;

@@ -50,7 +50,7 @@ I32 = ctypes.c_int32
 SIGNATURES = {
     "exf_linear_f32": [P, P, P, P, I32, I32, I32],
     "exf_matmul_f32": [P, P, P] + [I32] * 6,
-    "exf_conv2d_f32": [P, P, P, P] + [I32] * 13,
+    "exf_conv2d_f32": [P, P, P, P] + [I32] * 16,
     "exf_layernorm_f32": [P, P, P, P, I32, I32, ctypes.c_float],
     "exf_softmax_f32": [P, P, I32, I32],
     "exf_gelu_f32": [P, P, I32],
@@ -108,16 +108,19 @@ class CKernels:
         self.lib.exf_matmul_f32(ptr(a), ptr(b), ptr(y), batch, m, k, n, sa, sb)
         return y
 
-    def conv2d(self, x, w, b=None, stride=(1, 1), padding=(0, 0)) -> np.ndarray:
+    def conv2d(self, x, w, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1) -> np.ndarray:
+        """padding: (ph, pw) or (top, left, bottom, right)."""
         x, w = _f32(x), _f32(w)
         b = None if b is None else _f32(b)
         n, c, h, wd = x.shape
         o, _, kh, kw = w.shape
-        (sh, sw), (ph, pw) = stride, padding
-        oh, ow = (h + 2 * ph - kh) // sh + 1, (wd + 2 * pw - kw) // sw + 1
+        (sh, sw), (dh, dw) = stride, dilation
+        pt, pl, pb, pr = padding if len(padding) == 4 else (*padding, *padding)
+        oh = (h + pt + pb - dh * (kh - 1) - 1) // sh + 1
+        ow = (wd + pl + pr - dw * (kw - 1) - 1) // sw + 1
         y = np.empty((n, o, oh, ow), np.float32)
         self.lib.exf_conv2d_f32(
-            ptr(x), ptr(w), ptr(b), ptr(y), n, c, h, wd, o, kh, kw, sh, sw, ph, pw, oh, ow
+            ptr(x), ptr(w), ptr(b), ptr(y), n, c, h, wd, o, kh, kw, sh, sw, pt, pl, dh, dw, groups, oh, ow
         )
         return y
 

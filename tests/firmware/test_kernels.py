@@ -191,6 +191,26 @@ def test_conv2d(ck, n, c, h, w, o, kh, kw, stride, padding, bias):
     assert_within(y, theirs, dot_bound(abs_sum, c * kh * kw + 1))
 
 
+@pytest.mark.parametrize(
+    "c,o,k,stride,padding,dilation,groups",
+    [
+        (4, 4, (3, 3), (1, 1), (1, 1), (1, 1), 4),  # depthwise 3x3, 'same'
+        (6, 12, (3, 2), (2, 1), (1, 0, 2, 1), (1, 1), 3),  # grouped, channel multiplier 2, asymmetric pads
+        (2, 3, (3, 3), (1, 2), (2, 2), (2, 3), 1),  # dilated, taps jumping over the image's edge
+        (3, 3, (2, 3), (3, 2), (0, 2, 1, 0), (2, 1), 3),  # all at once, stride above the kernel
+    ],
+)
+def test_conv2d_grouped_dilated_asymmetric(ck, c, o, k, stride, padding, dilation, groups):
+    """The ONNX/TFLite geometries (depthwise, dilation, SAME_UPPER pads) against torch."""
+    x, wt, b = randn(2, c, 9, 8), randn(o, c // groups, *k), randn(o)
+    y = ref.conv2d_f32(x, wt, b, stride, padding, dilation, groups)
+    assert_bits_equal(ck.conv2d(x, wt, b, stride, padding, dilation, groups), y)
+    pt, pl, pb, pr = padding if len(padding) == 4 else (*padding, *padding)
+    xp = F.pad(t(x), (pl, pr, pt, pb))  # torch pads both sides alike: pad first, convolve unpadded
+    theirs = F.conv2d(xp, t(wt), t(b), stride, 0, dilation, groups)
+    np.testing.assert_allclose(y, theirs.numpy(), rtol=1e-5, atol=1e-5)
+
+
 def test_conv2d_skips_padding_taps(ck):
     """A -0.0 bias stays -0.0 where every tap is padding; 0 * w would have made it +0.0."""
     x, w, b = randn(1, 1, 2, 2), randn(1, 1, 3, 3), np.array([-0.0], np.float32)

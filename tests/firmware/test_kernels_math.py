@@ -1,4 +1,4 @@
-"""The float32 math kernels for recurrent models (activation.c, conv1d.c, exf_logf/exf_log1pf in math.c):
+"""The float32 math kernels (activation.c, exf_conv2d_f32 as conv1d, exf_logf/exf_log1pf in math.c):
 C (host gcc, the firmware's float flags) == NumPy mirror bit for bit, mirror ~ float64 / PyTorch.
 
 Tolerances against float64, in ulps of the float32 result (measured maxima in brackets):
@@ -40,7 +40,7 @@ SIGNATURES = {
     **{f"exf_{name}_f32": [P, P, I32] for name in UNARY},
     "exf_softplus_f32": [P, P, I32, F32, F32],
     "exf_sum_f32": [P, P, I32, I32, I32],
-    "exf_conv1d_f32": [P, P, P, P] + [I32] * 9,
+    "exf_conv2d_f32": [P, P, P, P] + [I32] * 16,
     "map_logf": [P, P, I32],
     "map_log1pf": [P, P, I32],
 }
@@ -278,7 +278,9 @@ def call_conv1d(lib, x, w, b, stride, padding, groups) -> np.ndarray:
     (n, c, length), (o, _, k) = x.shape, w.shape
     ol = (length + 2 * padding - k) // stride + 1
     y = np.empty((n, o, ol), np.float32)
-    lib.exf_conv1d_f32(ptr(x), ptr(w), ptr(b), ptr(y), n, c, length, o, k, stride, padding, groups, ol)
+    # a 1-D convolution runs as the 2-D one of a one-row image (edgexf/codegen/kernels_math.py)
+    dims = (n, c, 1, length, o, 1, k, 1, stride, 0, padding, 1, 1, groups, 1, ol)
+    lib.exf_conv2d_f32(ptr(x), ptr(w), ptr(b), ptr(y), *dims)
     return y
 
 
