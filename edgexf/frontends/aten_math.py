@@ -1,6 +1,6 @@
 """aten ops of recurrent models' step functions (Mamba, LMU, mambapy's MambaBlock.step) -> IR math ops.
 
-ATEN_MATH is merged into torch_export.ATEN (one table). The names are those torch.export (torch 2.13)
+ATEN_MATH is merged into aten_ops.ATEN (one table). The names are those torch.export (torch 2.13)
 produces: `torch.split(x, [a, b])` is aten.split_with_sizes, `x.chunk(2)` aten.chunk, `x ** 2`
 aten.pow.Tensor_Scalar, `nn.Conv1d` aten.conv1d (aten.conv1d.padding with padding='same' or 'valid'),
 `p.float()` aten.to.dtype after an aten._assert_tensor_metadata. A 3-D aten.convolution (a decomposed
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-if TYPE_CHECKING:  # torch_export imports this module to build its table
+if TYPE_CHECKING:  # aten_ops imports this module to build its table
     from edgexf.frontends.torch_export import _Converter
 
 
@@ -71,7 +71,7 @@ def _sum(c: _Converter, a: dict) -> str:
 
 
 def _pieces(c: _Converter, x: str, dim: int, sizes: list[int]) -> list[str]:
-    from edgexf.frontends.torch_export import _slice_of  # at call time: torch_export imports this module
+    from edgexf.frontends.aten_ops import _slice_of  # at call time: aten_ops imports this module
 
     if any(s <= 0 for s in sizes) or sum(sizes) != c.shape(x)[dim]:
         raise c.refuse(f"pieces of {sizes} along an axis of {c.shape(x)[dim]} (only nonempty pieces)")
