@@ -11,6 +11,7 @@ import math
 from edgexf.codegen.kernels import EmitContext, KernelCall, broadcast_loops, matmul_layout, register
 from edgexf.ir.graph import Op
 from edgexf.ir.kernel_choice import uses_dsp
+from edgexf.ir.opdef import ConvGeometry
 
 CTYPE = {"int8": "int8_t", "int16": "int16_t", "int32": "int32_t"}
 
@@ -51,10 +52,11 @@ def _conv2d(c: EmitContext, op: Op) -> KernelCall:
     x, w, b, mult, shift = op.inputs
     n, ch, h, wd = c.shape(x)
     o, _, kh, kw = c.shape(w)
-    (sh, sw), (ph, pw) = op.attrs["stride"], op.attrs["padding"]
+    geo = ConvGeometry.of(op)
+    (sh, sw), (pt, pl, _, _), (dh, dw) = geo.stride, geo.pads, geo.dilation
     oh, ow = c.shape(op.outputs[0])[2:]
     ptrs = [_p(c, t) for t in (x, w, b, mult, shift, op.outputs[0])]
-    dims = (n, ch, h, wd, o, kh, kw, sh, sw, ph, pw, oh, ow)
+    dims = (n, ch, h, wd, o, kh, kw, sh, sw, pt, pl, dh, dw, geo.groups, oh, ow)
     return _call("exf_conv2d_s8", *ptrs, *dims, op.attrs["in_zp"], op.attrs["out_zp"])
 
 

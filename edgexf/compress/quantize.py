@@ -255,11 +255,6 @@ class _Quantizer:
         x, w, b = op.inputs
         if not self.g.tensors[w].is_const:
             raise QuantizationError(f"{op.describe()}: the weight is not a constant, so it has no int8 form")
-        if op.type == "conv2d" and not ConvGeometry.of(op).plain:
-            raise QuantizationError(
-                f"{op.describe()}: the int8 conv2d takes groups=1, dilation 1 and symmetric padding, not "
-                f"{ConvGeometry.of(op)}; keep the model float32"
-            )
         y = op.outputs[0]
         wide = op.type == "linear" and "int16" in (self.dtype[x], self.dtype[y])  # q_linear_q
         xq = self.operand(op, x, int8=not wide)
@@ -292,7 +287,9 @@ class _Quantizer:
                 )
             return self.emit("q_linear_q", op, inputs, attrs | {"dtype": self.dtype[y]})
         if op.type == "conv2d":
-            attrs = {"stride": op.attrs["stride"], "padding": op.attrs["padding"], "in_zp": zx, "out_zp": zy}
+            geo = ConvGeometry.of(op)
+            attrs = {"stride": geo.stride, "padding": geo.pads, "dilation": geo.dilation}
+            attrs |= {"groups": geo.groups, "in_zp": zx, "out_zp": zy}
         self.emit(f"q_{op.type}", op, inputs, attrs)
 
     def matmul(self, op: Op) -> None:

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from edgexf.ir.kernels_ref import _pair, conv_out_size, conv_pads
+
 i64 = np.int64
 _RANGE = {np.dtype(np.int8): (-128, 127), np.dtype(np.int16): (-32768, 32767)}
 
@@ -107,10 +109,6 @@ def matmul_s8(a, b, a_zp: int, b_zp: int, mult: int, shift: int, out_zp: int) ->
     return clamp(requantize(acc, mult, shift) + out_zp, np.int8)
 
 
-def _pair(v: int | tuple[int, int]) -> tuple[int, int]:
-    return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
-
-
 def conv2d_s8(
     x,
     w,
@@ -118,25 +116,36 @@ def conv2d_s8(
     mult,
     shift,
     stride: int | tuple[int, int] = 1,
-    padding: int | tuple[int, int] = 0,
+    padding: int | tuple[int, ...] = 0,
     in_zp: int = 0,
     out_zp: int = 0,
+    dilation: int | tuple[int, int] = 1,
+    groups: int = 1,
 ) -> np.ndarray:
-    """Mirrors exf_conv2d_s8: x (..., n, c, h, wd) int8 conv w (o, c, kh, kw) int8 + bias (o,) (or None),
-    per-channel mult and shift (o,) -> (..., n, o, oh, ow) int8. Padding taps are skipped in C; here the
-    centred input x - in_zp is padded with 0, which adds the same nothing."""
+    """Mirrors exf_conv2d_s8: x (..., n, c, h, wd) int8 conv w (o, c/groups, kh, kw) int8 + bias (o,) (or
+    None), per-channel mult and shift (o,) -> (..., n, o, oh, ow) int8; padding (ph, pw) or (top, left,
+    bottom, right), dilation, groups as exf_conv2d_f32. Padding taps are skipped in C; here the centred
+    input x - in_zp is padded with 0, which adds the same nothing (integer sums: any order is exact)."""
     x, w = np.asarray(x), np.asarray(w)
-    (sh, sw), (ph, pw) = _pair(stride), _pair(padding)
+    (sh, sw), (dh, dw) = _pair(stride), _pair(dilation)
+    pt, pl, pb, pr = conv_pads(padding)
     lead, (c, h, wd) = x.shape[:-3], x.shape[-3:]
-    o, c2, kh, kw = w.shape
-    if c2 != c:
-        raise ValueError(f"conv2d_s8: x has {c} channels, w expects {c2}")
-    oh, ow = (h + 2 * ph - kh) // sh + 1, (wd + 2 * pw - kw) // sw + 1
+    o, cg, kh, kw = w.shape
+    if c % groups or o % groups or cg != c // groups:
+        raise ValueError(f"conv2d_s8: x {x.shape} and w {w.shape} do not fit groups={groups}")
+    og = o // groups
+    oh, ow = conv_out_size(h, kh, sh, dh, pt, pb), conv_out_size(wd, kw, sw, dw, pl, pr)
     xc = _exact_f64(x).reshape((-1, c, h, wd)) - in_zp
-    xp = np.pad(xc, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    win = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(2, 3))  # (N, c, H', W', kh, kw)
+    xp = np.pad(xc, ((0, 0), (0, 0), (pt, pb), (pl, pr)))
+    span = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
+    win = np.lib.stride_tricks.sliding_window_view(xp, span, axis=(2, 3))[..., ::dh, ::dw]
     win = win[:, :, : sh * (oh - 1) + 1 : sh, : sw * (ow - 1) + 1 : sw]  # (N, c, oh, ow, kh, kw)
-    acc = np.tensordot(win, _exact_f64(w), axes=([1, 4, 5], [1, 2, 3]))  # (N, oh, ow, o)
+    wf = _exact_f64(w)
+    axes = ([1, 4, 5], [1, 2, 3])
+    parts = [
+        np.tensordot(win[:, g * cg : (g + 1) * cg], wf[g * og : (g + 1) * og], axes) for g in range(groups)
+    ]
+    acc = np.concatenate(parts, axis=-1)  # (N, oh, ow, o)
     acc = _to_int(acc)
     if bias is not None:
         acc = acc + _i64(bias)

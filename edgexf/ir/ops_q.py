@@ -15,6 +15,7 @@ from edgexf.ir import kernels_q as KQ
 from edgexf.ir.graph import GraphError, Op
 from edgexf.ir.kernel_choice import uses_dsp, widened_bytes
 from edgexf.ir.opdef import (
+    ConvGeometry,
     OpDef,
     Spec,
     alias_elementwise,
@@ -66,19 +67,26 @@ def _linear_q_infer(op, s):
 def _conv2d_infer(op, s):
     _expect(op, s, [("int8",), ("int8",), ("int32",), ("int32",), ("int32",)])
     (x, _), (w, _) = s[0], s[1]
-    (sh, sw), (ph, pw) = op.attrs["stride"], op.attrs["padding"]
-    if len(x) != 4 or len(w) != 4 or x[1] != w[1]:
-        raise GraphError(f"{op.describe()}: input {list(x)} and weight {list(w)} do not fit (NCHW, OIHW)")
+    geo = ConvGeometry.of(op)
+    g = geo.groups
+    if len(x) != 4 or len(w) != 4 or g < 1 or x[1] % g or w[0] % g or x[1] != w[1] * g:
+        raise GraphError(
+            f"{op.describe()}: input {list(x)} and weight {list(w)} do not fit (NCHW, OIHW, groups={g})"
+        )
     _channel_args(op, s, w[0])
-    oh, ow = (x[2] + 2 * ph - w[2]) // sh + 1, (x[3] + 2 * pw - w[3]) // sw + 1
+    oh, ow = geo.out_size(x[2], x[3], w[2], w[3])
+    if oh < 1 or ow < 1:
+        raise GraphError(f"{op.describe()}: {geo} leaves no output for input {list(x)}, kernel {list(w[2:])}")
     return [((x[0], w[0], oh, ow), "int8")]
 
 
 def _conv2d_ref(op, a, s):
     x, w, b, mult, shift = a
-    a_ = op.attrs
+    a_, geo = op.attrs, ConvGeometry.of(op)
     flat = x.reshape((-1,) + x.shape[-3:])
-    y = KQ.conv2d_s8(flat, w, b, mult, shift, a_["stride"], a_["padding"], a_["in_zp"], a_["out_zp"])
+    y = KQ.conv2d_s8(
+        flat, w, b, mult, shift, geo.stride, geo.pads, a_["in_zp"], a_["out_zp"], geo.dilation, geo.groups
+    )
     return [y.reshape(x.shape[:-3] + y.shape[1:])]
 
 

@@ -227,14 +227,14 @@ void exf_token_mlp_q_dsp(const void *x, int32_t x_bytes, const int32_t *gamma, c
                          int32_t fc2_zp, const int32_t add[6], void *y, int32_t y_bytes, int32_t rows, int32_t d,
                          int32_t hidden, void *scratch);
 
-/* x (n, c, h, wd) conv w (o, c, kh, kw) -> y (n, o, oh, ow), int8, geometry as exf_conv2d_f32.
+/* x (n, c, h, wd) conv w (o, c/groups, kh, kw) -> y (n, o, oh, ow), int8, geometry as exf_conv2d_f32.
  * acc = bias[oc] + sum over the taps inside the image of (x - in_zp) * w (int32; padding taps are
  * skipped, i.e. the padding is the real value 0); bias (o) may be NULL (= 0); mult, shift (o);
  * y = clamp_s8(requantize(acc, mult[oc], shift[oc]) + out_zp). */
 void exf_conv2d_s8(const int8_t *x, const int8_t *w, const int32_t *bias, const int32_t *mult,
                    const int32_t *shift, int8_t *y, int32_t n, int32_t c, int32_t h, int32_t wd, int32_t o,
-                   int32_t kh, int32_t kw, int32_t sh, int32_t sw, int32_t ph, int32_t pw, int32_t oh,
-                   int32_t ow, int32_t in_zp, int32_t out_zp);
+                   int32_t kh, int32_t kw, int32_t sh, int32_t sw, int32_t pt, int32_t pl, int32_t dh,
+                   int32_t dw, int32_t groups, int32_t oh, int32_t ow, int32_t in_zp, int32_t out_zp);
 
 /* a (batch, m, k) @ b (batch, k, n) -> y (batch, m, n), int8, batch strides as exf_matmul_f32
  * (0 broadcasts). acc = sum_i (a[t, r, i] - a_zp) * (b[t, i, c] - b_zp) (int32);

@@ -42,28 +42,30 @@ static inline int32_t min_i32(int32_t a, int32_t b) { return a < b ? a : b; }
 
 void exf_conv2d_s8(const int8_t *x, const int8_t *w, const int32_t *bias, const int32_t *mult,
                    const int32_t *shift, int8_t *y, int32_t n, int32_t c, int32_t h, int32_t wd, int32_t o,
-                   int32_t kh, int32_t kw, int32_t sh, int32_t sw, int32_t ph, int32_t pw, int32_t oh,
-                   int32_t ow, int32_t in_zp, int32_t out_zp) {
-    // x (n, c, h, wd) conv W (o, c, kh, kw) + bias (o,) -> y (n, o, oh, ow), per-channel requantize
+                   int32_t kh, int32_t kw, int32_t sh, int32_t sw, int32_t pt, int32_t pl, int32_t dh,
+                   int32_t dw, int32_t groups, int32_t oh, int32_t ow, int32_t in_zp, int32_t out_zp) {
+    // x (n, c, h, wd) conv W (o, c/groups, kh, kw) + bias (o,) -> y (n, o, oh, ow), per-channel requantize
+    const int32_t cg = c / groups, og = o / groups;
     for (int32_t bi = 0; bi < n; bi++) {
-        const int8_t *xb = x + bi * c * h * wd;
         for (int32_t oc = 0; oc < o; oc++) {
-            const int8_t *wo = w + oc * c * kh * kw;
+            const int8_t *xg = x + (bi * c + (oc / og) * cg) * h * wd; /* the first channel of oc's group */
+            const int8_t *wo = w + oc * cg * kh * kw;
             for (int32_t oy = 0; oy < oh; oy++) {
-                int32_t iy0 = oy * sh - ph; /* image row of tap ky = 0 */
-                int32_t ky_lo = max_i32(0, -iy0), ky_hi = min_i32(kh, h - iy0);
+                const int32_t iy0 = oy * sh - pt; /* image row of tap ky = 0 */
                 for (int32_t ox = 0; ox < ow; ox++) {
-                    int32_t ix0 = ox * sw - pw;
-                    int32_t kx_lo = max_i32(0, -ix0), kx_hi = min_i32(kw, wd - ix0);
+                    const int32_t ix0 = ox * sw - pl;
                     int32_t acc = bias ? bias[oc] : 0;
                     /* taps in the padding are skipped: padding is the real 0, i.e. x == in_zp */
-                    for (int32_t ic = 0; ic < c; ic++) {
-                        const int8_t *xc = xb + ic * h * wd;
+                    for (int32_t ic = 0; ic < cg; ic++) {
+                        const int8_t *xc = xg + ic * h * wd;
                         const int8_t *wc = wo + ic * kh * kw;
-                        for (int32_t ky = ky_lo; ky < ky_hi; ky++) {
-                            for (int32_t kx = kx_lo; kx < kx_hi; kx++) {
-                                int32_t xv = (int32_t)xc[(iy0 + ky) * wd + ix0 + kx] - in_zp;
-                                acc += xv * (int32_t)wc[ky * kw + kx];
+                        for (int32_t ky = 0; ky < kh; ky++) {
+                            const int32_t iy = iy0 + ky * dh;
+                            if (iy < 0 || iy >= h) continue;
+                            for (int32_t kx = 0; kx < kw; kx++) {
+                                const int32_t ix = ix0 + kx * dw;
+                                if (ix < 0 || ix >= wd) continue;
+                                acc += ((int32_t)xc[iy * wd + ix] - in_zp) * (int32_t)wc[ky * kw + kx];
                             }
                         }
                     }

@@ -14,7 +14,7 @@ I32 = ctypes.c_int32
 I64 = ctypes.c_int64
 SIGNATURES = {
     "exf_linear_s8": [P] * 6 + [I32] * 4,
-    "exf_conv2d_s8": [P] * 6 + [I32] * 15,
+    "exf_conv2d_s8": [P] * 6 + [I32] * 18,
     "exf_matmul_s8": [P] * 3 + [I32] * 11,
     "exf_lut_s8": [P, P, P, I32],
     "exf_softmax_s8": [P, P, P, I32, I32],
@@ -63,16 +63,20 @@ class QKernels:
                                rows, k, m, out_zp)  # fmt: skip
         return y
 
-    def conv2d(self, x, w, bias, mult, shift, stride, padding, in_zp, out_zp) -> np.ndarray:
+    def conv2d(
+        self, x, w, bias, mult, shift, stride, padding, in_zp, out_zp, dilation=(1, 1), groups=1
+    ) -> np.ndarray:
+        """padding: (ph, pw) or (top, left, bottom, right)."""
         x, w = _arr(x, np.int8), _arr(w, np.int8)
         bias, mult, shift = None if bias is None else i32(bias), i32(mult), i32(shift)
         n, c, h, wd = x.shape
         o, _, kh, kw = w.shape
-        (sh, sw), (ph, pw) = stride, padding
-        oh, ow = (h + 2 * ph - kh) // sh + 1, (wd + 2 * pw - kw) // sw + 1
+        (sh, sw), (dh, dw) = stride, dilation
+        pt, pl, pb, pr = padding if len(padding) == 4 else (*padding, *padding)
+        oh, ow = (h + pt + pb - dh * (kh - 1) - 1) // sh + 1, (wd + pl + pr - dw * (kw - 1) - 1) // sw + 1
         y = np.empty((n, o, oh, ow), np.int8)
-        self.lib.exf_conv2d_s8(ptr(x), ptr(w), ptr(bias), ptr(mult), ptr(shift), ptr(y),
-                               n, c, h, wd, o, kh, kw, sh, sw, ph, pw, oh, ow, in_zp, out_zp)  # fmt: skip
+        self.lib.exf_conv2d_s8(ptr(x), ptr(w), ptr(bias), ptr(mult), ptr(shift), ptr(y), n, c, h, wd, o,
+                               kh, kw, sh, sw, pt, pl, dh, dw, groups, oh, ow, in_zp, out_zp)  # fmt: skip
         return y
 
     def matmul(self, a, b, a_zp, b_zp, mult, shift, out_zp) -> np.ndarray:

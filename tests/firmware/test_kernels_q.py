@@ -190,6 +190,27 @@ def test_conv2d(qk, n, c, h, w, o, kh, kw, stride, padding, in_zp, out_zp, bias)
     assert_same(y, q.clamp(q.requantize(acc, mult[:, None, None], shift[:, None, None]) + out_zp, np.int8))
 
 
+@pytest.mark.parametrize(
+    "c,o,k,stride,padding,dilation,groups",
+    [
+        (4, 4, (3, 3), (1, 1), (1, 1), (1, 1), 4),  # depthwise (TFLite's DEPTHWISE_CONV_2D)
+        (6, 12, (3, 2), (2, 1), (1, 0, 2, 1), (1, 1), 3),  # channel multiplier 2, SAME-style asymmetric pads
+        (3, 3, (2, 3), (3, 2), (0, 2, 1, 0), (2, 1), 3),  # dilated, stride above the kernel
+    ],
+)
+def test_conv2d_grouped_dilated_asymmetric(qk, c, o, k, stride, padding, dilation, groups):
+    x, wt = s8(2, c, 9, 8), s8(o, c // groups, *k)
+    pt, pl, pb, pr = padding if len(padding) == 4 else (*padding, *padding)
+    xc = F.pad(torch.from_numpy(x.astype(np.float64) + 5), (pl, pr, pt, pb))  # in_zp = -5: centred, 0-padded
+    acc = F.conv2d(xc, torch.from_numpy(wt.astype(np.float64)), None, stride, 0, dilation, groups)
+    acc = acc.numpy().astype(np.int64)
+    spread = np.maximum(1, np.abs(acc).max(axis=(0, 2, 3)))
+    mult, shift = mult_shift(100 / spread, o)
+    y = q.conv2d_s8(x, wt, None, mult, shift, stride, padding, -5, 3, dilation, groups)
+    assert_same(qk.conv2d(x, wt, None, mult, shift, stride, padding, -5, 3, dilation, groups), y)
+    assert_same(y, q.clamp(q.requantize(acc, mult[:, None, None], shift[:, None, None]) + 3, np.int8))
+
+
 def test_conv2d_padding_is_real_zero_and_leading_axes_fold(qk):
     """All-padding outputs are requantize(bias) whatever in_zp is; (2, n, ...) is (2n, ...)."""
     x, wt, b = s8(2, 1, 1, 2, 2), s8(1, 1, 3, 3), np.array([1000], np.int32)

@@ -143,9 +143,21 @@ def test_conv1d_dilated_asymmetric(tmp_path):
     np.testing.assert_allclose(y[:, 0], want, rtol=1e-5, atol=1e-5)
 
 
-def test_int8_refuses_grouped_conv2d():
+def test_int8_depthwise_conv2d(tmp_path):
+    """A depthwise, asymmetrically padded conv quantizes to q_conv2d with its geometry; C == reference."""
     w = rng.standard_normal((4, 1, 3, 3)).astype(np.float32)
-    g = one_op("conv2d", (1, 4, 6, 6), {"stride": (1, 1), "padding": (1, 1), "groups": 4}, {1: w}, 3)
-    calib = rng.standard_normal((4, 1, 4, 6, 6)).astype(np.float32)
-    with pytest.raises(Exception, match="groups=1, dilation 1 and symmetric padding"):
-        quantize_graph(g, calibrate(g, calib, "minmax", 99.9))
+    attrs = {"stride": (1, 1), "padding": (0, 1, 2, 1), "groups": 4, "dilation": (1, 1)}
+    g = one_op("conv2d", (1, 4, 6, 6), attrs, {1: w}, 3)
+    calib = rng.standard_normal((16, 1, 4, 6, 6)).astype(np.float32)
+    q = quantize_graph(g, calibrate(g, calib, "minmax", 99.9)).graph
+    conv = next(op for op in q.ops if op.type == "q_conv2d")
+    assert conv.attrs["groups"] == 4 and tuple(conv.attrs["padding"]) == (0, 1, 2, 1)
+    inp, out = q.tensors[q.inputs[0]].quant, q.tensors[q.outputs[0]].quant
+    xq = np.clip(np.round(calib[:3] / inp.scale) + inp.zero_point, -128, 127).astype(np.int8)
+    ref = run_reference(q, {q.inputs[0]: xq})[q.outputs[0]]
+    assert np.array_equal(compile_graph(q, tmp_path).run(xq), ref)
+    # and it computes the float conv of those inputs to within a few int8 steps
+    xf = (xq.astype(np.float32) - inp.zero_point) * inp.scale
+    want = run_reference(g, {g.inputs[0]: xf})[g.outputs[0]]
+    got = (ref.astype(np.float32) - out.zero_point) * out.scale
+    assert np.abs(got - want).max() < 3 * out.scale + 3 * np.abs(want).max() / 127
