@@ -2,13 +2,65 @@
  * sequentially in the order of edgexf_kernels.h; mirrored by edgexf/ir/kernels_ref.py. */
 #include "edgexf_kernels.h"
 
+/* Blocks of 2 rows x 4 outputs (and 1 x 4): each x element and each weight is loaded once for all the
+ * accumulators that use it, the accumulators are scalars (registers), and every one still sums
+ * acc = b; acc += x[i] * w[i] for i in order: the results are the one-output loop's, bit for bit. */
+static void linear_2x4(const float *x0, const float *w0, const float *b, float *y0, int32_t k, int32_t m) {
+    const float *x1 = x0 + k, *w1 = w0 + k, *w2 = w1 + k, *w3 = w2 + k;
+    float a0 = b ? b[0] : 0.0f, a1 = b ? b[1] : 0.0f, a2 = b ? b[2] : 0.0f, a3 = b ? b[3] : 0.0f;
+    float c0 = a0, c1 = a1, c2 = a2, c3 = a3;
+    for (int32_t i = 0; i < k; i++) {
+        const float u = x0[i], v = x1[i];
+        const float v0 = w0[i], v1 = w1[i], v2 = w2[i], v3 = w3[i];
+        a0 += u * v0;
+        a1 += u * v1;
+        a2 += u * v2;
+        a3 += u * v3;
+        c0 += v * v0;
+        c1 += v * v1;
+        c2 += v * v2;
+        c3 += v * v3;
+    }
+    y0[0] = a0, y0[1] = a1, y0[2] = a2, y0[3] = a3;
+    y0[m] = c0, y0[m + 1] = c1, y0[m + 2] = c2, y0[m + 3] = c3;
+}
+
+static void linear_1x4(const float *x0, const float *w0, const float *b, float *y0, int32_t k) {
+    const float *w1 = w0 + k, *w2 = w1 + k, *w3 = w2 + k;
+    float a0 = b ? b[0] : 0.0f, a1 = b ? b[1] : 0.0f, a2 = b ? b[2] : 0.0f, a3 = b ? b[3] : 0.0f;
+    for (int32_t i = 0; i < k; i++) {
+        const float u = x0[i];
+        a0 += u * w0[i];
+        a1 += u * w1[i];
+        a2 += u * w2[i];
+        a3 += u * w3[i];
+    }
+    y0[0] = a0, y0[1] = a1, y0[2] = a2, y0[3] = a3;
+}
+
 void exf_linear_f32(const float *x, const float *w, const float *b, float *y, int32_t rows, int32_t k,
                     int32_t m) {
     // x (rows, k) @ W (m, k)^T + b (m,) -> y (rows, m)
-    for (int32_t r = 0; r < rows; r++) {
-        const float *xr = x + r * k;
-        for (int32_t j = 0; j < m; j++) {
-            const float *wj = w + j * k;
+    int32_t r = 0;
+    for (; r + 2 <= rows; r += 2) {
+        int32_t j = 0;
+        for (; j + 4 <= m; j += 4) linear_2x4(x + r * k, w + j * k, b ? b + j : 0, y + r * m + j, k, m);
+        for (; j < m; j++) { /* the last outputs, two rows at once */
+            const float *wj = w + j * k, *x0 = x + r * k, *x1 = x0 + k;
+            float a0 = b ? b[j] : 0.0f, a1 = a0;
+            for (int32_t i = 0; i < k; i++) {
+                a0 += x0[i] * wj[i];
+                a1 += x1[i] * wj[i];
+            }
+            y[r * m + j] = a0;
+            y[(r + 1) * m + j] = a1;
+        }
+    }
+    for (; r < rows; r++) { /* an odd last row (and the fused ops' and recurrent steps' single rows) */
+        int32_t j = 0;
+        for (; j + 4 <= m; j += 4) linear_1x4(x + r * k, w + j * k, b ? b + j : 0, y + r * m + j, k);
+        for (; j < m; j++) {
+            const float *xr = x + r * k, *wj = w + j * k;
             float acc = b ? b[j] : 0.0f;
             for (int32_t i = 0; i < k; i++) acc += xr[i] * wj[i];
             y[r * m + j] = acc;
@@ -24,7 +76,23 @@ void exf_matmul_f32(const float *a, const float *b, float *y, int32_t batch, int
         const float *bt = b + t * b_batch_stride;
         float *yt = y + t * m * n;
         for (int32_t r = 0; r < m; r++) {
-            for (int32_t c = 0; c < n; c++) {
+            int32_t c = 0;
+            for (; c + 4 <= n; c += 4) { /* four outputs of a row at once, each summed in order of i */
+                float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+                for (int32_t i = 0; i < k; i++) {
+                    const float u = at[r * k + i];
+                    const float *bi = bt + i * n + c;
+                    a0 += u * bi[0];
+                    a1 += u * bi[1];
+                    a2 += u * bi[2];
+                    a3 += u * bi[3];
+                }
+                yt[r * n + c] = a0;
+                yt[r * n + c + 1] = a1;
+                yt[r * n + c + 2] = a2;
+                yt[r * n + c + 3] = a3;
+            }
+            for (; c < n; c++) {
                 float acc = 0.0f;
                 for (int32_t i = 0; i < k; i++) acc += at[r * k + i] * bt[i * n + c];
                 yt[r * n + c] = acc;
