@@ -72,8 +72,9 @@ def print_report(r: dict) -> None:
                 f"  accuracy       {hc['accuracy']:.2%} {q['dtype']}, "
                 f"{hc['original_accuracy']:.2%} float (PyTorch)"
             )
-        print(f"  worst layers against the float model ({q['layer_error_samples']} calibration samples):")
-        print(format_layer_errors(q["layers"], limit=5))
+        if q.get("layers") is not None:  # None: an int8 .tflite compiled without data
+            print(f"  worst layers against the float model ({q['layer_error_samples']} calibration samples):")
+            print(format_layer_errors(q["layers"], limit=5))
     low = r.get("lowrank")
     if low:
         cost = (low.get("agreement") or {}).get("top1_agreement")
@@ -89,6 +90,7 @@ def print_report(r: dict) -> None:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
+    from edgexf.frontends.onnx_import import parse_input_shapes
     from edgexf.pipeline import MemoryOptions, QuantOptions, compile_model
 
     command = "edgexf " + " ".join(shlex.quote(a) for a in sys.argv[1:])
@@ -115,6 +117,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
         memory=MemoryOptions(not args.no_fusion, not args.no_inplace, args.exact_seconds, args.print_plan),
         kernels=args.kernels,
         lowrank=args.lowrank,
+        input_shapes=parse_input_shapes(args.input_shape),
     )
     print_report(report)
     print(
@@ -185,6 +188,8 @@ def cmd_layers(args: argparse.Namespace) -> int:
     q = report.get("quantization")
     if not q:
         raise EdgexfError(f"{args.dir} is a float build: compile with --quantize int8 for a per-layer report")
+    if q.get("layers") is None:  # an int8 .tflite compiled without data
+        raise EdgexfError(f"{args.dir}: compile with --test-data for a per-layer report of this int8 model")
     cal = q["calibration"]
     print(
         f"{report['model']}: {q['dtype']} layers against the float model, worst first "
@@ -227,6 +232,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--max-vectors", type=int, help="use at most this many samples of --test-data")
     c.add_argument("--name", help="model name in the generated code (default: the file's stem)")
+    c.add_argument(
+        "--input-shape",
+        action="append",
+        metavar="NAME=D1,D2,...",
+        help="an ONNX input's shape where the model leaves dimensions symbolic (e.g. a dynamic batch): "
+        "x=1,3,32,32, or just 1,3,32,32 for a model with one input; repeatable",
+    )
     q = c.add_argument_group("quantization")
     q.add_argument("--quantize", choices=("int8",), help="post-training quantization with integer kernels")
     q.add_argument("--calibration", type=Path, help=".npz with x: representative inputs for the ranges")

@@ -97,6 +97,7 @@ def compile_model(
     memory: MemoryOptions | None = None,
     kernels: str = "auto",
     lowrank: float | None = None,
+    input_shapes: dict[str, tuple[int, ...]] | None = None,
 ) -> dict:
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
@@ -108,7 +109,7 @@ def compile_model(
         find_tool(tool)
 
     step(f"loading {model}")
-    loaded = load_model(model, name)
+    loaded = load_model(model, name, input_shapes)  # input_shapes: an ONNX model's symbolic dimensions
 
     step("optimizing the graph")
     g = fold_constants(loaded.graph)  # before planning: constant results go to flash, not the arena
@@ -120,6 +121,11 @@ def compile_model(
     if quant is not None:
         step(f"quantizing to {quant.dtype} (calibration: {quant.calibration})")
         g, quant_report = _quantize(g, quant, log)
+    elif loaded.quant is not None:  # a pre-quantized model (int8 .tflite): its own scales, no calibration
+        from edgexf.compress.fixed_qparams import quantize_from_file
+
+        log("  int8 with the model file's own quantization parameters")
+        g, quant_report = quantize_from_file(g, loaded.quant, str(model), test_data)
 
     step("integrating ops and planning memory")
     mem_opts = memory or MemoryOptions()

@@ -28,10 +28,15 @@ class LoadedModel:
     original: Callable[[np.ndarray], np.ndarray]  # the source model on a batch: (B, ...) -> (B, ...)
     example_input: np.ndarray  # as exported (batch 1)
     source: str
+    # a pre-quantized model (int8 .tflite): the file's own parameters (edgexf/compress/fixed_qparams.py)
+    quant: object | None = None
 
 
-def load_model(spec: str | Path, name: str | None = None) -> LoadedModel:
-    """spec: a torch.export program (.pt2), or FILE.py:FUNCTION returning (nn.Module, example_input)."""
+def load_model(
+    spec: str | Path, name: str | None = None, input_shapes: dict[str, tuple[int, ...]] | None = None
+) -> LoadedModel:
+    """spec: a torch.export program (.pt2), FILE.py:FUNCTION returning (nn.Module, example_input), or an
+    ONNX model (.onnx; input_shapes fixes its symbolic input dimensions)."""
     spec = str(spec)
     if ".py:" in spec:
         path, func = spec.rsplit(":", 1)
@@ -44,11 +49,14 @@ def load_model(spec: str | Path, name: str | None = None) -> LoadedModel:
         path = Path(spec)
         if not path.exists():
             raise ModelLoadError(f"model file {spec} does not exist")
-        if path.suffix in (".onnx", ".tflite"):
-            raise ModelLoadError(
-                f"{path.name}: {path.suffix[1:].upper()} import is not supported yet; export the "
-                "model from PyTorch with torch.export.save (.pt2), or give FILE.py:FUNCTION"
-            )
+        if path.suffix == ".onnx":
+            from edgexf.frontends.onnx_import import load_onnx
+
+            return load_onnx(path, name, input_shapes)
+        if path.suffix == ".tflite":  # float32 or full-integer int8 (edgexf/frontends/tflite_import.py)
+            from edgexf.frontends.tflite_import import load_tflite
+
+            return load_tflite(path, name)
         if path.suffix != ".pt2":
             raise ModelLoadError(
                 f"{path.name}: unknown model format {path.suffix!r}; give a torch.export program "

@@ -35,7 +35,7 @@ def test_missing_and_unknown_files(tmp_path):
     with pytest.raises(ModelLoadError, match="does not exist"):
         load_model(tmp_path / "nope.pt2")
     (tmp_path / "m.onnx").write_bytes(b"\x08\x01")
-    with pytest.raises(ModelLoadError, match="ONNX import is not supported yet"):
+    with pytest.raises(ModelLoadError, match="onnx.checker rejects the model"):
         load_model(tmp_path / "m.onnx")
     (tmp_path / "m.bin").write_bytes(b"x")
     with pytest.raises(ModelLoadError, match="unknown model format"):

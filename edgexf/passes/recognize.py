@@ -1,0 +1,256 @@
+"""Recognize layers that an exporter wrote out op by op, and put back the one IR op each stands for.
+
+    mean(x) -> d = sub(x, .) -> mul(d, d) -> mean -> add eps -> sqrt -> div(d, .)     =>  layernorm(x)
+                                                 (or -> rsqrt -> mul(d, .))
+                                      [-> mul gamma] [-> add beta]                    (gamma, beta kept)
+    div(x, 1.4142135) | mul(x, 0.70710677) -> erf -> add 1 -> mul x -> mul 0.5       =>  gelu(x, "none")
+                                   (mul 0.5 and mul x in either order or association)
+    x * x * x -> mul 0.044715 -> add x -> mul 0.7978846 -> tanh -> add 1 -> ... 0.5 x =>  gelu(x, "tanh")
+    linear(x, W) -> add(., b)    (b constant, one per output column)                  =>  linear(x, W, b)
+
+These are the forms torch.onnx.export writes at opset 13 (LayerNorm, GELU) and for nn.Linear (MatMul +
+Add). A chain is replaced only when its intermediate tensors are read by nothing else and are not graph
+outputs; anything else is left as it is. Means and variances may be kept dims (keepdims) or reshaped back.
+The fused ops round differently from the chains (a few ulps), as the original framework's fused kernels do.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgexf.ir.graph import Graph, Op, Tensor
+
+SQRT_2, SQRT_HALF, SQRT_2_OVER_PI, GELU_C = 1.4142135, 0.70710677, 0.7978846, 0.044715
+
+
+class _Chains:
+    def __init__(self, g: Graph):
+        self.g = g
+        self.producer = g.producer()
+        self.users = g.consumers()
+        self.exits = set(g.exit_tensors())
+
+    def sole_user(self, t: str, type: str | None = None) -> Op | None:
+        """The one op reading t (maybe through several of its inputs), if t is no graph output."""
+        ops = {id(op): op for op in self.users.get(t, [])}
+        if len(ops) != 1 or t in self.exits:
+            return None
+        op = next(iter(ops.values()))
+        return op if type is None or op.type == type else None
+
+    def made_by(self, t: str, type: str) -> Op | None:
+        """The op writing t, if of this type and t is read by one op only."""
+        op = self.producer.get(t)
+        return op if op is not None and op.type == type and self.sole_user(t) is not None else None
+
+    def scalar(self, t: str) -> float | None:
+        v = self.g.tensors[t].data if t else None
+        return float(v.reshape(-1)[0]) if v is not None and v.size == 1 else None
+
+    def other(self, op: Op, t: str) -> str | None:
+        """The other operand of a binary op that reads t."""
+        if len(op.inputs) != 2 or t not in op.inputs:
+            return None
+        return op.inputs[1] if op.inputs[0] == t else op.inputs[0]
+
+    def is_const(self, t: str, value: float, rtol: float = 1e-6) -> bool:
+        v = self.scalar(t)
+        return v is not None and abs(v - value) <= rtol * abs(value)
+
+    def shape(self, t: str) -> tuple[int, ...]:
+        return self.g.tensors[t].shape
+
+
+def _mean_last(m: _Chains, t: str) -> tuple[str, list[Op]] | None:
+    """(x, ops) when t is mean(x) over the last axis with the axis kept (keepdims, or a reshape)."""
+    op, chain = m.producer.get(t), []
+    if op is not None and op.type == "reshape":
+        chain, op = [op], m.made_by(op.inputs[0], "mean")
+        if op is None or op.attrs.get("keepdims"):
+            return None
+    if op is None or op.type != "mean":
+        return None
+    x = op.inputs[0]
+    if op.attrs["axis"] % len(m.shape(x)) != len(m.shape(x)) - 1:
+        return None
+    if m.shape(chain[0].outputs[0] if chain else op.outputs[0]) != m.shape(x)[:-1] + (1,):
+        return None
+    return x, [op, *chain]
+
+
+def _mean_end(m: _Chains, t: str) -> str:
+    """Where a mean over t's last axis ends: the mean's output, or the reshape restoring the axis."""
+    mean = m.sole_user(t, "mean")
+    if mean is None or mean.attrs.get("keepdims"):
+        return mean.outputs[0] if mean else t
+    reshape = m.sole_user(mean.outputs[0], "reshape")
+    return reshape.outputs[0] if reshape else t
+
+
+def _layernorm(m: _Chains, sub: Op) -> tuple[Op, list[Op], dict] | None:
+    if sub.type != "sub":
+        return None
+    x, d = sub.inputs[0], sub.outputs[0]
+    found = _mean_last(m, sub.inputs[1])
+    if found is None or found[0] != x or m.sole_user(sub.inputs[1]) is not sub or m.shape(d) != m.shape(x):
+        return None
+    chain = [*found[1], sub]
+    users = {id(op): op for op in m.users[d]}
+    if d in m.exits or len(users) != 2:
+        return None
+    sq = next((op for op in users.values() if op.type == "mul" and op.inputs == [d, d]), None)
+    var = sq and _mean_last(m, _mean_end(m, sq.outputs[0]))
+    if not var or var[0] != sq.outputs[0]:
+        return None
+    add = m.sole_user(var[1][-1].outputs[0], "add")
+    eps = add and m.other(add, var[1][-1].outputs[0])
+    if add is None or m.scalar(eps) is None:
+        return None
+    root = m.sole_user(add.outputs[0])
+    norm = next(iter(op for op in users.values() if op is not sq), None)
+    if root is None or norm is None or m.sole_user(root.outputs[0]) is not norm:
+        return None
+    if root.type == "sqrt" and norm.type == "div" and norm.inputs == [d, root.outputs[0]]:
+        pass
+    elif not (root.type == "rsqrt" and norm.type == "mul" and m.other(norm, d) == root.outputs[0]):
+        return None
+    chain += [sq, *var[1], add, root, norm]
+    y, n = norm.outputs[0], m.shape(x)[-1]
+    params = {}
+    for key, type in (("gamma", "mul"), ("beta", "add")):
+        op = m.sole_user(y, type)
+        p = op and m.other(op, y)
+        if op is None or not m.g.tensors[p].is_const or m.shape(op.outputs[0]) != m.shape(y):
+            continue
+        value = m.g.tensors[p].data
+        if value.size != n or value.shape[-1:] != (n,):
+            continue
+        if key == "beta" and "gamma" not in params:
+            params["gamma"] = np.ones(n, np.float32)
+        params[key], y = value.reshape(n), op.outputs[0]
+        chain.append(op)
+    attrs = {"eps": float(m.scalar(eps))}
+    return Op("layernorm", sub.name, [x, "", ""], [y], attrs, _source(chain)), chain, params
+
+
+def _gelu_tail(m: _Chains, p: str, x: str) -> tuple[str, list[Op]] | None:
+    """From p = 1 + f(x): the ops making 0.5 * x * p in any order or association, and their output."""
+    m1 = m.sole_user(p, "mul")
+    o = m1 and m.other(m1, p)
+    if m1 is None or o is None:
+        return None
+    if o == x or m.is_const(o, 0.5):  # (x * p) * 0.5 or (0.5 * p) * x
+        m2 = m.sole_user(m1.outputs[0], "mul")
+        last = m2 and m.other(m2, m1.outputs[0])
+        if last is not None and (m.is_const(last, 0.5) if o == x else last == x):
+            return m2.outputs[0], [m1, m2]
+        return None
+    h = m.made_by(o, "mul")
+    if h is not None and x in h.inputs and m.is_const(m.other(h, x), 0.5):
+        return m1.outputs[0], [h, m1]
+    return None
+
+
+def _plus_one(m: _Chains, t: str) -> Op | None:
+    add = m.sole_user(t, "add")
+    return add if add is not None and m.is_const(m.other(add, t), 1.0) else None
+
+
+def _gelu(m: _Chains, op: Op) -> tuple[Op, list[Op], dict] | None:
+    if op.type == "erf":
+        pre = m.made_by(op.inputs[0], "div") or m.made_by(op.inputs[0], "mul")
+        if pre is None:
+            return None
+        x = pre.inputs[0]
+        if pre.type == "div" and not m.is_const(pre.inputs[1], SQRT_2):
+            return None
+        if pre.type == "mul":
+            x = next((i for i in pre.inputs if m.is_const(m.other(pre, i), SQRT_HALF)), None)
+        chain, approximate = [pre, op], "none"
+    elif op.type == "tanh":
+        outer = m.made_by(op.inputs[0], "mul")
+        k = outer and next((i for i in outer.inputs if m.is_const(i, SQRT_2_OVER_PI)), None)
+        inner = k and m.made_by(m.other(outer, k), "add")
+        found = inner and next((r for t in inner.inputs if (r := _cube_term(m, m.other(inner, t), t))), None)
+        if found is None:
+            return None
+        x, chain, approximate = found[0], [*found[1], inner, outer, op], "tanh"
+    else:
+        return None
+    one = x and _plus_one(m, op.outputs[0])
+    tail = one and _gelu_tail(m, one.outputs[0], x)
+    if tail is None or m.shape(tail[0]) != m.shape(x):
+        return None
+    chain += [one, *tail[1]]
+    return Op("gelu", op.name, [x], [tail[0]], {"approximate": approximate}, _source(chain)), chain, {}
+
+
+def _cube_term(m: _Chains, t: str, x: str) -> tuple[str, list[Op]] | None:
+    """(x, ops) when t = 0.044715 * (x * x * x)."""
+    scale = m.made_by(t, "mul")
+    c = scale and next((i for i in scale.inputs if m.is_const(i, GELU_C)), None)
+    cube = c and m.made_by(m.other(scale, c), "mul")
+    if cube is None or x not in cube.inputs:
+        return None
+    sq = m.made_by(m.other(cube, x), "mul")
+    if sq is None or sq.inputs != [x, x]:
+        return None
+    return x, [sq, cube, scale]
+
+
+def _linear_bias(m: _Chains, op: Op) -> tuple[Op, list[Op], dict] | None:
+    if op.type != "linear" or (len(op.inputs) > 2 and op.inputs[2]):
+        return None
+    add = m.sole_user(op.outputs[0], "add")
+    b = add and m.other(add, op.outputs[0])
+    n = m.shape(op.outputs[0])[-1]
+    if add is None or b == op.outputs[0] or not m.g.tensors[b].is_const or m.g.tensors[b].dtype != "float32":
+        return None
+    value = m.g.tensors[b].data
+    if value.size != n or value.shape[-1:] != (n,) or m.shape(add.outputs[0]) != m.shape(op.outputs[0]):
+        return None
+    fused = Op("linear", op.name, [op.inputs[0], op.inputs[1], ""], add.outputs, dict(op.attrs), op.source)
+    return fused, [op, add], {"bias": value.reshape(n)}
+
+
+_RULES = (_layernorm, _gelu, _linear_bias)
+_SLOTS = {"gamma": 1, "beta": 2, "bias": 2}
+
+
+def recognize_patterns(graph: Graph) -> Graph:
+    """Replace every chain above by its op; returns the new graph, verified."""
+    g = graph.copy()
+    while True:
+        m = _Chains(g)
+        found = next((r for op in g.ops for rule in _RULES if (r := rule(m, op)) is not None), None)
+        if found is None:
+            return g.verify()
+        op, chain, params = found
+        for key, value in params.items():
+            name = _unique(g, f"{op.name}.{key}")
+            g.tensors[name] = Tensor(name, value.shape, "float32", np.ascontiguousarray(value, np.float32))
+            op.inputs[_SLOTS[key]] = name
+        _replace(g, op, chain)
+
+
+def _unique(g: Graph, base: str) -> str:
+    name, i = base, 1
+    while name in g.tensors:
+        name, i = f"{base}_{i}", i + 1
+    return name
+
+
+def _replace(g: Graph, new: Op, chain: list[Op]) -> None:
+    """Put `new` where the chain's last op was, drop the chain and the tensors nothing uses any more."""
+    gone = {id(op) for op in chain}
+    last = max(i for i, op in enumerate(g.ops) if id(op) in gone)
+    g.ops[last] = new
+    g.ops = [op for op in g.ops if id(op) not in gone or op is new]
+    used = set(g.entry_tensors()) | set(g.exit_tensors())
+    used |= {n for op in g.ops for n in (*op.inputs, *op.outputs) if n}
+    for name in [n for n in g.tensors if n not in used]:
+        del g.tensors[name]
+
+
+def _source(chain: list[Op]) -> str:
+    return "recognized: " + " + ".join(op.type for op in chain)
