@@ -55,7 +55,9 @@ def print_report(r: dict) -> None:
         f"(arena + {'state + sequence + ' if st else ''}{r['stack_bytes']:,} B stack + runtime)"
     )
     hc = r["host_check"]
-    versus = "the float PyTorch model (dequantized)" if r.get("quantization") else "PyTorch"
+    who = r.get("original") or "PyTorch"
+    float_model = "the float PyTorch model" if who == "PyTorch" else who
+    versus = f"{float_model} (dequantized)" if r.get("quantization") else who
     print(
         f"  host check     {hc['bit_exact_with_reference']}/{hc['samples']} bit-exact with the reference, "
         f"worst relative error vs {versus} {hc['max_rel_err_vs_original']:.1e}"
@@ -70,7 +72,7 @@ def print_report(r: dict) -> None:
         if hc.get("accuracy") is not None:
             print(
                 f"  accuracy       {hc['accuracy']:.2%} {q['dtype']}, "
-                f"{hc['original_accuracy']:.2%} float (PyTorch)"
+                f"{hc['original_accuracy']:.2%} {'float (PyTorch)' if who == 'PyTorch' else who}"
             )
         if q.get("layers") is not None:  # None: an int8 .tflite compiled without data
             print(f"  worst layers against the float model ({q['layer_error_samples']} calibration samples):")

@@ -156,7 +156,7 @@ def compile_model(
         log(f"  note: {note}")
     memory = elf_sizes(firmware.elf, board)
 
-    step("making test vectors (PyTorch and the IR reference)")
+    step(f"making test vectors ({loaded.runtime} and the IR reference)")
     vectors = _test_vectors(loaded, g, test_data, max_vectors)
     vectors.save(out_dir)
 
@@ -165,7 +165,7 @@ def compile_model(
     result = run_host(host_exe, encode_inputs(vectors.x, inputs[0]).tobytes(), out_bytes, timeout=300)
     outputs = np.frombuffer(result.outputs, vectors.reference.dtype).reshape(vectors.reference.shape)
     approximation = f"low-rank decomposition (--lowrank {lowrank})" if lowrank is not None else ""
-    host_check = compare(outputs, vectors, outputs_io[0], approximation)
+    host_check = compare(outputs, vectors, outputs_io[0], approximation, loaded.runtime)
     if not host_check.ok:
         raise MismatchError(f"the host build disagrees with the reference:\n{host_check.describe()}")
 
@@ -222,6 +222,7 @@ def compile_model(
         },
         "eval": {"board_build": evals.board is not None, "why_not": evals.why_not},
         "approximation": approximation or None,  # besides quantization: why outputs differ from PyTorch
+        "original": loaded.runtime,  # what computed the test vectors' expected outputs
         "host_check": host_check.to_dict(),
         "host_ns_per_inference": float(np.median(result.ticks)) if result.ticks else None,
         "compile_seconds": round(time.perf_counter() - t0, 2),

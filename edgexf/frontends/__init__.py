@@ -30,6 +30,7 @@ class LoadedModel:
     source: str
     # a pre-quantized model (int8 .tflite): the file's own parameters (edgexf/compress/fixed_qparams.py)
     quant: object | None = None
+    runtime: str = "PyTorch"  # what runs `original`, as messages name it: onnxruntime, tflite-micro
 
 
 def load_model(

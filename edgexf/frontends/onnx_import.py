@@ -12,6 +12,7 @@ folds away, and only float32 data reaches the IR. Shapes are static: a symbolic 
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 
@@ -384,4 +385,5 @@ def load_onnx(path: str | Path, name: str | None = None, input_shapes: dict | No
         )
     shape = graph.tensors[graph.inputs[0]].shape
     example = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
-    return LoadedModel(graph, run_original(model, graph), example, str(path))
+    runtime = "onnxruntime" if importlib.util.find_spec("onnxruntime") else "onnx.reference"
+    return LoadedModel(graph, run_original(model, graph), example, str(path), runtime=runtime)

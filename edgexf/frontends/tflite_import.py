@@ -308,7 +308,8 @@ def load_tflite(path: str | Path, name: str | None = None):
     imported = convert(data, name or Path(path).stem, where)
     graph, quant = imported.graph, imported.quant
     shape = graph.tensors[graph.inputs[0]].shape
-    return LoadedModel(graph, TflmRunner(data, shape), np.zeros(shape, np.float32), str(path), quant)
+    example = np.zeros(shape, np.float32)
+    return LoadedModel(graph, TflmRunner(data, shape), example, str(path), quant, runtime="tflite-micro")
 
 
 class TflmRunner:

@@ -71,7 +71,8 @@ def run_build(
         result = run_host(build_dir / report["files"]["host"], data, out["bytes"], timeout)
     outputs = np.frombuffer(result.outputs, DTYPES[out["dtype"]]).reshape((len(x),) + out_shape)
     approximation = report.get("approximation") or ""
-    agreement = compare(outputs, vectors, out, approximation) if check and inputs is None else None
+    original = report.get("original") or "PyTorch"
+    agreement = compare(outputs, vectors, out, approximation, original) if check and inputs is None else None
     if check and inputs is not None:
         raise EdgexfError("--check runs the build's saved test vectors; leave out --input")
     return BuildRun(outputs, result, agreement)

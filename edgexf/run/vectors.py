@@ -86,6 +86,7 @@ class Agreement:
     original_accuracy: float | None
     quantized: bool = False  # an integer output: only bit-exactness is required
     approximation: str = ""  # e.g. "low-rank decomposition": the graph differs from PyTorch on purpose
+    original: str = "PyTorch"  # what computed the expected outputs: PyTorch, onnxruntime, tflite-micro
 
     @property
     def ok(self) -> bool:
@@ -96,37 +97,35 @@ class Agreement:
         return dict(self.__dict__, ok=self.ok)
 
     def describe(self) -> str:
+        who = self.original
+        err = f"worst relative error {self.max_rel_err_vs_original:.2e}"
         lines = [
             f"  samples                      {self.samples}",
             f"  bit-exact with IR reference  {self.bit_exact_with_reference}/{self.samples}",
-            f"  within {FLOAT_RTOL:.0e} of PyTorch       {self.within_tolerance}/{self.samples} "
-            f"(worst relative error {self.max_rel_err_vs_original:.2e})",
+            f"  {f'within {FLOAT_RTOL:.0e} of {who}':<29}{self.within_tolerance}/{self.samples} ({err})",
         ]
         if self.approximation and not self.quantized:
-            lines[-1] = (
-                f"  vs PyTorch (the model as given) worst relative error {self.max_rel_err_vs_original:.2e} "
-                f"({self.approximation}: reported, not checked)"
-            )
+            lines[-1] = f"  vs {who} (the model as given) {err} ({self.approximation}: reported, not checked)"
         if self.quantized:
-            lines[-1] = (
-                f"  vs float PyTorch (dequantized) worst relative error {self.max_rel_err_vs_original:.2e} "
-                "(quantization error: reported, not checked)"
-            )
-        lines += [
-            f"  same class as PyTorch        {self.same_class_as_original}/{self.samples}",
-        ]
+            float_model = "float PyTorch" if who == "PyTorch" else who
+            lines[-1] = f"  vs {float_model} (dequantized) {err} (quantization error: reported, not checked)"
+        lines += [f"  {f'same class as {who}':<29}{self.same_class_as_original}/{self.samples}"]
         if self.accuracy is not None:
-            lines.append(
-                f"  top-1 accuracy               {self.accuracy:.2%} (PyTorch {self.original_accuracy:.2%})"
-            )
+            acc = f"{self.accuracy:.2%} ({who} {self.original_accuracy:.2%})"
+            lines.append(f"  top-1 accuracy               {acc}")
         return "\n".join(lines)
 
 
 def compare(
-    outputs: np.ndarray, vectors: TestVectors, out_io: dict | None = None, approximation: str = ""
+    outputs: np.ndarray,
+    vectors: TestVectors,
+    out_io: dict | None = None,
+    approximation: str = "",
+    original: str = "PyTorch",
 ) -> Agreement:
     """outputs: what a build computed, in the output's dtype; out_io: report.json's output entry;
-    approximation: what makes the compiled graph differ from PyTorch on purpose (report.json's), if any."""
+    approximation: what makes the compiled graph differ from PyTorch on purpose (report.json's), if any;
+    original: what computed vectors.expected (report.json's "original")."""
     s = len(vectors.x)
     y, ref, exp = (a.reshape(s, -1) for a in (outputs, vectors.reference, vectors.expected))
     exact = (
@@ -155,4 +154,5 @@ def compare(
         orig_acc,
         quantized,
         approximation,
+        original,
     )
