@@ -1,10 +1,13 @@
-"""Instructions per inference (QEMU icount, deterministic) of the example ViTs, portable against
+"""Instructions per inference (QEMU icount, deterministic) of the example models, portable against
 DSP-extension kernels: one JSON line per (model, dtype, kernels), then one per linear-kernel shape.
 
-    python benchmarks/latency.py [--out DIR] [--models mnist,large] [--no-kernel-check]
+    python benchmarks/latency.py [--out DIR] [--models mnist,large,lmu_smnist,...] [--no-kernel-check]
 
 mnist: the bundled examples/vit_mnist.py:bundled (float32 and int8, calibrated on 500 training
-images). large: examples/vit_mnist.py:large (int8, untrained, calibrated on the same images). Each
+images). large: examples/vit_mnist.py:large (int8, untrained, calibrated on the same images).
+lmu_smnist, mamba_smnist, kws_lmu, kws_mamba: the recurrent examples (benchmarks/recurrent.py's
+builds: float32, and int8 with their quantization settings); an inference is one whole sequence, and
+the line gives instructions per step too. Each
 build is profiled per op on one test image (`edgexf run DIR --emulate --profile`), and each line
 gives instructions, MACs and MACs per instruction for the whole model, for its int8 linear layers
 (q_linear, q_ln_linear, q_token_mlp: the fused ones include their LayerNorm, activation and
@@ -27,18 +30,38 @@ from edgexf.targets import kernel_check
 from edgexf.targets.boards import load_board
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from recurrent import INT8 as RECURRENT_INT8  # noqa: E402  (benchmarks/recurrent.py: one list of builds)
+from recurrent import MODELS as RECURRENT  # noqa: E402
+
 BOARD = "stm32f746"
 LINEAR_TYPES = ("q_linear", "q_ln_linear", "q_token_mlp", "linear", "ln_linear", "token_mlp")
 
 
-def build(model: str, dtype: str, kernels: str, work: Path, data: Path) -> tuple[dict, Path]:
+def build(
+    model: str, dtype: str, kernels: str, work: Path, data: Path, data_set: str = "vit_mnist", quant_kw=None
+) -> tuple[dict, Path]:
     out = work / f"{model.split(':')[-1]}_{dtype}_{kernels}"
-    quant = QuantOptions(data / "vit_mnist_calib.npz") if dtype == "int8" else None
+    quant = QuantOptions(data / f"{data_set}_calib.npz", **(quant_kw or {})) if dtype == "int8" else None
     report = compile_model(
-        model, BOARD, out, test_data=data / "vit_mnist_test.npz", max_vectors=4, quant=quant,
+        model, BOARD, out, test_data=data / f"{data_set}_test.npz", max_vectors=4, quant=quant,
         memory=MemoryOptions(exact_time_s=1.0), kernels=kernels, log=lambda s: print(s, file=sys.stderr),
     )  # fmt: skip
     return report, out
+
+
+def recurrent_builds(name: str, work: Path) -> list[tuple[str, str, dict, Path]]:
+    """A recurrent example (benchmarks/recurrent.py's MODELS and INT8 settings): float32, int8 both ways."""
+    file, builder, data_set = RECURRENT[name]
+    example = ROOT / "examples" / file
+    if not (work / f"{data_set}_test.npz").exists():
+        cmd = [sys.executable, str(example), "--write-data", str(work)]
+        subprocess.run(cmd, check=True, stdout=sys.stderr)
+    model = f"{example}:{builder}"
+    return [
+        (dtype, kernels, *build(model, dtype, kernels, work, work, data_set, RECURRENT_INT8[name]))
+        for dtype, kernels in (("float32", "portable"), ("int8", "portable"), ("int8", "dsp"))
+    ]
 
 
 def line(name: str, dtype: str, kernels: str, report: dict, out: Path) -> dict:
@@ -67,7 +90,14 @@ def line(name: str, dtype: str, kernels: str, report: dict, out: Path) -> dict:
         "arena_bytes": report["arena_bytes"],
         "flash_bytes": report["flash_bytes"],
         "compile_seconds": report["compile_seconds"],
-    }
+    } | _per_step(report, total)
+
+
+def _per_step(report: dict, total: int) -> dict:
+    st = report.get("streaming")
+    if not st:
+        return {}
+    return {"steps": st["steps"], "instructions_per_step": round(total / st["steps"])}
 
 
 def main() -> None:
@@ -85,7 +115,14 @@ def main() -> None:
         )
         builds = {"mnist": [("float32", "portable"), ("int8", "portable"), ("int8", "dsp")],
                   "large": [("int8", "portable"), ("int8", "dsp")]}  # fmt: skip
+        unknown = set(args.models.split(",")) - set(builds) - set(RECURRENT)
+        if unknown:
+            ap.error(f"unknown model(s) {', '.join(sorted(unknown))}: {', '.join([*builds, *RECURRENT])}")
         for name in args.models.split(","):
+            if name in RECURRENT:
+                for dtype, kernels, report, out in recurrent_builds(name, work):
+                    print(json.dumps(line(name, dtype, kernels, report, out)), flush=True)
+                continue
             for dtype, kernels in builds[name]:
                 model = f"{example}:{'bundled' if name == 'mnist' else 'large'}"
                 report, out = build(model, dtype, kernels, work, work)
