@@ -225,7 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("compile", help="plan, generate C, build for host and board, report")
     c.add_argument(
-        "model", help="a torch.export program (.pt2), or FILE.py:FUNCTION returning (module, example_input)"
+        "model",
+        help="a torch.export program (.pt2), FILE.py:FUNCTION returning (module, example_input), an ONNX "
+        "model (.onnx) or a TFLite model (.tflite, float32 or int8)",
     )
     c.add_argument("--board", required=True, help="board name (see `edgexf boards`) or a board .toml file")
     c.add_argument("-o", "--out", required=True, help="build directory to write")
