@@ -27,4 +27,12 @@ if ! .venv/bin/python -c "import torch" 2>/dev/null; then
 fi
 echo "== installing edgexf (editable) with its test tools"
 .venv/bin/pip install -q -e ".[test]" 2>&1 | grep -v "^WARNING: Location" || true
+# timm, for tests/frontends/test_timm_vit.py (a third-party ViT through ONNX). --no-deps: timm requires
+# torchvision, whose PyPI wheel for torch 2.13 is a CUDA build that fails to load on CPU torch; timm's
+# ViT does not use it (tests/data/timm_vit.py stands in for the few names timm imports). What else
+# `import timm` needs is there already (pillow, with matplotlib); pyyaml comes with tflite-micro, and
+# huggingface_hub and safetensors are optional (only for downloading pretrained weights).
+if ! .venv/bin/python -c "import importlib.metadata as m; assert m.version('timm') == '1.0.31'" 2>/dev/null; then
+  .venv/bin/pip install -q --no-deps timm==1.0.31 2>&1 | grep -v "^WARNING: Location" || true
+fi
 .venv/bin/python -c "import edgexf, torch; print('edgexf', edgexf.__version__, '/ torch', torch.__version__)"
