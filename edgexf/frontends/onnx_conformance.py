@@ -74,7 +74,7 @@ OPS = (
     "MatMul Gemm Add Sub Mul Div Pow Sqrt Reciprocal ReduceMean LayerNormalization Softmax Erf Gelu Tanh "
     "Sigmoid Exp Log Softplus Relu Conv Reshape Transpose Concat Slice Split Gather Squeeze Unsqueeze "
     "Flatten Expand Where CumSum"
-).split()
+).split() + ["Neg", "ReduceSum", "Sum"]  # beyond the list of issue 8: what exported models also use
 
 # op type -> positions of the inputs made initializers (see the docstring)
 CONSTANT_INPUTS = {
@@ -85,6 +85,7 @@ CONSTANT_INPUTS = {
     "Squeeze": (1,),
     "Unsqueeze": (1,),
     "ReduceMean": (1,),
+    "ReduceSum": (1,),
     "Expand": (1,),
     "CumSum": (1,),
     # weights, exponents, indices and masks: parameters of the model in an exported file

@@ -219,6 +219,10 @@ def _input_shape(vi: onnx.ValueInfoProto, given: dict[str, tuple[int, ...]], sin
                 f"--input-shape for {vi.name!r} gives {list(shape)}; the model declares {dims}"
             )
         return tuple(shape)
+    if t.HasField("shape") and 0 in dims:
+        raise UnsupportedOpError(
+            f"model input {vi.name!r} has dimensions {dims}: a zero-size input holds no data to compute with"
+        )
     if not t.HasField("shape") or any(not isinstance(d, int) or d <= 0 for d in dims):
         shown = dims if t.HasField("shape") else "unknown (no shape in the model)"
         example = ",".join(str(d) if isinstance(d, int) and d > 0 else "1" for d in dims) or "1,3,32,32"

@@ -35,6 +35,14 @@ def _binary(type: str) -> Callable[[C, Any], str]:
     return lambda c, n: c.op(type, [c.x(0), c.x(1)])
 
 
+def _sum(c: C, n) -> str:
+    """Variadic Sum (broadcasting): a chain of adds, left to right."""
+    y = c.x(0)
+    for i in range(1, len(n.input)):
+        y = c.op("add", [y, c.x(i)])
+    return y
+
+
 def _pow(c: C, n) -> str:
     e = c.const(1)
     if e is None or e.size == 0 or not np.all(e == e.reshape(-1)[0]):
@@ -274,6 +282,7 @@ ONNX_OPS: dict[str, Callable[[C, Any], Any]] = {
     "Sub": _binary("sub"),
     "Mul": _binary("mul"),
     "Div": _binary("div"),
+    "Sum": _sum,
     "Pow": _pow,
     "Sqrt": _unary("sqrt"),
     "Reciprocal": lambda c, n: c.op("div", [c.scalar(1.0), c.x(0)]),
