@@ -242,10 +242,16 @@ def _transpose(c: EmitContext, op: Op) -> KernelCall:
     in_strides = broadcast_strides(c.shape(x), c.shape(x))
     out_shape = [c.shape(x)[p] for p in perm]
     dims, (st,) = merge_dims(out_shape, [[in_strides[p] if c.shape(x)[p] != 1 else 0 for p in perm]])
+    return _permute(c, op, dims, st, "a permutation")
+
+
+def _permute(c: EmitContext, op: Op, dims: list[int], strides: list[int], what: str) -> KernelCall:
+    """exf_permute of the op's input into its output: dims and element strides of the input, merged."""
+    x = op.inputs[0]
     if len(dims) > 6:
-        raise _refuse(op, f"a permutation of {len(dims)} non-mergeable axes (max 6)")
+        raise _refuse(op, f"{what} of {len(dims)} non-mergeable axes (max 6)")
     shape_name, shape_decl = _static(op, "shape", dims)
-    strides_name, strides_decl = _static(op, "strides", st)
+    strides_name, strides_decl = _static(op, "strides", strides)
     return KernelCall(
         [
             f"exf_permute({c.byte_ptr(x)}, {c.byte_ptr(op.outputs[0])}, {c.itemsize(x)}, {len(dims)}, "
@@ -318,18 +324,7 @@ def _broadcast(c: EmitContext, op: Op) -> KernelCall:
     """A permute whose broadcast axes have stride 0."""
     x, y = op.inputs[0], op.outputs[0]
     dims, (st,) = merge_dims(list(c.shape(y)), [broadcast_strides(c.shape(x), c.shape(y))])
-    if len(dims) > 6:
-        raise _refuse(op, f"a broadcast over {len(dims)} non-mergeable axes (max 6)")
-    shape_name, shape_decl = _static(op, "shape", dims)
-    strides_name, strides_decl = _static(op, "strides", st)
-    return KernelCall(
-        [
-            f"exf_permute({c.byte_ptr(x)}, {c.byte_ptr(y)}, {c.itemsize(x)}, {len(dims)}, "
-            f"{shape_name}, {strides_name});"
-        ],
-        [shape_decl, strides_decl],
-        ["exf_permute"],
-    )
+    return _permute(c, op, dims, st, "a broadcast")
 
 
 def _reshape(c: EmitContext, op: Op) -> KernelCall:

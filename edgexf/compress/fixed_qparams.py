@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from edgexf.compress.qmath import LIMITS, SOFTMAX_OUT, multiplier, scalar_multiplier
-from edgexf.compress.quantize import MOVES, QuantizedGraph, _Groups, _Quantizer
+from edgexf.compress.quantize import QuantizedGraph, _Quantizer, move_groups
 from edgexf.errors import QuantizationError
 from edgexf.ir.graph import Graph, Op, QParams
 
@@ -56,12 +56,7 @@ class _FileQuantizer(_Quantizer):
 
     def _assign(self, int16: set[str]) -> None:
         g = self.g
-        groups = _Groups(g.tensors)
-        for op in g.ops:
-            if op.type in MOVES:
-                for n in op.inputs + op.outputs:
-                    if n:
-                        groups.union(n, op.outputs[0])
+        groups = move_groups(g)
         self.params, self.dtype = {}, {}
         for members in groups.members().values():
             acts = [n for n in members if not g.tensors[n].is_const]

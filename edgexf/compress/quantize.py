@@ -124,6 +124,17 @@ class _Groups:
         return out
 
 
+def move_groups(g: Graph) -> _Groups:
+    """Tensors joined by data movement (reshape, transpose, slice, ...): each group shares one scale."""
+    groups = _Groups(g.tensors)
+    for op in g.ops:
+        if op.type in MOVES:
+            for n in op.inputs + op.outputs:
+                if n:
+                    groups.union(n, op.outputs[0])
+    return groups
+
+
 class _Quantizer:
     def __init__(self, g: Graph, ranges: Ranges, int16: set[str]):
         self.g, self.ranges = g, ranges
@@ -137,12 +148,7 @@ class _Quantizer:
 
     def _assign(self, int16: set[str]) -> None:
         g = self.g
-        groups = _Groups(g.tensors)
-        for op in g.ops:
-            if op.type in MOVES:
-                for n in op.inputs + op.outputs:
-                    if n:
-                        groups.union(n, op.outputs[0])
+        groups = move_groups(g)
         for state, nxt in g.states:  # the C copies the next state's bytes into the state: one group
             groups.union(state, nxt)
         states = set(g.state_inputs())
