@@ -121,12 +121,14 @@ def main() -> None:
     args = p.parse_args()
     for name in SINGLE:
         for int8 in (False, True):
-            print(json.dumps(single_op(name, int8, args.samples)), flush=True)
+            row = single_op(name, int8, args.samples)
+            print(json.dumps({"benchmark": "tflite_agreement"} | row), flush=True)
     from edgexf.datasets import load_digits
 
     digits = load_digits(test_fraction=0.2, seed=0)  # the split make_tflite.py trained on (x_train)
     for dtype in ("float32", "int8"):
-        print(json.dumps(vit(dtype, digits.x_test[:, None], digits.y_test, args.per_op_samples)), flush=True)
+        row = vit(dtype, digits.x_test[:, None], digits.y_test, args.per_op_samples)
+        print(json.dumps({"benchmark": "tflite_agreement"} | row), flush=True)
 
 
 if __name__ == "__main__":
