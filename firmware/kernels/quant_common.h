@@ -1,6 +1,7 @@
 /* Shared integer helpers of the quant*.c kernels (edgexf_kernels.h, "integer kernels", is the contract).
  * static inline, so every kernel file gets its own copy and no symbol is exported. No float, no
- * libgcc helpers: 64-bit multiplies and shifts are inline on Cortex-M, 64-bit division is avoided. */
+ * libgcc helpers on Cortex-M3 and up: 64-bit multiplies and shifts are inline, 32-bit division is UDIV,
+ * 64-bit division is avoided. */
 #ifndef EDGEXF_QUANT_COMMON_H
 #define EDGEXF_QUANT_COMMON_H
 
@@ -41,43 +42,102 @@ static inline void exfq_store(void *p, int32_t bytes, int32_t i, int64_t v) {
     }
 }
 
+/* Leading zeros of v != 0: the CLZ instruction where the core has it (Cortex-M3 and up), a binary
+ * search elsewhere (ARMv6-M has no CLZ, and the builtin would call libgcc there). */
+static inline int32_t exfq_clz32(uint32_t v) {
+#if defined(__GNUC__) && (!defined(__arm__) || defined(__ARM_FEATURE_CLZ))
+    return __builtin_clz(v);
+#else
+    int32_t n = 0;
+    if (v < 0x10000u) n += 16, v <<= 16;
+    if (v < 0x1000000u) n += 8, v <<= 8;
+    if (v < 0x10000000u) n += 4, v <<= 4;
+    if (v < 0x40000000u) n += 2, v <<= 2;
+    if (v < 0x80000000u) n += 1;
+    return n;
+#endif
+}
+
 /* Number of significant bits: 0 for 0, 1 for 1, 64 for 2^63 and above. */
 static inline int32_t exfq_bitlen64(uint64_t v) {
-    int32_t n = 0;
-    while (v) {
-        v >>= 1;
-        n++;
-    }
-    return n;
+    const uint32_t hi = (uint32_t)(v >> 32), lo = (uint32_t)v;
+    if (hi) return 64 - exfq_clz32(hi);
+    return lo ? 32 - exfq_clz32(lo) : 0;
 }
 
-/* floor(sqrt(w)) exactly, for any uint64: digit-by-digit (two bits of w per step), 32 steps at most. */
+/* floor(sqrt(n)) for 2^28 <= n < 2^30 (the result is in [2^14, 2^15)): Newton's step
+ * x -> (x + n / x) / 2 (32-bit UDIV) twice from a table's x0 = ceil(sqrt((n >> 24) + 1) * 2^12), which is
+ * >= sqrt(n) and within 3.1% of it. From any x >= floor(sqrt(n)) a step stays >= floor(sqrt(n)) (it is
+ * floor((x + n/x) / 2) and (x + n/x) / 2 >= sqrt(n)), and two steps from 3.1% leave at most 1 too many
+ * (all 805M n are checked on the host by tests/firmware/test_kernels_q_norm.py's shim); the final loop
+ * makes x*x <= n whatever the estimate was. x + n / x < 2^15 + 2^16 and x*x < 2^32 fit uint32. */
+static inline uint32_t exfq_isqrt_2p28(uint32_t n) {
+    static const uint16_t x0[48] = {
+        16889, 17378, 17855, 18318, 18771, 19212, 19644, 20067, 20480, 20886, 21284, 21674,
+        22058, 22435, 22806, 23171, 23530, 23884, 24233, 24576, 24915, 25250, 25580, 25906,
+        26228, 26546, 26860, 27170, 27477, 27781, 28081, 28378, 28672, 28964, 29252, 29537,
+        29820, 30100, 30377, 30652, 30925, 31195, 31462, 31728, 31991, 32252, 32511, 32768,
+    }; /* index (n >> 24) - 16 */
+    uint32_t x = x0[(n >> 24) - 16];
+    x = (x + n / x) >> 1;
+    x = (x + n / x) >> 1;
+    while (x * x > n) x--;
+    return x;
+}
+
+/* floor(sqrt(w)) for 2^60 <= w < 2^62 (the result r is in [2^30, 2^31)). With s = floor(sqrt(w_hi)),
+ * w_hi = w >> 32 in [2^28, 2^30), x0 = s * 2^16 <= sqrt(w), one Newton step in 32-bit words:
+ * x1 = x0 + floor((w - x0^2) / (2 x0)) = floor((x0 + w / x0) / 2) >= r, and w - x0^2 = e * 2^32 + w_lo
+ * with e = w_hi - s^2 in [0, 2s], so floor((w - x0^2) / 2^17) = e * 2^15 + (w_lo >> 17) < 2^31 and
+ * floor(that / s) is the step (nested floors). x1 - sqrt(w) = (sqrt(w) - x0)^2 / (2 x0) < 2^32 / 2^31 = 2
+ * (sqrt(w) < (s + 1) 2^16, x0 >= 2^30), so x1 <= r + 2 and the loop runs at most twice; x1 < 2^31 + 2,
+ * so x1^2 fits uint64. The loop alone makes r*r <= w; x1 >= r gives w < (r + 1)^2. */
+static inline uint32_t exfq_isqrt_2p60(uint64_t w) {
+    const uint32_t w_hi = (uint32_t)(w >> 32), w_lo = (uint32_t)w;
+    const uint32_t s = exfq_isqrt_2p28(w_hi);
+    const uint32_t e = w_hi - s * s;
+    uint32_t x = (s << 16) + ((e << 15) + (w_lo >> 17)) / s;
+    while ((uint64_t)x * x > w) x--;
+    return x;
+}
+
+/* floor(sqrt(w)) exactly, for any uint64: scaled into [2^60, 2^62) by an even shift (floor(sqrt(w 4^k))
+ * >> k == floor(sqrt(w))), or, from 2^62 up, r = 2 floor(sqrt(w >> 2)) (floor(sqrt(w) / 2), so
+ * floor(sqrt(w)) is r or r + 1; (r + 1)^2 <= (2^32 - 1)^2 fits). */
 static inline uint64_t exfq_isqrt64(uint64_t w) {
-    uint64_t r = 0, bit = (uint64_t)1 << 62;
-    while (bit > w) bit >>= 2;
-    while (bit) {
-        if (w >= r + bit) {
-            w -= r + bit;
-            r = (r >> 1) + bit;
-        } else {
-            r >>= 1;
-        }
-        bit >>= 2;
+    if (w >> 62) {
+        uint64_t r = (uint64_t)exfq_isqrt_2p60(w >> 2) * 2;
+        if ((r + 1) * (r + 1) <= w) r++;
+        return r;
     }
-    return r;
+    if (w == 0) return 0;
+    const int32_t k = (62 - exfq_bitlen64(w)) / 2;
+    return exfq_isqrt_2p60(w << (2 * k)) >> k;
 }
 
-/* floor(2^61 / r) for 2^30 <= r < 2^31 (the quotient is in (2^30, 2^31]), by restoring division over
- * the 32 quotient bits: a 64-bit '/' would call libgcc's __aeabi_uldivmod on Cortex-M. */
-static inline int64_t exfq_div_2p61(uint64_t r) {
-    uint64_t rem = (uint64_t)1 << 61, q = 0;
-    for (int32_t b = 31; b >= 0; b--) {
-        if (rem >= (r << b)) {
-            rem -= r << b;
-            q |= (uint64_t)1 << b;
-        }
+/* floor(2^61 / r) for 2^30 <= r < 2^31 (the quotient is in (2^30, 2^31]), as two 16-bit quotient digits,
+ * each from a 32-bit UDIV by h = r >> 15 (in [2^15, 2^16), r / 2^15 in [h, h + 1)) and corrected exactly:
+ * - qh = floor(2^30 / h) is floor(2^45 / r) or one more: 2^45 / r <= 2^30 / h < 2^45 / r + 1 (the gap
+ *   2^30 / (h (h + 1)) is below 1). The remainder 2^45 - qh r is in [-r, r), so it is its own value mod
+ *   2^32 (2^45 is 0 mod 2^32) read as int32.
+ * - ql = floor(rem 2^16 / r) for 0 <= rem < r: e = floor(2 rem / h) (2 rem < 2^32) is ql, or up to 2
+ *   more (the gap 2 rem / (h (h + 1)) < 2^16 / h <= 2). rem 2^16 - e r is checked in int64.
+ * q = qh 2^16 + ql. No 64-bit division (a libgcc call on Cortex-M). */
+static inline int64_t exfq_div_2p61(uint64_t r64) {
+    const uint32_t r = (uint32_t)r64, h = r >> 15;
+    uint32_t qh = (1u << 30) / h;
+    int32_t rem = (int32_t)(0u - qh * r);
+    if (rem < 0) {
+        qh--;
+        rem += (int32_t)r;
     }
-    return (int64_t)q;
+    uint32_t ql = ((uint32_t)rem << 1) / h;
+    int64_t rem2 = ((int64_t)rem << 16) - (int64_t)((uint64_t)ql * r);
+    while (rem2 < 0) {
+        ql--;
+        rem2 += r;
+    }
+    return ((int64_t)qh << 16) + ql;
 }
 
 /* LayerNorm of `rows` rows of x, int8 (x_bytes 1) or int16 (x_bytes 2), into int8 y: the fused
