@@ -143,8 +143,9 @@ def test_int8_report_puts_float_and_int8_figures_side_by_side(build, build_int8,
     f = json.loads((build / "report.json").read_text())
     q = json.loads((build_int8 / "report.json").read_text())
     assert q["float"]["weights_bytes"] == f["weights_bytes"] and q["float"]["arena_bytes"] == f["arena_bytes"]
-    # int8 weights (plus int32 biases, multipliers and tables) and activations: about a quarter
-    assert q["weights_bytes"] < 0.35 * f["weights_bytes"] and q["arena_bytes"] <= f["arena_bytes"] / 4 + 64
+    # int8 weights (plus int32 biases, multipliers and tables): about a quarter; the arena holds a quarter
+    # of the activations plus the DSP attention kernel's working memory (1,224 B here), about a third
+    assert q["weights_bytes"] < 0.35 * f["weights_bytes"] and q["arena_bytes"] <= f["arena_bytes"] / 3 + 64
     assert q["flash_bytes"] < f["flash_bytes"] - 100_000
     assert q["inputs"][0]["dtype"] == q["outputs"][0]["dtype"] == "int8" and "quant" in q["inputs"][0]
     qq = q["quantization"]

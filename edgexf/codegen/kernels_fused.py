@@ -73,6 +73,8 @@ def _q_attention(c: EmitContext, op: Op) -> KernelCall:
     dims = (t, heads, d3 // (3 * heads))
     zps = (at["q_zp"], at["k_zp"], *at["qk"], at["p_zp"], at["v_zp"], *at["av"])
     ptrs = (_q(c, qkv), _q(c, table), _q(c, exp), _q(c, op.outputs[0]))
+    if uses_dsp(op):
+        return _call("exf_attention_s8_dsp", *ptrs, *dims, *zps, c.scratch(op))
     return _call("exf_attention_s8", *ptrs, *dims, *zps, c.scratch(op, "int8_t"))
 
 

@@ -12,7 +12,7 @@ from edgexf.ir.graph import Op
 
 # firmware/kernels/edgexf_kernels.h EXF_DSP_BLOCK_ROWS (tests/firmware checks they agree)
 DSP_BLOCK_ROWS = 6
-DSP_OPS = ("q_linear", "q_ln_linear", "q_token_mlp")  # the int8 ops with a _dsp kernel
+DSP_OPS = ("q_linear", "q_ln_linear", "q_token_mlp", "q_attention")  # the int8 ops with a _dsp kernel
 # Cores with the DSP extension (SMLAD, SXTB16): Armv7E-M and Armv8-M Mainline with DSP
 DSP_CORES = ("cortex-m4", "cortex-m7", "cortex-m33", "cortex-m35p", "cortex-m55", "cortex-m85")
 CHOICES = ("auto", "portable", "dsp")
@@ -32,6 +32,17 @@ def block_scratch(op: Op, row_bytes: int, widen_k: int) -> int:
     """Scratch of a fused dsp op: DSP_BLOCK_ROWS of its own row buffers (row_bytes per row) plus
     the widening of the widest linear input (widen_k); 8-aligned, as the kernel lays it out."""
     return _align8(DSP_BLOCK_ROWS * row_bytes) + widened_bytes(widen_k)
+
+
+def attention_scratch(t: int, dh: int) -> int:
+    """Scratch of exf_attention_s8_dsp (firmware/kernels/quant_attention_dsp.c): one head's keys
+    (t2 x dh) and values (dh2 x t, transposed) widened to int16, dh and t padded to multiples of 4,
+    two query rows, two probability rows, two rows of 4 ceil(t / 4) scores and two rows of int32 sums;
+    t2, dh2 = t, dh rounded up to even: 8 (t2 gd + dh2 gt + 2 gd + 3 gt + max(t2, dh2)) bytes,
+    gd = ceil(dh / 4), gt = ceil(t / 4)."""
+    gd, gt = -(-dh // 4), -(-t // 4)
+    t2, dh2 = t + t % 2, dh + dh % 2
+    return 8 * (t2 * gd + dh2 * gt + 2 * gd + 3 * gt + max(t2, dh2))
 
 
 def _align8(n: int) -> int:

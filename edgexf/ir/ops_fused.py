@@ -23,7 +23,7 @@ import numpy as np
 from edgexf.ir import kernels_q as KQ
 from edgexf.ir import kernels_ref as K
 from edgexf.ir.graph import GraphError, Op
-from edgexf.ir.kernel_choice import block_scratch, uses_dsp
+from edgexf.ir.kernel_choice import attention_scratch, block_scratch, uses_dsp
 from edgexf.ir.opdef import ITEMSIZE, OpDef, Spec, alias_last_axis, rows_of
 
 
@@ -110,7 +110,10 @@ def _q_attention_ref(op, a, s):
 
 
 def _attention_scratch(op, s):
-    return s[0][0][-2] * ITEMSIZE[s[0][1]]  # one row of T scores
+    (*_, t, d3), dtype = s[0]
+    if uses_dsp(op):  # a head's keys and values widened to int16, and two rows of each step
+        return attention_scratch(t, d3 // (3 * op.attrs["heads"]))
+    return t * ITEMSIZE[dtype]  # one row of T scores
 
 
 def _attention_macs(op, i, o):

@@ -24,18 +24,26 @@ from edgexf.targets.toolchain import (
     run_compiler,
 )
 
+ATTENTION = "exf_attention_s8_dsp"
+
 
 @dataclass(frozen=True)
 class KernelTiming:
+    """One timed shape. For exf_attention_s8_dsp rows, k, m are t, heads, dh, and scratch the working
+    memory the kernel declared for them (bytes; 0 for the others)."""
+
     kernel: str
     rows: int
     k: int
     m: int
     portable: int  # instructions under QEMU; ns on the host
     fast: int
+    scratch: int = 0
 
     @property
     def macs(self) -> int:
+        if self.kernel == ATTENTION:  # q k^T and p v: 2 t^2 dh per head
+            return 2 * self.rows * self.rows * self.k * self.m
         return self.rows * self.k * self.m
 
 
@@ -84,5 +92,8 @@ def run(
         parts = line.split()
         if parts[:1] == ["time"]:
             rows, k, m, portable, fast = (int(v) for v in parts[2:7])
-            timings.append(KernelTiming(parts[1], rows, k, m, round(portable * scale), round(fast * scale)))
+            extra = [int(v) for v in parts[7:8]]
+            timings.append(
+                KernelTiming(parts[1], rows, k, m, round(portable * scale), round(fast * scale), *extra)
+            )
     return timings

@@ -3,6 +3,7 @@
  * PLAT_EXIT_CHECK_FAILED at the first output byte that differs, naming the kernel and the shape.
  * For the fixed shapes it also logs both kernels' ticks, one line each:
  *   time KERNEL rows k m portable_ticks fast_ticks
+ * (for exf_attention_s8_dsp: time KERNEL t heads dh portable_ticks fast_ticks scratch_bytes).
  * Build: edgexf/targets/toolchain.py build_kernel_check (host gcc, or a board / QEMU image).
  */
 #include "edgexf_kernels.h"
@@ -13,12 +14,25 @@
 #define MAX_K 512
 #define MAX_M 384
 #define RANDOM_CASES 300
+#define RANDOM_ATTENTION_CASES 200
 
 static int8_t x[MAX_ROWS * MAX_K];
 static int8_t w[MAX_M * MAX_K];
 static int32_t bias[MAX_M], mult[MAX_M], shift[MAX_M];
 static int8_t y_portable[MAX_ROWS * MAX_M], y_fast[MAX_ROWS * MAX_M];
 static uint32_t scratch[EXF_DSP_BLOCK_ROWS * MAX_K / 4 * 2];
+
+/* attention: t <= MAX_T tokens, dh <= MAX_DH, heads * dh <= MAX_D; qkv lives in w, y in y_portable/y_fast */
+#define MAX_T 64
+#define MAX_DH 40
+#define MAX_D 160
+#define GUARD_BYTES 64 /* past the scratch the kernel declares: must stay untouched */
+#define MAX_GD ((MAX_DH + 3) / 4) /* groups of 4 along dh, and along t (MAX_T, MAX_DH even) */
+#define MAX_GT ((MAX_T + 3) / 4)
+#define ATT_SCRATCH_MAX (8 * (MAX_T * MAX_GD + MAX_DH * MAX_GT + 2 * MAX_GD + 3 * MAX_GT + MAX_T))
+static uint32_t att_scratch[(ATT_SCRATCH_MAX + GUARD_BYTES) / 4];
+static int8_t att_scores[MAX_T], scale_table[256];
+static int32_t exp_table[256];
 
 static uint32_t rng_state = 0x2545F491u;
 
@@ -91,6 +105,78 @@ static int32_t check_linear(int32_t rows, int32_t k, int32_t m, int32_t timed)
     return 0;
 }
 
+/* The scratch exf_attention_s8_dsp declares (edgexf_kernels.h; kernel_choice.attention_scratch). */
+static int32_t attention_scratch_bytes(int32_t t, int32_t dh)
+{
+    const int32_t gd = (dh + 3) / 4, gt = (t + 3) / 4, t2 = (t + 1) / 2 * 2, dh2 = (dh + 1) / 2 * 2;
+    return 8 * (t2 * gd + dh2 * gt + 2 * gd + 3 * gt + (t2 > dh2 ? t2 : dh2));
+}
+
+/* A zero point: an extreme one (-128, 127) half of the time, else any int8. */
+static int32_t rng_zp(void) { return rng() % 2 ? (rng() % 2 ? -128 : 127) : rng_in(-128, 127); }
+
+/* exf_attention_s8_dsp against exf_attention_s8 on random qkv, zero points (extremes often), scale table
+ * (or none), exp table and requantizations (shifts from 24 to 56: saturating scores and outputs at the
+ * low end, the fast requantization for 33..53 and the int64 one on either side; the timed shapes take
+ * shifts from 36 to 42, as the example ViTs do). */
+static int32_t check_attention(int32_t t, int32_t heads, int32_t dh, int32_t timed)
+{
+    int8_t *qkv = w;
+    const int32_t d = heads * dh, bytes = attention_scratch_bytes(t, dh);
+    for (int32_t i = 0; i < t * 3 * d; i++) qkv[i] = (int8_t)rng();
+    for (int32_t i = 0; i < 256; i++) {
+        scale_table[i] = (int8_t)rng();
+        exp_table[i] = rng_in(0, 1 << 16);
+    }
+    exp_table[255] = 1 << 16;
+    const int32_t q_zp = rng_zp(), k_zp = rng_zp(), s_zp = rng_zp(), v_zp = rng_zp(), out_zp = rng_zp();
+    const int32_t p_zp = rng() % 2 ? -128 : rng_zp(); /* the softmax's own zero point is -128 */
+    const int32_t lo = timed ? 36 : 24, hi = timed ? 42 : 56;
+    const int32_t qk_mult = rng_in(1 << 29, 0x7FFFFFFF) * (rng() % 8 == 0 ? -1 : 1), qk_shift = rng_in(lo, hi);
+    const int32_t av_mult = rng_in(1 << 29, 0x7FFFFFFF) * (rng() % 8 == 0 ? -1 : 1), av_shift = rng_in(lo, hi);
+    const int8_t *table = rng() % 3 == 0 ? NULL : scale_table;
+    uint8_t *guard = (uint8_t *)att_scratch + bytes;
+    for (int32_t i = 0; i < GUARD_BYTES; i++) guard[i] = 0xA5;
+    uint64_t t0 = plat_ticks();
+    exf_attention_s8(qkv, table, exp_table, y_portable, t, heads, dh, q_zp, k_zp, qk_mult, qk_shift, s_zp, p_zp,
+                     v_zp, av_mult, av_shift, out_zp, att_scores);
+    uint64_t t1 = plat_ticks();
+    exf_attention_s8_dsp(qkv, table, exp_table, y_fast, t, heads, dh, q_zp, k_zp, qk_mult, qk_shift, s_zp, p_zp,
+                         v_zp, av_mult, av_shift, out_zp, att_scratch);
+    uint64_t t2 = plat_ticks();
+#ifdef KERNEL_CHECK_SELFTEST_ATTENTION /* tests/firmware/test_kernels_dsp.py: a wrong byte must be caught */
+    y_fast[(t * d) / 2] ^= 1;
+#endif
+    for (int32_t i = 0; i < GUARD_BYTES; i++) {
+        if (guard[i] != 0xA5) {
+            log_shape("SCRATCH OVERRUN ", "exf_attention_s8_dsp", t, heads, dh);
+            plat_log("\n");
+            return -1;
+        }
+    }
+    for (int32_t i = 0; i < t * d; i++) {
+        if (y_portable[i] != y_fast[i]) {
+            log_shape("MISMATCH ", "exf_attention_s8_dsp", t, heads, dh);
+            plat_log("at element ");
+            log_field(i);
+            plat_log("\n");
+            return -1;
+        }
+    }
+    if (timed) {
+        log_shape("time ", "exf_attention_s8_dsp", t, heads, dh);
+        log_field((int64_t)(t1 - t0));
+        log_field((int64_t)(t2 - t1));
+        log_field(bytes);
+        plat_log("\n");
+    }
+    return 0;
+}
+
+/* (t, heads, dh) of the example ViTs' attention: digits (17 tokens, 4 heads of 12), MNIST (50, 4 x 16),
+ * two heads of 32, large (197 tokens capped at MAX_T, 8 x 16) */
+static const int32_t TIMED_ATTENTION[][3] = {{17, 4, 12}, {50, 4, 16}, {50, 2, 32}, {64, 8, 16}};
+
 /* (rows, k, m) of the example ViTs' linear layers: digits (17 tokens, D 32), MNIST (50, D 64),
  * large (197, D 128; rows capped at MAX_ROWS) */
 static const int32_t TIMED[][3] = {
@@ -106,9 +192,22 @@ int main(void)
             plat_exit(PLAT_EXIT_CHECK_FAILED);
         }
     }
+    for (uint32_t i = 0; i < sizeof TIMED_ATTENTION / sizeof TIMED_ATTENTION[0]; i++) {
+        const int32_t *s = TIMED_ATTENTION[i];
+        if (check_attention(s[0], s[1], s[2], 1) != 0) {
+            plat_exit(PLAT_EXIT_CHECK_FAILED);
+        }
+    }
     for (int32_t c = 0; c < RANDOM_CASES; c++) {
         const int32_t rows = rng_in(1, 13), k = rng_in(1, 70), m = rng_in(1, 20);
         if (check_linear(rows, k, m, 0) != 0) {
+            plat_exit(PLAT_EXIT_CHECK_FAILED);
+        }
+    }
+    for (int32_t c = 0; c < RANDOM_ATTENTION_CASES; c++) { /* odd t, dh of every residue mod 4 */
+        const int32_t t = c < 8 ? c + 1 : rng_in(1, MAX_T), dh = c < 40 ? c % MAX_DH + 1 : rng_in(1, MAX_DH);
+        const int32_t heads = rng_in(1, MAX_D / dh < 4 ? MAX_D / dh : 4);
+        if (check_attention(t, heads, dh, 0) != 0) {
             plat_exit(PLAT_EXIT_CHECK_FAILED);
         }
     }

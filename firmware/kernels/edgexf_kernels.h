@@ -227,6 +227,14 @@ void exf_token_mlp_q_dsp(const void *x, int32_t x_bytes, const int32_t *gamma, c
                          int32_t fc2_zp, const int32_t add[6], void *y, int32_t y_bytes, int32_t rows, int32_t d,
                          int32_t hidden, void *scratch);
 
+/* exf_attention_s8 (quant_attention_dsp.c), a head's keys and values widened to int16 once. scratch:
+ * 8 (t2 gd + dh2 gt + 2 gd + 3 gt + max(t2, dh2)) bytes, gd = ceil(dh / 4), gt = ceil(t / 4), t2 and
+ * dh2 = t and dh rounded up to even (edgexf/ir/kernel_choice.py attention_scratch mirrors it). */
+void exf_attention_s8_dsp(const int8_t *qkv, const int8_t *scale_table, const int32_t *exp_table, int8_t *y,
+                          int32_t t, int32_t heads, int32_t dh, int32_t q_zp, int32_t k_zp, int32_t qk_mult,
+                          int32_t qk_shift, int32_t s_zp, int32_t p_zp, int32_t v_zp, int32_t av_mult,
+                          int32_t av_shift, int32_t out_zp, void *scratch);
+
 /* x (n, c, h, wd) conv w (o, c/groups, kh, kw) -> y (n, o, oh, ow), int8, geometry as exf_conv2d_f32.
  * acc = bias[oc] + sum over the taps inside the image of (x - in_zp) * w (int32; padding taps are
  * skipped, i.e. the padding is the real value 0); bias (o) may be NULL (= 0); mult, shift (o);
@@ -260,7 +268,8 @@ void exf_softmax_s8(const int8_t *x, const int32_t *exp_table, int8_t *y, int32_
  * z_i = ((d*q_i - S) * inv + (1 << (s - 1))) >> s, which is (x_i - mean) / sqrt(var + eps) * 2^16.
  * y_i = clamp_s8(((gamma[i] * z_i + beta[i] * 2^16 + (1 << (gshift + 15))) >> (gshift + 16)) + out_zp),
  * gshift in [0, 40]; gamma, beta (d) are the real gamma and beta over the output scale, times 2^gshift.
- * y may equal x (_s8). No 64-bit division or libgcc helper: the square root and 2^61 / r are bitwise. */
+ * out_zp in [-128, 127]. y may equal x (_s8). No 64-bit division or libgcc helper: the square root and
+ * 2^61 / r use 32-bit divisions, Newton steps and exact corrections (quant_common.h). */
 void exf_layernorm_s8(const int8_t *x, const int32_t *gamma, const int32_t *beta, int8_t *y, int32_t rows,
                       int32_t d, int64_t eps_term, int32_t gshift, int32_t out_zp);
 void exf_layernorm_s16(const int16_t *x, const int32_t *gamma, const int32_t *beta, int8_t *y, int32_t rows,

@@ -1,6 +1,9 @@
 """The fast int8 kernels (firmware/kernels/*_dsp.c) against the portable ones: the same bytes on
 random shapes (odd sizes, tails of rows and columns, both requantization paths) and on the example
-ViTs' shapes, on the host (plain-C forms of SXTB16/SMLAD) and in QEMU (the real instructions)."""
+ViTs' shapes, on the host (plain-C forms of SXTB16/SMLAD) and in QEMU (the real instructions).
+Attention (exf_attention_s8_dsp): odd t, dh of every residue mod 4, one to four heads, zero points at
+the extremes, saturating scores and outputs, with and without a scale table; the kernel must also
+stay inside the scratch it declares (kernel_choice.attention_scratch)."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import re
 import pytest
 
 from edgexf.errors import RunError
-from edgexf.ir.kernel_choice import DSP_BLOCK_ROWS, resolve
+from edgexf.ir.kernel_choice import DSP_BLOCK_ROWS, DSP_OPS, attention_scratch, resolve
 from edgexf.resources import firmware_dir
 from edgexf.targets import kernel_check
 from edgexf.targets.boards import load_board
@@ -22,23 +25,46 @@ def test_block_rows_agree_with_the_header():
 
 def test_fast_equals_portable_on_the_host():
     timings = kernel_check.run(None)
-    assert {t.kernel for t in timings} == {"exf_linear_s8_dsp"}
+    assert {t.kernel for t in timings} == {"exf_linear_s8_dsp", kernel_check.ATTENTION}
+    for t in timings:  # the scratch the C kernel used is the one the planner reserves
+        if t.kernel == kernel_check.ATTENTION:
+            assert t.scratch == attention_scratch(t.rows, t.m), t
 
 
 @pytest.mark.qemu
 def test_fast_equals_portable_in_qemu_and_takes_at_least_3x_fewer_instructions():
     timings = kernel_check.run(load_board("stm32f746"))
-    assert len(timings) >= 10
-    for t in timings:
+    linear = [t for t in timings if t.kernel == "exf_linear_s8_dsp"]
+    assert len(linear) >= 10
+    for t in linear:
         if t.rows >= DSP_BLOCK_ROWS:  # a single row has no weight reuse: only the SIMD gain
             assert t.portable >= 3 * t.fast, t
             assert t.macs / t.fast > 0.55, t  # MACs per instruction (portable: about 0.18)
+    attention = [t for t in timings if t.kernel == kernel_check.ATTENTION]
+    assert len(attention) == 4
+    for t in attention:  # the softmax and a requantization per score stay: less gain on short rows
+        assert t.portable >= (5 if t.rows >= 50 else 3) * t.fast, t
+        assert t.macs / t.fast > (0.5 if t.rows >= 50 else 0.28), t  # portable: about 0.1
 
 
 @pytest.mark.qemu
 def test_a_wrong_byte_is_caught():
     with pytest.raises(RunError, match=r"(?s)a fast kernel.*MISMATCH exf_linear_s8_dsp 17 32 96 at element"):
         kernel_check.run(load_board("stm32f746"), defines=("KERNEL_CHECK_SELFTEST",))
+
+
+def test_a_wrong_attention_byte_is_caught():
+    match = r"(?s)a fast kernel.*MISMATCH exf_attention_s8_dsp 17 4 12 at element"
+    with pytest.raises(RunError, match=match):
+        kernel_check.run(None, defines=("KERNEL_CHECK_SELFTEST_ATTENTION",))
+
+
+def test_attention_scratch_formula():
+    # t = 50, dh = 16 (the MNIST ViT): keys 50 x 16 and values 16 x 52 as int16, 2 query rows of 16,
+    # 2 probability rows of 52, 2 rows of 52 scores and 2 rows of 50 int32 sums
+    assert attention_scratch(50, 16) == 1600 + 1664 + 64 + 208 + 104 + 400
+    assert attention_scratch(1, 1) == 8 * (2 + 2 + 2 + 3 + 2)
+    assert "q_attention" in DSP_OPS
 
 
 def test_auto_picks_dsp_only_on_cores_that_have_it():
