@@ -24,8 +24,9 @@ from edgexf.targets.boards import load_board
 from edgexf.targets.size import elf_sizes
 
 TINY = f"{Path(__file__).with_name('tiny_vit.py')}:build"
-# The tiny model's estimated flash: dense about 42.2 KB, lowrank 0.75 about 38.2 KB, 0.5 about 34.5 KB.
-FLASH_BUDGET = 40_000
+# The tiny model's estimated flash (int8 weights + 20.9 KB of code and runtime, the DSP attention and
+# LayerNorm kernels included): dense about 48.5 KB, lowrank 0.75 about 44.5 KB, 0.5 about 40.8 KB.
+FLASH_BUDGET = 46_000
 
 
 @pytest.fixture(autouse=True)

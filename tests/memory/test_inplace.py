@@ -39,11 +39,13 @@ def _graphs():
 
 
 def _extra_ops() -> Graph:
-    """Aliasing ops a ViT does not contain: sub, div, relu and the recurrent models' activations (float),
-    q_mul and q_requant (int8 -> int16: a widening output, so the input lies in the output's upper half)."""
+    """Aliasing ops a ViT does not contain: sub, div, relu, the recurrent models' activations, erf and log
+    (float), q_mul and q_requant (int8 -> int16: a widening output, so the input lies in the output's upper
+    half)."""
     t = {"x": Tensor("x", (2, 3, 8)), "c": Tensor("c", (3, 8), data=np.full((3, 8), 1.5, np.float32))}
     ops = []
-    unary = [(k, ["x"], {}) for k in ("relu", "exp", "silu", "sigmoid", "tanh", "rsqrt", "sqrt")]
+    kinds = ("relu", "exp", "silu", "sigmoid", "tanh", "rsqrt", "sqrt", "erf", "log")
+    unary = [(k, ["x"], {}) for k in kinds]
     softplus = ("softplus", ["x"], {"beta": 1.0, "threshold": 20.0})
     for i, (kind, ins, attrs) in enumerate(
         [("sub", ["x", "c"], {}), ("div", ["x", "c"], {}), *unary, softplus]
