@@ -1,7 +1,8 @@
 """Integrated ops: what the fusion pass (edgexf/passes/fuse.py) makes of a ViT's op chains.
 
 Each computes, one row (token, or query row of one head) at a time, exactly what its chain of plain
-ops computes, so that no intermediate bigger than a row ever exists in memory:
+ops computes, so that no intermediate bigger than a row ever exists in memory (the float32 ln_linear
+and token_mlp: two rows, so that each weight loaded serves both):
 
 - ln_linear:  LayerNorm -> linear, per token (the normalized row lives in scratch)
 - attention:  softmax(q k^T * scale) v per head and per query row, from the packed qkv matrix
@@ -61,7 +62,9 @@ def _ln_linear_scratch(op, s):
     k = s[0][0][-1]
     if uses_dsp(op):  # a block of normalized rows, and their widening
         return block_scratch(op, k, k)
-    return k * (4 if op.type == "ln_linear" else 1)  # one normalized row
+    if op.type == "ln_linear":  # two normalized rows (the float kernel runs rows in pairs)
+        return min(rows_of(s[0]), 2) * k * 4
+    return k  # one normalized row
 
 
 # ---- attention ------------------------------------------------------------------------------------
@@ -151,7 +154,9 @@ def _token_mlp_scratch(op, s):
     d, hidden = s[0][0][-1], s[3][0][0]
     if uses_dsp(op):  # a block of each row buffer, and the widening of the wider linear input
         return block_scratch(op, 2 * d + hidden, max(d, hidden))
-    return (2 * d + hidden) * (4 if op.type == "token_mlp" else 1)  # normalized row, hidden row, fc2 row
+    if op.type == "token_mlp":  # normalized, hidden and fc2 rows, for two rows at a time
+        return min(rows_of(s[0]), 2) * (2 * d + hidden) * 4
+    return 2 * d + hidden
 
 
 def _token_mlp_macs(op, i, o):

@@ -312,14 +312,15 @@ void exf_requant_q(const void *x, int32_t x_bytes, void *y, int32_t y_bytes, int
                    int32_t mult, int32_t shift, int32_t out_zp);
 
 /* ---- integrated (fused) kernels: fused.c, quant_fused.c ---------------------------------------
- * Each runs a chain of the kernels above one row at a time and gives exactly the chain's results
- * (float32: the same sums in the same order). `scratch` is working memory in the arena, of the size
- * the code generator reserves (edgexf/ir/ops_fused.py): ln_linear k elements, attention t elements,
- * token_mlp 2 d + hidden elements (floats for _f32, bytes for the integer kernels).
+ * Each runs a chain of the kernels above a row (the float32 ln_linear and token_mlp: two rows) at a time
+ * and gives exactly the chain's results (float32: the same sums in the same order). `scratch` is working
+ * memory in the arena, of the size the code generator reserves (edgexf/ir/ops_fused.py): ln_linear k
+ * elements, attention t elements, token_mlp 2 d + hidden elements (floats for _f32, bytes for the
+ * integer kernels), times min(rows, 2) for the float32 ln_linear and token_mlp.
  * Aliasing (token overwriting), used by the memory planner:
- * - ln_linear, token_mlp: row r of x is read completely before row r of y is written, rows in order,
- *   so y may start at x when a y row is no longer than an x row, or x may lie at the tail of y
- *   (x = y + rows * (y row bytes - x row bytes)) when it is longer.
+ * - ln_linear, token_mlp: rows r (and r + 1) of x are read completely before those rows of y are
+ *   written, rows in order, so y may start at x when a y row is no longer than an x row, or x may lie
+ *   at the tail of y (x = y + rows * (y row bytes - x row bytes)) when it is longer.
  * - patch_embed: the class token is written first; each patch row's tokens are computed in scratch
  *   ((wd/p) d elements of y's type) and written once image rows [r p, (r+1) p) are read, so x may lie
  *   inside y's region as long as the tokens before patch row r stay below image row r p of channel 0.
