@@ -9,8 +9,9 @@ so their inputs and outputs form one group with one scale, zero point and type (
 concat, such as a class token, is quantized in the group's parameters).
 
 int16: tensors chosen with `int16` patterns ("residual" = every add/sub output, or fnmatch globs on
-tensor names) stay int16 (symmetric) when everything that writes them can write int16 (add, sub,
-requant, data movement). A consumer with only an int8 kernel reads an int8 copy made by a q_requant.
+tensor names; edgexf/compress/int16_select.py) stay int16 (symmetric) when everything that writes them
+can write int16 (add, sub, requant, data movement). A consumer with only an int8 kernel reads an int8
+copy made by a q_requant.
 
 Recurrent (streaming) graphs: a state and its next state are one group (the C copies the next state's
 bytes into the state), symmetric (zero point 0: edgexf_reset() zeroes the bytes, which must mean 0.0),
@@ -20,12 +21,12 @@ states and the add that updates them in int16; there, linear (q_linear_q) and mu
 
 from __future__ import annotations
 
-import fnmatch
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from edgexf.compress.calibrate import Ranges
+from edgexf.compress.int16_select import has_scalar, select_int16
 from edgexf.compress.qmath import (
     LIMITS,
     SOFTMAX_OUT,
@@ -46,7 +47,6 @@ from edgexf.ir.opdef import ConvGeometry
 
 # no arithmetic: outputs share the input's params
 MOVES = ("reshape", "transpose", "slice", "concat", "gather", "broadcast")
-INT16_WRITERS = ("add", "sub")  # "residual": the outputs of these float ops
 INT16_OUTPUTS = ("add", "sub")  # float ops whose integer form can write int16
 # ... and in a recurrent graph also these: q_linear_q (int16 in/out) has no DSP or fused kernel, so only
 # the recurrence, where the state's precision carries over every step, is worth it
@@ -61,45 +61,6 @@ class QuantizedGraph:
     graph: Graph
     int16: list[str]  # tensors kept in int16
     int16_refused: dict[str, str] = field(default_factory=dict)  # chosen, but kept int8: why
-
-
-def select_int16(graph: Graph, patterns: list[str] | tuple[str, ...]) -> set[str]:
-    """Tensor names matched by the patterns ("residual", or globs); an unmatched pattern is an error."""
-    chosen: set[str] = set()
-    for pattern in patterns:
-        if pattern == "residual":
-            found = {
-                op.outputs[0] for op in graph.ops if op.type in INT16_WRITERS and not _has_scalar(graph, op)
-            }
-        elif pattern == "state":
-            found = _state_path(graph)
-        else:
-            found = {n for n in graph.tensors if fnmatch.fnmatchcase(n, pattern)}
-            found = {n for n in found if not graph.tensors[n].is_const}
-        if not found:
-            names = ", ".join(t.name for t in graph.activations()[:12])
-            raise QuantizationError(
-                f"--int16 {pattern!r} matches no activation tensor (names are like: {names}, ...)"
-            )
-        chosen |= found
-    return chosen
-
-
-def _state_path(graph: Graph) -> set[str]:
-    """ "state": every recurrent state, its next state, and the operands of the add/sub that computes
-    the next state (m_t = A_bar m_{t-1} + B_bar u_t: both terms), so the recurrence runs in int16."""
-    producer = graph.producer()
-    found = {n for pair in graph.states for n in pair}
-    for _, nxt in graph.states:
-        op = producer.get(nxt)
-        if op is not None and op.type in INT16_WRITERS:
-            found |= {n for n in op.inputs if n and not graph.tensors[n].is_const}
-    return found
-
-
-def _has_scalar(graph: Graph, op: Op) -> bool:
-    """x + c with a scalar constant c is a 256-entry table, not an add kernel."""
-    return any(n and graph.tensors[n].is_const and graph.tensors[n].numel == 1 for n in op.inputs)
 
 
 class _Groups:
@@ -198,7 +159,7 @@ class _Quantizer:
             if op is None or op.type in MOVES:
                 continue
             writers = INT16_OUTPUTS_STREAMING if self.g.is_streaming else INT16_OUTPUTS
-            if op.type not in writers or _has_scalar(self.g, op):  # a scalar operand: a table, int8
+            if op.type not in writers or has_scalar(self.g, op):  # a scalar operand: a table, int8
                 return f"{op.describe()} writes it, and has an int8 output only"
         return None
 
