@@ -28,10 +28,12 @@ def widened_bytes(k: int, rows: int = DSP_BLOCK_ROWS) -> int:
     return min(rows, DSP_BLOCK_ROWS) * (k // 4) * 8
 
 
-def block_scratch(op: Op, row_bytes: int, widen_k: int) -> int:
-    """Scratch of a fused dsp op: DSP_BLOCK_ROWS of its own row buffers (row_bytes per row) plus
-    the widening of the widest linear input (widen_k); 8-aligned, as the kernel lays it out."""
-    return _align8(DSP_BLOCK_ROWS * row_bytes) + widened_bytes(widen_k)
+def block_scratch(op: Op, row_bytes: int, widen_k: int, rows: int = DSP_BLOCK_ROWS) -> int:
+    """Scratch of a fused dsp op: a block of its own row buffers (row_bytes per row; the block is
+    DSP_BLOCK_ROWS rows, or all `rows` where there are fewer) plus the widening of the widest linear
+    input (widen_k); 8-aligned, as the kernel lays it out."""
+    block = min(rows, DSP_BLOCK_ROWS)
+    return _align8(block * row_bytes) + widened_bytes(widen_k, block)
 
 
 def attention_scratch(t: int, dh: int) -> int:

@@ -206,20 +206,21 @@ void exf_linear_q(const void *x, int32_t x_bytes, const int8_t *w, const int32_t
  * operations to ACLE intrinsics on cores with DSP and to plain C elsewhere (the host build). */
 #define EXF_DSP_BLOCK_ROWS 6 /* rows of x widened to int16 together; edgexf/ir/kernel_choice.py mirrors it */
 
-/* scratch: EXF_DSP_BLOCK_ROWS * (k / 4) * 8 bytes (the widened rows) */
+/* scratch: R * (k / 4) * 8 bytes (the widened rows), R = min(rows, EXF_DSP_BLOCK_ROWS) */
 void exf_linear_s8_dsp(const int8_t *x, const int8_t *w, const int32_t *bias, const int32_t *mult,
                        const int32_t *shift, int8_t *y, int32_t rows, int32_t k, int32_t m, int32_t out_zp,
                        void *scratch);
 
-/* exf_ln_linear_s8, EXF_DSP_BLOCK_ROWS rows at a time. scratch: align8(EXF_DSP_BLOCK_ROWS * k) bytes of
- * normalized rows, then the widened rows of exf_linear_s8_dsp for k. */
+/* exf_ln_linear_s8, EXF_DSP_BLOCK_ROWS rows at a time. scratch: align8(R * k) bytes of normalized rows,
+ * R = min(rows, EXF_DSP_BLOCK_ROWS), then the widened rows of exf_linear_s8_dsp for k. */
 void exf_ln_linear_s8_dsp(const void *x, int32_t x_bytes, const int32_t *gamma, const int32_t *beta,
                           int64_t eps_term, int32_t gshift, int32_t ln_zp, const int8_t *w, const int32_t *bias,
                           const int32_t *mult, const int32_t *shift, int32_t out_zp, int8_t *y, int32_t rows,
                           int32_t k, int32_t m, void *scratch);
 
-/* exf_token_mlp_q, EXF_DSP_BLOCK_ROWS rows at a time. scratch: align8(EXF_DSP_BLOCK_ROWS * (2 d + hidden))
- * bytes of row buffers, then the widened rows of exf_linear_s8_dsp for max(d, hidden). */
+/* exf_token_mlp_q, EXF_DSP_BLOCK_ROWS rows at a time. scratch: align8(R * (2 d + hidden)) bytes of row
+ * buffers, R = min(rows, EXF_DSP_BLOCK_ROWS), then the widened rows of exf_linear_s8_dsp for
+ * max(d, hidden). */
 void exf_token_mlp_q_dsp(const void *x, int32_t x_bytes, const int32_t *gamma, const int32_t *beta,
                          int64_t eps_term, int32_t gshift, int32_t ln_zp, const int8_t *w1, const int32_t *b1,
                          const int32_t *m1, const int32_t *s1, int32_t fc1_zp, const int8_t *act_table,

@@ -4,8 +4,9 @@
  * a block's input rows are all read before any of its output rows is written, and blocks go in
  * increasing row order, so output rows never overtake input rows still to be read.
  *
- * scratch: the block's row buffers (listed per kernel, each EXF_DSP_BLOCK_ROWS rows), 8-aligned as a
- * whole, then the widened rows of exf_linear_s8_dsp for the widest linear input. */
+ * scratch: the block's row buffers (listed per kernel, each R = min(rows, EXF_DSP_BLOCK_ROWS) rows:
+ * a recurrent model's one-row step needs one), 8-aligned as a whole, then the widened rows of
+ * exf_linear_s8_dsp for the widest linear input (R rows). */
 #include "edgexf_kernels.h"
 #include "quant_common.h"
 
@@ -19,9 +20,10 @@ void exf_ln_linear_s8_dsp(const void *x, int32_t x_bytes, const int32_t *gamma, 
                           int64_t eps_term, int32_t gshift, int32_t ln_zp, const int8_t *w, const int32_t *bias,
                           const int32_t *mult, const int32_t *shift, int32_t out_zp, int8_t *y, int32_t rows,
                           int32_t k, int32_t m, void *scratch) {
-    // scratch: normalized rows (R_MAX k), widened rows (k)
+    // scratch: normalized rows (R k), widened rows (k)
+    const int32_t R = min_i32(R_MAX, rows);
     int8_t *ln = (int8_t *)scratch;
-    void *xs = (uint8_t *)scratch + align8(R_MAX * k);
+    void *xs = (uint8_t *)scratch + align8(R * k);
     for (int32_t r = 0; r < rows; r += R_MAX) {
         const int32_t n = min_i32(R_MAX, rows - r);
         exfq_layernorm_rows((const uint8_t *)x + r * k * x_bytes, x_bytes, gamma, beta, ln, n, k, eps_term, gshift,
@@ -36,9 +38,10 @@ void exf_token_mlp_q_dsp(const void *x, int32_t x_bytes, const int32_t *gamma, c
                          const int8_t *w2, const int32_t *b2, const int32_t *m2, const int32_t *s2,
                          int32_t fc2_zp, const int32_t add[6], void *y, int32_t y_bytes, int32_t rows, int32_t d,
                          int32_t hidden, void *scratch) {
-    // scratch: normalized rows (R_MAX d), hidden rows (R_MAX hidden), fc2 rows (R_MAX d), widened rows
-    int8_t *ln = (int8_t *)scratch, *hid = ln + R_MAX * d, *out = hid + R_MAX * hidden;
-    void *xs = (uint8_t *)scratch + align8(R_MAX * (2 * d + hidden));
+    // scratch: normalized rows (R d), hidden rows (R hidden), fc2 rows (R d), widened rows
+    const int32_t R = min_i32(R_MAX, rows);
+    int8_t *ln = (int8_t *)scratch, *hid = ln + R * d, *out = hid + R * hidden;
+    void *xs = (uint8_t *)scratch + align8(R * (2 * d + hidden));
     for (int32_t r = 0; r < rows; r += R_MAX) {
         const int32_t n = min_i32(R_MAX, rows - r);
         exfq_layernorm_rows((const uint8_t *)x + r * d * x_bytes, x_bytes, gamma, beta, ln, n, d, eps_term, gshift,
