@@ -4,7 +4,9 @@ DSP-extension kernels: one JSON line per (model, dtype, kernels), then one per l
     python benchmarks/latency.py [--out DIR] [--models mnist,large,lmu_smnist,...] [--no-kernel-check]
 
 mnist: the bundled examples/vit_mnist.py:bundled (float32 and int8, calibrated on 500 training
-images). large: examples/vit_mnist.py:large (int8, untrained, calibrated on the same images).
+images). int8 is built three ways: portable kernels; DSP kernels with int8 weights (--dsp-weights
+int8, "dsp-int8w"); DSP kernels as compile picks by default (--dsp-weights auto: int16 where it fits).
+large: examples/vit_mnist.py:large (int8, untrained, calibrated on the same images).
 lmu_smnist, mamba_smnist, kws_lmu, kws_mamba: the recurrent examples (benchmarks/recurrent.py's
 builds: float32, and int8 with their quantization settings); an inference is one whole sequence, and
 the line gives instructions per step too. Each
@@ -35,17 +37,21 @@ from recurrent import INT8 as RECURRENT_INT8  # noqa: E402  (benchmarks/recurren
 from recurrent import MODELS as RECURRENT  # noqa: E402
 
 BOARD = "stm32f746"
+INT8_KERNELS = (("int8", "portable"), ("int8", "dsp-int8w"), ("int8", "dsp"))
 LINEAR_TYPES = ("q_linear", "q_ln_linear", "q_token_mlp", "linear", "ln_linear", "token_mlp")
 
 
 def build(
     model: str, dtype: str, kernels: str, work: Path, data: Path, data_set: str = "vit_mnist", quant_kw=None
 ) -> tuple[dict, Path]:
+    """kernels: portable, dsp (compile's default --dsp-weights auto) or dsp-int8w (--dsp-weights int8)."""
     out = work / f"{model.split(':')[-1]}_{dtype}_{kernels}"
     quant = QuantOptions(data / f"{data_set}_calib.npz", **(quant_kw or {})) if dtype == "int8" else None
+    kernel_set, weights = ("dsp", "int8") if kernels == "dsp-int8w" else (kernels, "auto")
     report = compile_model(
         model, BOARD, out, test_data=data / f"{data_set}_test.npz", max_vectors=4, quant=quant,
-        memory=MemoryOptions(exact_time_s=1.0), kernels=kernels, log=lambda s: print(s, file=sys.stderr),
+        memory=MemoryOptions(exact_time_s=1.0), kernels=kernel_set, dsp_weights=weights,
+        log=lambda s: print(s, file=sys.stderr),
     )  # fmt: skip
     return report, out
 
@@ -60,7 +66,7 @@ def recurrent_builds(name: str, work: Path) -> list[tuple[str, str, dict, Path]]
     model = f"{example}:{builder}"
     return [
         (dtype, kernels, *build(model, dtype, kernels, work, work, data_set, RECURRENT_INT8[name]))
-        for dtype, kernels in (("float32", "portable"), ("int8", "portable"), ("int8", "dsp"))
+        for dtype, kernels in (("float32", "portable"), *INT8_KERNELS)
     ]
 
 
@@ -75,6 +81,7 @@ def line(name: str, dtype: str, kernels: str, report: dict, out: Path) -> dict:
         "model": name,
         "dtype": dtype,
         "kernels": report["kernels"]["used"],
+        "dsp_weights": report["kernels"]["dsp_weights"] if report["kernels"]["used"] == "dsp" else None,
         "macs": report["macs"],
         "instructions_per_inference": total,
         "macs_per_instruction": round(report["macs"] / total, 4),
@@ -113,8 +120,7 @@ def main() -> None:
         subprocess.run(
             [sys.executable, str(example), "--write-data", str(work)], check=True, stdout=sys.stderr
         )
-        builds = {"mnist": [("float32", "portable"), ("int8", "portable"), ("int8", "dsp")],
-                  "large": [("int8", "portable"), ("int8", "dsp")]}  # fmt: skip
+        builds = {"mnist": [("float32", "portable"), *INT8_KERNELS], "large": INT8_KERNELS}
         unknown = set(args.models.split(",")) - set(builds) - set(RECURRENT)
         if unknown:
             ap.error(f"unknown model(s) {', '.join(sorted(unknown))}: {', '.join([*builds, *RECURRENT])}")

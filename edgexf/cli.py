@@ -88,6 +88,11 @@ def print_report(r: dict) -> None:
     kern = r.get("kernels")
     if kern:
         print(f"  kernels        {kern['used']} ({kern['dsp_ops']} ops on DSP-extension kernels)")
+        if kern.get("wide_ops"):
+            print(
+                f"  dsp weights    int16 for {kern['wide_ops']} ops (+{kern['wide_extra_bytes']:,} B flash; "
+                "--dsp-weights int8 keeps them int8)"
+            )
     print(f"  compiled in    {r['compile_seconds']} s")
 
 
@@ -118,6 +123,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
         quant=quant,
         memory=MemoryOptions(not args.no_fusion, not args.no_inplace, args.exact_seconds, args.print_plan),
         kernels=args.kernels,
+        dsp_weights=args.dsp_weights,
         lowrank=args.lowrank,
         input_shapes=parse_input_shapes(args.input_shape),
     )
@@ -274,6 +280,14 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="int8 linear layers: dsp = Cortex-M DSP-extension kernels (SMLAD; bit-exact with portable), "
         "portable = plain C; auto (default) = dsp where the board's core has the extension",
+    )
+    c.add_argument(
+        "--dsp-weights",
+        choices=("auto", "int8", "int16"),
+        default="auto",
+        help="the dsp kernels' linear weights in flash: int16 = widened at code generation (twice their "
+        "flash, about 1.3x fewer instructions), int8 = widened as they are used; auto (default) = int16 "
+        "while the model's constants then take at most half the board's flash",
     )
     c.add_argument(
         "--lowrank",

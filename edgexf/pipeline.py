@@ -96,6 +96,7 @@ def compile_model(
     quant: QuantOptions | None = None,
     memory: MemoryOptions | None = None,
     kernels: str = "auto",
+    dsp_weights: str = "auto",
     lowrank: float | None = None,
     input_shapes: dict[str, tuple[int, ...]] | None = None,
 ) -> dict:
@@ -130,7 +131,7 @@ def compile_model(
     step("integrating ops and planning memory")
     mem_opts = memory or MemoryOptions()
     techniques = compare_techniques(g, min(mem_opts.exact_time_s, 1.0))  # what each technique saves
-    g, fused, kernel_set, dsp_ops, plan = plan_for_board(g, board, kernels, mem_opts)
+    g, fused, kernel_set, selection, plan = plan_for_board(g, board, kernels, mem_opts, dsp_weights)
     if mem_opts.print_plan:
         log(timeline_text(plan, g))
     _check_fits_estimate(board, g, plan)  # before code generation: fail fast with the model's figures
@@ -186,7 +187,16 @@ def compile_model(
             {"index": i, "name": op.name, "type": op.type, "macs": op_macs(g, op) * steps}
             for i, op in enumerate(g.ops)
         ],
-        "kernels": {"requested": kernels, "used": kernel_set, "dsp_ops": dsp_ops},
+        "kernels": {
+            "requested": kernels,
+            "used": kernel_set,
+            "dsp_ops": selection.dsp_ops,
+            # dsp linear weights: int8, or widened to int16 at code generation (twice the flash, faster)
+            "dsp_weights": selection.weights,
+            "wide_ops": selection.wide_ops,
+            "wide_extra_bytes": selection.wide_extra_bytes,
+            "dsp_weights_reason": selection.reason,
+        },
         "weights_bytes": sources.weights_bytes,
         "arena_bytes": plan.arena_bytes,
         "arena_lower_bound_bytes": plan.lower_bound_bytes,
@@ -240,14 +250,16 @@ def compile_model(
     return report
 
 
-def plan_for_board(g: Graph, board: Board, kernels: str, mem_opts: MemoryOptions) -> tuple:
-    """(graph, fused ops, kernel set, ops on DSP kernels, memory plan): the graph as it will be generated
+def plan_for_board(
+    g: Graph, board: Board, kernels: str, mem_opts: MemoryOptions, dsp_weights: str = "auto"
+) -> tuple:
+    """(graph, fused ops, kernel set, KernelSelection, memory plan): the graph as it will be generated
     for `board` and its arena. compile_model's step, and what `edgexf fit` measures each candidate with."""
     g, fused = fuse(g) if mem_opts.fusion else (g, {})  # row-at-a-time attention, MLP, LN+linear, patches
     kernel_set = resolve_kernels(kernels, board.core)  # before planning: fast kernels need scratch
-    g, dsp_ops = select_kernels(g, kernel_set)
+    g, selection = select_kernels(g, kernel_set, dsp_weights, board.flash.size)
     plan = plan_memory(g, mem_opts.inplace, exact_time_s=mem_opts.exact_time_s)  # every planner, verified
-    return g, fused, kernel_set, dsp_ops, plan
+    return g, fused, kernel_set, selection, plan
 
 
 class _Steps:

@@ -17,6 +17,7 @@ import numpy as np
 
 from edgexf import __version__
 from edgexf.codegen.kernels import EmitContext, c_float, c_ident, emit
+from edgexf.codegen.wide_weights import pack_pairs, widened_tensors
 from edgexf.errors import UnsupportedOpError
 from edgexf.ir.graph import Graph, Tensor
 from edgexf.ir.ops import op_macs
@@ -55,6 +56,24 @@ def _format_values(t: Tensor, per_line: int) -> list[str]:
     else:
         items = [str(int(v)) for v in flat.tolist()]
     return [", ".join(items[i : i + per_line]) + "," for i in range(0, len(items), per_line)]
+
+
+def _weight_entry(t: Tensor, cname: str, widened: bool) -> dict:
+    """weights.c's array of a constant; a widened one (codegen/wide_weights.py) as its int16 pairs."""
+    described = f"{t.dtype}{list(t.shape)}"
+    if widened:
+        packed = pack_pairs(t.data)
+        described = f"int16 pairs of int8{list(t.shape)} (exf_linear_s8_w16)"
+        t = Tensor(t.name, packed.shape, "int16", data=packed)
+    return {
+        "name": t.name,
+        "cname": cname,
+        "ctype": CTYPES[t.dtype],
+        "described": described,
+        "numel": max(1, t.numel),
+        "bytes": t.nbytes,
+        "lines": _format_values(t, 8 if t.dtype == "float32" else 16),
+    }
 
 
 def _io(graph: Graph, names: list[str], pointer) -> list[dict]:
@@ -101,18 +120,8 @@ def generate_c(graph: Graph, plan: MemoryPlan, out_dir: Path, meta: dict) -> Gen
         return "S_" + c_ident(op_name)
 
     ctx = EmitContext(graph, pointer, scratch)
-    weights = [
-        {
-            "name": t.name,
-            "cname": pointer(t.name),
-            "ctype": CTYPES[t.dtype],
-            "dtype": t.dtype,
-            "shape": list(t.shape),
-            "numel": max(1, t.numel),
-            "lines": _format_values(t, 8 if t.dtype == "float32" else 16),
-        }
-        for t in graph.constants()
-    ]
+    wide = widened_tensors(graph)
+    weights = [_weight_entry(t, pointer(t.name), t.name in wide) for t in graph.constants()]
     buffers = []
     for b in plan.buffers:
         for name in b.tensors:
@@ -158,7 +167,7 @@ def generate_c(graph: Graph, plan: MemoryPlan, out_dir: Path, meta: dict) -> Gen
                 "lines": call.lines,
             }
         )
-    weights_bytes = sum(t.nbytes for t in graph.constants())
+    weights_bytes = sum(w["bytes"] for w in weights)
     context = {
         "name": graph.name,
         "version": __version__,

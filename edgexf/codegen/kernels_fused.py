@@ -7,8 +7,9 @@ import math
 
 from edgexf.codegen.kernels import EmitContext, KernelCall, c_float, c_ident, register
 from edgexf.codegen.kernels_q import CTYPE
+from edgexf.codegen.wide_weights import rq_static
 from edgexf.ir.graph import Op
-from edgexf.ir.kernel_choice import uses_dsp
+from edgexf.ir.kernel_choice import WIDE_LINEARS, uses_dsp, uses_wide
 
 ACT = {"gelu_none": "EXF_ACT_GELU", "gelu_tanh": "EXF_ACT_GELU_TANH", "relu": "EXF_ACT_RELU"}
 ADD_KEYS = ("a_zp", "b_zp", "ma", "mb", "shift", "out_zp")
@@ -32,6 +33,16 @@ def _add_params(op: Op, key: str) -> tuple[str, list[str]]:
     return name, [f"static const int32_t {name}[6] = {{{', '.join(map(str, values))}}};"]
 
 
+def _wide_terms(c: EmitContext, op: Op) -> tuple[list[str], list[str]]:
+    """The requantization terms of a dsp op's linear layers (NULL for each where its weights stay int8),
+    and their static declarations (codegen/wide_weights.py)."""
+    layers = len(WIDE_LINEARS[op.type])
+    if not uses_wide(op):
+        return ["NULL"] * layers, []
+    names = [f"{c_ident(op.name)}_rq{i + 1}" for i in range(layers)]
+    return names, [rq_static(c.graph, op, i, n) for i, n in enumerate(names)]
+
+
 def _rows(c: EmitContext, name: str) -> tuple[int, int]:
     shape = c.shape(name)
     return math.prod(shape[:-1]), shape[-1]
@@ -53,7 +64,9 @@ def _q_ln_linear(c: EmitContext, op: Op) -> KernelCall:
     lin = (at["ln_zp"], _q(c, w), _q(c, bias), _q(c, mult), _q(c, shift), at["out_zp"])
     tail = (_q(c, op.outputs[0]), rows, k, c.shape(w)[0])
     if uses_dsp(op):
-        return _call("exf_ln_linear_s8_dsp", *ln, *lin, *tail, c.scratch(op))
+        rq, statics = _wide_terms(c, op)
+        lin = (at["ln_zp"], c.ptr(w, "void"), *lin[2:5], rq[0], at["out_zp"])
+        return _call("exf_ln_linear_s8_dsp", *ln, *lin, *tail, c.scratch(op), statics=statics)
     return _call("exf_ln_linear_s8", *ln, *lin, *tail, c.scratch(op, "int8_t"))
 
 
@@ -93,11 +106,14 @@ def _q_token_mlp(c: EmitContext, op: Op) -> KernelCall:
     add, statics = _add_params(op, "res")
     y = op.outputs[0]
     args = [c.ptr(x, "void"), c.itemsize(x), _q(c, g), _q(c, b), f"INT64_C({at['eps_term']})", at["gshift"]]
-    args += [at["ln_zp"], _q(c, w1), _q(c, b1), _q(c, m1), _q(c, s1), at["fc1_zp"], _q(c, table)]
-    args += [_q(c, w2), _q(c, b2), _q(c, m2), _q(c, s2), at["fc2_zp"], add, c.ptr(y, "void"), c.itemsize(y)]
-    args += [rows, d, c.shape(w1)[0]]
+    tail = [add, c.ptr(y, "void"), c.itemsize(y), rows, d, c.shape(w1)[0]]
     if uses_dsp(op):
-        return _call("exf_token_mlp_q_dsp", *args, c.scratch(op), statics=statics)
+        rq, wide_statics = _wide_terms(c, op)
+        args += [at["ln_zp"], c.ptr(w1, "void"), _q(c, b1), _q(c, m1), _q(c, s1), rq[0], at["fc1_zp"]]
+        args += [_q(c, table), c.ptr(w2, "void"), _q(c, b2), _q(c, m2), _q(c, s2), rq[1], at["fc2_zp"], *tail]
+        return _call("exf_token_mlp_q_dsp", *args, c.scratch(op), statics=statics + wide_statics)
+    args += [at["ln_zp"], _q(c, w1), _q(c, b1), _q(c, m1), _q(c, s1), at["fc1_zp"], _q(c, table)]
+    args += [_q(c, w2), _q(c, b2), _q(c, m2), _q(c, s2), at["fc2_zp"], *tail]
     return _call("exf_token_mlp_q", *args, c.scratch(op, "int8_t"), statics=statics)
 
 

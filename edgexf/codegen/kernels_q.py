@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import math
 
-from edgexf.codegen.kernels import EmitContext, KernelCall, broadcast_loops, matmul_layout, register
+from edgexf.codegen.kernels import EmitContext, KernelCall, broadcast_loops, c_ident, matmul_layout, register
+from edgexf.codegen.wide_weights import rq_static
 from edgexf.ir.graph import Op
-from edgexf.ir.kernel_choice import uses_dsp
+from edgexf.ir.kernel_choice import uses_dsp, uses_wide
 from edgexf.ir.opdef import ConvGeometry
 
 CTYPE = {"int8": "int8_t", "int16": "int16_t", "int32": "int32_t"}
@@ -32,6 +33,11 @@ def _linear(c: EmitContext, op: Op) -> KernelCall:
     x, w, b, mult, shift = op.inputs
     m, k = c.shape(w)
     rows = math.prod(c.shape(x)) // k
+    if uses_wide(op):
+        rq = f"{c_ident(op.name)}_rq"
+        ptrs = [_p(c, x), c.ptr(w, "int16_t"), _p(c, b), _p(c, mult), rq, _p(c, op.outputs[0])]
+        statics = [rq_static(c.graph, op, 0, rq)]
+        return _call("exf_linear_s8_w16", *ptrs, rows, k, m, c.scratch(op), statics=statics)
     ptrs = [_p(c, n) for n in (x, w, b, mult, shift, op.outputs[0])]
     if uses_dsp(op):
         return _call("exf_linear_s8_dsp", *ptrs, rows, k, m, op.attrs["out_zp"], c.scratch(op))

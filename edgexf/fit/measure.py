@@ -94,7 +94,8 @@ def quantize_and_plan(
     x = as_samples(x_calib, graph.tensors[graph.inputs[0]].shape, "calibration data (array x)")
     ranges = calibrate(graph, x, "minmax", 99.99, progress=False)  # compile's defaults
     g = quantize_graph(graph, ranges, ()).graph
-    g, _, _, _, plan = plan_for_board(g, board, kernels, MemoryOptions(exact_time_s=exact_time_s))
+    # int8 weights: a candidate's flash is what it needs at least (compile widens them only where they fit)
+    g, _, _, _, plan = plan_for_board(g, board, kernels, MemoryOptions(exact_time_s=exact_time_s), "int8")
     return g, plan
 
 

@@ -4,6 +4,10 @@ The choice is an op attribute (`kernel: "dsp"`, set by edgexf/passes/select_kern
 changes the op's working memory: a fast int8 kernel widens EXF_DSP_BLOCK_ROWS rows of its input to
 int16 pairs in scratch, so the memory planner must know. Both kernels give the same integers: the
 reference ignores the attribute.
+
+A dsp linear layer's weights are int8 in flash and widened as they are used (exf_linear_s8_dsp), or
+widened to int16 pairs at code generation (`weights: "int16"`, exf_linear_s8_w16): twice their flash,
+about 1.3x fewer instructions. The second needs every requantization shift of the layer in WIDE_SHIFTS.
 """
 
 from __future__ import annotations
@@ -16,10 +20,34 @@ DSP_OPS = ("q_linear", "q_ln_linear", "q_token_mlp", "q_attention")  # the int8 
 # Cores with the DSP extension (SMLAD, SXTB16): Armv7E-M and Armv8-M Mainline with DSP
 DSP_CORES = ("cortex-m4", "cortex-m7", "cortex-m33", "cortex-m35p", "cortex-m55", "cortex-m85")
 CHOICES = ("auto", "portable", "dsp")
+WEIGHT_CHOICES = ("auto", "int8", "int16")  # --dsp-weights
+WIDE_SHIFTS = (33, 53)  # exf_linear_s8_w16's requantization (SMMLA) covers these shifts
+# Per op type with a widenable dsp kernel, its linear layers: (weight input, shift input, out zp attribute)
+WIDE_LINEARS = {
+    "q_linear": ((1, 4, "out_zp"),),
+    "q_ln_linear": ((3, 6, "out_zp"),),
+    "q_token_mlp": ((3, 6, "fc1_zp"), (8, 11, "fc2_zp")),
+}
 
 
 def uses_dsp(op: Op) -> bool:
     return op.attrs.get("kernel") == "dsp"
+
+
+def uses_wide(op: Op) -> bool:
+    """The op's linear weights are widened to int16 at code generation (exf_linear_s8_w16)."""
+    return op.attrs.get("weights") == "int16"
+
+
+def wide_scratch(k: int, m: int) -> int:
+    """Scratch of exf_linear_s8_w16 (firmware/kernels/quant_dot_w16.c): two widened rows of k and the
+    sums of two rows by m outputs, k and m rounded up to 4 and 2."""
+    return 16 * (-(-k // 4)) + 16 * (-(-m // 2))
+
+
+def wide_bytes(m: int, k: int) -> int:
+    """Flash of an (m, k) weight matrix widened (codegen/wide_weights.py) plus its requantization terms."""
+    return 16 * (-(-m // 2)) * (-(-k // 4)) + 8 * m
 
 
 def widened_bytes(k: int, rows: int = DSP_BLOCK_ROWS) -> int:
@@ -28,12 +56,14 @@ def widened_bytes(k: int, rows: int = DSP_BLOCK_ROWS) -> int:
     return min(rows, DSP_BLOCK_ROWS) * (k // 4) * 8
 
 
-def block_scratch(op: Op, row_bytes: int, widen_k: int, rows: int = DSP_BLOCK_ROWS) -> int:
+def block_scratch(op: Op, row_bytes: int, linears: list[tuple[int, int]], rows: int = DSP_BLOCK_ROWS) -> int:
     """Scratch of a fused dsp op: a block of its own row buffers (row_bytes per row; the block is
-    DSP_BLOCK_ROWS rows, or all `rows` where there are fewer) plus the widening of the widest linear
-    input (widen_k); 8-aligned, as the kernel lays it out."""
+    DSP_BLOCK_ROWS rows, or all `rows` where there are fewer), 8-aligned, then the larger scratch of its
+    linear kernels, linears = [(k, m), ...]: exf_linear_s8_w16's, or the widening of a block of rows."""
     block = min(rows, DSP_BLOCK_ROWS)
-    return _align8(block * row_bytes) + widened_bytes(widen_k, block)
+    if uses_wide(op):
+        return _align8(block * row_bytes) + max(wide_scratch(k, m) for k, m in linears)
+    return _align8(block * row_bytes) + max(widened_bytes(k, block) for k, _ in linears)
 
 
 def attention_scratch(t: int, dh: int) -> int:

@@ -61,7 +61,7 @@ def _q_ln_linear_ref(op, a, s):
 def _ln_linear_scratch(op, s):
     k = s[0][0][-1]
     if uses_dsp(op):  # a block of normalized rows, and their widening
-        return block_scratch(op, k, k, rows_of(s[0]))
+        return block_scratch(op, k, [(k, s[3][0][0])], rows_of(s[0]))
     if op.type == "ln_linear":  # two normalized rows (the float kernel runs rows in pairs)
         return min(rows_of(s[0]), 2) * k * 4
     return k  # one normalized row
@@ -153,7 +153,7 @@ def _q_token_mlp_ref(op, a, s):
 def _token_mlp_scratch(op, s):
     d, hidden = s[0][0][-1], s[3][0][0]
     if uses_dsp(op):  # a block of each row buffer, and the widening of the wider linear input
-        return block_scratch(op, 2 * d + hidden, max(d, hidden), rows_of(s[0]))
+        return block_scratch(op, 2 * d + hidden, [(d, hidden), (hidden, d)], rows_of(s[0]))
     if op.type == "token_mlp":  # normalized, hidden and fc2 rows, for two rows at a time
         return min(rows_of(s[0]), 2) * (2 * d + hidden) * 4
     return 2 * d + hidden

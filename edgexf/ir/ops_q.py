@@ -13,7 +13,7 @@ import numpy as np
 
 from edgexf.ir import kernels_q as KQ
 from edgexf.ir.graph import GraphError, Op
-from edgexf.ir.kernel_choice import uses_dsp, widened_bytes
+from edgexf.ir.kernel_choice import uses_dsp, uses_wide, wide_scratch, widened_bytes
 from edgexf.ir.opdef import (
     ConvGeometry,
     OpDef,
@@ -157,6 +157,14 @@ def _requant_infer(op, s):
     return [(s[0][0], op.attrs["dtype"])]
 
 
+def _linear_scratch(op, s):
+    if uses_wide(op):  # exf_linear_s8_w16: two widened rows and their sums
+        return wide_scratch(s[0][0][-1], s[1][0][0])
+    if uses_dsp(op):  # exf_linear_s8_dsp widens at most the rows there are (firmware/kernels/quant_dot_dsp.c)
+        return widened_bytes(s[0][0][-1], rows_of(s[0]))
+    return 0
+
+
 def _requant_ref(op, a, s):
     at = op.attrs
     return [KQ.requant_q(a[0], at["in_zp"], at["mult"], at["shift"], at["out_zp"], at["dtype"])]
@@ -168,8 +176,7 @@ Q_OPS: dict[str, OpDef] = {
         lambda op, a, s: [KQ.linear_s8(*a, op.attrs["out_zp"])],
         linear_macs,
         "int8 x W^T + bias (int32, input zero point folded in), per-channel mult/shift (inputs 3, 4)",
-        # exf_linear_s8_dsp widens at most the rows there are (firmware/kernels/quant_dot_dsp.c)
-        scratch=lambda op, s: widened_bytes(s[0][0][-1], rows_of(s[0])) if uses_dsp(op) else 0,
+        scratch=_linear_scratch,
     ),
     "q_linear_q": OpDef(
         _linear_q_infer,

@@ -1,28 +1,90 @@
-"""Mark the int8 ops that have a fast DSP kernel to run it (edgexf/ir/kernel_choice.py)."""
+"""Mark the int8 ops that have a fast DSP kernel to run it (edgexf/ir/kernel_choice.py), and choose
+whether their linear weights are widened to int16 at code generation."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
+
 from edgexf.ir.graph import Graph, Op
-from edgexf.ir.kernel_choice import DSP_OPS
+from edgexf.ir.kernel_choice import DSP_OPS, WEIGHT_CHOICES, WIDE_LINEARS, WIDE_SHIFTS, wide_bytes
 
 # The DSP kernels widen whole groups of 4 input columns; a linear narrower than that (a low-rank
 # factor of rank 1-3) has no group, so the portable kernel is as fast and needs no scratch.
 _MIN_DSP_WIDTH = 4
+# --dsp-weights auto widens while the model's constants, widened, take at most this share of the flash
+# (the rest is for the code, the runtime and room to spare)
+AUTO_FLASH_SHARE = 0.5
 
 
-def select_kernels(graph: Graph, kernels: str) -> tuple[Graph, int]:
-    """kernels: 'dsp' or 'portable' (resolved). Returns (graph, number of ops set to dsp)."""
+@dataclass(frozen=True)
+class KernelSelection:
+    dsp_ops: int  # ops on a DSP-extension kernel
+    weights: str  # "int16" where some dsp op's weights are widened, else "int8"
+    wide_ops: int  # ops whose weights are widened
+    wide_extra_bytes: int  # flash the widening adds
+    reason: str  # why the weights are as they are (for the compile summary)
+
+
+def select_kernels(
+    graph: Graph, kernels: str, dsp_weights: str = "auto", flash_bytes: int | None = None
+) -> tuple[Graph, KernelSelection]:
+    """kernels: 'dsp' or 'portable' (resolved). dsp_weights: 'int8', 'int16' (every op that allows it)
+    or 'auto' (int16 while the widened constants take at most AUTO_FLASH_SHARE of flash_bytes)."""
+    if dsp_weights not in WEIGHT_CHOICES:
+        raise ValueError(f"dsp weights must be one of {', '.join(WEIGHT_CHOICES)}, not {dsp_weights!r}")
     count = 0
     for op in graph.ops:
+        op.attrs.pop("weights", None)
         if kernels == "dsp" and op.type in DSP_OPS and _wide_enough(graph, op):
             op.attrs["kernel"] = "dsp"
             count += 1
         else:
             op.attrs.pop("kernel", None)
-    return graph, count
+    users = graph.consumers()
+    widenable = [op for op in graph.ops if op.attrs.get("kernel") == "dsp" and _widenable(graph, op, users)]
+    extra = sum(_extra_bytes(graph, op) for op in widenable)
+    constants = sum(t.nbytes for t in graph.constants())
+    if not widenable or dsp_weights == "int8":
+        reason = "no linear layer to widen" if not widenable else "--dsp-weights int8"
+        return graph, KernelSelection(count, "int8", 0, 0, reason)
+    too_big = flash_bytes is not None and constants + extra > AUTO_FLASH_SHARE * flash_bytes
+    if dsp_weights == "auto" and too_big:
+        reason = (
+            f"int16 weights would take {constants + extra:,} B, over {AUTO_FLASH_SHARE:.0%} of the "
+            f"{flash_bytes:,} B flash"
+        )
+        return graph, KernelSelection(count, "int8", 0, 0, reason)
+    for op in widenable:
+        op.attrs["weights"] = "int16"
+    reason = "--dsp-weights int16" if dsp_weights == "int16" else "they fit the flash"
+    return graph, KernelSelection(count, "int16", len(widenable), extra, reason)
 
 
 def _wide_enough(graph: Graph, op: Op) -> bool:
     if op.type != "q_linear":  # the fused ops' scratch also holds their row buffers
         return True
     return graph.tensors[op.inputs[1]].shape[-1] >= _MIN_DSP_WIDTH
+
+
+def _widenable(graph: Graph, op: Op, users: dict[str, list[Op]]) -> bool:
+    """Every linear layer of the op has its shifts in WIDE_SHIFTS and weights used by this op alone."""
+    if op.type not in WIDE_LINEARS:
+        return False
+    lo, hi = WIDE_SHIFTS
+    for w, shift, _ in WIDE_LINEARS[op.type]:
+        s = graph.tensors[op.inputs[shift]]
+        if s.data is None or not np.all((s.data >= lo) & (s.data <= hi)):
+            return False
+        if len(users[op.inputs[w]]) != 1 or op.inputs[w] in graph.outputs:
+            return False
+    return True
+
+
+def _extra_bytes(graph: Graph, op: Op) -> int:
+    extra = 0
+    for w, _, _ in WIDE_LINEARS[op.type]:
+        t = graph.tensors[op.inputs[w]]
+        extra += wide_bytes(*t.shape) - t.nbytes
+    return extra

@@ -1,5 +1,6 @@
-/* Kernel check: runs each fast kernel (_dsp) and its portable twin on the same random data, over
- * random shapes (odd sizes and tails included) and over the shapes of the example ViTs; exits
+/* Kernel check: runs each fast kernel (_dsp, and exf_linear_s8_w16 with its weights packed here) and its
+ * portable twin on the same random data, over
+ * on random shapes (odd sizes and tails included) and over the shapes of the example ViTs; exits
  * PLAT_EXIT_CHECK_FAILED at the first output byte that differs, naming the kernel and the shape.
  * For the fixed shapes it also logs both kernels' ticks, one line each:
  *   time KERNEL rows k m portable_ticks fast_ticks
@@ -17,7 +18,7 @@
 #define RANDOM_ATTENTION_CASES 200
 
 static int8_t x[MAX_ROWS * MAX_K];
-static int8_t w[MAX_M * MAX_K];
+static int8_t w[MAX_M * MAX_K] __attribute__((aligned(8)));
 static int32_t bias[MAX_M], mult[MAX_M], shift[MAX_M];
 static int8_t y_portable[MAX_ROWS * MAX_M], y_fast[MAX_ROWS * MAX_M];
 static uint32_t scratch[EXF_DSP_BLOCK_ROWS * MAX_K / 4 * 2];
@@ -62,23 +63,81 @@ static void log_shape(const char *what, const char *kernel, int32_t rows, int32_
     log_field(m);
 }
 
-/* Random operands; shifts both below 32 and from 32 up (the fast requantization's two paths). */
-static void fill(int32_t rows, int32_t k, int32_t m)
+/* Random operands; shifts from lo to hi: random shapes take both below 33 and from 33 up (the fast
+ * requantizations' paths), timed ones 33 to 46, as the example ViTs do. */
+static void fill(int32_t rows, int32_t k, int32_t m, int32_t lo, int32_t hi)
 {
     for (int32_t i = 0; i < rows * k; i++) x[i] = (int8_t)rng();
     for (int32_t i = 0; i < m * k; i++) w[i] = (int8_t)rng();
     for (int32_t j = 0; j < m; j++) {
         bias[j] = rng_in(-100000, 100000);
         mult[j] = rng_in(1 << 29, 0x7FFFFFFF) * (rng() % 8 == 0 ? -1 : 1);
-        shift[j] = rng_in(24, 46);
+        shift[j] = rng_in(lo, hi);
     }
 }
 
+/* The weights w (m x k) as exf_linear_s8_w16's pair-row matrix (edgexf/codegen/wide_weights.py's layout):
+ * written into the upper half of w, which the shapes here leave unused. */
+static const int16_t *pack_w16(int32_t k, int32_t m)
+{
+    int16_t *w16 = (int16_t *)(void *)(w + sizeof w / 2);
+    const int32_t groups = (k + 3) / 4, pairs = (m + 1) / 2;
+    for (int32_t p = 0; p < pairs; p++) {
+        for (int32_t g = 0; g < groups; g++) {
+            for (int32_t s = 0; s < 2; s++) {
+                const int32_t j = 2 * p + s;
+                for (int32_t e = 0; e < 4; e++) { /* element e of the group: word e % 2, half e / 2 */
+                    const int32_t col = 4 * g + e;
+                    const int16_t v = j < m && col < k ? w[j * k + col] : 0;
+                    w16[((p * groups + g) * 4 + s * 2 + e % 2) * 2 + e / 2] = v;
+                }
+            }
+        }
+    }
+    return w16;
+}
+
+/* exf_linear_s8_w16's requantization terms (edgexf/codegen/wide_weights.py's), for shifts in [33, 53] */
+static int32_t rq[2 * MAX_M];
+
+static const int32_t *rq_terms(int32_t m, int32_t out_zp)
+{
+    for (int32_t j = 0; j < m; j++) {
+        rq[2 * j] = (int32_t)((1u << (shift[j] - 33)) + (uint32_t)out_zp * (1u << (shift[j] - 32)));
+        rq[2 * j + 1] = shift[j] - 32;
+    }
+    return rq;
+}
+
+static int32_t compare(const char *kernel, int32_t rows, int32_t k, int32_t m, const int8_t *fast)
+{
+    for (int32_t i = 0; i < rows * m; i++) {
+        if (y_portable[i] != fast[i]) {
+            log_shape("MISMATCH ", kernel, rows, k, m);
+            plat_log("at element ");
+            log_field(i);
+            plat_log("\n");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void log_time(const char *kernel, int32_t rows, int32_t k, int32_t m, uint64_t portable, uint64_t fast)
+{
+    log_shape("time ", kernel, rows, k, m);
+    log_field((int64_t)portable);
+    log_field((int64_t)fast);
+    plat_log("\n");
+}
+
+/* exf_linear_s8_dsp and exf_linear_s8_w16 against exf_linear_s8 */
 static int32_t check_linear(int32_t rows, int32_t k, int32_t m, int32_t timed)
 {
-    fill(rows, k, m);
+    fill(rows, k, m, timed ? 33 : 24, 53);
     const int32_t out_zp = rng_in(-128, 127);
     const int32_t *b = rng() % 4 == 0 ? NULL : bias;
+    const int16_t *w16 = pack_w16(k, m);
     uint64_t t0 = plat_ticks();
     exf_linear_s8(x, w, b, mult, shift, y_portable, rows, k, m, out_zp);
     uint64_t t1 = plat_ticks();
@@ -87,20 +146,29 @@ static int32_t check_linear(int32_t rows, int32_t k, int32_t m, int32_t timed)
 #ifdef KERNEL_CHECK_SELFTEST /* tests/firmware/test_kernels_dsp.py: a wrong byte must be caught */
     y_fast[(rows * m) / 2] ^= 1;
 #endif
-    for (int32_t i = 0; i < rows * m; i++) {
-        if (y_portable[i] != y_fast[i]) {
-            log_shape("MISMATCH ", "exf_linear_s8_dsp", rows, k, m);
-            plat_log("at element ");
-            log_field(i);
+    if (compare("exf_linear_s8_dsp", rows, k, m, y_fast) != 0) return -1;
+    for (int32_t j = 0; j < m; j++) shift[j] = shift[j] < 33 ? 33 : shift[j]; /* the w16 kernel's range */
+    exf_linear_s8(x, w, b, mult, shift, y_portable, rows, k, m, out_zp);
+    const int32_t *terms = rq_terms(m, out_zp);
+    uint8_t *guard = (uint8_t *)scratch + 16 * ((k + 3) / 4) + 16 * ((m + 1) / 2); /* past its declared scratch */
+    for (int32_t i = 0; i < GUARD_BYTES; i++) guard[i] = 0xA5;
+    uint64_t t3 = plat_ticks();
+    exf_linear_s8_w16(x, w16, b, mult, terms, y_fast, rows, k, m, scratch);
+    uint64_t t4 = plat_ticks();
+#ifdef KERNEL_CHECK_SELFTEST_W16
+    y_fast[(rows * m) / 2] ^= 1;
+#endif
+    for (int32_t i = 0; i < GUARD_BYTES; i++) {
+        if (guard[i] != 0xA5) {
+            log_shape("SCRATCH OVERRUN ", "exf_linear_s8_w16", rows, k, m);
             plat_log("\n");
             return -1;
         }
     }
+    if (compare("exf_linear_s8_w16", rows, k, m, y_fast) != 0) return -1;
     if (timed) {
-        log_shape("time ", "exf_linear_s8_dsp", rows, k, m);
-        log_field((int64_t)(t1 - t0));
-        log_field((int64_t)(t2 - t1));
-        plat_log("\n");
+        log_time("exf_linear_s8_dsp", rows, k, m, t1 - t0, t2 - t1);
+        log_time("exf_linear_s8_w16", rows, k, m, t1 - t0, t4 - t3);
     }
     return 0;
 }

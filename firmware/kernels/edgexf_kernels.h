@@ -211,21 +211,29 @@ void exf_linear_s8_dsp(const int8_t *x, const int8_t *w, const int32_t *bias, co
                        const int32_t *shift, int8_t *y, int32_t rows, int32_t k, int32_t m, int32_t out_zp,
                        void *scratch);
 
-/* exf_ln_linear_s8, EXF_DSP_BLOCK_ROWS rows at a time. scratch: align8(R * k) bytes of normalized rows,
- * R = min(rows, EXF_DSP_BLOCK_ROWS), then the widened rows of exf_linear_s8_dsp for k. */
-void exf_ln_linear_s8_dsp(const void *x, int32_t x_bytes, const int32_t *gamma, const int32_t *beta,
-                          int64_t eps_term, int32_t gshift, int32_t ln_zp, const int8_t *w, const int32_t *bias,
-                          const int32_t *mult, const int32_t *shift, int32_t out_zp, int8_t *y, int32_t rows,
-                          int32_t k, int32_t m, void *scratch);
+/* exf_linear_s8 with the weights widened to int16 at code generation (quant_dot_w16.c says how, and
+ * edgexf/codegen/wide_weights.py writes them): w16 holds 8 ceil(m / 2) ceil(k / 4) int16, 4-byte
+ * aligned; every shift in [33, 53], given as rq: per output 2^(shift - 33) + out_zp 2^(shift - 32) and
+ * shift - 32. scratch: 16 ceil(k / 4) + 16 ceil(m / 2) bytes. */
+void exf_linear_s8_w16(const int8_t *x, const int16_t *w16, const int32_t *bias, const int32_t *mult,
+                       const int32_t *rq, int8_t *y, int32_t rows, int32_t k, int32_t m, void *scratch);
 
-/* exf_token_mlp_q, EXF_DSP_BLOCK_ROWS rows at a time. scratch: align8(R * (2 d + hidden)) bytes of row
- * buffers, R = min(rows, EXF_DSP_BLOCK_ROWS), then the widened rows of exf_linear_s8_dsp for
- * max(d, hidden). */
+/* exf_ln_linear_s8, EXF_DSP_BLOCK_ROWS rows at a time; w int8 (rq NULL) or as exf_linear_s8_w16's w16
+ * with its rq. scratch: align8(R * k) bytes of normalized rows, R = min(rows, EXF_DSP_BLOCK_ROWS), then
+ * the scratch of the linear kernel (exf_linear_s8_dsp for R rows, or exf_linear_s8_w16). */
+void exf_ln_linear_s8_dsp(const void *x, int32_t x_bytes, const int32_t *gamma, const int32_t *beta,
+                          int64_t eps_term, int32_t gshift, int32_t ln_zp, const void *w, const int32_t *bias,
+                          const int32_t *mult, const int32_t *shift, const int32_t *rq, int32_t out_zp, int8_t *y,
+                          int32_t rows, int32_t k, int32_t m, void *scratch);
+
+/* exf_token_mlp_q, EXF_DSP_BLOCK_ROWS rows at a time; w1 and w2 int8 (rq1, rq2 NULL) or as
+ * exf_linear_s8_w16's w16 with their rq. scratch: align8(R * (2 d + hidden)) bytes of row buffers,
+ * R = min(rows, EXF_DSP_BLOCK_ROWS), then the larger scratch of the two linear kernels. */
 void exf_token_mlp_q_dsp(const void *x, int32_t x_bytes, const int32_t *gamma, const int32_t *beta,
-                         int64_t eps_term, int32_t gshift, int32_t ln_zp, const int8_t *w1, const int32_t *b1,
-                         const int32_t *m1, const int32_t *s1, int32_t fc1_zp, const int8_t *act_table,
-                         const int8_t *w2, const int32_t *b2, const int32_t *m2, const int32_t *s2,
-                         int32_t fc2_zp, const int32_t add[6], void *y, int32_t y_bytes, int32_t rows, int32_t d,
+                         int64_t eps_term, int32_t gshift, int32_t ln_zp, const void *w1, const int32_t *b1,
+                         const int32_t *m1, const int32_t *s1, const int32_t *rq1, int32_t fc1_zp,
+                         const int8_t *act_table, const void *w2, const int32_t *b2, const int32_t *m2,
+                         const int32_t *s2, const int32_t *rq2, int32_t fc2_zp, const int32_t add[6], void *y, int32_t y_bytes, int32_t rows, int32_t d,
                          int32_t hidden, void *scratch);
 
 /* exf_attention_s8 (quant_attention_dsp.c), a head's keys and values widened to int16 once. scratch:

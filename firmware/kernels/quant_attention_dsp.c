@@ -41,48 +41,20 @@
  * int32 sums); edgexf/ir/kernel_choice.py attention_scratch mirrors it.
  */
 #include "edgexf_kernels.h"
-#include "exf_simd.h"
-#include "quant_common.h"
-
-#define ALWAYS_INLINE inline __attribute__((always_inline))
-
-/* lo and hi as the two halfwords of a word (lo in bits 0-15) */
-static inline uint32_t pack2(int32_t lo, int32_t hi) { return (uint16_t)lo | ((uint32_t)(uint16_t)hi << 16); }
+#include "quant_pairs.h"
 
 #if EXF_SIMD_NATIVE
-/* a + bytes 0 and 2 of b, sign-extended, per halfword (SXTAB16) */
-static inline uint32_t sxtab16(uint32_t a, uint32_t b) { return (uint32_t)__sxtab16((int32_t)a, (int32_t)b); }
-/* a + bytes 1 and 3 of b, sign-extended, per halfword (SXTAB16 with ROR #8) */
-static inline uint32_t sxtab16_ror8(uint32_t a, uint32_t b) {
-    uint32_t out;
-    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(out) : "r"(a), "r"(b));
-    return out;
-}
 /* the per-byte maximum of a and b, signed (SSUB8 sets the GE flags that SEL reads) */
 static inline uint32_t max4_s8(uint32_t a, uint32_t b) {
     uint32_t out, tmp;
     __asm__("ssub8 %1, %2, %3\n\tsel %0, %2, %3" : "=r"(out), "=&r"(tmp) : "r"(a), "r"(b) : "cc");
     return out;
 }
-/* c + the high word of a * b (SMMLA) */
-static inline int32_t smmla(int32_t a, int32_t b, int32_t c) {
-    int32_t out;
-    __asm__("smmla %0, %1, %2, %3" : "=r"(out) : "r"(a), "r"(b), "r"(c));
-    return out;
-}
-/* lo(a) lo(b) + hi(a) hi(b), halfwords signed (SMUAD) */
-static inline int32_t smuad(uint32_t a, uint32_t b) { return __smuad((int32_t)a, (int32_t)b); }
 /* per halfword a + b (SADD16) */
 static inline uint32_t sadd16(uint32_t a, uint32_t b) { return (uint32_t)__sadd16((int32_t)a, (int32_t)b); }
 /* v saturated to [0, 255] (USAT #8) */
 static inline int32_t usat8(int32_t v) { return (int32_t)__usat(v, 8); }
 #else
-static inline uint32_t sxtab16(uint32_t a, uint32_t b) {
-    return pack2((int16_t)a + (int8_t)b, (int16_t)(a >> 16) + (int8_t)(b >> 16));
-}
-static inline uint32_t sxtab16_ror8(uint32_t a, uint32_t b) {
-    return pack2((int16_t)a + (int8_t)(b >> 8), (int16_t)(a >> 16) + (int8_t)(b >> 24));
-}
 static inline uint32_t max4_s8(uint32_t a, uint32_t b) {
     uint32_t out = 0;
     for (int32_t i = 0; i < 32; i += 8) {
@@ -91,10 +63,6 @@ static inline uint32_t max4_s8(uint32_t a, uint32_t b) {
     }
     return out;
 }
-static inline int32_t smmla(int32_t a, int32_t b, int32_t c) {
-    return (int32_t)(((int64_t)a * b) >> 32) + c; /* a caller's c keeps the sum in int32 */
-}
-static inline int32_t smuad(uint32_t a, uint32_t b) { return exf_smlad(a, b, 0); }
 static inline uint32_t sadd16(uint32_t a, uint32_t b) {
     return pack2((int16_t)a + (int16_t)b, (int16_t)(a >> 16) + (int16_t)(b >> 16));
 }
@@ -104,28 +72,6 @@ static inline int32_t usat8(int32_t v) { return v < 0 ? 0 : v > 255 ? 255 : v; }
 /* {lo(a), lo(b)} (PKHBT) and {hi(a), hi(b)} (PKHTB) */
 static inline uint32_t pack_lo(uint32_t a, uint32_t b) { return (a & 0xFFFFu) | (b << 16); }
 static inline uint32_t pack_hi(uint32_t a, uint32_t b) { return (a >> 16) | (b & 0xFFFF0000u); }
-
-/* x[0, n) - zp into one row of a pair-row matrix (dst: the row's first word; groups 4 words apart),
- * the last group padded with zeros. */
-static void widen_row(const int8_t *x, int32_t n, int32_t zp, uint32_t *dst) {
-    const uint32_t negzp2 = pack2(-zp, -zp);
-    int32_t e = 0;
-    for (; e + 4 <= n; e += 4, dst += 4) {
-        const uint32_t v = exf_load4(x + e);
-        dst[0] = sxtab16(negzp2, v);
-        dst[1] = sxtab16_ror8(negzp2, v);
-    }
-    if (e < n) {
-        int32_t v[4] = {0, 0, 0, 0};
-        for (int32_t i = 0; e + i < n; i++) v[i] = (int32_t)x[e + i] - zp;
-        dst[0] = pack2(v[0], v[2]);
-        dst[1] = pack2(v[1], v[3]);
-    }
-}
-
-static void zero_row(int32_t groups, uint32_t *dst) {
-    for (int32_t g = 0; g < groups; g++, dst += 4) dst[0] = dst[1] = 0;
-}
 
 /* The head's values (v: its first element; key j, channel c at v[j row + c]) minus zp, transposed into
  * the pair-row matrix vw of dh2 rows (channels) and gt groups (of four keys). */
@@ -166,77 +112,6 @@ static void widen_values(const int8_t *v, int32_t row, int32_t t, int32_t dh, in
             w[1] = pack2(e[1], e[3]);
         }
     }
-}
-
-/* One group of four elements of a 2 x 2 block: a (row pair) and b (row pair) advance by a group. */
-static ALWAYS_INLINE void group2x2(const uint32_t **a, const uint32_t **b, int32_t *c00, int32_t *c01, int32_t *c10,
-                                   int32_t *c11) {
-    uint32_t x0, x1, y0, y1, u0, u1;
-    exf_load_pair(a, &x0, &x1); /* a row 0 */
-    exf_load_pair(a, &y0, &y1); /* a row 1 */
-    exf_load_pair(b, &u0, &u1); /* b row 0 */
-    *c00 = exf_smlad(x1, u1, exf_smlad(x0, u0, *c00));
-    *c10 = exf_smlad(y1, u1, exf_smlad(y0, u0, *c10));
-    exf_load_pair(b, &u0, &u1); /* b row 1 */
-    *c01 = exf_smlad(x1, u1, exf_smlad(x0, u0, *c01));
-    *c11 = exf_smlad(y1, u1, exf_smlad(y0, u0, *c11));
-}
-
-/* The row pair a (groups >= 1 groups of four elements) against the `pairs` row pairs of b, one after
- * the other: acc[4 p + 2 s + r] = dot product of row r of a with row s of pair p of b. odd: groups is
- * odd (a constant where inlined). */
-static ALWAYS_INLINE void dot_pairs_body(const uint32_t *a, const uint32_t *b, int32_t groups, int32_t pairs,
-                                         int32_t *acc, const int odd) {
-    const uint32_t *const a_end = a + 4 * groups;
-    const int32_t *const acc_end = acc + 4 * pairs;
-    for (; acc != acc_end; acc += 4) {
-        const uint32_t *pa = a;
-        uint32_t x0, x1, y0, y1, u0, u1; /* the first group with SMUAD: no accumulator to clear */
-        exf_load_pair(&pa, &x0, &x1);
-        exf_load_pair(&pa, &y0, &y1);
-        exf_load_pair(&b, &u0, &u1);
-        int32_t c00 = exf_smlad(x1, u1, smuad(x0, u0)), c10 = exf_smlad(y1, u1, smuad(y0, u0));
-        exf_load_pair(&b, &u0, &u1);
-        int32_t c01 = exf_smlad(x1, u1, smuad(x0, u0)), c11 = exf_smlad(y1, u1, smuad(y0, u0));
-        if (!odd) group2x2(&pa, &b, &c00, &c01, &c10, &c11);
-        while (pa != a_end) { /* an even number of groups left */
-            group2x2(&pa, &b, &c00, &c01, &c10, &c11);
-            group2x2(&pa, &b, &c00, &c01, &c10, &c11);
-        }
-        acc[0] = c00;
-        acc[1] = c10;
-        acc[2] = c01;
-        acc[3] = c11;
-    }
-}
-
-static void dot_pairs(const uint32_t *a, const uint32_t *b, int32_t groups, int32_t pairs, int32_t *acc) {
-    if (groups & 1) {
-        dot_pairs_body(a, b, groups, pairs, acc, 1);
-    } else {
-        dot_pairs_body(a, b, groups, pairs, acc, 0);
-    }
-}
-
-/* A requantization clamp_s8(requantize(acc, mult, shift) + zp). hi: shift in [33, 53], and then
- * bias = 2^(shift - 33) + zp 2^(shift - 32): requantize(acc) + zp = (H + bias) >> (shift - 32) with
- * H = floor(acc mult / 2^32) (SMMLA adds bias to it), because 2^(shift - 1) = 2^(shift - 33) 2^32 and
- * zp 2^(shift - 32) are whole multiples of what the shifts divide by. |H| <= 2^30 (|acc mult| < 2^62),
- * |bias| <= 2^20 + 2^28, so the sum stays in int32. */
-typedef struct {
-    int32_t mult, shift, zp, bias, hi;
-} requant_t;
-
-static inline requant_t requant_of(int32_t mult, int32_t shift, int32_t zp) {
-    const int32_t hi = shift >= 33 && shift <= 53;
-    requant_t r = {mult, shift, zp, hi ? (int32_t)(1u << (shift - 33)) + zp * (1 << (shift - 32)) : 0, hi};
-    return r;
-}
-
-/* hi: a constant where inlined (r.hi) */
-static ALWAYS_INLINE int32_t requant(int32_t acc, const requant_t r, const int hi) {
-    if (hi) return exf_ssat8(smmla(acc, r.mult, r.bias) >> (r.shift - 32));
-    return exfq_clamp_s8(exfq_requantize(acc, r.mult, r.shift) + r.zp);
 }
 
 /* Scores of the two query rows from acc (dot_pairs' order, the pairs of keys): s0[j], s1[j] for j < t,
@@ -345,24 +220,24 @@ void exf_attention_s8_dsp(const int8_t *qkv, const int8_t *scale_table, const in
     const int8_t *table = scale_table ? scale_table + 128 : scale_table;
     for (int32_t h = 0; h < heads; h++) {
         const int8_t *q = qkv + h * dh, *k = q + d, *v = q + 2 * d;
-        for (int32_t j = 0; j < t; j++) widen_row(k + j * row, dh, k_zp, kw + (j >> 1) * 4 * gd + (j & 1) * 2);
-        if (t & 1) zero_row(gd, kw + (t >> 1) * 4 * gd + 2);
+        for (int32_t j = 0; j < t; j++) exfp_widen_row(k + j * row, dh, k_zp, kw + (j >> 1) * 4 * gd + (j & 1) * 2);
+        if (t & 1) exfp_zero_row(gd, kw + (t >> 1) * 4 * gd + 2);
         widen_values(v, row, t, dh, v_zp, vw);
         for (int32_t i = 0; i < t; i += 2) { /* query rows i and i + 1; for an odd t the last is a zero row */
             const int32_t two = i + 1 < t;
-            widen_row(q + i * row, dh, q_zp, qw);
+            exfp_widen_row(q + i * row, dh, q_zp, qw);
             if (two) {
-                widen_row(q + (i + 1) * row, dh, q_zp, qw + 2);
+                exfp_widen_row(q + (i + 1) * row, dh, q_zp, qw + 2);
             } else {
-                zero_row(gd, qw + 2);
+                exfp_zero_row(gd, qw + 2);
             }
-            dot_pairs(qw, kw, gd, t2 >> 1, acc);
+            exfp_dot_pairs(qw, kw, gd, t2 >> 1, acc);
             score_rows_any(acc, sc, sc + stride, t, &qk, table);
             for (int32_t j = t; j < t2; j++) sc[j] = sc[stride + j] = -128; /* the padding again */
             softmax_widen(sc, t, gt, exp_table, p_zp, pw);
             softmax_widen(sc + stride, t, gt, exp_table, p_zp, pw + 2);
             int8_t *y0 = y + i * d + h * dh, *y1 = two ? y0 + d : y0;
-            dot_pairs(pw, vw, gt, dh2 >> 1, acc);
+            exfp_dot_pairs(pw, vw, gt, dh2 >> 1, acc);
             output_rows_any(acc, y0, y1, two, dh, &av);
         }
     }

@@ -4,9 +4,12 @@
  * a block's input rows are all read before any of its output rows is written, and blocks go in
  * increasing row order, so output rows never overtake input rows still to be read.
  *
+ * Each linear layer's weights are int8 (exf_linear_s8_dsp), or widened to int16 at code generation
+ * (exf_linear_s8_w16) where its requantization terms rq are given.
+ *
  * scratch: the block's row buffers (listed per kernel, each R = min(rows, EXF_DSP_BLOCK_ROWS) rows:
- * a recurrent model's one-row step needs one), 8-aligned as a whole, then the widened rows of
- * exf_linear_s8_dsp for the widest linear input (R rows). */
+ * a recurrent model's one-row step needs one), 8-aligned as a whole, then the larger scratch of the
+ * block's linear kernels (exf_linear_s8_dsp's widened rows: R rows of the widest input). */
 #include "edgexf_kernels.h"
 #include "quant_common.h"
 
@@ -16,9 +19,21 @@ static inline int32_t align8(int32_t n) { return (n + 7) & ~7; }
 
 static inline int32_t min_i32(int32_t a, int32_t b) { return a < b ? a : b; }
 
+/* One linear layer of a block: weights widened at code generation (rq set: exf_linear_s8_w16) or int8
+ * (rq NULL: exf_linear_s8_dsp). */
+static void dense(const int8_t *x, const void *w, const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                  const int32_t *rq, int8_t *y, int32_t rows, int32_t k, int32_t m, int32_t zp, void *scratch) {
+    if (rq) {
+        exf_linear_s8_w16(x, (const int16_t *)w, bias, mult, rq, y, rows, k, m, scratch);
+    } else {
+        exf_linear_s8_dsp(x, (const int8_t *)w, bias, mult, shift, y, rows, k, m, zp, scratch);
+    }
+}
+
 void exf_ln_linear_s8_dsp(const void *x, int32_t x_bytes, const int32_t *gamma, const int32_t *beta,
-                          int64_t eps_term, int32_t gshift, int32_t ln_zp, const int8_t *w, const int32_t *bias,
-                          const int32_t *mult, const int32_t *shift, int32_t out_zp, int8_t *y, int32_t rows,
+                          int64_t eps_term, int32_t gshift, int32_t ln_zp, const void *w, const int32_t *bias,
+                          const int32_t *mult, const int32_t *shift, const int32_t *rq, int32_t out_zp, int8_t *y,
+                          int32_t rows,
                           int32_t k, int32_t m, void *scratch) {
     // scratch: normalized rows (R k), widened rows (k)
     const int32_t R = min_i32(R_MAX, rows);
@@ -28,15 +43,15 @@ void exf_ln_linear_s8_dsp(const void *x, int32_t x_bytes, const int32_t *gamma, 
         const int32_t n = min_i32(R_MAX, rows - r);
         exfq_layernorm_rows((const uint8_t *)x + r * k * x_bytes, x_bytes, gamma, beta, ln, n, k, eps_term, gshift,
                          ln_zp);
-        exf_linear_s8_dsp(ln, w, bias, mult, shift, y + r * m, n, k, m, out_zp, xs);
+        dense(ln, w, bias, mult, shift, rq, y + r * m, n, k, m, out_zp, xs);
     }
 }
 
 void exf_token_mlp_q_dsp(const void *x, int32_t x_bytes, const int32_t *gamma, const int32_t *beta,
-                         int64_t eps_term, int32_t gshift, int32_t ln_zp, const int8_t *w1, const int32_t *b1,
-                         const int32_t *m1, const int32_t *s1, int32_t fc1_zp, const int8_t *act_table,
-                         const int8_t *w2, const int32_t *b2, const int32_t *m2, const int32_t *s2,
-                         int32_t fc2_zp, const int32_t add[6], void *y, int32_t y_bytes, int32_t rows, int32_t d,
+                         int64_t eps_term, int32_t gshift, int32_t ln_zp, const void *w1, const int32_t *b1,
+                         const int32_t *m1, const int32_t *s1, const int32_t *rq1, int32_t fc1_zp,
+                         const int8_t *act_table, const void *w2, const int32_t *b2, const int32_t *m2,
+                         const int32_t *s2, const int32_t *rq2, int32_t fc2_zp, const int32_t add[6], void *y, int32_t y_bytes, int32_t rows, int32_t d,
                          int32_t hidden, void *scratch) {
     // scratch: normalized rows (R d), hidden rows (R hidden), fc2 rows (R d), widened rows
     const int32_t R = min_i32(R_MAX, rows);
@@ -46,9 +61,9 @@ void exf_token_mlp_q_dsp(const void *x, int32_t x_bytes, const int32_t *gamma, c
         const int32_t n = min_i32(R_MAX, rows - r);
         exfq_layernorm_rows((const uint8_t *)x + r * d * x_bytes, x_bytes, gamma, beta, ln, n, d, eps_term, gshift,
                          ln_zp);
-        exf_linear_s8_dsp(ln, w1, b1, m1, s1, hid, n, d, hidden, fc1_zp, xs);
+        dense(ln, w1, b1, m1, s1, rq1, hid, n, d, hidden, fc1_zp, xs);
         exf_lut_s8(hid, act_table, hid, n * hidden);
-        exf_linear_s8_dsp(hid, w2, b2, m2, s2, out, n, hidden, d, fc2_zp, xs);
+        dense(hid, w2, b2, m2, s2, rq2, out, n, hidden, d, fc2_zp, xs);
         for (int32_t i = 0; i < n * d; i++) { /* x[r][i] read before y[r][i] written, rows in order */
             const int32_t e = r * d + i;
             exfq_store(y, y_bytes, e, exfq_add_pair(exfq_load(x, x_bytes, e), out[i], add));

@@ -2,8 +2,9 @@
 random shapes (odd sizes, tails of rows and columns, both requantization paths) and on the example
 ViTs' shapes, on the host (plain-C forms of SXTB16/SMLAD) and in QEMU (the real instructions).
 Attention (exf_attention_s8_dsp): odd t, dh of every residue mod 4, one to four heads, zero points at
-the extremes, saturating scores and outputs, with and without a scale table; the kernel must also
-stay inside the scratch it declares (kernel_choice.attention_scratch)."""
+the extremes, saturating scores and outputs, with and without a scale table. exf_linear_s8_w16 (weights
+widened at code generation) likewise, with every shift of its range. Both must stay inside the scratch
+they declare (kernel_choice.attention_scratch, wide_scratch)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def test_block_rows_agree_with_the_header():
 
 def test_fast_equals_portable_on_the_host():
     timings = kernel_check.run(None)
-    assert {t.kernel for t in timings} == {"exf_linear_s8_dsp", kernel_check.ATTENTION}
+    assert {t.kernel for t in timings} == {"exf_linear_s8_dsp", "exf_linear_s8_w16", kernel_check.ATTENTION}
     for t in timings:  # the scratch the C kernel used is the one the planner reserves
         if t.kernel == kernel_check.ATTENTION:
             assert t.scratch == attention_scratch(t.rows, t.m), t
@@ -40,6 +41,15 @@ def test_fast_equals_portable_in_qemu_and_takes_at_least_3x_fewer_instructions()
         if t.rows >= DSP_BLOCK_ROWS:  # a single row has no weight reuse: only the SIMD gain
             assert t.portable >= 3 * t.fast, t
             assert t.macs / t.fast > 0.55, t  # MACs per instruction (portable: about 0.18)
+    wide = {(t.rows, t.k, t.m): t for t in timings if t.kernel == "exf_linear_s8_w16"}
+    assert len(wide) == len(linear)
+    for t in linear:
+        w = wide[t.rows, t.k, t.m]
+        if t.rows >= DSP_BLOCK_ROWS:  # int16 weights: nothing left to widen per weight
+            assert w.portable >= 4 * w.fast, w
+            assert w.fast < 0.85 * t.fast, (w, t)
+            if t.k >= 64 and t.rows >= 50:  # the MNIST ViT's layers and wider: 0.95-1.15 measured
+                assert w.macs / w.fast > 0.92, w
     attention = [t for t in timings if t.kernel == kernel_check.ATTENTION]
     assert len(attention) == 4
     for t in attention:  # the softmax and a requantization per score stay: less gain on short rows
@@ -51,6 +61,11 @@ def test_fast_equals_portable_in_qemu_and_takes_at_least_3x_fewer_instructions()
 def test_a_wrong_byte_is_caught():
     with pytest.raises(RunError, match=r"(?s)a fast kernel.*MISMATCH exf_linear_s8_dsp 17 32 96 at element"):
         kernel_check.run(load_board("stm32f746"), defines=("KERNEL_CHECK_SELFTEST",))
+
+
+def test_a_wrong_w16_byte_is_caught():
+    with pytest.raises(RunError, match=r"(?s)a fast kernel.*MISMATCH exf_linear_s8_w16 17 32 96 at element"):
+        kernel_check.run(None, defines=("KERNEL_CHECK_SELFTEST_W16",))
 
 
 def test_a_wrong_attention_byte_is_caught():

@@ -1,0 +1,96 @@
+"""Weights widened to int16 at code generation (codegen/wide_weights.py, exf_linear_s8_w16): the packed
+layout element by element, the requantization terms against the portable rounding, which layers
+--dsp-weights widens, and host builds with and without widening giving the reference's bytes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from edgexf.codegen.wide_weights import pack_pairs, requant_terms
+from edgexf.compress.calibrate import calibrate
+from edgexf.compress.quantize import quantize_graph
+from edgexf.ir.kernel_choice import uses_wide, wide_bytes
+from edgexf.passes.select_kernels import select_kernels
+from tests.model_helpers import compile_graph, to_graph
+
+
+def test_pack_pairs_lays_out_pairs_of_outputs_and_groups_of_four():
+    w = np.arange(1, 16, dtype=np.int8).reshape(3, 5)  # w[j, i] = 5 j + i + 1
+    p = pack_pairs(w)
+    assert p.dtype == np.int16 and p.size == 2 * 2 * 8  # 2 pairs x 2 groups x 8
+    # pair 0, group 0: output 0 {e0 e2} {e1 e3}, then output 1
+    assert p[:8].tolist() == [1, 3, 2, 4, 6, 8, 7, 9]
+    # pair 0, group 1: only element 4 of each output; the rest is padding
+    assert p[8:16].tolist() == [5, 0, 0, 0, 10, 0, 0, 0]
+    # pair 1: output 2 and a row of zeros
+    assert p[16:24].tolist() == [11, 13, 12, 14, 0, 0, 0, 0]
+    assert p[24:].tolist() == [15, 0, 0, 0, 0, 0, 0, 0]
+
+
+def test_requant_terms_give_the_portable_rounding():
+    rng = np.random.default_rng(0)
+    shift = rng.integers(33, 54, 400)
+    mult = rng.integers(1 << 29, 1 << 31, 400) * rng.choice([-1, 1], 400)
+    acc = rng.integers(-(1 << 31), 1 << 31, 400)
+    for zp in (-128, 0, 5, 127):
+        rq = requant_terms(shift, zp).reshape(-1, 2).astype(np.int64)
+        high = (acc * mult) >> 32  # SMMLA: floor(acc mult / 2^32) + the rounding term
+        fast = np.clip((high + rq[:, 0]) >> rq[:, 1], -128, 127)
+        portable = np.clip(((acc * mult + (1 << (shift - 1))) >> shift) + zp, -128, 127)
+        assert np.array_equal(fast, portable)
+
+
+def test_requant_terms_refuse_shifts_outside_the_fast_path():
+    with pytest.raises(ValueError, match=r"shifts in \[33, 53\], not \[32, 40\]"):
+        requant_terms(np.array([32, 40]), 0)
+
+
+@pytest.fixture(scope="module")
+def int8_graph():
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(torch.nn.Linear(24, 16), torch.nn.ReLU(), torch.nn.Linear(16, 7)).eval()
+    g = to_graph(module, torch.randn(5, 24))  # 5 rows: two pairs and an odd row
+    x = np.random.default_rng(1).standard_normal((64, 5, 24)).astype(np.float32)
+    return quantize_graph(g, calibrate(g, x, "minmax", 99.99, progress=False), ()).graph
+
+
+def test_dsp_weights_choices(int8_graph):
+    g, sel = select_kernels(int8_graph, "dsp", "int16")
+    assert sel.weights == "int16" and sel.wide_ops == sel.dsp_ops == 2
+    assert sel.wide_extra_bytes == wide_bytes(16, 24) - 16 * 24 + wide_bytes(7, 16) - 7 * 16
+    g, sel = select_kernels(int8_graph, "dsp", "int8")
+    assert sel.weights == "int8" and not any(uses_wide(op) for op in g.ops)
+    constants = sum(t.nbytes for t in g.constants())
+    g, sel = select_kernels(int8_graph, "dsp", "auto", flash_bytes=2 * constants)  # widened: over half
+    assert sel.weights == "int8" and "over 50% of the" in sel.reason
+    g, sel = select_kernels(int8_graph, "dsp", "auto", flash_bytes=1 << 20)
+    assert sel.weights == "int16" and sel.wide_ops == 2
+    g, sel = select_kernels(int8_graph, "portable", "int16")
+    assert sel.dsp_ops == 0 and sel.wide_ops == 0
+    with pytest.raises(ValueError, match="dsp weights must be one of auto, int8, int16"):
+        select_kernels(int8_graph, "dsp", "int4")
+
+
+def test_a_layer_with_a_shift_outside_the_fast_path_keeps_int8_weights(int8_graph):
+    g = int8_graph
+    first = next(op for op in g.ops if op.type == "q_linear")
+    shift = g.tensors[first.inputs[4]]
+    saved = shift.data.copy()
+    try:
+        shift.data[0] = 32
+        g, sel = select_kernels(g, "dsp", "int16")
+        assert sel.wide_ops == 1 and not uses_wide(first)
+    finally:
+        shift.data[...] = saved
+
+
+@pytest.mark.parametrize("weights", ["int8", "int16"])
+def test_host_build_equals_the_reference_either_way(int8_graph, weights, tmp_path):
+    g, sel = select_kernels(int8_graph, "dsp", weights)
+    model = compile_graph(g, tmp_path)
+    source = (tmp_path / "model" / "model.c").read_text()
+    assert ("exf_linear_s8_w16(" in source) == (weights == "int16")
+    x = np.random.default_rng(2).integers(-128, 128, (40, 5, 24)).astype(np.int8)
+    assert np.array_equal(model.run(x), model.reference(x))
