@@ -49,6 +49,11 @@ def _linear_q(c: EmitContext, op: Op) -> KernelCall:
     y = op.outputs[0]
     m, k = c.shape(w)
     rows = math.prod(c.shape(x)) // k
+    if uses_wide(op):
+        rq = f"{c_ident(op.name)}_rq"
+        ptrs = [c.ptr(w, "int16_t"), _p(c, b), _p(c, mult), rq]
+        args = [c.ptr(x, "void"), _bytes(c, x), *ptrs, c.ptr(y, "void"), _bytes(c, y), rows, k, m]
+        return _call("exf_linear_q_w16", *args, c.scratch(op), statics=[rq_static(c.graph, op, 0, rq)])
     ptrs = [_p(c, n) for n in (w, b, mult, shift)]
     args = [c.ptr(x, "void"), _bytes(c, x), *ptrs, c.ptr(y, "void"), _bytes(c, y)]
     return _call("exf_linear_q", *args, rows, k, m, op.attrs["out_zp"])

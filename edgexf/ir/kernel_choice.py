@@ -19,12 +19,14 @@ DSP_BLOCK_ROWS = 6
 DSP_OPS = ("q_linear", "q_ln_linear", "q_token_mlp", "q_attention")  # the int8 ops with a _dsp kernel
 # Cores with the DSP extension (SMLAD, SXTB16): Armv7E-M and Armv8-M Mainline with DSP
 DSP_CORES = ("cortex-m4", "cortex-m7", "cortex-m33", "cortex-m35p", "cortex-m55", "cortex-m85")
+WIDE_ONLY = ("q_linear_q",)  # int8 ops whose only fast kernel takes int16 weights (exf_linear_q_w16)
 CHOICES = ("auto", "portable", "dsp")
 WEIGHT_CHOICES = ("auto", "int8", "int16")  # --dsp-weights
 WIDE_SHIFTS = (33, 53)  # exf_linear_s8_w16's requantization (SMMLA) covers these shifts
 # Per op type with a widenable dsp kernel, its linear layers: (weight input, shift input, out zp attribute)
 WIDE_LINEARS = {
     "q_linear": ((1, 4, "out_zp"),),
+    "q_linear_q": ((1, 4, "out_zp"),),
     "q_ln_linear": ((3, 6, "out_zp"),),
     "q_token_mlp": ((3, 6, "fc1_zp"), (8, 11, "fc2_zp")),
 }

@@ -183,6 +183,7 @@ Q_OPS: dict[str, OpDef] = {
         lambda op, a, s: [KQ.linear_q(*a, op.attrs["out_zp"], op.attrs["dtype"])],
         linear_macs,
         "q_linear with int8 or int16 x and y (a recurrent state kept in int16), int64 accumulator",
+        scratch=_linear_scratch,
     ),
     "q_conv2d": OpDef(_conv2d_infer, _conv2d_ref, conv2d_macs, "int8 NCHW conv, per-channel requantization"),
     "q_matmul": OpDef(_matmul_infer, _matmul_ref, matmul_macs, "(a - a_zp) @ (b - b_zp), requantized"),

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgexf.ir.graph import Graph, Op
-from edgexf.ir.kernel_choice import DSP_OPS, WEIGHT_CHOICES, WIDE_LINEARS, WIDE_SHIFTS, wide_bytes
+from edgexf.ir.kernel_choice import DSP_OPS, WEIGHT_CHOICES, WIDE_LINEARS, WIDE_ONLY, WIDE_SHIFTS, wide_bytes
 
 # The DSP kernels widen whole groups of 4 input columns; a linear narrower than that (a low-rank
 # factor of rank 1-3) has no group, so the portable kernel is as fast and needs no scratch.
@@ -37,7 +37,7 @@ def select_kernels(
     count = 0
     for op in graph.ops:
         op.attrs.pop("weights", None)
-        if kernels == "dsp" and op.type in DSP_OPS and _wide_enough(graph, op):
+        if kernels == "dsp" and op.type in DSP_OPS + WIDE_ONLY and _wide_enough(graph, op):
             op.attrs["kernel"] = "dsp"
             count += 1
         else:
@@ -46,20 +46,36 @@ def select_kernels(
     widenable = [op for op in graph.ops if op.attrs.get("kernel") == "dsp" and _widenable(graph, op, users)]
     extra = sum(_extra_bytes(graph, op) for op in widenable)
     constants = sum(t.nbytes for t in graph.constants())
-    if not widenable or dsp_weights == "int8":
-        reason = "no linear layer to widen" if not widenable else "--dsp-weights int8"
-        return graph, KernelSelection(count, "int8", 0, 0, reason)
     too_big = flash_bytes is not None and constants + extra > AUTO_FLASH_SHARE * flash_bytes
-    if dsp_weights == "auto" and too_big:
-        reason = (
-            f"int16 weights would take {constants + extra:,} B, over {AUTO_FLASH_SHARE:.0%} of the "
-            f"{flash_bytes:,} B flash"
-        )
-        return graph, KernelSelection(count, "int8", 0, 0, reason)
+    if not widenable or dsp_weights == "int8" or (dsp_weights == "auto" and too_big):
+        if not widenable:
+            reason = "no linear layer to widen"
+        elif dsp_weights == "int8":
+            reason = "--dsp-weights int8"
+        else:
+            reason = (
+                f"int16 weights would take {constants + extra:,} B, over {AUTO_FLASH_SHARE:.0%} of the "
+                f"{flash_bytes:,} B flash"
+            )
+        return graph, KernelSelection(count - _portable_again(graph), "int8", 0, 0, reason)
     for op in widenable:
         op.attrs["weights"] = "int16"
+    count -= _portable_again(graph)
     reason = "--dsp-weights int16" if dsp_weights == "int16" else "they fit the flash"
     return graph, KernelSelection(count, "int16", len(widenable), extra, reason)
+
+
+def _portable_again(graph: Graph) -> int:
+    """Ops with no fast kernel but the int16-weight one (WIDE_ONLY) and int8 weights go back to the
+    portable kernel; returns how many."""
+    back = [op for op in graph.ops if op.type in WIDE_ONLY and _dsp_int8(op)]
+    for op in back:
+        op.attrs.pop("kernel")
+    return len(back)
+
+
+def _dsp_int8(op: Op) -> bool:
+    return "kernel" in op.attrs and "weights" not in op.attrs
 
 
 def _wide_enough(graph: Graph, op: Op) -> bool:
@@ -79,7 +95,19 @@ def _widenable(graph: Graph, op: Op, users: dict[str, list[Op]]) -> bool:
             return False
         if len(users[op.inputs[w]]) != 1 or op.inputs[w] in graph.outputs:
             return False
+    if op.type in WIDE_ONLY:  # exf_linear_q_w16 sums in int32 where exf_linear_q sums in int64
+        return _int32_sums(graph, op)
     return True
+
+
+def _int32_sums(graph: Graph, op: Op) -> bool:
+    """Every output's |bias| + sum |w| max|x| is below 2^31: its sum cannot leave int32."""
+    x, w, b = (graph.tensors[n] if n else None for n in op.inputs[:3])
+    x_max = 1 << 15 if x.dtype == "int16" else 1 << 7
+    bound = np.abs(w.data.astype(np.int64)).sum(axis=1) * x_max
+    if b is not None:
+        bound = bound + np.abs(b.data.astype(np.int64))
+    return bool(np.all(bound < 1 << 31))
 
 
 def _extra_bytes(graph: Graph, op: Op) -> int:

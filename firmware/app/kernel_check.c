@@ -18,7 +18,8 @@
 #define RANDOM_ATTENTION_CASES 200
 
 static int8_t x[MAX_ROWS * MAX_K];
-static int8_t w[MAX_M * MAX_K] __attribute__((aligned(8)));
+#define MAX_W 49152 /* int8 weights of the largest shape (384 x 128); then their int16 pairs (pack_w16) */
+static int8_t w[3 * MAX_W] __attribute__((aligned(8)));
 static int32_t bias[MAX_M], mult[MAX_M], shift[MAX_M];
 static int8_t y_portable[MAX_ROWS * MAX_M], y_fast[MAX_ROWS * MAX_M];
 static uint32_t scratch[EXF_DSP_BLOCK_ROWS * MAX_K / 4 * 2];
@@ -77,10 +78,10 @@ static void fill(int32_t rows, int32_t k, int32_t m, int32_t lo, int32_t hi)
 }
 
 /* The weights w (m x k) as exf_linear_s8_w16's pair-row matrix (edgexf/codegen/wide_weights.py's layout):
- * written into the upper half of w, which the shapes here leave unused. */
+ * written after the int8 weights, into the 2 MAX_W bytes kept for it. */
 static const int16_t *pack_w16(int32_t k, int32_t m)
 {
-    int16_t *w16 = (int16_t *)(void *)(w + sizeof w / 2);
+    int16_t *w16 = (int16_t *)(void *)(w + MAX_W);
     const int32_t groups = (k + 3) / 4, pairs = (m + 1) / 2;
     for (int32_t p = 0; p < pairs; p++) {
         for (int32_t g = 0; g < groups; g++) {
@@ -129,6 +130,43 @@ static void log_time(const char *kernel, int32_t rows, int32_t k, int32_t m, uin
     log_field((int64_t)portable);
     log_field((int64_t)fast);
     plat_log("\n");
+}
+
+/* exf_linear_q_w16 against exf_linear_q: x and y int8 or int16, rows from 1 (a recurrent step) up */
+#define MAX_Q_ROWS 8 /* its shapes: rows <= 7 */
+static int16_t x16[MAX_Q_ROWS * MAX_K];
+static int16_t yq_portable[MAX_Q_ROWS * MAX_M], yq_fast[MAX_Q_ROWS * MAX_M];
+
+static int32_t check_linear_q(int32_t rows, int32_t k, int32_t m, int32_t x_bytes, int32_t y_bytes, int32_t timed)
+{
+    fill(rows, k, m, 33, 53);
+    for (int32_t i = 0; i < rows * k; i++) x16[i] = (int16_t)rng();
+    for (int32_t j = 0; j < m; j++) bias[j] = rng_in(-(1 << 20), 1 << 20);
+    const int32_t out_zp = y_bytes == 1 ? rng_in(-128, 127) : 0; /* int16 tensors are symmetric */
+    const int32_t *b = rng() % 4 == 0 ? NULL : bias;
+    const void *xv = x_bytes == 1 ? (const void *)x : (const void *)x16;
+    const int16_t *w16 = pack_w16(k, m);
+    const int32_t *terms = rq_terms(m, out_zp);
+    uint64_t t0 = plat_ticks();
+    exf_linear_q(xv, x_bytes, w, b, mult, shift, yq_portable, y_bytes, rows, k, m, out_zp);
+    uint64_t t1 = plat_ticks();
+    exf_linear_q_w16(xv, x_bytes, w16, b, mult, terms, yq_fast, y_bytes, rows, k, m, scratch);
+    uint64_t t2 = plat_ticks();
+#ifdef KERNEL_CHECK_SELFTEST_Q
+    ((int8_t *)yq_fast)[(rows * m * y_bytes) / 2] ^= 1;
+#endif
+    const int8_t *p = (const int8_t *)yq_portable, *f = (const int8_t *)yq_fast;
+    for (int32_t i = 0; i < rows * m * y_bytes; i++) {
+        if (p[i] != f[i]) {
+            log_shape("MISMATCH ", x_bytes == 2 ? "exf_linear_q_w16/x16" : "exf_linear_q_w16/x8", rows, k, m);
+            plat_log("at byte ");
+            log_field(i);
+            plat_log("\n");
+            return -1;
+        }
+    }
+    if (timed) log_time(x_bytes == 2 ? "exf_linear_q_w16" : "exf_linear_q_w16_x8", rows, k, m, t1 - t0, t2 - t1);
+    return 0;
 }
 
 /* exf_linear_s8_dsp and exf_linear_s8_w16 against exf_linear_s8 */
@@ -252,11 +290,19 @@ static const int32_t TIMED[][3] = {
     {50, 64, 128}, {50, 128, 64}, {64, 128, 384}, {64, 128, 256}, {64, 256, 128}, {1, 64, 10},
 };
 
+/* (rows, k, m) of the recurrent examples' int16-state linear layers, one step (one row) each */
+static const int32_t TIMED_Q[][3] = {{1, 64, 192}, {1, 256, 64}, {1, 128, 128}, {1, 384, 64}};
+
 int main(void)
 {
     plat_init();
     for (uint32_t i = 0; i < sizeof TIMED / sizeof TIMED[0]; i++) {
         if (check_linear(TIMED[i][0], TIMED[i][1], TIMED[i][2], 1) != 0) {
+            plat_exit(PLAT_EXIT_CHECK_FAILED);
+        }
+    }
+    for (uint32_t i = 0; i < sizeof TIMED_Q / sizeof TIMED_Q[0]; i++) {
+        if (check_linear_q(TIMED_Q[i][0], TIMED_Q[i][1], TIMED_Q[i][2], 2, 2, 1) != 0) {
             plat_exit(PLAT_EXIT_CHECK_FAILED);
         }
     }
@@ -269,6 +315,12 @@ int main(void)
     for (int32_t c = 0; c < RANDOM_CASES; c++) {
         const int32_t rows = rng_in(1, 13), k = rng_in(1, 70), m = rng_in(1, 20);
         if (check_linear(rows, k, m, 0) != 0) {
+            plat_exit(PLAT_EXIT_CHECK_FAILED);
+        }
+    }
+    for (int32_t c = 0; c < RANDOM_CASES; c++) { /* every x and y type, odd rows, k and m */
+        const int32_t rows = rng_in(1, 7), k = rng_in(1, 70), m = rng_in(1, 20);
+        if (check_linear_q(rows, k, m, 1 + c % 2, 1 + (c / 2) % 2, 0) != 0) {
             plat_exit(PLAT_EXIT_CHECK_FAILED);
         }
     }

@@ -12,7 +12,13 @@
  * (integer addition does not depend on order), and is requantized with the same rounding by requant_t's
  * SMMLA path, which needs every shift in [33, 53] (code generation picks this kernel only then): rq
  * holds per output the path's two terms, worked out at code generation, rq[2 j] = 2^(shift - 33) +
- * out_zp 2^(shift - 32) and rq[2 j + 1] = shift - 32. An odd last row is paired with a row of zeros.
+ * out_zp 2^(shift - 32) and rq[2 j + 1] = shift - 32. A single row (an odd last row, a recurrent
+ * model's step) goes through exfp_dot_row, one row against two output pairs at a time.
+ *
+ * exf_linear_q_w16 is the same for exf_linear_q: x and y int8 or int16 (an int16 row is re-paired by
+ * halfword packing instead of widened). Its portable twin sums in int64; code generation picks it only
+ * where every output's |bias| + sum |w| 2^15 (or 2^7 for int8 x) stays below 2^31, so the int32 sums
+ * are the same integers.
  *
  * scratch (4-byte aligned): 16 ceil(k / 4) bytes of widened rows, then 16 ceil(m / 2) bytes of sums.
  */
@@ -20,49 +26,75 @@
 #include "quant_pairs.h"
 
 /* y0[j] and (if two) y1[j] for j < m from the sums acc (exfp_dot_pairs' order: output j's two rows at
- * acc[2 j], acc[2 j + 1]) plus the bias, requantized by requant_t's SMMLA path with rq's terms. two and
- * has_bias are constants where inlined. */
+ * acc[2 j], acc[2 j + 1]) plus the bias, requantized by requant_t's SMMLA path with rq's terms and
+ * saturated to int8 (y_bytes 1) or int16 (2). two, has_bias and y_bytes are constants where inlined. */
 static ALWAYS_INLINE void requantize_body(const int32_t *acc, const int32_t *bias, const int32_t *mult,
-                                          const int32_t *rq, int8_t *y0, int8_t *y1, int32_t m, const int two,
-                                          const int has_bias) {
+                                          const int32_t *rq, void *y0, void *y1, int32_t m, const int two,
+                                          const int has_bias, const int y_bytes) {
     for (int32_t j = 0; j < m; j++, acc += 2, rq += 2) {
         const int32_t b = has_bias ? bias[j] : 0, mj = mult[j], rb = rq[0], sh = rq[1];
-        y0[j] = (int8_t)exf_ssat8(smmla(acc[0] + b, mj, rb) >> sh);
-        if (two) y1[j] = (int8_t)exf_ssat8(smmla(acc[1] + b, mj, rb) >> sh);
+        const int32_t v0 = smmla(acc[0] + b, mj, rb) >> sh, v1 = two ? smmla(acc[1] + b, mj, rb) >> sh : 0;
+        if (y_bytes == 1) {
+            ((int8_t *)y0)[j] = (int8_t)exf_ssat8(v0);
+            if (two) ((int8_t *)y1)[j] = (int8_t)exf_ssat8(v1);
+        } else {
+            ((int16_t *)y0)[j] = exfq_clamp_s16(v0);
+            if (two) ((int16_t *)y1)[j] = exfq_clamp_s16(v1);
+        }
     }
 }
 
-static void requantize_rows(const int32_t *acc, const int32_t *bias, const int32_t *mult, const int32_t *rq,
-                            int8_t *y0, int8_t *y1, int32_t two, int32_t m) {
+#define EXF_REQUANTIZE(t, b, yb) requantize_body(acc, bias, mult, rq, y0, y1, m, t, b, yb)
+static void requantize_rows_s8(const int32_t *acc, const int32_t *bias, const int32_t *mult, const int32_t *rq,
+                               void *y0, void *y1, int32_t two, int32_t m) {
     if (two) {
-        if (bias) {
-            requantize_body(acc, bias, mult, rq, y0, y1, m, 1, 1);
-        } else {
-            requantize_body(acc, bias, mult, rq, y0, y1, m, 1, 0);
-        }
+        if (bias) EXF_REQUANTIZE(1, 1, 1); else EXF_REQUANTIZE(1, 0, 1);
     } else {
-        if (bias) {
-            requantize_body(acc, bias, mult, rq, y0, y1, m, 0, 1);
+        if (bias) EXF_REQUANTIZE(0, 1, 1); else EXF_REQUANTIZE(0, 0, 1);
+    }
+}
+
+static void requantize_rows_s16(const int32_t *acc, const int32_t *bias, const int32_t *mult, const int32_t *rq,
+                                void *y0, void *y1, int32_t two, int32_t m) {
+    if (bias) EXF_REQUANTIZE(two, 1, 2); else EXF_REQUANTIZE(two, 0, 2);
+}
+#undef EXF_REQUANTIZE
+
+/* Row r of x (int8 or int16 by x_bytes, k elements) into the pair-row slot dst. */
+static void widen_any(const void *x, int32_t x_bytes, int32_t r, int32_t k, uint32_t *dst) {
+    if (x_bytes == 1) {
+        exfp_widen_row((const int8_t *)x + r * k, k, 0, dst);
+    } else {
+        exfp_pack_row_s16((const int16_t *)x + r * k, k, dst);
+    }
+}
+
+void exf_linear_q_w16(const void *x, int32_t x_bytes, const int16_t *w16, const int32_t *bias, const int32_t *mult,
+                      const int32_t *rq, void *y, int32_t y_bytes, int32_t rows, int32_t k, int32_t m,
+                      void *scratch) {
+    const int32_t groups = (k + 3) >> 2, pairs = (m + 1) >> 1;
+    const uint32_t *w = (const uint32_t *)(const void *)w16;
+    uint32_t *xs = (uint32_t *)scratch;
+    int32_t *acc = (int32_t *)(xs + 4 * groups);
+    for (int32_t r = 0; r < rows; r += 2) {
+        const int32_t two = r + 1 < rows;
+        widen_any(x, x_bytes, r, k, xs);
+        if (two) {
+            widen_any(x, x_bytes, r + 1, k, xs + 2);
+            exfp_dot_pairs(xs, w, groups, pairs, acc);
+        } else { /* a single row (a recurrent model's step, the odd last row): no zero row to multiply */
+            exfp_dot_row(xs, w, groups, pairs, acc);
+        }
+        uint8_t *y0 = (uint8_t *)y + r * m * y_bytes, *y1 = y0 + m * y_bytes;
+        if (y_bytes == 1) {
+            requantize_rows_s8(acc, bias, mult, rq, y0, y1, two, m);
         } else {
-            requantize_body(acc, bias, mult, rq, y0, y1, m, 0, 0);
+            requantize_rows_s16(acc, bias, mult, rq, y0, y1, two, m);
         }
     }
 }
 
 void exf_linear_s8_w16(const int8_t *x, const int16_t *w16, const int32_t *bias, const int32_t *mult,
                        const int32_t *rq, int8_t *y, int32_t rows, int32_t k, int32_t m, void *scratch) {
-    const int32_t groups = (k + 3) >> 2, pairs = (m + 1) >> 1;
-    uint32_t *xs = (uint32_t *)scratch;
-    int32_t *acc = (int32_t *)(xs + 4 * groups);
-    for (int32_t r = 0; r < rows; r += 2) {
-        const int32_t two = r + 1 < rows;
-        exfp_widen_row(x + r * k, k, 0, xs);
-        if (two) {
-            exfp_widen_row(x + (r + 1) * k, k, 0, xs + 2);
-        } else {
-            exfp_zero_row(groups, xs + 2);
-        }
-        exfp_dot_pairs(xs, (const uint32_t *)(const void *)w16, groups, pairs, acc);
-        requantize_rows(acc, bias, mult, rq, y + r * m, y + (r + 1) * m, two, m);
-    }
+    exf_linear_q_w16(x, 1, w16, bias, mult, rq, y, 1, rows, k, m, scratch);
 }

@@ -20,6 +20,23 @@ void exfp_widen_row(const int8_t *x, int32_t n, int32_t zp, uint32_t *dst) {
     }
 }
 
+void exfp_pack_row_s16(const int16_t *x, int32_t n, uint32_t *dst) {
+    int32_t e = 0;
+    for (; e + 4 <= n; e += 4, dst += 4) {
+        uint32_t w0, w1; /* {x0 x1} {x2 x3} */
+        memcpy(&w0, x + e, 4);
+        memcpy(&w1, x + e + 2, 4);
+        dst[0] = (w0 & 0xFFFFu) | (w1 << 16);         /* {x0 x2} (PKHBT) */
+        dst[1] = (w0 >> 16) | (w1 & 0xFFFF0000u);     /* {x1 x3} (PKHTB) */
+    }
+    if (e < n) {
+        int32_t v[4] = {0, 0, 0, 0};
+        for (int32_t i = 0; e + i < n; i++) v[i] = x[e + i];
+        dst[0] = pack2(v[0], v[2]);
+        dst[1] = pack2(v[1], v[3]);
+    }
+}
+
 void exfp_zero_row(int32_t groups, uint32_t *dst) {
     for (int32_t g = 0; g < groups; g++, dst += 4) dst[0] = dst[1] = 0;
 }
@@ -72,5 +89,50 @@ void exfp_dot_pairs(const uint32_t *a, const uint32_t *b, int32_t groups, int32_
         dot_pairs_body(a, b, groups, pairs, acc, 1);
     } else {
         dot_pairs_body(a, b, groups, pairs, acc, 0);
+    }
+}
+
+/* One group of a row against two rows of b: a advances by a group of the pair-row matrix (16 bytes),
+ * b by a group of one pair (16 bytes). */
+static ALWAYS_INLINE void group1x2(const uint32_t **a, const uint32_t **b, int32_t *c0, int32_t *c1) {
+    uint32_t x0, x1, u0, u1;
+    x0 = (*a)[0];
+    x1 = (*a)[1];
+    *a += 4;
+    exf_load_pair(b, &u0, &u1);
+    *c0 = exf_smlad(x1, u1, exf_smlad(x0, u0, *c0));
+    exf_load_pair(b, &u0, &u1);
+    *c1 = exf_smlad(x1, u1, exf_smlad(x0, u0, *c1));
+}
+
+void exfp_dot_row(const uint32_t *a, const uint32_t *b, int32_t groups, int32_t pairs, int32_t *acc) {
+    const uint32_t *const a_end = a + 4 * groups;
+    int32_t p = 0;
+    for (; p + 2 <= pairs; p += 2, acc += 8, b += 8 * groups) { /* pairs p and p + 1 */
+        const uint32_t *pa = a, *q0 = b, *q1 = b + 4 * groups;
+        int32_t c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+        while (pa != a_end) {
+            uint32_t x0 = pa[0], x1 = pa[1], u0, u1;
+            pa += 4;
+            exf_load_pair(&q0, &u0, &u1);
+            c0 = exf_smlad(x1, u1, exf_smlad(x0, u0, c0));
+            exf_load_pair(&q0, &u0, &u1);
+            c1 = exf_smlad(x1, u1, exf_smlad(x0, u0, c1));
+            exf_load_pair(&q1, &u0, &u1);
+            c2 = exf_smlad(x1, u1, exf_smlad(x0, u0, c2));
+            exf_load_pair(&q1, &u0, &u1);
+            c3 = exf_smlad(x1, u1, exf_smlad(x0, u0, c3));
+        }
+        acc[0] = c0;
+        acc[2] = c1;
+        acc[4] = c2;
+        acc[6] = c3;
+    }
+    if (p < pairs) {
+        const uint32_t *pa = a;
+        int32_t c0 = 0, c1 = 0;
+        while (pa != a_end) group1x2(&pa, &b, &c0, &c1);
+        acc[0] = c0;
+        acc[2] = c1;
     }
 }

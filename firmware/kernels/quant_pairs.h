@@ -77,6 +77,10 @@ static ALWAYS_INLINE int32_t requant(int32_t acc, const requant_t r, const int h
  * the last group padded with zeros. */
 void exfp_widen_row(const int8_t *x, int32_t n, int32_t zp, uint32_t *dst);
 
+/* int16 x[0, n) into one row of a pair-row matrix (re-paired {x0 x2} {x1 x3} by halfword packing),
+ * the last group padded with zeros. */
+void exfp_pack_row_s16(const int16_t *x, int32_t n, uint32_t *dst);
+
 /* A row of zeros (groups groups) in a pair-row matrix. */
 void exfp_zero_row(int32_t groups, uint32_t *dst);
 
@@ -84,5 +88,10 @@ void exfp_zero_row(int32_t groups, uint32_t *dst);
  * the other: acc[4 p + 2 s + r] = dot product of row r of a with row s of pair p of b. 16 MACs in 12
  * instructions: per group one LDRD for each of the four rows and eight SMLAD. */
 void exfp_dot_pairs(const uint32_t *a, const uint32_t *b, int32_t groups, int32_t pairs, int32_t *acc);
+
+/* Row 0 of the row pair a against the `pairs` row pairs of b: acc[4 p + 2 s] = its dot product with
+ * row s of pair p (exfp_dot_pairs' order; the row-1 slots are left alone). Two pairs of b at a time:
+ * per group one LDRD of a, four of b and eight SMLAD. */
+void exfp_dot_row(const uint32_t *a, const uint32_t *b, int32_t groups, int32_t pairs, int32_t *acc);
 
 #endif /* EDGEXF_QUANT_PAIRS_H */

@@ -47,13 +47,17 @@ def test_requant_terms_refuse_shifts_outside_the_fast_path():
         requant_terms(np.array([32, 40]), 0)
 
 
-@pytest.fixture(scope="module")
-def int8_graph():
+def _quantized_mlp():
     torch.manual_seed(0)
     module = torch.nn.Sequential(torch.nn.Linear(24, 16), torch.nn.ReLU(), torch.nn.Linear(16, 7)).eval()
     g = to_graph(module, torch.randn(5, 24))  # 5 rows: two pairs and an odd row
     x = np.random.default_rng(1).standard_normal((64, 5, 24)).astype(np.float32)
     return quantize_graph(g, calibrate(g, x, "minmax", 99.99, progress=False), ()).graph
+
+
+@pytest.fixture(scope="module")
+def int8_graph():
+    return _quantized_mlp()
 
 
 def test_dsp_weights_choices(int8_graph):
@@ -94,3 +98,32 @@ def test_host_build_equals_the_reference_either_way(int8_graph, weights, tmp_pat
     assert ("exf_linear_s8_w16(" in source) == (weights == "int16")
     x = np.random.default_rng(2).integers(-128, 128, (40, 5, 24)).astype(np.int8)
     assert np.array_equal(model.run(x), model.reference(x))
+
+
+def _as_linear_q(g):
+    """The graph with its int8 linears as q_linear_q (int8 in and out): the recurrent models' op."""
+    for op in g.ops:
+        if op.type == "q_linear":
+            op.type = "q_linear_q"
+            op.attrs["dtype"] = "int8"
+    return g
+
+
+def test_int16_capable_linear_runs_fast_only_with_int16_weights(tmp_path):
+    g = _as_linear_q(_quantized_mlp())
+    g, sel = select_kernels(g, "dsp", "int16")
+    assert sel.wide_ops == sel.dsp_ops == 2
+    model = compile_graph(g, tmp_path / "wide")
+    assert (tmp_path / "wide" / "model" / "model.c").read_text().count("exf_linear_q_w16(") == 2
+    x = np.random.default_rng(3).integers(-128, 128, (40, 5, 24)).astype(np.int8)
+    assert np.array_equal(model.run(x), model.reference(x))
+    g, sel = select_kernels(g, "dsp", "int8")  # no int8-weight fast kernel for it: portable
+    assert sel.dsp_ops == 0 and not any("kernel" in op.attrs for op in g.ops)
+
+
+def test_int16_capable_linear_whose_sum_could_leave_int32_stays_portable():
+    g = _as_linear_q(_quantized_mlp())
+    first = next(op for op in g.ops if op.type == "q_linear_q")
+    g.tensors[first.inputs[2]].data[3] = (1 << 31) - 100  # |bias| + sum |w| 2^7 >= 2^31 for output 3
+    g, sel = select_kernels(g, "dsp", "int16")
+    assert sel.wide_ops == sel.dsp_ops == 1 and "kernel" not in first.attrs

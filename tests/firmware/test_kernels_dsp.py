@@ -3,8 +3,9 @@ random shapes (odd sizes, tails of rows and columns, both requantization paths) 
 ViTs' shapes, on the host (plain-C forms of SXTB16/SMLAD) and in QEMU (the real instructions).
 Attention (exf_attention_s8_dsp): odd t, dh of every residue mod 4, one to four heads, zero points at
 the extremes, saturating scores and outputs, with and without a scale table. exf_linear_s8_w16 (weights
-widened at code generation) likewise, with every shift of its range. Both must stay inside the scratch
-they declare (kernel_choice.attention_scratch, wide_scratch)."""
+widened at code generation) likewise, with every shift of its range, and exf_linear_q_w16 (int8 or int16
+x and y, one row and more) against exf_linear_q. They must stay inside the scratch they declare
+(kernel_choice.attention_scratch, wide_scratch)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ def test_block_rows_agree_with_the_header():
 
 def test_fast_equals_portable_on_the_host():
     timings = kernel_check.run(None)
-    assert {t.kernel for t in timings} == {"exf_linear_s8_dsp", "exf_linear_s8_w16", kernel_check.ATTENTION}
+    kernels = {"exf_linear_s8_dsp", "exf_linear_s8_w16", "exf_linear_q_w16", kernel_check.ATTENTION}
+    assert {t.kernel for t in timings} == kernels
     for t in timings:  # the scratch the C kernel used is the one the planner reserves
         if t.kernel == kernel_check.ATTENTION:
             assert t.scratch == attention_scratch(t.rows, t.m), t
@@ -50,6 +52,12 @@ def test_fast_equals_portable_in_qemu_and_takes_at_least_3x_fewer_instructions()
             assert w.fast < 0.85 * t.fast, (w, t)
             if t.k >= 64 and t.rows >= 50:  # the MNIST ViT's layers and wider: 0.95-1.15 measured
                 assert w.macs / w.fast > 0.92, w
+        else:  # one row: against one output pair at a time, no zero row
+            assert w.portable >= 2.5 * w.fast, w
+    steps = [t for t in timings if t.kernel == "exf_linear_q_w16"]  # int16 in and out, one row
+    assert len(steps) == 4
+    for t in steps:  # 0.68-0.88 MACs per instruction measured
+        assert t.rows == 1 and t.portable >= 3.5 * t.fast and t.macs / t.fast > 0.6, t
     attention = [t for t in timings if t.kernel == kernel_check.ATTENTION]
     assert len(attention) == 4
     for t in attention:  # the softmax and a requantization per score stay: less gain on short rows
@@ -61,6 +69,11 @@ def test_fast_equals_portable_in_qemu_and_takes_at_least_3x_fewer_instructions()
 def test_a_wrong_byte_is_caught():
     with pytest.raises(RunError, match=r"(?s)a fast kernel.*MISMATCH exf_linear_s8_dsp 17 32 96 at element"):
         kernel_check.run(load_board("stm32f746"), defines=("KERNEL_CHECK_SELFTEST",))
+
+
+def test_a_wrong_linear_q_byte_is_caught():
+    with pytest.raises(RunError, match=r"(?s)a fast kernel.*MISMATCH exf_linear_q_w16/x16 1 64 192 at byte"):
+        kernel_check.run(None, defines=("KERNEL_CHECK_SELFTEST_Q",))
 
 
 def test_a_wrong_w16_byte_is_caught():
