@@ -16,7 +16,9 @@ from edgexf.ir.graph import Op
 
 # firmware/kernels/edgexf_kernels.h EXF_DSP_BLOCK_ROWS (tests/firmware checks they agree)
 DSP_BLOCK_ROWS = 6
-DSP_OPS = ("q_linear", "q_ln_linear", "q_token_mlp", "q_attention")  # the int8 ops with a _dsp kernel
+# the int8 ops with a fast kernel (q_patch_embed's only with int16 weights: WIDE_ONLY)
+DSP_OPS = ("q_linear", "q_ln_linear", "q_token_mlp", "q_attention", "q_patch_embed")
+WIDE_ONLY = ("q_patch_embed",)  # no fast kernel with int8 weights: portable unless widened
 # Cores with the DSP extension (SMLAD, SXTB16): Armv7E-M and Armv8-M Mainline with DSP
 DSP_CORES = ("cortex-m4", "cortex-m7", "cortex-m33", "cortex-m35p", "cortex-m55", "cortex-m85")
 CHOICES = ("auto", "portable", "dsp")
@@ -27,6 +29,7 @@ WIDE_LINEARS = {
     "q_linear": ((1, 4, "out_zp"),),
     "q_ln_linear": ((3, 6, "out_zp"),),
     "q_token_mlp": ((3, 6, "fc1_zp"), (8, 11, "fc2_zp")),
+    "q_patch_embed": ((1, 4, "conv_zp"),),  # W (d, c, p, p): widened as (d, c p p)
 }
 
 
@@ -43,6 +46,13 @@ def wide_scratch(k: int, m: int) -> int:
     """Scratch of exf_linear_s8_w16 (firmware/kernels/quant_dot_w16.c): two widened rows of k and the
     sums of two rows by m outputs, k and m rounded up to 4 and 2."""
     return 16 * (-(-k // 4)) + 16 * (-(-m // 2))
+
+
+def patch_scratch(k: int, nw: int, d: int, y_bytes: int) -> int:
+    """Scratch of exf_patch_embed_s8_w16 (firmware/kernels/quant_patch_dsp.c): a patch row of nw tokens
+    of d elements of y_bytes, 8-aligned, two patches of k = c p p taps widened, the sums of two patches
+    by d outputs, and one patch's taps gathered (k rounded up to 4)."""
+    return _align8(nw * d * y_bytes) + wide_scratch(k, d) + 4 * (-(-k // 4))
 
 
 def wide_bytes(m: int, k: int) -> int:

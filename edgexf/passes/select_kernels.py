@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgexf.ir.graph import Graph, Op
-from edgexf.ir.kernel_choice import DSP_OPS, WEIGHT_CHOICES, WIDE_LINEARS, WIDE_SHIFTS, wide_bytes
+from edgexf.ir.kernel_choice import DSP_OPS, WEIGHT_CHOICES, WIDE_LINEARS, WIDE_ONLY, WIDE_SHIFTS, wide_bytes
 
 # The DSP kernels widen whole groups of 4 input columns; a linear narrower than that (a low-rank
 # factor of rank 1-3) has no group, so the portable kernel is as fast and needs no scratch.
@@ -48,18 +48,28 @@ def select_kernels(
     constants = sum(t.nbytes for t in graph.constants())
     if not widenable or dsp_weights == "int8":
         reason = "no linear layer to widen" if not widenable else "--dsp-weights int8"
-        return graph, KernelSelection(count, "int8", 0, 0, reason)
+        return graph, KernelSelection(_portable_unless_wide(graph, count), "int8", 0, 0, reason)
     too_big = flash_bytes is not None and constants + extra > AUTO_FLASH_SHARE * flash_bytes
     if dsp_weights == "auto" and too_big:
         reason = (
             f"int16 weights would take {constants + extra:,} B, over {AUTO_FLASH_SHARE:.0%} of the "
             f"{flash_bytes:,} B flash"
         )
-        return graph, KernelSelection(count, "int8", 0, 0, reason)
+        return graph, KernelSelection(_portable_unless_wide(graph, count), "int8", 0, 0, reason)
     for op in widenable:
         op.attrs["weights"] = "int16"
     reason = "--dsp-weights int16" if dsp_weights == "int16" else "they fit the flash"
-    return graph, KernelSelection(count, "int16", len(widenable), extra, reason)
+    return graph, KernelSelection(_portable_unless_wide(graph, count), "int16", len(widenable), extra, reason)
+
+
+def _portable_unless_wide(graph: Graph, count: int) -> int:
+    """The ops whose only fast kernel takes int16 weights (WIDE_ONLY) go back to the portable kernel
+    where their weights stay int8; returns the count of dsp ops left."""
+    for op in graph.ops:
+        if op.type in WIDE_ONLY and op.attrs.get("kernel") == "dsp" and op.attrs.get("weights") != "int16":
+            op.attrs.pop("kernel")
+            count -= 1
+    return count
 
 
 def _wide_enough(graph: Graph, op: Op) -> bool:
@@ -86,5 +96,6 @@ def _extra_bytes(graph: Graph, op: Op) -> int:
     extra = 0
     for w, _, _ in WIDE_LINEARS[op.type]:
         t = graph.tensors[op.inputs[w]]
-        extra += wide_bytes(*t.shape) - t.nbytes
+        m = t.shape[0]  # a patch embedding's (d, c, p, p) as (d, c p p)
+        extra += wide_bytes(m, t.numel // m) - t.nbytes
     return extra
