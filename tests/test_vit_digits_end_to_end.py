@@ -147,7 +147,8 @@ def test_int8_report_puts_float_and_int8_figures_side_by_side(build, build_int8,
     # of the activations plus the DSP attention kernel's working memory (1,224 B here), about a third.
     # By default the DSP kernels' linear weights are widened to int16 in flash (--dsp-weights): reported
     kern = q["kernels"]
-    linears = [op for op in q["ops"] if op["type"] in ("q_linear", "q_ln_linear", "q_token_mlp")]
+    wide_types = ("q_linear", "q_ln_linear", "q_token_mlp", "q_patch_embed")  # the patch embedding's conv too
+    linears = [op for op in q["ops"] if op["type"] in wide_types]
     assert kern["dsp_weights"] == "int16" and kern["wide_ops"] == len(linears)
     assert kern["wide_extra_bytes"] > 50_000
     int8_weights = q["weights_bytes"] - kern["wide_extra_bytes"]

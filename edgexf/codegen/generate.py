@@ -62,7 +62,7 @@ def _weight_entry(t: Tensor, cname: str, widened: bool) -> dict:
     """weights.c's array of a constant; a widened one (codegen/wide_weights.py) as its int16 pairs."""
     described = f"{t.dtype}{list(t.shape)}"
     if widened:
-        packed = pack_pairs(t.data)
+        packed = pack_pairs(t.data.reshape(t.shape[0], -1))  # a patch embedding's (d, c, p, p): (d, c p p)
         described = f"int16 pairs of int8{list(t.shape)} (exf_linear_s8_w16)"
         t = Tensor(t.name, packed.shape, "int16", data=packed)
     return {

@@ -132,9 +132,13 @@ def _q_patch_embed(c: EmitContext, op: Op) -> KernelCall:
     at = op.attrs
     add, statics = _add_params(op, "pos_add") if pos else ("NULL", [])
     y = op.outputs[0]
-    args = [_q(c, x), _q(c, w), _q(c, bias), _q(c, mult), _q(c, shift), at["in_zp"], at["conv_zp"]]
-    args += [_q(c, cls), _q(c, pos), add, c.ptr(y, "void"), c.itemsize(y)]
-    args += [ch, h, wd, c.shape(w)[0], at["patch"], c.scratch(op, "void")]
+    tail = [_q(c, cls), _q(c, pos), add, c.ptr(y, "void"), c.itemsize(y)]
+    tail += [ch, h, wd, c.shape(w)[0], at["patch"], c.scratch(op, "void")]
+    if uses_wide(op):  # the weights as (d, c p p) int16 pairs; rq: the requantization with conv_zp
+        rq, wide_statics = _wide_terms(c, op)
+        args = [_q(c, x), c.ptr(w, "int16_t"), _q(c, bias), _q(c, mult), rq[0], at["in_zp"], *tail]
+        return _call("exf_patch_embed_s8_w16", *args, statics=statics + wide_statics)
+    args = [_q(c, x), _q(c, w), _q(c, bias), _q(c, mult), _q(c, shift), at["in_zp"], at["conv_zp"], *tail]
     return _call("exf_patch_embed_s8", *args, statics=statics)
 
 

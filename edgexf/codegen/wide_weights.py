@@ -18,7 +18,8 @@ from edgexf.ir.kernel_choice import WIDE_LINEARS, WIDE_SHIFTS, uses_wide
 
 
 def pack_pairs(w: np.ndarray) -> np.ndarray:
-    """(m, k) int8 -> the flat int16 pair-row matrix of ceil(m / 2) * ceil(k / 4) * 8 values."""
+    """(m, k) int8 -> the flat int16 pair-row matrix of ceil(m / 2) * ceil(k / 4) * 8 values (a patch
+    embedding's (d, c, p, p) weight is passed as (d, c p p), exf_patch_embed_s8_w16's order)."""
     m, k = w.shape
     pairs, groups = -(-m // 2), -(-k // 4)
     padded = np.zeros((2 * pairs, 4 * groups), np.int16)

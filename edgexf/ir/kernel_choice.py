@@ -17,9 +17,11 @@ from edgexf.ir.graph import Op
 # firmware/kernels/edgexf_kernels.h EXF_DSP_BLOCK_ROWS (tests/firmware checks they agree)
 DSP_BLOCK_ROWS = 6
 DSP_OPS = ("q_linear", "q_ln_linear", "q_token_mlp", "q_attention")  # the int8 ops with a _dsp kernel
+# int8 ops whose only fast kernel takes int16 weights (exf_linear_q_w16, exf_patch_embed_s8_w16):
+# portable unless widened
+WIDE_ONLY = ("q_linear_q", "q_patch_embed")
 # Cores with the DSP extension (SMLAD, SXTB16): Armv7E-M and Armv8-M Mainline with DSP
 DSP_CORES = ("cortex-m4", "cortex-m7", "cortex-m33", "cortex-m35p", "cortex-m55", "cortex-m85")
-WIDE_ONLY = ("q_linear_q",)  # int8 ops whose only fast kernel takes int16 weights (exf_linear_q_w16)
 CHOICES = ("auto", "portable", "dsp")
 WEIGHT_CHOICES = ("auto", "int8", "int16")  # --dsp-weights
 WIDE_SHIFTS = (33, 53)  # exf_linear_s8_w16's requantization (SMMLA) covers these shifts
@@ -29,6 +31,7 @@ WIDE_LINEARS = {
     "q_linear_q": ((1, 4, "out_zp"),),
     "q_ln_linear": ((3, 6, "out_zp"),),
     "q_token_mlp": ((3, 6, "fc1_zp"), (8, 11, "fc2_zp")),
+    "q_patch_embed": ((1, 4, "conv_zp"),),  # W (d, c, p, p): widened as (d, c p p)
 }
 
 
@@ -45,6 +48,13 @@ def wide_scratch(k: int, m: int) -> int:
     """Scratch of exf_linear_s8_w16 (firmware/kernels/quant_dot_w16.c): two widened rows of k and the
     sums of two rows by m outputs, k and m rounded up to 4 and 2."""
     return 16 * (-(-k // 4)) + 16 * (-(-m // 2))
+
+
+def patch_scratch(k: int, nw: int, d: int, y_bytes: int) -> int:
+    """Scratch of exf_patch_embed_s8_w16 (firmware/kernels/quant_patch_dsp.c): a patch row of nw tokens
+    of d elements of y_bytes, 8-aligned, two patches of k = c p p taps widened, the sums of two patches
+    by d outputs, and one patch's taps gathered (k rounded up to 4)."""
+    return _align8(nw * d * y_bytes) + wide_scratch(k, d) + 4 * (-(-k // 4))
 
 
 def wide_bytes(m: int, k: int) -> int:

@@ -24,7 +24,7 @@ import numpy as np
 from edgexf.ir import kernels_q as KQ
 from edgexf.ir import kernels_ref as K
 from edgexf.ir.graph import GraphError, Op
-from edgexf.ir.kernel_choice import attention_scratch, block_scratch, uses_dsp
+from edgexf.ir.kernel_choice import attention_scratch, block_scratch, patch_scratch, uses_dsp, uses_wide
 from edgexf.ir.opdef import ITEMSIZE, OpDef, Spec, alias_last_axis, rows_of
 
 
@@ -217,9 +217,11 @@ def patch_embed_delta(op: Op, ins: list[Spec | None], outs: list[Spec]) -> list[
 
 
 def _patch_embed_scratch(op, s):
-    wd, d = s[0][0][3], s[1][0][0]
+    c, wd, d, p = s[0][0][1], s[0][0][3], s[1][0][0], op.attrs["patch"]
     out_bytes = 4 if op.type == "patch_embed" else ITEMSIZE[op.attrs["dtype"]]
-    return (wd // op.attrs["patch"]) * d * out_bytes  # one patch row of tokens
+    if uses_wide(op):  # exf_patch_embed_s8_w16: also two patches widened, their sums and one's taps
+        return patch_scratch(c * p * p, wd // p, d, out_bytes)
+    return (wd // p) * d * out_bytes  # one patch row of tokens
 
 
 def _patch_embed_macs(op, i, o):

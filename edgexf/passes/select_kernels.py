@@ -95,7 +95,7 @@ def _widenable(graph: Graph, op: Op, users: dict[str, list[Op]]) -> bool:
             return False
         if len(users[op.inputs[w]]) != 1 or op.inputs[w] in graph.outputs:
             return False
-    if op.type in WIDE_ONLY:  # exf_linear_q_w16 sums in int32 where exf_linear_q sums in int64
+    if op.type == "q_linear_q":  # exf_linear_q_w16 sums in int32 where exf_linear_q sums in int64
         return _int32_sums(graph, op)
     return True
 
@@ -114,5 +114,6 @@ def _extra_bytes(graph: Graph, op: Op) -> int:
     extra = 0
     for w, _, _ in WIDE_LINEARS[op.type]:
         t = graph.tensors[op.inputs[w]]
-        extra += wide_bytes(*t.shape) - t.nbytes
+        m = t.shape[0]  # a patch embedding's (d, c, p, p) as (d, c p p)
+        extra += wide_bytes(m, t.numel // m) - t.nbytes
     return extra

@@ -16,12 +16,13 @@
 #define MAX_M 384
 #define RANDOM_CASES 300
 #define RANDOM_ATTENTION_CASES 200
+#define RANDOM_PATCH_CASES 300
 
 static int8_t x[MAX_ROWS * MAX_K];
 #define MAX_W 49152 /* int8 weights of the largest shape (384 x 128); then their int16 pairs (pack_w16) */
 static int8_t w[3 * MAX_W] __attribute__((aligned(8)));
 static int32_t bias[MAX_M], mult[MAX_M], shift[MAX_M];
-static int8_t y_portable[MAX_ROWS * MAX_M], y_fast[MAX_ROWS * MAX_M];
+static int8_t y_portable[MAX_ROWS * MAX_M] __attribute__((aligned(8))), y_fast[MAX_ROWS * MAX_M] __attribute__((aligned(8)));
 static uint32_t scratch[EXF_DSP_BLOCK_ROWS * MAX_K / 4 * 2];
 
 /* attention: t <= MAX_T tokens, dh <= MAX_DH, heads * dh <= MAX_D; qkv lives in w, y in y_portable/y_fast */
@@ -279,6 +280,94 @@ static int32_t check_attention(int32_t t, int32_t heads, int32_t dh, int32_t tim
     return 0;
 }
 
+/* patch embedding: at most MAX_PATCHES patches of at most MAX_TAPS taps, d <= MAX_PD outputs */
+#define MAX_PATCHES 64
+#define MAX_TAPS 192
+#define MAX_PD 64
+#define PE_ROW_MAX (8 * MAX_PD * 2) /* a patch row's tokens: at most 8 patches across, int16 */
+static int8_t cls_buf[MAX_PD], pos_buf[(MAX_PATCHES + 1) * MAX_PD];
+static int32_t pos_add[6];
+static uint32_t pe_scratch[PE_ROW_MAX / 4];
+
+/* The scratch exf_patch_embed_s8_w16 declares (edgexf_kernels.h; kernel_choice.patch_scratch). */
+static int32_t patch_scratch_bytes(int32_t k, int32_t nw, int32_t d, int32_t y_bytes)
+{
+    return (nw * d * y_bytes + 7) / 8 * 8 + 16 * ((k + 3) / 4) + 16 * ((d + 1) / 2) + 4 * ((k + 3) / 4);
+}
+
+/* exf_patch_embed_s8_w16 against exf_patch_embed_s8: an image of c x (nh p) x (nw p), d outputs, the
+ * class token, position embedding and bias each on or off, int8 or int16 tokens, zero points at the
+ * extremes often, every conv shift of the fast path (33..53) and pos-add shifts on both sides of 32.
+ * Logs as rows, k, m the patches, c p p and d. */
+static int32_t check_patch(int32_t c, int32_t nh, int32_t nw, int32_t p, int32_t d, int32_t has_cls,
+                           int32_t has_pos, int32_t has_bias, int32_t y_bytes, int32_t timed)
+{
+    const int32_t h = nh * p, wd = nw * p, k = c * p * p, patches = nh * nw, tokens = patches + (has_cls ? 1 : 0);
+    const int32_t bytes = patch_scratch_bytes(k, nw, d, y_bytes);
+    for (int32_t i = 0; i < c * h * wd; i++) x[i] = (int8_t)rng();
+    for (int32_t i = 0; i < d * k; i++) w[i] = (int8_t)rng();
+    for (int32_t j = 0; j < d; j++) {
+        bias[j] = rng_in(-100000, 100000);
+        mult[j] = rng_in(1 << 29, 0x7FFFFFFF) * (rng() % 8 == 0 ? -1 : 1);
+        shift[j] = timed ? rng_in(36, 42) : rng_in(33, 53);
+        cls_buf[j] = (int8_t)rng();
+    }
+    for (int32_t i = 0; i < tokens * d; i++) pos_buf[i] = (int8_t)rng();
+    const int32_t big = rng_in(1 << 30, 0x7FFFFFFF), small = rng_in(0, 0x7FFFFFFE), first = rng() % 2;
+    pos_add[0] = rng_zp();
+    pos_add[1] = rng_zp();
+    pos_add[2] = (first ? big : small) * (rng() % 4 == 0 ? -1 : 1); /* the larger |m| in [2^30, 2^31) */
+    pos_add[3] = (first ? small : big) * (rng() % 4 == 0 ? -1 : 1);
+    pos_add[4] = timed ? rng_in(30, 32) : rng() % 8 == 0 ? rng_in(1, 62) : rng_in(26, 45); /* the ViTs': 30-32 */
+    pos_add[5] = y_bytes == 1 ? rng_in(-128, 127) : rng_in(-2000, 2000);
+    const int32_t in_zp = rng_zp(), conv_zp = rng_zp();
+    const int8_t *cls = has_cls ? cls_buf : NULL, *pos = has_pos ? pos_buf : NULL;
+    const int32_t *b = has_bias ? bias : NULL;
+    const int16_t *w16 = pack_w16(k, d);
+    const int32_t *terms = rq_terms(d, conv_zp);
+    uint8_t *guard = (uint8_t *)scratch + bytes;
+    for (int32_t i = 0; i < GUARD_BYTES; i++) guard[i] = 0xA5;
+    uint64_t t0 = plat_ticks();
+    exf_patch_embed_s8(x, w, b, mult, shift, in_zp, conv_zp, cls, pos, pos_add, y_portable, y_bytes, c, h, wd, d,
+                       p, pe_scratch);
+    uint64_t t1 = plat_ticks();
+    exf_patch_embed_s8_w16(x, w16, b, mult, terms, in_zp, cls, pos, pos_add, y_fast, y_bytes, c, h, wd, d, p,
+                           scratch);
+    uint64_t t2 = plat_ticks();
+#ifdef KERNEL_CHECK_SELFTEST_PATCH /* tests/firmware/test_kernels_dsp.py: a wrong byte must be caught */
+    y_fast[(tokens * d * y_bytes) / 2] ^= 1;
+#endif
+    for (int32_t i = 0; i < GUARD_BYTES; i++) {
+        if (guard[i] != 0xA5) {
+            log_shape("SCRATCH OVERRUN ", "exf_patch_embed_s8_w16", patches, k, d);
+            plat_log("\n");
+            return -1;
+        }
+    }
+    for (int32_t i = 0; i < tokens * d * y_bytes; i++) {
+        if (y_portable[i] != y_fast[i]) {
+            log_shape("MISMATCH ", "exf_patch_embed_s8_w16", patches, k, d);
+            plat_log("p ");
+            log_field(p);
+            plat_log("cls pos bias y_bytes ");
+            log_field(has_cls);
+            log_field(has_pos);
+            log_field(has_bias);
+            log_field(y_bytes);
+            plat_log("at byte ");
+            log_field(i);
+            plat_log("\n");
+            return -1;
+        }
+    }
+    if (timed) log_time("exf_patch_embed_s8_w16", patches, k, d, t1 - t0, t2 - t1);
+    return 0;
+}
+
+/* (c, nh, nw, p, d, y_bytes) timed with a class token, position embedding and bias: the MNIST ViT's
+ * (28 x 28 in 4 x 4 patches, D 64, int8 and int16 tokens), and 28 x 28 in 7 x 7 patches */
+static const int32_t TIMED_PATCH[][6] = {{1, 7, 7, 4, 64, 1}, {1, 7, 7, 4, 64, 2}, {1, 4, 4, 7, 64, 1}};
+
 /* (t, heads, dh) of the example ViTs' attention: digits (17 tokens, 4 heads of 12), MNIST (50, 4 x 16),
  * two heads of 32, large (197 tokens capped at MAX_T, 8 x 16) */
 static const int32_t TIMED_ATTENTION[][3] = {{17, 4, 12}, {50, 4, 16}, {50, 2, 32}, {64, 8, 16}};
@@ -328,6 +417,19 @@ int main(void)
         const int32_t t = c < 8 ? c + 1 : rng_in(1, MAX_T), dh = c < 40 ? c % MAX_DH + 1 : rng_in(1, MAX_DH);
         const int32_t heads = rng_in(1, MAX_D / dh < 4 ? MAX_D / dh : 4);
         if (check_attention(t, heads, dh, 0) != 0) {
+            plat_exit(PLAT_EXIT_CHECK_FAILED);
+        }
+    }
+    for (uint32_t i = 0; i < sizeof TIMED_PATCH / sizeof TIMED_PATCH[0]; i++) {
+        const int32_t *s = TIMED_PATCH[i];
+        if (check_patch(s[0], s[1], s[2], s[3], s[4], 1, 1, 1, s[5], 1) != 0) {
+            plat_exit(PLAT_EXIT_CHECK_FAILED);
+        }
+    }
+    for (int32_t n = 0; n < RANDOM_PATCH_CASES; n++) { /* p 1..8, odd and even patch counts and d */
+        const int32_t p = n < 8 ? n + 1 : rng_in(1, 8), c = rng_in(1, 3), nw = rng_in(1, 8);
+        const int32_t nh = rng_in(1, MAX_PATCHES / nw < 8 ? MAX_PATCHES / nw : 8), d = rng_in(1, 40);
+        if (check_patch(c, nh, nw, p, d, rng() % 2, rng() % 2, rng() % 4 != 0, rng() % 2 ? 1 : 2, 0) != 0) {
             plat_exit(PLAT_EXIT_CHECK_FAILED);
         }
     }

@@ -387,6 +387,17 @@ void exf_patch_embed_s8(const int8_t *x, const int8_t *w, const int32_t *bias, c
                         const int8_t *pos, const int32_t *pos_add, void *y, int32_t y_bytes, int32_t c,
                         int32_t h, int32_t wd, int32_t d, int32_t p, void *scratch);
 
+/* exf_patch_embed_s8 with the weights widened to int16 at code generation, for cores with the DSP
+ * extension (quant_patch_dsp.c): the same bytes. w16 is the (d, K = c p p) weight matrix as
+ * exf_linear_s8_w16's w16 (8 ceil(d / 2) ceil(K / 4) int16, 4-byte aligned); every shift in [33, 53],
+ * given as rq: per output 2^(shift - 33) + conv_zp 2^(shift - 32) and shift - 32. y may overlap x as for
+ * exf_patch_embed_s8. scratch (4-byte aligned): align8((wd / p) d y_bytes) + 16 ceil(K / 4)
+ * + 16 ceil(d / 2) + 4 ceil(K / 4) bytes (edgexf/ir/kernel_choice.py patch_scratch mirrors it). */
+void exf_patch_embed_s8_w16(const int8_t *x, const int16_t *w16, const int32_t *bias, const int32_t *mult,
+                            const int32_t *rq, int32_t in_zp, const int8_t *cls, const int8_t *pos,
+                            const int32_t *pos_add, void *y, int32_t y_bytes, int32_t c, int32_t h, int32_t wd,
+                            int32_t d, int32_t p, void *scratch);
+
 /* ---- data movement (any dtype; sizes in bytes) ------------------------------------------------ */
 
 /* rows copies of row_bytes each: from src + r*src_stride to dst + r*dst_stride (strides in bytes).

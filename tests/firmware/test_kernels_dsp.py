@@ -5,7 +5,9 @@ Attention (exf_attention_s8_dsp): odd t, dh of every residue mod 4, one to four 
 the extremes, saturating scores and outputs, with and without a scale table. exf_linear_s8_w16 (weights
 widened at code generation) likewise, with every shift of its range, and exf_linear_q_w16 (int8 or int16
 x and y, one row and more) against exf_linear_q. They must stay inside the scratch they declare
-(kernel_choice.attention_scratch, wide_scratch)."""
+(kernel_choice.attention_scratch, wide_scratch). exf_patch_embed_s8_w16 (the patch embedding with int16
+weights): c 1-3, p 1-8, odd patch counts and widths, class token, position embedding and bias each on or
+off, int8 and int16 tokens (kernel_choice.patch_scratch)."""
 
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ from edgexf.resources import firmware_dir
 from edgexf.targets import kernel_check
 from edgexf.targets.boards import load_board
 
+PATCH = "exf_patch_embed_s8_w16"
+
 
 def test_block_rows_agree_with_the_header():
     header = (firmware_dir() / "kernels" / "edgexf_kernels.h").read_text()
@@ -27,7 +31,7 @@ def test_block_rows_agree_with_the_header():
 
 def test_fast_equals_portable_on_the_host():
     timings = kernel_check.run(None)
-    kernels = {"exf_linear_s8_dsp", "exf_linear_s8_w16", "exf_linear_q_w16", kernel_check.ATTENTION}
+    kernels = {"exf_linear_s8_dsp", "exf_linear_s8_w16", "exf_linear_q_w16", kernel_check.ATTENTION, PATCH}
     assert {t.kernel for t in timings} == kernels
     for t in timings:  # the scratch the C kernel used is the one the planner reserves
         if t.kernel == kernel_check.ATTENTION:
@@ -58,6 +62,11 @@ def test_fast_equals_portable_in_qemu_and_takes_at_least_3x_fewer_instructions()
     assert len(steps) == 4
     for t in steps:  # 0.68-0.88 MACs per instruction measured
         assert t.rows == 1 and t.portable >= 3.5 * t.fast and t.macs / t.fast > 0.6, t
+    patch = [t for t in timings if t.kernel == PATCH]
+    assert len(patch) == 3
+    for t in patch:  # the MNIST ViT's (49 patches of 16 taps, D 64; 5.1-5.3x and 0.30-0.32 measured)
+        assert t.portable >= 4 * t.fast, t  # and 28 x 28 in 7 x 7 patches (6.0x)
+        assert t.macs / t.fast > 0.25, t  # portable: about 0.06
     attention = [t for t in timings if t.kernel == kernel_check.ATTENTION]
     assert len(attention) == 4
     for t in attention:  # the softmax and a requantization per score stay: less gain on short rows
@@ -79,6 +88,12 @@ def test_a_wrong_linear_q_byte_is_caught():
 def test_a_wrong_w16_byte_is_caught():
     with pytest.raises(RunError, match=r"(?s)a fast kernel.*MISMATCH exf_linear_s8_w16 17 32 96 at element"):
         kernel_check.run(None, defines=("KERNEL_CHECK_SELFTEST_W16",))
+
+
+def test_a_wrong_patch_byte_is_caught():
+    match = r"(?s)a fast kernel.*MISMATCH exf_patch_embed_s8_w16 49 16 64 p 4 cls pos bias y_bytes 1 1 1 1 at"
+    with pytest.raises(RunError, match=match):
+        kernel_check.run(None, defines=("KERNEL_CHECK_SELFTEST_PATCH",))
 
 
 def test_a_wrong_attention_byte_is_caught():
