@@ -58,6 +58,7 @@ SIGNATURES = {
     "exf_relu_f32": [P, P, I32],
     "exf_mean_f32": [P, P, I32, I32, I32],
     **{f"exf_{op}_f32": [P, P, P, P, P, P] for op in ("add", "sub", "mul", "div")},
+    "exf_where_f32": [P] * 8,
     "exf_copy_rows": [P, I32, P, I32, I32, I32],
     "exf_permute": [P, P, I32, I32, P, P],
     **{f"map_{fn}": [P, P, I32] for fn in ("expf", "erff", "tanhf", "sqrtf")},
