@@ -3,6 +3,17 @@
 
 void exf_bcast_walk(const int32_t shape[4], int32_t nops, const int32_t *const strides[], exf_bcast_fn fn,
                     const void *ctx) {
+    exf_bcast_block b;
+    if (shape[0] == 1 && shape[1] == 1 && shape[2] == 1) { /* one row already (the code generator's merge) */
+        b.rows = 1;
+        b.n = shape[3];
+        for (int32_t j = 0; j < nops; j++) {
+            b.off[j] = b.row_step[j] = 0;
+            b.step[j] = strides[j][3];
+        }
+        fn(ctx, 0, &b);
+        return;
+    }
     int32_t n[4] = {1, 1, 1, 1}, s[EXF_BCAST_MAX_OPS][4] = {{0}};
     int32_t axes = 0; /* the axes of size other than 1, in order, into n[4 - axes .. 3] */
     for (int32_t k = 3; k >= 0; k--) {
@@ -33,7 +44,6 @@ void exf_bcast_walk(const int32_t shape[4], int32_t nops, const int32_t *const s
         }
         to--;
     }
-    exf_bcast_block b;
     b.rows = n[2];
     b.n = n[3];
     for (int32_t j = 0; j < nops; j++) {
