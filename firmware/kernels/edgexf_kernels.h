@@ -303,7 +303,8 @@ void exf_lut_s8(const int8_t *x, const int8_t *table, int8_t *y, int32_t n);
 /* Broadcasting add/sub, loops and strides as exf_add_f32 (y contiguous, sa/sb 0 on broadcast axes).
  * a, b, y each int8 or int16 per *_bytes. t = (a - a_zp) * ma + (b - b_zp) * mb (int64; ma, mb are
  * int32, mb < 0 for subtraction); y = clamp_y(((t + (1 << (shift - 1))) >> shift) + out_zp),
- * shift in [1, 62]. y may equal a (or b) when that operand has y's shape and element size. */
+ * shift in [1, 62], zero points within [-2^16, 2^16]. y may equal a (or b) when that operand has y's shape
+ * and element size. */
 void exf_add_q(const void *a, int32_t a_bytes, const void *b, int32_t b_bytes, void *y, int32_t y_bytes,
                const int32_t shape[4], const int32_t sa[4], const int32_t sb[4], int32_t a_zp, int32_t b_zp,
                int32_t ma, int32_t mb, int32_t shift, int32_t out_zp);

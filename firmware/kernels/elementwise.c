@@ -1,5 +1,6 @@
 /* Elementwise float32 kernels: activations and broadcasting binary ops. Every element is computed
  * independently, so y may equal x (the binary ops: see edgexf_kernels.h for when). */
+#include "broadcast.h"
 #include "edgexf_kernels.h"
 
 void exf_gelu_f32(const float *x, float *y, int32_t n) {
@@ -26,71 +27,95 @@ void exf_relu_f32(const float *x, float *y, int32_t n) {
 
 enum binary_op { OP_ADD, OP_SUB, OP_MUL, OP_DIV };
 
-/* One loop body for the four ops. op is a constant at every call site, so after inlining the switch
- * folds away and each exf_*_f32 is a plain loop. */
-static inline void binary_f32(enum binary_op op, const float *a, const float *b, float *y,
-                              const int32_t shape[4], const int32_t sa[4], const int32_t sb[4]) {
-    // a, b (broadcast to shape) -> y (shape[0], shape[1], shape[2], shape[3])
-    int32_t out = 0;
-    for (int32_t i0 = 0; i0 < shape[0]; i0++) {
-        for (int32_t i1 = 0; i1 < shape[1]; i1++) {
-            for (int32_t i2 = 0; i2 < shape[2]; i2++) {
-                const float *ar = a + i0 * sa[0] + i1 * sa[1] + i2 * sa[2];
-                const float *br = b + i0 * sb[0] + i1 * sb[1] + i2 * sb[2];
-                for (int32_t i3 = 0; i3 < shape[3]; i3++) {
-                    float u = ar[i3 * sa[3]], v = br[i3 * sb[3]];
-                    float r;
-                    switch (op) {
-                    case OP_ADD: r = u + v; break;
-                    case OP_SUB: r = u - v; break;
-                    case OP_MUL: r = u * v; break;
-                    default: r = u / v; break;
-                    }
-                    y[out++] = r;
-                }
+typedef struct {
+    const float *a, *b;
+    float *y;
+} binary_ctx;
+
+/* One block body for the four ops. op is a constant at every call site, so after inlining the switch
+ * folds away and each block function is a plain loop. */
+static inline void binary_block(enum binary_op op, const void *ctx, int32_t out, const exf_bcast_block *blk) {
+    const binary_ctx *c = (const binary_ctx *)ctx;
+    const int32_t sa = blk->step[0], sb = blk->step[1], n = blk->n;
+    float *y = c->y + out;
+    for (int32_t r = 0; r < blk->rows; r++, y += n) {
+        const float *a = c->a + blk->off[0] + r * blk->row_step[0], *b = c->b + blk->off[1] + r * blk->row_step[1];
+        for (int32_t i = 0; i < n; i++) {
+            float u = a[i * sa], v = b[i * sb];
+            float res;
+            switch (op) {
+            case OP_ADD: res = u + v; break;
+            case OP_SUB: res = u - v; break;
+            case OP_MUL: res = u * v; break;
+            default: res = u / v; break;
             }
+            y[i] = res;
         }
     }
+}
+
+#define BINARY_BLOCK(name, op)                                                         \
+    static void name(const void *ctx, int32_t out, const exf_bcast_block *blk) { \
+        binary_block(op, ctx, out, blk);                                           \
+    }
+BINARY_BLOCK(add_block, OP_ADD)
+BINARY_BLOCK(sub_block, OP_SUB)
+BINARY_BLOCK(mul_block, OP_MUL)
+BINARY_BLOCK(div_block, OP_DIV)
+
+/* a, b (broadcast to shape) -> y (shape[0], shape[1], shape[2], shape[3]) by blocks of rows */
+static void binary_f32(exf_bcast_fn block, const float *a, const float *b, float *y, const int32_t shape[4],
+                       const int32_t sa[4], const int32_t sb[4]) {
+    const binary_ctx c = {a, b, y};
+    const int32_t *const strides[2] = {sa, sb};
+    exf_bcast_walk(shape, 2, strides, block, &c);
 }
 
 void exf_add_f32(const float *a, const float *b, float *y, const int32_t shape[4], const int32_t sa[4],
                  const int32_t sb[4]) {
     // a + b (broadcast to shape) -> y (shape[0], shape[1], shape[2], shape[3])
-    binary_f32(OP_ADD, a, b, y, shape, sa, sb);
+    binary_f32(add_block, a, b, y, shape, sa, sb);
 }
 
 void exf_sub_f32(const float *a, const float *b, float *y, const int32_t shape[4], const int32_t sa[4],
                  const int32_t sb[4]) {
     // a - b (broadcast to shape) -> y (shape[0], shape[1], shape[2], shape[3])
-    binary_f32(OP_SUB, a, b, y, shape, sa, sb);
+    binary_f32(sub_block, a, b, y, shape, sa, sb);
 }
 
 void exf_mul_f32(const float *a, const float *b, float *y, const int32_t shape[4], const int32_t sa[4],
                  const int32_t sb[4]) {
     // a * b (broadcast to shape) -> y (shape[0], shape[1], shape[2], shape[3])
-    binary_f32(OP_MUL, a, b, y, shape, sa, sb);
+    binary_f32(mul_block, a, b, y, shape, sa, sb);
 }
 
 void exf_div_f32(const float *a, const float *b, float *y, const int32_t shape[4], const int32_t sa[4],
                  const int32_t sb[4]) {
     // a / b (broadcast to shape) -> y (shape[0], shape[1], shape[2], shape[3])
-    binary_f32(OP_DIV, a, b, y, shape, sa, sb);
+    binary_f32(div_block, a, b, y, shape, sa, sb);
+}
+
+typedef struct {
+    const uint8_t *cond;
+    const float *a, *b;
+    float *y;
+} where_ctx;
+
+static void where_block(const void *ctx, int32_t out, const exf_bcast_block *blk) {
+    const where_ctx *c = (const where_ctx *)ctx;
+    const int32_t sc = blk->step[0], sa = blk->step[1], sb = blk->step[2], n = blk->n;
+    float *y = c->y + out;
+    for (int32_t r = 0; r < blk->rows; r++, y += n) {
+        const uint8_t *cr = c->cond + blk->off[0] + r * blk->row_step[0];
+        const float *ar = c->a + blk->off[1] + r * blk->row_step[1], *br = c->b + blk->off[2] + r * blk->row_step[2];
+        for (int32_t i = 0; i < n; i++) y[i] = cr[i * sc] ? ar[i * sa] : br[i * sb];
+    }
 }
 
 void exf_where_f32(const uint8_t *cond, const float *a, const float *b, float *y, const int32_t shape[4],
                    const int32_t sc[4], const int32_t sa[4], const int32_t sb[4]) {
     // cond ? a : b (all broadcast to shape) -> y (shape[0], shape[1], shape[2], shape[3])
-    int32_t out = 0;
-    for (int32_t i0 = 0; i0 < shape[0]; i0++) {
-        for (int32_t i1 = 0; i1 < shape[1]; i1++) {
-            for (int32_t i2 = 0; i2 < shape[2]; i2++) {
-                const uint8_t *cr = cond + i0 * sc[0] + i1 * sc[1] + i2 * sc[2];
-                const float *ar = a + i0 * sa[0] + i1 * sa[1] + i2 * sa[2];
-                const float *br = b + i0 * sb[0] + i1 * sb[1] + i2 * sb[2];
-                for (int32_t i3 = 0; i3 < shape[3]; i3++) {
-                    y[out++] = cr[i3 * sc[3]] ? ar[i3 * sa[3]] : br[i3 * sb[3]];
-                }
-            }
-        }
-    }
+    const where_ctx c = {cond, a, b, y};
+    const int32_t *const strides[3] = {sc, sa, sb};
+    exf_bcast_walk(shape, 3, strides, where_block, &c);
 }

@@ -22,7 +22,8 @@ static inline int16_t exfq_clamp_s16(int64_t v) {
 }
 
 /* (a - a_zp) * ma + (b - b_zp) * mb, shifted, + out_zp, with add = {a_zp, b_zp, ma, mb, shift, out_zp}:
- * the arithmetic of exf_add_q, for the fused kernels' residual adds (not yet clamped). */
+ * the arithmetic of exf_add_q, element by element, for the patch embedding's pos add (not yet clamped;
+ * exf_add_q and the token MLP's residual add use quant_add.h's faster form of it). */
 static inline int64_t exfq_add_pair(int32_t a, int32_t b, const int32_t add[6]) {
     int64_t v = (int64_t)(a - add[0]) * add[2] + (int64_t)(b - add[1]) * add[3];
     return ((v + ((int64_t)1 << (add[4] - 1))) >> add[4]) + add[5];

@@ -1,7 +1,11 @@
-/* Integer elementwise kernels: table lookup, broadcasting add and multiply (int8, or int8/int16), requantize. Every element
- * is computed independently, so y may equal an input (see edgexf_kernels.h for when). Arithmetic as
- * in edgexf_kernels.h ("integer kernels"); mirrored by edgexf/ir/kernels_q.py. */
+/* Integer elementwise kernels: table lookup, broadcasting add and multiply (int8, or int8/int16),
+ * requantize. Every element is computed independently, so y may equal an input (see edgexf_kernels.h for
+ * when). Arithmetic as in edgexf_kernels.h ("integer kernels"); mirrored by edgexf/ir/kernels_q.py. The
+ * broadcasting kernels walk their shapes with exf_bcast_walk (broadcast.h); the add's arithmetic is
+ * quant_add.h's. */
 #include "edgexf_kernels.h"
+#include "broadcast.h"
+#include "quant_add.h"
 #include "quant_common.h"
 
 void exf_lut_s8(const int8_t *x, const int8_t *table, int8_t *y, int32_t n) {
@@ -9,65 +13,211 @@ void exf_lut_s8(const int8_t *x, const int8_t *table, int8_t *y, int32_t n) {
     for (int32_t i = 0; i < n; i++) y[i] = table[(int32_t)x[i] + 128];
 }
 
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+
+exfq_add_t exfq_add_prepare(int32_t a_bytes, int32_t b_bytes, const int32_t add[6]) {
+    const int32_t a_zp = add[0], b_zp = add[1], ma = add[2], mb = add[3], shift = add[4];
+    exfq_add_t p;
+    p.k = ((int64_t)1 << (shift - 1)) - (int64_t)a_zp * ma - (int64_t)b_zp * mb;
+    p.ma = ma;
+    p.mb = mb;
+    p.out_zp = add[5];
+    p.ls = 0;
+    if (shift >= 32) {
+        p.path = EXFQ_ADD_HI;
+        p.rs = shift - 32;
+        return p;
+    }
+    /* |v| <= max |a - a_zp| |ma| + max |b - b_zp| |mb| + 2^(shift - 1) (below 2^17 2^31 2 + 2^30), so
+     * |v >> shift| <= (bound >> shift) + 1 < 2^29 on the lo path */
+    const int64_t am = (a_bytes == 1 ? 128 : 32768) + (a_zp < 0 ? -(int64_t)a_zp : a_zp);
+    const int64_t bm = (b_bytes == 1 ? 128 : 32768) + (b_zp < 0 ? -(int64_t)b_zp : b_zp);
+    const int64_t abs_ma = ma < 0 ? -(int64_t)ma : ma, abs_mb = mb < 0 ? -(int64_t)mb : mb;
+    const int64_t bound = am * abs_ma + bm * abs_mb + ((int64_t)1 << (shift - 1));
+    p.rs = shift;
+    p.ls = 32 - shift;
+    p.path = (bound >> shift) < (1 << 29) - 1 ? EXFQ_ADD_LO : EXFQ_ADD_WIDE;
+    if (p.path == EXFQ_ADD_LO) { /* out_zp 2^shift (|.| < 2^47) into K: floor(v / 2^shift) + out_zp at once */
+        p.k += (int64_t)p.out_zp * ((int64_t)1 << shift);
+        p.out_zp = 0;
+    }
+    return p;
+}
+
+static ALWAYS_INLINE int32_t load_as(const void *p, int32_t i, const int bytes) {
+    return bytes == 1 ? (int32_t)((const int8_t *)p)[i] : (int32_t)((const int16_t *)p)[i];
+}
+
+/* v saturated to int8 or int16: SSAT where the core has it (Armv7-M and up) */
+#if defined(__ARM_FEATURE_SAT) && __ARM_FEATURE_SAT
+#include <arm_acle.h>
+#define SAT_S8(v) __ssat((v), 8)
+#define SAT_S16(v) __ssat((v), 16)
+#else
+#define SAT_S8(v) ((v) < -128 ? -128 : (v) > 127 ? 127 : (v))
+#define SAT_S16(v) ((v) < -32768 ? -32768 : (v) > 32767 ? 32767 : (v))
+#endif
+
+static ALWAYS_INLINE void store_as(void *p, int32_t i, int32_t v, const int bytes) {
+    if (bytes == 1) {
+        ((int8_t *)p)[i] = (int8_t)SAT_S8(v);
+    } else {
+        ((int16_t *)p)[i] = (int16_t)SAT_S16(v);
+    }
+}
+
+/* The hi and lo paths (quant_add.h) over rows rows of n: a's element (r, i) at r * ra + i * sa, likewise b,
+ * y's at r * n + i. ab, bb, yb (element sizes) and hi are constants where inlined, and sa, sb too on the
+ * contiguous path. */
+static ALWAYS_INLINE void add_body(const exfq_add_t *p, const void *a, int32_t ra, int32_t sa, const void *b,
+                                   int32_t rb, int32_t sb, void *y, int32_t rows, int32_t n, const int ab,
+                                   const int bb, const int yb, const int hi) {
+    const int64_t k = p->k;
+    const int32_t ma = p->ma, mb = p->mb, rs = p->rs, ls = p->ls, zp = p->out_zp;
+    for (int32_t r = 0; r < rows; r++) {
+        const void *ar = (const uint8_t *)a + r * ra * ab, *br = (const uint8_t *)b + r * rb * bb;
+        void *yr = (uint8_t *)y + r * n * yb;
+        for (int32_t i = 0; i < n; i++) {
+            const int64_t v = k + (int64_t)load_as(ar, i * sa, ab) * ma + (int64_t)load_as(br, i * sb, bb) * mb;
+            const int32_t res = hi ? (int32_t)(v >> 32) >> rs
+                                   : (int32_t)(((uint32_t)v >> rs) | ((uint32_t)(v >> 32) << ls)); /* 0 < rs, ls < 32 */
+            store_as(yr, i, hi ? res + zp : res, yb); /* lo: out_zp is in k */
+        }
+    }
+}
+
+typedef void (*add_block_fn)(const exfq_add_t *p, const void *a, int32_t ra, int32_t sa, const void *b, int32_t rb,
+                             int32_t sb, void *y, int32_t rows, int32_t n);
+
+/* The block with unit element strides (the residual adds: same-shape operands) or any strides */
+#define ADD_BLOCK(AB, BB, YB, HI)                                                                                   \
+    static void add_block_##AB##BB##YB##HI(const exfq_add_t *p, const void *a, int32_t ra, int32_t sa,              \
+                                           const void *b, int32_t rb, int32_t sb, void *y, int32_t rows, int32_t n) { \
+        if (sa == 1 && sb == 1) {                                                                                   \
+            add_body(p, a, ra, 1, b, rb, 1, y, rows, n, AB, BB, YB, HI);                                            \
+        } else {                                                                                                    \
+            add_body(p, a, ra, sa, b, rb, sb, y, rows, n, AB, BB, YB, HI);                                          \
+        }                                                                                                           \
+    }
+#define ADD_BLOCKS(AB, BB, YB) ADD_BLOCK(AB, BB, YB, 0) ADD_BLOCK(AB, BB, YB, 1)
+ADD_BLOCKS(1, 1, 1)
+ADD_BLOCKS(1, 1, 2)
+ADD_BLOCKS(1, 2, 1)
+ADD_BLOCKS(1, 2, 2)
+ADD_BLOCKS(2, 1, 1)
+ADD_BLOCKS(2, 1, 2)
+ADD_BLOCKS(2, 2, 1)
+ADD_BLOCKS(2, 2, 2)
+
+/* [a_bytes - 1][b_bytes - 1][y_bytes - 1][hi] */
+static const add_block_fn ADD_BLOCK_FNS[2][2][2][2] = {
+    {{{add_block_1110, add_block_1111}, {add_block_1120, add_block_1121}},
+     {{add_block_1210, add_block_1211}, {add_block_1220, add_block_1221}}},
+    {{{add_block_2110, add_block_2111}, {add_block_2120, add_block_2121}},
+     {{add_block_2210, add_block_2211}, {add_block_2220, add_block_2221}}},
+};
+
+typedef struct {
+    exfq_add_t p;
+    const void *a, *b;
+    void *y;
+    int32_t a_bytes, b_bytes, y_bytes;
+} add_ctx;
+
+/* The wide path: int64 shift and clamp (quant_add.h) */
+static void add_block_wide(const add_ctx *c, int32_t out, const exf_bcast_block *blk) {
+    const exfq_add_t p = c->p;
+    const exf_bcast_block bk = *blk;
+    for (int32_t r = 0; r < bk.rows; r++) {
+        for (int32_t i = 0; i < bk.n; i++) {
+            const int32_t u = exfq_load(c->a, c->a_bytes, bk.off[0] + r * bk.row_step[0] + i * bk.step[0]);
+            const int32_t v = exfq_load(c->b, c->b_bytes, bk.off[1] + r * bk.row_step[1] + i * bk.step[1]);
+            exfq_store(c->y, c->y_bytes, out++, ((p.k + (int64_t)u * p.ma + (int64_t)v * p.mb) >> p.rs) + p.out_zp);
+        }
+    }
+}
+
+static void add_block(const void *ctx, int32_t out, const exf_bcast_block *blk) {
+    const add_ctx *c = (const add_ctx *)ctx;
+    if (c->p.path == EXFQ_ADD_WIDE) {
+        add_block_wide(c, out, blk);
+        return;
+    }
+    ADD_BLOCK_FNS[c->a_bytes - 1][c->b_bytes - 1][c->y_bytes - 1][c->p.path == EXFQ_ADD_HI](
+        &c->p, (const uint8_t *)c->a + blk->off[0] * c->a_bytes, blk->row_step[0], blk->step[0],
+        (const uint8_t *)c->b + blk->off[1] * c->b_bytes, blk->row_step[1], blk->step[1],
+        (uint8_t *)c->y + out * c->y_bytes, blk->rows, blk->n);
+}
+
+void exfq_add_row(const exfq_add_t *p, const void *a, int32_t a_bytes, int32_t sa, const void *b, int32_t b_bytes,
+                  int32_t sb, void *y, int32_t y_bytes, int32_t n) {
+    const add_ctx c = {*p, a, b, y, a_bytes, b_bytes, y_bytes};
+    const exf_bcast_block blk = {1, n, {0, 0, 0}, {0, 0, 0}, {sa, sb, 0}};
+    add_block(&c, 0, &blk);
+}
+
 void exf_add_q(const void *a, int32_t a_bytes, const void *b, int32_t b_bytes, void *y, int32_t y_bytes,
                const int32_t shape[4], const int32_t sa[4], const int32_t sb[4], int32_t a_zp, int32_t b_zp,
                int32_t ma, int32_t mb, int32_t shift, int32_t out_zp) {
     // a + b (broadcast to shape, each rescaled) -> y (shape[0], shape[1], shape[2], shape[3])
-    const int64_t half = (int64_t)1 << (shift - 1);
-    int32_t out = 0;
-    for (int32_t i0 = 0; i0 < shape[0]; i0++) {
-        for (int32_t i1 = 0; i1 < shape[1]; i1++) {
-            for (int32_t i2 = 0; i2 < shape[2]; i2++) {
-                int32_t ar = i0 * sa[0] + i1 * sa[1] + i2 * sa[2];
-                int32_t br = i0 * sb[0] + i1 * sb[1] + i2 * sb[2];
-                for (int32_t i3 = 0; i3 < shape[3]; i3++) {
-                    int64_t u = exfq_load(a, a_bytes, ar + i3 * sa[3]) - a_zp;
-                    int64_t v = exfq_load(b, b_bytes, br + i3 * sb[3]) - b_zp;
-                    int64_t t = u * ma + v * mb;
-                    exfq_store(y, y_bytes, out++, ((t + half) >> shift) + out_zp);
-                }
-            }
+    const int32_t add[6] = {a_zp, b_zp, ma, mb, shift, out_zp};
+    const add_ctx c = {exfq_add_prepare(a_bytes, b_bytes, add), a, b, y, a_bytes, b_bytes, y_bytes};
+    const int32_t *const strides[2] = {sa, sb};
+    exf_bcast_walk(shape, 2, strides, add_block, &c);
+}
+
+typedef struct {
+    const void *a, *b;
+    void *y;
+    int32_t a_bytes, b_bytes, y_bytes, a_zp, b_zp, mult, shift, out_zp;
+} mul_ctx;
+
+/* y = requantize((a - a_zp) (b - b_zp)) + out_zp over a block; ab, bb (element sizes, 0: c's) constants
+ * where inlined. With both int8 the product is taken in int32, as before the shared walk (one SMULL less). */
+static ALWAYS_INLINE void mul_body(const mul_ctx *c, int32_t out, const exf_bcast_block *blk, const int ab,
+                                   const int bb) {
+    /* in locals: an int8 store may alias *c and *blk */
+    const void *a = c->a, *b = c->b;
+    void *y = c->y;
+    const int32_t a_bytes = c->a_bytes, b_bytes = c->b_bytes, y_bytes = c->y_bytes;
+    const int32_t a_zp = c->a_zp, b_zp = c->b_zp, mult = c->mult, shift = c->shift, out_zp = c->out_zp;
+    const int32_t sa = blk->step[0], sb = blk->step[1], rows = blk->rows, n = blk->n;
+    const int32_t a0 = blk->off[0], b0 = blk->off[1], ra = blk->row_step[0], rb = blk->row_step[1];
+    for (int32_t r = 0; r < rows; r++) {
+        const int32_t ar = a0 + r * ra, br = b0 + r * rb;
+        for (int32_t i = 0; i < n; i++) {
+            const int32_t u = (ab ? load_as(a, ar + i * sa, ab) : exfq_load(a, a_bytes, ar + i * sa)) - a_zp;
+            const int32_t v = (bb ? load_as(b, br + i * sb, bb) : exfq_load(b, b_bytes, br + i * sb)) - b_zp;
+            const int64_t prod = ab == 1 && bb == 1 ? (int64_t)(u * v) : (int64_t)u * v;
+            exfq_store(y, y_bytes, out++, exfq_requantize(prod, mult, shift) + out_zp);
         }
     }
+}
+
+static void mul_block_s8(const void *ctx, int32_t out, const exf_bcast_block *blk) {
+    mul_body((const mul_ctx *)ctx, out, blk, 1, 1);
+}
+
+static void mul_block_q(const void *ctx, int32_t out, const exf_bcast_block *blk) {
+    mul_body((const mul_ctx *)ctx, out, blk, 0, 0);
 }
 
 void exf_mul_q(const int8_t *a, const int8_t *b, void *y, int32_t y_bytes, const int32_t shape[4],
                const int32_t sa[4], const int32_t sb[4], int32_t a_zp, int32_t b_zp, int32_t mult,
                int32_t shift, int32_t out_zp) {
     // a * b (broadcast to shape) -> y (shape[0], shape[1], shape[2], shape[3])
-    int32_t out = 0;
-    for (int32_t i0 = 0; i0 < shape[0]; i0++) {
-        for (int32_t i1 = 0; i1 < shape[1]; i1++) {
-            for (int32_t i2 = 0; i2 < shape[2]; i2++) {
-                const int8_t *ar = a + i0 * sa[0] + i1 * sa[1] + i2 * sa[2];
-                const int8_t *br = b + i0 * sb[0] + i1 * sb[1] + i2 * sb[2];
-                for (int32_t i3 = 0; i3 < shape[3]; i3++) {
-                    int32_t p = ((int32_t)ar[i3 * sa[3]] - a_zp) * ((int32_t)br[i3 * sb[3]] - b_zp);
-                    exfq_store(y, y_bytes, out++, exfq_requantize(p, mult, shift) + out_zp);
-                }
-            }
-        }
-    }
+    const mul_ctx c = {a, b, y, 1, 1, y_bytes, a_zp, b_zp, mult, shift, out_zp};
+    const int32_t *const strides[2] = {sa, sb};
+    exf_bcast_walk(shape, 2, strides, mul_block_s8, &c);
 }
 
 void exf_mul_qq(const void *a, int32_t a_bytes, const void *b, int32_t b_bytes, void *y, int32_t y_bytes,
                 const int32_t shape[4], const int32_t sa[4], const int32_t sb[4], int32_t a_zp, int32_t b_zp,
                 int32_t mult, int32_t shift, int32_t out_zp) {
     // a * b (broadcast to shape, int8 or int16 each) -> y (shape[0], shape[1], shape[2], shape[3])
-    int32_t out = 0;
-    for (int32_t i0 = 0; i0 < shape[0]; i0++) {
-        for (int32_t i1 = 0; i1 < shape[1]; i1++) {
-            for (int32_t i2 = 0; i2 < shape[2]; i2++) {
-                int32_t ar = i0 * sa[0] + i1 * sa[1] + i2 * sa[2];
-                int32_t br = i0 * sb[0] + i1 * sb[1] + i2 * sb[2];
-                for (int32_t i3 = 0; i3 < shape[3]; i3++) {
-                    int64_t u = (int64_t)exfq_load(a, a_bytes, ar + i3 * sa[3]) - a_zp;
-                    int64_t v = (int64_t)exfq_load(b, b_bytes, br + i3 * sb[3]) - b_zp;
-                    exfq_store(y, y_bytes, out++, exfq_requantize(u * v, mult, shift) + out_zp);
-                }
-            }
-        }
-    }
+    const mul_ctx c = {a, b, y, a_bytes, b_bytes, y_bytes, a_zp, b_zp, mult, shift, out_zp};
+    const int32_t *const strides[2] = {sa, sb};
+    exf_bcast_walk(shape, 2, strides, mul_block_q, &c);
 }
 
 void exf_requant_q(const void *x, int32_t x_bytes, void *y, int32_t y_bytes, int32_t n, int32_t in_zp,

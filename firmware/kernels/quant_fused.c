@@ -1,6 +1,7 @@
 /* Integrated (fused) integer kernels: the integer chains of edgexf/ir/ops_fused.py, one row at a time,
  * with the plain integer kernels' arithmetic (edgexf_kernels.h, "integer kernels"). */
 #include "edgexf_kernels.h"
+#include "quant_add.h"
 #include "quant_common.h"
 
 void exf_ln_linear_s8(const void *x, int32_t x_bytes, const int32_t *gamma, const int32_t *beta,
@@ -50,15 +51,16 @@ void exf_token_mlp_q(const void *x, int32_t x_bytes, const int32_t *gamma, const
                      int8_t *scratch) {
     // per row r: y[r] = add(x[r], q_linear2(lut(q_linear1(q_layernorm(x[r]))))); scratch 2 d + hidden
     int8_t *ln = scratch, *hid = scratch + d, *out = scratch + d + hidden;
+    const exfq_add_t res = exfq_add_prepare(x_bytes, 1, add);
     for (int32_t r = 0; r < rows; r++) {
         exfq_layernorm_rows((const int8_t *)x + r * d * x_bytes, x_bytes, gamma, beta, ln, 1, d, eps_term, gshift,
                         ln_zp);
         exf_linear_s8(ln, w1, b1, m1, s1, hid, 1, d, hidden, fc1_zp);
         exf_lut_s8(hid, act_table, hid, hidden);
         exf_linear_s8(hid, w2, b2, m2, s2, out, 1, hidden, d, fc2_zp);
-        for (int32_t i = 0; i < d; i++) { /* x[r][i] read before y[r][i] written */
-            exfq_store(y, y_bytes, r * d + i, exfq_add_pair(exfq_load(x, x_bytes, r * d + i), out[i], add));
-        }
+        /* x[r][i] read before y[r][i] written */
+        exfq_add_row(&res, (const uint8_t *)x + r * d * x_bytes, x_bytes, 1, out, 1, 1, (uint8_t *)y + r * d * y_bytes,
+                     y_bytes, d);
     }
 }
 

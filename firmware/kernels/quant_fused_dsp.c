@@ -11,6 +11,7 @@
  * a recurrent model's one-row step needs one), 8-aligned as a whole, then the larger scratch of the
  * block's linear kernels (exf_linear_s8_dsp's widened rows: R rows of the widest input). */
 #include "edgexf_kernels.h"
+#include "quant_add.h"
 #include "quant_common.h"
 
 #define R_MAX EXF_DSP_BLOCK_ROWS
@@ -57,6 +58,7 @@ void exf_token_mlp_q_dsp(const void *x, int32_t x_bytes, const int32_t *gamma, c
     const int32_t R = min_i32(R_MAX, rows);
     int8_t *ln = (int8_t *)scratch, *hid = ln + R * d, *out = hid + R * hidden;
     void *xs = (uint8_t *)scratch + align8(R * (2 * d + hidden));
+    const exfq_add_t res = exfq_add_prepare(x_bytes, 1, add);
     for (int32_t r = 0; r < rows; r += R_MAX) {
         const int32_t n = min_i32(R_MAX, rows - r);
         exfq_layernorm_rows((const uint8_t *)x + r * d * x_bytes, x_bytes, gamma, beta, ln, n, d, eps_term, gshift,
@@ -64,9 +66,8 @@ void exf_token_mlp_q_dsp(const void *x, int32_t x_bytes, const int32_t *gamma, c
         dense(ln, w1, b1, m1, s1, rq1, hid, n, d, hidden, fc1_zp, xs);
         exf_lut_s8(hid, act_table, hid, n * hidden);
         dense(hid, w2, b2, m2, s2, rq2, out, n, hidden, d, fc2_zp, xs);
-        for (int32_t i = 0; i < n * d; i++) { /* x[r][i] read before y[r][i] written, rows in order */
-            const int32_t e = r * d + i;
-            exfq_store(y, y_bytes, e, exfq_add_pair(exfq_load(x, x_bytes, e), out[i], add));
-        }
+        /* x[r][i] read before y[r][i] written, rows in order */
+        exfq_add_row(&res, (const uint8_t *)x + r * d * x_bytes, x_bytes, 1, out, 1, 1, (uint8_t *)y + r * d * y_bytes,
+                     y_bytes, n * d);
     }
 }

@@ -43,6 +43,15 @@ void map_div_2p61(const uint64_t *x, int64_t *y, int32_t n) {
 void map_bitlen64(const uint64_t *x, int64_t *y, int32_t n) {
     for (int32_t i = 0; i < n; i++) y[i] = exfq_bitlen64(x[i]);
 }
+
+/* the fused kernels' residual add (quant_add.h) on its own; returns the path exfq_add_prepare chose */
+#include "quant_add.h"
+void add_row(const void *a, int32_t a_bytes, int32_t sa, const void *b, int32_t b_bytes, int32_t sb, void *y,
+             int32_t y_bytes, int32_t n, const int32_t *add, int32_t *path) {
+    const exfq_add_t p = exfq_add_prepare(a_bytes, b_bytes, add);
+    exfq_add_row(&p, a, a_bytes, sa, b, b_bytes, sb, y, y_bytes, n);
+    *path = p.path;
+}
 """
 
 P = ctypes.c_void_p
@@ -58,6 +67,7 @@ SIGNATURES = {
     "exf_relu_f32": [P, P, I32],
     "exf_mean_f32": [P, P, I32, I32, I32],
     **{f"exf_{op}_f32": [P, P, P, P, P, P] for op in ("add", "sub", "mul", "div")},
+    "exf_where_f32": [P] * 8,
     "exf_copy_rows": [P, I32, P, I32, I32, I32],
     "exf_permute": [P, P, I32, I32, P, P],
     **{f"map_{fn}": [P, P, I32] for fn in ("expf", "erff", "tanhf", "sqrtf")},

@@ -25,6 +25,7 @@ SIGNATURES = {
     "exf_mean_s8": [P, P] + [I32] * 7,
     "exf_requant_q": [P, I32, P, I32] + [I32] * 5,
     **{f"map_{fn}": [P, P, I32] for fn in ("isqrt64", "div_2p61", "bitlen64")},  # conftest's test shim
+    "add_row": [P, I32, I32, P, I32, I32, P, I32, I32, P, P],  # conftest's test shim
 }
 
 
@@ -127,6 +128,17 @@ class QKernels:
         self.lib.exf_add_q(ptr(a), a.itemsize, ptr(b), b.itemsize, ptr(y), y.itemsize, ptr(sh), ptr(sa),
                            ptr(sb), a_zp, b_zp, ma, mb, shift, out_zp)  # fmt: skip
         return y
+
+    def add_row(self, a, b, a_zp, b_zp, ma, mb, shift, out_zp, out_dtype, step=(1, 1)):
+        """The fused kernels' residual add (exfq_add_row) on 1-d a, b read every step[0], step[1] elements:
+        returns (y, the path exfq_add_prepare chose: 0 hi, 1 lo, 2 wide)."""
+        a, b = np.asarray(a), np.asarray(b)
+        assert a.ndim == b.ndim == 1 and a.flags.c_contiguous and b.flags.c_contiguous
+        n = len(range(0, a.size, step[0])) if step[0] else len(range(0, b.size, step[1]))
+        y, add, path = np.empty(n, out_dtype), i32([a_zp, b_zp, ma, mb, shift, out_zp]), np.zeros(1, np.int32)
+        self.lib.add_row(ptr(a), a.itemsize, step[0], ptr(b), b.itemsize, step[1], ptr(y), y.itemsize, n,
+                         ptr(add), ptr(path))  # fmt: skip
+        return y, int(path[0])
 
     def mul(self, a, b, a_zp, b_zp, mult, shift, out_zp, out_dtype, out=None) -> np.ndarray:
         a = _arr(a, np.int8) if out is None or out is not a else a

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from firmware.kernel_helpers import assert_bits_equal, broadcast_pair
+from firmware.kernel_helpers import assert_bits_equal, broadcast_pair, i32, ptr, strides4
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -335,6 +335,22 @@ def test_binary_in_place(ck, op):
     y = BINARY[op][0](row, b)
     ck.binary(op, row, b, out=b)  # the broadcast operand is a, y overwrites b
     assert_bits_equal(b, y)
+
+
+WHERE_SHAPES = [((2, 3, 4, 5), (2, 3, 4, 5), (2, 3, 4, 5)), ((2, 3, 4, 5), (5,), (3, 1, 1)),
+                ((2, 1, 4, 1), (1, 3, 1, 5), (4, 5)), ((7,), (1,), (7,)), ((3, 1), (1, 6), (1,))]  # fmt: skip
+
+
+@pytest.mark.parametrize("sa,sb,sc", WHERE_SHAPES)
+def test_where_broadcasting(ck, sa, sb, sc):
+    """exf_where_f32 over the shared broadcast walk: merged axes (same shapes), rows and columns."""
+    a, b, cond = randn(*sa), randn(*sb), (randn(*sc) > 0).astype(np.uint8)
+    shape = np.broadcast_shapes(sa, sb, sc)
+    shape4 = (1,) * (4 - len(shape)) + tuple(shape)
+    y = np.empty(shape, np.float32)
+    strides = [strides4(np.ascontiguousarray(v), shape4) for v in (cond, a, b)]
+    ck.lib.exf_where_f32(ptr(cond), ptr(a), ptr(b), ptr(y), ptr(i32(shape4)), *map(ptr, strides))
+    assert_bits_equal(y, np.where(cond.astype(bool), a, b))
 
 
 def test_div_by_zero_and_specials(ck):

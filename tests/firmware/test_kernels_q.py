@@ -373,6 +373,58 @@ def test_add_mul_realistic_and_in_place(qk):
     assert_same(a, y)
 
 
+def extreme_ints(dtype, shape) -> np.ndarray:
+    """Random values of dtype with its extremes and -1, 0, 1 first."""
+    info, n = np.iinfo(dtype), int(np.prod(shape))
+    edge = [info.min, info.min + 1, -1, 0, 1, info.max - 1, info.max][:n]
+    rest = rng.integers(info.min, info.max + 1, n - len(edge))
+    return np.concatenate([edge, rest]).astype(dtype).reshape(shape)
+
+
+INTS = (np.int8, np.int16)
+ADD_SIZES = [(ta, tb, ty) for ta in INTS for tb in INTS for ty in INTS]
+ADD_SHIFTS = (1, 9, 17, 30, 31, 32, 33, 45, 62)  # lo or wide below 32, hi from 32
+ADD_MULTS = ((INT32_MAX, -(2**31)), (-(2**31), INT32_MAX), (2**31 - 7, 2**31 - 3), (2**30, -(2**29)),
+             (1518500250, 3))  # fmt: skip
+ADD_SHAPES = (((67,), (67,)), ((2, 3, 4, 5), (2, 3, 4, 5)), ((5, 1, 13), (13,)), ((5, 13), (5, 1)),
+              ((1, 9), (4, 1)), ((3, 4, 5, 6), (3, 1, 5, 1)), ((4,), ()))  # fmt: skip
+
+
+@pytest.mark.parametrize("ta,tb,ty", ADD_SIZES)
+def test_add_every_specialization(qk, ta, tb, ty):
+    """exf_add_q and the fused kernels' residual add (quant_add.h) == mirror, bit for bit, in every
+    element-size combination and on each path (hi: shift >= 32; lo: below, the result bounded; wide: the
+    rest), with zero points at the types' extremes, multipliers near +-2^31, same shape (contiguous rows)
+    and broadcast (strided rows)."""
+    ext = {np.int8: (-128, 127), np.int16: (-32768, 32767)}
+    zps = [(ext[ta][0], ext[tb][1], ext[ty][0]), (ext[ta][1], ext[tb][0], ext[ty][1]), (0, 0, 0)]
+    paths = set()
+    for shift in ADD_SHIFTS:
+        for ma, mb in ADD_MULTS:
+            for a_zp, b_zp, out_zp in zps:
+                args = (a_zp, b_zp, ma, mb, shift, out_zp, ty)
+                for sa, sb in ADD_SHAPES:
+                    a, b = extreme_ints(ta, sa), extreme_ints(tb, sb)
+                    assert_same(qk.add(a, b, *args), q.add_q(a, b, *args))
+                a, b = extreme_ints(ta, (64,)), extreme_ints(tb, (64,))
+                y, path = qk.add_row(a, b, *args)
+                assert_same(y, q.add_q(a, b, *args))
+                paths.add(path)
+                y, _ = qk.add_row(a, b, *args, step=(2, 0))
+                assert_same(y, q.add_q(a[::2], b[0], *args))
+    assert paths == {0, 1, 2}  # hi, lo, wide
+
+
+def test_add_same_shape_in_place_int16(qk):
+    """y over a, int16, contiguous: each element read before it is written."""
+    a, b = extreme_ints(np.int16, (3, 50, 64)), extreme_ints(np.int8, (3, 50, 64))
+    for args in [(0, -3, 2**30, 1518500250, 32, 5, np.int16), (0, 7, 1518500250, -(2**30), 31, -2, np.int16)]:
+        y = q.add_q(a, b, *args)
+        out = a.copy()
+        qk.add(out, b, *args, out=out)
+        assert_same(out, y)
+
+
 @settings(max_examples=40, deadline=None)
 @given(data=st.data(), ty=INT_TYPES)
 def test_mul_broadcasting(qk, data, ty):
