@@ -89,14 +89,24 @@ static ALWAYS_INLINE void add_body(const exfq_add_t *p, const void *a, int32_t r
 typedef void (*add_block_fn)(const exfq_add_t *p, const void *a, int32_t ra, int32_t sa, const void *b, int32_t rb,
                              int32_t sb, void *y, int32_t rows, int32_t n);
 
-/* The block with unit element strides (the residual adds: same-shape operands) or any strides */
+/* Strided operands (a broadcast add): one loop for every element size and path, which it reads at run
+ * time (about 4 instructions per element more than a specialized loop; the residual adds are contiguous) */
+static __attribute__((noinline)) void add_strided(const exfq_add_t *p, const void *a, int32_t ra, int32_t sa,
+                                                  const void *b, int32_t rb, int32_t sb, void *y, int32_t rows,
+                                                  int32_t n, int32_t ab, int32_t bb, int32_t yb) {
+    add_body(p, a, ra, sa, b, rb, sb, y, rows, n, ab, bb, yb, p->path == EXFQ_ADD_HI);
+}
+
+/* The block for one combination of element sizes and path: contiguous operands (the residual adds) in a
+ * loop of its own, strided ones through add_strided (specializing those too measured 4 instructions per
+ * element less on a broadcast, for about 2.5 KB more code) */
 #define ADD_BLOCK(AB, BB, YB, HI)                                                                                   \
     static void add_block_##AB##BB##YB##HI(const exfq_add_t *p, const void *a, int32_t ra, int32_t sa,              \
                                            const void *b, int32_t rb, int32_t sb, void *y, int32_t rows, int32_t n) { \
         if (sa == 1 && sb == 1) {                                                                                   \
             add_body(p, a, ra, 1, b, rb, 1, y, rows, n, AB, BB, YB, HI);                                            \
         } else {                                                                                                    \
-            add_body(p, a, ra, sa, b, rb, sb, y, rows, n, AB, BB, YB, HI);                                          \
+            add_strided(p, a, ra, sa, b, rb, sb, y, rows, n, AB, BB, YB);                                           \
         }                                                                                                           \
     }
 #define ADD_BLOCKS(AB, BB, YB) ADD_BLOCK(AB, BB, YB, 0) ADD_BLOCK(AB, BB, YB, 1)
