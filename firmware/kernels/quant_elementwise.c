@@ -86,46 +86,37 @@ static ALWAYS_INLINE void add_body(const exfq_add_t *p, const void *a, int32_t r
     }
 }
 
-typedef void (*add_block_fn)(const exfq_add_t *p, const void *a, int32_t ra, int32_t sa, const void *b, int32_t rb,
-                             int32_t sb, void *y, int32_t rows, int32_t n);
-
-/* Strided operands (a broadcast add): one loop for every element size and path, which it reads at run
- * time (about 4 instructions per element more than a specialized loop; the residual adds are contiguous) */
+/* Any element sizes and strides: one loop for all, which reads them and the path at run time (about 4
+ * instructions per element more than a specialized loop) */
 static __attribute__((noinline)) void add_strided(const exfq_add_t *p, const void *a, int32_t ra, int32_t sa,
                                                   const void *b, int32_t rb, int32_t sb, void *y, int32_t rows,
                                                   int32_t n, int32_t ab, int32_t bb, int32_t yb) {
     add_body(p, a, ra, sa, b, rb, sb, y, rows, n, ab, bb, yb, p->path == EXFQ_ADD_HI);
 }
 
-/* The block for one combination of element sizes and path: contiguous operands (the residual adds) in a
- * loop of its own, strided ones through add_strided (specializing those too measured 4 instructions per
- * element less on a broadcast, for about 2.5 KB more code) */
-#define ADD_BLOCK(AB, BB, YB, HI)                                                                                   \
-    static void add_block_##AB##BB##YB##HI(const exfq_add_t *p, const void *a, int32_t ra, int32_t sa,              \
-                                           const void *b, int32_t rb, int32_t sb, void *y, int32_t rows, int32_t n) { \
-        if (sa == 1 && sb == 1) {                                                                                   \
-            add_body(p, a, ra, 1, b, rb, 1, y, rows, n, AB, BB, YB, HI);                                            \
-        } else {                                                                                                    \
-            add_strided(p, a, ra, sa, b, rb, sb, y, rows, n, AB, BB, YB);                                           \
-        }                                                                                                           \
+/* Contiguous operands of the two kinds the models have (all int8: the ViTs' residual adds; all int16: a
+ * recurrent model's int16 state update) in loops of their own per path; every other combination of
+ * element sizes and strides through add_strided (about 32 instructions per element against 12).
+ * Specializing all eight size combinations and both stride kinds would cost about 6 KB more code, too much
+ * for the small models. bytes: the element size of a, b and y. */
+static ALWAYS_INLINE void add_same(const exfq_add_t *p, const void *a, int32_t ra, const void *b, int32_t rb, void *y,
+                                   int32_t rows, int32_t n, const int bytes) {
+    if (p->path == EXFQ_ADD_HI) {
+        add_body(p, a, ra, 1, b, rb, 1, y, rows, n, bytes, bytes, bytes, 1);
+    } else {
+        add_body(p, a, ra, 1, b, rb, 1, y, rows, n, bytes, bytes, bytes, 0);
     }
-#define ADD_BLOCKS(AB, BB, YB) ADD_BLOCK(AB, BB, YB, 0) ADD_BLOCK(AB, BB, YB, 1)
-ADD_BLOCKS(1, 1, 1)
-ADD_BLOCKS(1, 1, 2)
-ADD_BLOCKS(1, 2, 1)
-ADD_BLOCKS(1, 2, 2)
-ADD_BLOCKS(2, 1, 1)
-ADD_BLOCKS(2, 1, 2)
-ADD_BLOCKS(2, 2, 1)
-ADD_BLOCKS(2, 2, 2)
+}
 
-/* [a_bytes - 1][b_bytes - 1][y_bytes - 1][hi] */
-static const add_block_fn ADD_BLOCK_FNS[2][2][2][2] = {
-    {{{add_block_1110, add_block_1111}, {add_block_1120, add_block_1121}},
-     {{add_block_1210, add_block_1211}, {add_block_1220, add_block_1221}}},
-    {{{add_block_2110, add_block_2111}, {add_block_2120, add_block_2121}},
-     {{add_block_2210, add_block_2211}, {add_block_2220, add_block_2221}}},
-};
+static void add_block_s8(const exfq_add_t *p, const void *a, int32_t ra, const void *b, int32_t rb, void *y,
+                         int32_t rows, int32_t n) {
+    add_same(p, a, ra, b, rb, y, rows, n, 1);
+}
+
+static void add_block_s16(const exfq_add_t *p, const void *a, int32_t ra, const void *b, int32_t rb, void *y,
+                          int32_t rows, int32_t n) {
+    add_same(p, a, ra, b, rb, y, rows, n, 2);
+}
 
 typedef struct {
     exfq_add_t p;
@@ -153,10 +144,17 @@ static void add_block(const void *ctx, int32_t out, const exf_bcast_block *blk) 
         add_block_wide(c, out, blk);
         return;
     }
-    ADD_BLOCK_FNS[c->a_bytes - 1][c->b_bytes - 1][c->y_bytes - 1][c->p.path == EXFQ_ADD_HI](
-        &c->p, (const uint8_t *)c->a + blk->off[0] * c->a_bytes, blk->row_step[0], blk->step[0],
-        (const uint8_t *)c->b + blk->off[1] * c->b_bytes, blk->row_step[1], blk->step[1],
-        (uint8_t *)c->y + out * c->y_bytes, blk->rows, blk->n);
+    const void *a = (const uint8_t *)c->a + blk->off[0] * c->a_bytes;
+    const void *b = (const uint8_t *)c->b + blk->off[1] * c->b_bytes;
+    void *y = (uint8_t *)c->y + out * c->y_bytes;
+    const int32_t same = c->a_bytes == c->b_bytes && c->b_bytes == c->y_bytes;
+    if (same && blk->step[0] == 1 && blk->step[1] == 1) {
+        (c->y_bytes == 1 ? add_block_s8 : add_block_s16)(&c->p, a, blk->row_step[0], b, blk->row_step[1], y,
+                                                         blk->rows, blk->n);
+    } else {
+        add_strided(&c->p, a, blk->row_step[0], blk->step[0], b, blk->row_step[1], blk->step[1], y, blk->rows,
+                    blk->n, c->a_bytes, c->b_bytes, c->y_bytes);
+    }
 }
 
 void exfq_add_row(const exfq_add_t *p, const void *a, int32_t a_bytes, int32_t sa, const void *b, int32_t b_bytes,
@@ -218,9 +216,6 @@ static ALWAYS_INLINE void mul_body(const exfq_mul_t *p, const void *a, int32_t r
     }
 }
 
-typedef void (*mul_block_fn)(const exfq_mul_t *p, const void *a, int32_t ra, int32_t sa, const void *b, int32_t rb,
-                             int32_t sb, void *y, int32_t rows, int32_t n);
-
 /* Strided operands (a broadcast multiply along the row) or ls > 0 (shift below 33): one loop for every element
  * size, which it reads at run time, the operands walked by byte pointers */
 static __attribute__((noinline)) void mul_strided(const exfq_mul_t *p, const void *a, int32_t ra, int32_t sa,
@@ -247,34 +242,38 @@ static __attribute__((noinline)) void mul_strided(const exfq_mul_t *p, const voi
     }
 }
 
-/* The hi block for one combination of element sizes: contiguous operands with ls 0 in a loop of its own, the
- * rest (strided, or ls > 0) through mul_strided, or for int8 operands (OWN 1: exf_mul_q's broadcasts, and its
- * int16 outputs, whose shifts can fall below 33) through a second loop of its own */
-#define MUL_BLOCK(AB, BB, YB, OWN)                                                                                 \
-    static void mul_block_##AB##BB##YB(const exfq_mul_t *p, const void *a, int32_t ra, int32_t sa, const void *b, \
-                                       int32_t rb, int32_t sb, void *y, int32_t rows, int32_t n) {              \
-        if (sa == 1 && sb == 1 && p->ls == 0) {                                                                 \
-            mul_body(p, a, ra, 1, b, rb, 1, y, rows, n, AB, BB, YB, 0);                                         \
-        } else if (OWN) {                                                                                       \
-            mul_body(p, a, ra, sa, b, rb, sb, y, rows, n, AB, BB, YB, 1);                                       \
-        } else {                                                                                                \
-            mul_strided(p, a, ra, sa, b, rb, sb, y, rows, n, AB, BB, YB);                                       \
-        }                                                                                                       \
+/* int8 operands (exf_mul_q's, and Mamba's gates) in loops of their own: contiguous with ls 0, or any strides
+ * and ls; every other combination through mul_strided (specializing all eight size combinations measured
+ * no fewer instructions than that for the int16 ones' common cases, for about 2 KB more code). yb and own
+ * are constants where inlined. */
+static ALWAYS_INLINE void mul_s8_body(const exfq_mul_t *p, const void *a, int32_t ra, int32_t sa, const void *b,
+                                      int32_t rb, int32_t sb, void *y, int32_t rows, int32_t n, const int yb) {
+    if (sa == 1 && sb == 1 && p->ls == 0) {
+        mul_body(p, a, ra, 1, b, rb, 1, y, rows, n, 1, 1, yb, 0);
+    } else {
+        mul_body(p, a, ra, sa, b, rb, sb, y, rows, n, 1, 1, yb, 1);
     }
-MUL_BLOCK(1, 1, 1, 1)
-MUL_BLOCK(1, 1, 2, 1)
-MUL_BLOCK(1, 2, 1, 0)
-MUL_BLOCK(1, 2, 2, 0)
-MUL_BLOCK(2, 1, 1, 0)
-MUL_BLOCK(2, 1, 2, 0)
-MUL_BLOCK(2, 2, 1, 0)
-MUL_BLOCK(2, 2, 2, 0)
+}
 
-/* [a_bytes - 1][b_bytes - 1][y_bytes - 1] */
-static const mul_block_fn MUL_BLOCK_FNS[2][2][2] = {
-    {{mul_block_111, mul_block_112}, {mul_block_121, mul_block_122}},
-    {{mul_block_211, mul_block_212}, {mul_block_221, mul_block_222}},
-};
+/* An int16 operand times an int8 one into int16 (Mamba's int16 state h times an int8 factor), contiguous
+ * with ls 0: ab and bb constants where inlined */
+static void mul_block_s16_s8(const exfq_mul_t *p, const void *a, int32_t ra, const void *b, int32_t rb, void *y,
+                             int32_t rows, int32_t n, int32_t a_is_16) {
+    if (a_is_16) {
+        mul_body(p, a, ra, 1, b, rb, 1, y, rows, n, 2, 1, 2, 0);
+    } else {
+        mul_body(p, a, ra, 1, b, rb, 1, y, rows, n, 1, 2, 2, 0);
+    }
+}
+
+static void mul_block_s8(const exfq_mul_t *p, const void *a, int32_t ra, int32_t sa, const void *b, int32_t rb,
+                         int32_t sb, void *y, int32_t rows, int32_t n, int32_t yb) {
+    if (yb == 1) {
+        mul_s8_body(p, a, ra, sa, b, rb, sb, y, rows, n, 1);
+    } else {
+        mul_s8_body(p, a, ra, sa, b, rb, sb, y, rows, n, 2);
+    }
+}
 
 typedef struct {
     exfq_mul_t p;
@@ -307,10 +306,19 @@ static void mul_block(const void *ctx, int32_t out, const exf_bcast_block *blk) 
         mul_block_wide(c, out, blk);
         return;
     }
-    MUL_BLOCK_FNS[c->a_bytes - 1][c->b_bytes - 1][c->y_bytes - 1](
-        &c->p, (const uint8_t *)c->a + blk->off[0] * c->a_bytes, blk->row_step[0], blk->step[0],
-        (const uint8_t *)c->b + blk->off[1] * c->b_bytes, blk->row_step[1], blk->step[1],
-        (uint8_t *)c->y + out * c->y_bytes, blk->rows, blk->n);
+    const void *a = (const uint8_t *)c->a + blk->off[0] * c->a_bytes;
+    const void *b = (const uint8_t *)c->b + blk->off[1] * c->b_bytes;
+    void *y = (uint8_t *)c->y + out * c->y_bytes;
+    const int32_t contiguous = blk->step[0] == 1 && blk->step[1] == 1 && c->p.ls == 0;
+    if (c->a_bytes == 1 && c->b_bytes == 1) {
+        mul_block_s8(&c->p, a, blk->row_step[0], blk->step[0], b, blk->row_step[1], blk->step[1], y, blk->rows,
+                     blk->n, c->y_bytes);
+    } else if (contiguous && c->y_bytes == 2 && c->a_bytes + c->b_bytes == 3) {
+        mul_block_s16_s8(&c->p, a, blk->row_step[0], b, blk->row_step[1], y, blk->rows, blk->n, c->a_bytes == 2);
+    } else {
+        mul_strided(&c->p, a, blk->row_step[0], blk->step[0], b, blk->row_step[1], blk->step[1], y, blk->rows,
+                    blk->n, c->a_bytes, c->b_bytes, c->y_bytes);
+    }
 }
 
 void exf_mul_q(const int8_t *a, const int8_t *b, void *y, int32_t y_bytes, const int32_t shape[4],
