@@ -2,18 +2,18 @@
  * requantize. Every element is computed independently, so y may equal an input (see edgexf_kernels.h for
  * when). Arithmetic as in edgexf_kernels.h ("integer kernels"); mirrored by edgexf/ir/kernels_q.py. The
  * broadcasting kernels walk their shapes with exf_bcast_walk (broadcast.h); the add's arithmetic is
- * quant_add.h's. */
+ * quant_add.h's, the multiply's quant_mul.h's. */
 #include "edgexf_kernels.h"
 #include "broadcast.h"
 #include "quant_add.h"
 #include "quant_common.h"
+#include "quant_mul.h"
+#include "quant_pairs.h"
 
 void exf_lut_s8(const int8_t *x, const int8_t *table, int8_t *y, int32_t n) {
     // x (n,) -> y (n,), y = table[x + 128]
     for (int32_t i = 0; i < n; i++) y[i] = table[(int32_t)x[i] + 128];
 }
-
-#define ALWAYS_INLINE inline __attribute__((always_inline))
 
 exfq_add_t exfq_add_prepare(int32_t a_bytes, int32_t b_bytes, const int32_t add[6]) {
     const int32_t a_zp = add[0], b_zp = add[1], ma = add[2], mb = add[3], shift = add[4];
@@ -86,36 +86,37 @@ static ALWAYS_INLINE void add_body(const exfq_add_t *p, const void *a, int32_t r
     }
 }
 
-typedef void (*add_block_fn)(const exfq_add_t *p, const void *a, int32_t ra, int32_t sa, const void *b, int32_t rb,
-                             int32_t sb, void *y, int32_t rows, int32_t n);
+/* Any element sizes and strides: one loop for all, which reads them and the path at run time (about 4
+ * instructions per element more than a specialized loop) */
+static __attribute__((noinline)) void add_strided(const exfq_add_t *p, const void *a, int32_t ra, int32_t sa,
+                                                  const void *b, int32_t rb, int32_t sb, void *y, int32_t rows,
+                                                  int32_t n, int32_t ab, int32_t bb, int32_t yb) {
+    add_body(p, a, ra, sa, b, rb, sb, y, rows, n, ab, bb, yb, p->path == EXFQ_ADD_HI);
+}
 
-/* The block with unit element strides (the residual adds: same-shape operands) or any strides */
-#define ADD_BLOCK(AB, BB, YB, HI)                                                                                   \
-    static void add_block_##AB##BB##YB##HI(const exfq_add_t *p, const void *a, int32_t ra, int32_t sa,              \
-                                           const void *b, int32_t rb, int32_t sb, void *y, int32_t rows, int32_t n) { \
-        if (sa == 1 && sb == 1) {                                                                                   \
-            add_body(p, a, ra, 1, b, rb, 1, y, rows, n, AB, BB, YB, HI);                                            \
-        } else {                                                                                                    \
-            add_body(p, a, ra, sa, b, rb, sb, y, rows, n, AB, BB, YB, HI);                                          \
-        }                                                                                                           \
+/* Contiguous operands of the two kinds the models have (all int8: the ViTs' residual adds; all int16: a
+ * recurrent model's int16 state update) in loops of their own per path; every other combination of
+ * element sizes and strides through add_strided (about 32 instructions per element against 12).
+ * Specializing all eight size combinations and both stride kinds would cost about 6 KB more code, too much
+ * for the small models. bytes: the element size of a, b and y. */
+static ALWAYS_INLINE void add_same(const exfq_add_t *p, const void *a, int32_t ra, const void *b, int32_t rb, void *y,
+                                   int32_t rows, int32_t n, const int bytes) {
+    if (p->path == EXFQ_ADD_HI) {
+        add_body(p, a, ra, 1, b, rb, 1, y, rows, n, bytes, bytes, bytes, 1);
+    } else {
+        add_body(p, a, ra, 1, b, rb, 1, y, rows, n, bytes, bytes, bytes, 0);
     }
-#define ADD_BLOCKS(AB, BB, YB) ADD_BLOCK(AB, BB, YB, 0) ADD_BLOCK(AB, BB, YB, 1)
-ADD_BLOCKS(1, 1, 1)
-ADD_BLOCKS(1, 1, 2)
-ADD_BLOCKS(1, 2, 1)
-ADD_BLOCKS(1, 2, 2)
-ADD_BLOCKS(2, 1, 1)
-ADD_BLOCKS(2, 1, 2)
-ADD_BLOCKS(2, 2, 1)
-ADD_BLOCKS(2, 2, 2)
+}
 
-/* [a_bytes - 1][b_bytes - 1][y_bytes - 1][hi] */
-static const add_block_fn ADD_BLOCK_FNS[2][2][2][2] = {
-    {{{add_block_1110, add_block_1111}, {add_block_1120, add_block_1121}},
-     {{add_block_1210, add_block_1211}, {add_block_1220, add_block_1221}}},
-    {{{add_block_2110, add_block_2111}, {add_block_2120, add_block_2121}},
-     {{add_block_2210, add_block_2211}, {add_block_2220, add_block_2221}}},
-};
+static void add_block_s8(const exfq_add_t *p, const void *a, int32_t ra, const void *b, int32_t rb, void *y,
+                         int32_t rows, int32_t n) {
+    add_same(p, a, ra, b, rb, y, rows, n, 1);
+}
+
+static void add_block_s16(const exfq_add_t *p, const void *a, int32_t ra, const void *b, int32_t rb, void *y,
+                          int32_t rows, int32_t n) {
+    add_same(p, a, ra, b, rb, y, rows, n, 2);
+}
 
 typedef struct {
     exfq_add_t p;
@@ -143,10 +144,17 @@ static void add_block(const void *ctx, int32_t out, const exf_bcast_block *blk) 
         add_block_wide(c, out, blk);
         return;
     }
-    ADD_BLOCK_FNS[c->a_bytes - 1][c->b_bytes - 1][c->y_bytes - 1][c->p.path == EXFQ_ADD_HI](
-        &c->p, (const uint8_t *)c->a + blk->off[0] * c->a_bytes, blk->row_step[0], blk->step[0],
-        (const uint8_t *)c->b + blk->off[1] * c->b_bytes, blk->row_step[1], blk->step[1],
-        (uint8_t *)c->y + out * c->y_bytes, blk->rows, blk->n);
+    const void *a = (const uint8_t *)c->a + blk->off[0] * c->a_bytes;
+    const void *b = (const uint8_t *)c->b + blk->off[1] * c->b_bytes;
+    void *y = (uint8_t *)c->y + out * c->y_bytes;
+    const int32_t same = c->a_bytes == c->b_bytes && c->b_bytes == c->y_bytes;
+    if (same && blk->step[0] == 1 && blk->step[1] == 1) {
+        (c->y_bytes == 1 ? add_block_s8 : add_block_s16)(&c->p, a, blk->row_step[0], b, blk->row_step[1], y,
+                                                         blk->rows, blk->n);
+    } else {
+        add_strided(&c->p, a, blk->row_step[0], blk->step[0], b, blk->row_step[1], blk->step[1], y, blk->rows,
+                    blk->n, c->a_bytes, c->b_bytes, c->y_bytes);
+    }
 }
 
 void exfq_add_row(const exfq_add_t *p, const void *a, int32_t a_bytes, int32_t sa, const void *b, int32_t b_bytes,
@@ -166,58 +174,168 @@ void exf_add_q(const void *a, int32_t a_bytes, const void *b, int32_t b_bytes, v
     exf_bcast_walk(shape, 2, strides, add_block, &c);
 }
 
-typedef struct {
-    const void *a, *b;
-    void *y;
-    int32_t a_bytes, b_bytes, y_bytes, a_zp, b_zp, mult, shift, out_zp;
-} mul_ctx;
+/* max |x - zp| over the int8 (bytes 1) or int16 range */
+static int64_t zp_span(int32_t bytes, int32_t zp) {
+    const int64_t lo = bytes == 1 ? -128 : -32768, hi = bytes == 1 ? 127 : 32767;
+    return hi - zp > zp - lo ? hi - zp : zp - lo;
+}
 
-/* y = requantize((a - a_zp) (b - b_zp)) + out_zp over a block; ab, bb (element sizes, 0: c's) constants
- * where inlined. With both int8 the product is taken in int32, as before the shared walk (one SMULL less). */
-static ALWAYS_INLINE void mul_body(const mul_ctx *c, int32_t out, const exf_bcast_block *blk, const int ab,
-                                   const int bb) {
-    /* in locals: an int8 store may alias *c and *blk */
-    const void *a = c->a, *b = c->b;
-    void *y = c->y;
-    const int32_t a_bytes = c->a_bytes, b_bytes = c->b_bytes, y_bytes = c->y_bytes;
-    const int32_t a_zp = c->a_zp, b_zp = c->b_zp, mult = c->mult, shift = c->shift, out_zp = c->out_zp;
-    const int32_t sa = blk->step[0], sb = blk->step[1], rows = blk->rows, n = blk->n;
-    const int32_t a0 = blk->off[0], b0 = blk->off[1], ra = blk->row_step[0], rb = blk->row_step[1];
+exfq_mul_t exfq_mul_prepare(int32_t a_bytes, int32_t b_bytes, int32_t a_zp, int32_t b_zp, int32_t mult, int32_t shift,
+                             int32_t out_zp) {
+    exfq_mul_t p = {a_zp, b_zp, mult, 0, 0, 0, shift, out_zp, EXFQ_MUL_WIDE};
+    const int32_t ls = shift < 33 ? 33 - shift : 0;
+    const int64_t pmax = zp_span(a_bytes, a_zp) * zp_span(b_bytes, b_zp); /* < 2^63 for any int32 zero points */
+    if (ls > 16 || pmax > (INT32_MAX >> ls) || shift > 62) return p;
+    const int32_t rs = shift + ls - 32; /* [1, 30] */
+    const int64_t bias = ((int64_t)1 << (rs - 1)) + (int64_t)out_zp * ((int64_t)1 << rs);
+    const int64_t abs_mult = mult < 0 ? -(int64_t)mult : mult;
+    const int64_t hmax = (((pmax << ls) * abs_mult) >> 32) + 1; /* (pmax 2^ls) |mult| < 2^62 */
+    if (hmax + (bias < 0 ? -bias : bias) > INT32_MAX) return p;
+    p.bias = (int32_t)bias;
+    p.rs = rs;
+    p.ls = ls;
+    p.path = EXFQ_MUL_HI;
+    return p;
+}
+
+/* The hi path over rows rows of n, operand and y addressing as add_body's. ab, bb, yb (element sizes) and
+ * shl (p->ls applied; without it ls must be 0) are constants where inlined, and sa, sb too on the contiguous
+ * path. */
+static ALWAYS_INLINE void mul_body(const exfq_mul_t *p, const void *a, int32_t ra, int32_t sa, const void *b,
+                                   int32_t rb, int32_t sb, void *y, int32_t rows, int32_t n, const int ab,
+                                   const int bb, const int yb, const int shl) {
+    const int32_t a_zp = p->a_zp, b_zp = p->b_zp, mult = p->mult, bias = p->bias, rs = p->rs, ls = p->ls;
     for (int32_t r = 0; r < rows; r++) {
-        const int32_t ar = a0 + r * ra, br = b0 + r * rb;
+        const void *ar = (const uint8_t *)a + r * ra * ab, *br = (const uint8_t *)b + r * rb * bb;
+        void *yr = (uint8_t *)y + r * n * yb;
         for (int32_t i = 0; i < n; i++) {
-            const int32_t u = (ab ? load_as(a, ar + i * sa, ab) : exfq_load(a, a_bytes, ar + i * sa)) - a_zp;
-            const int32_t v = (bb ? load_as(b, br + i * sb, bb) : exfq_load(b, b_bytes, br + i * sb)) - b_zp;
-            const int64_t prod = ab == 1 && bb == 1 ? (int64_t)(u * v) : (int64_t)u * v;
-            exfq_store(y, y_bytes, out++, exfq_requantize(prod, mult, shift) + out_zp);
+            const int32_t u = load_as(ar, i * sa, ab) - a_zp, v = load_as(br, i * sb, bb) - b_zp;
+            const int32_t prod = shl ? (int32_t)((uint32_t)(u * v) << ls) : u * v; /* |.| < 2^31 (exfq_mul_prepare) */
+            store_as(yr, i, smmla(prod, mult, bias) >> rs, yb);
         }
     }
 }
 
-static void mul_block_s8(const void *ctx, int32_t out, const exf_bcast_block *blk) {
-    mul_body((const mul_ctx *)ctx, out, blk, 1, 1);
+/* Strided operands (a broadcast multiply along the row) or ls > 0 (shift below 33): one loop for every element
+ * size, which it reads at run time, the operands walked by byte pointers */
+static __attribute__((noinline)) void mul_strided(const exfq_mul_t *p, const void *a, int32_t ra, int32_t sa,
+                                                  const void *b, int32_t rb, int32_t sb, void *y, int32_t rows,
+                                                  int32_t n, int32_t ab, int32_t bb, int32_t yb) {
+    const int32_t a_zp = p->a_zp, b_zp = p->b_zp, mult = p->mult, bias = p->bias, rs = p->rs, ls = p->ls;
+    const int32_t da = sa * ab, db = sb * bb; /* bytes per element */
+    const uint8_t *pa = (const uint8_t *)a, *pb = (const uint8_t *)b;
+    uint8_t *py = (uint8_t *)y, *const end = py + rows * n * yb;
+    while (py != end) {
+        const uint8_t *qa = pa, *qb = pb, *const row_end = py + n * yb;
+        for (; py != row_end; py += yb, qa += da, qb += db) {
+            const int32_t u = (ab == 1 ? *(const int8_t *)qa : *(const int16_t *)qa) - a_zp;
+            const int32_t v = (bb == 1 ? *(const int8_t *)qb : *(const int16_t *)qb) - b_zp;
+            const int32_t res = smmla((int32_t)((uint32_t)(u * v) << ls), mult, bias) >> rs;
+            if (yb == 1) {
+                *(int8_t *)py = (int8_t)SAT_S8(res);
+            } else {
+                *(int16_t *)py = (int16_t)SAT_S16(res);
+            }
+        }
+        pa += ra * ab;
+        pb += rb * bb;
+    }
 }
 
-static void mul_block_q(const void *ctx, int32_t out, const exf_bcast_block *blk) {
-    mul_body((const mul_ctx *)ctx, out, blk, 0, 0);
+/* int8 operands (exf_mul_q's, and Mamba's gates) in loops of their own: contiguous with ls 0, or any strides
+ * and ls; every other combination through mul_strided (specializing all eight size combinations measured
+ * no fewer instructions than that for the int16 ones' common cases, for about 2 KB more code). yb and own
+ * are constants where inlined. */
+static ALWAYS_INLINE void mul_s8_body(const exfq_mul_t *p, const void *a, int32_t ra, int32_t sa, const void *b,
+                                      int32_t rb, int32_t sb, void *y, int32_t rows, int32_t n, const int yb) {
+    if (sa == 1 && sb == 1 && p->ls == 0) {
+        mul_body(p, a, ra, 1, b, rb, 1, y, rows, n, 1, 1, yb, 0);
+    } else {
+        mul_body(p, a, ra, sa, b, rb, sb, y, rows, n, 1, 1, yb, 1);
+    }
+}
+
+/* An int16 operand times an int8 one into int16 (Mamba's int16 state h times an int8 factor), contiguous
+ * with ls 0: ab and bb constants where inlined */
+static void mul_block_s16_s8(const exfq_mul_t *p, const void *a, int32_t ra, const void *b, int32_t rb, void *y,
+                             int32_t rows, int32_t n, int32_t a_is_16) {
+    if (a_is_16) {
+        mul_body(p, a, ra, 1, b, rb, 1, y, rows, n, 2, 1, 2, 0);
+    } else {
+        mul_body(p, a, ra, 1, b, rb, 1, y, rows, n, 1, 2, 2, 0);
+    }
+}
+
+static void mul_block_s8(const exfq_mul_t *p, const void *a, int32_t ra, int32_t sa, const void *b, int32_t rb,
+                         int32_t sb, void *y, int32_t rows, int32_t n, int32_t yb) {
+    if (yb == 1) {
+        mul_s8_body(p, a, ra, sa, b, rb, sb, y, rows, n, 1);
+    } else {
+        mul_s8_body(p, a, ra, sa, b, rb, sb, y, rows, n, 2);
+    }
+}
+
+typedef struct {
+    exfq_mul_t p;
+    const void *a, *b;
+    void *y;
+    int32_t a_bytes, b_bytes, y_bytes;
+} mul_ctx;
+
+/* The wide path: the product in int64 and exfq_requantize */
+static void mul_block_wide(const mul_ctx *c, int32_t out, const exf_bcast_block *blk) {
+    /* in locals: an int8 store may alias *c and *blk */
+    const exfq_mul_t p = c->p;
+    const void *a = c->a, *b = c->b;
+    void *y = c->y;
+    const int32_t a_bytes = c->a_bytes, b_bytes = c->b_bytes, y_bytes = c->y_bytes;
+    const int32_t sa = blk->step[0], sb = blk->step[1], rows = blk->rows, n = blk->n;
+    for (int32_t r = 0; r < rows; r++) {
+        const int32_t ar = blk->off[0] + r * blk->row_step[0], br = blk->off[1] + r * blk->row_step[1];
+        for (int32_t i = 0; i < n; i++) {
+            const int64_t prod = (int64_t)(exfq_load(a, a_bytes, ar + i * sa) - p.a_zp) *
+                                 (exfq_load(b, b_bytes, br + i * sb) - p.b_zp);
+            exfq_store(y, y_bytes, out++, exfq_requantize(prod, p.mult, p.shift) + p.out_zp);
+        }
+    }
+}
+
+static void mul_block(const void *ctx, int32_t out, const exf_bcast_block *blk) {
+    const mul_ctx *c = (const mul_ctx *)ctx;
+    if (c->p.path == EXFQ_MUL_WIDE) {
+        mul_block_wide(c, out, blk);
+        return;
+    }
+    const void *a = (const uint8_t *)c->a + blk->off[0] * c->a_bytes;
+    const void *b = (const uint8_t *)c->b + blk->off[1] * c->b_bytes;
+    void *y = (uint8_t *)c->y + out * c->y_bytes;
+    const int32_t contiguous = blk->step[0] == 1 && blk->step[1] == 1 && c->p.ls == 0;
+    if (c->a_bytes == 1 && c->b_bytes == 1) {
+        mul_block_s8(&c->p, a, blk->row_step[0], blk->step[0], b, blk->row_step[1], blk->step[1], y, blk->rows,
+                     blk->n, c->y_bytes);
+    } else if (contiguous && c->y_bytes == 2 && c->a_bytes + c->b_bytes == 3) {
+        mul_block_s16_s8(&c->p, a, blk->row_step[0], b, blk->row_step[1], y, blk->rows, blk->n, c->a_bytes == 2);
+    } else {
+        mul_strided(&c->p, a, blk->row_step[0], blk->step[0], b, blk->row_step[1], blk->step[1], y, blk->rows,
+                    blk->n, c->a_bytes, c->b_bytes, c->y_bytes);
+    }
 }
 
 void exf_mul_q(const int8_t *a, const int8_t *b, void *y, int32_t y_bytes, const int32_t shape[4],
                const int32_t sa[4], const int32_t sb[4], int32_t a_zp, int32_t b_zp, int32_t mult,
                int32_t shift, int32_t out_zp) {
     // a * b (broadcast to shape) -> y (shape[0], shape[1], shape[2], shape[3])
-    const mul_ctx c = {a, b, y, 1, 1, y_bytes, a_zp, b_zp, mult, shift, out_zp};
-    const int32_t *const strides[2] = {sa, sb};
-    exf_bcast_walk(shape, 2, strides, mul_block_s8, &c);
+    exf_mul_qq(a, 1, b, 1, y, y_bytes, shape, sa, sb, a_zp, b_zp, mult, shift, out_zp);
 }
 
 void exf_mul_qq(const void *a, int32_t a_bytes, const void *b, int32_t b_bytes, void *y, int32_t y_bytes,
                 const int32_t shape[4], const int32_t sa[4], const int32_t sb[4], int32_t a_zp, int32_t b_zp,
                 int32_t mult, int32_t shift, int32_t out_zp) {
     // a * b (broadcast to shape, int8 or int16 each) -> y (shape[0], shape[1], shape[2], shape[3])
-    const mul_ctx c = {a, b, y, a_bytes, b_bytes, y_bytes, a_zp, b_zp, mult, shift, out_zp};
+    const mul_ctx c = {exfq_mul_prepare(a_bytes, b_bytes, a_zp, b_zp, mult, shift, out_zp), a, b, y, a_bytes, b_bytes,
+                       y_bytes};
     const int32_t *const strides[2] = {sa, sb};
-    exf_bcast_walk(shape, 2, strides, mul_block_q, &c);
+    exf_bcast_walk(shape, 2, strides, mul_block, &c);
 }
 
 void exf_requant_q(const void *x, int32_t x_bytes, void *y, int32_t y_bytes, int32_t n, int32_t in_zp,

@@ -114,6 +114,8 @@ int main(void)
     bad |= check("s8_same_shift31", 1, 1, 1, 0, 31);
     bad |= check("s8_same_shift34", 1, 1, 1, 0, 34);
     bad |= check("s8_bcast_shift32", 1, 1, 1, 1, 32);
+    bad |= check("s16_same_shift31", 2, 2, 2, 0, 31);
+    bad |= check("s16_same_shift40", 2, 2, 2, 0, 40);
     bad |= check("s16_s8_s16_same_shift32", 2, 1, 2, 0, 32);
     bad |= check("s16_s16_s8_same_shift31", 2, 2, 1, 0, 31);
     bad |= check("s8_s16_s16_bcast_shift40", 1, 2, 2, 1, 40);

@@ -52,6 +52,15 @@ void add_row(const void *a, int32_t a_bytes, int32_t sa, const void *b, int32_t 
     exfq_add_row(&p, a, a_bytes, sa, b, b_bytes, sb, y, y_bytes, n);
     *path = p.path;
 }
+
+/* exfq_mul_prepare's choice (quant_mul.h): {path, ls} */
+#include "quant_mul.h"
+void mul_path(int32_t a_bytes, int32_t b_bytes, int32_t a_zp, int32_t b_zp, int32_t mult, int32_t shift,
+              int32_t out_zp, int32_t *out) {
+    const exfq_mul_t p = exfq_mul_prepare(a_bytes, b_bytes, a_zp, b_zp, mult, shift, out_zp);
+    out[0] = p.path;
+    out[1] = p.ls;
+}
 """
 
 P = ctypes.c_void_p

@@ -1,5 +1,6 @@
 """exf_add_q in QEMU (stm32f746): bit-exact with its earlier per-element int64 arithmetic (kept as the
-reference in add_speed.c) and several times fewer instructions on the ViT's residual-add shapes."""
+reference in add_speed.c) and several times fewer instructions where the operands share one element size
+(the ViTs' int8 residual adds, a recurrent model's int16 state update); mixed sizes run one generic loop."""
 
 from __future__ import annotations
 
@@ -51,7 +52,9 @@ def run_add_speed(tmp: Path) -> dict[str, tuple[int, int, int]]:
 @pytest.mark.qemu
 def test_add_q_bit_exact_and_faster_in_qemu(tmp_path):
     cases = run_add_speed(tmp_path)
-    assert len(cases) == 7, cases
+    assert len(cases) == 9, cases
     for name, (n, ref, new) in cases.items():
-        # 53-60 instructions per element before, 12-13 now (4.4x to 5x)
-        assert ref >= 4 * new, (name, n, ref, new)
+        if name.split("_")[1] in ("same", "bcast"):  # one element size: 53-60 instructions before, 12-13 now
+            assert ref >= 4 * new, (name, n, ref, new)
+        else:  # mixed element sizes: one loop reading them at run time, about 32 (1.7-1.8x)
+            assert ref >= 1.6 * new, (name, n, ref, new)
