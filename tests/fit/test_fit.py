@@ -24,9 +24,10 @@ from edgexf.targets.boards import load_board
 from edgexf.targets.size import elf_sizes
 
 TINY = f"{Path(__file__).with_name('tiny_vit.py')}:build"
-# The tiny model's estimated flash (int8 weights + 20.9 KB of code and runtime, the DSP attention and
-# LayerNorm kernels included): dense about 48.5 KB, lowrank 0.75 about 44.5 KB, 0.5 about 40.8 KB.
-FLASH_BUDGET = 46_000
+# The tiny model's estimated flash (int8 weights + 24.6 KB of code and runtime, the DSP attention,
+# LayerNorm and fast add kernels included): dense about 52.2 KB, lowrank 0.75 about 48.2 KB, 0.5 about
+# 44.5 KB.
+FLASH_BUDGET = 50_000
 
 
 @pytest.fixture(autouse=True)
@@ -114,11 +115,11 @@ def test_arch_space_on_a_tiny_vit():
 
 
 def test_search_arch_measures_and_trains_other_shapes(capsys):
-    # D 16 halves the weights: only the narrow candidates fit 36 KB, and one is trained from scratch.
+    # D 16 halves the weights: only the narrow candidates (35.7 KB) fit 40 KB; one is trained from scratch.
     code = fit(
         "--search-arch", "--arch-patches", "2,4", "--arch-widths", "16,32", "--fractions", "1",
         "--arch-epochs", "1", "--epochs", "0", "--top", "1", "--exact-seconds", "0",
-        "--budget-flash", "36000", "--margin", "0",
+        "--budget-flash", "40000", "--margin", "0",
     )  # fmt: skip
     printed = capsys.readouterr().out
     assert code == 0
