@@ -1,4 +1,4 @@
-/* exf_mul_q / exf_mul_qq's speed against their earlier arithmetic (tests/firmware/test_mul_speed.py): the
+/* exf_mul_q / exf_mul_qq's speed against their earlier arithmetic (tests/firmware/test_elementwise_speed.py): the
  * per-element int64 product and requantization with a branch on each element size, kept here as the
  * reference, and the library's kernel on the same data (each path of quant_mul.h: contiguous, broadcast, the
  * pre-shift below shift 33, the int64 fallback), int8 and int16; exits
@@ -8,32 +8,7 @@
 #include "log_num.h"
 #include "platform.h"
 
-#define N 3200
-
-static int16_t a[N], b[N], y_ref[N], y_new[N];
-static uint32_t rng_state = 0x9E3779B9u;
-
-static uint32_t rng(void) /* xorshift32 */
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 17;
-    rng_state ^= rng_state << 5;
-    return rng_state;
-}
-
-static int32_t load(const void *p, int32_t bytes, int32_t i)
-{
-    return bytes == 1 ? ((const int8_t *)p)[i] : ((const int16_t *)p)[i];
-}
-
-static void store(void *p, int32_t bytes, int32_t i, int64_t v)
-{
-    if (bytes == 1) {
-        ((int8_t *)p)[i] = (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);
-    } else {
-        ((int16_t *)p)[i] = (int16_t)(v < -32768 ? -32768 : v > 32767 ? 32767 : v);
-    }
-}
+#include "speed_common.h"
 
 /* exf_mul_qq's arithmetic as it was: the reference */
 static void __attribute__((noinline)) mul_reference(const void *pa, int32_t a_bytes, const void *pb, int32_t b_bytes,
@@ -89,25 +64,7 @@ static int32_t check(const char *name, int32_t a_bytes, int32_t b_bytes, int32_t
         exf_mul_qq(a, a_bytes, b, b_bytes, y_new, y_bytes, shape, sa, sb, a_zp, b_zp, mult, shift, out_zp);
     }
     uint64_t t2 = plat_ticks();
-    const uint8_t *r = (const uint8_t *)y_ref, *n = (const uint8_t *)y_new;
-    for (int32_t i = 0; i < N * y_bytes; i++) {
-        if (r[i] != n[i]) {
-            plat_log("MISMATCH ");
-            plat_log(name);
-            plat_log("\n");
-            return -1;
-        }
-    }
-    plat_log("time ");
-    plat_log(name);
-    plat_log(" ");
-    log_num(N);
-    plat_log(" ");
-    log_num((int64_t)(t1 - t0));
-    plat_log(" ");
-    log_num((int64_t)(t2 - t1));
-    plat_log("\n");
-    return 0;
+    return compare_and_log(name, y_bytes, t1 - t0, t2 - t1);
 }
 
 int main(void)
