@@ -39,7 +39,7 @@ from edgexf.passes.fuse import fuse
 from edgexf.passes.lowrank_linear import lowrank_linear
 from edgexf.passes.remove_dead_ops import remove_dead_ops
 from edgexf.passes.select_kernels import select_kernels
-from edgexf.report_figures import float_figures, io_entry, streaming_figures
+from edgexf.report_figures import float_figures, io_entry, kernels_entry, streaming_figures
 from edgexf.run.build_dir import REPORT_FILE
 from edgexf.run.host import run_host
 from edgexf.run.vectors import TestVectors, as_samples, compare, encode_inputs
@@ -187,16 +187,7 @@ def compile_model(
             {"index": i, "name": op.name, "type": op.type, "macs": op_macs(g, op) * steps}
             for i, op in enumerate(g.ops)
         ],
-        "kernels": {
-            "requested": kernels,
-            "used": kernel_set,
-            "dsp_ops": selection.dsp_ops,
-            # dsp linear weights: int8, or widened to int16 at code generation (twice the flash, faster)
-            "dsp_weights": selection.weights,
-            "wide_ops": selection.wide_ops,
-            "wide_extra_bytes": selection.wide_extra_bytes,
-            "dsp_weights_reason": selection.reason,
-        },
+        "kernels": kernels_entry(kernels, kernel_set, selection),
         "weights_bytes": sources.weights_bytes,
         "arena_bytes": plan.arena_bytes,
         "arena_lower_bound_bytes": plan.lower_bound_bytes,

@@ -1,5 +1,5 @@
 """report.json's entries that are worked out from a graph: inputs and outputs as the caller sees them,
-a streaming model's state, the float32 model's sizes beside an int8 build."""
+a streaming model's state, the float32 model's sizes beside an int8 build, the kernels used."""
 
 from __future__ import annotations
 
@@ -21,6 +21,20 @@ def io_entry(g, name: str) -> dict:
         "bytes": g.io_bytes(name),
     }
     return io | ({"quant": t.quant.to_dict()} if t.quant is not None else {})
+
+
+def kernels_entry(requested: str, used: str, selection) -> dict:
+    """report.json's "kernels": which were asked for and used, and the dsp linear weights: int8, or
+    widened to int16 at code generation (twice their flash, faster; passes/select_kernels.py says why)."""
+    return {
+        "requested": requested,
+        "used": used,
+        "dsp_ops": selection.dsp_ops,
+        "dsp_weights": selection.weights,
+        "wide_ops": selection.wide_ops,
+        "wide_extra_bytes": selection.wide_extra_bytes,
+        "dsp_weights_reason": selection.reason,
+    }
 
 
 def float_figures(g: Graph, mem_opts) -> dict:
