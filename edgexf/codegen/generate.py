@@ -63,7 +63,7 @@ def _weight_entry(t: Tensor, cname: str, widened: bool) -> dict:
     described = f"{t.dtype}{list(t.shape)}"
     if widened:
         packed = pack_pairs(t.data.reshape(t.shape[0], -1))  # a patch embedding's (d, c, p, p): (d, c p p)
-        described = f"int16 pairs of int8{list(t.shape)} (exf_linear_s8_w16)"
+        described = f"int16 pairs of int8{list(t.shape)} (quant_pairs.h layout, for the _w16 kernels)"
         t = Tensor(t.name, packed.shape, "int16", data=packed)
     return {
         "name": t.name,

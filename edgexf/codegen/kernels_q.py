@@ -11,7 +11,7 @@ import math
 from edgexf.codegen.kernels import EmitContext, KernelCall, broadcast_loops, c_ident, matmul_layout, register
 from edgexf.codegen.wide_weights import rq_static
 from edgexf.ir.graph import Op
-from edgexf.ir.kernel_choice import uses_dsp, uses_wide
+from edgexf.ir.kernel_choice import linear_q_pre_shift, uses_dsp, uses_wide
 from edgexf.ir.opdef import ConvGeometry
 
 CTYPE = {"int8": "int8_t", "int16": "int16_t", "int32": "int32_t"}
@@ -50,10 +50,10 @@ def _linear_q(c: EmitContext, op: Op) -> KernelCall:
     m, k = c.shape(w)
     rows = math.prod(c.shape(x)) // k
     if uses_wide(op):
-        rq = f"{c_ident(op.name)}_rq"
-        ptrs = [c.ptr(w, "int16_t"), _p(c, b), _p(c, mult), rq]
+        rq, ls = f"{c_ident(op.name)}_rq", linear_q_pre_shift(c.graph, op)
+        ptrs = [c.ptr(w, "int16_t"), _p(c, b), _p(c, mult), rq, ls]
         args = [c.ptr(x, "void"), _bytes(c, x), *ptrs, c.ptr(y, "void"), _bytes(c, y), rows, k, m]
-        return _call("exf_linear_q_w16", *args, c.scratch(op), statics=[rq_static(c.graph, op, 0, rq)])
+        return _call("exf_linear_q_w16", *args, c.scratch(op), statics=[rq_static(c.graph, op, 0, rq, ls)])
     ptrs = [_p(c, n) for n in (w, b, mult, shift)]
     args = [c.ptr(x, "void"), _bytes(c, x), *ptrs, c.ptr(y, "void"), _bytes(c, y)]
     return _call("exf_linear_q", *args, rows, k, m, op.attrs["out_zp"])

@@ -48,8 +48,9 @@ def widened_tensors(graph: Graph) -> set[str]:
     return names
 
 
-def rq_static(graph: Graph, op: Op, layer: int, cname: str) -> str:
-    """The C declaration of the requantization terms of the op's linear layer number `layer`."""
+def rq_static(graph: Graph, op: Op, layer: int, cname: str, pre_shift: int = 0) -> str:
+    """The C declaration of the requantization terms of the op's linear layer number `layer`; pre_shift:
+    exf_linear_q_w16's left shift of the sums, which the shifts then include."""
     _, shift, zp_key = WIDE_LINEARS[op.type][layer]
-    terms = requant_terms(graph.tensors[op.inputs[shift]].data, op.attrs[zp_key])
+    terms = requant_terms(graph.tensors[op.inputs[shift]].data + pre_shift, op.attrs[zp_key])
     return f"static const int32_t {cname}[{terms.size}] = {{{', '.join(str(int(v)) for v in terms)}}};"

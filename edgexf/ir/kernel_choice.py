@@ -12,6 +12,8 @@ about 1.3x fewer instructions. The second needs every requantization shift of th
 
 from __future__ import annotations
 
+import numpy as np
+
 from edgexf.ir.graph import Op
 
 # firmware/kernels/edgexf_kernels.h EXF_DSP_BLOCK_ROWS (tests/firmware checks they agree)
@@ -37,6 +39,24 @@ WIDE_LINEARS = {
 
 def uses_dsp(op: Op) -> bool:
     return op.attrs.get("kernel") == "dsp"
+
+
+def linear_q_pre_shift(graph, op: Op) -> int | None:
+    """exf_linear_q_w16's left shift of the sums before requantizing (a q_linear_q op): 0 where every
+    shift is in WIDE_SHIFTS; for shifts below (an int16 output's, often 31-32) the shift that brings the
+    smallest to 33, where every shifted sum stays in int32 and the largest shift still in range (the
+    sums' bound: |bias| + sum |w| max|x|, max|x| = 2^15 for int16 x, 2^7 for int8). None: no such shift,
+    the op keeps the portable kernel (whose sums are int64)."""
+    x, w, b, _, shift = (graph.tensors[n] if n else None for n in op.inputs)
+    shifts = shift.data.astype(np.int64).reshape(-1)
+    ls = max(0, WIDE_SHIFTS[0] - int(shifts.min()))
+    if int(shifts.max()) + ls > WIDE_SHIFTS[1]:
+        return None
+    x_max = 1 << 15 if x.dtype == "int16" else 1 << 7
+    bound = np.abs(w.data.astype(np.int64)).sum(axis=1) * x_max
+    if b is not None:
+        bound = bound + np.abs(b.data.astype(np.int64))
+    return ls if bool(np.all(bound << ls < 1 << 31)) else None
 
 
 def uses_wide(op: Op) -> bool:

@@ -8,7 +8,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgexf.ir.graph import Graph, Op
-from edgexf.ir.kernel_choice import DSP_OPS, WEIGHT_CHOICES, WIDE_LINEARS, WIDE_ONLY, WIDE_SHIFTS, wide_bytes
+from edgexf.ir.kernel_choice import (
+    DSP_OPS,
+    WEIGHT_CHOICES,
+    WIDE_LINEARS,
+    WIDE_ONLY,
+    WIDE_SHIFTS,
+    linear_q_pre_shift,
+    wide_bytes,
+)
 
 # The DSP kernels widen whole groups of 4 input columns; a linear narrower than that (a low-rank
 # factor of rank 1-3) has no group, so the portable kernel is as fast and needs no scratch.
@@ -85,29 +93,20 @@ def _wide_enough(graph: Graph, op: Op) -> bool:
 
 
 def _widenable(graph: Graph, op: Op, users: dict[str, list[Op]]) -> bool:
-    """Every linear layer of the op has its shifts in WIDE_SHIFTS and weights used by this op alone."""
+    """Every linear layer of the op has its shifts in WIDE_SHIFTS (for q_linear_q: after a pre-shift of
+    its sums that keeps them in int32) and weights used by this op alone."""
     if op.type not in WIDE_LINEARS:
         return False
     lo, hi = WIDE_SHIFTS
     for w, shift, _ in WIDE_LINEARS[op.type]:
         s = graph.tensors[op.inputs[shift]]
-        if s.data is None or not np.all((s.data >= lo) & (s.data <= hi)):
+        if len(users[op.inputs[w]]) != 1 or op.inputs[w] in graph.outputs or s.data is None:
             return False
-        if len(users[op.inputs[w]]) != 1 or op.inputs[w] in graph.outputs:
+        if op.type == "q_linear_q":  # exf_linear_q_w16 sums in int32 where exf_linear_q sums in int64
+            return linear_q_pre_shift(graph, op) is not None
+        if not np.all((s.data >= lo) & (s.data <= hi)):
             return False
-    if op.type == "q_linear_q":  # exf_linear_q_w16 sums in int32 where exf_linear_q sums in int64
-        return _int32_sums(graph, op)
     return True
-
-
-def _int32_sums(graph: Graph, op: Op) -> bool:
-    """Every output's |bias| + sum |w| max|x| is below 2^31: its sum cannot leave int32."""
-    x, w, b = (graph.tensors[n] if n else None for n in op.inputs[:3])
-    x_max = 1 << 15 if x.dtype == "int16" else 1 << 7
-    bound = np.abs(w.data.astype(np.int64)).sum(axis=1) * x_max
-    if b is not None:
-        bound = bound + np.abs(b.data.astype(np.int64))
-    return bool(np.all(bound < 1 << 31))
 
 
 def _extra_bytes(graph: Graph, op: Op) -> int:

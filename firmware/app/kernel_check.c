@@ -102,11 +102,12 @@ static const int16_t *pack_w16(int32_t k, int32_t m)
 /* exf_linear_s8_w16's requantization terms (edgexf/codegen/wide_weights.py's), for shifts in [33, 53] */
 static int32_t rq[2 * MAX_M];
 
-static const int32_t *rq_terms(int32_t m, int32_t out_zp)
+static const int32_t *rq_terms(int32_t m, int32_t out_zp, int32_t pre_shift)
 {
     for (int32_t j = 0; j < m; j++) {
-        rq[2 * j] = (int32_t)((1u << (shift[j] - 33)) + (uint32_t)out_zp * (1u << (shift[j] - 32)));
-        rq[2 * j + 1] = shift[j] - 32;
+        const int32_t s = shift[j] + pre_shift;
+        rq[2 * j] = (int32_t)((1u << (s - 33)) + (uint32_t)out_zp * (1u << (s - 32)));
+        rq[2 * j + 1] = s - 32;
     }
     return rq;
 }
@@ -133,25 +134,29 @@ static void log_time(const char *kernel, int32_t rows, int32_t k, int32_t m, uin
     plat_log("\n");
 }
 
-/* exf_linear_q_w16 against exf_linear_q: x and y int8 or int16, rows from 1 (a recurrent step) up */
+/* exf_linear_q_w16 against exf_linear_q: x and y int8 or int16, rows from 1 (a recurrent step) up; half
+ * the random shapes with shifts from 31, which need a pre-shift of the sums by up to 2 (their sums stay
+ * below 2^28: k <= 70) */
 #define MAX_Q_ROWS 8 /* its shapes: rows <= 7 */
 static int16_t x16[MAX_Q_ROWS * MAX_K];
 static int16_t yq_portable[MAX_Q_ROWS * MAX_M], yq_fast[MAX_Q_ROWS * MAX_M];
 
 static int32_t check_linear_q(int32_t rows, int32_t k, int32_t m, int32_t x_bytes, int32_t y_bytes, int32_t timed)
 {
-    fill(rows, k, m, 33, 53);
+    fill(rows, k, m, timed || rng() % 2 ? 33 : 31, 51);
+    int32_t pre_shift = 0;
+    for (int32_t j = 0; j < m; j++) pre_shift = 33 - shift[j] > pre_shift ? 33 - shift[j] : pre_shift;
     for (int32_t i = 0; i < rows * k; i++) x16[i] = (int16_t)rng();
     for (int32_t j = 0; j < m; j++) bias[j] = rng_in(-(1 << 20), 1 << 20);
     const int32_t out_zp = y_bytes == 1 ? rng_in(-128, 127) : 0; /* int16 tensors are symmetric */
     const int32_t *b = rng() % 4 == 0 ? NULL : bias;
     const void *xv = x_bytes == 1 ? (const void *)x : (const void *)x16;
     const int16_t *w16 = pack_w16(k, m);
-    const int32_t *terms = rq_terms(m, out_zp);
+    const int32_t *terms = rq_terms(m, out_zp, pre_shift);
     uint64_t t0 = plat_ticks();
     exf_linear_q(xv, x_bytes, w, b, mult, shift, yq_portable, y_bytes, rows, k, m, out_zp);
     uint64_t t1 = plat_ticks();
-    exf_linear_q_w16(xv, x_bytes, w16, b, mult, terms, yq_fast, y_bytes, rows, k, m, scratch);
+    exf_linear_q_w16(xv, x_bytes, w16, b, mult, terms, pre_shift, yq_fast, y_bytes, rows, k, m, scratch);
     uint64_t t2 = plat_ticks();
 #ifdef KERNEL_CHECK_SELFTEST_Q
     ((int8_t *)yq_fast)[(rows * m * y_bytes) / 2] ^= 1;
@@ -188,7 +193,7 @@ static int32_t check_linear(int32_t rows, int32_t k, int32_t m, int32_t timed)
     if (compare("exf_linear_s8_dsp", rows, k, m, y_fast) != 0) return -1;
     for (int32_t j = 0; j < m; j++) shift[j] = shift[j] < 33 ? 33 : shift[j]; /* the w16 kernel's range */
     exf_linear_s8(x, w, b, mult, shift, y_portable, rows, k, m, out_zp);
-    const int32_t *terms = rq_terms(m, out_zp);
+    const int32_t *terms = rq_terms(m, out_zp, 0);
     uint8_t *guard = (uint8_t *)scratch + 16 * ((k + 3) / 4) + 16 * ((m + 1) / 2); /* past its declared scratch */
     for (int32_t i = 0; i < GUARD_BYTES; i++) guard[i] = 0xA5;
     uint64_t t3 = plat_ticks();
@@ -318,13 +323,19 @@ static int32_t check_patch(int32_t c, int32_t nh, int32_t nw, int32_t p, int32_t
     pos_add[1] = rng_zp();
     pos_add[2] = (first ? big : small) * (rng() % 4 == 0 ? -1 : 1); /* the larger |m| in [2^30, 2^31) */
     pos_add[3] = (first ? small : big) * (rng() % 4 == 0 ? -1 : 1);
-    pos_add[4] = timed ? rng_in(30, 32) : rng() % 8 == 0 ? rng_in(1, 62) : rng_in(26, 45); /* the ViTs': 30-32 */
+    /* the ViTs': 30-32; the first random cases take each edge of the fast add's range (10..60) in turn */
+    static const int32_t EDGE_SHIFTS[] = {1, 9, 10, 31, 32, 60, 61, 62};
+    static uint32_t edge = 0;
+    pos_add[4] = timed                                               ? rng_in(30, 32)
+                 : edge < sizeof EDGE_SHIFTS / sizeof EDGE_SHIFTS[0] ? EDGE_SHIFTS[edge++]
+                 : rng() % 8 == 0                                    ? rng_in(1, 62)
+                                                                     : rng_in(26, 45);
     pos_add[5] = y_bytes == 1 ? rng_in(-128, 127) : rng_in(-2000, 2000);
     const int32_t in_zp = rng_zp(), conv_zp = rng_zp();
     const int8_t *cls = has_cls ? cls_buf : NULL, *pos = has_pos ? pos_buf : NULL;
     const int32_t *b = has_bias ? bias : NULL;
     const int16_t *w16 = pack_w16(k, d);
-    const int32_t *terms = rq_terms(d, conv_zp);
+    const int32_t *terms = rq_terms(d, conv_zp, 0);
     uint8_t *guard = (uint8_t *)scratch + bytes;
     for (int32_t i = 0; i < GUARD_BYTES; i++) guard[i] = 0xA5;
     uint64_t t0 = plat_ticks();
@@ -429,7 +440,8 @@ int main(void)
     for (int32_t n = 0; n < RANDOM_PATCH_CASES; n++) { /* p 1..8, odd and even patch counts and d */
         const int32_t p = n < 8 ? n + 1 : rng_in(1, 8), c = rng_in(1, 3), nw = rng_in(1, 8);
         const int32_t nh = rng_in(1, MAX_PATCHES / nw < 8 ? MAX_PATCHES / nw : 8), d = rng_in(1, 40);
-        if (check_patch(c, nh, nw, p, d, rng() % 2, rng() % 2, rng() % 4 != 0, rng() % 2 ? 1 : 2, 0) != 0) {
+        const int32_t has_pos = n < 8 || rng() % 2; /* the first eight: the edge shifts of the position add */
+        if (check_patch(c, nh, nw, p, d, rng() % 2, has_pos, rng() % 4 != 0, rng() % 2 ? 1 : 2, 0) != 0) {
             plat_exit(PLAT_EXIT_CHECK_FAILED);
         }
     }

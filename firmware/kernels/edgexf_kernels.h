@@ -218,12 +218,14 @@ void exf_linear_s8_dsp(const int8_t *x, const int8_t *w, const int32_t *bias, co
 void exf_linear_s8_w16(const int8_t *x, const int16_t *w16, const int32_t *bias, const int32_t *mult,
                        const int32_t *rq, int8_t *y, int32_t rows, int32_t k, int32_t m, void *scratch);
 
-/* exf_linear_q with the weights widened to int16 at code generation, as exf_linear_s8_w16 (same w16,
- * rq and scratch); x and y int8 or int16 (x_bytes, y_bytes 1 or 2). Needs every output's
- * |bias| + sum |w| 2^15 (2^7 for int8 x) below 2^31: its sums are int32, the portable kernel's int64. */
+/* exf_linear_q with the weights widened to int16 at code generation, as exf_linear_s8_w16 (same w16
+ * and scratch); x and y int8 or int16 (x_bytes, y_bytes 1 or 2). Needs every output's
+ * (|bias| + sum |w| 2^15 (2^7 for int8 x)) 2^pre_shift below 2^31: its sums are int32, the portable
+ * kernel's int64. The sums are shifted left by pre_shift before requantizing; rq holds the terms of
+ * shift + pre_shift, which must be in [33, 53] (quant_dot_w16.c). */
 void exf_linear_q_w16(const void *x, int32_t x_bytes, const int16_t *w16, const int32_t *bias, const int32_t *mult,
-                      const int32_t *rq, void *y, int32_t y_bytes, int32_t rows, int32_t k, int32_t m,
-                      void *scratch);
+                      const int32_t *rq, int32_t pre_shift, void *y, int32_t y_bytes, int32_t rows, int32_t k,
+                      int32_t m, void *scratch);
 
 /* exf_ln_linear_s8, EXF_DSP_BLOCK_ROWS rows at a time; w int8 (rq NULL) or as exf_linear_s8_w16's w16
  * with its rq. scratch: align8(R * k) bytes of normalized rows, R = min(rows, EXF_DSP_BLOCK_ROWS), then

@@ -18,7 +18,10 @@
  * exf_linear_q_w16 is the same for exf_linear_q: x and y int8 or int16 (an int16 row is re-paired by
  * halfword packing instead of widened). Its portable twin sums in int64; code generation picks it only
  * where every output's |bias| + sum |w| 2^15 (or 2^7 for int8 x) stays below 2^31, so the int32 sums
- * are the same integers.
+ * are the same integers. Shifts below 33 (an int16 output's) are brought into range by shifting the
+ * sums left by pre_shift first, which code generation allows only where the shifted bound stays below
+ * 2^31: requantize(acc, mult, shift) = requantize(acc 2^ls, mult, shift + ls) exactly, and rq holds the
+ * terms of shift + ls.
  *
  * scratch (4-byte aligned): 16 ceil(k / 4) bytes of widened rows, then 16 ceil(m / 2) bytes of sums.
  */
@@ -26,14 +29,16 @@
 #include "quant_pairs.h"
 
 /* y0[j] and (if two) y1[j] for j < m from the sums acc (exfp_dot_pairs' order: output j's two rows at
- * acc[2 j], acc[2 j + 1]) plus the bias, requantized by requant_t's SMMLA path with rq's terms and
- * saturated to int8 (y_bytes 1) or int16 (2). two, has_bias and y_bytes are constants where inlined. */
+ * acc[2 j], acc[2 j + 1]) plus the bias, shifted left by ls, requantized by requant_t's SMMLA path with
+ * rq's terms and saturated to int8 (y_bytes 1) or int16 (2). two, has_bias and y_bytes are constants
+ * where inlined, and ls too on the int8 paths (0). */
 static ALWAYS_INLINE void requantize_body(const int32_t *acc, const int32_t *bias, const int32_t *mult,
                                           const int32_t *rq, void *y0, void *y1, int32_t m, const int two,
-                                          const int has_bias, const int y_bytes) {
+                                          const int has_bias, const int y_bytes, const int32_t ls) {
     for (int32_t j = 0; j < m; j++, acc += 2, rq += 2) {
         const int32_t b = has_bias ? bias[j] : 0, mj = mult[j], rb = rq[0], sh = rq[1];
-        const int32_t v0 = smmla(acc[0] + b, mj, rb) >> sh, v1 = two ? smmla(acc[1] + b, mj, rb) >> sh : 0;
+        const int32_t a0 = (int32_t)((uint32_t)(acc[0] + b) << ls), a1 = (int32_t)((uint32_t)(acc[1] + b) << ls);
+        const int32_t v0 = smmla(a0, mj, rb) >> sh, v1 = two ? smmla(a1, mj, rb) >> sh : 0;
         if (y_bytes == 1) {
             ((int8_t *)y0)[j] = (int8_t)exf_ssat8(v0);
             if (two) ((int8_t *)y1)[j] = (int8_t)exf_ssat8(v1);
@@ -44,19 +49,24 @@ static ALWAYS_INLINE void requantize_body(const int32_t *acc, const int32_t *bia
     }
 }
 
-#define EXF_REQUANTIZE(t, b, yb) requantize_body(acc, bias, mult, rq, y0, y1, m, t, b, yb)
+#define EXF_REQUANTIZE(t, b, yb, ls) requantize_body(acc, bias, mult, rq, y0, y1, m, t, b, yb, ls)
 static void requantize_rows_s8(const int32_t *acc, const int32_t *bias, const int32_t *mult, const int32_t *rq,
                                void *y0, void *y1, int32_t two, int32_t m) {
     if (two) {
-        if (bias) EXF_REQUANTIZE(1, 1, 1); else EXF_REQUANTIZE(1, 0, 1);
+        if (bias) EXF_REQUANTIZE(1, 1, 1, 0); else EXF_REQUANTIZE(1, 0, 1, 0);
     } else {
-        if (bias) EXF_REQUANTIZE(0, 1, 1); else EXF_REQUANTIZE(0, 0, 1);
+        if (bias) EXF_REQUANTIZE(0, 1, 1, 0); else EXF_REQUANTIZE(0, 0, 1, 0);
     }
 }
 
-static void requantize_rows_s16(const int32_t *acc, const int32_t *bias, const int32_t *mult, const int32_t *rq,
-                                void *y0, void *y1, int32_t two, int32_t m) {
-    if (bias) EXF_REQUANTIZE(two, 1, 2); else EXF_REQUANTIZE(two, 0, 2);
+/* Any output type and pre-shift, read at run time (int16 outputs; an int8 one whose shifts needed a pre-shift) */
+static void requantize_rows_any(const int32_t *acc, const int32_t *bias, const int32_t *mult, const int32_t *rq,
+                                void *y0, void *y1, int32_t two, int32_t m, int32_t y_bytes, int32_t ls) {
+    if (y_bytes == 1) {
+        if (bias) EXF_REQUANTIZE(two, 1, 1, ls); else EXF_REQUANTIZE(two, 0, 1, ls);
+    } else {
+        if (bias) EXF_REQUANTIZE(two, 1, 2, ls); else EXF_REQUANTIZE(two, 0, 2, ls);
+    }
 }
 #undef EXF_REQUANTIZE
 
@@ -70,8 +80,8 @@ static void widen_any(const void *x, int32_t x_bytes, int32_t r, int32_t k, uint
 }
 
 void exf_linear_q_w16(const void *x, int32_t x_bytes, const int16_t *w16, const int32_t *bias, const int32_t *mult,
-                      const int32_t *rq, void *y, int32_t y_bytes, int32_t rows, int32_t k, int32_t m,
-                      void *scratch) {
+                      const int32_t *rq, int32_t pre_shift, void *y, int32_t y_bytes, int32_t rows, int32_t k,
+                      int32_t m, void *scratch) {
     const int32_t groups = (k + 3) >> 2, pairs = (m + 1) >> 1;
     const uint32_t *w = (const uint32_t *)(const void *)w16;
     uint32_t *xs = (uint32_t *)scratch;
@@ -86,15 +96,15 @@ void exf_linear_q_w16(const void *x, int32_t x_bytes, const int16_t *w16, const 
             exfp_dot_row(xs, w, groups, pairs, acc);
         }
         uint8_t *y0 = (uint8_t *)y + r * m * y_bytes, *y1 = y0 + m * y_bytes;
-        if (y_bytes == 1) {
+        if (y_bytes == 1 && pre_shift == 0) {
             requantize_rows_s8(acc, bias, mult, rq, y0, y1, two, m);
         } else {
-            requantize_rows_s16(acc, bias, mult, rq, y0, y1, two, m);
+            requantize_rows_any(acc, bias, mult, rq, y0, y1, two, m, y_bytes, pre_shift);
         }
     }
 }
 
 void exf_linear_s8_w16(const int8_t *x, const int16_t *w16, const int32_t *bias, const int32_t *mult,
                        const int32_t *rq, int8_t *y, int32_t rows, int32_t k, int32_t m, void *scratch) {
-    exf_linear_q_w16(x, 1, w16, bias, mult, rq, y, 1, rows, k, m, scratch);
+    exf_linear_q_w16(x, 1, w16, bias, mult, rq, 0, y, 1, rows, k, m, scratch);
 }

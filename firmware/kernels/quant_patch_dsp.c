@@ -80,7 +80,7 @@ static __attribute__((noinline)) void requant_tokens(const int32_t *acc, const i
 }
 
 /* The position embedding's add, exfq_add_pair(a, b, add) clamped, for a, b in [-128, 127], a shift
- * s = add[4] in [10, 62] and |out_zp| 2^s < 2^60 (pos_fast), in 32-bit words: with
+ * s = add[4] in [10, 60] and |out_zp| 2^s < 2^60 (pos_fast), in 32-bit words: with
  * X = (a - a_zp) ma + (b - b_zp) mb + 2^(s - 1) + out_zp 2^s = a ma + b mb + c and u = max(32 - s, 0),
  * the high word of X 2^u = (a 2^u) ma + (b 2^u) mb + c 2^u (SMLAL twice) is floor(X / 2^(s + u - 32)),
  * then shifted by down = max(s - 32, 0): floor(X / 2^s) = exfq_add_pair's value. |a|, |b| <= 128 and
@@ -93,7 +93,8 @@ typedef struct {
 
 static inline int pos_fast(const int32_t *add) {
     const int32_t s = add[4], zp = add[5] < 0 ? -add[5] : add[5];
-    return s >= 10 && s <= 62 && zp < (1 << 20) && (int64_t)zp < ((int64_t)1 << (60 - s));
+    /* s <= 60 also keeps the shift by 60 - s defined (it was undefined for 61 and 62) */
+    return s >= 10 && s <= 60 && zp < (1 << 20) && (int64_t)zp < ((int64_t)1 << (60 - s));
 }
 
 static pos_add_t pos_add_of(const int32_t *add) {

@@ -127,3 +127,21 @@ def test_int16_capable_linear_whose_sum_could_leave_int32_stays_portable():
     g.tensors[first.inputs[2]].data[3] = (1 << 31) - 100  # |bias| + sum |w| 2^7 >= 2^31 for output 3
     g, sel = select_kernels(g, "dsp", "int16")
     assert sel.wide_ops == sel.dsp_ops == 1 and "kernel" not in first.attrs
+
+
+def test_int16_capable_linear_with_shifts_below_33_pre_shifts_its_sums(tmp_path):
+    from edgexf.ir.kernel_choice import linear_q_pre_shift
+
+    g = _as_linear_q(_quantized_mlp())
+    first = next(op for op in g.ops if op.type == "q_linear_q")
+    shift = g.tensors[first.inputs[4]].data
+    shift[:] = np.clip(shift - 12, 30, None)  # an int16 output's shifts: some below 33
+    assert shift.min() < 33 and linear_q_pre_shift(g, first) == 33 - shift.min()
+    g, sel = select_kernels(g, "dsp", "int16")
+    assert sel.wide_ops == 2
+    model = compile_graph(g, tmp_path)
+    assert f", {33 - shift.min()}, (void *)" in (tmp_path / "model" / "model.c").read_text()
+    x = np.random.default_rng(4).integers(-128, 128, (40, 5, 24)).astype(np.int8)
+    assert np.array_equal(model.run(x), model.reference(x))
+    g.tensors[first.inputs[2]].data[0] = 1 << 29  # shifted by the pre-shift, the sums could leave int32
+    assert linear_q_pre_shift(g, first) is None
