@@ -94,28 +94,34 @@ static __attribute__((noinline)) void add_strided(const exfq_add_t *p, const voi
     add_body(p, a, ra, sa, b, rb, sb, y, rows, n, ab, bb, yb, p->path == EXFQ_ADD_HI);
 }
 
-/* Contiguous operands of the two kinds the models have (all int8: the ViTs' residual adds; all int16: a
- * recurrent model's int16 state update) in loops of their own per path; every other combination of
- * element sizes and strides through add_strided (about 32 instructions per element against 12).
- * Specializing all eight size combinations and both stride kinds would cost about 6 KB more code, too much
- * for the small models. bytes: the element size of a, b and y. */
-static ALWAYS_INLINE void add_same(const exfq_add_t *p, const void *a, int32_t ra, const void *b, int32_t rb, void *y,
-                                   int32_t rows, int32_t n, const int bytes) {
+/* Contiguous operands of the kinds the models have (all int8: the ViTs' residual adds; all int16: a
+ * recurrent model's int16 state update; int8 + int8 into int16: Mamba's int16 residual) in loops of their
+ * own per path; every other combination of element sizes and strides through add_strided (about 32
+ * instructions per element against 12). Specializing all eight size combinations and both stride kinds
+ * would cost about 6 KB more code, too much for the small models. ab, bb, yb: constants where inlined. */
+static ALWAYS_INLINE void add_contiguous(const exfq_add_t *p, const void *a, int32_t ra, const void *b, int32_t rb,
+                                         void *y, int32_t rows, int32_t n, const int ab, const int bb,
+                                         const int yb) {
     if (p->path == EXFQ_ADD_HI) {
-        add_body(p, a, ra, 1, b, rb, 1, y, rows, n, bytes, bytes, bytes, 1);
+        add_body(p, a, ra, 1, b, rb, 1, y, rows, n, ab, bb, yb, 1);
     } else {
-        add_body(p, a, ra, 1, b, rb, 1, y, rows, n, bytes, bytes, bytes, 0);
+        add_body(p, a, ra, 1, b, rb, 1, y, rows, n, ab, bb, yb, 0);
     }
 }
 
-static void add_block_s8(const exfq_add_t *p, const void *a, int32_t ra, const void *b, int32_t rb, void *y,
-                         int32_t rows, int32_t n) {
-    add_same(p, a, ra, b, rb, y, rows, n, 1);
-}
-
-static void add_block_s16(const exfq_add_t *p, const void *a, int32_t ra, const void *b, int32_t rb, void *y,
-                          int32_t rows, int32_t n) {
-    add_same(p, a, ra, b, rb, y, rows, n, 2);
+/* The contiguous block for a, b, y of bytes (ab, bb, yb); 0 where that combination has no loop of its own */
+static int add_block_contiguous(const exfq_add_t *p, const void *a, int32_t ra, const void *b, int32_t rb, void *y,
+                                int32_t rows, int32_t n, int32_t ab, int32_t bb, int32_t yb) {
+    if (ab == 1 && bb == 1 && yb == 1) {
+        add_contiguous(p, a, ra, b, rb, y, rows, n, 1, 1, 1);
+    } else if (ab == 2 && bb == 2 && yb == 2) {
+        add_contiguous(p, a, ra, b, rb, y, rows, n, 2, 2, 2);
+    } else if (ab == 1 && bb == 1 && yb == 2) {
+        add_contiguous(p, a, ra, b, rb, y, rows, n, 1, 1, 2);
+    } else {
+        return 0;
+    }
+    return 1;
 }
 
 typedef struct {
@@ -147,11 +153,9 @@ static void add_block(const void *ctx, int32_t out, const exf_bcast_block *blk) 
     const void *a = (const uint8_t *)c->a + blk->off[0] * c->a_bytes;
     const void *b = (const uint8_t *)c->b + blk->off[1] * c->b_bytes;
     void *y = (uint8_t *)c->y + out * c->y_bytes;
-    const int32_t same = c->a_bytes == c->b_bytes && c->b_bytes == c->y_bytes;
-    if (same && blk->step[0] == 1 && blk->step[1] == 1) {
-        (c->y_bytes == 1 ? add_block_s8 : add_block_s16)(&c->p, a, blk->row_step[0], b, blk->row_step[1], y,
-                                                         blk->rows, blk->n);
-    } else {
+    const int32_t contiguous = blk->step[0] == 1 && blk->step[1] == 1;
+    if (!contiguous || !add_block_contiguous(&c->p, a, blk->row_step[0], b, blk->row_step[1], y, blk->rows, blk->n,
+                                             c->a_bytes, c->b_bytes, c->y_bytes)) {
         add_strided(&c->p, a, blk->row_step[0], blk->step[0], b, blk->row_step[1], blk->step[1], y, blk->rows,
                     blk->n, c->a_bytes, c->b_bytes, c->y_bytes);
     }
@@ -243,9 +247,8 @@ static __attribute__((noinline)) void mul_strided(const exfq_mul_t *p, const voi
 }
 
 /* int8 operands (exf_mul_q's, and Mamba's gates) in loops of their own: contiguous with ls 0, or any strides
- * and ls; every other combination through mul_strided (specializing all eight size combinations measured
- * no fewer instructions than that for the int16 ones' common cases, for about 2 KB more code). yb and own
- * are constants where inlined. */
+ * and ls; an int16 operand times an int8 one, contiguous, in mul_block_s16_s8; every other combination
+ * through mul_strided (about 26 instructions per element against 11). yb: a constant where inlined. */
 static ALWAYS_INLINE void mul_s8_body(const exfq_mul_t *p, const void *a, int32_t ra, int32_t sa, const void *b,
                                       int32_t rb, int32_t sb, void *y, int32_t rows, int32_t n, const int yb) {
     if (sa == 1 && sb == 1 && p->ls == 0) {
@@ -255,14 +258,22 @@ static ALWAYS_INLINE void mul_s8_body(const exfq_mul_t *p, const void *a, int32_
     }
 }
 
-/* An int16 operand times an int8 one into int16 (Mamba's int16 state h times an int8 factor), contiguous
- * with ls 0: ab and bb constants where inlined */
+/* An int16 operand times an int8 one (Mamba's int16 state h or residual times an int8 factor), into int8
+ * or int16, contiguous with ls 0 */
 static void mul_block_s16_s8(const exfq_mul_t *p, const void *a, int32_t ra, const void *b, int32_t rb, void *y,
-                             int32_t rows, int32_t n, int32_t a_is_16) {
+                             int32_t rows, int32_t n, int32_t a_is_16, int32_t yb) {
     if (a_is_16) {
-        mul_body(p, a, ra, 1, b, rb, 1, y, rows, n, 2, 1, 2, 0);
+        if (yb == 2) {
+            mul_body(p, a, ra, 1, b, rb, 1, y, rows, n, 2, 1, 2, 0);
+        } else {
+            mul_body(p, a, ra, 1, b, rb, 1, y, rows, n, 2, 1, 1, 0);
+        }
     } else {
-        mul_body(p, a, ra, 1, b, rb, 1, y, rows, n, 1, 2, 2, 0);
+        if (yb == 2) {
+            mul_body(p, a, ra, 1, b, rb, 1, y, rows, n, 1, 2, 2, 0);
+        } else {
+            mul_body(p, a, ra, 1, b, rb, 1, y, rows, n, 1, 2, 1, 0);
+        }
     }
 }
 
@@ -313,8 +324,9 @@ static void mul_block(const void *ctx, int32_t out, const exf_bcast_block *blk) 
     if (c->a_bytes == 1 && c->b_bytes == 1) {
         mul_block_s8(&c->p, a, blk->row_step[0], blk->step[0], b, blk->row_step[1], blk->step[1], y, blk->rows,
                      blk->n, c->y_bytes);
-    } else if (contiguous && c->y_bytes == 2 && c->a_bytes + c->b_bytes == 3) {
-        mul_block_s16_s8(&c->p, a, blk->row_step[0], b, blk->row_step[1], y, blk->rows, blk->n, c->a_bytes == 2);
+    } else if (contiguous && c->a_bytes + c->b_bytes == 3) {
+        mul_block_s16_s8(&c->p, a, blk->row_step[0], b, blk->row_step[1], y, blk->rows, blk->n, c->a_bytes == 2,
+                         c->y_bytes);
     } else {
         mul_strided(&c->p, a, blk->row_step[0], blk->step[0], b, blk->row_step[1], blk->step[1], y, blk->rows,
                     blk->n, c->a_bytes, c->b_bytes, c->y_bytes);
