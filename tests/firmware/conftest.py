@@ -5,18 +5,12 @@ the integer kernels in qkernels.py (fixture qk)."""
 from __future__ import annotations
 
 import ctypes
-import shutil
-import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
-from firmware.kernel_helpers import bind, i32, ptr, strides4
+from firmware.kernel_helpers import bind, build_shim_library, i32, ptr, strides4
 from firmware.qkernels import QKernels
 
-from edgexf.resources import firmware_dir
-
-KERNEL_DIR = firmware_dir() / "kernels"
 # The flags the firmware uses: no FMA contraction, no fast-math; -Werror so host warnings fail here.
 CFLAGS = ["-std=c11", "-O2", "-ffp-contract=off", "-Wall", "-Wextra", "-Werror", "-Wdouble-promotion"]
 
@@ -216,24 +210,10 @@ class CKernels:
         return y
 
 
-def compile_host_library(out_dir: Path) -> Path:
-    """Kernels + test shim -> out_dir/libedgexf_kernels.so, with the firmware's float flags."""
-    cc = shutil.which("gcc")
-    if cc is None:
-        pytest.skip("host gcc not found: the C kernels cannot be built")
-    shim = out_dir / "shim.c"
-    shim.write_text(SHIM_C)
-    lib = out_dir / "libedgexf_kernels.so"
-    sources = sorted(KERNEL_DIR.glob("*.c"))
-    cmd = [cc, *CFLAGS, "-fPIC", "-shared", f"-I{KERNEL_DIR}", *map(str, sources), str(shim), "-o", str(lib)]
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    assert done.returncode == 0, f"{' '.join(cmd)}\n{done.stderr}"
-    return lib
-
-
 @pytest.fixture(scope="session")
 def ck(tmp_path_factory) -> CKernels:
-    return CKernels(ctypes.CDLL(str(compile_host_library(tmp_path_factory.mktemp("kernels")))))
+    """Kernels + test shim, with the firmware's float flags."""
+    return CKernels(build_shim_library(tmp_path_factory.mktemp("kernels"), SHIM_C, CFLAGS))
 
 
 @pytest.fixture(scope="session")

@@ -4,9 +4,17 @@ binding signatures, pointers, rank-4 broadcast strides, and a hypothesis strateg
 from __future__ import annotations
 
 import ctypes
+import shutil
+import subprocess
+from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import strategies as st
+
+from edgexf.resources import firmware_dir
+
+KERNEL_DIR = firmware_dir() / "kernels"
 
 
 def assert_bits_equal(c: np.ndarray, mirror: np.ndarray) -> None:
@@ -53,3 +61,18 @@ def broadcast_pair(draw) -> tuple[tuple[int, ...], tuple[int, ...]]:
         return tuple(1 if draw(st.booleans()) else s for s in full[drop:])
 
     return operand(), operand()
+
+
+def build_shim_library(out_dir: Path, shim_c: str, flags: list[str], kernels: bool = True) -> ctypes.CDLL:
+    """A test shim (C source) compiled with host gcc into out_dir/libshim.so, with every kernel of
+    firmware/kernels/ linked in (kernels=False: the shim alone, for its inline helpers), loaded."""
+    cc = shutil.which("gcc")
+    if cc is None:
+        pytest.skip("host gcc not found: the C kernels cannot be built")
+    shim, lib = out_dir / "shim.c", out_dir / "libshim.so"
+    shim.write_text(shim_c)
+    sources = [str(p) for p in sorted(KERNEL_DIR.glob("*.c"))] if kernels else []
+    cmd = [cc, *flags, "-fPIC", "-shared", f"-I{KERNEL_DIR}", *sources, str(shim), "-o", str(lib)]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    assert done.returncode == 0, f"{' '.join(cmd)}\n{done.stderr}"
+    return ctypes.CDLL(str(lib))

@@ -15,21 +15,17 @@ Tolerances against float64, in ulps of the float32 result (measured maxima in br
 from __future__ import annotations
 
 import ctypes
-import shutil
-import subprocess
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from firmware.kernel_helpers import assert_bits_equal, bind, ptr
+from firmware.kernel_helpers import assert_bits_equal, bind, build_shim_library, ptr
 
 from edgexf.ir import kernels_math_ref as km
 from edgexf.ir import kernels_ref as ref
-from edgexf.resources import firmware_dir
 from edgexf.targets.toolchain import COMMON_CFLAGS
 
-KERNEL_DIR = firmware_dir() / "kernels"
 U = 2.0**-24
 TINY = float(np.finfo(np.float32).tiny)
 rng = np.random.default_rng(20250301)
@@ -59,17 +55,8 @@ MAP(log1pf)
 @pytest.fixture(scope="module")
 def lib(tmp_path_factory) -> ctypes.CDLL:
     """Every kernel plus the shim, with the firmware's flags (toolchain.COMMON_CFLAGS) and -Werror."""
-    cc = shutil.which("gcc")
-    if cc is None:
-        pytest.skip("host gcc not found: the C kernels cannot be built")
-    out = tmp_path_factory.mktemp("kernels_math")
-    (out / "shim.c").write_text(SHIM_C)
-    so = out / "libmath.so"
-    flags = [*COMMON_CFLAGS, "-Werror", "-Wdouble-promotion", "-fPIC", "-shared", f"-I{KERNEL_DIR}"]
-    cmd = [cc, *flags, *map(str, sorted(KERNEL_DIR.glob("*.c"))), str(out / "shim.c"), "-o", str(so)]
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    assert done.returncode == 0, f"{' '.join(cmd)}\n{done.stderr}"
-    lib = ctypes.CDLL(str(so))
+    flags = [*COMMON_CFLAGS, "-Werror", "-Wdouble-promotion"]
+    lib = build_shim_library(tmp_path_factory.mktemp("kernels_math"), SHIM_C, flags)
     bind(lib, SIGNATURES)
     return lib
 

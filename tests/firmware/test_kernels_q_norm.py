@@ -14,21 +14,17 @@ from __future__ import annotations
 
 import ctypes
 import math
-import shutil
-import subprocess
 import threading
 
 import numpy as np
 import pytest
-from firmware.kernel_helpers import ptr
+from firmware.kernel_helpers import build_shim_library, ptr
 from firmware.qdata import assert_same
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from edgexf.ir import kernels_q as q
-from edgexf.resources import firmware_dir
 
-KERNEL_DIR = firmware_dir() / "kernels"
 FAST_D_MAX = 32768  # EXFQ_LN_FAST_D_MAX in quant_norm.c
 V_LIMIT = 2**55  # the contract: 0 <= V < 2^55
 
@@ -80,17 +76,8 @@ int64_t bad_div_2p61(uint32_t lo, uint32_t hi) {
 
 @pytest.fixture(scope="module")
 def shim(tmp_path_factory) -> ctypes.CDLL:
-    cc = shutil.which("gcc")
-    if cc is None:
-        pytest.skip("host gcc not found")
-    out = tmp_path_factory.mktemp("qnorm")
-    (out / "shim.c").write_text(SHIM_C)
-    lib = out / "libqnorm.so"
-    cmd = [cc, "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared", f"-I{KERNEL_DIR}",
-           str(out / "shim.c"), "-o", str(lib)]  # fmt: skip
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    dll = ctypes.CDLL(str(lib))
+    flags = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror"]
+    dll = build_shim_library(tmp_path_factory.mktemp("qnorm"), SHIM_C, flags, kernels=False)
     for name in ("map_isqrt_2p28", "map_isqrt_2p60", "map_clz32"):
         getattr(dll, name).argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int32]
     u32, i64 = ctypes.c_uint32, ctypes.c_int64
