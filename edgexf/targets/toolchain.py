@@ -21,6 +21,7 @@ import jinja2
 from edgexf.errors import BoardError, DoesNotFitError, EdgexfError, ToolchainError
 from edgexf.resources import firmware_dir, templates_dir
 from edgexf.targets.boards import Board, list_boards, load_board
+from edgexf.targets.objcache import compile_objects
 
 COMMON_CFLAGS = ["-std=c11", "-O2", "-Wall", "-Wextra", "-ffp-contract=off"]
 # Bare metal: a section per function and per object so --gc-sections drops unused kernels and
@@ -125,12 +126,16 @@ def build_host(model_dir: Path, out_dir: Path, defines: tuple[str, ...] = ()) ->
     gcc = find_tool("gcc")
     fw = firmware_dir()
     sources = [*model_sources(model_dir), fw / "app" / "runner.c", fw / "platform" / "platform_host.c"]
-    out_dir.mkdir(parents=True, exist_ok=True)
     exe = out_dir / "runner"
     flags = [*COMMON_CFLAGS, *_defines(defines), *include_flags(model_dir, "platform")]
-    cmd = [gcc, *flags, *sources, "-o", exe, "-lm"]
-    run_compiler(cmd, f"gcc building {model_dir} for the host")
+    what = f"gcc building {model_dir} for the host"
+    objects = compile_objects(gcc, flags, sources, out_dir / "obj", what, _run_in)
+    run_compiler([gcc, *objects, "-o", exe, "-lm"], what)
     return exe
+
+
+def _run_in(cmd: list, what: str, cwd: Path) -> None:
+    run_compiler(cmd, what, cwd=cwd)
 
 
 def render_linker_script(board: Board, emulated: bool) -> str:
@@ -171,16 +176,9 @@ def compile_model_objects(
     compiled once. defines: as for build_host."""
     gcc = find_tool("arm-none-eabi-gcc")
     check_newlib(gcc)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    sources = [s.resolve() for s in model_sources(model_dir)]
     flags = [*board.cflags(), *COMMON_CFLAGS, *FIRMWARE_FLAGS, *_defines(defines), *include_flags(model_dir)]
-    # gcc -c writes each name.o into its working directory
-    run_compiler(
-        [gcc, *flags, "-c", *sources],
-        f"arm-none-eabi-gcc compiling {model_dir} for {board.name}",
-        cwd=out_dir,
-    )
-    return [out_dir / f"{s.stem}.o" for s in sources]
+    what = f"arm-none-eabi-gcc compiling {model_dir} for {board.name}"
+    return compile_objects(gcc, flags, model_sources(model_dir), out_dir, what, _run_in)
 
 
 def build_firmware(
@@ -212,12 +210,21 @@ def build_firmware(
 def link_firmware(
     board: Board, sources: list[Path], flags: list[str], out_dir: Path, emulated: bool, what: str
 ) -> Firmware:
-    """Compiles and links `sources` for `board` in one arm-none-eabi-gcc call (flags: -D and -I),
-    with the board's linker script; out_dir gets app.elf/.bin/.hex/.map. DoesNotFitError on overflow."""
+    """Compiles `sources` (.c; .o are taken as they are) for `board` (flags: -D and -I) into
+    out_dir/obj/, through the object cache, and links them with the board's linker script; out_dir gets
+    app.elf/.bin/.hex/.map. DoesNotFitError on overflow."""
     gcc = find_tool("arm-none-eabi-gcc")
     objcopy = find_tool("arm-none-eabi-objcopy")
     check_newlib(gcc)
     out_dir.mkdir(parents=True, exist_ok=True)
+    c_files = [s for s in sources if Path(s).suffix == ".c"]
+    compile_flags = [*board.cflags(), *COMMON_CFLAGS, *FIRMWARE_FLAGS, *flags]
+    compiled = iter(
+        compile_objects(
+            gcc, compile_flags, c_files, out_dir / "obj", f"arm-none-eabi-gcc compiling {what}", _run_in
+        )
+    )
+    sources = [next(compiled) if Path(s).suffix == ".c" else s for s in sources]
     script = out_dir / "linker.ld"
     script.write_text(render_linker_script(board, emulated))
     elf, map_file = out_dir / "app.elf", out_dir / "app.map"
@@ -226,7 +233,6 @@ def link_firmware(
         *board.cflags(),
         *COMMON_CFLAGS,
         *FIRMWARE_FLAGS,
-        *flags,
         *sources,
         "-T",
         script,

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import strategies as st
 
 from edgexf.resources import firmware_dir
+from edgexf.targets.objcache import compile_objects
 
 KERNEL_DIR = firmware_dir() / "kernels"
 
@@ -65,14 +66,20 @@ def broadcast_pair(draw) -> tuple[tuple[int, ...], tuple[int, ...]]:
 
 def build_shim_library(out_dir: Path, shim_c: str, flags: list[str], kernels: bool = True) -> ctypes.CDLL:
     """A test shim (C source) compiled with host gcc into out_dir/libshim.so, with every kernel of
-    firmware/kernels/ linked in (kernels=False: the shim alone, for its inline helpers), loaded."""
+    firmware/kernels/ linked in (kernels=False: the shim alone, for its inline helpers), loaded. The
+    kernels' objects come from the object cache: one compile per run for all the shims."""
     cc = shutil.which("gcc")
     if cc is None:
         pytest.skip("host gcc not found: the C kernels cannot be built")
     shim, lib = out_dir / "shim.c", out_dir / "libshim.so"
     shim.write_text(shim_c)
-    sources = [str(p) for p in sorted(KERNEL_DIR.glob("*.c"))] if kernels else []
-    cmd = [cc, *flags, "-fPIC", "-shared", f"-I{KERNEL_DIR}", *sources, str(shim), "-o", str(lib)]
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    assert done.returncode == 0, f"{' '.join(cmd)}\n{done.stderr}"
+    sources = [*(sorted(KERNEL_DIR.glob("*.c")) if kernels else []), shim]
+    flags = [*flags, "-fPIC", f"-I{KERNEL_DIR}"]
+    objects = compile_objects(cc, flags, sources, out_dir / "obj", "compiling the shim", _run)
+    _run([cc, "-shared", *objects, "-o", lib, "-lm"], "linking the shim", out_dir)
     return ctypes.CDLL(str(lib))
+
+
+def _run(cmd: list, what: str, cwd: Path) -> None:
+    done = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, cwd=cwd)
+    assert done.returncode == 0, f"{what}: {' '.join(map(str, cmd))}\n{done.stderr}"

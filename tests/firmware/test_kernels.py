@@ -296,8 +296,13 @@ def test_gelu(ck, approximate):
     assert_bits_equal(in_place, y)
     exact = F.gelu(t(x.astype(np.float64)), approximate=approximate)
     assert_within(y, exact, 1.5e-7 * np.abs(x) + 4 * U * np.abs(y) + 1e-37)
-    # torch's own float32 GELU is further off (its vectorized erf: up to 2.7e-7 |x| from exact)
-    assert_within(y, F.gelu(t(x), approximate=approximate), 5e-7 * np.abs(x) + 4 * U * np.abs(y) + 1e-37)
+    # torch's own float32 GELU is further off (its vectorized erf: up to 2.7e-7 |x| from exact). Near
+    # FLT_MAX some of its CPU paths overflow (x (1 + erf) before the 0.5: gelu(3e38) = inf on AVX-512
+    # machines): those few inputs are compared with the float64 result above only.
+    theirs = F.gelu(t(x), approximate=approximate)
+    fin = torch.isfinite(theirs).numpy()
+    bound = 5e-7 * np.abs(x) + 4 * U * np.abs(y) + 1e-37
+    assert_within(y[fin], theirs[fin], bound[fin])
 
 
 def test_relu(ck):
