@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from edgexf.errors import DataError
+from edgexf.resources import user_cache_dir
 
 if TYPE_CHECKING:
     from edgexf.features import FeatureConfig
@@ -144,10 +145,8 @@ def fsdd_root(root: str | Path | None = None) -> Path:
 
 
 def default_cache_dir() -> Path:
-    """Where computed features are cached: $EDGEXF_CACHE, else $XDG_CACHE_HOME/edgexf or ~/.cache/edgexf."""
-    if os.environ.get("EDGEXF_CACHE"):
-        return Path(os.environ["EDGEXF_CACHE"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "edgexf"
+    """Where computed features are cached: resources.user_cache_dir()."""
+    return user_cache_dir()
 
 
 def _read_wav(path: Path) -> tuple[np.ndarray, int]:

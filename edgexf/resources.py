@@ -6,6 +6,7 @@ checkout has them beside the package, at the repository root.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parent
@@ -32,3 +33,11 @@ def boards_dir() -> Path:
 
 def firmware_dir() -> Path:
     return data_dir("firmware")
+
+
+def user_cache_dir() -> Path:
+    """Where edgexf keeps what it can compute again (log-mel features, compiled objects): $EDGEXF_CACHE,
+    else $XDG_CACHE_HOME/edgexf or ~/.cache/edgexf."""
+    if os.environ.get("EDGEXF_CACHE"):
+        return Path(os.environ["EDGEXF_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "edgexf"

@@ -15,6 +15,8 @@ from edgexf.cli import main as edgexf_main
 from edgexf.datasets import fsdd_root
 from edgexf.run.build_dir import run_build
 
+pytestmark = pytest.mark.slow  # 100 test sequences per model in QEMU
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 SEQUENCES = 100  # test sequences run in QEMU per model (the benchmark runs more)

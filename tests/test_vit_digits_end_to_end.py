@@ -9,53 +9,42 @@ integers, and top-1 accuracy in QEMU is within 1 point of the float model's.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from shared_builds import vit_digits
 
 from edgexf.cli import main as edgexf_main
 from edgexf.run.build_dir import run_build
 from edgexf.run.vectors import TestVectors
 
+pytestmark = pytest.mark.slow  # trains the example; the whole test set in QEMU
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def build(tmp_path_factory):
-    work = tmp_path_factory.mktemp("vit_digits")
-    subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "vit_digits.py"), "--out", str(work / "vit.pt2"), "--quiet"],
-        check=True,
-        cwd=work,
-        timeout=600,
-    )  # the example as shipped: ~25 s
-    rc = edgexf_main(
-        [
-            "compile",
-            str(work / "vit.pt2"),
-            "--board",
-            "stm32f746",
-            "-o",
-            str(work / "build"),
-            "--test-data",
-            str(work / "vit_digits_test.npz"),
-        ]
-    )
-    assert rc == 0
-    return work / "build"
+def trained(tmp_path_factory) -> Path:
+    return vit_digits(tmp_path_factory)  # the example as shipped
 
 
 @pytest.fixture(scope="module")
-def build_int8(build):
-    work = build.parent
-    args = ["compile", str(work / "vit.pt2"), "--board", "stm32f746", "-o", str(work / "build_int8")]
-    args += ["--test-data", str(work / "vit_digits_test.npz")]
-    args += ["--quantize", "int8", "--calibration", str(work / "vit_digits_calib.npz")]
+def build(trained, tmp_path_factory):
+    out = tmp_path_factory.mktemp("vit_digits") / "build"
+    args = ["compile", str(trained / "vit.pt2"), "--board", "stm32f746", "-o", str(out)]
+    assert edgexf_main([*args, "--test-data", str(trained / "vit_digits_test.npz")]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def build_int8(trained, build):
+    out = build.parent / "build_int8"
+    args = ["compile", str(trained / "vit.pt2"), "--board", "stm32f746", "-o", str(out)]
+    args += ["--test-data", str(trained / "vit_digits_test.npz")]
+    args += ["--quantize", "int8", "--calibration", str(trained / "vit_digits_calib.npz")]
     assert edgexf_main(args) == 0
-    return work / "build_int8"
+    return out
 
 
 def test_report_has_the_figures_a_user_checks(build):

@@ -15,6 +15,8 @@ import pytest
 from edgexf.cli import main as edgexf_main
 from edgexf.run.build_dir import run_build
 
+pytestmark = pytest.mark.slow  # its whole 1000-image test set in QEMU
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "vit_mnist.py"
 

@@ -11,10 +11,11 @@ A change to any header, flag or compiler gives a new key, so a stale object cann
 kernel copied into two model directories gives one key, so it is compiled once. The preprocessing
 costs about 10 ms a file against 100-300 ms for compiling it.
 
-The cache lives in EDGEXF_CACHE_DIR, else $XDG_CACHE_HOME/edgexf/objects (~/.cache/edgexf/objects);
-EDGEXF_CACHE_DIR=off turns it off. It is filled on its own (a cold cache is only slower), written by
-atomic renames (builds running at once share it safely) and pruned to its oldest-used entries past
-MAX_CACHE_BYTES. A cache that cannot be written is skipped, never an error.
+The cache is the objects/ folder of edgexf's cache ($EDGEXF_CACHE, else ~/.cache/edgexf: see
+resources.user_cache_dir); EDGEXF_OBJECT_CACHE=off turns it off. It is filled on its own (a cold
+cache is only slower), written by atomic renames (builds running at once share it safely) and pruned
+to its least recently used entries past MAX_CACHE_BYTES. A cache that cannot be written is skipped,
+never an error.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from edgexf.resources import user_cache_dir
+
 MAX_CACHE_BYTES = 512 * 1024 * 1024
 _KEY_VERSION = b"edgexf-objcache-1"
 
@@ -38,11 +41,9 @@ Runner = Callable[[list, str, Path], None]
 
 def cache_dir() -> Path | None:
     """Where objects are kept, or None when caching is off."""
-    configured = os.environ.get("EDGEXF_CACHE_DIR")
-    if configured is not None:
-        return None if configured.strip().lower() in ("", "off", "0", "no") else Path(configured)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "edgexf" / "objects"
+    if os.environ.get("EDGEXF_OBJECT_CACHE", "").strip().lower() in ("off", "0", "no"):
+        return None
+    return user_cache_dir() / "objects"
 
 
 @functools.cache

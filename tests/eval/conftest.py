@@ -1,5 +1,5 @@
-"""Builds for the on-device evaluation tests, made once per session: the digits ViT
-(examples/vit_digits.py, trained briefly) compiled with `edgexf compile` as a user would, with a few
+"""Builds for the on-device evaluation tests, made once per run (shared_builds.py): the digits ViT
+(examples/vit_digits.py, as shipped) compiled with `edgexf compile` as a user would, with a few
 test vectors, and a data file of those vectors (x, y) to evaluate on.
 
     f746_float, f746_int8: stm32f746 (evaluated on mps2-an500)
@@ -8,21 +8,17 @@ test vectors, and a data file of those vectors (x, y) to evaluate on.
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from shared_builds import shared_build, vit_digits
 
 from edgexf.cli import main as edgexf_main
 from edgexf.datasets import save_npz
 from edgexf.run.vectors import TestVectors
 
-ROOT = Path(__file__).resolve().parents[2]
 VECTORS = 24  # samples per evaluation: enough for a confusion matrix, few enough to be quick
-EPOCHS = 15  # a briefly trained model (~94% on the test set) classifies well enough to test on
 
 
 @pytest.fixture(scope="session")
@@ -30,44 +26,42 @@ def digits(tmp_path_factory) -> Path:
     for tool in ("arm-none-eabi-gcc", "qemu-system-arm"):
         if shutil.which(tool) is None:
             pytest.skip(f"{tool} is not installed")
-    work = tmp_path_factory.mktemp("eval_digits")
-    script = ROOT / "examples" / "vit_digits.py"
-    cmd = [sys.executable, str(script), "--out", "vit.pt2", "--quiet", "--epochs", str(EPOCHS)]
-    # one thread: on a loaded machine torch's threads wait on each other (3 min instead of 10 s)
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    subprocess.run(cmd, check=True, cwd=work, timeout=600, capture_output=True, env=env)
-    return work
+    return vit_digits(tmp_path_factory)
 
 
-def _compile(work: Path, board: str, name: str, *extra: str) -> Path:
-    out = work / name
-    args = ["compile", str(work / "vit.pt2"), "--board", board, "-o", str(out)]
-    args += ["--test-data", str(work / "vit_digits_test.npz"), "--max-vectors", str(VECTORS)]
-    args += ["--exact-seconds", "0", *extra]  # the greedy planners are enough here
-    assert edgexf_main(args) == 0
-    vectors = TestVectors.load(out)
-    save_npz(out / "eval_data.npz", vectors.x, vectors.labels)
-    return out
+def _compile(factory: pytest.TempPathFactory, digits: Path, board: str, name: str, *extra: str) -> Path:
+    """The build, made once per run (test_eval_qemu.py and test_eval_faults.py share them)."""
+
+    def build(out: Path) -> None:
+        args = ["compile", str(digits / "vit.pt2"), "--board", board, "-o", str(out)]
+        args += ["--test-data", str(digits / "vit_digits_test.npz"), "--max-vectors", str(VECTORS)]
+        args += ["--exact-seconds", "0", *extra]  # the greedy planners are enough here
+        assert edgexf_main(args) == 0
+        vectors = TestVectors.load(out)
+        save_npz(out / "eval_data.npz", vectors.x, vectors.labels)
+
+    return shared_build(factory, f"eval_{name}", build)
 
 
-INT8 = ("--quantize", "int8", "--calibration")
-
-
-@pytest.fixture(scope="session")
-def f746_float(digits) -> Path:
-    return _compile(digits, "stm32f746", "f746_float")
+def _int8(digits: Path) -> tuple[str, ...]:
+    return ("--quantize", "int8", "--calibration", str(digits / "vit_digits_calib.npz"))
 
 
 @pytest.fixture(scope="session")
-def f746_int8(digits) -> Path:
-    return _compile(digits, "stm32f746", "f746_int8", *INT8, str(digits / "vit_digits_calib.npz"))
+def f746_float(tmp_path_factory, digits) -> Path:
+    return _compile(tmp_path_factory, digits, "stm32f746", "f746_float")
 
 
 @pytest.fixture(scope="session")
-def f405_float(digits) -> Path:
-    return _compile(digits, "stm32f405", "f405_float")
+def f746_int8(tmp_path_factory, digits) -> Path:
+    return _compile(tmp_path_factory, digits, "stm32f746", "f746_int8", *_int8(digits))
 
 
 @pytest.fixture(scope="session")
-def f405_int8(digits) -> Path:
-    return _compile(digits, "stm32f405", "f405_int8", *INT8, str(digits / "vit_digits_calib.npz"))
+def f405_float(tmp_path_factory, digits) -> Path:
+    return _compile(tmp_path_factory, digits, "stm32f405", "f405_float")
+
+
+@pytest.fixture(scope="session")
+def f405_int8(tmp_path_factory, digits) -> Path:
+    return _compile(tmp_path_factory, digits, "stm32f405", "f405_int8", *_int8(digits))

@@ -31,6 +31,7 @@ def results() -> list[conf.CaseResult]:
     return conf.run_conformance(jobs=2, progress=False)
 
 
+@pytest.mark.slow  # every ONNX backend node test of the ops edgexf imports
 def test_no_case_fails(results):
     failed = {r.name: r.reason for r in results if r.status == "failed" and r.name not in KNOWN_FAILURES}
     assert not failed, "\n".join(f"{name}: {why}" for name, why in failed.items())
@@ -38,6 +39,7 @@ def test_no_case_fails(results):
     assert not fixed, f"these pass or are refused now: remove them from KNOWN_FAILURES: {sorted(fixed)}"
 
 
+@pytest.mark.slow
 def test_enough_cases_pass(results):
     rows = conf.summarize(results)
     print("\n" + conf.table(rows))
@@ -47,6 +49,7 @@ def test_enough_cases_pass(results):
     assert {r["op"] for r in rows[:-1]} == set(conf.OPS)  # every op has cases
 
 
+@pytest.mark.slow
 def test_an_unsupported_case_says_why(results):
     refused = [r for r in results if r.status == "unsupported"]
     assert refused and all(r.reason for r in refused)

@@ -35,9 +35,8 @@ def _entries(cache: Path) -> set[Path]:
 
 @pytest.fixture
 def cache(tmp_path, monkeypatch) -> Path:
-    path = tmp_path / "cache"
-    monkeypatch.setenv("EDGEXF_CACHE_DIR", str(path))
-    return path
+    monkeypatch.setenv("EDGEXF_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "objects"
 
 
 def _sources(root: Path, value: str) -> Path:
@@ -90,10 +89,10 @@ def test_model_builds_share_the_kernels(tmp_path, cache, data_dir):
 def test_builds_work_without_a_cache(tmp_path, monkeypatch, setting):
     src = _sources(tmp_path / "src", "3")
     if setting == "off":
-        monkeypatch.setenv("EDGEXF_CACHE_DIR", "off")
+        monkeypatch.setenv("EDGEXF_OBJECT_CACHE", "off")
     else:
         (tmp_path / "file").write_text("a file where the cache folder would be")
-        monkeypatch.setenv("EDGEXF_CACHE_DIR", str(tmp_path / "file" / "cache"))
+        monkeypatch.setenv("EDGEXF_CACHE", str(tmp_path / "file" / "cache"))
     assert _program(src, tmp_path / "out", ["-O2"]) == "6\n"
 
 
