@@ -53,16 +53,36 @@ def dequantize(q: np.ndarray, params: QParams) -> np.ndarray:
     return ((np.asarray(q, np.float64) - params.zero_point) * params.scale).astype(np.float32)
 
 
-def quantize_weight(w: np.ndarray, axis: int = 0) -> tuple[np.ndarray, QParams]:
-    """Symmetric per-channel int8 along `axis`: scale_c = max|w_c| / 127, codes in [-127, 127]."""
+def quantize_weight(
+    w: np.ndarray, axis: int = 0, min_scale: np.ndarray | None = None
+) -> tuple[np.ndarray, QParams]:
+    """Symmetric per-channel int8 along `axis`: scale_c = max|w_c| / 127, codes in [-127, 127].
+    min_scale: a floor per channel (see bias_scale_floor)."""
     w = np.asarray(w, np.float64)
     other = tuple(i for i in range(w.ndim) if i != axis)
     amax = np.abs(w).max(axis=other) if other else np.abs(w)
     scales = np.maximum(amax, TINY_RANGE) / 127.0
+    if min_scale is not None:
+        scales = np.maximum(scales, min_scale)
     shape = [1] * w.ndim
     shape[axis] = -1
     q = np.clip(np.round(w / scales.reshape(shape)), -127, 127).astype(np.int8)
     return q, QParams(tuple(float(s) for s in scales), 0, axis)
+
+
+BIAS_LIMIT = 2.0**30  # |bias codes|: half of int32, the other half for the input zero point's term
+
+
+def bias_scale_floor(bias: np.ndarray, input_scale: float) -> np.ndarray:
+    """The smallest weight scale per output channel at which the bias b_c, coded at s_x s_w_c, stays
+    within BIAS_LIMIT.
+
+    A channel whose weights are all near zero next to a bias that is not (a thin low-rank factor: with
+    rank 1 each output row of B (m, 1) is one number, some of them close to 0) would otherwise get a
+    scale max|w_c| / 127 so small that b_c / (s_x s_w_c) overflows int32. Raising that channel's scale
+    costs its weights precision they cannot show anyway: the channel's output is its bias to within
+    max|w_c| sum|x|, below what int8 codes at the bias's magnitude resolve."""
+    return np.abs(np.asarray(bias, np.float64)) / (input_scale * BIAS_LIMIT)
 
 
 def multiplier(real: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -31,6 +31,7 @@ from edgexf.compress.qmath import (
     LIMITS,
     SOFTMAX_OUT,
     activation_params,
+    bias_scale_floor,
     layernorm_constants,
     multiplier,
     pair_multipliers,
@@ -226,7 +227,8 @@ class _Quantizer:
         wide = op.type == "linear" and "int16" in (self.dtype[x], self.dtype[y])  # q_linear_q
         xq = self.operand(op, x, int8=not wide)
         sx, zx = self.q(xq).scale, self.q(xq).zero_point
-        wq, wp = quantize_weight(self.g.tensors[w].data, axis=0)
+        floor = bias_scale_floor(self.g.tensors[b].data, sx) if b else None  # thin low-rank factors
+        wq, wp = quantize_weight(self.g.tensors[w].data, axis=0, min_scale=floor)
         sw = np.asarray(wp.scale)
         sy, zy = self.params[y].scale, self.params[y].zero_point
         bias = np.zeros(len(sw)) if not b else np.asarray(self.g.tensors[b].data, np.float64) / (sx * sw)
