@@ -265,10 +265,17 @@ def _does_not_fit(board: Board, overflows: dict[str, int]) -> DoesNotFitError:
         )
     needed = {region: capacity[region] + overflows.get(region, 0) for region in capacity}
     fits = _boards_with(needed["FLASH"], needed["RAM"])
+    hints = []
+    if "FLASH" in overflows:
+        hints.append(
+            "fewer weight bytes: --lowrank FRACTION factorizes the linear layers (edgexf fit searches the "
+            "ranks for a flash budget), --quantize int8 stores a float32 model's weights in a quarter"
+        )
+    if "RAM" in overflows:
+        hints.append("a smaller arena: --quantize int8 for a float32 model, fewer tokens or narrower layers")
+    hints.append(f"a smaller model, or a board with more {' and '.join(label[r] for r in overflows)}")
     lines.append(
-        "To make it fit: a smaller model (fewer or narrower layers, shorter sequences), int8 quantization "
-        f"(planned), or a board with more {' and '.join(label[r] for r in overflows)}"
-        + (f" (large enough: {', '.join(fits)})." if fits else ".")
+        "To make it fit: " + "; ".join(hints) + (f" (large enough: {', '.join(fits)})." if fits else ".")
     )
     error = DoesNotFitError("\n".join(lines))
     error.overflows = {label[r].lower(): n for r, n in overflows.items()}  # type: ignore[attr-defined]

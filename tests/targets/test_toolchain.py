@@ -105,3 +105,5 @@ def test_too_big_for_the_board(
     assert f"{label}: needs {needed:,} B" in message
     assert f"the board has {capacity:,} B: over by {needed - capacity:,} B" in message
     assert "smaller model" in message and "large enough: mps2-an500" in message
+    assert ("--lowrank FRACTION" in message and "edgexf fit" in message) == (memory == "flash")
+    assert "planned" not in message  # int8 is there: the advice names the options that exist
