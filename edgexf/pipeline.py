@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from edgexf import __version__
+from edgexf.build_output import staged_output
 from edgexf.codegen.generate import count_params, generate_c, state_bytes
 from edgexf.compress.agreement import agreement
 from edgexf.compress.calibrate import calibrate
@@ -83,7 +84,15 @@ class QuantOptions:
     state_dtype: str = "int16"
 
 
-def compile_model(
+def compile_model(model: str | Path, board_name: str, out_dir: Path, **options) -> dict:
+    """Compiles `model` for `board_name` into the build directory out_dir, atomically: the build is made
+    in a staging folder that replaces out_dir only when every step succeeded (build_output.py), so a
+    failed or interrupted compile leaves the previous build as it was. options: see _compile_into."""
+    with staged_output(out_dir) as staging:
+        return _compile_into(model, board_name, staging, **options)
+
+
+def _compile_into(
     model: str | Path,
     board_name: str,
     out_dir: Path,

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from shared_builds import vit_digits
 
+from edgexf.build_output import write_manifest
 from edgexf.cli import main as edgexf_main
 from edgexf.run.build_dir import run_build
 from edgexf.run.vectors import TestVectors
@@ -98,6 +99,7 @@ def test_cli_run_check_fails_on_a_mismatch(build, tmp_path, capsys):
     v = TestVectors.load(bad)
     v.reference[5] += 1e-3  # the reference now disagrees with what the firmware computes
     v.save(bad)
+    write_manifest(bad)  # the edit is the test's premise, not damage for run to refuse
     assert edgexf_main(["run", str(bad), "--emulate", "--check"]) == 7
     out = capsys.readouterr()
     assert "bit-exact with IR reference  359/360" in out.out and "CHECK FAILED" in out.err
@@ -174,4 +176,5 @@ def test_int8_check_fails_on_a_one_code_difference(build_int8, tmp_path):
     v = TestVectors.load(bad)
     v.reference.reshape(len(v.reference), -1)[7, 0] ^= 1  # one logit of one sample, one code off
     v.save(bad)
+    write_manifest(bad)  # the edit is the test's premise, not damage for run to refuse
     assert edgexf_main(["run", str(bad), "--emulate", "--check"]) == 7

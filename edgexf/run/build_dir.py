@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgexf.build_output import verify_build
 from edgexf.errors import DataError, EdgexfError, RunError
 from edgexf.ir.graph import DTYPES
 from edgexf.run.common import RunResult
@@ -27,13 +28,21 @@ class BuildRun:
 
 
 def read_report(build_dir: Path) -> dict:
+    """report.json of a build directory checked whole against its manifest (build_output.py)."""
     path = Path(build_dir) / REPORT_FILE
     if not path.is_file():
         raise EdgexfError(
             f"{build_dir} is not an edgexf build directory (no {REPORT_FILE}); "
             "make one with: edgexf compile MODEL --board BOARD -o DIR"
         )
-    return json.loads(path.read_text())
+    try:
+        report = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError):
+        report = None
+    verify_build(build_dir, report.get("command", "") if isinstance(report, dict) else "")
+    if not isinstance(report, dict):  # the manifest has no entry for it (written by hand)
+        raise EdgexfError(f"{path} is not a JSON object: compile the build again")
+    return report
 
 
 def load_inputs(path: Path, shape: tuple[int, ...]) -> np.ndarray:

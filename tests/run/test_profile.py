@@ -14,6 +14,7 @@ import pytest
 import torch
 from elftools.elf.elffile import ELFFile
 
+from edgexf.build_output import write_manifest
 from edgexf.cli import main
 from edgexf.pipeline import MemoryOptions, compile_model
 from edgexf.run.build_dir import read_report, run_build
@@ -165,6 +166,7 @@ def test_a_build_without_the_ops_list_says_to_recompile(
     old.mkdir()
     report = read_report(build) | {"ops": 5, "command": "edgexf compile m.pt2 --board stm32f746 -o old"}
     (old / "report.json").write_text(json.dumps(report))  # as edgexf wrote it before per-op profiles
+    write_manifest(old)
     assert main(["run", str(old), "--profile"]) == 1
     err = capsys.readouterr().err
     assert (
