@@ -15,6 +15,7 @@ from edgexf.errors import EdgexfError
 from edgexf.eval.cli_eval import add_parser as add_eval_parser
 from edgexf.eval.cli_flash import add_parser as add_flash_parser
 from edgexf.fit.cli_fit import add_parser as add_fit_parser
+from edgexf.targets.boards import load_board
 
 
 def _fmt_bytes(n: int, capacity: int | None = None) -> str:
@@ -97,6 +98,7 @@ def print_report(r: dict) -> None:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
+    load_board(args.board)  # a typo is told at once, before torch is imported (seconds)
     from edgexf.frontends.onnx_import import parse_input_shapes
     from edgexf.pipeline import MemoryOptions, QuantOptions, compile_model
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import textwrap
 
 import pytest
@@ -35,6 +37,20 @@ def test_unknown_board_lists_known_ones(tiny, tmp_path, capsys):
     assert main(["compile", tiny, "--board", "stm32f999", "-o", str(tmp_path / "b")]) == 2
     err = capsys.readouterr().err
     assert "stm32f999" in err and "stm32f746" in err and "mps2-an500" in err
+
+
+def test_a_board_typo_is_told_at_once_with_the_closest_names(tmp_path):
+    """Before torch is imported (seconds): a fresh process says so."""
+    code = (
+        "import sys; from edgexf.cli import main; "
+        "rc = main(['compile', 'm.pt2', '--board', 'stm32f764', '-o', 'b']); "
+        "print('torch imported' if 'torch' in sys.modules else 'torch not imported'); sys.exit(rc)"
+    )
+    cmd = [sys.executable, "-c", code]
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert done.returncode == 2 and done.stdout.strip() == "torch not imported"
+    assert "unknown board 'stm32f764'; did you mean stm32f746" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_missing_model_file(tmp_path, capsys):

@@ -37,6 +37,7 @@ Adding a board means adding a file; a new core or emulator machine is one line i
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from dataclasses import dataclass
@@ -176,7 +177,10 @@ def load_board(name_or_path: str | Path) -> Board:
     else:
         path = boards_dir() / f"{text}.toml"
         if not path.is_file():
-            raise BoardError(f"unknown board '{text}'; known boards: {', '.join(list_boards())}")
+            known = list_boards()
+            close = difflib.get_close_matches(text, known, n=2, cutoff=0.6)
+            hint = f"did you mean {' or '.join(close)}? " if close else ""
+            raise BoardError(f"unknown board '{text}'; {hint}known boards: {', '.join(known)}")
     try:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as e:
