@@ -110,7 +110,13 @@ def add_parser(sub) -> None:  # noqa: ANN001 (argparse's subparsers action has n
         help="exact planner time, per candidate and for the final compile (default 1; compile's is 5)",
     )
     f.add_argument("--device", help="where to fine-tune: cpu (default), cuda")
-    f.add_argument("-o", "--out", type=Path, help="export, compile, and write fit.json and fit.png here")
+    f.add_argument(
+        "-o", "--out", type=Path, required=True,
+        help="where the results go: fit.json and fit.png, and the winner exported and compiled",
+    )  # fmt: skip
+    f.add_argument(
+        "--no-build", action="store_true", help="write fit.json and fit.png only: no export and compile"
+    )
     f.set_defaults(func=_cmd_fit)
 
 

@@ -70,7 +70,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     accuracy_as_is(cands, modules, split)
     smallest = min(cands, key=lambda c: c.sizes.weights_bytes)
     _log(f"measuring code and runtime overhead on a real build of {smallest.name}")
-    work = args.out / "overhead_build" if args.out else None
+    work = args.out / "overhead_build"
     overhead = _overhead(modules[smallest.name], example, x_calib, board, smallest.name, work)
     _log(f"  overhead: flash {overhead.flash_bytes:,} B, RAM {overhead.ram_bytes:,} B beyond arena and stack")
     judge(cands, board, overhead, budget)
@@ -94,8 +94,11 @@ def cmd_fit(args: argparse.Namespace) -> int:
     win = winner(picks)
     print(f"\n{table(cands, budget, win)}")
     print(f"winner: {win.name} ({win.ranks_summary()}), held-out top-1 {win.accuracy_after:.2%}")
-    if args.out is None:
-        print("give -o DIR to export and compile the winner and to write fit.json and fit.png")
+    if args.no_build:
+        _write(args, cands, board, budget, overhead, win, {})
+        print(
+            f"wrote {args.out}/ (fit.json, fit.png); without --no-build the winner is exported and compiled"
+        )
         return 0
     build = _compile(args, modules[win.name], example, split, board)
     verdict = _check_build(build, budget, board)
@@ -115,8 +118,6 @@ def _overhead(module, example, x_calib, board, name: str, work: Path | None):
 
 
 def _write(args, cands, board, budget, overhead, win, extra: dict) -> None:
-    if args.out is None:
-        return
     args.out.mkdir(parents=True, exist_ok=True)
     extra = {
         "command": "edgexf " + " ".join(shlex.quote(a) for a in sys.argv[1:]),

@@ -78,19 +78,41 @@ def _ram_column(printed: str) -> dict[str, int]:
     return {r.split("  ")[0]: int(r.split()[-4].replace(",", "")) for r in rows}
 
 
-def test_sram_budget_respected(capsys):
+def test_sram_budget_respected(tmp_path, capsys):
     """RAM is a constraint like flash: at the candidates' own RAM figure they fit (the most accurate, the
     dense model, wins); one byte below it none does, and the message says by how much. (Here the arena
     no longer shrinks with the rank: the tiny ViT's largest buffer is not a rank-r intermediate.)"""
-    assert fit("--fractions", "1,0.5", "--epochs", "0", "--margin", "0") == 0
+    results = ("--epochs", "0", "--margin", "0", "-o", str(tmp_path), "--no-build")
+    assert fit("--fractions", "1,0.5", *results) == 0
     ram = _ram_column(capsys.readouterr().out)
     need = max(ram.values())
-    assert fit("--fractions", "1,0.5", "--epochs", "0", "--budget-sram", str(need), "--margin", "0") == 0
+    assert fit("--fractions", "1,0.5", "--budget-sram", str(need), *results) == 0
     assert next(line for line in capsys.readouterr().out.splitlines() if "dense " in line).startswith("* ")
     least = min(ram.values())
-    assert fit("--fractions", "1,0.5", "--epochs", "0", "--budget-sram", str(least - 1), "--margin", "0") == 5
+    assert (
+        fit(
+            "--fractions",
+            "1,0.5",
+            "--epochs",
+            "0",
+            "--budget-sram",
+            str(least - 1),
+            "--margin",
+            "0",
+            *results,
+        )
+        == 5
+    )
     err = capsys.readouterr().err
     assert "no candidate fits" in err and "RAM: over by 1 B" in err
+    assert json.loads((tmp_path / "fit.json").read_text())  # the search is kept even when nothing fits
+
+
+def test_fit_without_o_is_refused_before_any_work(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["fit", TINY, "--board", "stm32f746", "--data", "digits"])
+    assert e.value.code == 2
+    assert "the following arguments are required: -o/--out" in capsys.readouterr().err
 
 
 def test_too_small_budget_says_by_how_much_and_what_helps(tmp_path, capsys):
@@ -114,12 +136,12 @@ def test_arch_space_on_a_tiny_vit():
         arch_space(CONFIG, patches=(3,))
 
 
-def test_search_arch_measures_and_trains_other_shapes(capsys):
+def test_search_arch_measures_and_trains_other_shapes(tmp_path, capsys):
     # D 16 halves the weights: only the narrow candidates (35.7 KB) fit 40 KB; one is trained from scratch.
     code = fit(
         "--search-arch", "--arch-patches", "2,4", "--arch-widths", "16,32", "--fractions", "1",
         "--arch-epochs", "1", "--epochs", "0", "--top", "1", "--exact-seconds", "0",
-        "--budget-flash", "40000", "--margin", "0",
+        "--budget-flash", "40000", "--margin", "0", "-o", str(tmp_path), "--no-build",
     )  # fmt: skip
     printed = capsys.readouterr().out
     assert code == 0
