@@ -41,6 +41,11 @@ def test_quantized_compile_reports_both_and_checks_exactly(tiny, calib, tmp_path
     assert "[4/10] quantizing to int8" in out.err
     assert "quantized      int8: weights 848 -> " in out.out and "worst layers" in out.out
     r = json.loads((tmp_path / "b" / "report.json").read_text())
+    # judged as users judge an int8 model: class agreement, cosine, RMSE against the signal
+    hc = r["host_check"]
+    assert 0.9 < hc["cosine"] <= 1 and 0 <= hc["rel_rmse"] < 0.2
+    summary = f"same class {hc['same_class_as_original']}/{hc['samples']}, cosine {hc['cosine']:.4f}"
+    assert summary in out.out and "worst relative error" not in out.out
     assert r["outputs"][0]["dtype"] == "int8" and r["quantization"]["calibration"]["samples"] == 64
     assert {row["op"] for row in r["quantization"]["layers"]} == {"q_linear", "q_lut"}
     header = (tmp_path / "b" / "model" / "model.h").read_text()

@@ -87,11 +87,18 @@ class Agreement:
     quantized: bool = False  # an integer output: only bit-exactness is required
     approximation: str = ""  # e.g. "low-rank decomposition": the graph differs from PyTorch on purpose
     original: str = "PyTorch"  # what computed the expected outputs: PyTorch, onnxruntime, tflite-micro
+    # how close where bit-exactness with the original is not expected (int8, low-rank): the measures
+    # users judge such a model by, over all samples' outputs together
+    cosine: float = 1.0  # cosine similarity of the outputs with the original's
+    rel_rmse: float = 0.0  # RMS of the difference over the RMS of the original's outputs
 
     @property
     def ok(self) -> bool:
         exact = self.bit_exact_with_reference == self.samples
         return exact and (self.quantized or bool(self.approximation) or self.within_tolerance == self.samples)
+
+    def closeness(self) -> str:
+        return f"cosine {self.cosine:.4f}, RMSE {self.rel_rmse:.1%} of the signal's RMS"
 
     def to_dict(self) -> dict:
         return dict(self.__dict__, ok=self.ok)
@@ -104,11 +111,13 @@ class Agreement:
             f"  bit-exact with IR reference  {self.bit_exact_with_reference}/{self.samples}",
             f"  {f'within {FLOAT_RTOL:.0e} of {who}':<29}{self.within_tolerance}/{self.samples} ({err})",
         ]
-        if self.approximation and not self.quantized:
-            lines[-1] = f"  vs {who} (the model as given) {err} ({self.approximation}: reported, not checked)"
-        if self.quantized:
-            float_model = "float PyTorch" if who == "PyTorch" else who
-            lines[-1] = f"  vs {float_model} (dequantized) {err} (quantization error: reported, not checked)"
+        if self.quantized or self.approximation:
+            what = "quantization" if self.quantized else self.approximation
+            float_model = "float PyTorch" if who == "PyTorch" and self.quantized else who
+            lines[-1] = (
+                f"  vs {float_model} ({'dequantized' if self.quantized else 'the model as given'}) "
+                f"{self.closeness()} ({what}: reported, not checked)"
+            )
         lines += [f"  {f'same class as {who}':<29}{self.same_class_as_original}/{self.samples}"]
         if self.accuracy is not None:
             acc = f"{self.accuracy:.2%} ({who} {self.original_accuracy:.2%})"
@@ -144,15 +153,12 @@ def compare(
         acc = float(np.mean(y.argmax(axis=1) == vectors.labels))
         orig_acc = float(np.mean(exp.argmax(axis=1) == vectors.labels))
     within = int((rel <= FLOAT_RTOL).sum())
+    a, b = y.astype(np.float64).reshape(-1), exp.astype(np.float64).reshape(-1)
+    norms = np.sqrt((a @ a) * (b @ b))
+    cosine = float(a @ b / norms) if norms > 0 else float(np.array_equal(a, b))
+    rms = np.sqrt(np.mean(b * b))
+    rel_rmse = float(np.sqrt(np.mean((a - b) ** 2)) / rms) if rms > 0 else float(np.abs(a).max(initial=0))
     return Agreement(
-        s,
-        int(exact.sum()),
-        float(rel.max()),
-        within,
-        int(same.sum()),
-        acc,
-        orig_acc,
-        quantized,
-        approximation,
-        original,
-    )
+        s, int(exact.sum()), float(rel.max()), within, int(same.sum()), acc, orig_acc, quantized,
+        approximation, original, cosine, rel_rmse,
+    )  # fmt: skip
