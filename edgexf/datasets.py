@@ -245,8 +245,11 @@ def load_npz(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
         raise DataError(f"data file {path} does not exist")
     try:
         data = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as e:
-        raise DataError(f"data file {path} is not a readable .npz ({e})") from e
+    except (ValueError, OSError, EOFError) as e:
+        raise DataError(
+            f"data file {path} is not a readable .npz: save it with np.savez(path, x=inputs, y=labels)"
+            f" ({type(e).__name__}: {str(e)[:120]})"
+        ) from e
     if not isinstance(data, np.lib.npyio.NpzFile):
         raise DataError(
             f"data file {path} is a single array, not an .npz; save it with np.savez(path, x=..., y=...)"

@@ -18,6 +18,7 @@ import numpy as np
 from edgexf import __version__
 from edgexf.build_output import staged_output
 from edgexf.codegen.generate import count_params, generate_c, state_bytes
+from edgexf.compile_inputs import check_inputs
 from edgexf.compress.agreement import agreement
 from edgexf.compress.calibrate import calibrate
 from edgexf.compress.layer_errors import layer_errors
@@ -120,6 +121,7 @@ def _compile_into(
 
     step(f"loading {model}")
     loaded = load_model(model, name, input_shapes)  # input_shapes: an ONNX model's symbolic dimensions
+    check_inputs(loaded, test_data, quant and quant.calibration, log)  # before any work: weights, data
 
     step("optimizing the graph")
     g = fold_constants(loaded.graph)  # before planning: constant results go to flash, not the arena

@@ -30,7 +30,18 @@ def as_samples(x: np.ndarray, shape: tuple[int, ...], what: str) -> np.ndarray:
         raise DataError(
             f"{what}: shape {list(x.shape)} does not hold samples of the model's input {list(shape)}"
         )
-    return np.ascontiguousarray(x, np.float32).reshape((-1,) + tuple(shape))
+    if not np.issubdtype(x.dtype, np.number) and x.dtype != np.bool_:
+        raise DataError(f"{what}: dtype {x.dtype} is not numeric")
+    x = np.ascontiguousarray(x, np.float32).reshape((-1,) + tuple(shape))
+    if len(x) == 0:
+        raise DataError(f"{what}: holds no samples")
+    bad = ~np.isfinite(x.reshape(len(x), -1)).all(axis=1)
+    if bad.any():  # NaN would pass through the int8 input's rounding as a plausible code
+        raise DataError(
+            f"{what}: {int(bad.sum())} of {len(x)} samples hold NaN or inf (the first: sample "
+            f"{int(np.flatnonzero(bad)[0])}); edgexf needs finite inputs"
+        )
+    return x
 
 
 def _params(io: dict) -> QParams | None:
