@@ -17,6 +17,9 @@ from edgexf.targets.board_table import ADDRESS_SPACE, Region, Table
 # written by a debugger (or a flash loader), not by the program, so only constants (weights) go there.
 MEMORY_KINDS: dict[str, bool] = {"qspi_flash": True, "octospi_flash": True, "sdram": False}
 _TIER_NAME = re.compile(r"[a-z][a-z0-9_]*")
+# The linker output section of the weights placed in the external flash (weights.c puts each in
+# .edgexf_ext.<C name>; codegen_templates/linker.ld.j2 collects them in region EXTFLASH).
+EXTERNAL_SECTION = ".edgexf_ext"
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import pytest
 from edgexf.errors import BoardError
 from edgexf.resources import boards_dir
 from edgexf.targets.boards import Region, load_board
+from edgexf.targets.toolchain import render_linker_script
 
 
 def test_the_discovery_kit_has_its_qspi_flash_and_sdram() -> None:
@@ -29,6 +30,16 @@ def test_the_discovery_kit_has_its_qspi_flash_and_sdram() -> None:
     f746 = load_board("stm32f746")
     assert (board.cflags(), board.bsp, board.probes) == (f746.cflags(), f746.bsp, f746.probes)
     assert load_board("stm32f746").weights_tier is None
+
+
+def test_linker_script_places_the_external_section_in_the_qspi_flash() -> None:
+    board = load_board("stm32f746g-disco")
+    own, emulated = (render_linker_script(board, emulated=e) for e in (False, True))
+    assert "EXTFLASH (r) : ORIGIN = 0x90000000, LENGTH = 16777216" in own
+    assert "EXTFLASH (r) : ORIGIN = 0x60000000, LENGTH = 16777216" in emulated
+    for script in (own, emulated):
+        assert "*(.edgexf_ext .edgexf_ext.*)\n    } > EXTFLASH" in script
+    assert "EXTFLASH" not in render_linker_script(load_board("stm32f746"), emulated=False)
 
 
 QSPI = """[[external]]
