@@ -13,8 +13,11 @@ from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import SymbolTableSection
 
 from edgexf.cli import main
+from edgexf.errors import DoesNotFitError
 from edgexf.resources import boards_dir
+from edgexf.targets.boards import load_board
 from edgexf.targets.placement import CODE_RESERVE_BYTES
+from edgexf.targets.toolchain import build_firmware
 
 QSPI, QSPI_ON_QEMU, QSPI_SIZE = 0x90000000, 0x60000000, 16 << 20
 
@@ -82,6 +85,14 @@ def test_all_weights_external_run_in_qemu_bit_exact(tmp_path: Path, capsys: pyte
 
     assert main(["run", str(build), "--emulate", "--check"]) == 0  # QEMU, the weights at 0x60000000
     assert "check passed" in capsys.readouterr().out
+
+    # the linker holds the weights to the external flash's size too, and the error names it
+    tiny = tmp_path / "tiny-qspi.toml"
+    tiny.write_text((boards_dir() / "stm32f746g-disco.toml").read_text().replace("16_777_216", "1024", 1))
+    with pytest.raises(DoesNotFitError) as caught:
+        build_firmware(load_board(tiny), build / "model", tmp_path / "tiny", emulated=True)
+    assert caught.value.overflows == {"qspi": ext_size - 1024}  # type: ignore[attr-defined]
+    assert f"external 'qspi' (qspi_flash, 1,024 B at 0x90000000): needs {ext_size:,} B" in str(caught.value)
 
 
 def test_auto_moves_the_largest_weights_out_and_reports_what_the_elf_says(tmp_path: Path, capsys) -> None:
