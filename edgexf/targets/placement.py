@@ -10,8 +10,8 @@ A board without an external tier keeps every weight inside (auto), and refuses `
 
 The rule is chosen for simplicity, not speed. QEMU does not model the QSPI flash's latency (RAM stands
 in for it), so no measurement here could tell placements apart. On the board, memory-mapped QSPI reads
-miss the flash accelerator and cost more cycles per byte than the internal flash (how many depends on
-the QUADSPI clock, the cache and the access pattern). A latency model, cycles per byte of each tier and
+cost more cycles per byte than the internal flash's (how many depends on the QUADSPI clock, the cache
+and the access pattern; not measured here). A latency model, cycles per byte of each tier and
 bytes read per inference for each tensor (a token MLP's weights are read once per token, a recurrent
 model's once per step), would change the rule: keep the tensors read most per byte inside and move those
 read least, which is not always the largest.
