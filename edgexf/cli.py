@@ -16,6 +16,7 @@ from edgexf.eval.cli_eval import add_parser as add_eval_parser
 from edgexf.eval.cli_flash import add_parser as add_flash_parser
 from edgexf.fit.cli_fit import add_parser as add_fit_parser
 from edgexf.targets.boards import load_board
+from edgexf.targets.placement import CODE_RESERVE_BYTES, WEIGHT_MODES, check_mode
 
 
 def _fmt_bytes(n: int, capacity: int | None = None) -> str:
@@ -29,7 +30,13 @@ def print_report(r: dict) -> None:
     st = r.get("streaming")
     per = f" ({st['macs_per_step']:,} per step x {st['steps']} steps)" if st else ""
     print(f"  MACs           {r['macs']:>10,} per inference, {len(r['ops'])} ops{per}")
-    print(f"  weights        {_fmt_bytes(r['weights_bytes'])}  (const, flash)")
+    placed = r.get("weights_placement") or {}
+    ext = (
+        f"; {placed['external_bytes']:,} B of it in '{placed['tier']}'"
+        if placed.get("external_tensors")
+        else ""
+    )
+    print(f"  weights        {_fmt_bytes(r['weights_bytes'])}  (const, flash{ext})")
     print(
         f"  arena          {_fmt_bytes(r['arena_bytes'])}  lower bound {r['arena_lower_bound_bytes']:,} B, "
         f"sum of activations {r['activations_sum_bytes']:,} B ({r['planner']})"
@@ -55,6 +62,9 @@ def print_report(r: dict) -> None:
         f"  RAM            {_fmt_bytes(r['ram_bytes'], r['ram_capacity_bytes'])}  "
         f"(arena + {'state + sequence + ' if st else ''}{r['stack_bytes']:,} B stack + runtime)"
     )
+    for tier in r.get("memory_tiers", [])[2:]:  # after the internal flash and RAM: the external memories
+        used = _fmt_bytes(tier["used_bytes"], tier["size"])
+        print(f"  {tier['name']:<14} {used}  ({tier['kind']} at {tier['origin']:#010x})")
     hc = r["host_check"]
     who = r.get("original") or "PyTorch"
     float_model = "the float PyTorch model" if who == "PyTorch" else who
@@ -106,7 +116,9 @@ def print_report(r: dict) -> None:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
-    load_board(args.board)  # a typo is told at once, before torch is imported (seconds)
+    # a typo, or --weights external for a board without external flash, is told at once, before torch
+    # is imported (seconds)
+    check_mode(load_board(args.board), args.weights)
     from edgexf.frontends.onnx_import import parse_input_shapes
     from edgexf.pipeline import MemoryOptions, QuantOptions, compile_model
 
@@ -136,6 +148,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
         dsp_weights=args.dsp_weights,
         lowrank=args.lowrank,
         input_shapes=parse_input_shapes(args.input_shape),
+        weights=args.weights,
     )
     print_report(report)
     print(
@@ -224,7 +237,7 @@ def cmd_boards(args: argparse.Namespace) -> int:
         b = load_board(name)
         emu = f"QEMU {b.emulator.machine}" if b.emulator else "no emulator"
         print(
-            f"{name:<14} {b.core:<11} flash {b.flash.size // 1024:>5} KB  RAM {b.ram.size // 1024:>5} KB  "
+            f"{name:<17} {b.core:<11} flash {b.flash.size // 1024:>5} KB  RAM {b.ram.size // 1024:>5} KB  "
             f"{emu:<20} {b.description}"
         )
     return 0
@@ -305,6 +318,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FRACTION",
         help="factorize the linear layers (SVD) into FRACTION of their weights, without retraining; "
         "the cost is measured on the calibration (or test) data. To fine-tune as well: edgexf fit",
+    )
+    c.add_argument(
+        "--weights",
+        choices=WEIGHT_MODES,
+        default="auto",
+        help="where the weights go on a board with external flash ([[external]] in its board file, e.g. "
+        "stm32f746g-disco's 16 MB QSPI): internal = the internal flash; external = all in the external "
+        f"flash; auto (default) = internal while they fit its size less {CODE_RESERVE_BYTES >> 10} KB for "
+        "code, else the largest tensors move out first until the rest fit (the fewest tensors move). A "
+        "rule for simplicity: QEMU does not model the QSPI's latency. Without external flash auto is "
+        "internal and external is an error",
     )
     m = c.add_argument_group("memory planning")
     m.add_argument("--print-plan", action="store_true", help="print the arena timeline (ops by bytes)")

@@ -17,7 +17,7 @@ import numpy as np
 
 from edgexf import __version__
 from edgexf.build_output import staged_output
-from edgexf.codegen.generate import count_params, generate_c, state_bytes
+from edgexf.codegen.generate import count_params, generate_c, state_bytes, weight_bytes
 from edgexf.compile_inputs import check_inputs
 from edgexf.compress.agreement import agreement
 from edgexf.compress.calibrate import calibrate
@@ -47,10 +47,10 @@ from edgexf.run.host import run_host
 from edgexf.run.vectors import TestVectors, as_samples, compare, encode_inputs
 from edgexf.targets.boards import Board, load_board
 from edgexf.targets.eval_build import EvalBuilds, build_eval_builds
+from edgexf.targets.placement import breakdown, check_fits_estimate, check_mode, place_weights
 from edgexf.targets.size import elf_sizes
 from edgexf.targets.toolchain import (
     Firmware,
-    _does_not_fit,
     build_firmware,
     build_host,
     compile_model_objects,
@@ -109,13 +109,17 @@ def _compile_into(
     dsp_weights: str = "auto",
     lowrank: float | None = None,
     input_shapes: dict[str, tuple[int, ...]] | None = None,
+    weights: str = "auto",
 ) -> dict:
+    """weights: where the weights go, the internal flash or the board's external flash (--weights: auto,
+    internal, external; edgexf/targets/placement.py)."""
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
     step = _Steps(log, _Steps.TOTAL + (quant is not None))
 
     step("checking board and tools")
     board = load_board(board_name)  # fail before any work on a bad board name
+    check_mode(board, weights)  # and on --weights external for a board without external flash
     for tool in ("gcc", "arm-none-eabi-gcc", "qemu-system-arm"):
         find_tool(tool)
 
@@ -145,11 +149,16 @@ def _compile_into(
     g, fused, kernel_set, selection, plan = plan_for_board(g, board, kernels, mem_opts, dsp_weights)
     if mem_opts.print_plan:
         log(timeline_text(plan, g))
-    _check_fits_estimate(board, g, plan)  # before code generation: fail fast with the model's figures
+    placement = place_weights(weight_bytes(g), board, weights)  # internal flash, or the external tier
+    check_fits_estimate(board, g, plan, placement)  # before code generation: fail fast with the figures
+    if placement.external:
+        log(f"  {placement.describe()}")
 
     step("generating C")
     meta = {"command": command or "edgexf compile", "source": str(model), "board": board.name}
-    sources = generate_c(g, plan, out_dir / "model", meta)
+    if placement.tier is not None:
+        meta["weights_memory"] = placement.tier.describe()
+    sources = generate_c(g, plan, out_dir / "model", meta, placement.sections())
 
     step("building for the host (gcc)")
     host_exe = build_host(sources.dir, out_dir / "host")
@@ -163,7 +172,7 @@ def _compile_into(
     try:
         firmware, emulated, evals = _build_firmware(board, sources.dir, out_dir, info)
     except DoesNotFitError as e:
-        raise DoesNotFitError(f"{e}\n{_breakdown(sources.weights_bytes, plan, g)}") from None
+        raise DoesNotFitError(f"{e}\n{breakdown(sources.weights_bytes, plan, g, placement)}") from None
     for note in evals.notes:
         log(f"  note: {note}")
     memory = elf_sizes(firmware.elf, board)
@@ -219,6 +228,9 @@ def _compile_into(
         "flash_capacity_bytes": board.flash.size,
         "ram_capacity_bytes": board.ram.size,
         "stack_bytes": board.stack_bytes,
+        # each memory (internal flash, RAM, external ones) against its capacity, from the board's ELF
+        "memory_tiers": [tier.to_dict() for tier in memory.tiers],
+        "weights_placement": placement.to_dict(),
         "sections": memory.sections,
         "inputs": inputs,
         "outputs": outputs_io,
@@ -356,34 +368,6 @@ def _lowrank(g: Graph, fraction: float, data: Path | None, log: Callable[[str], 
     log(f"  low-rank against the model as given ({data}): {cost.describe()}")
     entry["agreement"] = cost.to_dict() | {"data": str(data)}
     return changed, entry
-
-
-def _breakdown(weights_bytes: int, plan, g: Graph) -> str:
-    text = (
-        f"  model: weights {weights_bytes:,} B (flash); arena {plan.arena_bytes:,} B (RAM; lower bound "
-        f"{plan.lower_bound_bytes:,} B)"
-    )
-    if g.tensors[g.inputs[0]].dtype == "float32":
-        text += (
-            "\n  --quantize int8 --calibration FILE.npz stores weights and activations in about a quarter of "
-            f"the bytes (here about {weights_bytes // 4:,} B of weights, {plan.arena_bytes // 4:,} B arena)"
-        )
-    return text
-
-
-def _check_fits_estimate(board: Board, g, plan) -> None:
-    """Weights alone against flash, arena plus stack alone against RAM: a sure overflow is reported now."""
-    weights = sum(t.nbytes for t in g.constants())
-    over = {}
-    if weights > board.flash.size:
-        over["FLASH"] = weights - board.flash.size
-    if plan.arena_bytes + board.stack_bytes > board.ram.size:
-        over["RAM"] = plan.arena_bytes + board.stack_bytes - board.ram.size
-    if over:
-        raise DoesNotFitError(
-            f"{_does_not_fit(board, over)}\n{_breakdown(weights, plan, g)}\n"
-            "  (at least: code and the C library need a little more)"
-        )
 
 
 def _test_vectors(loaded: LoadedModel, g, test_data: Path | None, max_vectors: int | None) -> TestVectors:

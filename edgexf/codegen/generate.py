@@ -58,18 +58,35 @@ def _format_values(t: Tensor, per_line: int) -> list[str]:
     return [", ".join(items[i : i + per_line]) + "," for i in range(0, len(items), per_line)]
 
 
-def _weight_entry(t: Tensor, cname: str, widened: bool) -> dict:
-    """weights.c's array of a constant; a widened one (codegen/wide_weights.py) as its int16 pairs."""
+def _emitted(t: Tensor, widened: bool) -> Tensor:
+    """The constant as weights.c writes it: a widened one (codegen/wide_weights.py) as its int16 pairs."""
+    if not widened:
+        return t
+    packed = pack_pairs(t.data.reshape(t.shape[0], -1))  # a patch embedding's (d, c, p, p): (d, c p p)
+    return Tensor(t.name, packed.shape, "int16", data=packed)
+
+
+def weight_bytes(graph: Graph) -> dict[str, int]:
+    """Each constant's bytes in weights.c (a widened one's pairs): what is placed in a memory."""
+    wide = widened_tensors(graph)
+    return {t.name: _emitted(t, t.name in wide).nbytes for t in graph.constants()}
+
+
+def _weight_entry(t: Tensor, cname: str, widened: bool, section: str | None) -> dict:
+    """weights.c's array of a constant. section: an output section of the linker script (an external
+    memory's), or None for the default (.rodata, internal flash)."""
     described = f"{t.dtype}{list(t.shape)}"
     if widened:
-        packed = pack_pairs(t.data.reshape(t.shape[0], -1))  # a patch embedding's (d, c, p, p): (d, c p p)
         described = f"int16 pairs of int8{list(t.shape)} (quant_pairs.h layout, for the _w16 kernels)"
-        t = Tensor(t.name, packed.shape, "int16", data=packed)
+    t = _emitted(t, widened)
+    # one input section per array (as -fdata-sections gives the others), so --gc-sections drops unused ones
+    attributes = "aligned(16)" + (f', section("{section}.{cname}")' if section else "")
     return {
         "name": t.name,
         "cname": cname,
         "ctype": CTYPES[t.dtype],
-        "described": described,
+        "described": described + (f", in section {section}" if section else ""),
+        "attributes": attributes,
         "numel": max(1, t.numel),
         "bytes": t.nbytes,
         "lines": _format_values(t, 8 if t.dtype == "float32" else 16),
@@ -104,8 +121,13 @@ def _io(graph: Graph, names: list[str], pointer) -> list[dict]:
     return out
 
 
-def generate_c(graph: Graph, plan: MemoryPlan, out_dir: Path, meta: dict) -> GeneratedSources:
-    """meta: command, source, board (strings for the file headers)."""
+def generate_c(
+    graph: Graph, plan: MemoryPlan, out_dir: Path, meta: dict, sections: dict[str, str] | None = None
+) -> GeneratedSources:
+    """meta: command, source, board (strings for the file headers), and optionally weights_memory (where
+    the sections' weights are, in words). sections: constant name -> the linker output section that holds
+    it (targets/placement.py: an external flash's); the others go to .rodata."""
+    sections = sections or {}
     out_dir.mkdir(parents=True, exist_ok=True)
     for t in graph.tensors.values():
         if t.dtype not in CTYPES:
@@ -121,7 +143,9 @@ def generate_c(graph: Graph, plan: MemoryPlan, out_dir: Path, meta: dict) -> Gen
 
     ctx = EmitContext(graph, pointer, scratch)
     wide = widened_tensors(graph)
-    weights = [_weight_entry(t, pointer(t.name), t.name in wide) for t in graph.constants()]
+    weights = [
+        _weight_entry(t, pointer(t.name), t.name in wide, sections.get(t.name)) for t in graph.constants()
+    ]
     buffers = []
     for b in plan.buffers:
         for name in b.tensors:
@@ -168,6 +192,7 @@ def generate_c(graph: Graph, plan: MemoryPlan, out_dir: Path, meta: dict) -> Gen
             }
         )
     weights_bytes = sum(w["bytes"] for w in weights)
+    placed = [w for w in weights if w["name"] in sections]
     context = {
         "name": graph.name,
         "version": __version__,
@@ -180,6 +205,10 @@ def generate_c(graph: Graph, plan: MemoryPlan, out_dir: Path, meta: dict) -> Gen
         "weights_bytes": weights_bytes,
         "macs": sum(op_macs(graph, op) for op in graph.ops),
         "weights": weights,
+        "placed_count": len(placed),
+        "placed_bytes": sum(w["bytes"] for w in placed),
+        "placed_where": meta.get("weights_memory", "an external memory"),
+        "placed_section": " ".join(sorted(set(sections.values()))),
         "buffers": buffers,
         "statics": statics,
         "ops": ops,

@@ -32,6 +32,17 @@ A board file (boards/<name>.toml; the name is the file's stem):
     pyocd = "stm32f746xg"             # the pyocd target name
     stlink = true                     # st-flash writes the .bin at flash.origin
 
+    [[external]]                  # optional, repeatable: memories outside the chip (memory tiers)
+    name = "qspi"                 # lower-case identifier, unique
+    kind = "qspi_flash"           # a key of MEMORY_KINDS: says whether it is read-only
+    origin = 0x90000000           # where the core sees it (memory-mapped)
+    size = 16_777_216
+    emulator_origin = 0x60000000  # where [emulator]'s machine has memory to stand in for it; required
+                                  # for the tier that holds weights on a board with an [emulator]
+
+The weights that do not fit the internal flash go to the first read-only external tier
+(edgexf/targets/placement.py); read-write tiers (SDRAM) are declared for completeness, unused so far.
+
 Adding a board means adding a file; a new core or emulator machine is one line in a table below.
 """
 
@@ -46,6 +57,8 @@ from typing import Any
 
 from edgexf.errors import BoardError
 from edgexf.resources import boards_dir, firmware_dir
+from edgexf.targets.board_table import Region, Table, no_overlap
+from edgexf.targets.tiers import MemoryTier, read_external
 
 # -mfpu values each core can be built with (GCC 12 names). "none": no FPU, soft-float calls.
 # "auto" lets -mcpu pick (the Cortex-M55's FPU comes with its MVE extension).
@@ -59,20 +72,8 @@ CORE_FPUS: dict[str, tuple[str, ...]] = {
     "cortex-m55": ("auto", "none"),
 }
 DEFAULT_STACK_BYTES = 8192
-_ADDRESS_SPACE = 1 << 32
-_KIND_NAMES = {int: "an integer", str: "a string", bool: "true or false"}
 PROBES = {"openocd": str, "pyocd": str, "stlink": bool}
 _DEFINE_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
-
-
-@dataclass(frozen=True)
-class Region:
-    origin: int
-    size: int
-
-    @property
-    def end(self) -> int:
-        return self.origin + self.size
 
 
 @dataclass(frozen=True)
@@ -83,12 +84,21 @@ class QemuMachine:
     fpus: tuple[str, ...]
     code: Region
     ram: Region
+    other: tuple[Region, ...] = ()  # more RAM, where an external memory of the board can be emulated
+
+    @property
+    def memories(self) -> tuple[Region, ...]:
+        return (self.code, self.ram, *self.other)
 
 
 # Machines of docs' EMULATION.md; the tests exercise mps2-an500 only.
 QEMU_MACHINES: dict[str, QemuMachine] = {
     "mps2-an500": QemuMachine(
-        "cortex-m7", ("fpv5-d16", "fpv5-sp-d16", "none"), Region(0, 4 << 20), Region(0x20000000, 4 << 20)
+        "cortex-m7",
+        ("fpv5-d16", "fpv5-sp-d16", "none"),
+        Region(0, 4 << 20),
+        Region(0x20000000, 4 << 20),
+        (Region(0x60000000, 16 << 20),),  # `info mtree`: mps.ram, 16 MB (QEMU 7.2)
     ),
     "mps2-an386": QemuMachine(
         "cortex-m4", ("fpv4-sp-d16", "none"), Region(0, 4 << 20), Region(0x20000000, 4 << 20)
@@ -138,6 +148,13 @@ class Board:
     path: Path
     bsp: Bsp | None = None
     probes: tuple[tuple[str, str | bool], ...] = ()  # ("openocd", "target/stm32f7x.cfg"), ...
+    external: tuple[MemoryTier, ...] = ()
+
+    @property
+    def weights_tier(self) -> MemoryTier | None:
+        """The external memory that takes the weights the internal flash cannot hold: the first
+        read-only one, or None."""
+        return next((tier for tier in self.external if tier.read_only), None)
 
     def eval_bsp(self, emulated: bool) -> Bsp | None:
         """The BSP the evaluation firmware is built with: on the board, or on its emulator."""
@@ -161,6 +178,17 @@ class Board:
             raise BoardError(f"board {self.name} ({self.path}) has no [emulator] table: QEMU cannot run it")
         emu = self.emulator
         return Region(emu.flash_origin, self.flash.size), Region(emu.ram_origin, self.ram.size)
+
+    def tier_region(self, tier: MemoryTier, emulated: bool) -> Region:
+        """Where `tier` is linked: the board's address, or (emulated) its stand-in in the emulator."""
+        if not emulated:
+            return tier.region
+        if tier.emulator_origin is None:
+            raise BoardError(
+                f"board {self.name} ({self.path}): external memory '{tier.name}' has no emulator_origin, so "
+                "the emulator has nothing to hold it; add one (see edgexf/targets/boards.py)"
+            )
+        return Region(tier.emulator_origin, tier.region.size)
 
 
 def list_boards() -> list[str]:
@@ -188,67 +216,8 @@ def load_board(name_or_path: str | Path) -> Board:
     return _parse(path, data)
 
 
-class _Table:
-    """Reads one TOML table, naming the file and field in every error, and rejects unknown keys."""
-
-    def __init__(self, path: Path, data: Any, prefix: str = ""):
-        if not isinstance(data, dict):
-            raise BoardError(f"{path}: '{prefix.rstrip('.')}' must be a table")
-        self.path, self.data, self.prefix = path, dict(data), prefix
-
-    def fail(self, key: str, problem: str) -> BoardError:
-        return BoardError(f"{self.path}: field '{self.prefix}{key}' {problem}")
-
-    def take(self, key: str, kind: type, default: Any = None) -> Any:
-        if key not in self.data:
-            if default is None:
-                raise self.fail(key, f"is missing ({_KIND_NAMES[kind]} is required)")
-            return default
-        value = self.data.pop(key)
-        if type(value) is not kind:  # not isinstance: bool is an int
-            raise self.fail(key, f"= {value!r} must be {_KIND_NAMES[kind]}")
-        return value
-
-    def choice(self, key: str, allowed: tuple[str, ...] | list[str], why: str = "") -> str:
-        value = self.take(key, str)
-        if value not in allowed:
-            raise self.fail(key, f"= {value!r} is not allowed{why}; allowed: {', '.join(allowed)}")
-        return value
-
-    def positive(self, key: str, default: int | None = None) -> int:
-        value = self.take(key, int, default)
-        if value <= 0:
-            raise self.fail(key, f"= {value} must be positive")
-        return value
-
-    def address(self, key: str) -> int:
-        value = self.take(key, int)
-        if not 0 <= value < _ADDRESS_SPACE:
-            raise self.fail(key, f"= {value:#x} is not a 32-bit address")
-        return value
-
-    def sub(self, key: str) -> _Table:
-        if key not in self.data:
-            raise self.fail(key, "is missing (a table with origin and size is required)")
-        return _Table(self.path, self.data.pop(key), f"{self.prefix}{key}.")
-
-    def done(self, allowed: str) -> None:
-        if self.data:
-            unknown = ", ".join(f"'{self.prefix}{k}'" for k in self.data)
-            raise BoardError(f"{self.path}: unknown field(s) {unknown}; allowed: {allowed}")
-
-
-def _region(table: _Table, key: str) -> Region:
-    sub = table.sub(key)
-    region = Region(sub.address("origin"), sub.positive("size"))
-    sub.done("origin, size")
-    if region.end > _ADDRESS_SPACE:
-        raise table.fail(key, f"ends at {region.end:#x}, beyond the 32-bit address space")
-    return region
-
-
 def _parse(path: Path, data: dict[str, Any]) -> Board:
-    t = _Table(path, data)
+    t = Table(path, data)
     description = t.take("description", str)
     core = t.choice("core", list(CORE_FPUS))
     fpu = t.choice("fpu", CORE_FPUS[core], f" for core {core}")
@@ -256,23 +225,52 @@ def _parse(path: Path, data: dict[str, Any]) -> Board:
     float_abi = t.choice("float_abi", abis, f" with fpu {fpu!r}")
     clock_hz = t.positive("clock_hz")
     stack_bytes = t.positive("stack_bytes", DEFAULT_STACK_BYTES)
-    flash, ram = _region(t, "flash"), _region(t, "ram")
+    flash, ram = t.region("flash"), t.region("ram")
     emulator = _emulator(t, core, fpu, flash, ram) if "emulator" in t.data else None
     bsp = _bsp(t.sub("bsp")) if "bsp" in t.data else None
     probes = _probes(t.sub("probes")) if "probes" in t.data else ()
-    t.done("description, core, fpu, float_abi, clock_hz, stack_bytes, flash, ram, emulator, bsp, probes")
+    external = read_external(t) if "external" in t.data else ()
+    fields = "description, core, fpu, float_abi, clock_hz, stack_bytes, flash, ram, emulator, bsp, probes"
+    t.done(f"{fields}, external")
 
-    if flash.origin < ram.end and ram.origin < flash.end:
-        raise BoardError(f"{path}: regions 'flash' and 'ram' overlap")
+    no_overlap(path, {"'flash'": flash, "'ram'": ram, **{f"external '{x.name}'": x.region for x in external}})
     if stack_bytes % 8 or stack_bytes >= ram.size:
         raise t.fail("stack_bytes", f"= {stack_bytes} must be a multiple of 8 below ram.size ({ram.size})")
-    return Board(
+    board = Board(
         path.stem, description, core, fpu, float_abi, clock_hz, flash, ram, stack_bytes, emulator, path,
-        bsp, probes,
+        bsp, probes, external,
     )  # fmt: skip
+    if emulator is not None:
+        _check_emulated_tiers(board, emulator)
+    return board
 
 
-def _bsp_driver(table: _Table, key: str) -> str:
+def _check_emulated_tiers(board: Board, emu: Emulator) -> None:
+    """Each emulated tier lies in memory the machine has, clear of the image's flash, RAM and each other.
+    The weights tier must be emulated: the emulator runs the model with its weights where they are."""
+    machine = QEMU_MACHINES[emu.machine]
+    flash, ram = board.link_regions(emulated=True)
+    regions = {"'flash'": flash, "'ram'": ram}
+    has = ", ".join(m.describe() for m in machine.memories)
+    for tier in board.external:
+        if tier.emulator_origin is None:
+            if tier is board.weights_tier:
+                raise BoardError(
+                    f"{board.path}: external '{tier.name}' takes the weights that do not fit the "
+                    f"flash, so the emulator must hold it: add emulator_origin ({emu.machine} has {has})"
+                )
+            continue
+        region = board.tier_region(tier, emulated=True)
+        if not any(m.holds(region) for m in machine.memories):
+            raise BoardError(
+                f"{board.path}: external '{tier.name}' emulator_origin = {region.origin:#x}: its "
+                f"{region.size:,} bytes do not lie in {emu.machine}'s memory ({has})"
+            )
+        regions[f"external '{tier.name}'"] = region
+    no_overlap(board.path, regions, f" on the emulator ({emu.machine})")
+
+
+def _bsp_driver(table: Table, key: str) -> str:
     driver = table.take(key, str)
     available = sorted(p.stem for p in (firmware_dir() / "bsp").glob("*.c"))
     if driver not in available:
@@ -282,7 +280,7 @@ def _bsp_driver(table: _Table, key: str) -> str:
     return driver
 
 
-def _bsp(t: _Table) -> Bsp:
+def _bsp(t: Table) -> Bsp:
     driver = _bsp_driver(t, "driver")
     defines = []
     if "defines" in t.data:
@@ -300,13 +298,13 @@ def _bsp(t: _Table) -> Bsp:
     return Bsp(driver, tuple(defines))
 
 
-def _probes(t: _Table) -> tuple[tuple[str, str | bool], ...]:
+def _probes(t: Table) -> tuple[tuple[str, str | bool], ...]:
     probes = tuple((name, t.take(name, kind)) for name, kind in PROBES.items() if name in t.data)
     t.done(", ".join(PROBES))
     return probes
 
 
-def _emulator(t: _Table, core: str, fpu: str, flash: Region, ram: Region) -> Emulator:
+def _emulator(t: Table, core: str, fpu: str, flash: Region, ram: Region) -> Emulator:
     e = t.sub("emulator")
     machine_name = e.choice("machine", list(QEMU_MACHINES))
     machine = QEMU_MACHINES[machine_name]

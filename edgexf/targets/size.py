@@ -4,19 +4,34 @@ Counted the way the linker checks its regions: bytes from the region's start to 
 last section placed there, alignment padding included, so a figure over capacity here is exactly
 the linker's "region overflowed by N bytes".
   flash: vector table, code, read-only data, and the load image of .data;
-  RAM:   .data, .bss and the stack reserved at the top (codegen_templates/linker.ld.j2).
+  RAM:   .data, .bss and the stack reserved at the top (codegen_templates/linker.ld.j2);
+  each external memory: the weights placed there (edgexf/targets/placement.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from elftools.elf.constants import SH_FLAGS
 from elftools.elf.elffile import ELFFile
 
 from edgexf.errors import EdgexfError
-from edgexf.targets.boards import Board
+from edgexf.targets.boards import Board, Region
+
+
+@dataclass(frozen=True)
+class TierUse:
+    """One memory of the board and what the image puts there (report.json's "memory_tiers")."""
+
+    name: str  # flash, ram, or an [[external]] memory's name
+    kind: str  # "internal flash", "internal sram", or the external memory's kind
+    origin: int  # the board's address (also for an emulated image)
+    size: int
+    used_bytes: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -29,6 +44,7 @@ class MemoryUse:
     stack_bytes: int
     emulated: bool
     sections: dict[str, int] = field(default_factory=dict)  # allocated sections: name -> size in bytes
+    tiers: tuple[TierUse, ...] = ()  # internal flash, RAM, then each external memory
 
     def summary(self) -> str:
         """Two lines: 'flash 123,456 / 1,048,576 B (11.8%)' and the same for RAM."""
@@ -51,19 +67,31 @@ def elf_sizes(elf: Path, board: Board) -> MemoryUse:
         # The vector table sits at the start of flash: its address says which memory map was linked.
         emulated = board.emulator is not None and vectors["sh_addr"] == board.emulator.flash_origin
         flash, ram = board.link_regions(emulated)
-        load_ends = [
-            _load_address(image, s) + s["sh_size"] for s in allocated if s["sh_type"] != "SHT_NOBITS"
+        stored = [(_load_address(image, s), s["sh_size"]) for s in allocated if s["sh_type"] != "SHT_NOBITS"]
+        placed = [(s["sh_addr"], s["sh_size"]) for s in allocated]
+
+        def used(region: Region, spans: list[tuple[int, int]]) -> int:
+            ends = [start + size for start, size in spans if region.origin <= start < region.end]
+            return max(ends, default=region.origin) - region.origin
+
+        tiers = [
+            TierUse("flash", "internal flash", board.flash.origin, board.flash.size, used(flash, stored)),
+            TierUse("ram", "internal sram", board.ram.origin, board.ram.size, used(ram, placed)),
         ]
-        ram_ends = [s["sh_addr"] + s["sh_size"] for s in allocated if ram.origin <= s["sh_addr"] < ram.end]
+        for tier in board.external:
+            lacking = emulated and tier.emulator_origin is None  # the emulator has none: nothing is there
+            in_use = 0 if lacking else used(board.tier_region(tier, emulated), placed)
+            tiers.append(TierUse(tier.name, tier.kind, tier.region.origin, tier.region.size, in_use))
         return MemoryUse(
             board=board.name,
-            flash_bytes=max(load_ends, default=flash.origin) - flash.origin,
-            ram_bytes=max(ram_ends, default=ram.origin) - ram.origin,
+            flash_bytes=tiers[0].used_bytes,
+            ram_bytes=tiers[1].used_bytes,
             flash_capacity=board.flash.size,
             ram_capacity=board.ram.size,
             stack_bytes=board.stack_bytes,
             emulated=emulated,
             sections={s.name: s["sh_size"] for s in allocated},
+            tiers=tuple(tiers),
         )
 
 

@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
+from elftools.elf.elffile import ELFFile
 
 from edgexf.errors import BoardError, DoesNotFitError, EdgexfError, ToolchainError
 from edgexf.resources import firmware_dir, templates_dir
 from edgexf.targets.boards import Board, list_boards, load_board
 from edgexf.targets.objcache import compile_objects
+from edgexf.targets.tiers import EXTERNAL_SECTION
 
 COMMON_CFLAGS = ["-std=c11", "-O2", "-Wall", "-Wextra", "-ffp-contract=off"]
 # Bare metal: a section per function and per object so --gc-sections drops unused kernels and
@@ -47,13 +49,17 @@ INSTALL_COMMANDS = {
     "qemu-system-arm": _INSTALL_ARM,
 }
 
-_OVERFLOW = re.compile(r"region [`']?(FLASH|RAM)'? overflowed by (\d+) bytes")
+_OVERFLOW = re.compile(r"region [`']?(FLASH|RAM|EXTFLASH)'? overflowed by (\d+) bytes")
 _ERROR_TAIL_CHARS = 4000  # enough for the first errors; a broken model can produce pages
 
 
 @dataclass(frozen=True)
 class Firmware:
-    """A linked image for one board; `emulated` says it is linked at the emulator's addresses."""
+    """A linked image for one board; `emulated` says it is linked at the emulator's addresses.
+
+    bin is the internal flash's image, from its origin; ext_bin, where weights are placed in the board's
+    external flash, that memory's image, from its origin (one .bin spanning both would be gigabytes of
+    gap). hex and the ELF hold both."""
 
     board: Board
     emulated: bool
@@ -61,6 +67,7 @@ class Firmware:
     bin: Path
     hex: Path
     map: Path
+    ext_bin: Path | None = None
 
     def __post_init__(self) -> None:
         for path in (self.elf, self.bin, self.hex):
@@ -140,6 +147,16 @@ def _run_in(cmd: list, what: str, cwd: Path) -> None:
 
 def render_linker_script(board: Board, emulated: bool) -> str:
     flash, ram = board.link_regions(emulated)
+    tier, ext = board.weights_tier, None
+    if tier is not None:
+        region = board.tier_region(tier, emulated)
+        where = f"{board.emulator.machine}'s memory standing in for " if emulated and board.emulator else ""
+        ext = {
+            "note": f"{where}{tier.describe()}",
+            "origin": f"{region.origin:#010x}",
+            "size": region.size,
+            "section": EXTERNAL_SECTION,
+        }
     if emulated:
         assert board.emulator is not None  # link_regions checked
         note = (
@@ -151,6 +168,8 @@ def render_linker_script(board: Board, emulated: bool) -> str:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir()),
         undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
         keep_trailing_newline=True,
     )
     return env.get_template("linker.ld.j2").render(
@@ -164,6 +183,7 @@ def render_linker_script(board: Board, emulated: bool) -> str:
         ram_size=ram.size,
         stack_bytes=board.stack_bytes,
         stack_top=f"{ram.end:#010x}",
+        ext=ext,
     )
 
 
@@ -244,18 +264,45 @@ def link_firmware(
     run_compiler(cmd, f"arm-none-eabi-gcc building {what}", board)
     images = {"binary": out_dir / "app.bin", "ihex": out_dir / "app.hex"}
     for fmt, path in images.items():
-        run_compiler([objcopy, "-O", fmt, elf, path], f"arm-none-eabi-objcopy -O {fmt}")
-    return Firmware(board, emulated, elf, images["binary"], images["ihex"], map_file)
+        internal = ["-R", EXTERNAL_SECTION] if fmt == "binary" else []
+        run_compiler([objcopy, "-O", fmt, *internal, elf, path], f"arm-none-eabi-objcopy -O {fmt}")
+    ext_bin = out_dir / "app_ext.bin"
+    ext_bin.unlink(missing_ok=True)  # from an earlier build with external weights
+    if _has_section(elf, EXTERNAL_SECTION):
+        run_compiler([objcopy, "-O", "binary", "-j", EXTERNAL_SECTION, elf, ext_bin], "arm-none-eabi-objcopy")
+    return Firmware(
+        board,
+        emulated,
+        elf,
+        images["binary"],
+        images["ihex"],
+        map_file,
+        ext_bin if ext_bin.is_file() else None,
+    )
+
+
+def _has_section(elf: Path, name: str) -> bool:
+    with open(elf, "rb") as f:
+        section = ELFFile(f).get_section_by_name(name)
+        return section is not None and section["sh_size"] > 0
 
 
 def _does_not_fit(board: Board, overflows: dict[str, int]) -> DoesNotFitError:
     """The error for a linker region overflow: which memory, by how much, and what would help.
 
-    `overflows` maps the linker's region name (FLASH, RAM) to its "overflowed by N bytes"; the
-    error carries it as .overflows, keyed 'flash' and 'ram'.
+    `overflows` maps the linker's region name (FLASH, RAM, EXTFLASH) to its "overflowed by N bytes";
+    the error carries it as .overflows, keyed 'flash', 'ram' and the external tier's name.
     """
+    tier = board.weights_tier
     capacity = {"FLASH": board.flash.size, "RAM": board.ram.size}
     label = {"FLASH": "flash", "RAM": "RAM"}
+    key = {"FLASH": "flash", "RAM": "ram"}
+    if tier is not None:
+        capacity["EXTFLASH"], label["EXTFLASH"], key["EXTFLASH"] = (
+            tier.region.size,
+            tier.describe(),
+            tier.name,
+        )
     lines = [f"the model does not fit {board.name}:"]
     for region, over in overflows.items():
         stack = f" (including the {board.stack_bytes:,} B reserved for the stack)" if region == "RAM" else ""
@@ -263,33 +310,43 @@ def _does_not_fit(board: Board, overflows: dict[str, int]) -> DoesNotFitError:
             f"  {label[region]}: needs {capacity[region] + over:,} B{stack}, "
             f"the board has {capacity[region]:,} B: over by {over:,} B"
         )
-    needed = {region: capacity[region] + overflows.get(region, 0) for region in capacity}
-    fits = _boards_with(needed["FLASH"], needed["RAM"])
+    # what the weights and code need in all: the internal flash, and the external one where it is short
+    needed_flash = capacity["FLASH"] + overflows.get("FLASH", 0)
+    if "EXTFLASH" in overflows:
+        needed_flash += capacity["EXTFLASH"] + overflows["EXTFLASH"]
+    fits = _boards_with(needed_flash, capacity["RAM"] + overflows.get("RAM", 0))
     hints = []
-    if "FLASH" in overflows:
+    if "FLASH" in overflows and tier is not None:
+        hints.append(f"--weights external puts all the weights in {tier.describe()}")
+    if overflows.keys() & {"FLASH", "EXTFLASH"}:
         hints.append(
             "fewer weight bytes: --lowrank FRACTION factorizes the linear layers (edgexf fit searches the "
             "ranks for a flash budget), --quantize int8 stores a float32 model's weights in a quarter"
         )
     if "RAM" in overflows:
         hints.append("a smaller arena: --quantize int8 for a float32 model, fewer tokens or narrower layers")
-    hints.append(f"a smaller model, or a board with more {' and '.join(label[r] for r in overflows)}")
+    short = " and ".join(dict.fromkeys("flash" if r == "EXTFLASH" else label[r] for r in overflows))
+    hints.append(f"a smaller model, or a board with more {short}")
     lines.append(
         "To make it fit: " + "; ".join(hints) + (f" (large enough: {', '.join(fits)})." if fits else ".")
     )
     error = DoesNotFitError("\n".join(lines))
-    error.overflows = {label[r].lower(): n for r, n in overflows.items()}  # type: ignore[attr-defined]
+    error.overflows = {key[r]: n for r, n in overflows.items()}  # type: ignore[attr-defined]
     return error
 
 
 def _boards_with(needed_flash: int, needed_ram: int) -> list[str]:
-    # Code size differs a little between cores and FPUs: a hint, not a promise.
+    """Boards with that much flash, counting an external flash for weights, and RAM. Code size differs
+    a little between cores and FPUs, and weights fill an external flash only in whole tensors: a hint,
+    not a promise."""
     fits = []
     for name in list_boards():
         try:
             other = load_board(name)
         except BoardError:
             continue
-        if other.flash.size >= needed_flash and other.ram.size >= needed_ram:
+        tier = other.weights_tier
+        flash = other.flash.size + (tier.region.size if tier is not None else 0)
+        if flash >= needed_flash and other.ram.size >= needed_ram:
             fits.append(name)
     return fits

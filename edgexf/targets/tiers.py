@@ -1,0 +1,62 @@
+"""External memories of a board (memory tiers), read from its [[external]] tables (edgexf/targets/boards.py).
+
+The F746 Discovery kit's 16 MB QSPI NOR flash, memory-mapped at 0x90000000, is one: weights that do not
+fit the 1 MB internal flash are placed there (edgexf/targets/placement.py). Its SDRAM at 0xC0000000 is
+another (read-write; declared, not used yet). QEMU has no such memories, so a tier that the emulator
+must hold names where the emulator's machine has memory to stand in for it (emulator_origin).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from edgexf.targets.board_table import ADDRESS_SPACE, Region, Table
+
+# Kinds of external memory, and whether the core can only read them: memory-mapped NOR flash is
+# written by a debugger (or a flash loader), not by the program, so only constants (weights) go there.
+MEMORY_KINDS: dict[str, bool] = {"qspi_flash": True, "octospi_flash": True, "sdram": False}
+_TIER_NAME = re.compile(r"[a-z][a-z0-9_]*")
+# The linker output section of the weights placed in the external flash (weights.c puts each in
+# .edgexf_ext.<C name>; codegen_templates/linker.ld.j2 collects them in region EXTFLASH).
+EXTERNAL_SECTION = ".edgexf_ext"
+
+
+@dataclass(frozen=True)
+class MemoryTier:
+    """A memory outside the chip: where the core sees it, and where the emulator's machine has memory to
+    stand in for it (None: the emulator has none)."""
+
+    name: str
+    kind: str
+    region: Region
+    emulator_origin: int | None = None
+
+    @property
+    def read_only(self) -> bool:
+        return MEMORY_KINDS[self.kind]
+
+    def describe(self) -> str:
+        """ "external 'qspi' (qspi_flash, 16 MB at 0x90000000)"."""
+        return f"external '{self.name}' ({self.kind}, {self.region.describe()})"
+
+
+def read_external(t: Table) -> tuple[MemoryTier, ...]:
+    """The board's [[external]] array of tables; each field checked (overlaps: boards.py)."""
+    items = t.data.pop("external")
+    if not isinstance(items, list):
+        raise t.fail("external", "must be an array of tables: write each memory as [[external]]")
+    tiers: list[MemoryTier] = []
+    for i, item in enumerate(items):
+        e = Table(t.path, item, f"external[{i}].")
+        name = e.take("name", str)
+        if not _TIER_NAME.fullmatch(name) or name in (x.name for x in tiers):
+            raise e.fail("name", f"= {name!r} must be a unique lower-case identifier (a-z, 0-9, _)")
+        kind = e.choice("kind", list(MEMORY_KINDS))
+        region = Region(e.address("origin"), e.positive("size"))
+        if region.end > ADDRESS_SPACE:
+            raise e.fail("size", f"= {region.size}: the memory would end at {region.end:#x}, beyond 32 bits")
+        emulator_origin = e.address("emulator_origin") if "emulator_origin" in e.data else None
+        e.done("name, kind, origin, size, emulator_origin")
+        tiers.append(MemoryTier(name, kind, region, emulator_origin))
+    return tuple(tiers)
