@@ -5,6 +5,7 @@ the report's figures against the ELF, and the errors."""
 from __future__ import annotations
 
 import json
+from importlib.util import module_from_spec, spec_from_file_location
 from pathlib import Path
 
 import pytest
@@ -154,3 +155,27 @@ def test_an_external_flash_too_small_is_named(tmp_path: Path, capsys: pytest.Cap
     needed = 8192 + 128 + 1280 + 48  # each array padded to 16 bytes
     assert f"external 'qspi' (qspi_flash, 4,096 B at 0x90000000): needs {needed:,} B" in err
     assert f"over by {needed - 4096:,} B" in err
+
+
+@pytest.mark.qemu
+def test_scaled_down_mcuformer_takes_the_two_tier_path_in_qemu(tmp_path: Path) -> None:
+    """examples/mcuformer.py:small (60 px RGB, embedding 224, depth 2): int8 weights of 1.7 MB, more than
+    the F746's 1 MB, split by --weights auto between the internal flash and the QSPI flash; the image
+    for QEMU has them at 0x60000000 and runs bit-exact with the reference."""
+    example = Path(__file__).resolve().parents[2] / "examples" / "mcuformer.py"
+    data = tmp_path / "data"
+    spec = spec_from_file_location("mcuformer_example", example)
+    module = module_from_spec(spec)
+    spec.loader.exec_module(module)
+    calib, test = module.write_data(data, module.SMALL, calib=16, test=2)
+    out = tmp_path / "build"
+    args = ["compile", f"{example}:small", "--board", "stm32f746g-disco", "-o", str(out)]
+    assert main([*args, "--quantize", "int8", "--calibration", str(calib), "--test-data", str(test)]) == 0
+    r = json.loads((out / "report.json").read_text())
+    tiers = {t["name"]: t for t in r["memory_tiers"]}
+    assert tiers["qspi"]["used_bytes"] > 0 and tiers["flash"]["used_bytes"] <= tiers["flash"]["size"]
+    board_w, emu_w = _weights(out / "firmware" / "app.elf"), _weights(out / "emulator" / "app.elf")
+    outside = {n for n, (a, _) in board_w.items() if _inside(a, QSPI)}
+    assert outside and outside == {n for n, (a, _) in emu_w.items() if _inside(a, QSPI_ON_QEMU)}
+    assert sum(board_w[n][1] for n in outside) == tiers["qspi"]["used_bytes"]
+    assert main(["run", str(out), "--emulate", "--check"]) == 0
