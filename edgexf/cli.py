@@ -11,7 +11,7 @@ import numpy as np
 
 from edgexf import __version__
 from edgexf.compress.layer_errors import format_layer_errors
-from edgexf.errors import EdgexfError
+from edgexf.errors import EXIT_CODES, INTERNAL_ERROR, INTERRUPTED, EdgexfError, bug_message
 from edgexf.eval.cli_eval import add_parser as add_eval_parser
 from edgexf.eval.cli_flash import add_parser as add_flash_parser
 from edgexf.fit.cli_fit import add_parser as add_fit_parser
@@ -248,6 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="edgexf",
         description="Compile transformer-family models to C for "
         "microcontrollers, build them for a board, and run them in QEMU.",
+        epilog="exit statuses:\n" + "\n".join(f"  {k:>3}  {v}" for k, v in EXIT_CODES.items()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--version", action="version", version=f"edgexf {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
@@ -391,7 +393,10 @@ def main(argv: list[str] | None = None) -> int:
         return e.exit_code
     except KeyboardInterrupt:
         print("edgexf: interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED
+    except Exception as e:  # a bug: one line for the user, the traceback in a file
+        print(bug_message(e), file=sys.stderr)
+        return INTERNAL_ERROR
 
 
 if __name__ == "__main__":

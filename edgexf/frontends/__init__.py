@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import logging
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -63,12 +64,17 @@ def load_model(
                 f"{path.name}: unknown model format {path.suffix!r}; give a torch.export program "
                 "(.pt2) or FILE.py:FUNCTION returning (module, example_input)"
             )
+        export_log = logging.getLogger("torch.export")
+        level = export_log.level
+        export_log.setLevel(logging.ERROR)  # its warning prints a traceback of its own before ours
         try:
             ep = torch.export.load(str(path))
         except Exception as e:  # torch raises many types for a bad archive
             raise ModelLoadError(
                 f"{path}: not a readable torch.export program (.pt2): {type(e).__name__}: {e}"
             ) from e
+        finally:
+            export_log.setLevel(level)
         default_name = path.stem
     return _from_program(ep, name or default_name, spec)
 
