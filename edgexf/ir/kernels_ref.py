@@ -159,8 +159,10 @@ def linear_f32(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.
     if b is not None:
         acc[...] = _as_f32(b)  # C's acc = b[j] (not 0 + b[j], which turns -0.0 into +0.0)
     wt = np.ascontiguousarray(w.T)  # (k, m): row i is w[:, i]
+    term = np.empty_like(acc)  # in place: the same float32 products and sums, without two arrays per i
     for i in range(k):
-        acc = acc + x[..., i, None] * wt[i]
+        np.multiply(x[..., i, None], wt[i], out=term)
+        acc += term
     return acc
 
 
@@ -174,8 +176,10 @@ def matmul_f32(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         raise ValueError(f"matmul_f32: inner dims differ, a {a.shape} b {b.shape}")
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     acc = np.zeros(batch + (a.shape[-2], b.shape[-1]), np.float32)
+    term = np.empty_like(acc)
     for i in range(k):
-        acc = acc + a[..., :, i, None] * b[..., None, i, :]
+        np.multiply(a[..., :, i, None], b[..., None, i, :], out=term)
+        acc += term
     return acc
 
 
