@@ -36,10 +36,9 @@ from edgexf.ir.reference import run_reference
 from edgexf.memory.plan import EXACT_TIME_S, plan_memory
 from edgexf.memory.show import timeline_text, write_plan_picture
 from edgexf.memory.techniques import compare_techniques
-from edgexf.passes.fold_constants import fold_constants
 from edgexf.passes.fuse import fuse
 from edgexf.passes.lowrank_linear import lowrank_linear
-from edgexf.passes.remove_dead_ops import remove_dead_ops
+from edgexf.passes.optimize import optimize
 from edgexf.passes.select_kernels import select_kernels
 from edgexf.report_figures import float_figures, io_entry, kernels_entry, streaming_figures
 from edgexf.run.build_dir import REPORT_FILE
@@ -128,8 +127,8 @@ def _compile_into(
     check_inputs(loaded, test_data, quant and quant.calibration, log)  # before any work: weights, data
 
     step("optimizing the graph")
-    g = fold_constants(loaded.graph)  # before planning: constant results go to flash, not the arena
-    g = remove_dead_ops(g)  # e.g. the unused parts of an unbind
+    # constant results go to flash, not the arena; layers written op by op become one op (all frontends)
+    g = optimize(loaded.graph)
     lowrank_report = None
     if lowrank is not None:  # before quantizing: the factors get their own int8 scales
         g, lowrank_report = _lowrank(g, lowrank, quant.calibration if quant else test_data, log)

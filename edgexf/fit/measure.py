@@ -29,8 +29,7 @@ from edgexf.compress.calibrate import calibrate
 from edgexf.compress.quantize import quantize_graph
 from edgexf.frontends import _from_program
 from edgexf.ir.graph import Graph
-from edgexf.passes.fold_constants import fold_constants
-from edgexf.passes.remove_dead_ops import remove_dead_ops
+from edgexf.passes.optimize import optimize
 from edgexf.pipeline import MemoryOptions, plan_for_board
 from edgexf.run.vectors import as_samples
 from edgexf.targets.boards import Board, Region
@@ -77,10 +76,10 @@ class Overhead:
 
 
 def lower(module: torch.nn.Module, example: torch.Tensor, name: str = "candidate") -> Graph:
-    """The float IR graph of `module`, as compile loads it (torch.export, then fold and prune)."""
+    """The float IR graph of `module`, as compile loads it (torch.export, then passes/optimize.py)."""
     ep = torch.export.export(module.eval(), (example,))
     graph = _from_program(ep, name, name).graph
-    return remove_dead_ops(fold_constants(graph))
+    return optimize(graph)
 
 
 def quantize_and_plan(

@@ -2,7 +2,7 @@
 
     read and check the file -> graph inputs (static shapes) and initializers -> node by node:
     all inputs constant ? evaluate it now (onnx_fold.py) : ONNX_OPS[op_type] (onnx_ops.py) -> IR ops
-    -> recognize decomposed LayerNorm and GELU (edgexf/passes/recognize.py)
+    (decomposed LayerNorm, GELU and attention are recognized later, for every frontend: passes/optimize.py)
 
 Values are either constants (NumPy arrays of any ONNX dtype, kept here until an IR op reads them) or IR
 tensors (float32 activations). So shape arithmetic (Shape -> Gather -> Unsqueeze -> Concat -> Reshape)
@@ -23,7 +23,6 @@ from edgexf.errors import EdgexfError, ModelLoadError, UnsupportedOpError
 from edgexf.frontends.onnx_fold import fold_node, is_foldable
 from edgexf.ir.builder import GraphBuilder
 from edgexf.ir.graph import Graph, GraphError
-from edgexf.passes.recognize import recognize_patterns
 from edgexf.passes.remove_dead_ops import remove_dead_ops
 
 MIN_OPSET = 13
@@ -276,9 +275,7 @@ def _convert(model: onnx.ModelProto, name: str, input_shapes: dict[str, tuple[in
     if not outs:
         raise ModelLoadError("the ONNX graph has no outputs")
     try:
-        graph = c.b.build(outs)
-        # dead ops first: an unused branch would count as another user of the patterns' tensors
-        return remove_dead_ops(recognize_patterns(remove_dead_ops(graph)))
+        return remove_dead_ops(c.b.build(outs))
     except GraphError as e:
         raise ModelLoadError(f"the ONNX model does not convert to a consistent graph: {e}") from None
 

@@ -1,0 +1,24 @@
+"""The float graph passes every frontend's model goes through before quantization and planning.
+
+    optimize(graph): fold constants -> drop dead ops -> recognize layers written op by op (LayerNorm,
+    GELU, linear + bias: recognize.py) -> put attention into the one form fusion reads (attention_forms.py)
+
+PyTorch, ONNX and TFLite models all take this path (edgexf/pipeline.py, and `edgexf fit`'s candidates),
+so a LayerNorm written out by hand in PyTorch is recognized as one exported by ONNX at opset 13 is.
+A pre-quantized (int8 .tflite) graph passes through unchanged where a rule needs float32.
+"""
+
+from __future__ import annotations
+
+from edgexf.ir.graph import Graph
+from edgexf.passes.attention_forms import canonical_attention
+from edgexf.passes.fold_constants import fold_constants
+from edgexf.passes.recognize import recognize_patterns
+from edgexf.passes.remove_dead_ops import remove_dead_ops
+
+
+def optimize(graph: Graph) -> Graph:
+    # dead ops first and between: an unused branch would count as another reader of a pattern's tensors
+    g = remove_dead_ops(fold_constants(graph))
+    g = remove_dead_ops(recognize_patterns(g))
+    return remove_dead_ops(canonical_attention(g))
