@@ -16,6 +16,7 @@ as separate MatMul, Mul and Softmax nodes).
 from __future__ import annotations
 
 import enum
+import logging
 import sys
 import types
 import warnings
@@ -84,21 +85,30 @@ def _stand_in_for_torchvision() -> None:
     module("torchvision", transforms=transforms, ops=ops, datasets=data, __version__="0+stand-in")
 
 
-def build() -> tuple[torch.nn.Module, torch.Tensor]:
+def build(**config) -> tuple[torch.nn.Module, torch.Tensor]:
+    """The model above; `config` overrides VisionTransformer's arguments (benchmarks/imports.py)."""
     _stand_in_for_torchvision()
     from timm.models.vision_transformer import VisionTransformer
 
+    # gone again once timm is imported: others ask importlib.util.find_spec("torchvision"), which raises
+    # on a module without a spec (transformers, torch.onnx's dynamo exporter)
+    for name in [m for m in sys.modules if m.split(".")[0] == "torchvision"]:
+        if getattr(sys.modules[name], "__doc__", "") == "stand-in: see tests/data/timm_vit.py":
+            del sys.modules[name]
+
     torch.manual_seed(SEED)
-    model = VisionTransformer(
+    config = dict(
         img_size=IMG, patch_size=PATCH, in_chans=CHANNELS, num_classes=CLASSES,
         embed_dim=32, depth=2, num_heads=2, mlp_ratio=2.0,
-    )  # fmt: skip
-    return model.eval(), torch.randn(1, CHANNELS, IMG, IMG)
+    ) | config  # fmt: skip
+    model = VisionTransformer(**config)
+    return model.eval(), torch.randn(1, CHANNELS, config["img_size"], config["img_size"])
 
 
-def export(path: Path, opset: int = 17) -> Path:
-    """The model as ONNX at `path` (input "x", output "logits", batch 1)."""
-    model, example = build()
+def export(path: Path, opset: int = 17, dynamo: bool = False, **config) -> Path:
+    """The model as ONNX at `path` (input "x", output "logits", batch 1); dynamo=True: torch 2.13's
+    default exporter (its own opset; it needs onnxscript), else the TorchScript one at `opset`."""
+    model, example = build(**config)
     if opset < 14:  # no ONNX form of F.scaled_dot_product_attention: timm's own unfused attention
         for block in model.blocks:
             block.attn.fused_attn = False
@@ -107,9 +117,10 @@ def export(path: Path, opset: int = 17) -> Path:
         # timm's shape checks, which become constants: right for a static-shape batch-1 model.
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        logging.getLogger("torch.onnx").setLevel(logging.CRITICAL)  # dynamo: a traceback per torchvision op
         torch.onnx.export(
             model, (example,), str(path), input_names=["x"], output_names=["logits"],
-            opset_version=opset, dynamo=False,
+            opset_version=None if dynamo else opset, dynamo=dynamo,
         )  # fmt: skip
     return Path(path)
 
