@@ -240,7 +240,11 @@ def build_parser() -> argparse.ArgumentParser:
     m = c.add_argument_group("memory planning")
     m.add_argument("--print-plan", action="store_true", help="print the arena timeline (ops by bytes)")
     m.add_argument(
-        "--no-fusion", action="store_true", help="keep attention, MLP and patch embedding layer by layer"
+        "--no-fusion",
+        action="store_true",
+        help="keep every op as the model file writes it: no recognized LayerNorm, GELU or attention forms, "
+        "attention, MLP and patch embedding layer by layer (an int8 .tflite then rounds as tflite-micro "
+        "does, op by op)",
     )
     m.add_argument("--no-inplace", action="store_true", help="never write an output over a dead input")
     m.add_argument(

@@ -64,7 +64,9 @@ LAYER_ERROR_SAMPLES = 256  # calibration samples the per-layer error report runs
 class MemoryOptions:
     """How memory is planned (edgexf/memory/): all techniques on by default."""
 
-    fusion: bool = True  # operator integration and patch streaming (edgexf/passes/fuse.py)
+    fusion: bool = (
+        True  # recognized layers (passes/optimize.py), operator integration, patch streaming (fuse.py)
+    )
     inplace: bool = True  # token overwriting
     exact_time_s: float = EXACT_TIME_S
     print_plan: bool = False  # the ASCII timeline, on the log
@@ -128,7 +130,8 @@ def _compile_into(
 
     step("optimizing the graph")
     # constant results go to flash, not the arena; layers written op by op become one op (all frontends)
-    g = optimize(loaded.graph)
+    mem_opts = memory or MemoryOptions()
+    g = optimize(loaded.graph, recognize=mem_opts.fusion)
     lowrank_report = None
     if lowrank is not None:  # before quantizing: the factors get their own int8 scales
         g, lowrank_report = _lowrank(g, lowrank, quant.calibration if quant else test_data, log)
@@ -143,7 +146,6 @@ def _compile_into(
         g, quant_report = quantize_from_file(g, loaded.quant, str(model), test_data)
 
     step("integrating ops and planning memory")
-    mem_opts = memory or MemoryOptions()
     techniques = compare_techniques(g, min(mem_opts.exact_time_s, 1.0))  # what each technique saves
     g, fused, kernel_set, selection, plan = plan_for_board(g, board, kernels, mem_opts, dsp_weights)
     if mem_opts.print_plan:

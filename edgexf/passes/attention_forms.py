@@ -13,7 +13,7 @@ above, op for op, without changing what is computed beyond float rounding:
                     side) and timm's `q = q * scale` before QK^T, a and b scalar constants;
                     scores / c  =>  scores * (1 / c)   (HuggingFace's eager attention)
 - transpose_by_reshapes:  reshape (merge leading axes) -> transpose (last two) -> reshape (split them
-                    back)  =>  one transpose of the last two axes (the dynamo exporter's k^T)
+                    back)  =>  reshape -> one transpose of the last two axes (the dynamo exporter's k^T)
 - zero_mask:        x + 0 (a constant of zeros, x's shape or broadcast to it)  =>  x
 - packed_qkv:       three linears of one x (q, k, v projections, HuggingFace's query/key/value), each
                     -> reshape (1,T,H,dh) -> transpose [0,2,1,3] (k^T also [0,2,3,1], or a further
@@ -107,6 +107,8 @@ def _div_to_mul(g: Graph, v: _View, div: Op) -> bool:
 
 
 def _transpose_by_reshapes(g: Graph, v: _View, tr: Op) -> bool:
+    """reshape (merge batch axes) -> transpose (last two) -> reshape (split them)  =>  reshape to the
+    final batch axes -> transpose of the last two: the first reshape takes the last one's batch axes."""
     if tr.type != "transpose":
         return False
     r1, r2 = v.made_by(tr.inputs[0], "reshape"), v.only_reader(tr.outputs[0])
@@ -114,15 +116,16 @@ def _transpose_by_reshapes(g: Graph, v: _View, tr: Op) -> bool:
         return False
     x, mid, y = v.shape(r1.inputs[0]), v.shape(tr.inputs[0]), v.shape(r2.outputs[0])
     n = len(mid)
-    if n < 2 or tr.attrs["perm"] != [*range(n - 2), n - 1, n - 2] or len(x) < 2:
+    if n < 2 or tr.attrs["perm"] != [*range(n - 2), n - 1, n - 2] or len(x) < 2 or len(y) < 2:
         return False
-    if x[-2:] != mid[-2:] or y[:-2] != x[:-2] or y[-2:] != (x[-1], x[-2]):
+    if x[-2:] != mid[-2:] or y[-2:] != (x[-1], x[-2]) or np.prod(x[:-2]) != np.prod(y[:-2]):
         return False
-    perm = [*range(len(x) - 2), len(x) - 1, len(x) - 2]
+    view = (*y[:-2], *x[-2:])
+    r1.attrs = {"shape": view}
+    g.tensors[r1.outputs[0]].shape = view
+    perm = [*range(len(y) - 2), len(y) - 1, len(y) - 2]
     _swap(
-        g,
-        [r1, tr, r2],
-        [Op("transpose", tr.name, [r1.inputs[0]], list(r2.outputs), {"perm": perm}, tr.source)],
+        g, [tr, r2], [Op("transpose", tr.name, [r1.outputs[0]], list(r2.outputs), {"perm": perm}, tr.source)]
     )
     return True
 
