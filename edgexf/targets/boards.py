@@ -39,6 +39,9 @@ A board file (boards/<name>.toml; the name is the file's stem):
     size = 16_777_216
     emulator_origin = 0x60000000  # where [emulator]'s machine has memory to stand in for it; required
                                   # for the tier that holds weights on a board with an [emulator]
+    setup = "stm32f7_qspi"        # optional: firmware/bsp/external/<setup>.c, which makes the memory
+                                  # readable on the board (a QSPI flash: memory-mapped mode); the board's
+                                  # evaluation firmware needs it when a build places weights there
 
 The weights that do not fit the internal flash go to the first read-only external tier
 (edgexf/targets/placement.py); read-write tiers (SDRAM) are declared for completeness, unused so far.
