@@ -171,7 +171,9 @@ def _compile_into(
         arena_bytes=plan.arena_bytes, inputs=inputs, outputs=outputs_io, state_bytes=state_bytes(g),
     )  # fmt: skip
     try:
-        firmware, emulated, evals = _build_firmware(board, sources.dir, out_dir, info)
+        firmware, emulated, evals = _build_firmware(
+            board, sources.dir, out_dir, info, bool(placement.external)
+        )
     except DoesNotFitError as e:
         raise DoesNotFitError(f"{e}\n{breakdown(sources.weights_bytes, plan, g, placement)}") from None
     for note in evals.notes:
@@ -291,12 +293,13 @@ class _Steps:
 
 
 def _build_firmware(
-    board: Board, model_dir: Path, out_dir: Path, info: dict
+    board: Board, model_dir: Path, out_dir: Path, info: dict, external_weights: bool
 ) -> tuple[Firmware, Firmware | None, EvalBuilds]:
     """The runner for the board and its emulator (firmware/, emulator/) and the evaluation firmware for
     both (eval/board/, eval/emulator/). The model, mostly weights, is compiled once (firmware/obj/) and
     linked four times, side by side. A runner that does not fit raises DoesNotFitError; an evaluation
-    firmware that does not fit is left out, and EvalBuilds says why."""
+    firmware that does not fit is left out, and EvalBuilds says why. external_weights: the placement
+    put weights in the external flash, so the board's evaluation firmware sets it up first."""
     objects = compile_model_objects(board, model_dir, out_dir / "firmware" / "obj")
     with ThreadPoolExecutor(max_workers=3) as pool:
         runner = pool.submit(build_firmware, board, model_dir, out_dir / "firmware", False, (), objects)
@@ -305,7 +308,9 @@ def _build_firmware(
             if board.emulator
             else None
         )
-        evals = pool.submit(build_eval_builds, board, model_dir, out_dir / "eval", info, objects)
+        evals = pool.submit(
+            build_eval_builds, board, model_dir, out_dir / "eval", info, objects, external_weights
+        )
         return runner.result(), runner_emu.result() if runner_emu else None, evals.result()
 
 
