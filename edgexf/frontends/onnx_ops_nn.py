@@ -1,5 +1,6 @@
 """The ONNX layer ops (merged into ONNX_OPS): MatMul, Gemm, Conv -> linear, matmul, conv2d, conv1d;
-LayerNormalization, Softmax, Gelu, ReduceMean, ReduceSum -> layernorm, softmax, gelu, mean, sum.
+LayerNormalization, Softmax, Gelu, ReduceMean, ReduceSum, ReduceMax -> layernorm, softmax, gelu, mean,
+sum, max.
 
 A constant 2-D right operand makes a `linear` (weight stored (out, in), as torch's); the bias Add that
 follows it is folded in by edgexf/passes/recognize.py. Conv covers 1-D and 2-D, groups (depthwise),
@@ -214,6 +215,7 @@ NN_OPS = {
     "Conv": _conv,
     "ReduceMean": _reduce("mean"),
     "ReduceSum": _reduce("sum"),
+    "ReduceMax": _reduce("max"),
     "LayerNormalization": _layer_norm,
     "Softmax": _softmax,
     "Gelu": _gelu,
@@ -224,6 +226,7 @@ NN_ATTRS = {
     "Conv": {"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"},
     "ReduceMean": _REDUCE,
     "ReduceSum": _REDUCE,
+    "ReduceMax": _REDUCE,
     "LayerNormalization": {"axis", "epsilon", "stash_type"},
     "Softmax": {"axis"},
     "Gelu": {"approximate"},
