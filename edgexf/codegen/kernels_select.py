@@ -66,7 +66,8 @@ def _isnan(c: EmitContext, op: Op) -> KernelCall:
     if (c.graph.tensors[x].dtype, c.graph.tensors[y].dtype) != ("float32", "uint8"):
         raise _refuse(op, "only float32 in, uint8 out")
     n = math.prod(c.shape(x))
-    return KernelCall([f"exf_isnan_f32({c.ptr(x)}, {c.ptr(y, 'uint8_t')}, {n});"], functions=["exf_isnan_f32"])
+    call = f"exf_isnan_f32({c.ptr(x)}, {c.ptr(y, 'uint8_t')}, {n});"
+    return KernelCall([call], functions=["exf_isnan_f32"])
 
 
 register({"max": _max, "maximum": _maximum, "pad": _pad, "isnan": _isnan}, any_dtype=True)

@@ -76,7 +76,8 @@ def _pad_infer(op, s):
     shape, pads = s[0][0], tuple(op.attrs["pads"])
     if s[1][0] not in ((), (1,)) or len(pads) != 2 * len(shape) or min(pads, default=0) < 0:
         raise GraphError(
-            f"{op.describe()}: pads {list(pads)} (begins then ends, >= 0) of {list(shape)}, value {list(s[1][0])}"
+            f"{op.describe()}: pads {list(pads)} (begins then ends, >= 0) of {list(shape)}, "
+            f"value of shape {list(s[1][0])}"
         )
     return [(tuple(d + lo + hi for d, lo, hi in zip(shape, pads, pads[len(shape) :])), dtype)]
 
