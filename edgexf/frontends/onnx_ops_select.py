@@ -6,7 +6,9 @@ IsNaN is what torch.onnx's dynamo exporter puts after the softmax of scaled_dot_
 Softmax -> IsNaN -> Where(isnan, 0, p), which zeroes the rows of a fully masked query. When the softmax
 input is finite for every finite model input (no -inf mask; edgexf/ir/finite.py states the argument),
 IsNaN is a constant False here and Where, seeing a constant condition, passes p through: the guard
-costs nothing and the attention stays one softmax. Otherwise both are real ops (isnan, where).
+costs nothing and the attention stays one softmax. Otherwise both are real ops (isnan, where). The one
+difference the fold makes: a model input holding NaN or inf gives NaN probabilities where the guarded
+original gives 0 (the rest of such a model's outputs are NaN in both, through the residual stream).
 """
 
 from __future__ import annotations
@@ -24,9 +26,21 @@ if TYPE_CHECKING:
 
 def _isnan(c: C, n) -> str | np.ndarray:
     x = c.x(0)
-    if finite_for_finite_inputs(c.b.tensors, c.b.ops, x):
+    p = _softmax_input(c, x)
+    if p is not None and finite_for_finite_inputs(c.b.tensors, c.b.ops, p):
         return np.zeros(c.shape(x), dtype=bool)
     return c.op("isnan", [x])
+
+
+def _softmax_input(c: C, x: str) -> str | None:
+    """The input of the softmax that x is (through reshapes and transposes: a softmax on another axis),
+    or None. Only a softmax's guard folds: an IsNaN elsewhere may be there for NaN model inputs (missing
+    sensor values), which the finite-input argument assumes away."""
+    producer = {o: op for op in c.b.ops for o in op.outputs}
+    op = producer.get(x)
+    while op is not None and op.type in ("reshape", "transpose"):
+        op = producer.get(op.inputs[0])
+    return op.inputs[0] if op is not None and op.type == "softmax" else None
 
 
 def _max(c: C, n) -> str:

@@ -16,6 +16,7 @@ as separate MatMul, Mul and Softmax nodes).
 from __future__ import annotations
 
 import enum
+import importlib.machinery
 import sys
 import types
 import warnings
@@ -66,6 +67,8 @@ def _stand_in_for_torchvision() -> None:
     def module(name: str, **attrs) -> types.ModuleType:
         m = types.ModuleType(name, "stand-in: see tests/data/timm_vit.py")
         m.__dict__.update(attrs)
+        # a spec, as an imported module has: torch.onnx's dynamo exporter calls find_spec("torchvision")
+        m.__spec__ = importlib.machinery.ModuleSpec(name, None)
         sys.modules[name] = m
         return m
 
@@ -84,7 +87,9 @@ def _stand_in_for_torchvision() -> None:
     module("torchvision", transforms=transforms, ops=ops, datasets=data, __version__="0+stand-in")
 
 
-def build() -> tuple[torch.nn.Module, torch.Tensor]:
+def build(global_pool: str = "token") -> tuple[torch.nn.Module, torch.Tensor]:
+    """global_pool: timm's "token" (the class token), or "max" (max over the tokens, no class token:
+    exported as ReduceMax)."""
     _stand_in_for_torchvision()
     from timm.models.vision_transformer import VisionTransformer
 
@@ -92,8 +97,24 @@ def build() -> tuple[torch.nn.Module, torch.Tensor]:
     model = VisionTransformer(
         img_size=IMG, patch_size=PATCH, in_chans=CHANNELS, num_classes=CLASSES,
         embed_dim=32, depth=2, num_heads=2, mlp_ratio=2.0,
+        global_pool=global_pool, class_token=global_pool == "token",
     )  # fmt: skip
     return model.eval(), torch.randn(1, CHANNELS, IMG, IMG)
+
+
+def export_dynamo(path: Path, global_pool: str = "token") -> Path:
+    """The model as ONNX at `path` by torch.onnx.export's default (dynamo) exporter, as a user of torch
+    2.13 makes one (input "x", output "logits", batch 1)."""
+    from hf_vit import quiet_onnx_export
+
+    model, example = build(global_pool)
+    quiet_onnx_export()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            model, (example,), str(path), input_names=["x"], output_names=["logits"], verbose=False
+        )
+    return Path(path)
 
 
 def export(path: Path, opset: int = 17) -> Path:
