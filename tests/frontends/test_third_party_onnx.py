@@ -125,8 +125,9 @@ def test_int8_is_bit_exact_with_the_reference(name, exported, tmp_path):
     got = decode_outputs(run.outputs.reshape(SAMPLES, -1), r["outputs"][0])
     expected = ort_run(onnx.load(path), np.load(tmp_path / "test.npz")["x"][:, None]).reshape(SAMPLES, -1)
     corr = float(np.corrcoef(got.ravel(), expected.ravel())[0, 1])
+    err = np.abs(got - expected).max()
     print(
-        f"\n{name} int8 host vs onnxruntime: correlation {corr:.3f}, max abs {np.abs(got - expected).max():.3g} "
+        f"\n{name} int8 host vs onnxruntime: correlation {corr:.3f}, max abs {err:.3g} "
         f"(logits up to {np.abs(expected).max():.3g}); arena {r['arena_bytes']} B "
         f"(float32 {r['float']['arena_bytes']} B)"
     )
