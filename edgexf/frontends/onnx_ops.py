@@ -158,9 +158,18 @@ def _slice(c: C, n) -> str:
     if not len(starts) == len(ends) == len(axes) == len(steps):
         raise c.refuse(f"starts {starts}, ends {ends}, axes {axes}, steps {steps} of different lengths")
     for start, end, axis, step in zip(starts, ends, axes, steps):
-        if step != 1:
-            raise c.refuse(f"step {step} on a computed tensor (only step 1)")
-        y = slice_of(c, y, c.axis(axis, rank), start, end)
+        axis = c.axis(axis, rank)
+        if step == 1:
+            y = slice_of(c, y, axis, start, end)
+            continue
+        if step == 0:
+            raise c.refuse("step 0")
+        # another step (mambapy's scan, a reversal): a gather of the indices Python's slice picks, which
+        # clamps start and end as ONNX does for either sign of step
+        idx = tuple(range(*slice(start, end, step).indices(c.shape(y)[axis])))
+        if not idx:
+            raise c.refuse(f"an empty slice [{start}:{end}:{step}] of axis {axis} (size {c.shape(y)[axis]})")
+        y = c.op("gather", [y], {"axis": axis - rank, "indices": idx, "indices_shape": (len(idx),)})
     return y
 
 

@@ -97,3 +97,16 @@ def test_refusals_name_the_op_and_the_node():
     gap.graph.node[0].name = "rm"
     with pytest.raises(UnsupportedOpError, match=r"'rm' \(ReduceMax\) with axes \[0, 2\]"):
         onnx_to_graph(gap)
+
+
+@pytest.mark.parametrize(
+    "starts,ends,axes,steps",
+    [
+        ((7,), (32,), (1,), (8,)),  # mambapy's scan: every 8th step from the 8th
+        ((-1, 0), (-(2**63), 5), (2, 1), (-1, 2)),  # a reversal to the start, and a step of 2
+    ],
+)
+def test_slice_with_a_step_is_a_gather(tmp_path, starts, ends, axes, steps):
+    inits = {"s": i64(*starts), "e": i64(*ends), "a": i64(*axes), "st": i64(*steps)}
+    g = check(one_op("Slice", [1, 32, 5], inits), tmp_path)
+    assert set(op_types(g)) == {"gather"}
