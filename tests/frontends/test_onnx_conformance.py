@@ -23,7 +23,7 @@ from edgexf.frontends import onnx_conformance as conf
 # tell the lead about every entry. Empty when last counted.
 KNOWN_FAILURES: dict[str, str] = {}
 # Passed when last counted (all ops, 323 cases): a drop is a regression. Raise it when more pass.
-MIN_PASSED = 248
+MIN_PASSED = 249
 
 
 @pytest.fixture(scope="module")
