@@ -166,7 +166,7 @@ void exf_where_f32(const uint8_t *cond, const float *a, const float *b, float *y
 
 /* (conv1d is exf_conv2d_f32 with h = kh = 1.) */
 
-/* ---- selection (select.c): float32, or integer codes of one scale and zero point -------------- */
+/* ---- selection (select.c; exf_maximum_f32 in elementwise.c): float32, or integer codes -------- */
 
 /* Max over the middle axis: x (outer, n >= 1, inner) -> y (outer, inner); m = x[o, 0, i], then m = x[o, j, i]
  * where x[o, j, i] > m or is NaN, j in order (a NaN is kept once met). exf_max_q compares int8 (bytes 1)

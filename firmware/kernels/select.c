@@ -1,4 +1,5 @@
-/* Kernels that select or place values: max over an axis, elementwise maximum, constant padding, isnan.
+/* Kernels that select or place values: max over an axis, elementwise maximum of integer codes (the float
+ * one is with the other binary ops in elementwise.c), constant padding, isnan.
  * max and maximum take float32 or integer codes (int8, int16: the code generator gives every operand and
  * the output one scale and zero point, so comparing codes compares values). No arithmetic: the result
  * is one of the inputs bit for bit. */
@@ -46,41 +47,26 @@ typedef struct {
     void *y;
 } maximum_ctx;
 
-#define MAXIMUM_BLOCK(name, T, PICK)                                                                \
-    static void name(const void *ctx, int32_t out, const exf_bcast_block *blk) {                     \
-        const maximum_ctx *c = (const maximum_ctx *)ctx;                                            \
-        const int32_t sa = blk->step[0], sb = blk->step[1], n = blk->n;                             \
-        T *y = (T *)c->y + out;                                                                     \
-        for (int32_t r = 0; r < blk->rows; r++, y += n) {                                           \
-            const T *a = (const T *)c->a + blk->off[0] + r * blk->row_step[0];                      \
-            const T *b = (const T *)c->b + blk->off[1] + r * blk->row_step[1];                      \
-            for (int32_t i = 0; i < n; i++) {                                                       \
-                T u = a[i * sa], v = b[i * sb];                                                     \
-                y[i] = PICK ? u : v;                                                                \
-            }                                                                                       \
-        }                                                                                           \
+#define MAXIMUM_BLOCK(name, T)                                                                  \
+    static void name(const void *ctx, int32_t out, const exf_bcast_block *blk) {                 \
+        const maximum_ctx *c = (const maximum_ctx *)ctx;                                        \
+        const int32_t sa = blk->step[0], sb = blk->step[1], n = blk->n;                         \
+        T *y = (T *)c->y + out;                                                                 \
+        for (int32_t r = 0; r < blk->rows; r++, y += n) {                                       \
+            const T *a = (const T *)c->a + blk->off[0] + r * blk->row_step[0];                  \
+            const T *b = (const T *)c->b + blk->off[1] + r * blk->row_step[1];                  \
+            for (int32_t i = 0; i < n; i++) y[i] = a[i * sa] > b[i * sb] ? a[i * sa] : b[i * sb]; \
+        }                                                                                       \
     }
-MAXIMUM_BLOCK(maximum_f32_block, float, (u > v || u != u))
-MAXIMUM_BLOCK(maximum_s8_block, int8_t, (u > v))
-MAXIMUM_BLOCK(maximum_s16_block, int16_t, (u > v))
-
-static void maximum(exf_bcast_fn block, const void *a, const void *b, void *y, const int32_t shape[4],
-                    const int32_t sa[4], const int32_t sb[4]) {
-    const maximum_ctx c = {a, b, y};
-    const int32_t *const strides[2] = {sa, sb};
-    exf_bcast_walk(shape, 2, strides, block, &c);
-}
-
-void exf_maximum_f32(const float *a, const float *b, float *y, const int32_t shape[4], const int32_t sa[4],
-                     const int32_t sb[4]) {
-    // max(a, b) (broadcast to shape) -> y (shape[0], shape[1], shape[2], shape[3]); a NaN wins
-    maximum(maximum_f32_block, a, b, y, shape, sa, sb);
-}
+MAXIMUM_BLOCK(maximum_s8_block, int8_t)
+MAXIMUM_BLOCK(maximum_s16_block, int16_t)
 
 void exf_maximum_q(const void *a, const void *b, void *y, int32_t bytes, const int32_t shape[4],
                    const int32_t sa[4], const int32_t sb[4]) {
     // max of codes (broadcast to shape) -> y (shape[0], shape[1], shape[2], shape[3]), int8 or int16
-    maximum(bytes == 1 ? maximum_s8_block : maximum_s16_block, a, b, y, shape, sa, sb);
+    const maximum_ctx c = {a, b, y};
+    const int32_t *const strides[2] = {sa, sb};
+    exf_bcast_walk(shape, 2, strides, bytes == 1 ? maximum_s8_block : maximum_s16_block, &c);
 }
 
 void exf_pad(const void *x, const void *value, void *y, int32_t elem_bytes, int32_t ndim,
