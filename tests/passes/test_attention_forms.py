@@ -7,7 +7,8 @@ onnxruntime. Third-party models, exported as their users export them:
   QK^T, LayerNorm written out) and 17 (scaled_dot_product_attention: sqrt(scale) on q and on k^T), and
   the dynamo exporter (k^T as reshape -> transpose -> reshape);
 - HuggingFace's ViTForImageClassification (tests/data/hf_vit.py): separate query/key/value projections,
-  eager (scores / sqrt(dh)) and sdpa attention, TorchScript exporter; eager with the dynamo exporter.
+  eager (scores / sqrt(dh)) and sdpa attention, TorchScript and dynamo exporters (dynamo's sdpa wraps
+  the softmax in a Softmax -> IsNaN -> Where guard, folded at import: edgexf/ir/finite.py).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ EXPORTS = {
     "hf_eager": lambda p: __import__("hf_vit").export(p, "eager"),
     "hf_sdpa": lambda p: __import__("hf_vit").export(p, "sdpa"),
     "hf_eager_dynamo": lambda p: __import__("hf_vit").export(p, "eager", dynamo=True),
+    "hf_sdpa_dynamo": lambda p: __import__("hf_vit").export(p, "sdpa", dynamo=True),  # + the IsNaN guard
 }
 REL_TOL = 1e-5  # |C - onnxruntime| / max |onnxruntime|, per sample
 
