@@ -121,12 +121,15 @@ def _transpose_by_reshapes(g: Graph, v: _View, tr: Op) -> bool:
     if x[-2:] != mid[-2:] or y[-2:] != (x[-1], x[-2]) or np.prod(x[:-2]) != np.prod(y[:-2]):
         return False
     view = (*y[:-2], *x[-2:])
-    r1.attrs = {"shape": view}
-    g.tensors[r1.outputs[0]].shape = view
     perm = [*range(len(y) - 2), len(y) - 1, len(y) - 2]
-    _swap(
-        g, [tr, r2], [Op("transpose", tr.name, [r1.outputs[0]], list(r2.outputs), {"perm": perm}, tr.source)]
-    )
+    source = r1.outputs[0]
+    if view == x:  # the first reshape has nothing left to do
+        source, gone = r1.inputs[0], [r1, tr, r2]
+    else:
+        r1.attrs = {"shape": view}
+        g.tensors[r1.outputs[0]].shape = view
+        gone = [tr, r2]
+    _swap(g, gone, [Op("transpose", tr.name, [source], list(r2.outputs), {"perm": perm}, tr.source)])
     return True
 
 
@@ -229,7 +232,7 @@ def _packed_qkv(g: Graph, v: _View, sm: Op) -> bool:
                 _new_op_name(g, f"{name}_qkv_{i}"),
                 [heads],
                 [part],
-                {"axis": 0, "start": i, "end": i + 1},
+                {"axis": -5, "start": i, "end": i + 1},
                 src,
             )
         )
