@@ -134,3 +134,27 @@ def test_a_scaled_q_read_elsewhere_is_left_alone():
     producer = g.producer()
     softmax = next(op for op in g.ops if op.type == "softmax")
     assert producer[softmax.inputs[0]].type == "matmul"  # the q * scale stays: the model outputs it
+
+
+def test_huggingface_vit_through_torch_export_fuses_too(tmp_path):
+    """The PyTorch route (FILE.py:FUNCTION) shares the pass: HuggingFace's separate q/k/v projections are
+    stacked there as well, and its position ids (aten.arange + add on int64) are folded at import."""
+    import torch
+    from hf_vit import build
+
+    from edgexf.frontends import load_model
+
+    loaded = load_model(f"{Path(__file__).resolve().parents[1] / 'data' / 'hf_vit.py'}:build")
+    fused, counts, _, _, plan = plan_for_board(
+        optimize(loaded.graph), load_board("stm32f746"), "auto", MemoryOptions(exact_time_s=0)
+    )
+    assert counts == FUSED and not PIECES & {op.type for op in fused.ops}
+    src = generate_c(fused, plan, tmp_path / "model", {"command": "test"})
+    host = HostModel(fused, plan, build_host(src.dir, tmp_path / "host"))
+    x = np.random.default_rng(0).standard_normal((3, 1, 3, 32, 32)).astype(np.float32)
+    y = host.run(x)
+    assert same_bits(y, host.reference(x))
+    model, _ = build()
+    with torch.no_grad():
+        expected = np.stack([model(torch.from_numpy(s)).numpy() for s in x])
+    assert np.abs(y - expected).max() <= REL_TOL * np.abs(expected).max()
