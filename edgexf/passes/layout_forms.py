@@ -3,6 +3,7 @@
     reshape(reshape(x))            =>  reshape(x)
     transpose(transpose(x, p), q)  =>  transpose(x, p o q)
     reshape(x) to x's own shape, transpose(x) by the identity  =>  x
+    transpose(x, [0,2,3,1]) -> reshape (1, H*W, C)  =>  reshape (1, C, H*W) -> transpose [0,2,1]
 
 Converters write such pairs around every op whose layout they change (TFLite's NHWC convolutions read
 through two transposes that undo each other; squeezed batch axes come and go around BATCH_MATMUL and
@@ -55,6 +56,27 @@ def _identity(g: Graph, producer: dict, users: dict, exits: set, op: Op) -> bool
     return True
 
 
+def _tokens_from_nhwc(g: Graph, producer: dict, users: dict, exits: set, op: Op) -> bool:
+    """transpose(x (1, C, H, W), [0, 2, 3, 1]) -> reshape (1, H*W, C)  =>  reshape (1, C, H*W) ->
+    transpose [0, 2, 1]: the same tokens, in the form of a patch embedding (timm's NHWC output,
+    dynamic_img_size=True)."""
+    if op.type != "transpose" or op.attrs["perm"] != [0, 2, 3, 1]:
+        return False
+    t = op.outputs[0]
+    r = users.get(t, [None])[0]
+    if r is None or r.type != "reshape" or len(users[t]) != 1 or t in exits:
+        return False
+    one, c, h, w = g.tensors[op.inputs[0]].shape
+    if one != 1 or g.tensors[r.outputs[0]].shape != (1, h * w, c):
+        return False
+    g.tensors[t].shape = (1, c, h * w)
+    i = next(k for k, o in enumerate(g.ops) if o is op)
+    g.ops[i] = Op("reshape", op.name, list(op.inputs), [t], {"shape": (1, c, h * w)}, op.source)
+    j = next(k for k, o in enumerate(g.ops) if o is r)
+    g.ops[j] = Op("transpose", r.name, [t], list(r.outputs), {"perm": [0, 2, 1]}, r.source)
+    return True
+
+
 def simplify_layout(graph: Graph) -> Graph:
     """Apply the rules above until none applies; returns the new graph, verified."""
     g = graph.copy()
@@ -65,6 +87,6 @@ def simplify_layout(graph: Graph) -> Graph:
             rule(g, producer, users, exits, op)
             for op in list(g.ops)
             if op.type in MOVES
-            for rule in (_compose, _identity)
+            for rule in (_compose, _identity, _tokens_from_nhwc)
         )
     return g.verify()

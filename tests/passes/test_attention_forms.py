@@ -5,7 +5,8 @@ onnxruntime. Third-party models, exported as their users export them:
 
 - timm's VisionTransformer (tests/data/timm_vit.py): TorchScript exporter at opset 13 (q * scale before
   QK^T, LayerNorm written out) and 17 (scaled_dot_product_attention: sqrt(scale) on q and on k^T), and
-  the dynamo exporter (k^T as reshape -> transpose -> reshape);
+  the dynamo exporter (k^T as reshape -> transpose -> reshape); with dynamic_img_size=True its patch
+  embedding ends NHWC (transpose [0,2,3,1] -> reshape to tokens);
 - HuggingFace's ViTForImageClassification (tests/data/hf_vit.py): separate query/key/value projections,
   eager (scores / sqrt(dh)) and sdpa attention, TorchScript and dynamo exporters (dynamo's sdpa wraps
   the softmax in a Softmax -> IsNaN -> Where guard, folded at import: edgexf/ir/finite.py).
@@ -46,6 +47,7 @@ EXPORTS = {
     "timm_opset13": lambda p: __import__("timm_vit").export(p, 13),
     "timm_opset17": lambda p: __import__("timm_vit").export(p, 17),
     "timm_dynamo": lambda p: __import__("timm_vit").export(p, dynamo=True),
+    "timm_nhwc_patches": lambda p: __import__("timm_vit").export(p, 17, dynamic_img_size=True),
     "hf_eager": lambda p: __import__("hf_vit").export(p, "eager"),
     "hf_sdpa": lambda p: __import__("hf_vit").export(p, "sdpa"),
     "hf_eager_dynamo": lambda p: __import__("hf_vit").export(p, "eager", dynamo=True),
