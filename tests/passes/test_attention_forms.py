@@ -81,7 +81,9 @@ def test_imported_vit_gets_the_fused_ops(export, tmp_path):
     assert rel.max() <= REL_TOL, rel
 
 
-def _attention_model(scale_where: str, extra_output: bool = False) -> onnx.ModelProto:
+def _attention_model(
+    scale_where: str, extra_output: bool = False, mask: float | None = None
+) -> onnx.ModelProto:
     """q, k, v (1, 2, 4, 8) as inputs of one Transpose of a (1, 4, 3, 2, 8) ... kept small: the scale
     before QK^T on q, on both sides, or after; extra_output makes q * scale a model output too."""
     nodes = [
@@ -98,8 +100,10 @@ def _attention_model(scale_where: str, extra_output: bool = False) -> onnx.Model
     if scale_where == "both":
         nodes.append(helper.make_node("Mul", ["kt", "c"], ["kts"]))
         b = "kts"
+    nodes.append(helper.make_node("MatMul", [a, b], ["scores" if mask is None else "raw"]))
+    if mask is not None:  # an additive attention mask, a constant (1, 1, T, T)
+        nodes.append(helper.make_node("Add", ["raw", "mask"], ["scores"]))
     nodes += [
-        helper.make_node("MatMul", [a, b], ["scores"]),
         helper.make_node("Softmax", ["scores"], ["probs"], axis=-1),
         helper.make_node("MatMul", ["probs", "v"], ["o"]),
         helper.make_node("Transpose", ["o"], ["ot"], perm=[0, 2, 1, 3]),
@@ -110,6 +114,8 @@ def _attention_model(scale_where: str, extra_output: bool = False) -> onnx.Model
         "s3": np.array([1, 4, 16], np.int64), "ones": np.array([1, 1, 1], np.int64),
         "c": np.array(0.5, np.float32),
     }  # fmt: skip
+    if mask is not None:
+        inits["mask"] = np.full((1, 1, 4, 4), mask, np.float32)
     outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 16])]
     if extra_output:
         outputs.append(helper.make_tensor_value_info(a, TensorProto.FLOAT, [1, 2, 4, 8]))
@@ -160,3 +166,12 @@ def test_huggingface_vit_through_torch_export_fuses_too(tmp_path):
     with torch.no_grad():
         expected = np.stack([model(torch.from_numpy(s)).numpy() for s in x])
     assert np.abs(y - expected).max() <= REL_TOL * np.abs(expected).max()
+
+
+@pytest.mark.parametrize("mask", [0.0, 0.25])
+def test_an_all_zero_mask_goes_and_another_stays(mask):
+    g = optimize(onnx_to_graph(_attention_model("q", mask=mask)))
+    fused = plan_for_board(g, load_board("stm32f746"), "auto", MemoryOptions(exact_time_s=0))[0]
+    types = {op.type for op in fused.ops}
+    assert ("attention" in types) == (mask == 0.0), types
+    assert ("add" in types) == (mask != 0.0), types
