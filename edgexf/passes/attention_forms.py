@@ -80,7 +80,7 @@ def _scale_after_qk(g: Graph, v: _View, mm: Op) -> bool:
     scores = _new_tensor(g, f"{mm.outputs[0]}.unscaled", v.shape(mm.outputs[0]))
     const = _new_const(g, f"{mm.name}.scale", np.array(scale, np.float32)).name
     product = Op("matmul", mm.name, [a, b], [scores], dict(mm.attrs), mm.source)
-    mul = Op("mul", _new_op_name(g, f"{mm.name}_scale"), [scores, const], list(mm.outputs), {}, mm.source)
+    mul = Op("mul", g.fresh_name(f"{mm.name}_scale"), [scores, const], list(mm.outputs), {}, mm.source)
     _swap(g, [op for op in (mul_a, mul_b) if op is not None] + [mm], [product, mul])
     return True
 
@@ -205,10 +205,10 @@ def _packed_qkv(g: Graph, v: _View, sm: Op) -> bool:
     heads = _new_tensor(g, f"{name}.qkv_heads", (3, 1, h, t, dh))
     src = lins[0].source
     new = [
-        Op("linear", _new_op_name(g, f"{name}_qkv"), [x, w.name, bias], [packed], {}, src),
+        Op("linear", g.fresh_name(f"{name}_qkv"), [x, w.name, bias], [packed], {}, src),
         Op(
             "reshape",
-            _new_op_name(g, f"{name}_qkv_split"),
+            g.fresh_name(f"{name}_qkv_split"),
             [packed],
             [split],
             {"shape": (1, t, 3, h, dh)},
@@ -216,7 +216,7 @@ def _packed_qkv(g: Graph, v: _View, sm: Op) -> bool:
         ),
         Op(
             "transpose",
-            _new_op_name(g, f"{name}_qkv_heads"),
+            g.fresh_name(f"{name}_qkv_heads"),
             [split],
             [heads],
             {"perm": [2, 0, 3, 1, 4]},
@@ -229,7 +229,7 @@ def _packed_qkv(g: Graph, v: _View, sm: Op) -> bool:
         new.append(
             Op(
                 "slice",
-                _new_op_name(g, f"{name}_qkv_{i}"),
+                g.fresh_name(f"{name}_qkv_{i}"),
                 [heads],
                 [part],
                 {"axis": -5, "start": i, "end": i + 1},
@@ -239,7 +239,7 @@ def _packed_qkv(g: Graph, v: _View, sm: Op) -> bool:
         new.append(
             Op(
                 "reshape",
-                _new_op_name(g, f"{name}_qkv_{i}_heads"),
+                g.fresh_name(f"{name}_qkv_{i}_heads"),
                 [part],
                 [out],
                 {"shape": (1, h, t, dh)},
@@ -249,7 +249,7 @@ def _packed_qkv(g: Graph, v: _View, sm: Op) -> bool:
     new.append(
         Op(
             "transpose",
-            _new_op_name(g, f"{name}_kt"),
+            g.fresh_name(f"{name}_kt"),
             [outs[1]],
             [mm1.inputs[1]],
             {"perm": [0, 1, 3, 2]},
@@ -296,28 +296,13 @@ def _drop_unused(g: Graph) -> None:
         del g.tensors[name]
 
 
-def _unique_tensor(g: Graph, base: str) -> str:
-    name, i = base, 1
-    while name in g.tensors:
-        name, i = f"{base}_{i}", i + 1
-    return name
-
-
 def _new_tensor(g: Graph, base: str, shape: tuple[int, ...]) -> str:
-    name = _unique_tensor(g, base)
+    name = g.fresh_name(base)
     g.tensors[name] = Tensor(name, tuple(shape), "float32")
     return name
 
 
 def _new_const(g: Graph, base: str, value: np.ndarray) -> Tensor:
-    name = _unique_tensor(g, base)
+    name = g.fresh_name(base)
     g.tensors[name] = Tensor(name, value.shape, "float32", np.ascontiguousarray(value, np.float32))
     return g.tensors[name]
-
-
-def _new_op_name(g: Graph, base: str) -> str:
-    names = {op.name for op in g.ops}
-    name, i = base, 1
-    while name in names:
-        name, i = f"{base}_{i}", i + 1
-    return name

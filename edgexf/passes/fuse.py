@@ -200,7 +200,7 @@ def _attention(m: _Matcher, sm: Op) -> tuple[Op, list[Op]] | None:
     if m.shape(y) == (1, t, h * dh):
         chain.append(out)
     else:  # (T, D), as TFLite's FULLY_CONNECTED reads it: the op writes (1, T, D), the reshape stays
-        y = _unique(m.g, f"{y}.tokens")
+        y = m.g.fresh_name(f"{y}.tokens")
         m.g.tensors[y] = replace(m.g.tensors[out.outputs[0]], name=y, shape=(1, t, h * dh))
         out.inputs = [y]
     if _q(sm):
@@ -269,13 +269,6 @@ def _patch_embed(m: _Matcher, conv: Op) -> tuple[Op, list[Op]] | None:
     else:
         attrs, inputs, kind = {"patch": sh, "cls": bool(cls)}, [*conv.inputs, cls, pos], "patch_embed"
     return Op(kind, f"{conv.name}_patches", inputs, [last.outputs[0]], attrs, _source(chain)), chain
-
-
-def _unique(g: Graph, base: str) -> str:
-    name, i = base, 1
-    while name in g.tensors:
-        name, i = f"{base}_{i}", i + 1
-    return name
 
 
 def _source(chain: list[Op]) -> str:

@@ -178,17 +178,10 @@ def recognize_patterns(graph: Graph) -> Graph:
             return g.verify()
         op, chain, params = found
         for key, value in params.items():
-            name = _unique(g, f"{op.name}.{key}")
+            name = g.fresh_name(f"{op.name}.{key}")
             g.tensors[name] = Tensor(name, value.shape, "float32", np.ascontiguousarray(value, np.float32))
             op.inputs[_SLOTS[key]] = name
         _replace(g, op, chain)
-
-
-def _unique(g: Graph, base: str) -> str:
-    name, i = base, 1
-    while name in g.tensors:
-        name, i = f"{base}_{i}", i + 1
-    return name
 
 
 def _replace(g: Graph, new: Op, chain: list[Op]) -> None:
