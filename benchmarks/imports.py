@@ -3,6 +3,7 @@ arena, flash and instructions per inference in QEMU (stm32f746), and the ratio t
 
     .venv/bin/python benchmarks/imports.py                 # timm and HuggingFace ViTs, float32 and int8
     .venv/bin/python benchmarks/imports.py --models timm --dtypes int8
+    .venv/bin/python benchmarks/imports.py --models vit_mnist --mnist-tflite DIR   # see add_mnist_routes
 
 Models (third-party code, random weights from a fixed seed, 64x64 RGB, patch 8, D 64, 3 blocks, 4 heads):
 - timm: timm's VisionTransformer (MLP ratio 4), routes: pytorch (this file's timm_vit() as FILE.py:FUNCTION),
@@ -83,7 +84,19 @@ ROUTES = {
         "tflite_int8_file": lambda p: TFLITE / "vit_digits_int8.tflite",
     },
 }
-SHAPES = {"timm": (3, 64, 64), "hf": (3, 64, 64), "vit_digits": (1, 8, 8)}
+SHAPES = {"timm": (3, 64, 64), "hf": (3, 64, 64), "vit_digits": (1, 8, 8), "vit_mnist": (1, 28, 28)}
+MNIST_TFLITE = Path(tempfile.gettempdir()) / "tflm_arena"  # benchmarks/tflm_arena.py --config mnist --out
+
+
+def add_mnist_routes(folder: Path) -> None:
+    """The bundled MNIST ViT (examples/vit_mnist.py, trained weights) through PyTorch, and as the .tflite
+    files benchmarks/tflm_arena.py converts it to (litert-torch; int8 by ai-edge-quantizer). Those need
+    the converter's own venv, so they are not in the repository: make them first."""
+    ROUTES["vit_mnist"] = {
+        "pytorch": lambda p: f"{REPO / 'examples' / 'vit_mnist.py'}:bundled",
+        "tflite": lambda p: folder / "vit_mnist_trained_float32.tflite",
+        "tflite_int8_file": lambda p: folder / "vit_mnist_trained_int8.tflite",
+    }
 
 
 def one(model: str, route: str, dtype: str, work: Path, calib: Path, test: Path) -> dict:
@@ -124,7 +137,15 @@ def main() -> None:
     parser.add_argument("--models", default="timm,hf,vit_digits")
     parser.add_argument("--dtypes", default="float32,int8")
     parser.add_argument("--routes", default="", help="comma-separated; default: every route of each model")
+    parser.add_argument(
+        "--mnist-tflite",
+        type=Path,
+        default=MNIST_TFLITE,
+        help="folder of vit_mnist_trained_{float32,int8}.tflite (benchmarks/tflm_arena.py --config mnist "
+        "--out DIR, in its own venv); with --models vit_mnist",
+    )
     args = parser.parse_args()
+    add_mnist_routes(args.mnist_tflite)
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory(prefix="edgexf-imports-") as tmp:
         work = Path(tmp)
