@@ -30,6 +30,7 @@ from edgexf.errors import DoesNotFitError, MismatchError
 from edgexf.eval.model_info import model_hash, model_info
 from edgexf.frontends import LoadedModel, load_model
 from edgexf.frontends.onnx_streaming import StepOptions
+from edgexf.frontends.unrolled import unrolled_report
 from edgexf.ir.graph import Graph
 from edgexf.ir.kernel_choice import resolve as resolve_kernels
 from edgexf.ir.ops import op_macs
@@ -126,10 +127,8 @@ def _compile_into(
         find_tool(tool)
 
     step(f"loading {model}")
-    onnx_step = (onnx_step or StepOptions()).with_data(test_data)  # steps not given: the test data's
-    loaded = load_model(
-        model, name, input_shapes, onnx_step
-    )  # input_shapes: an ONNX model's symbolic dimensions
+    # input_shapes: ONNX symbolic dimensions; an ONNX step model's steps, if not given: the test data's
+    loaded = load_model(model, name, input_shapes, (onnx_step or StepOptions()).with_data(test_data))
     check_inputs(loaded, test_data, quant and quant.calibration, log)  # before any work: weights, data
 
     step("optimizing the graph")
@@ -259,6 +258,7 @@ def _compile_into(
     # factorized layers: by --lowrank here, or in the PyTorch model (edgexf fit); None when neither
     report["lowrank"] = lowrank_report or lowrank_summary(loaded.graph)
     report["streaming"] = streaming_figures(g, inputs[0]) if g.is_streaming else None
+    report["unrolled"] = unrolled_report(loaded.graph)  # a whole sequence in one graph: it does not stream
     if quant_report is not None:
         report["quantization"] = quant_report
         report["float"] = float_figures(float_graph, mem_opts)
