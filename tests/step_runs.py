@@ -4,7 +4,6 @@ each step's output and its instructions (QEMU) or ns (host), where `edgexf run` 
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,15 @@ from edgexf.run.common import run_vectors
 from edgexf.run.qemu import run_qemu
 from edgexf.run.vectors import encode_inputs
 from edgexf.targets.boards import load_board
-from edgexf.targets.toolchain import COMMON_CFLAGS, find_tool, include_flags, link_firmware, model_sources
+from edgexf.targets.objcache import compile_objects
+from edgexf.targets.toolchain import (
+    COMMON_CFLAGS,
+    find_tool,
+    include_flags,
+    link_firmware,
+    model_sources,
+    run_compiler,
+)
 
 RUNNER = Path(__file__).parent / "data" / "step_runner.c"
 
@@ -30,26 +37,26 @@ def run_every_step(build: Path, x: np.ndarray, emulate: bool) -> tuple[np.ndarra
     if emulate:
         board = load_board(report["board"])
         fw = firmware_dir()
-        sources = [*model_sources(model_dir), RUNNER, fw / "platform" / "platform_semihost.c",
-                   fw / "startup" / "startup.c", fw / "startup" / "semihost.c"]  # fmt: skip
+        # the model as compile built it for the board's images (firmware/obj/), the runner compiled here
+        objects = [build / "firmware" / "obj" / f"{s.stem}.o" for s in model_sources(model_dir)]
+        sources = [*objects, RUNNER, fw / "platform" / "platform_semihost.c", fw / "startup" / "startup.c",
+                   fw / "startup" / "semihost.c"]  # fmt: skip
         flags = include_flags(model_dir, "platform", "startup")
         elf = link_firmware(board, sources, flags, build / "step_runner", True, "the step runner").elf
         result = run_qemu(board, elf, data, out_bytes, timeout=300)
         counts = result.instructions
     else:
-        exe = build / "step_runner_host"
+        gcc, out_dir = find_tool("gcc"), build / "step_runner_host"
         sources = [*model_sources(model_dir), RUNNER, firmware_dir() / "platform" / "platform_host.c"]
-        cmd = [
-            find_tool("gcc"),
-            *COMMON_CFLAGS,
-            *include_flags(model_dir, "platform"),
-            *sources,
-            "-o",
-            exe,
-            "-lm",
-        ]
-        subprocess.run([str(c) for c in cmd], check=True, capture_output=True)
+        flags = [*COMMON_CFLAGS, *include_flags(model_dir, "platform")]
+        objects = compile_objects(gcc, flags, sources, out_dir, "the host step runner", _run_in)
+        exe = out_dir / "runner"
+        run_compiler([gcc, *objects, "-o", exe, "-lm"], "linking the host step runner")
         result = run_vectors([str(exe)], "the host step runner", data, out_bytes, timeout=120)
         counts = result.ticks
     y = np.frombuffer(result.outputs, DTYPES[out["dtype"]])
     return y.reshape(len(x), -1, *out["shape"]), counts
+
+
+def _run_in(cmd: list, what: str, cwd: Path) -> None:
+    run_compiler(cmd, what, cwd=cwd)
