@@ -69,7 +69,7 @@ def parse_state_pairs(specs: list[str] | None) -> tuple[tuple[str, str], ...]:
         state, _, nxt = spec.partition("=")
         if not state.strip() or not nxt.strip():
             raise ModelLoadError(
-                f"--state {spec!r}: expected INPUT=OUTPUT (a state input and its next value)"
+                f"--state {spec!r}: expected IN=OUT (a state input and the output holding its next value)"
             )
         pairs.append((state.strip(), nxt.strip()))
     return tuple(pairs)

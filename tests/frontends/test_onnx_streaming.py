@@ -21,7 +21,7 @@ from edgexf.compress.calibrate import calibrate
 from edgexf.compress.quantize import quantize_graph
 from edgexf.errors import ModelLoadError
 from edgexf.frontends import load_model
-from edgexf.frontends.onnx_streaming import StepOptions, pair_states
+from edgexf.frontends.onnx_streaming import StepOptions, pair_states, parse_state_pairs
 from edgexf.frontends.streaming import StepModule
 from edgexf.frontends.unrolled import unrolled_sequence
 from edgexf.ir.reference import run_steps
@@ -169,6 +169,12 @@ def test_states_pair_by_flag_then_name_then_order(inputs, outputs, given, pairs)
 def test_ambiguous_pairs_are_refused_clearly(inputs, outputs, given, message):
     with pytest.raises(ModelLoadError, match=message.replace("(", r"\(")):
         pair_states(inputs, outputs, given)
+
+
+def test_state_flags_parse_and_say_what_they_expect():
+    assert parse_state_pairs(["h=h_out", " c = c2 "]) == (("h", "h_out"), ("c", "c2"))
+    with pytest.raises(ModelLoadError, match="expected IN=OUT"):
+        parse_state_pairs(["h"])
 
 
 def _step_file(tmp_path: Path, next_shape=(1, 3), names=("y", "h_out")) -> Path:
