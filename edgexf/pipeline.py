@@ -29,6 +29,8 @@ from edgexf.datasets import load_npz
 from edgexf.errors import DoesNotFitError, MismatchError
 from edgexf.eval.model_info import model_hash, model_info
 from edgexf.frontends import LoadedModel, load_model
+from edgexf.frontends.onnx_streaming import StepOptions
+from edgexf.frontends.unrolled import unrolled_report
 from edgexf.ir.graph import Graph
 from edgexf.ir.kernel_choice import resolve as resolve_kernels
 from edgexf.ir.ops import op_macs
@@ -111,9 +113,10 @@ def _compile_into(
     lowrank: float | None = None,
     input_shapes: dict[str, tuple[int, ...]] | None = None,
     weights: str = "auto",
+    onnx_step: StepOptions | None = None,
 ) -> dict:
     """weights: where the weights go, the internal flash or the board's external flash (--weights: auto,
-    internal, external; edgexf/targets/placement.py)."""
+    internal, external; edgexf/targets/placement.py). onnx_step: an ONNX step model's --steps, --state."""
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
     step = _Steps(log, _Steps.TOTAL + (quant is not None))
@@ -125,7 +128,8 @@ def _compile_into(
         find_tool(tool)
 
     step(f"loading {model}")
-    loaded = load_model(model, name, input_shapes)  # input_shapes: an ONNX model's symbolic dimensions
+    # input_shapes: ONNX symbolic dimensions; an ONNX step model's steps, if not given: the test data's
+    loaded = load_model(model, name, input_shapes, (onnx_step or StepOptions()).with_data(test_data))
     check_inputs(loaded, test_data, quant and quant.calibration, log)  # before any work: weights, data
 
     step("optimizing the graph")
@@ -257,6 +261,7 @@ def _compile_into(
     # factorized layers: by --lowrank here, or in the PyTorch model (edgexf fit); None when neither
     report["lowrank"] = lowrank_report or lowrank_summary(loaded.graph)
     report["streaming"] = streaming_figures(g, inputs[0]) if g.is_streaming else None
+    report["unrolled"] = unrolled_report(loaded.graph)  # a whole sequence in one graph: it does not stream
     if quant_report is not None:
         report["quantization"] = quant_report
         report["float"] = float_figures(float_graph, mem_opts)

@@ -261,6 +261,8 @@ class _Quantizer:
             geo = ConvGeometry.of(op)
             attrs = {"stride": geo.stride, "padding": geo.pads, "dilation": geo.dilation}
             attrs |= {"groups": geo.groups, "in_zp": zx, "out_zp": zy}
+        elif op.type == "conv1d":  # stride, padding, dilation and groups as they are
+            attrs = dict(op.attrs, in_zp=zx, out_zp=zy)
         self.emit(f"q_{op.type}", op, inputs, attrs)
 
     def matmul(self, op: Op) -> None:
@@ -358,9 +360,10 @@ class _Quantizer:
     def handlers(self) -> dict:
         """Float op type -> the method that emits its integer form (a subclass may add or replace)."""
         return {
-            "linear": self.dot, "conv2d": self.dot, "matmul": self.matmul, "layernorm": self.layernorm,
-            "softmax": self.softmax, "mean": self.mean, "sum": self.mean, **{t: self.unary for t in UNARY},
-            **{t: self.binary for t in BINARY}, **{t: self.move for t in MOVES},
+            "linear": self.dot, "conv2d": self.dot, "conv1d": self.dot, "matmul": self.matmul,
+            "layernorm": self.layernorm, "softmax": self.softmax, "mean": self.mean, "sum": self.mean,
+            **{t: self.unary for t in UNARY}, **{t: self.binary for t in BINARY},
+            **{t: self.move for t in MOVES},
         }  # fmt: skip
 
     def run(self) -> Graph:
