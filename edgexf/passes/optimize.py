@@ -1,7 +1,8 @@
 """The float graph passes every frontend's model goes through before quantization and planning.
 
     optimize(graph): fold constants -> drop dead ops -> cancel reshape and transpose pairs (layout_forms.py)
-    -> recognize layers written op by op (LayerNorm, GELU, linear + bias: recognize.py, recognize_tflite.py)
+    -> compute each value once (common_subexpressions.py) -> recognize layers written op by op
+    (LayerNorm, GELU, linear + bias: recognize.py, recognize_tflite.py)
     -> put attention into the one form fusion reads (attention_forms.py)
 
 PyTorch, ONNX and TFLite models all take this path (edgexf/pipeline.py, and `edgexf fit`'s candidates),
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from edgexf.ir.graph import Graph
 from edgexf.passes.attention_forms import canonical_attention
+from edgexf.passes.common_subexpressions import merge_common_subexpressions
 from edgexf.passes.fold_constants import fold_constants
 from edgexf.passes.layout_forms import simplify_layout
 from edgexf.passes.recognize import recognize_patterns
@@ -26,5 +28,6 @@ def optimize(graph: Graph, recognize: bool = True) -> Graph:
     g = remove_dead_ops(fold_constants(graph))
     if not recognize:
         return g
-    g = simplify_layout(remove_dead_ops(recognize_patterns(simplify_layout(g))))
+    g = merge_common_subexpressions(simplify_layout(g))  # hand-written code repeats expressions
+    g = simplify_layout(remove_dead_ops(recognize_patterns(g)))
     return remove_dead_ops(canonical_attention(g))

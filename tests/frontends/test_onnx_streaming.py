@@ -25,8 +25,7 @@ from edgexf.frontends.onnx_streaming import StepOptions, pair_states, parse_stat
 from edgexf.frontends.streaming import StepModule
 from edgexf.frontends.unrolled import unrolled_sequence
 from edgexf.ir.reference import run_steps
-from edgexf.passes.fold_constants import fold_constants
-from edgexf.passes.remove_dead_ops import remove_dead_ops
+from edgexf.passes.optimize import optimize
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 sys.path.insert(0, str(DATA))
@@ -120,7 +119,7 @@ def test_a_step_export_streams_in_qemu_for_1000_steps(tmp_path, models, name, dt
 
 def _reference_every_step(path: Path, x: np.ndarray, calib: np.ndarray | None) -> np.ndarray:
     """The IR reference of the compiled graph (quantized as compile does, for int8), step by step."""
-    g = remove_dead_ops(fold_constants(load_model(path, step=StepOptions(STEPS)).graph))
+    g = optimize(load_model(path, step=StepOptions(STEPS)).graph)  # as compile does
     feed = x[:, None]  # (S, 1, T, d): the graph's io_shape per sample
     if calib is not None:
         g = quantize_graph(g, calibrate(g, calib[:, None], "percentile", progress=False), ("state",)).graph
