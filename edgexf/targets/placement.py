@@ -94,6 +94,17 @@ def check_mode(board: Board, mode: str) -> None:
         )
 
 
+def weights_flash(board: Board, mode: str = "auto") -> tuple[int, str]:
+    """(bytes, what): the flash that may hold weights under --weights `mode`: the internal flash, plus the
+    external tier where auto or external may place weights there (--dsp-weights auto weighs the widened
+    weights against it, edgexf/passes/select_kernels.py)."""
+    tier = board.weights_tier
+    if tier is None or mode == "internal":
+        return board.flash.size, f"the {board.flash.size:,} B flash"
+    total = board.flash.size + tier.region.size
+    return total, f"the {total:,} B of flash that may hold weights (flash + external '{tier.name}')"
+
+
 def aligned(nbytes: int) -> int:
     return -(-nbytes // ARRAY_ALIGN) * ARRAY_ALIGN
 
