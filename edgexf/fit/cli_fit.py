@@ -2,7 +2,7 @@
 SRAM fit a board, fine-tune the best, and compile the winner.
 
     edgexf fit examples/vit_mnist_wide.py:build --board stm32f746 --data train.npz -o fit/
-        [--budget-flash 1MB] [--budget-sram 320KB] [--margin 0.1] [--epochs 2] [--top 2]
+        [--budget-flash 1MB] [--budget-sram 320KB] [--weights auto] [--margin 0.1] [--epochs 2] [--top 2]
         [--fractions 1,0.75,0.5,0.35,0.25] [--search-arch --arch-epochs 3]
 
 Steps (progress on stderr): measure every candidate (edgexf/fit/measure.py), measure the build's
@@ -57,7 +57,17 @@ def add_parser(sub) -> None:  # noqa: ANN001 (argparse's subparsers action has n
         help="labelled .npz (x, y) to calibrate and fine-tune on, or mnist5k / digits",
     )
     f.add_argument(
-        "--budget-flash", type=parse_bytes, help="flash to fit in (bytes, KB, MB; default: the board's)"
+        "--budget-flash",
+        type=parse_bytes,
+        help="flash to fit in (bytes, KB, MB; default: the board's, with its external flash where "
+        "--weights lets weights go there); each memory must also hold its own share",
+    )
+    f.add_argument(
+        "--weights",
+        choices=("auto", "internal", "external"),
+        default="auto",
+        help="where the weights go, as `edgexf compile --weights`: auto (default) = the internal flash while "
+        "they fit, the largest moved to the board's external flash otherwise",
     )
     f.add_argument("--budget-sram", type=parse_bytes, help="SRAM to fit in (default: the board's RAM)")
     f.add_argument("--margin", type=float, default=0.1, help="share of the budget kept free (default 0.1)")
