@@ -18,6 +18,8 @@ import argparse
 import re
 from pathlib import Path
 
+from edgexf.targets.placement import WEIGHT_MODES
+
 FRACTIONS = "1,0.75,0.5,0.35,0.25"  # the default low-rank budgets (fractions of the linear weights)
 
 _UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1 << 20, "mb": 1 << 20, "mib": 1 << 20}
@@ -64,7 +66,7 @@ def add_parser(sub) -> None:  # noqa: ANN001 (argparse's subparsers action has n
     )
     f.add_argument(
         "--weights",
-        choices=("auto", "internal", "external"),
+        choices=WEIGHT_MODES,
         default="auto",
         help="where the weights go, as `edgexf compile --weights`: auto (default) = the internal flash while "
         "they fit, the largest moved to the board's external flash otherwise",

@@ -207,12 +207,13 @@ def _q_patch_embed_ref(op, a, s):
 def patch_embed_delta(op: Op, ins: list[Spec | None], outs: list[Spec]) -> list[tuple[int, int]]:
     """Where the tokens may start: `delta` bytes below the image (0: at the image's first byte).
 
-    The kernels read the image (C, H, W) patch row by patch row: row r reads image rows [r p, (r+1) p) of
-    every channel, and only then writes that row's tokens (and, after row 0, the class token first of
-    all) from scratch. After row r the image bytes read and no longer needed are, in each channel, its
-    first (r+1) p W pixels; the only such run that starts at the image's first byte is channel 0's,
-    (r+1) p W s_x bytes. The tokens written by then, (cls + (r+1) W/p) D s_y bytes from the tokens'
-    start, must stay inside it, unless r is the last row (then the whole image has been read):
+    The kernels read the image (C, H, W) patch row by patch row: row r reads image rows [r p, (r+1) p)
+    of every channel, and only then writes that row's tokens from scratch; the class token comes last,
+    once the whole image is read. After row r the image bytes read and no longer needed are, in each
+    channel, its first (r+1) p W pixels; the only such run that starts at the image's first byte is
+    channel 0's, (r+1) p W s_x bytes. The tokens written by then, which end (cls + (r+1) W/p) D s_y
+    bytes from the tokens' start, must stay inside it, unless r is the last row (then the whole image
+    has been read):
         delta = max(0, max over r < H/p - 1 of (cls + (r+1) W/p) D s_y - (r+1) p W s_x).
     So the tokens start at the image (delta 0) when D s_y <= p^2 s_x less the class token's share: an
     int8 MCUFormer (D 224 <= 400 pixels of a 20 x 20 patch) writes its 32,480 B of tokens over the first

@@ -341,7 +341,7 @@ void exf_requant_q(const void *x, int32_t x_bytes, void *y, int32_t y_bytes, int
  *   written, rows in order, so y may start at x when a y row is no longer than an x row, or x may lie
  *   at the tail of y (x = y + rows * (y row bytes - x row bytes)) when it is longer.
  * - patch_embed: each patch row's tokens are computed in scratch ((wd/p) d elements of y's type) and
- *   written once image rows [r p, (r+1) p) of every channel are read, the class token with row 0's, so
+ *   written once image rows [r p, (r+1) p) of every channel are read, the class token last, so
  *   y and x may overlap as long as the tokens written after row r (r not the last) stay inside channel
  *   0's first (r+1) p rows: y at x when tokens are narrower than a patch (MCUFormer's int8), else
  *   below it (edgexf/ir/ops_fused.py patch_embed_delta works out how far).

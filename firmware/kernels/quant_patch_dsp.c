@@ -13,7 +13,7 @@
  * embedding is added and the token stored exactly as the portable kernel does.
  *
  * The order of reads and writes is the portable kernel's (each patch row's tokens in scratch, copied to
- * y once that row's image rows are read, the class token with row 0's), so y may overlap x as
+ * y once that row's image rows are read, the class token last), so y may overlap x as
  * edgexf/ir/ops_fused.py patch_embed_delta allows: from x's first byte for MCUFormer's int8 tokens.
  *
  * scratch (4-byte aligned): align8(nw d y_bytes) bytes of a patch row's tokens (nw = wd / p), 16 ceil(K / 4)
@@ -174,8 +174,8 @@ void exf_patch_embed_s8_w16(const int8_t *x, const int16_t *w16, const int32_t *
             requant_tokens(acc, bias, mult, rq, tokens + px * d * y_bytes, d, two, y_bytes == 2);
         }
         if (pos) add_pos(tokens, pos + t0 * d, nw * d, pos_add, &q, y_bytes);
-        if (cls && py == 0) write_cls(cls, pos, pos_add, y, y_bytes, d);
         uint8_t *dst = (uint8_t *)y + t0 * d * y_bytes;
         for (int32_t i = 0; i < row_bytes; i++) dst[i] = tokens[i];
     }
+    if (cls) write_cls(cls, pos, pos_add, y, y_bytes, d);
 }

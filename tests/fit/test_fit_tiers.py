@@ -8,7 +8,6 @@ flash (less than compile's 64 KB code reserve, so every weight goes outside) and
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -19,12 +18,6 @@ from edgexf.resources import boards_dir
 
 TINY = f"{Path(__file__).with_name('tiny_vit.py')}:build"
 QSPI = 0x90000000
-
-
-@pytest.fixture(autouse=True)
-def _toolchain():
-    if shutil.which("arm-none-eabi-gcc") is None:
-        pytest.skip("arm-none-eabi-gcc is not installed")
 
 
 @pytest.fixture

@@ -35,14 +35,13 @@ RGB = dict(image_size=32, patch_size=8, in_channels=3, num_classes=10, embed_dim
 
 def unsafe(c: int, nh: int, nw: int, p: int, d: int, si: int, so: int, cls: int, delta: int) -> bool:
     """Replays the kernels' order: patch row r reads image rows [r p, (r+1) p) of every channel, then
-    writes its tokens (row 0 also the class token). True if a token byte, at -delta from the image's
+    writes its tokens; the class token comes last. True if a token byte, at -delta from the image's
     first byte, lands on an image byte still to be read."""
     h, w = nh * p, nw * p
     plane, row = h * w * si, w * si
     for r in range(nh):
         read = (r + 1) * p  # image rows read in every channel
-        first = 0 if r == 0 else cls + r * nw
-        for a in range(-delta + first * d * so, -delta + (cls + (r + 1) * nw) * d * so):
+        for a in range(-delta + (cls + r * nw) * d * so, -delta + (cls + (r + 1) * nw) * d * so):
             if 0 <= a < c * plane and (a % plane) // row >= read:
                 return True
     return False
