@@ -46,7 +46,14 @@ from edgexf.run.host import run_host
 from edgexf.run.vectors import TestVectors, as_samples, compare, encode_inputs
 from edgexf.targets.boards import Board, load_board
 from edgexf.targets.eval_build import EvalBuilds, build_eval_builds
-from edgexf.targets.placement import breakdown, check_fits_estimate, check_mode, place_weights, weights_flash
+from edgexf.targets.placement import (
+    breakdown,
+    check_fits_estimate,
+    check_mode,
+    code_reserve,
+    place_weights,
+    weights_flash,
+)
 from edgexf.targets.size import elf_sizes
 from edgexf.targets.toolchain import (
     Firmware,
@@ -148,7 +155,8 @@ def _compile_into(
     g, fused, kernel_set, selection, plan = plan_for_board(g, board, kernels, mem_opts, dsp_weights, weights)
     if mem_opts.print_plan:
         log(timeline_text(plan, g))
-    placement = place_weights(weight_bytes(g), board, weights)  # internal flash, or the external tier
+    # internal flash, or the external tier; the reserve: code and model.c's tables, which stay inside
+    placement = place_weights(weight_bytes(g), board, weights, code_reserve(g))
     check_fits_estimate(board, g, plan, placement)  # before code generation: fail fast with the figures
     if placement.external:
         log(f"  {placement.describe()}")

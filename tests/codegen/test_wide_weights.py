@@ -17,7 +17,7 @@ from edgexf.ir.kernel_choice import uses_wide, wide_bytes
 from edgexf.passes.select_kernels import select_kernels
 from edgexf.targets.board_table import Region
 from edgexf.targets.boards import load_board
-from edgexf.targets.placement import weights_flash
+from edgexf.targets.placement import CODE_RESERVE_BYTES, code_reserve, weights_flash
 from tests.model_helpers import compile_graph, to_graph
 
 
@@ -103,6 +103,15 @@ def test_auto_counts_the_external_flash_where_weights_may_go(int8_graph):
         "(flash + external 'qspi')"
     )
     assert weights_flash(load_board("stm32f746"), "auto") == (1 << 20, "the 1,048,576 B flash")
+
+
+def test_auto_placement_reserves_the_requantization_tables(int8_graph):
+    """model.c keeps the widened layers' requantization terms (8 B per output) in the internal flash:
+    --weights auto leaves room for them beside the code reserve."""
+    g, _ = select_kernels(int8_graph.copy(), "dsp", "int16")
+    assert code_reserve(g) == CODE_RESERVE_BYTES + 8 * (16 + 7)
+    g, _ = select_kernels(int8_graph.copy(), "dsp", "int8")
+    assert code_reserve(g) == CODE_RESERVE_BYTES
 
 
 def test_a_layer_with_a_shift_outside_the_fast_path_keeps_int8_weights(int8_graph):
