@@ -5,6 +5,7 @@ inference in QEMU and whether every output is bit-exact with the reference, and 
     .venv/bin/python benchmarks/mcuformer.py                       # dense, and the low-rank sweep
     .venv/bin/python benchmarks/mcuformer.py --lowrank none        # dense only (about 6 minutes)
     .venv/bin/python benchmarks/mcuformer.py --model small         # the suite's scaled-down model
+    .venv/bin/python benchmarks/mcuformer.py --dsp-weights int8    # compile's --dsp-weights (default auto)
 
 Random weights (no ImageNet here): accuracy is not measured. Each full-size compile takes minutes on 2
 cores (calibration runs the NumPy reference over 145 tokens); each QEMU inference about 1.4G instructions.
@@ -37,14 +38,16 @@ def _example():
     return module
 
 
-def one(model: str, lowrank: float | None, work: Path, calib: Path, test: Path) -> dict:
+def one(
+    model: str, lowrank: float | None, work: Path, calib: Path, test: Path, dsp_weights: str = "auto"
+) -> dict:
     line = {"benchmark": "mcuformer", "model": f"examples/mcuformer.py:{model}", "board": BOARD}
-    line |= {"dtype": "int8", "lowrank": lowrank}
+    line |= {"dtype": "int8", "lowrank": lowrank, "dsp_weights": dsp_weights}
     t0 = time.perf_counter()
     try:
         r = compile_model(
             f"{EXAMPLE}:{model}", BOARD, work / f"build_{lowrank}", test_data=test, quant=QuantOptions(calib),
-            lowrank=lowrank, log=lambda s: print(s, file=sys.stderr),
+            lowrank=lowrank, dsp_weights=dsp_weights, log=lambda s: print(s, file=sys.stderr),
         )  # fmt: skip
     except EdgexfError as e:  # a rank that does not quantize or fit is a result too
         return line | {"error": f"{type(e).__name__}: {str(e).splitlines()[0]}", "exit_code": e.exit_code}
@@ -63,6 +66,8 @@ def one(model: str, lowrank: float | None, work: Path, calib: Path, test: Path) 
         "internal_flash_bytes": tiers["flash"],
         "qspi_flash_bytes": tiers.get("qspi", 0),
         "weights_bytes": r["weights_bytes"],
+        "weights_widened": r["kernels"]["dsp_weights"] == "int16",
+        "dsp_weights_reason": r["kernels"]["dsp_weights_reason"],
         "instructions_per_inference": instructions,
         "macs_per_instruction": round(r["macs"] / instructions, 4),
         "samples": run.agreement.samples,
@@ -78,6 +83,7 @@ def main() -> None:
     parser.add_argument("--lowrank", default="none,0.5,0.25,0.12,0.05", help="'none' is the dense model")
     parser.add_argument("--calibration-samples", type=int, default=16)
     parser.add_argument("--test-samples", type=int, default=2)
+    parser.add_argument("--dsp-weights", choices=("auto", "int8", "int16"), default="auto")
     args = parser.parse_args()
     example = _example()
     cfg = example.FULL if args.model == "full" else example.SMALL
@@ -86,7 +92,7 @@ def main() -> None:
         calib, test = example.write_data(work, cfg, args.calibration_samples, args.test_samples)
         for text in args.lowrank.split(","):
             lowrank = None if text == "none" else float(text)
-            print(json.dumps(one(args.model, lowrank, work, calib, test)), flush=True)
+            print(json.dumps(one(args.model, lowrank, work, calib, test, args.dsp_weights)), flush=True)
 
 
 if __name__ == "__main__":

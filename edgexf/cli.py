@@ -232,7 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="the dsp kernels' linear weights in flash: int16 = widened at code generation (twice their "
         "flash, about 1.3x fewer instructions), int8 = widened as they are used; auto (default) = int16 "
-        "while the model's constants then take at most half the board's flash",
+        "while the model's constants then take at most half the flash that may hold them (with external "
+        "flash and --weights auto or external: the internal flash plus the external)",
     )
     c.add_argument(
         "--lowrank",

@@ -48,7 +48,14 @@ from edgexf.run.host import run_host
 from edgexf.run.vectors import TestVectors, as_samples, compare, encode_inputs
 from edgexf.targets.boards import Board, load_board
 from edgexf.targets.eval_build import EvalBuilds, build_eval_builds
-from edgexf.targets.placement import breakdown, check_fits_estimate, check_mode, place_weights
+from edgexf.targets.placement import (
+    breakdown,
+    check_fits_estimate,
+    check_mode,
+    code_reserve,
+    place_weights,
+    weights_flash,
+)
 from edgexf.targets.size import elf_sizes
 from edgexf.targets.toolchain import (
     Firmware,
@@ -151,10 +158,11 @@ def _compile_into(
 
     step("integrating ops and planning memory")
     techniques = compare_techniques(g, min(mem_opts.exact_time_s, 1.0))  # what each technique saves
-    g, fused, kernel_set, selection, plan = plan_for_board(g, board, kernels, mem_opts, dsp_weights)
+    g, fused, kernel_set, selection, plan = plan_for_board(g, board, kernels, mem_opts, dsp_weights, weights)
     if mem_opts.print_plan:
         log(timeline_text(plan, g))
-    placement = place_weights(weight_bytes(g), board, weights)  # internal flash, or the external tier
+    # internal flash, or the external tier; the reserve: code and model.c's tables, which stay inside
+    placement = place_weights(weight_bytes(g), board, weights, code_reserve(g))
     check_fits_estimate(board, g, plan, placement)  # before code generation: fail fast with the figures
     if placement.external:
         log(f"  {placement.describe()}")
@@ -273,13 +281,19 @@ def _compile_into(
 
 
 def plan_for_board(
-    g: Graph, board: Board, kernels: str, mem_opts: MemoryOptions, dsp_weights: str = "auto"
+    g: Graph,
+    board: Board,
+    kernels: str,
+    mem_opts: MemoryOptions,
+    dsp_weights: str = "auto",
+    weights: str = "auto",
 ) -> tuple:
     """(graph, fused ops, kernel set, KernelSelection, memory plan): the graph as it will be generated
-    for `board` and its arena. compile_model's step, and what `edgexf fit` measures each candidate with."""
+    for `board` and its arena. compile_model's step, and what `edgexf fit` measures each candidate with.
+    weights: --weights, which flash may hold them (what --dsp-weights auto weighs the widening against)."""
     g, fused = fuse(g) if mem_opts.fusion else (g, {})  # row-at-a-time attention, MLP, LN+linear, patches
     kernel_set = resolve_kernels(kernels, board.core)  # before planning: fast kernels need scratch
-    g, selection = select_kernels(g, kernel_set, dsp_weights, board.flash.size)
+    g, selection = select_kernels(g, kernel_set, dsp_weights, *weights_flash(board, weights))
     plan = plan_memory(g, mem_opts.inplace, exact_time_s=mem_opts.exact_time_s)  # every planner, verified
     return g, fused, kernel_set, selection, plan
 

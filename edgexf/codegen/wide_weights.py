@@ -48,6 +48,17 @@ def widened_tensors(graph: Graph) -> set[str]:
     return names
 
 
+def rq_bytes(graph: Graph) -> int:
+    """Flash of every rq_static array: 8 bytes per output of each widened linear layer. model.c keeps
+    them as static arrays, in the internal flash whatever the weights' placement."""
+    return sum(
+        8 * graph.tensors[op.inputs[shift]].numel
+        for op in graph.ops
+        if uses_wide(op)
+        for _, shift, _ in WIDE_LINEARS[op.type]
+    )
+
+
 def rq_static(graph: Graph, op: Op, layer: int, cname: str, pre_shift: int = 0) -> str:
     """The C declaration of the requantization terms of the op's linear layer number `layer`; pre_shift:
     exf_linear_q_w16's left shift of the sums, which the shifts then include."""

@@ -2,7 +2,7 @@
 SRAM fit a board, fine-tune the best, and compile the winner.
 
     edgexf fit examples/vit_mnist_wide.py:build --board stm32f746 --data train.npz -o fit/
-        [--budget-flash 1MB] [--budget-sram 320KB] [--margin 0.1] [--epochs 2] [--top 2]
+        [--budget-flash 1MB] [--budget-sram 320KB] [--weights auto] [--margin 0.1] [--epochs 2] [--top 2]
         [--fractions 1,0.75,0.5,0.35,0.25] [--search-arch --arch-epochs 3]
 
 Steps (progress on stderr): measure every candidate (edgexf/fit/measure.py), measure the build's
@@ -17,6 +17,8 @@ from __future__ import annotations
 import argparse
 import re
 from pathlib import Path
+
+from edgexf.targets.placement import WEIGHT_MODES
 
 FRACTIONS = "1,0.75,0.5,0.35,0.25"  # the default low-rank budgets (fractions of the linear weights)
 
@@ -57,7 +59,17 @@ def add_parser(sub) -> None:  # noqa: ANN001 (argparse's subparsers action has n
         help="labelled .npz (x, y) to calibrate and fine-tune on, or mnist5k / digits",
     )
     f.add_argument(
-        "--budget-flash", type=parse_bytes, help="flash to fit in (bytes, KB, MB; default: the board's)"
+        "--budget-flash",
+        type=parse_bytes,
+        help="flash to fit in (bytes, KB, MB; default: the board's, with its external flash where "
+        "--weights lets weights go there); each memory must also hold its own share",
+    )
+    f.add_argument(
+        "--weights",
+        choices=WEIGHT_MODES,
+        default="auto",
+        help="where the weights go, as `edgexf compile --weights`: auto (default) = the internal flash while "
+        "they fit, the largest moved to the board's external flash otherwise",
     )
     f.add_argument("--budget-sram", type=parse_bytes, help="SRAM to fit in (default: the board's RAM)")
     f.add_argument("--margin", type=float, default=0.1, help="share of the budget kept free (default 0.1)")

@@ -28,7 +28,8 @@ from edgexf.fit.search import (
     vit_config,
     winner,
 )
-from edgexf.targets.boards import load_board
+from edgexf.targets.boards import Board, load_board
+from edgexf.targets.placement import check_mode, weights_flash
 from edgexf.targets.toolchain import find_tool
 
 
@@ -57,7 +58,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
     find_tool("arm-none-eabi-gcc")  # the overhead build, before any work
     if not 0 <= args.margin < 1 or args.top < 1 or args.epochs < 0:
         raise FitError("--margin must be in [0, 1), --top at least 1, --epochs at least 0")
-    budget = Budget(args.budget_flash or board.flash.size, args.budget_sram or board.ram.size, args.margin)
+    check_mode(board, args.weights)  # --weights external on a board without external flash: exit 2
+    budget = make_budget(board, args)
     torch.set_num_threads(min(2, torch.get_num_threads()))
     _log(f"loading {args.model}")
     model, example = load_module(args.model)
@@ -66,7 +68,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     cands = candidates(model, args.fractions, args.search_arch, args.arch_patches, args.arch_widths)
 
     _log(f"measuring {len(cands)} candidates (int8, fused, planned as compile does)")
-    modules = measure_all(cands, model, example, x_calib, board, _log, args.exact_seconds)
+    modules = measure_all(cands, model, example, x_calib, board, _log, args.exact_seconds, args.weights)
     accuracy_as_is(cands, modules, split)
     smallest = min(cands, key=lambda c: c.sizes.weights_bytes)
     _log(f"measuring code and runtime overhead on a real build of {smallest.name}")
@@ -82,8 +84,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
     base_cfg = vit_config(model) if args.search_arch else None
 
     def remeasure(cand, module):
+        graph = lower(module, example, cand.name)
         cand.sizes = measure_graph(
-            lower(module, example, cand.name), x_calib, board, exact_time_s=args.exact_seconds
+            graph, x_calib, board, exact_time_s=args.exact_seconds, weights=args.weights
         )
         judge([cand], board, overhead, budget)
 
@@ -106,6 +109,17 @@ def cmd_fit(args: argparse.Namespace) -> int:
     _write(args, cands, board, budget, overhead, win, {"build": verdict | {"dir": str(args.out / "build")}})
     print(f"wrote {args.out}/ (fit.json, fit.png, fit_model.pt2, build/)")
     return 0
+
+
+def make_budget(board: Board, args: argparse.Namespace) -> Budget:
+    """--budget-flash (default: all the flash that may hold weights, the internal flash plus a board's
+    external flash under --weights auto or external) and --budget-sram (default: the board's RAM)."""
+    total, _ = weights_flash(board, args.weights)
+    ram = args.budget_sram or board.ram.size
+    tier = board.weights_tier if total > board.flash.size else None
+    if tier is None:
+        return Budget(args.budget_flash or total, ram, args.margin)
+    return Budget(args.budget_flash or total, ram, args.margin, board.flash.size, tier.name, tier.region.size)
 
 
 def _overhead(module, example, x_calib, board, name: str, work: Path | None):
@@ -142,30 +156,38 @@ def _compile(args, module, example, split, board) -> dict:
         test_data=test, max_vectors=args.test_vectors, command=f"edgexf fit {args.model}", log=_log,
         quant=QuantOptions(calib), memory=MemoryOptions(exact_time_s=args.exact_seconds),
         dsp_weights="int8",  # as the candidates were measured: the budget was chosen against int8 weights
+        weights=args.weights,
     )  # fmt: skip
 
 
 def _check_build(report: dict, budget: Budget, board) -> dict:
-    """The real ELF's flash and RAM against the board and the budget: how much room is left."""
+    """The real ELF's flash and RAM against the board and the budget: how much room is left. Flash
+    against the budget is all of it, the external tier's weights included (report.json memory_tiers)."""
     flash, ram = report["flash_bytes"], report["ram_bytes"]
+    tiers = {t["name"]: t for t in report.get("memory_tiers", [])}
+    external = tiers[budget.tier]["used_bytes"] if budget.tier in tiers else 0
     room = {
         "flash_bytes": flash,
+        "external_flash_bytes": external,
         "ram_bytes": ram,
         "flash_room_board": board.flash.size - flash,
         "ram_room_board": board.ram.size - ram,
-        "flash_room_budget": budget.flash_bytes - flash,
+        "flash_room_budget": budget.flash_bytes - flash - external,
         "ram_room_budget": budget.ram_bytes - ram,
-        "within_margin": flash <= budget.usable_flash and ram <= budget.usable_ram,
+        "within_margin": flash + external <= budget.usable_flash and ram <= budget.usable_ram,
     }
     text = (
         f"build ({board.name}, int8): flash {flash:,} B of {board.flash.size:,} "
         f"({room['flash_room_board']:,} B "
         f"free), RAM {ram:,} B of {board.ram.size:,} ({room['ram_room_board']:,} B free, stack included)"
     )
-    if (budget.flash_bytes, budget.ram_bytes) != (board.flash.size, board.ram.size):
+    capacity = board.flash.size + budget.tier_bytes  # all the flash that may hold the model
+    if budget.tier is not None:
+        text += f"; external '{budget.tier}' {external:,} B of {budget.tier_bytes:,}"
+    if (budget.flash_bytes, budget.ram_bytes) != (capacity, board.ram.size):
         text += (
-            f"\n  against the budget: flash {room['flash_room_budget']:,} B free of {budget.flash_bytes:,}, "
-            f"RAM {room['ram_room_budget']:,} B free of {budget.ram_bytes:,}"
+            f"\n  against the budget: flash {room['flash_room_budget']:,} B free of "
+            f"{budget.describe_flash()}, RAM {room['ram_room_budget']:,} B free of {budget.ram_bytes:,}"
         )
     if room["flash_room_budget"] < 0 or room["ram_room_budget"] < 0:
         raise DoesNotFitError(

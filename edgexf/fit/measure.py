@@ -1,12 +1,14 @@
 """What a candidate model costs on a board, measured as `edgexf compile --quantize int8` would build it.
 
     graph = lower(module, example)                      # torch.export -> IR, constants folded
-    sizes = measure_graph(graph, x_calib, board)        # int8 weights and the planned arena
+    sizes = measure_graph(graph, x_calib, board)        # int8 weights, where they go, the planned arena
     overhead = measure_overhead(graph, x_calib, board, work_dir)   # a real build: code, runtime, .data
     flash, ram = sizes.flash_bytes(overhead), sizes.ram_bytes(board, overhead)
 
-The steps are pipeline.compile_model's, in its order (quantize, fuse, select_kernels, plan_memory), without
-code generation and the build, so a candidate takes seconds. The int8 sizes do not depend on the
+The steps are pipeline.compile_model's, in its order (quantize, fuse, select_kernels, plan_memory, then
+place_weights: on a board with external flash the weights that outgrow the internal flash go there, by
+compile's rule, edgexf/targets/placement.py), without code generation and the build, so a candidate takes
+seconds. The int8 sizes do not depend on the
 calibrated ranges (only on shapes), so a few hundred samples are plenty. Code and runtime overhead (the
 kernels, the runner, startup, libc, .data) is not a formula either: `measure_overhead` builds one
 candidate's firmware with arm-none-eabi-gcc, linked against a copy of the board with room to spare, and
@@ -24,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from edgexf.codegen.generate import count_params, generate_c
+from edgexf.codegen.generate import count_params, generate_c, weight_bytes
 from edgexf.compress.calibrate import calibrate
 from edgexf.compress.quantize import quantize_graph
 from edgexf.frontends import _from_program
@@ -33,6 +35,7 @@ from edgexf.passes.optimize import optimize
 from edgexf.pipeline import MemoryOptions, plan_for_board
 from edgexf.run.vectors import as_samples
 from edgexf.targets.boards import Board, Region
+from edgexf.targets.placement import code_reserve, place_weights
 from edgexf.targets.size import elf_sizes
 from edgexf.targets.toolchain import build_firmware
 
@@ -50,9 +53,28 @@ class Sizes:
     arena_lower_bound_bytes: int
     planner: str
     seconds: float
+    # where compile's --weights rule puts them (16-byte aligned arrays): the internal flash and the
+    # board's external flash (tier: its name; None without one), and how many tensors go outside
+    internal_weights_bytes: int = 0
+    external_weights_bytes: int = 0
+    external_tensors: int = 0
+    tier: str | None = None
 
     def flash_bytes(self, overhead: Overhead) -> int:
+        """All flash: internal and external."""
         return self.weights_bytes + overhead.flash_bytes
+
+    def internal_flash_bytes(self, overhead: Overhead) -> int:
+        return self.flash_bytes(overhead) - self.external_weights_bytes
+
+    def weights_in(self) -> str:
+        """Which memories hold the weights: 'flash', 'qspi', or 'flash + qspi (3 tensors)'."""
+        if not self.external_weights_bytes:
+            return "flash"
+        n = self.external_tensors
+        if self.internal_weights_bytes == 0:
+            return self.tier or "external"
+        return f"flash + {self.tier} ({n} tensor{'s' * (n != 1)})"
 
     def ram_bytes(self, board: Board, overhead: Overhead) -> int:
         return self.arena_bytes + board.stack_bytes + overhead.ram_bytes
@@ -104,9 +126,12 @@ def measure_graph(
     board: Board,
     kernels: str = "auto",
     exact_time_s: float = MEASURE_EXACT_TIME_S,
+    weights: str = "auto",
 ) -> Sizes:
+    """weights: compile's --weights (auto, internal, external): where the weights go."""
     t0 = time.perf_counter()
     g, plan = quantize_and_plan(graph, x_calib, board, kernels, exact_time_s)
+    placement = place_weights(weight_bytes(g), board, weights, code_reserve(g))
     return Sizes(
         params=count_params(graph),
         weights_bytes=sum(t.nbytes for t in g.constants()),
@@ -114,6 +139,10 @@ def measure_graph(
         arena_lower_bound_bytes=plan.lower_bound_bytes,
         planner=plan.planner,
         seconds=round(time.perf_counter() - t0, 2),
+        internal_weights_bytes=placement.internal_bytes,
+        external_weights_bytes=placement.external_bytes,
+        external_tensors=len(placement.external),
+        tier=placement.tier.name if placement.tier else None,
     )
 
 

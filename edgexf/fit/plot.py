@@ -20,8 +20,10 @@ def write_plot(
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True)
+    flash = "flash" if budget.tier is None else f"flash + {budget.tier}"  # all the flash weights may use
+    flash_size = board.flash.size + budget.tier_bytes
     panels = (
-        ("flash", lambda c: c.flash_bytes, board.flash.size, budget.flash_bytes, budget.usable_flash),
+        (flash, lambda c: c.flash_bytes, flash_size, budget.flash_bytes, budget.usable_flash),
         ("RAM", lambda c: c.ram_bytes, board.ram.size, budget.ram_bytes, budget.usable_ram),
     )
     for ax, (what, size, capacity, given, usable) in zip(axes, panels):
@@ -42,7 +44,7 @@ def write_plot(
             ax.axvline(given / 1024, color="tab:orange", label=f"budget {given / 1024:,.0f} KB")
         ax.axvline(usable / 1024, color="tab:red", ls="--", label=f"less {budget.margin:.0%} margin")
         ax.set_xlabel(
-            f"{what} (KB, estimated: {'int8 weights' if what == 'flash' else 'arena + stack'} + runtime)"
+            f"{what} (KB, estimated: {'int8 weights' if what == flash else 'arena + stack'} + runtime)"
         )
         ax.legend(fontsize=8, loc="lower right")
         ax.grid(alpha=0.3)

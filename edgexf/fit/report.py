@@ -18,6 +18,7 @@ COLUMNS = (
     "weights int8 B",
     "arena B",
     "flash B",
+    "weights in",
     "RAM B",
     "fits",
     "acc before",
@@ -47,6 +48,7 @@ def table(cands: list[Candidate], budget: Budget, winner: Candidate | None = Non
                 f"{s.weights_bytes:,}",
                 f"{s.arena_bytes:,}",
                 f"{c.flash_bytes:,}",
+                s.weights_in(),
                 f"{c.ram_bytes:,}",
                 "yes" if c.fits else "no",
                 _pct(c.accuracy_before),
@@ -61,7 +63,7 @@ def table(cands: list[Candidate], budget: Budget, winner: Candidate | None = Non
     lines.insert(1, "-" * len(lines[0]))
     lines.append(
         f"budget: flash {budget.usable_flash:,} B, RAM {budget.usable_ram:,} B "
-        f"({budget.flash_bytes:,} and {budget.ram_bytes:,} B less a {budget.margin:.0%} margin)"
+        f"({budget.describe_flash()} and {budget.ram_bytes:,} B less a {budget.margin:.0%} margin)"
     )
     return "\n".join(lines)
 
@@ -70,7 +72,11 @@ def nothing_fits(cands: list[Candidate], budget: Budget, board: Board, search_ar
     """The error naming the smallest candidate, by how much it misses, and what would help."""
 
     def miss(c: Candidate) -> tuple[int, int]:
-        return max(0, c.flash_bytes - budget.usable_flash), max(0, c.ram_bytes - budget.usable_ram)
+        over = c.flash_bytes - budget.usable_flash
+        if budget.tier is not None:  # each flash must hold its share too
+            over = max(over, c.internal_flash_bytes - budget.usable(budget.internal_flash_bytes))
+            over = max(over, c.sizes.external_weights_bytes - budget.usable(budget.tier_bytes))
+        return max(0, over), max(0, c.ram_bytes - budget.usable_ram)
 
     best = min(cands, key=lambda c: sum(miss(c)))
     over_flash, over_ram = miss(best)
@@ -78,8 +84,8 @@ def nothing_fits(cands: list[Candidate], budget: Budget, board: Board, search_ar
         f"no candidate fits {board.name} within flash {budget.usable_flash:,} B and RAM "
         f"{budget.usable_ram:,} B (the budget less a {budget.margin:.0%} margin).",
         f"  the nearest, {best.name} ({best.ranks_summary()}): flash {best.flash_bytes:,} B "
-        f"(int8 weights {best.sizes.weights_bytes:,} B + runtime), RAM {best.ram_bytes:,} B "
-        f"(arena {best.sizes.arena_bytes:,} B + stack + runtime)",
+        f"(int8 weights {best.sizes.weights_bytes:,} B in {best.sizes.weights_in()} + runtime), RAM "
+        f"{best.ram_bytes:,} B (arena {best.sizes.arena_bytes:,} B + stack + runtime)",
     ]
     if over_flash:
         lines.append(f"  flash: over by {over_flash:,} B")
@@ -114,6 +120,7 @@ def write_json(
     data = {
         "board": board.name,
         "flash_capacity_bytes": board.flash.size,
+        "external_flash": {"tier": budget.tier, "capacity_bytes": budget.tier_bytes} if budget.tier else None,
         "ram_capacity_bytes": board.ram.size,
         "stack_bytes": board.stack_bytes,
         "budget": budget.to_dict(),

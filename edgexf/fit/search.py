@@ -46,15 +46,32 @@ class FitError(EdgexfError):
 
 @dataclass(frozen=True)
 class Budget:
-    """What a candidate may use: flash and RAM (arena + stack + runtime), less the margin."""
+    """What a candidate may use: flash and RAM (arena + stack + runtime), less the margin. On a board with
+    external flash that may hold weights (`tier`), flash_bytes counts it too (by default the internal
+    flash plus the external one) and each memory must also hold its own share (compile's placement)."""
 
     flash_bytes: int
     ram_bytes: int
     margin: float
+    internal_flash_bytes: int | None = None  # the internal flash, where an external tier counts too
+    tier: str | None = None  # that tier's name
+    tier_bytes: int = 0  # and its capacity
 
     @property
     def usable_flash(self) -> int:
         return int(self.flash_bytes * (1 - self.margin))
+
+    def usable(self, nbytes: int) -> int:
+        return int(nbytes * (1 - self.margin))
+
+    def describe_flash(self) -> str:
+        """'1,048,576 B' or '17,825,792 B [flash 1,048,576 B + qspi 16,777,216 B]'."""
+        if self.tier is None:
+            return f"{self.flash_bytes:,} B"
+        return (
+            f"{self.flash_bytes:,} B [flash {self.internal_flash_bytes:,} B + {self.tier} "
+            f"{self.tier_bytes:,} B]"
+        )
 
     @property
     def usable_ram(self) -> int:
@@ -71,7 +88,8 @@ class Candidate:
     arch: dict | None = None  # ViTConfig changes (patch_size, embed_dim); None = the model as given
     plan: dict | None = None  # the low-rank plan (ranks.RankPlan.to_dict), None when dense
     sizes: Sizes | None = None
-    flash_bytes: int = 0  # estimated: int8 weights + the build's overhead
+    flash_bytes: int = 0  # estimated: int8 weights + the build's overhead (internal and external flash)
+    internal_flash_bytes: int = 0  # estimated: of which in the internal flash
     ram_bytes: int = 0  # estimated: arena + stack + the build's overhead
     fits: bool = False
     accuracy_before: float | None = None  # held-out top-1 before fine-tuning (decomposed as is)
@@ -100,6 +118,8 @@ class Candidate:
             "params": self.params,
             "sizes": self.sizes.to_dict() if self.sizes else None,
             "flash_bytes": self.flash_bytes,
+            "internal_flash_bytes": self.internal_flash_bytes,
+            "weights_in": self.sizes.weights_in() if self.sizes else None,
             "ram_bytes": self.ram_bytes,
             "fits": self.fits,
             "accuracy_before": self.accuracy_before,
@@ -192,28 +212,37 @@ def measure_all(
     board: Board,
     log: Log,
     exact_time_s: float,
+    weights: str = "auto",
 ) -> dict[str, nn.Module]:
-    """Measure every candidate in place; returns name -> module (to fine-tune the chosen ones)."""
+    """Measure every candidate in place; returns name -> module (to fine-tune the chosen ones).
+    weights: compile's --weights, where the weights go."""
     modules = {}
     for i, cand in enumerate(cands, 1):
         module, cand.plan = make_module(cand, model)
         cand.sizes = measure_graph(
-            lower(module, example, cand.name), x_calib, board, exact_time_s=exact_time_s
+            lower(module, example, cand.name), x_calib, board, exact_time_s=exact_time_s, weights=weights
         )
         modules[cand.name] = module
         s = cand.sizes
         log(
-            f"  [{i}/{len(cands)}] {cand.name}: {s.params:,} parameters, int8 weights {s.weights_bytes:,} B, "
-            f"arena {s.arena_bytes:,} B ({s.seconds} s)"
+            f"  [{i}/{len(cands)}] {cand.name}: {s.params:,} parameters, int8 weights {s.weights_bytes:,} B "
+            f"in {s.weights_in()}, arena {s.arena_bytes:,} B ({s.seconds} s)"
         )
     return modules
 
 
 def judge(cands: list[Candidate], board: Board, overhead: Overhead, budget: Budget) -> None:
+    """Fits: all flash and RAM within the budget less the margin, and with an external tier each flash
+    within its own capacity less the margin."""
     for cand in cands:
-        cand.flash_bytes = cand.sizes.flash_bytes(overhead)
-        cand.ram_bytes = cand.sizes.ram_bytes(board, overhead)
+        s = cand.sizes
+        cand.flash_bytes = s.flash_bytes(overhead)
+        cand.internal_flash_bytes = s.internal_flash_bytes(overhead)
+        cand.ram_bytes = s.ram_bytes(board, overhead)
         cand.fits = cand.flash_bytes <= budget.usable_flash and cand.ram_bytes <= budget.usable_ram
+        if budget.tier is not None:
+            cand.fits = cand.fits and cand.internal_flash_bytes <= budget.usable(budget.internal_flash_bytes)
+            cand.fits = cand.fits and s.external_weights_bytes <= budget.usable(budget.tier_bytes)
 
 
 def chosen(cands: list[Candidate], top: int) -> list[Candidate]:

@@ -9,7 +9,7 @@ and token_mlp: two rows, so that each weight loaded serves both):
               (a row of T scores in scratch; no T x T matrix)
 - token_mlp:  x + fc2(act(fc1(LayerNorm(x)))) per token, written over x (the hidden row in scratch)
 - patch_embed: conv2d(stride = kernel) -> tokens [+ class token] [+ position embedding], patch by
-              patch, the tokens growing over the image's consumed bytes
+              patch, the tokens written over the image's consumed bytes (patch_embed_delta)
 
 q_* are their integer forms, with the parameters of every op of the chain as attributes. The references
 here are the chains' own references composed, so a fused graph gives the same numbers as the unfused
@@ -205,14 +205,26 @@ def _q_patch_embed_ref(op, a, s):
 
 
 def patch_embed_delta(op: Op, ins: list[Spec | None], outs: list[Spec]) -> list[tuple[int, int]]:
-    """The image may lie `delta` bytes into the tokens' region. The kernel writes the class token, then
-    computes each patch row's tokens in scratch and writes them once that row's image rows are read, so
-    the tokens written before patch row r is read must stay below image row r p of channel 0:
-    delta = max over r of (tokens before patch row r) - (channel 0's bytes above image row r p)."""
+    """Where the tokens may start: `delta` bytes below the image (0: at the image's first byte).
+
+    The kernels read the image (C, H, W) patch row by patch row: row r reads image rows [r p, (r+1) p)
+    of every channel, and only then writes that row's tokens from scratch; the class token comes last,
+    once the whole image is read. After row r the image bytes read and no longer needed are, in each
+    channel, its first (r+1) p W pixels; the only such run that starts at the image's first byte is
+    channel 0's, (r+1) p W s_x bytes. The tokens written by then, which end (cls + (r+1) W/p) D s_y
+    bytes from the tokens' start, must stay inside it, unless r is the last row (then the whole image
+    has been read):
+        delta = max(0, max over r < H/p - 1 of (cls + (r+1) W/p) D s_y - (r+1) p W s_x).
+    So the tokens start at the image (delta 0) when D s_y <= p^2 s_x less the class token's share: an
+    int8 MCUFormer (D 224 <= 400 pixels of a 20 x 20 patch) writes its 32,480 B of tokens over the first
+    third of its 172,800 B image, whose other bytes are free after the op (lifetimes.py: a rest). Tokens
+    wider than a patch's channel-0 pixels (int16 tokens there) start delta bytes below the image, still
+    overlapping it; a one-channel image smaller than its tokens lies inside them. Channels 1 and 2 are
+    never written before they are read whatever delta is: they lie above channel 0."""
     (_, _, h, wd), (_, _, d) = ins[0][0], outs[0][0]
     p, si, so = op.attrs["patch"], ITEMSIZE[ins[0][1]], ITEMSIZE[outs[0][1]]
     nw, cls = wd // p, 1 if op.attrs["cls"] else 0
-    delta = max((cls + r * nw) * d * so - r * p * wd * si for r in range(h // p))
+    delta = max(((cls + (r + 1) * nw) * d * so - (r + 1) * p * wd * si for r in range(h // p - 1)), default=0)
     return [(0, max(0, delta))]
 
 

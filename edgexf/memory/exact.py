@@ -5,7 +5,8 @@ Model, in units of the alignment a: buffer i takes u_i = ceil(size_i / a) units 
 are disjoint exactly when [k_i, k_i + u_i) and [k_j, k_j + u_j) are. Lifetimes are intervals, so two
 buffers conflict exactly when both are live at some step, and it suffices to post one NoOverlap over the
 units of the buffers live at each step whose live set is maximal (at most one per start step). The
-arena is a * top with k_i + u_i <= top for all i; minimize top. Its domain is [lb, ub]: lb is the most
+arena is a * top with k_i + u_i <= top for all i; minimize top. A rest pinned r bytes from buffer j
+(Buffer.anchor) has k_i = k_j + r / a. Its domain is [lb, ub]: lb is the most
 units live at one step (>= lifetimes.lower_bound, aligned up; no plan beats it), ub the hint's arena
 (greedy's unless given) or upper_bound if smaller, and the hint seeds the search, so the answer is never
 worse than greedy and the solver stops as soon as it meets lb.
@@ -125,6 +126,9 @@ def plan_exact(
         model.add(k[b.name] + units[b.name] <= top)
         model.add_hint(k[b.name], hint[b.name] // alignment)
     model.add_hint(top, hint_arena // alignment)
+    for b in ordered:  # a rest sits at its fixed distance from its buffer (edgexf/memory/pinned.py)
+        if b.anchor is not None:
+            model.add(k[b.name] == k[b.anchor[0]] + b.anchor[1] // alignment)
     for clique in cliques:
         if len(clique) > 1:
             model.add_no_overlap([box[b.name] for b in clique])

@@ -8,6 +8,8 @@
    the (aligned) gaps between them large enough to hold it; take the smallest such gap (best fit, the
    lowest one on ties), else go above them all.
 4. The arena is the highest end, rounded up to the alignment.
+A buffer with rests pinned to it (edgexf/memory/pinned.py) is placed with them, ranked by its parts'
+highest pressure, at the lowest offset where every part fits.
 O(n^2) in the number of buffers, like greedy_by_size; it wins on some graphs and loses on others, so
 the planners module runs both and keeps the smaller arena.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 from edgexf.memory.greedy_by_size import align_up
 from edgexf.memory.lifetimes import Buffer
+from edgexf.memory.pinned import lowest_fit, place, units
 
 
 def conflicts(bufs: list[Buffer]) -> dict[str, list[Buffer]]:
@@ -32,8 +35,15 @@ def conflicts(bufs: list[Buffer]) -> dict[str, list[Buffer]]:
 def plan_greedy_by_conflicts(bufs: list[Buffer], alignment: int = 16) -> dict[str, int]:
     neighbours = conflicts(bufs)
     pressure = {b.name: b.size + sum(o.size for o in neighbours[b.name]) for b in bufs}
+    groups = units(bufs)
+    rank = {n: max((pressure[b.name], b.size) for b, _ in unit) for n, unit in groups.items()}
     offsets: dict[str, int] = {}
-    for buf in sorted(bufs, key=lambda b: (-pressure[b.name], -b.size, b.start, b.name)):
+    heads = (unit[0][0] for unit in groups.values())
+    for buf in sorted(heads, key=lambda b: (-rank[b.name][0], -rank[b.name][1], b.start, b.name)):
+        if len(groups[buf.name]) > 1:  # with its rests: every buffer placed so far is in the way
+            done = [b for b in bufs if b.name in offsets]
+            place(groups[buf.name], lowest_fit(groups[buf.name], done, offsets, alignment), offsets, done)
+            continue
         placed = sorted(
             ((offsets[o.name], o.size) for o in neighbours[buf.name] if o.name in offsets),
         )

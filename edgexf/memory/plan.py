@@ -59,6 +59,7 @@ class MemoryPlan:
                     "offset": self.offsets[b.name],
                     "live": [b.start, b.end],
                 }
+                | ({"pinned_to": list(b.anchor)} if b.anchor else {})
                 for b in self.buffers
             ],
         }
@@ -67,7 +68,8 @@ class MemoryPlan:
 def verify_plan(
     bufs: list[Buffer] | tuple[Buffer, ...], offsets: dict[str, int], arena_bytes: int, alignment: int
 ) -> None:
-    """No two buffers whose lifetimes intersect share a byte; all lie inside the arena, aligned."""
+    """No two buffers whose lifetimes intersect share a byte; all lie inside the arena, aligned; every
+    rest at its place beside its buffer."""
     for b in bufs:
         off = offsets[b.name]
         if off % alignment or off < 0 or off + b.size > arena_bytes:
@@ -75,6 +77,8 @@ def verify_plan(
                 f"buffer {b.name} at [{off}, {off + b.size}) is misaligned or outside the "
                 f"{arena_bytes}-byte arena"
             )
+        if b.anchor is not None and off != offsets[b.anchor[0]] + b.anchor[1]:
+            raise PlanError(f"buffer {b.name} at {off} is not {b.anchor[1]} bytes from {b.anchor[0]}")
     ordered = sorted(bufs, key=lambda b: b.start)
     for i, a in enumerate(ordered):
         for b in ordered[i + 1 :]:

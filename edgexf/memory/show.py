@@ -152,7 +152,8 @@ def timeline_text(
     ]
     for b in big[:legend]:
         t = graph.tensors.get(b.name) if graph is not None else None
-        shape = f"{t.dtype}{list(t.shape)}" if t is not None else "(scratch)" if not b.tensors else ""
+        shape = f"{t.dtype}{list(t.shape)}" if t is not None else "(scratch)" if b.is_scratch else ""
+        shape = f"(rest of {b.anchor[0]})" if b.anchor else shape
         off = plan.offsets[b.name]
         inner = getattr(b, "offset_in", lambda _: 0)
         also = [f"{v}" + (f"@+{inner(v)}" if inner(v) else "") for v in b.tensors[1:]]

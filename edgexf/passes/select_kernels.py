@@ -21,8 +21,12 @@ from edgexf.ir.kernel_choice import (
 # The DSP kernels widen whole groups of 4 input columns; a linear narrower than that (a low-rank
 # factor of rank 1-3) has no group, so the portable kernel is as fast and needs no scratch.
 _MIN_DSP_WIDTH = 4
-# --dsp-weights auto widens while the model's constants, widened, take at most this share of the flash
-# (the rest is for the code, the runtime and room to spare)
+# --dsp-weights auto widens while the model's constants, widened, take at most this share of the flash that
+# may hold weights (the rest is for the code, the runtime and room to spare). On a board with external
+# flash (--weights auto or external) that is the internal flash plus the external tier: weights placed
+# outside leave the internal flash to the code, so counting the internal flash alone refused the widening
+# for a reason that did not hold (edgexf/targets/placement.py weights_flash). The rule counts bytes only:
+# QEMU does not model the QSPI flash's latency, and widened weights read from there double its traffic.
 AUTO_FLASH_SHARE = 0.5
 
 
@@ -36,10 +40,15 @@ class KernelSelection:
 
 
 def select_kernels(
-    graph: Graph, kernels: str, dsp_weights: str = "auto", flash_bytes: int | None = None
+    graph: Graph,
+    kernels: str,
+    dsp_weights: str = "auto",
+    flash_bytes: int | None = None,
+    flash_what: str = "",
 ) -> tuple[Graph, KernelSelection]:
     """kernels: 'dsp' or 'portable' (resolved). dsp_weights: 'int8', 'int16' (every op that allows it)
-    or 'auto' (int16 while the widened constants take at most AUTO_FLASH_SHARE of flash_bytes)."""
+    or 'auto' (int16 while the widened constants take at most AUTO_FLASH_SHARE of flash_bytes, the flash
+    that may hold weights: placement.weights_flash, described by flash_what)."""
     if dsp_weights not in WEIGHT_CHOICES:
         raise ValueError(f"dsp weights must be one of {', '.join(WEIGHT_CHOICES)}, not {dsp_weights!r}")
     count = 0
@@ -55,21 +64,21 @@ def select_kernels(
     extra = sum(_extra_bytes(graph, op) for op in widenable)
     constants = sum(t.nbytes for t in graph.constants())
     too_big = flash_bytes is not None and constants + extra > AUTO_FLASH_SHARE * flash_bytes
+    share = f"{AUTO_FLASH_SHARE:.0%} of {flash_what or f'the {flash_bytes or 0:,} B flash'}"
     if not widenable or dsp_weights == "int8" or (dsp_weights == "auto" and too_big):
         if not widenable:
             reason = "no linear layer to widen"
         elif dsp_weights == "int8":
             reason = "--dsp-weights int8"
         else:
-            reason = (
-                f"int16 weights would take {constants + extra:,} B, over {AUTO_FLASH_SHARE:.0%} of the "
-                f"{flash_bytes:,} B flash"
-            )
+            reason = f"int16 weights would take {constants + extra:,} B, over {share}"
         return graph, KernelSelection(count - _portable_again(graph), "int8", 0, 0, reason)
     for op in widenable:
         op.attrs["weights"] = "int16"
     count -= _portable_again(graph)
     reason = "--dsp-weights int16" if dsp_weights == "int16" else "they fit the flash"
+    if dsp_weights == "auto" and flash_bytes is not None:
+        reason = f"they take {constants + extra:,} B, at most {share}"
     return graph, KernelSelection(count, "int16", len(widenable), extra, reason)
 
 

@@ -2,9 +2,10 @@
 
     internal  every weight in the internal flash: edgexf's behaviour before memory tiers
     external  every weight in the external tier (the board's first read-only [[external]] memory)
-    auto      (default) all in the internal flash while they fit it less CODE_RESERVE_BYTES; else the
-              largest tensors move to the external tier, one at a time, until the rest fit. Largest
-              first moves the fewest tensors (ties: by name, so the choice repeats).
+    auto      (default) all in the internal flash while they fit it less CODE_RESERVE_BYTES and the
+              tables model.c keeps there (code_reserve); else the largest tensors move to the external
+              tier, one at a time, until the rest fit. Largest first moves the fewest tensors (ties: by
+              name, so the choice repeats).
 
 A board without an external tier keeps every weight inside (auto), and refuses `external`.
 
@@ -77,7 +78,8 @@ class Placement:
 
 
 RULE = (
-    "auto: all weights in the internal flash while they fit it less the code reserve, else the largest "
+    "auto: all weights in the internal flash while they fit it less the code reserve (64 KB and model.c's "
+    "requantization tables), else the largest "
     "tensors move to the external flash until the rest fit (the fewest tensors move)"
 )
 
@@ -92,6 +94,26 @@ def check_mode(board: Board, mode: str) -> None:
             "(no read-only [[external]] memory). Use --weights internal or auto, or a board file that "
             "declares one, e.g. stm32f746g-disco (its 16 MB QSPI flash)"
         )
+
+
+def weights_flash(board: Board, mode: str = "auto") -> tuple[int, str]:
+    """(bytes, what): the flash that may hold weights under --weights `mode`: the internal flash, plus the
+    external tier where auto or external may place weights there (--dsp-weights auto weighs the widened
+    weights against it, edgexf/passes/select_kernels.py)."""
+    tier = board.weights_tier
+    if tier is None or mode == "internal":
+        return board.flash.size, f"the {board.flash.size:,} B flash"
+    total = board.flash.size + tier.region.size
+    return total, f"the {total:,} B of flash that may hold weights (flash + external '{tier.name}')"
+
+
+def code_reserve(graph: Graph) -> int:
+    """Internal flash auto leaves beside the weights: CODE_RESERVE_BYTES, plus the requantization terms of
+    widened layers, which model.c keeps as static arrays (8 B per output: 213,432 B for MCUFormer at
+    --lowrank 0.25 with int16 weights, which overflowed the internal flash by 53,792 B without them)."""
+    from edgexf.codegen.wide_weights import rq_bytes  # here: the command line imports this module early
+
+    return CODE_RESERVE_BYTES + rq_bytes(graph)
 
 
 def aligned(nbytes: int) -> int:

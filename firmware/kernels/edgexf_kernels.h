@@ -366,9 +366,11 @@ void exf_requant_q(const void *x, int32_t x_bytes, void *y, int32_t y_bytes, int
  * - ln_linear, token_mlp: rows r (and r + 1) of x are read completely before those rows of y are
  *   written, rows in order, so y may start at x when a y row is no longer than an x row, or x may lie
  *   at the tail of y (x = y + rows * (y row bytes - x row bytes)) when it is longer.
- * - patch_embed: the class token is written first; each patch row's tokens are computed in scratch
- *   ((wd/p) d elements of y's type) and written once image rows [r p, (r+1) p) are read, so x may lie
- *   inside y's region as long as the tokens before patch row r stay below image row r p of channel 0.
+ * - patch_embed: each patch row's tokens are computed in scratch ((wd/p) d elements of y's type) and
+ *   written once image rows [r p, (r+1) p) of every channel are read, the class token last, so
+ *   y and x may overlap as long as the tokens written after row r (r not the last) stay inside channel
+ *   0's first (r+1) p rows: y at x when tokens are narrower than a patch (MCUFormer's int8), else
+ *   below it (edgexf/ir/ops_fused.py patch_embed_delta works out how far).
  * - attention: y must not overlap qkv. */
 enum { EXF_ACT_GELU = 0, EXF_ACT_GELU_TANH = 1, EXF_ACT_RELU = 2 };
 

@@ -96,12 +96,9 @@ void exf_patch_embed_f32(const float *x, const float *w, const float *b, const f
                          float *y, int32_t c, int32_t h, int32_t wd, int32_t d, int32_t p, float *scratch) {
     // x (c, h, wd) in p x p patches -> y (cls? 1 : 0 + (h/p)(wd/p), d), patches in raster order;
     // scratch: one patch row of tokens ((wd/p) d floats), written to y once its image rows are read
+    // (the class token last, once the whole image is read: y may start at x, ops_fused.py patch_embed_delta)
     const int32_t nw = wd / p;
-    int32_t t0 = 0;
-    if (cls) {
-        for (int32_t o = 0; o < d; o++) y[o] = pos ? cls[o] + pos[o] : cls[o];
-        t0 = 1;
-    }
+    int32_t t0 = cls ? 1 : 0;
     for (int32_t py = 0; py < h / p; py++, t0 += nw) {
         for (int32_t px = 0; px < nw; px++) {
             for (int32_t o = 0; o < d; o++) {
@@ -117,5 +114,8 @@ void exf_patch_embed_f32(const float *x, const float *w, const float *b, const f
             }
         }
         for (int32_t i = 0; i < nw * d; i++) y[t0 * d + i] = scratch[i];
+    }
+    if (cls) {
+        for (int32_t o = 0; o < d; o++) y[o] = pos ? cls[o] + pos[o] : cls[o];
     }
 }

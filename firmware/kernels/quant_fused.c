@@ -70,14 +70,9 @@ void exf_patch_embed_s8(const int8_t *x, const int8_t *w, const int32_t *bias, c
                         int32_t h, int32_t wd, int32_t d, int32_t p, void *scratch) {
     // x (c, h, wd) in p x p patches -> y (cls? 1 : 0 + (h/p)(wd/p), d), patches in raster order;
     // scratch: one patch row of tokens ((wd/p) d elements of y's type), copied to y once its rows are read
+    // (the class token last, once the whole image is read: y may start at x, ops_fused.py patch_embed_delta)
     const int32_t nw = wd / p;
-    int32_t t0 = 0;
-    if (cls) {
-        for (int32_t o = 0; o < d; o++) {
-            exfq_store(y, y_bytes, o, pos ? exfq_add_pair(cls[o], pos[o], pos_add) : cls[o]);
-        }
-        t0 = 1;
-    }
+    int32_t t0 = cls ? 1 : 0;
     for (int32_t py = 0; py < h / p; py++, t0 += nw) {
         for (int32_t px = 0; px < nw; px++) {
             for (int32_t o = 0; o < d; o++) {
@@ -99,5 +94,10 @@ void exf_patch_embed_s8(const int8_t *x, const int8_t *w, const int32_t *bias, c
         uint8_t *dst = (uint8_t *)y + t0 * d * y_bytes;
         const uint8_t *src = (const uint8_t *)scratch;
         for (int32_t i = 0; i < nw * d * y_bytes; i++) dst[i] = src[i];
+    }
+    if (cls) {
+        for (int32_t o = 0; o < d; o++) {
+            exfq_store(y, y_bytes, o, pos ? exfq_add_pair(cls[o], pos[o], pos_add) : cls[o]);
+        }
     }
 }

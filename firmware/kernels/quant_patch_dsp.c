@@ -12,9 +12,9 @@
  * output: rq[2 o] = 2^(shift - 33) + conv_zp 2^(shift - 32), rq[2 o + 1] = shift - 32. The position
  * embedding is added and the token stored exactly as the portable kernel does.
  *
- * The order of reads and writes is the portable kernel's (the class token first, then each patch row's
- * tokens in scratch, copied to y once that row's image rows are read), so y may overlap x as
- * edgexf/ir/ops_fused.py patch_embed_delta allows.
+ * The order of reads and writes is the portable kernel's (each patch row's tokens in scratch, copied to
+ * y once that row's image rows are read, the class token last), so y may overlap x as
+ * edgexf/ir/ops_fused.py patch_embed_delta allows: from x's first byte for MCUFormer's int8 tokens.
  *
  * scratch (4-byte aligned): align8(nw d y_bytes) bytes of a patch row's tokens (nw = wd / p), 16 ceil(K / 4)
  * of two widened patches, 16 ceil(d / 2) of sums, 4 ceil(K / 4) of gathered taps.
@@ -133,6 +133,19 @@ static __attribute__((noinline)) void add_pos(void *y, const int8_t *pos, int32_
     }
 }
 
+/* The class token, plus pos[0] if pos, at y's start. */
+static void write_cls(const int8_t *cls, const int8_t *pos, const int32_t *pos_add, void *y, int32_t y_bytes,
+                      int32_t d) {
+    for (int32_t o = 0; o < d; o++) {
+        const int64_t e = pos ? exfq_add_pair(cls[o], pos[o], pos_add) : cls[o];
+        if (y_bytes == 1) {
+            ((int8_t *)y)[o] = exfq_clamp_s8(e);
+        } else {
+            ((int16_t *)y)[o] = exfq_clamp_s16(e);
+        }
+    }
+}
+
 void exf_patch_embed_s8_w16(const int8_t *x, const int16_t *w16, const int32_t *bias, const int32_t *mult,
                             const int32_t *rq, int32_t in_zp, const int8_t *cls, const int8_t *pos,
                             const int32_t *pos_add, void *y, int32_t y_bytes, int32_t c, int32_t h, int32_t wd,
@@ -144,18 +157,7 @@ void exf_patch_embed_s8_w16(const int8_t *x, const int16_t *w16, const int32_t *
     int32_t *acc = (int32_t *)(xs + 4 * groups);
     int8_t *taps = (int8_t *)(acc + 4 * pairs);
     const pos_add_t q = pos && pos_fast(pos_add) ? pos_add_of(pos_add) : (pos_add_t){0, 0, 0, 0, 0};
-    int32_t t0 = 0;
-    if (cls) {
-        for (int32_t o = 0; o < d; o++) {
-            const int64_t e = pos ? exfq_add_pair(cls[o], pos[o], pos_add) : cls[o];
-            if (y_bytes == 1) {
-                ((int8_t *)y)[o] = exfq_clamp_s8(e);
-            } else {
-                ((int16_t *)y)[o] = exfq_clamp_s16(e);
-            }
-        }
-        t0 = 1;
-    }
+    int32_t t0 = cls ? 1 : 0;
     for (int32_t py = 0; py < h / p; py++, t0 += nw) {
         const int8_t *x_row = x + py * p * wd;
         for (int32_t px = 0; px < nw; px += 2) {
@@ -175,4 +177,5 @@ void exf_patch_embed_s8_w16(const int8_t *x, const int16_t *w16, const int32_t *
         uint8_t *dst = (uint8_t *)y + t0 * d * y_bytes;
         for (int32_t i = 0; i < row_bytes; i++) dst[i] = tokens[i];
     }
+    if (cls) write_cls(cls, pos, pos_add, y, y_bytes, d);
 }

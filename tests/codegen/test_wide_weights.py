@@ -4,6 +4,8 @@ layout element by element, the requantization terms against the portable roundin
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -13,6 +15,9 @@ from edgexf.compress.calibrate import calibrate
 from edgexf.compress.quantize import quantize_graph
 from edgexf.ir.kernel_choice import uses_wide, wide_bytes
 from edgexf.passes.select_kernels import select_kernels
+from edgexf.targets.board_table import Region
+from edgexf.targets.boards import load_board
+from edgexf.targets.placement import CODE_RESERVE_BYTES, code_reserve, weights_flash
 from tests.model_helpers import compile_graph, to_graph
 
 
@@ -75,6 +80,38 @@ def test_dsp_weights_choices(int8_graph):
     assert sel.dsp_ops == 0 and sel.wide_ops == 0
     with pytest.raises(ValueError, match="dsp weights must be one of auto, int8, int16"):
         select_kernels(int8_graph, "dsp", "int4")
+
+
+def test_auto_counts_the_external_flash_where_weights_may_go(int8_graph):
+    """On a board with QSPI flash, --weights auto (or external) lets --dsp-weights auto weigh the widened
+    weights against the internal + external flash; --weights internal, or no external flash, against the
+    internal flash alone. Here the internal flash is shrunk to the widened weights' size (over half)."""
+    _, sel = select_kernels(int8_graph.copy(), "dsp", "int16")
+    widened = sum(t.nbytes for t in int8_graph.constants()) + sel.wide_extra_bytes
+    disco = load_board("stm32f746g-disco")
+    small = replace(disco, flash=Region(disco.flash.origin, widened))
+    assert weights_flash(small, "internal") == (widened, f"the {widened:,} B flash")
+    total = widened + (16 << 20)
+    assert weights_flash(small, "auto")[0] == weights_flash(small, "external")[0] == total
+    _, sel = select_kernels(int8_graph.copy(), "dsp", "auto", *weights_flash(small, "internal"))
+    assert sel.weights == "int8" and f"over 50% of the {widened:,} B flash" in sel.reason
+    _, sel = select_kernels(int8_graph.copy(), "dsp", "auto", *weights_flash(small, "auto"))
+    assert sel.weights == "int16"
+    assert (
+        sel.reason
+        == f"they take {widened:,} B, at most 50% of the {total:,} B of flash that may hold weights "
+        "(flash + external 'qspi')"
+    )
+    assert weights_flash(load_board("stm32f746"), "auto") == (1 << 20, "the 1,048,576 B flash")
+
+
+def test_auto_placement_reserves_the_requantization_tables(int8_graph):
+    """model.c keeps the widened layers' requantization terms (8 B per output) in the internal flash:
+    --weights auto leaves room for them beside the code reserve."""
+    g, _ = select_kernels(int8_graph.copy(), "dsp", "int16")
+    assert code_reserve(g) == CODE_RESERVE_BYTES + 8 * (16 + 7)
+    g, _ = select_kernels(int8_graph.copy(), "dsp", "int8")
+    assert code_reserve(g) == CODE_RESERVE_BYTES
 
 
 def test_a_layer_with_a_shift_outside_the_fast_path_keeps_int8_weights(int8_graph):
