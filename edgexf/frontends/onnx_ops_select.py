@@ -1,6 +1,7 @@
 """The ONNX ops that select or test values (merged into ONNX_OPS): Max -> maximum, Pad -> pad (constant
-mode), IsNaN -> isnan or, where it cannot be true, a constant (ReduceMax is with the reductions in
-onnx_ops_nn.py).
+mode), IsNaN -> isnan or, where it cannot be true, a constant, Greater, GreaterOrEqual, Less,
+LessOrEqual and Equal -> compare (a constant, such as softplus's threshold in the dynamo exporter's
+Mamba, goes second, where int8 quantization finds it) (ReduceMax is with the reductions in onnx_ops_nn.py).
 
 IsNaN is what torch.onnx's dynamo exporter puts after the softmax of scaled_dot_product_attention:
 Softmax -> IsNaN -> Where(isnan, 0, p), which zeroes the rows of a fully masked query. When the softmax
@@ -77,5 +78,30 @@ def _pad(c: C, n) -> str:
     return c.op("pad", [x, v], {"pads": tuple(before + after)})
 
 
-SELECT_ONNX_OPS: dict[str, Any] = {"IsNaN": _isnan, "Max": _max, "Pad": _pad}
+# the comparison that holds with its operands swapped
+MIRROR = {"greater": "less", "less": "greater", "greater_equal": "less_equal", "less_equal": "greater_equal"}
+
+
+def _compare(cmp: str):
+    def convert(c: C, n) -> str:
+        if c.const(0) is not None:  # the computed operand first
+            return c.op("compare", [c.x(1), c.x(0)], {"cmp": MIRROR.get(cmp, cmp)})
+        return c.op("compare", [c.x(0), c.x(1)], {"cmp": cmp})
+
+    return convert
+
+
+COMPARE_ONNX = {
+    "Greater": "greater",
+    "GreaterOrEqual": "greater_equal",
+    "Less": "less",
+    "LessOrEqual": "less_equal",
+    "Equal": "equal",
+}
+SELECT_ONNX_OPS: dict[str, Any] = {
+    "IsNaN": _isnan,
+    "Max": _max,
+    "Pad": _pad,
+    **{name: _compare(cmp) for name, cmp in COMPARE_ONNX.items()},
+}
 SELECT_ATTRS = {"Pad": {"mode"}}
