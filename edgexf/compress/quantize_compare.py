@@ -23,8 +23,7 @@ import numpy as np
 from edgexf.compress.qmath import LIMITS
 from edgexf.errors import QuantizationError
 from edgexf.ir.graph import Op, QParams, Tensor
-
-MIRROR = {"greater": "less", "less": "greater", "greater_equal": "less_equal", "less_equal": "greater_equal"}
+from edgexf.ir.ops_select import MIRROR
 
 
 def threshold_code(t: float, params: QParams, dtype: str, cmp: str) -> int:

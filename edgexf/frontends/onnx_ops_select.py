@@ -20,6 +20,7 @@ import numpy as np
 
 from edgexf.frontends.onnx_import import ints
 from edgexf.ir.finite import finite_for_finite_inputs
+from edgexf.ir.ops_select import MIRROR
 
 if TYPE_CHECKING:
     from edgexf.frontends.onnx_import import OnnxConverter as C
@@ -76,10 +77,6 @@ def _pad(c: C, n) -> str:
         return x
     v = c.b.add_const(f"{c.name()}.value", value.reshape(()))
     return c.op("pad", [x, v], {"pads": tuple(before + after)})
-
-
-# the comparison that holds with its operands swapped
-MIRROR = {"greater": "less", "less": "greater", "greater_equal": "less_equal", "less_equal": "greater_equal"}
 
 
 def _compare(cmp: str):

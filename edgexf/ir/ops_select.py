@@ -113,6 +113,8 @@ COMPARISONS = {
     "less_equal": np.less_equal,
     "equal": np.equal,
 }
+# the comparison that holds with the operands swapped (a constant first becomes a constant second)
+MIRROR = {"greater": "less", "less": "greater", "greater_equal": "less_equal", "less_equal": "greater_equal"}
 
 
 def _compare_infer(op, s):
