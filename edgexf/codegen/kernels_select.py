@@ -1,6 +1,7 @@
 """Emitters for the selection ops (edgexf/ir/ops_select.py): one call of firmware/kernels/select.c each.
 max and maximum pick the float32 kernel or the integer-code one (int8, int16) by dtype; pad moves bytes
-of any dtype; isnan reads float32 and writes uint8."""
+of any dtype; isnan and compare write uint8 (compare reads float32, or codes with codes or int32
+thresholds)."""
 
 from __future__ import annotations
 
@@ -70,4 +71,22 @@ def _isnan(c: EmitContext, op: Op) -> KernelCall:
     return KernelCall([call], functions=["exf_isnan_f32"])
 
 
-register({"max": _max, "maximum": _maximum, "pad": _pad, "isnan": _isnan}, any_dtype=True)
+CMP = {"greater": "GT", "greater_equal": "GE", "less": "LT", "less_equal": "LE", "equal": "EQ"}
+
+
+def _compare(c: EmitContext, op: Op) -> KernelCall:
+    a, b = op.inputs
+    y = op.outputs[0]
+    loops, decls = broadcast_loops(c, op)
+    cmp = f"EXF_CMP_{CMP[op.attrs['cmp']]}"
+    if c.graph.tensors[a].dtype == "float32":
+        call = f"exf_compare_f32({c.ptr(a)}, {c.ptr(b)}, {c.ptr(y, 'uint8_t')}, {cmp}, {loops});"
+        return KernelCall([call], decls, ["exf_compare_f32"])
+    operands = f"{c.ptr(a, 'void')}, {c.itemsize(a)}, {c.ptr(b, 'void')}, {c.itemsize(b)}"
+    call = f"exf_compare_q({operands}, {c.ptr(y, 'uint8_t')}, {cmp}, {loops});"
+    return KernelCall([call], decls, ["exf_compare_q"])
+
+
+register(
+    {"max": _max, "maximum": _maximum, "pad": _pad, "isnan": _isnan, "compare": _compare}, any_dtype=True
+)

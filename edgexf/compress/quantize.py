@@ -7,7 +7,7 @@ keep their names, so the float and integer graphs can be compared layer by layer
 Which tensors share parameters: reshape, transpose, slice and concat move bytes without arithmetic, and
 max, maximum and pad pick among their inputs' values, so their inputs and outputs form one group with one
 scale, zero point and type (a constant joining a concat, such as a class token, or a pad value, is
-quantized in the group's parameters, and its value is in the group's range).
+quantized in the group's parameters, and its value is in the group's range); so do compare's two tensors.
 
 int16: tensors chosen with `int16` patterns ("residual" = every add/sub output, or fnmatch globs on
 tensor names; edgexf/compress/int16_select.py) stay int16 (symmetric) when everything that writes them
@@ -42,6 +42,7 @@ from edgexf.compress.qmath import (
     softmax_exp_table,
     unary_table,
 )
+from edgexf.compress.quantize_compare import quantize_compare
 from edgexf.compress.unary import UNARY
 from edgexf.errors import QuantizationError
 from edgexf.ir.graph import Graph, Op, QParams, Tensor
@@ -96,6 +97,8 @@ def move_groups(g: Graph) -> _Groups:
             for n in op.inputs + op.outputs:
                 if n:
                     groups.union(n, op.outputs[0])
+        elif op.type == "compare" and not any(g.tensors[n].is_const for n in op.inputs):  # codes compared
+            groups.union(*op.inputs)
     return groups
 
 
@@ -363,7 +366,7 @@ class _Quantizer:
             "linear": self.dot, "conv2d": self.dot, "conv1d": self.dot, "matmul": self.matmul,
             "layernorm": self.layernorm, "softmax": self.softmax, "mean": self.mean, "sum": self.mean,
             **{t: self.unary for t in UNARY}, **{t: self.binary for t in BINARY},
-            **{t: self.move for t in MOVES},
+            **{t: self.move for t in MOVES}, "compare": lambda op: quantize_compare(self, op),
         }  # fmt: skip
 
     def run(self) -> Graph:

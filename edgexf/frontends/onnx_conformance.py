@@ -76,6 +76,7 @@ OPS = (
     "Flatten Expand Where CumSum"
 ).split() + ["Neg", "ReduceSum", "Sum"]  # beyond the list of issue 8: what exported models also use
 OPS += ["ReduceMax", "Max", "Pad", "IsNaN"]  # issue 21: what the default exporters write
+OPS += ["ScatterND", "ScatterElements", "Greater", "GreaterOrEqual", "Less", "LessOrEqual", "Equal"]
 
 # op type -> positions of the inputs made initializers (see the docstring)
 CONSTANT_INPUTS = {
@@ -96,6 +97,8 @@ CONSTANT_INPUTS = {
     "LayerNormalization": (1, 2),  # scale and bias
     "Pow": (1,),
     "Gather": (1,),
+    "ScatterND": (1,),
+    "ScatterElements": (1,),
     "Where": (0,),
 }
 

@@ -19,6 +19,7 @@ import onnx
 
 from edgexf.frontends.onnx_import import ints
 from edgexf.frontends.onnx_ops_nn import NN_ATTRS, NN_OPS
+from edgexf.frontends.onnx_ops_scatter import SCATTER_ATTRS, SCATTER_ONNX_OPS
 from edgexf.frontends.onnx_ops_select import SELECT_ATTRS, SELECT_ONNX_OPS
 
 if TYPE_CHECKING:
@@ -291,6 +292,7 @@ def _constant(c: C, n):
 ONNX_OPS: dict[str, Callable[[C, Any], Any]] = {
     **NN_OPS,  # MatMul, Gemm, Conv, LayerNormalization, Softmax, Gelu, ReduceMean/Sum/Max (onnx_ops_nn.py)
     **SELECT_ONNX_OPS,  # IsNaN, Max, Pad (onnx_ops_select.py)
+    **SCATTER_ONNX_OPS,  # ScatterND, ScatterElements with constant indices (onnx_ops_scatter.py)
     "Add": _binary("add"),
     "Sub": _binary("sub"),
     "Mul": _binary("mul"),
@@ -340,6 +342,7 @@ _CONSTANT = {
 KNOWN_ATTRS: dict[str, set[str]] = {
     **NN_ATTRS,
     **SELECT_ATTRS,
+    **SCATTER_ATTRS,
     "Softplus": set(),
     "CumSum": {"exclusive", "reverse"},
     "Reshape": {"allowzero"},

@@ -1,6 +1,7 @@
 """The ONNX ops that select or test values (merged into ONNX_OPS): Max -> maximum, Pad -> pad (constant
-mode), IsNaN -> isnan or, where it cannot be true, a constant (ReduceMax is with the reductions in
-onnx_ops_nn.py).
+mode), IsNaN -> isnan or, where it cannot be true, a constant, Greater, GreaterOrEqual, Less,
+LessOrEqual and Equal -> compare (a constant, such as softplus's threshold in the dynamo exporter's
+Mamba, goes second, where int8 quantization finds it) (ReduceMax is with the reductions in onnx_ops_nn.py).
 
 IsNaN is what torch.onnx's dynamo exporter puts after the softmax of scaled_dot_product_attention:
 Softmax -> IsNaN -> Where(isnan, 0, p), which zeroes the rows of a fully masked query. When the softmax
@@ -19,6 +20,7 @@ import numpy as np
 
 from edgexf.frontends.onnx_import import ints
 from edgexf.ir.finite import finite_for_finite_inputs
+from edgexf.ir.ops_select import MIRROR
 
 if TYPE_CHECKING:
     from edgexf.frontends.onnx_import import OnnxConverter as C
@@ -77,5 +79,26 @@ def _pad(c: C, n) -> str:
     return c.op("pad", [x, v], {"pads": tuple(before + after)})
 
 
-SELECT_ONNX_OPS: dict[str, Any] = {"IsNaN": _isnan, "Max": _max, "Pad": _pad}
+def _compare(cmp: str):
+    def convert(c: C, n) -> str:
+        if c.const(0) is not None:  # the computed operand first
+            return c.op("compare", [c.x(1), c.x(0)], {"cmp": MIRROR.get(cmp, cmp)})
+        return c.op("compare", [c.x(0), c.x(1)], {"cmp": cmp})
+
+    return convert
+
+
+COMPARE_ONNX = {
+    "Greater": "greater",
+    "GreaterOrEqual": "greater_equal",
+    "Less": "less",
+    "LessOrEqual": "less_equal",
+    "Equal": "equal",
+}
+SELECT_ONNX_OPS: dict[str, Any] = {
+    "IsNaN": _isnan,
+    "Max": _max,
+    "Pad": _pad,
+    **{name: _compare(cmp) for name, cmp in COMPARE_ONNX.items()},
+}
 SELECT_ATTRS = {"Pad": {"mode"}}

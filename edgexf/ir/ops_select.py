@@ -1,13 +1,19 @@
 """Ops that select or place values without computing new ones: max over an axis, the elementwise
-maximum of two tensors, constant padding; and isnan, the test that the softmax guard of exported
-attention makes (edgexf/frontends/onnx_ops_select.py).
+maximum of two tensors, constant padding; and the tests: isnan, which the softmax guard of exported
+attention makes (edgexf/frontends/onnx_ops_select.py), and compare (a > b, a >= b, a < b, a <= b,
+a == b), which softplus's threshold becomes in the dynamo exporter's Mamba. Tests write uint8 (1 true),
+the condition where reads.
 
 Merged into OPS (edgexf/ir/ops.py) as SELECT_OPS. max, maximum and pad take float32 or integer codes
 (int8, int16) alike: each output value is one of the input values (or the pad value), so an integer
 tensor keeps its scale and zero point (edgexf/compress/quantize.py puts inputs and output in one group),
 and since q -> scale * (q - zero_point) is increasing, the largest code is the code of the largest
 value. The references spell out the C kernels' comparisons (firmware/kernels/select.c), NaN included:
-max and maximum pass a NaN on, as NumPy's do.
+max and maximum pass a NaN on, as NumPy's do; every comparison with a NaN is false.
+
+compare in an int8 graph (edgexf/compress/quantize_compare.py): two tensors of one scale and zero point
+compare their codes; a constant b becomes int32 codes k with q <cmp> k exactly when the real value
+scale * (q - zero_point) <cmp> b.
 """
 
 from __future__ import annotations
@@ -98,6 +104,35 @@ def _isnan_infer(op, s):
     return [(s[0][0], "uint8")]
 
 
+# ---- compare ---------------------------------------------------------------------------------------
+
+COMPARISONS = {
+    "greater": np.greater,
+    "greater_equal": np.greater_equal,
+    "less": np.less,
+    "less_equal": np.less_equal,
+    "equal": np.equal,
+}
+# the comparison that holds with the operands swapped (a constant first becomes a constant second)
+MIRROR = {"greater": "less", "less": "greater", "greater_equal": "less_equal", "less_equal": "greater_equal"}
+
+
+def _compare_infer(op, s):
+    (sa, da), (sb, db) = s
+    codes = ("int8", "int16")
+    if op.attrs["cmp"] not in COMPARISONS:
+        raise GraphError(f"{op.describe()}: cmp {op.attrs['cmp']!r}; one of {', '.join(COMPARISONS)}")
+    if not ((da == db and da in VALUE_TYPES) or (da in codes and db == "int32")):
+        raise GraphError(f"{op.describe()}: compares {da} with {db} (one value type, or codes with int32)")
+    return [(broadcast(op, sa, sb), "uint8")]
+
+
+@np.errstate(invalid="ignore")
+def _compare_ref(op, a, s):
+    x, y = align(a, s, max(len(s[0][0]), len(s[1][0])))
+    return [COMPARISONS[op.attrs["cmp"]](x, y).astype(np.uint8)]
+
+
 SELECT_OPS: dict[str, OpDef] = {
     "max": OpDef(
         _max_infer,
@@ -119,5 +154,12 @@ SELECT_OPS: dict[str, OpDef] = {
         _isnan_infer,
         lambda op, a, s: [np.isnan(a[0]).astype(np.uint8)],
         doc="1 where x is NaN, else 0 (uint8)",
+    ),
+    "compare": OpDef(
+        _compare_infer,
+        _compare_ref,
+        doc="1 where a <cmp> b, else 0 (uint8), with broadcasting; attr cmp one of greater, "
+        "greater_equal, less, less_equal, equal; a and b float32 or one integer code type, or codes "
+        "and int32 (thresholds); NaN compares false",
     ),
 }

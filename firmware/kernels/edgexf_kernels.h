@@ -191,6 +191,15 @@ void exf_pad(const void *x, const void *value, void *y, int32_t elem_bytes, int3
 /* y[i] = 1 where x[i] is NaN, else 0 (ONNX IsNaN; uint8 for a boolean). */
 void exf_isnan_f32(const float *x, uint8_t *y, int32_t n);
 
+/* y = 1 where a <cmp> b, else 0 (uint8), broadcast to shape (strides as for exf_add_f32); any comparison
+ * with a NaN is 0. exf_compare_q compares integer codes: a of a_bytes (1: int8, 2: int16), b of b_bytes
+ * (1, 2 or 4: int32 thresholds). */
+enum { EXF_CMP_GT, EXF_CMP_GE, EXF_CMP_LT, EXF_CMP_LE, EXF_CMP_EQ };
+void exf_compare_f32(const float *a, const float *b, uint8_t *y, int32_t cmp, const int32_t shape[4],
+                     const int32_t sa[4], const int32_t sb[4]);
+void exf_compare_q(const void *a, int32_t a_bytes, const void *b, int32_t b_bytes, uint8_t *y, int32_t cmp,
+                   const int32_t shape[4], const int32_t sa[4], const int32_t sb[4]);
+
 
 /* ---- integer kernels (int8 / int16 quantized) ------------------------------------------------ */
 /* Integer arithmetic only (no float), exact, so host, target and the NumPy mirror

@@ -1,5 +1,5 @@
 /* Kernels that select or place values: max over an axis, elementwise maximum of integer codes (the float
- * one is with the other binary ops in elementwise.c), constant padding, isnan.
+ * one is with the other binary ops in elementwise.c), constant padding; and the tests isnan and compare.
  * max and maximum take float32 or integer codes (int8, int16: the code generator gives every operand and
  * the output one scale and zero point, so comparing codes compares values). No arithmetic: the result
  * is one of the inputs bit for bit. */
@@ -90,4 +90,59 @@ void exf_pad(const void *x, const void *value, void *y, int32_t elem_bytes, int3
 void exf_isnan_f32(const float *x, uint8_t *y, int32_t n) {
     // x (n,) -> y (n,): 1 where x is NaN
     for (int32_t i = 0; i < n; i++) y[i] = x[i] != x[i];
+}
+
+static uint8_t holds(int32_t cmp, int32_t lt, int32_t eq, int32_t gt) {
+    switch (cmp) {
+        case EXF_CMP_GT: return (uint8_t)gt;
+        case EXF_CMP_GE: return (uint8_t)(gt | eq);
+        case EXF_CMP_LT: return (uint8_t)lt;
+        case EXF_CMP_LE: return (uint8_t)(lt | eq);
+        default: return (uint8_t)eq;
+    }
+}
+
+static int32_t code_at(const void *p, int32_t bytes, int32_t i) {
+    if (bytes == 1) return ((const int8_t *)p)[i];
+    if (bytes == 2) return ((const int16_t *)p)[i];
+    return ((const int32_t *)p)[i];
+}
+
+typedef struct {
+    const void *a, *b;
+    uint8_t *y;
+    int32_t cmp, a_bytes, b_bytes;  // a_bytes 0: float32
+} compare_ctx;
+
+static void compare_block(const void *ctx, int32_t out, const exf_bcast_block *blk) {
+    const compare_ctx *c = (const compare_ctx *)ctx;
+    uint8_t *y = c->y + out;
+    for (int32_t r = 0; r < blk->rows; r++, y += blk->n) {
+        int32_t ia = blk->off[0] + r * blk->row_step[0], ib = blk->off[1] + r * blk->row_step[1];
+        for (int32_t i = 0; i < blk->n; i++, ia += blk->step[0], ib += blk->step[1]) {
+            if (c->a_bytes == 0) {
+                const float a = ((const float *)c->a)[ia], b = ((const float *)c->b)[ib];
+                y[i] = holds(c->cmp, a < b, a == b, a > b);  // all three false for a NaN
+            } else {
+                const int32_t a = code_at(c->a, c->a_bytes, ia), b = code_at(c->b, c->b_bytes, ib);
+                y[i] = holds(c->cmp, a < b, a == b, a > b);
+            }
+        }
+    }
+}
+
+void exf_compare_f32(const float *a, const float *b, uint8_t *y, int32_t cmp, const int32_t shape[4],
+                     const int32_t sa[4], const int32_t sb[4]) {
+    // a <cmp> b (broadcast to shape) -> y (shape[0], shape[1], shape[2], shape[3]) of 0 / 1
+    const compare_ctx c = {a, b, y, cmp, 0, 0};
+    const int32_t *const strides[2] = {sa, sb};
+    exf_bcast_walk(shape, 2, strides, compare_block, &c);
+}
+
+void exf_compare_q(const void *a, int32_t a_bytes, const void *b, int32_t b_bytes, uint8_t *y, int32_t cmp,
+                   const int32_t shape[4], const int32_t sa[4], const int32_t sb[4]) {
+    // codes a <cmp> codes or thresholds b (broadcast to shape) -> y (shape) of 0 / 1
+    const compare_ctx c = {a, b, y, cmp, a_bytes, b_bytes};
+    const int32_t *const strides[2] = {sa, sb};
+    exf_bcast_walk(shape, 2, strides, compare_block, &c);
 }

@@ -1,7 +1,8 @@
-"""ReduceMax, Max, Pad and IsNaN from ONNX (edgexf/frontends/onnx_ops_select.py, onnx_ops_nn.py): each model
-compiles with host gcc, the C is bit-exact with the IR reference and within 1e-5 of onnxruntime (the
-helpers of test_onnx.py). The Softmax -> IsNaN -> Where guard folds away where the softmax input is
-finite for finite inputs, and stays real ops where it is not; refusals name the op and the node."""
+"""ReduceMax, Max, Pad, IsNaN and the comparisons (Greater, Less, ..., Equal) from ONNX
+(edgexf/frontends/onnx_ops_select.py, onnx_ops_nn.py): each model compiles with host gcc, the C is
+bit-exact with the IR reference and within 1e-5 of onnxruntime (the helpers of test_onnx.py). The Softmax
+-> IsNaN -> Where guard folds away where the softmax input is finite for finite inputs, and stays real ops
+where it is not; refusals name the op and the node."""
 
 from __future__ import annotations
 
@@ -41,6 +42,35 @@ CASES = {
 def test_op_on_host_matches_reference_and_onnxruntime(case, tmp_path):
     g = check(CASES[case](), tmp_path)
     assert {"max", "maximum", "pad"} & set(op_types(g))
+
+
+def _selected(cmp: str, a: str, b: str, opset: int = 13):
+    """Where(a <cmp> b, x, softplus(x)); "t" is a constant threshold, "r" is relu(x)."""
+    nodes = [
+        helper.make_node("Relu", ["x"], ["r"]),
+        helper.make_node("Softplus", ["x"], ["sp"]),
+        helper.make_node(cmp, [a, b], ["c"]),
+        helper.make_node("Where", ["c", "x", "sp"], ["y"]),
+    ]
+    return make_model(nodes, {"x": [3, 8]}, {"t": np.float32(0.5)}, opset=opset)
+
+
+@pytest.mark.parametrize(
+    "cmp,a,b",
+    [
+        ("Greater", "x", "t"),  # softplus's threshold, as the dynamo exporter writes it
+        ("Less", "t", "x"),  # the constant first: mirrored to x > t
+        ("GreaterOrEqual", "x", "r"),
+        ("LessOrEqual", "r", "x"),
+        ("Equal", "r", "x"),
+    ],
+)
+def test_comparison_feeds_where(cmp, a, b, tmp_path):
+    opset = 16 if cmp.endswith("OrEqual") else 13
+    g = check(_selected(cmp, a, b, opset), tmp_path)
+    (compare,) = [op for op in g.ops if op.type == "compare"]
+    if a == "t":  # the computed operand first
+        assert compare.inputs[0] == g.inputs[0] and compare.attrs["cmp"] == "greater"
 
 
 def test_isnan_of_an_input_is_a_real_op(tmp_path):

@@ -104,3 +104,46 @@ def test_int8_keeps_the_scale_and_compares_codes(tmp_path):
     y = run_both(q, xq, tmp_path)
     env = run_reference(q, {q.inputs[0]: xq}, keep_all=True)
     assert np.array_equal(y, np.max(np.maximum(env[p], env[r]), axis=-2))
+
+
+CMPS = ("greater", "greater_equal", "less", "less_equal", "equal")
+
+
+@pytest.mark.parametrize("cmp", CMPS)
+def test_compare_broadcasts_and_nan_is_false(tmp_path, cmp):
+    b = GraphBuilder("t")
+    other = b.add_const("other", np.array([[0.5, -1.0, 0.0, 2.0, np.float32(0.25)]], np.float32))
+    g = b.build([b.add1("compare", [b.add_input("x", (3, 1)), other], {"cmp": cmp})])
+    x = with_nans((4, 3, 1), 0.2)
+    x[0, :, 0] = [0.5, -1.0, 0.25]  # ties
+    y = run_both(g, x, tmp_path)
+    with np.errstate(invalid="ignore"):
+        want = getattr(np, cmp)(x, g.tensors[other].data)
+    assert y.dtype == np.uint8 and np.array_equal(y, want)
+
+
+@pytest.mark.parametrize("cmp", CMPS)
+@pytest.mark.parametrize("threshold", [True, False])
+def test_int8_compare_of_codes_and_of_a_threshold(tmp_path, cmp, threshold):
+    """compare(x, 0.3) and compare(x, relu(x)) in int8: the threshold becomes int32 codes; x and relu(x)
+    share one scale and compare codes. The C equals the reference, and both equal the comparison of the
+    dequantized values (in float64, exact for an int8 code times the scale)."""
+    b = GraphBuilder("t")
+    x = b.add_input("x", (2, 8))
+    r = b.add1("relu", [x])
+    other = b.add_const("t", np.float32(0.3)) if threshold else r
+    g = b.build([b.add1("compare", [x, other], {"cmp": cmp})])
+    calib = rng.standard_normal((32, 2, 8)).astype(np.float32)
+    q = quantize_graph(g, calibrate(g, calib, "minmax", 99.9)).graph
+    px = q.tensors[q.inputs[0]].quant
+    (compare,) = [op for op in q.ops if op.type == "compare"]
+    if threshold:
+        assert q.tensors[compare.inputs[1]].dtype == "int32"
+    else:
+        assert q.tensors[r].quant == px
+    xq = rng.integers(-128, 128, (6, 2, 8), dtype=np.int8)
+    y = run_both(q, xq, tmp_path)
+    env = run_reference(q, {q.inputs[0]: xq}, keep_all=True)
+    real = px.scale * (xq.astype(np.float64) - px.zero_point)
+    want = 0.3 if threshold else px.scale * (env[r].astype(np.float64) - px.zero_point)
+    assert np.array_equal(y, getattr(np, cmp)(real, want))
