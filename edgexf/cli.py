@@ -25,6 +25,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     # is imported (seconds)
     check_mode(load_board(args.board), args.weights)
     from edgexf.frontends.onnx_import import parse_input_shapes
+    from edgexf.frontends.onnx_streaming import StepOptions, parse_state_pairs
     from edgexf.pipeline import MemoryOptions, QuantOptions, compile_model
 
     command = "edgexf " + " ".join(shlex.quote(a) for a in sys.argv[1:])
@@ -54,6 +55,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
         lowrank=args.lowrank,
         input_shapes=parse_input_shapes(args.input_shape),
         weights=args.weights,
+        onnx_step=StepOptions(args.steps, parse_state_pairs(args.state)),
     )
     print_report(report)
     print(
@@ -179,6 +181,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="an ONNX input's shape where the model leaves dimensions symbolic (e.g. a dynamic batch): "
         "x=1,3,32,32, or just 1,3,32,32 for a model with one input; repeatable",
     )
+    c.add_argument(
+        "--steps",
+        type=int,
+        metavar="T",
+        help="an ONNX step model's sequence length (edgexf_run() runs T steps; default: the test data's)",
+    )
+    c.add_argument(
+        "--state",
+        action="append",
+        metavar="IN=OUT",
+        help="an ONNX step model's state input and the output holding its next value, where names and "
+        "order do not pair them (README: recurrent models through ONNX); repeatable, one per state",
+    )
     q = c.add_argument_group("quantization")
     q.add_argument("--quantize", choices=("int8",), help="post-training quantization with integer kernels")
     q.add_argument("--calibration", type=Path, help=".npz with x: representative inputs for the ranges")
@@ -241,7 +256,11 @@ def build_parser() -> argparse.ArgumentParser:
     m = c.add_argument_group("memory planning")
     m.add_argument("--print-plan", action="store_true", help="print the arena timeline (ops by bytes)")
     m.add_argument(
-        "--no-fusion", action="store_true", help="keep attention, MLP and patch embedding layer by layer"
+        "--no-fusion",
+        action="store_true",
+        help="keep every op as the model file writes it: no recognized LayerNorm, GELU or attention forms, "
+        "attention, MLP and patch embedding layer by layer (an int8 .tflite then rounds as tflite-micro "
+        "does, op by op)",
     )
     m.add_argument("--no-inplace", action="store_true", help="never write an output over a dead input")
     m.add_argument(

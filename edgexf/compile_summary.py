@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from edgexf.compress.layer_errors import format_layer_errors
 
 
@@ -33,6 +35,9 @@ def print_report(r: dict) -> None:
             f"  state          {_fmt_bytes(st['state_bytes'])}  ({len(st['states'])} tensors, persistent: "
             f"apart from the arena); input {seq:,} B per sequence, {step:,} B per step"
         )
+    unrolled = r.get("unrolled")
+    if unrolled:
+        print(f"  sequence       all {unrolled['steps']} steps in one graph, unrolled: it does not stream")
     mem = r.get("memory")
     if mem:
         from edgexf.memory.techniques import format_techniques
@@ -99,3 +104,6 @@ def print_report(r: dict) -> None:
                 "--dsp-weights int8 keeps them int8)"
             )
     print(f"  compiled in    {r['compile_seconds']} s")
+    if unrolled:
+        note = f"note: {unrolled['message']}"
+        print(textwrap.fill(note, 110, initial_indent="  ", subsequent_indent="    "))

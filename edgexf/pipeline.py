@@ -29,6 +29,8 @@ from edgexf.datasets import load_npz
 from edgexf.errors import DoesNotFitError, MismatchError
 from edgexf.eval.model_info import model_hash, model_info
 from edgexf.frontends import LoadedModel, load_model
+from edgexf.frontends.onnx_streaming import StepOptions
+from edgexf.frontends.unrolled import unrolled_report
 from edgexf.ir.graph import Graph
 from edgexf.ir.kernel_choice import resolve as resolve_kernels
 from edgexf.ir.ops import op_macs
@@ -71,7 +73,9 @@ LAYER_ERROR_SAMPLES = 256  # calibration samples the per-layer error report runs
 class MemoryOptions:
     """How memory is planned (edgexf/memory/): all techniques on by default."""
 
-    fusion: bool = True  # operator integration and patch streaming (edgexf/passes/fuse.py)
+    fusion: bool = (
+        True  # recognized layers (passes/optimize.py), operator integration, patch streaming (fuse.py)
+    )
     inplace: bool = True  # token overwriting
     exact_time_s: float = EXACT_TIME_S
     print_plan: bool = False  # the ASCII timeline, on the log
@@ -116,9 +120,10 @@ def _compile_into(
     lowrank: float | None = None,
     input_shapes: dict[str, tuple[int, ...]] | None = None,
     weights: str = "auto",
+    onnx_step: StepOptions | None = None,
 ) -> dict:
     """weights: where the weights go, the internal flash or the board's external flash (--weights: auto,
-    internal, external; edgexf/targets/placement.py)."""
+    internal, external; edgexf/targets/placement.py). onnx_step: an ONNX step model's --steps, --state."""
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
     step = _Steps(log, _Steps.TOTAL + (quant is not None))
@@ -130,12 +135,14 @@ def _compile_into(
         find_tool(tool)
 
     step(f"loading {model}")
-    loaded = load_model(model, name, input_shapes)  # input_shapes: an ONNX model's symbolic dimensions
+    # input_shapes: ONNX symbolic dimensions; an ONNX step model's steps, if not given: the test data's
+    loaded = load_model(model, name, input_shapes, (onnx_step or StepOptions()).with_data(test_data))
     check_inputs(loaded, test_data, quant and quant.calibration, log)  # before any work: weights, data
 
     step("optimizing the graph")
     # constant results go to flash, not the arena; layers written op by op become one op (all frontends)
-    g = optimize(loaded.graph)
+    mem_opts = memory or MemoryOptions()
+    g = optimize(loaded.graph, recognize=mem_opts.fusion)
     lowrank_report = None
     if lowrank is not None:  # before quantizing: the factors get their own int8 scales
         g, lowrank_report = _lowrank(g, lowrank, quant.calibration if quant else test_data, log)
@@ -150,7 +157,6 @@ def _compile_into(
         g, quant_report = quantize_from_file(g, loaded.quant, str(model), test_data)
 
     step("integrating ops and planning memory")
-    mem_opts = memory or MemoryOptions()
     techniques = compare_techniques(g, min(mem_opts.exact_time_s, 1.0))  # what each technique saves
     g, fused, kernel_set, selection, plan = plan_for_board(g, board, kernels, mem_opts, dsp_weights, weights)
     if mem_opts.print_plan:
@@ -177,7 +183,9 @@ def _compile_into(
         arena_bytes=plan.arena_bytes, inputs=inputs, outputs=outputs_io, state_bytes=state_bytes(g),
     )  # fmt: skip
     try:
-        firmware, emulated, evals = _build_firmware(board, sources.dir, out_dir, info)
+        firmware, emulated, evals = _build_firmware(
+            board, sources.dir, out_dir, info, bool(placement.external)
+        )
     except DoesNotFitError as e:
         raise DoesNotFitError(f"{e}\n{breakdown(sources.weights_bytes, plan, g, placement)}") from None
     for note in evals.notes:
@@ -261,6 +269,7 @@ def _compile_into(
     # factorized layers: by --lowrank here, or in the PyTorch model (edgexf fit); None when neither
     report["lowrank"] = lowrank_report or lowrank_summary(loaded.graph)
     report["streaming"] = streaming_figures(g, inputs[0]) if g.is_streaming else None
+    report["unrolled"] = unrolled_report(loaded.graph)  # a whole sequence in one graph: it does not stream
     if quant_report is not None:
         report["quantization"] = quant_report
         report["float"] = float_figures(float_graph, mem_opts)
@@ -303,12 +312,13 @@ class _Steps:
 
 
 def _build_firmware(
-    board: Board, model_dir: Path, out_dir: Path, info: dict
+    board: Board, model_dir: Path, out_dir: Path, info: dict, external_weights: bool
 ) -> tuple[Firmware, Firmware | None, EvalBuilds]:
     """The runner for the board and its emulator (firmware/, emulator/) and the evaluation firmware for
     both (eval/board/, eval/emulator/). The model, mostly weights, is compiled once (firmware/obj/) and
     linked four times, side by side. A runner that does not fit raises DoesNotFitError; an evaluation
-    firmware that does not fit is left out, and EvalBuilds says why."""
+    firmware that does not fit is left out, and EvalBuilds says why. external_weights: the placement
+    put weights in the external flash, so the board's evaluation firmware sets it up first."""
     objects = compile_model_objects(board, model_dir, out_dir / "firmware" / "obj")
     with ThreadPoolExecutor(max_workers=3) as pool:
         runner = pool.submit(build_firmware, board, model_dir, out_dir / "firmware", False, (), objects)
@@ -317,7 +327,9 @@ def _build_firmware(
             if board.emulator
             else None
         )
-        evals = pool.submit(build_eval_builds, board, model_dir, out_dir / "eval", info, objects)
+        evals = pool.submit(
+            build_eval_builds, board, model_dir, out_dir / "eval", info, objects, external_weights
+        )
         return runner.result(), runner_emu.result() if runner_emu else None, evals.result()
 
 

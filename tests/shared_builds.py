@@ -44,3 +44,23 @@ def vit_digits(factory: pytest.TempPathFactory) -> Path:
         subprocess.run(cmd, check=True, cwd=out, timeout=600, capture_output=True, env=env)
 
     return shared_build(factory, "vit_digits", train)
+
+
+def disco_builds(factory: pytest.TempPathFactory) -> Path:
+    """A small MLP (8 -> 16 -> 4) compiled for stm32f746g-disco twice, once per run: external/ with every
+    weight in the kit's QSPI flash (--weights external: code at 0x08000000, weights at 0x90000000) and
+    internal/ with none there (--weights auto, which keeps a model this small inside). Read them only."""
+
+    def build(out: Path) -> None:
+        import torch
+
+        from edgexf.cli import main
+
+        torch.manual_seed(0)
+        mlp = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.GELU(), torch.nn.Linear(16, 4)).eval()
+        torch.export.save(torch.export.export(mlp, (torch.randn(1, 8),)), out / "mlp.pt2")
+        for name, weights in (("external", "external"), ("internal", "auto")):
+            args = ["compile", str(out / "mlp.pt2"), "--board", "stm32f746g-disco", "--weights", weights]
+            assert main([*args, "--exact-seconds", "0", "--max-vectors", "2", "-o", str(out / name)]) == 0
+
+    return shared_build(factory, "disco_two_tier", build)

@@ -357,9 +357,15 @@ KERNELS: dict[str, Callable[[EmitContext, Op], KernelCall]] = {
 }
 
 
-def register(table: dict[str, Callable[[EmitContext, Op], KernelCall]]) -> None:
-    """Add emitters for more op types (the integer kernels register theirs: edgexf/codegen/kernels_q.py)."""
+CHECKS_DTYPES: set[str] = set()  # op types whose emitter picks its kernel by dtype (or refuses) itself
+
+
+def register(table: dict[str, Callable[[EmitContext, Op], KernelCall]], any_dtype: bool = False) -> None:
+    """Add emitters for more op types (the integer kernels register theirs: edgexf/codegen/kernels_q.py);
+    any_dtype: the emitters take other dtypes than float32 and check them themselves."""
     KERNELS.update(table)
+    if any_dtype:
+        CHECKS_DTYPES.update(table)
 
 
 def emit(c: EmitContext, op: Op) -> KernelCall:
@@ -369,6 +375,6 @@ def emit(c: EmitContext, op: Op) -> KernelCall:
         )
     operands = op.inputs[1:] if op.type == "where" else op.inputs  # its condition is uint8
     dtypes = {c.graph.tensors[n].dtype for n in operands + op.outputs if n}
-    if op.type not in MOVES and not op.type.startswith("q_") and dtypes != {"float32"}:
+    if op.type not in (*MOVES, *CHECKS_DTYPES) and not op.type.startswith("q_") and dtypes != {"float32"}:
         raise _refuse(op, f"dtypes {sorted(dtypes)} (only float32 kernels exist yet)")
     return KERNELS[op.type](c, op)

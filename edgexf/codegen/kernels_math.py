@@ -17,8 +17,7 @@ from edgexf.codegen.kernels import (
     register,
 )
 from edgexf.ir.graph import Op
-from edgexf.ir.opdef import ConvGeometry
-from edgexf.ir.ops_math import conv1d_pads
+from edgexf.ir.ops_math import conv1d_geometry
 
 
 def _softplus(c: EmitContext, op: Op) -> KernelCall:
@@ -35,10 +34,7 @@ def _conv1d(c: EmitContext, op: Op) -> KernelCall:
     """A 1-D convolution is the 2-D one of a one-row image (h = kh = 1): the same sums in the same order."""
     n, ch, length = c.shape(op.inputs[0])
     o, _, k = c.shape(op.inputs[1])
-    left, right = conv1d_pads(op)
-    at = op.attrs
-    geo = ConvGeometry((1, at["stride"]), (0, left, 0, right), (1, at.get("dilation", 1)), at["groups"])
-    return conv2d_call(c, op, n, ch, 1, length, o, 1, k, geo, 1, c.shape(op.outputs[0])[2])
+    return conv2d_call(c, op, n, ch, 1, length, o, 1, k, conv1d_geometry(op), 1, c.shape(op.outputs[0])[2])
 
 
 def _cumsum(c: EmitContext, op: Op) -> KernelCall:

@@ -13,6 +13,7 @@ from edgexf.codegen.wide_weights import rq_static
 from edgexf.ir.graph import Op
 from edgexf.ir.kernel_choice import linear_q_pre_shift, uses_dsp, uses_wide
 from edgexf.ir.opdef import ConvGeometry
+from edgexf.ir.ops_math import conv1d_geometry
 
 CTYPE = {"int8": "int8_t", "int16": "int16_t", "int32": "int32_t"}
 
@@ -60,13 +61,25 @@ def _linear_q(c: EmitContext, op: Op) -> KernelCall:
 
 
 def _conv2d(c: EmitContext, op: Op) -> KernelCall:
-    x, w, b, mult, shift = op.inputs
-    n, ch, h, wd = c.shape(x)
-    o, _, kh, kw = c.shape(w)
-    geo = ConvGeometry.of(op)
+    n, ch, h, wd = c.shape(op.inputs[0])
+    o, _, kh, kw = c.shape(op.inputs[1])
+    return _conv_call(c, op, (n, ch, h, wd), (o, kh, kw), ConvGeometry.of(op), c.shape(op.outputs[0])[2:])
+
+
+def _conv1d(c: EmitContext, op: Op) -> KernelCall:
+    """A 1-D convolution is the 2-D one of a one-row image (h = kh = 1), as its reference computes it."""
+    n, ch, length = c.shape(op.inputs[0])
+    o, _, k = c.shape(op.inputs[1])
+    out_hw = (1, c.shape(op.outputs[0])[2])
+    return _conv_call(c, op, (n, ch, 1, length), (o, 1, k), conv1d_geometry(op), out_hw)
+
+
+def _conv_call(c: EmitContext, op: Op, x_shape, w_shape, geo: ConvGeometry, out_hw) -> KernelCall:
+    n, ch, h, wd = x_shape
+    o, kh, kw = w_shape
     (sh, sw), (pt, pl, _, _), (dh, dw) = geo.stride, geo.pads, geo.dilation
-    oh, ow = c.shape(op.outputs[0])[2:]
-    ptrs = [_p(c, t) for t in (x, w, b, mult, shift, op.outputs[0])]
+    oh, ow = out_hw
+    ptrs = [_p(c, t) for t in (*op.inputs, op.outputs[0])]
     dims = (n, ch, h, wd, o, kh, kw, sh, sw, pt, pl, dh, dw, geo.groups, oh, ow)
     return _call("exf_conv2d_s8", *ptrs, *dims, op.attrs["in_zp"], op.attrs["out_zp"])
 
@@ -145,6 +158,7 @@ register(
         "q_linear": _linear,
         "q_linear_q": _linear_q,
         "q_conv2d": _conv2d,
+        "q_conv1d": _conv1d,
         "q_matmul": _matmul,
         "q_lut": _lut,
         "q_softmax": _softmax,

@@ -4,9 +4,10 @@ Each float op becomes the integer op of edgexf/ir/ops_q.py that computes it, wit
 kernel needs (int8 weights, int32 biases, multipliers and shifts, tables) worked out here. Tensors
 keep their names, so the float and integer graphs can be compared layer by layer.
 
-Which tensors share parameters: reshape, transpose, slice and concat move bytes without arithmetic,
-so their inputs and outputs form one group with one scale, zero point and type (a constant joining a
-concat, such as a class token, is quantized in the group's parameters).
+Which tensors share parameters: reshape, transpose, slice and concat move bytes without arithmetic, and
+max, maximum and pad pick among their inputs' values, so their inputs and outputs form one group with one
+scale, zero point and type (a constant joining a concat, such as a class token, or a pad value, is
+quantized in the group's parameters, and its value is in the group's range).
 
 int16: tensors chosen with `int16` patterns ("residual" = every add/sub output, or fnmatch globs on
 tensor names; edgexf/compress/int16_select.py) stay int16 (symmetric) when everything that writes them
@@ -46,8 +47,9 @@ from edgexf.errors import QuantizationError
 from edgexf.ir.graph import Graph, Op, QParams, Tensor
 from edgexf.ir.opdef import ConvGeometry
 
-# no arithmetic: outputs share the input's params
-MOVES = ("reshape", "transpose", "slice", "concat", "gather", "broadcast")
+# no arithmetic: every output value is an input value or a constant (a class token, a pad value), so the
+# outputs share the inputs' params; max, maximum and pad compare or place codes (edgexf/ir/ops_select.py)
+MOVES = ("reshape", "transpose", "slice", "concat", "gather", "broadcast", "max", "maximum", "pad")
 INT16_OUTPUTS = ("add", "sub")  # float ops whose integer form can write int16
 # ... and in a recurrent graph also these: q_linear_q (int16 in/out) has no DSP or fused kernel, so only
 # the recurrence, where the state's precision carries over every step, is worth it
@@ -259,6 +261,8 @@ class _Quantizer:
             geo = ConvGeometry.of(op)
             attrs = {"stride": geo.stride, "padding": geo.pads, "dilation": geo.dilation}
             attrs |= {"groups": geo.groups, "in_zp": zx, "out_zp": zy}
+        elif op.type == "conv1d":  # stride, padding, dilation and groups as they are
+            attrs = dict(op.attrs, in_zp=zx, out_zp=zy)
         self.emit(f"q_{op.type}", op, inputs, attrs)
 
     def matmul(self, op: Op) -> None:
@@ -356,9 +360,10 @@ class _Quantizer:
     def handlers(self) -> dict:
         """Float op type -> the method that emits its integer form (a subclass may add or replace)."""
         return {
-            "linear": self.dot, "conv2d": self.dot, "matmul": self.matmul, "layernorm": self.layernorm,
-            "softmax": self.softmax, "mean": self.mean, "sum": self.mean, **{t: self.unary for t in UNARY},
-            **{t: self.binary for t in BINARY}, **{t: self.move for t in MOVES},
+            "linear": self.dot, "conv2d": self.dot, "conv1d": self.dot, "matmul": self.matmul,
+            "layernorm": self.layernorm, "softmax": self.softmax, "mean": self.mean, "sum": self.mean,
+            **{t: self.unary for t in UNARY}, **{t: self.binary for t in BINARY},
+            **{t: self.move for t in MOVES},
         }  # fmt: skip
 
     def run(self) -> Graph:

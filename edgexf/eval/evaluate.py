@@ -128,6 +128,7 @@ def original_outputs(report: dict, x: np.ndarray) -> tuple[np.ndarray | None, st
     import torch
 
     from edgexf.frontends import load_model
+    from edgexf.frontends.onnx_streaming import StepOptions
 
     threads = torch.get_num_threads()
     # Sample by sample through a model small enough for a microcontroller: threads within an op buy
@@ -135,7 +136,9 @@ def original_outputs(report: dict, x: np.ndarray) -> tuple[np.ndarray | None, st
     # busy 2-core machine).
     torch.set_num_threads(1)
     try:
-        return load_model(report["source"]).original(x), None
+        steps = (report.get("streaming") or {}).get("steps")  # an ONNX step model's, as compiled
+        step = StepOptions(steps) if steps and report["source"].endswith(".onnx") else None
+        return load_model(report["source"], step=step).original(x), None
     except Exception as e:  # a user's model file may raise anything: the rows that need it are left out
         return (
             None,

@@ -2,10 +2,22 @@
 
 Three tools, each run with the arguments the board file's [probes] table gives it:
     openocd  openocd -f interface/stlink.cfg -f <target script> -c "program <elf> verify reset exit"
+             (a board script, board/<board>.cfg, names its interface itself: no interface/stlink.cfg)
     stlink   st-flash --reset write <bin> <flash origin>
     pyocd    pyocd flash --target <target> <elf>
 The ELF carries its own addresses; st-flash takes the raw .bin and the address to write it at.
+
+A build with weights in the board's external flash (eval/board/app_ext.bin) needs openocd with a script
+that declares a flash bank there (board/stm32f746g-disco.cfg: its stmqspi driver for the QSPI flash).
+Each memory is then written from its own raw image at its own address, one `program` per memory,
+so the command shows what goes where:
+    openocd -f board/<board>.cfg -c "program <app.bin> <flash origin> verify"
+                                 -c "program <app_ext.bin> <external origin> verify reset exit"
+st-flash writes the internal flash only, and pyocd would need a flash algorithm for the kit's QSPI
+flash that edgexf does not have: asked for such a build, both are refused, naming openocd.
+
 A missing tool names the command that installs it; a tool that finds no board says what to check.
+Nothing here has written a real board: none was at hand (the tests run the tools with no probe).
 """
 
 from __future__ import annotations
@@ -38,13 +50,39 @@ NO_BOARD_MESSAGES = (
     "target voltage may be too low",  # probe found, board unpowered
 )
 _OUTPUT_TAIL = 1500
+EXTERNAL_WRITERS = ("openocd",)  # the tools that can write an external flash
+CANNOT_WRITE_EXTERNAL = {
+    "stlink": "st-flash writes the chip's own flash only",
+    "pyocd": "pyocd would need a flash algorithm for this board's external flash (from a CMSIS pack), "
+    "which edgexf does not have",
+}
+# --timeout's default: openocd erases and writes the external flash 64 KB sector by sector, and the
+# N25Q128A takes 0.7 s (typical) to 3 s (at most) per sector erase, 48 s per MB at worst, plus about 2 s
+# per MB of page programs; how fast the ST-LINK moves the data was not measured (no board here).
+BASE_TIMEOUT_S = 120.0
+EXTERNAL_TIMEOUT_S_PER_MB = 60.0
+
+
+@dataclass(frozen=True)
+class EvalImages:
+    """A build's evaluation firmware for the board: the ELF (both memories), the internal flash's .bin
+    and, where the build places weights in the board's external flash, that memory's .bin."""
+
+    board: Board
+    elf: Path
+    bin: Path
+    ext_bin: Path | None = None
+
+    def default_timeout(self) -> float:
+        ext_mb = 0 if self.ext_bin is None else self.ext_bin.stat().st_size / (1 << 20)
+        return BASE_TIMEOUT_S + EXTERNAL_TIMEOUT_S_PER_MB * ext_mb
 
 
 @dataclass(frozen=True)
 class FlashCommand:
     probe: str
     argv: list[str]
-    image: Path
+    writes: tuple[str, ...]  # what goes where, in words: "app.elf", "app_ext.bin at 0x90000000, in ..."
 
     def __str__(self) -> str:
         return " ".join(_quote(a) for a in self.argv)
@@ -54,8 +92,8 @@ def _quote(arg: str) -> str:
     return f'"{arg}"' if " " in arg else arg
 
 
-def eval_images(build_dir: Path) -> tuple[Board, Path, Path]:
-    """A build's board and evaluation firmware (ELF, .bin), or an error saying why it has none."""
+def eval_images(build_dir: Path) -> EvalImages:
+    """A build's board and evaluation firmware, or an error saying why it has none."""
     report = read_report(build_dir)
     board = load_board(report["board"])
     files = report["files"]
@@ -64,19 +102,24 @@ def eval_images(build_dir: Path) -> tuple[Board, Path, Path]:
             "why_not"
         ) or "the build directory has no board evaluation firmware"
         raise EdgexfError(f"{build_dir}: nothing to flash for {board.name}: {why}")
-    elf, binary = Path(build_dir) / files["eval_elf"], Path(build_dir) / files["eval_bin"]
-    for path in (elf, binary):
+    paths = [
+        Path(build_dir) / files[key] for key in ("eval_elf", "eval_bin", "eval_ext_bin") if files.get(key)
+    ]
+    for path in paths:
         if not path.is_file():
             raise EdgexfError(
                 f"{path} is missing: compile {build_dir} again (edgexf compile ... -o {build_dir})"
             )
-    return board, elf, binary
+    return EvalImages(board, *paths)
 
 
-def flash_command(board: Board, elf: Path, binary: Path, probe: str) -> FlashCommand:
+def flash_command(images: EvalImages, probe: str) -> FlashCommand:
     """The command line for `probe`, from the board's [probes] table (no tool is run)."""
+    board = images.board
     if probe not in PROBES:
         raise EdgexfError(f"unknown probe '{probe}'; edgexf knows: {', '.join(PROBES)}")
+    if images.ext_bin is not None and probe not in EXTERNAL_WRITERS:
+        raise EdgexfError(_cannot_write_external(images, probe))
     setting = board.probe(probe)
     if not setting:
         known = ", ".join(name for name, _ in board.probes) or "none"
@@ -84,26 +127,71 @@ def flash_command(board: Board, elf: Path, binary: Path, probe: str) -> FlashCom
             f"board {board.name} has no '{probe}' entry in the [probes] table of {board.path} "
             f"(it has: {known}); add one, or pick another --probe"
         )
-    tool = EXECUTABLES[probe]
+    tool, elf, binary = EXECUTABLES[probe], images.elf.resolve(), images.bin.resolve()
     if probe == "openocd":
-        program = f"program {elf.resolve()} verify reset exit"
-        argv = [tool, "-f", "interface/stlink.cfg", "-f", str(setting), "-c", program]
-        return FlashCommand(probe, argv, elf)
+        return _openocd(images, str(setting))
     if probe == "stlink":
-        argv = [tool, "--reset", "write", str(binary.resolve()), f"{board.flash.origin:#010x}"]
-        return FlashCommand(probe, argv, binary)
-    return FlashCommand(probe, [tool, "flash", "--target", str(setting), str(elf.resolve())], elf)
+        argv = [tool, "--reset", "write", str(binary), f"{board.flash.origin:#010x}"]
+        return FlashCommand(probe, argv, (f"{images.bin} at {board.flash.origin:#010x}",))
+    return FlashCommand(probe, [tool, "flash", "--target", str(setting), str(elf)], (str(images.elf),))
 
 
-def pick_probe(board: Board, requested: str | None) -> str:
-    """--probe, or the first of the board's probes whose tool is installed."""
+def _openocd(images: EvalImages, script: str) -> FlashCommand:
+    """openocd with the board's script: the ELF, or each memory's .bin at its origin."""
+    interface = [] if script.startswith("board/") else ["-f", "interface/stlink.cfg"]
+    argv = [EXECUTABLES["openocd"], *interface, "-f", script]
+    tier = images.board.weights_tier
+    if images.ext_bin is None or tier is None:
+        argv += ["-c", f"program {images.elf.resolve()} verify reset exit"]
+        return FlashCommand("openocd", argv, (str(images.elf),))
+    internal, external = images.board.flash.origin, tier.region.origin
+    argv += [
+        "-c",
+        f"program {images.bin.resolve()} {internal:#010x} verify",
+        "-c",
+        f"program {images.ext_bin.resolve()} {external:#010x} verify reset exit",
+    ]
+    writes = (
+        f"{images.bin} at {internal:#010x}, in the internal flash",
+        f"{images.ext_bin} at {external:#010x}, in {tier.describe()}",
+    )
+    return FlashCommand("openocd", argv, writes)
+
+
+def _external_weights(images: EvalImages) -> str:
+    """ "external 'qspi' (qspi_flash, 16 MB at 0x90000000), where this build puts 1,024 B of weights"."""
+    tier, ext_bin = images.board.weights_tier, images.ext_bin
+    assert tier is not None and ext_bin is not None  # an external image comes from the board's tier
+    return f"{tier.describe()}, where this build puts {ext_bin.stat().st_size:,} B of weights ({ext_bin})"
+
+
+def _cannot_write_external(images: EvalImages, probe: str) -> str:
+    return (
+        f"{EXECUTABLES[probe]} cannot write {_external_weights(images)}: {CANNOT_WRITE_EXTERNAL[probe]}. "
+        "Use openocd (--probe openocd), which writes both memories through the flash bank its board "
+        "script declares."
+    )
+
+
+def pick_probe(images: EvalImages, requested: str | None) -> str:
+    """--probe, or the first of the board's probes whose tool is installed (that can write every
+    memory the build uses)."""
     if requested is not None:
         return requested
+    board = images.board
     listed = [name for name, value in board.probes if value]
     if not listed:
         raise EdgexfError(
             f"board {board.name} lists no debug probe ([probes] in {board.path}): edgexf cannot flash it"
         )
+    if images.ext_bin is not None:
+        listed = [name for name in listed if name in EXTERNAL_WRITERS]
+        if not listed:
+            raise EdgexfError(
+                f"only openocd can write {_external_weights(images)}, and board {board.name} has no "
+                f"'openocd' entry in the [probes] table of {board.path}: add its board script (one that "
+                "declares a flash bank for that memory)"
+            )
     for name in listed:
         if shutil.which(EXECUTABLES[name]):
             return name

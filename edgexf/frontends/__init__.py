@@ -35,11 +35,20 @@ class LoadedModel:
 
 
 def load_model(
-    spec: str | Path, name: str | None = None, input_shapes: dict[str, tuple[int, ...]] | None = None
+    spec: str | Path,
+    name: str | None = None,
+    input_shapes: dict[str, tuple[int, ...]] | None = None,
+    step=None,
 ) -> LoadedModel:
     """spec: a torch.export program (.pt2), FILE.py:FUNCTION returning (nn.Module, example_input), or an
-    ONNX model (.onnx; input_shapes fixes its symbolic input dimensions)."""
+    ONNX model (.onnx; input_shapes fixes its symbolic input dimensions; step, an
+    onnx_streaming.StepOptions, says how a step model's states pair and how long its sequences are)."""
     spec = str(spec)
+    if step is not None and step.given and not spec.endswith(".onnx"):
+        raise ModelLoadError(
+            "--steps and --state apply to ONNX step models; a PyTorch model's sequence length is that of its "
+            "example input, and its states are step()'s arguments"
+        )
     if ".py:" in spec:
         path, func = spec.rsplit(":", 1)
         module, example = _call_builder(Path(path), func)
@@ -54,7 +63,7 @@ def load_model(
         if path.suffix == ".onnx":
             from edgexf.frontends.onnx_import import load_onnx
 
-            return load_onnx(path, name, input_shapes)
+            return load_onnx(path, name, input_shapes, step)
         if path.suffix == ".tflite":  # float32 or full-integer int8 (edgexf/frontends/tflite_import.py)
             from edgexf.frontends.tflite_import import load_tflite
 

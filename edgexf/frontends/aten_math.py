@@ -38,14 +38,16 @@ def _neg(c: _Converter, a: dict) -> str:
 def _pow(c: _Converter, a: dict) -> str:
     x, e = a["self"], a["exponent"]
     if isinstance(e, bool) or not isinstance(e, int | float):
-        raise c.refuse(f"exponent {e!r} (only a number: 2, 0.5 or 1)")
+        raise c.refuse(f"exponent {e!r} (only a number: 2, 3, 0.5 or 1)")
     if e == 2:
         return c.op("mul", [x, x])  # torch computes x * x for exponent 2: the same bits
     if e == 0.5:
         return c.op("sqrt", [x])  # as torch does (ours correctly rounded; torch 2.13 CPU sqrt not always)
     if e == 1:
         return x
-    raise c.refuse(f"exponent {e} (only 2, 0.5 and 1; write other powers as products)")
+    if e == 3:  # the tanh GELU's x**3 (HuggingFace's NewGELU): (x * x) * x, within 2 ulp of torch's pow
+        return c.op("mul", [c.op("mul", [x, x]), x])
+    raise c.refuse(f"exponent {e} (only 2, 3, 0.5 and 1; write other powers as products)")
 
 
 def _sum(c: _Converter, a: dict) -> str:

@@ -75,6 +75,7 @@ OPS = (
     "Sigmoid Exp Log Softplus Relu Conv Reshape Transpose Concat Slice Split Gather Squeeze Unsqueeze "
     "Flatten Expand Where CumSum"
 ).split() + ["Neg", "ReduceSum", "Sum"]  # beyond the list of issue 8: what exported models also use
+OPS += ["ReduceMax", "Max", "Pad", "IsNaN"]  # issue 21: what the default exporters write
 
 # op type -> positions of the inputs made initializers (see the docstring)
 CONSTANT_INPUTS = {
@@ -86,10 +87,13 @@ CONSTANT_INPUTS = {
     "Unsqueeze": (1,),
     "ReduceMean": (1,),
     "ReduceSum": (1,),
+    "ReduceMax": (1,),
+    "Pad": (1, 2, 3),  # pads, constant_value, axes
     "Expand": (1,),
     "CumSum": (1,),
     # weights, exponents, indices and masks: parameters of the model in an exported file
     "Conv": (1, 2),
+    "LayerNormalization": (1, 2),  # scale and bias
     "Pow": (1,),
     "Gather": (1,),
     "Where": (0,),

@@ -338,29 +338,40 @@ def run_original(model: onnx.ModelProto, graph: Graph) -> Callable[[np.ndarray],
     inits = {i.name for i in model.graph.initializer}
     name = next(vi.name for vi in model.graph.input if vi.name not in inits)
     out = model.graph.output[0].name
-    session = []
+    session = lazy_session(model)
 
     def run(x: np.ndarray) -> np.ndarray:
-        if not session:
-            session.append(_session(model))
-        run1 = session[0]
         xs = np.ascontiguousarray(x, np.float32).reshape((-1,) + shape)
+        return np.stack([session([out], {name: s})[0] for s in xs])
+
+    return run
+
+
+def lazy_session(model: onnx.ModelProto) -> Callable[[list[str], dict], list[np.ndarray]]:
+    """(output names, feeds) -> those outputs, by a session made on the first call; a failure to run
+    is a ModelLoadError."""
+    made = []
+
+    def run(outs: list[str], feeds: dict) -> list[np.ndarray]:
+        if not made:
+            made.append(_session(model))
         try:
-            return np.stack([run1(out, {name: s}) for s in xs])
+            return made[0](outs, feeds)
         except Exception as e:
             raise ModelLoadError(f"running the ONNX model to compare with failed: {_first_line(e)}") from None
 
     return run
 
 
-def _session(model: onnx.ModelProto) -> Callable[[str, dict], np.ndarray]:
+def _session(model: onnx.ModelProto) -> Callable[[list[str], dict], list[np.ndarray]]:
+    """(output names, feeds) -> those outputs' values."""
     try:
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
         opts.log_severity_level = 3
         sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
-        return lambda out, feeds: sess.run([out], feeds)[0]
+        return lambda outs, feeds: sess.run(outs, feeds)
     except Exception:  # not installed, or it cannot take this model: onnx's own (slow) evaluator
         from onnx.reference import ReferenceEvaluator
 
@@ -370,21 +381,30 @@ def _session(model: onnx.ModelProto) -> Callable[[str, dict], np.ndarray]:
             raise ModelLoadError(
                 f"neither onnxruntime nor onnx.reference can run the model: {_first_line(e)}"
             )
-        return lambda out, feeds: ref.run([out], feeds)[0]
+        return lambda outs, feeds: ref.run(outs, feeds)
 
 
-def load_onnx(path: str | Path, name: str | None = None, input_shapes: dict | None = None):
-    """An ONNX file as a LoadedModel: its graph, onnxruntime to compare with, a random example input."""
+def load_onnx(path: str | Path, name: str | None = None, input_shapes: dict | None = None, step=None):
+    """An ONNX file as a LoadedModel: its graph, onnxruntime to compare with, a random example input. A
+    model with several inputs is a step model (x_t, *state) -> (y_t, *next_state): it streams, with
+    `step` (onnx_streaming.StepOptions) saying how its states pair and how many steps a sample has."""
     from edgexf.frontends import LoadedModel
+    from edgexf.frontends.onnx_streaming import StepOptions, as_step_graph, step_example, step_original
 
     path = Path(path)
     model = read_model(path)
     graph = _convert(model, name or path.stem, input_shapes)
-    if len(graph.inputs) != 1:
+    runtime = "onnxruntime" if importlib.util.find_spec("onnxruntime") else "onnx.reference"
+    if len(graph.inputs) > 1:
+        graph, io = as_step_graph(graph, model, step or StepOptions())
+        session = lazy_session(model)
+        return LoadedModel(
+            graph, step_original(session, io, graph), step_example(graph), str(path), runtime=runtime
+        )
+    if step is not None and step.given:
         raise ModelLoadError(
-            f"{path}: models with {len(graph.inputs)} inputs are not supported yet (one input)"
+            f"{path} has one input, so it is not a step model: --steps and --state do not apply"
         )
     shape = graph.tensors[graph.inputs[0]].shape
     example = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
-    runtime = "onnxruntime" if importlib.util.find_spec("onnxruntime") else "onnx.reference"
     return LoadedModel(graph, run_original(model, graph), example, str(path), runtime=runtime)

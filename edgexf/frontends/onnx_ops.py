@@ -19,6 +19,7 @@ import onnx
 
 from edgexf.frontends.onnx_import import ints
 from edgexf.frontends.onnx_ops_nn import NN_ATTRS, NN_OPS
+from edgexf.frontends.onnx_ops_select import SELECT_ATTRS, SELECT_ONNX_OPS
 
 if TYPE_CHECKING:
     from edgexf.frontends.onnx_import import OnnxConverter as C
@@ -67,8 +68,10 @@ def _pow(c: C, n) -> str:
 
 def _where(c: C, n) -> str:
     cond = c.const(0)
-    if cond is None:
-        raise c.refuse("a computed condition (only a constant mask)")
+    if cond is None:  # computed: a uint8 tensor (IsNaN's output; ONNX bool)
+        if c.b.tensor(c.x(0)).dtype != "uint8":
+            raise c.refuse(f"a {c.b.tensor(c.x(0)).dtype} condition (only bool)")
+        return c.op("where", [c.x(0), c.x(1), c.x(2)])
     shape = np.broadcast_shapes(cond.shape, c.shape(1), c.shape(2))
     if cond.all() or not cond.any():  # one branch only: no select needed
         return broadcast_to(c, c.x(1 if cond.all() else 2), shape)
@@ -155,9 +158,18 @@ def _slice(c: C, n) -> str:
     if not len(starts) == len(ends) == len(axes) == len(steps):
         raise c.refuse(f"starts {starts}, ends {ends}, axes {axes}, steps {steps} of different lengths")
     for start, end, axis, step in zip(starts, ends, axes, steps):
-        if step != 1:
-            raise c.refuse(f"step {step} on a computed tensor (only step 1)")
-        y = slice_of(c, y, c.axis(axis, rank), start, end)
+        axis = c.axis(axis, rank)
+        if step == 1:
+            y = slice_of(c, y, axis, start, end)
+            continue
+        if step == 0:
+            raise c.refuse("step 0")
+        # another step (mambapy's scan, a reversal): a gather of the indices Python's slice picks, which
+        # clamps start and end as ONNX does for either sign of step
+        idx = tuple(range(*slice(start, end, step).indices(c.shape(y)[axis])))
+        if not idx:
+            raise c.refuse(f"an empty slice [{start}:{end}:{step}] of axis {axis} (size {c.shape(y)[axis]})")
+        y = c.op("gather", [y], {"axis": axis - rank, "indices": idx, "indices_shape": (len(idx),)})
     return y
 
 
@@ -277,7 +289,8 @@ def _constant(c: C, n):
 
 
 ONNX_OPS: dict[str, Callable[[C, Any], Any]] = {
-    **NN_OPS,  # MatMul, Gemm, Conv, LayerNormalization, Softmax, Gelu, ReduceMean, ReduceSum (onnx_ops_nn.py)
+    **NN_OPS,  # MatMul, Gemm, Conv, LayerNormalization, Softmax, Gelu, ReduceMean/Sum/Max (onnx_ops_nn.py)
+    **SELECT_ONNX_OPS,  # IsNaN, Max, Pad (onnx_ops_select.py)
     "Add": _binary("add"),
     "Sub": _binary("sub"),
     "Mul": _binary("mul"),
@@ -326,6 +339,7 @@ _CONSTANT = {
 }
 KNOWN_ATTRS: dict[str, set[str]] = {
     **NN_ATTRS,
+    **SELECT_ATTRS,
     "Softplus": set(),
     "CumSum": {"exclusive", "reverse"},
     "Reshape": {"allowzero"},

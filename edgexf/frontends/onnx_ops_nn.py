@@ -1,5 +1,6 @@
 """The ONNX layer ops (merged into ONNX_OPS): MatMul, Gemm, Conv -> linear, matmul, conv2d, conv1d;
-LayerNormalization, Softmax, Gelu, ReduceMean, ReduceSum -> layernorm, softmax, gelu, mean, sum.
+LayerNormalization, Softmax, Gelu, ReduceMean, ReduceSum, ReduceMax -> layernorm, softmax, gelu, mean,
+sum, max.
 
 A constant 2-D right operand makes a `linear` (weight stored (out, in), as torch's); the bias Add that
 follows it is folded in by edgexf/passes/recognize.py. Conv covers 1-D and 2-D, groups (depthwise),
@@ -167,13 +168,13 @@ def _reduce(type: str) -> Callable[[C, Any], str]:
     return handler
 
 
-def _layer_norm(c: C, n) -> str:
-    if c.output_used(1) or c.output_used(2):
-        raise c.refuse("its Mean or InvStdDev output used (only the normalized output)")
+def _layer_norm(c: C, n) -> str | list[str]:
     x = c.x(0)
     shape = c.shape(x)
     axis = c.axis(c.attr("axis", -1), len(shape))
     d = math.prod(shape[axis:])
+    if c.attr("stash_type", 1) != 1:
+        raise c.refuse(f"stash_type={c.attr('stash_type')} (statistics in float32 only)")
     params = []
     for i, what in ((1, "scale"), (2, "bias")):
         if not c.has(i):
@@ -184,10 +185,19 @@ def _layer_norm(c: C, n) -> str:
             raise c.refuse(f"a {p.dtype} {what}")
         p = np.broadcast_to(p, shape[axis:]).reshape(d)  # per element of the normalized axes
         params.append(c.b.add_const(f"{c.name()}.{what}", p))
-    y = c.op(
-        "layernorm", [c.reshape(x, shape[:axis] + (d,)), *params], {"eps": float(c.attr("epsilon", 1e-5))}
-    )
-    return c.reshape(y, shape)
+    rows = c.reshape(x, shape[:axis] + (d,))
+    eps = float(c.attr("epsilon", 1e-5))
+    y = c.reshape(c.op("layernorm", [rows, *params], {"eps": eps}), shape)
+    if not (c.output_used(1) or c.output_used(2)):
+        return y
+    # the statistics as outputs too (training graphs keep them): computed again beside the fused kernel,
+    # as ONNX defines them, of shape (d0, .., d(axis-1), 1, .., 1)
+    kept = shape[:axis] + (1,) * (len(shape) - axis)
+    mean = c.op("mean", [rows], {"axis": -1, "keepdims": True})
+    diff = c.op("sub", [rows, mean])
+    var = c.op("mean", [c.op("mul", [diff, diff])], {"axis": -1, "keepdims": True})
+    inv = c.op("rsqrt", [c.op("add", [var, c.scalar(eps)])])
+    return [y, c.reshape(mean, kept), c.reshape(inv, kept)]
 
 
 def _softmax(c: C, n) -> str:
@@ -214,6 +224,7 @@ NN_OPS = {
     "Conv": _conv,
     "ReduceMean": _reduce("mean"),
     "ReduceSum": _reduce("sum"),
+    "ReduceMax": _reduce("max"),
     "LayerNormalization": _layer_norm,
     "Softmax": _softmax,
     "Gelu": _gelu,
@@ -224,6 +235,7 @@ NN_ATTRS = {
     "Conv": {"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"},
     "ReduceMean": _REDUCE,
     "ReduceSum": _REDUCE,
+    "ReduceMax": _REDUCE,
     "LayerNormalization": {"axis", "epsilon", "stash_type"},
     "Softmax": {"axis"},
     "Gelu": {"approximate"},

@@ -141,7 +141,11 @@ def from_exported_program(ep: ExportedProgram, name: str = "model") -> Graph:
                 env[node.name] = env[node.args[0].name][node.args[1]]
                 continue
             handler = ATEN.get(str(node.target))
-            folded = _fold_with_torch(c, node, env) if handler is None else None
+            # no handler, or integer arithmetic on constants (position ids): torch evaluates it now
+            integer = isinstance(getattr(node.meta.get("val"), "dtype", None), torch.dtype) and not (
+                node.meta["val"].dtype.is_floating_point
+            )
+            folded = _fold_with_torch(c, node, env) if handler is None or integer else None
             if folded is not None:
                 env[node.name] = folded
                 continue
@@ -162,11 +166,19 @@ def from_exported_program(ep: ExportedProgram, name: str = "model") -> Graph:
     raise ModelLoadError("the exported program has no output node")
 
 
+# ops that make a tensor from numbers alone, the same every time: evaluated at import (HuggingFace's ViT
+# makes its position ids with arange); random ones (rand, randn) and uninitialized ones (empty) are not
+FACTORIES = {"arange", "zeros", "ones", "full", "scalar_tensor", "linspace"}
+
+
 def _fold_with_torch(c: _Converter, node, env: dict) -> str | None:
-    """An op with only constant tensor inputs (e.g. abs() of a parameter) is evaluated now, by torch."""
+    """An op with only constant tensor inputs (e.g. abs() of a parameter) or a FACTORIES op is evaluated
+    now, by torch."""
     names = [n.name for n in node.all_input_nodes]
     values = [env.get(n) for n in names]
-    if not names or not all(isinstance(v, str) and c.const_value(v) is not None for v in values):
+    if not names and getattr(node.target, "__name__", "").split(".")[0] not in FACTORIES:
+        return None
+    if not all(isinstance(v, str) and c.const_value(v) is not None for v in values):
         return None
     consts = {n: torch.from_numpy(np.ascontiguousarray(c.const_value(v))) for n, v in zip(names, values)}
     args = torch.fx.node.map_arg(node.args, lambda n: consts[n.name])

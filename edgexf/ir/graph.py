@@ -128,6 +128,15 @@ class Graph:
             list(self.states), self.steps,
         )  # fmt: skip
 
+    def fresh_name(self, base: str) -> str:
+        """base, or base_1, base_2, ...: the first that names no tensor and no op of the graph (passes
+        adding tensors and ops name them with it)."""
+        taken = set(self.tensors) | {op.name for op in self.ops}
+        name, i = base, 1
+        while name in taken:
+            name, i = f"{base}_{i}", i + 1
+        return name
+
     def producer(self) -> dict[str, Op]:
         return {out: op for op in self.ops for out in op.outputs}
 

@@ -140,12 +140,10 @@ def conv2d_s8(
     span = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
     win = np.lib.stride_tricks.sliding_window_view(xp, span, axis=(2, 3))[..., ::dh, ::dw]
     win = win[:, :, : sh * (oh - 1) + 1 : sh, : sw * (ow - 1) + 1 : sw]  # (N, c, oh, ow, kh, kw)
-    wf = _exact_f64(w)
-    axes = ([1, 4, 5], [1, 2, 3])
-    parts = [
-        np.tensordot(win[:, g * cg : (g + 1) * cg], wf[g * og : (g + 1) * og], axes) for g in range(groups)
-    ]
-    acc = np.concatenate(parts, axis=-1)  # (N, oh, ow, o)
+    wf = _exact_f64(w).reshape(groups, og, cg, kh, kw)
+    win = win.reshape((len(win), groups, cg) + win.shape[2:])  # (N, groups, cg, oh, ow, kh, kw)
+    # all groups in one product (a depthwise conv has as many groups as channels)
+    acc = np.einsum("ngcpqyx,gocyx->npqgo", win, wf).reshape(len(win), oh, ow, o)  # (N, oh, ow, o)
     acc = _to_int(acc)
     if bias is not None:
         acc = acc + _i64(bias)

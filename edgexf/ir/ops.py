@@ -30,6 +30,7 @@ from edgexf.ir.opdef import (
 from edgexf.ir.ops_fused import FUSED_OPS
 from edgexf.ir.ops_math import MATH_OPS
 from edgexf.ir.ops_q import Q_OPS
+from edgexf.ir.ops_select import SELECT_OPS
 
 _ELEMENTWISE = same_shape_inputs(alias_elementwise)
 
@@ -267,6 +268,7 @@ OPS: dict[str, OpDef] = {
     **Q_OPS,  # the integer ops the quantization pass produces (edgexf/ir/ops_q.py)
     **FUSED_OPS,  # what the fusion pass makes of both (edgexf/ir/ops_fused.py)
     **MATH_OPS,  # float32 math for recurrent models: exp, silu, ..., sum, conv1d (edgexf/ir/ops_math.py)
+    **SELECT_OPS,  # max, maximum, pad (any value dtype) and isnan (edgexf/ir/ops_select.py)
 }
 
 

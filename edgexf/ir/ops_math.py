@@ -14,6 +14,7 @@ import numpy as np
 from edgexf.ir import kernels_math_ref as KM
 from edgexf.ir.graph import GraphError, Op
 from edgexf.ir.opdef import (
+    ConvGeometry,
     OpDef,
     Spec,
     alias_elementwise,
@@ -69,6 +70,14 @@ def conv1d_pads(op: Op) -> tuple[int, int]:
     """(left, right) zero padding of a conv1d: attr padding is one int for both sides, or the pair."""
     pad = op.attrs["padding"]
     return (int(pad), int(pad)) if isinstance(pad, int) else (int(pad[0]), int(pad[1]))
+
+
+def conv1d_geometry(op: Op) -> ConvGeometry:
+    """A conv1d as the 2-D convolution of a one-row image (h = kh = 1), which is how its kernels (float32
+    and int8) run it: the same sums in the same order."""
+    left, right = conv1d_pads(op)
+    at = op.attrs
+    return ConvGeometry((1, at["stride"]), (0, left, 0, right), (1, at.get("dilation", 1)), at["groups"])
 
 
 def _conv1d_infer(op, s):

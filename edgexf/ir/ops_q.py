@@ -29,6 +29,7 @@ from edgexf.ir.opdef import (
     rows_of,
     same_shape_inputs,
 )
+from edgexf.ir.ops_math import conv1d_geometry
 
 INT_TYPES = ("int8", "int16")
 _ELEMENTWISE = same_shape_inputs(alias_elementwise)
@@ -88,6 +89,34 @@ def _conv2d_ref(op, a, s):
         flat, w, b, mult, shift, geo.stride, geo.pads, a_["in_zp"], a_["out_zp"], geo.dilation, geo.groups
     )
     return [y.reshape(x.shape[:-3] + y.shape[1:])]
+
+
+def _conv1d_infer(op, s):
+    _expect(op, s, [("int8",), ("int8",), ("int32",), ("int32",), ("int32",)])
+    (x, _), (w, _) = s[0], s[1]
+    geo = conv1d_geometry(op)
+    g = geo.groups
+    if len(x) != 3 or len(w) != 3 or g < 1 or x[1] % g or w[0] % g or x[1] != w[1] * g:
+        raise GraphError(
+            f"{op.describe()}: input {list(x)} and weight {list(w)} do not fit (NCL, OCK, groups={g})"
+        )
+    _channel_args(op, s, w[0])
+    length = geo.out_size(1, x[2], 1, w[2])[1]
+    if length < 1:
+        raise GraphError(f"{op.describe()}: {geo} leaves no output for input {list(x)}, kernel {w[2]}")
+    return [((x[0], w[0], length), "int8")]
+
+
+def _conv1d_ref(op, a, s):
+    """The int8 conv2d of a one-row image, as the C runs it (exf_conv2d_s8 with h = kh = 1); x (..., N, C, L):
+    the leading axes (calibration batches) fold into N."""
+    x, w, b, mult, shift = a
+    geo = conv1d_geometry(op)
+    y = KQ.conv2d_s8(
+        x.reshape((-1, x.shape[-2], 1, x.shape[-1])), w[:, :, None, :], b, mult, shift, geo.stride, geo.pads,
+        op.attrs["in_zp"], op.attrs["out_zp"], geo.dilation, geo.groups,
+    )  # fmt: skip
+    return [y.reshape(x.shape[:-2] + (y.shape[1], y.shape[3]))]
 
 
 def _matmul_infer(op, s):
@@ -186,6 +215,9 @@ Q_OPS: dict[str, OpDef] = {
         scratch=_linear_scratch,
     ),
     "q_conv2d": OpDef(_conv2d_infer, _conv2d_ref, conv2d_macs, "int8 NCHW conv, per-channel requantization"),
+    "q_conv1d": OpDef(
+        _conv1d_infer, _conv1d_ref, conv2d_macs, "int8 NCL conv (Mamba's causal one): q_conv2d of one row"
+    ),
     "q_matmul": OpDef(_matmul_infer, _matmul_ref, matmul_macs, "(a - a_zp) @ (b - b_zp), requantized"),
     "q_lut": OpDef(
         _table_infer(256, "int8"),

@@ -13,7 +13,7 @@ above, op for op, without changing what is computed beyond float rounding:
                     side) and timm's `q = q * scale` before QK^T, a and b scalar constants;
                     scores / c  =>  scores * (1 / c)   (HuggingFace's eager attention)
 - transpose_by_reshapes:  reshape (merge leading axes) -> transpose (last two) -> reshape (split them
-                    back)  =>  one transpose of the last two axes (the dynamo exporter's k^T)
+                    back)  =>  reshape -> one transpose of the last two axes (the dynamo exporter's k^T)
 - zero_mask:        x + 0 (a constant of zeros, x's shape or broadcast to it)  =>  x
 - packed_qkv:       three linears of one x (q, k, v projections, HuggingFace's query/key/value), each
                     -> reshape (1,T,H,dh) -> transpose [0,2,1,3] (k^T also [0,2,3,1], or a further
@@ -80,7 +80,7 @@ def _scale_after_qk(g: Graph, v: _View, mm: Op) -> bool:
     scores = _new_tensor(g, f"{mm.outputs[0]}.unscaled", v.shape(mm.outputs[0]))
     const = _new_const(g, f"{mm.name}.scale", np.array(scale, np.float32)).name
     product = Op("matmul", mm.name, [a, b], [scores], dict(mm.attrs), mm.source)
-    mul = Op("mul", _new_op_name(g, f"{mm.name}_scale"), [scores, const], list(mm.outputs), {}, mm.source)
+    mul = Op("mul", g.fresh_name(f"{mm.name}_scale"), [scores, const], list(mm.outputs), {}, mm.source)
     _swap(g, [op for op in (mul_a, mul_b) if op is not None] + [mm], [product, mul])
     return True
 
@@ -107,6 +107,8 @@ def _div_to_mul(g: Graph, v: _View, div: Op) -> bool:
 
 
 def _transpose_by_reshapes(g: Graph, v: _View, tr: Op) -> bool:
+    """reshape (merge batch axes) -> transpose (last two) -> reshape (split them)  =>  reshape to the
+    final batch axes -> transpose of the last two: the first reshape takes the last one's batch axes."""
     if tr.type != "transpose":
         return False
     r1, r2 = v.made_by(tr.inputs[0], "reshape"), v.only_reader(tr.outputs[0])
@@ -114,16 +116,20 @@ def _transpose_by_reshapes(g: Graph, v: _View, tr: Op) -> bool:
         return False
     x, mid, y = v.shape(r1.inputs[0]), v.shape(tr.inputs[0]), v.shape(r2.outputs[0])
     n = len(mid)
-    if n < 2 or tr.attrs["perm"] != [*range(n - 2), n - 1, n - 2] or len(x) < 2:
+    if n < 2 or tr.attrs["perm"] != [*range(n - 2), n - 1, n - 2] or len(x) < 2 or len(y) < 2:
         return False
-    if x[-2:] != mid[-2:] or y[:-2] != x[:-2] or y[-2:] != (x[-1], x[-2]):
+    if x[-2:] != mid[-2:] or y[-2:] != (x[-1], x[-2]) or np.prod(x[:-2]) != np.prod(y[:-2]):
         return False
-    perm = [*range(len(x) - 2), len(x) - 1, len(x) - 2]
-    _swap(
-        g,
-        [r1, tr, r2],
-        [Op("transpose", tr.name, [r1.inputs[0]], list(r2.outputs), {"perm": perm}, tr.source)],
-    )
+    view = (*y[:-2], *x[-2:])
+    perm = [*range(len(y) - 2), len(y) - 1, len(y) - 2]
+    source = r1.outputs[0]
+    if view == x:  # the first reshape has nothing left to do
+        source, gone = r1.inputs[0], [r1, tr, r2]
+    else:
+        r1.attrs = {"shape": view}
+        g.tensors[r1.outputs[0]].shape = view
+        gone = [tr, r2]
+    _swap(g, gone, [Op("transpose", tr.name, [source], list(r2.outputs), {"perm": perm}, tr.source)])
     return True
 
 
@@ -199,10 +205,10 @@ def _packed_qkv(g: Graph, v: _View, sm: Op) -> bool:
     heads = _new_tensor(g, f"{name}.qkv_heads", (3, 1, h, t, dh))
     src = lins[0].source
     new = [
-        Op("linear", _new_op_name(g, f"{name}_qkv"), [x, w.name, bias], [packed], {}, src),
+        Op("linear", g.fresh_name(f"{name}_qkv"), [x, w.name, bias], [packed], {}, src),
         Op(
             "reshape",
-            _new_op_name(g, f"{name}_qkv_split"),
+            g.fresh_name(f"{name}_qkv_split"),
             [packed],
             [split],
             {"shape": (1, t, 3, h, dh)},
@@ -210,7 +216,7 @@ def _packed_qkv(g: Graph, v: _View, sm: Op) -> bool:
         ),
         Op(
             "transpose",
-            _new_op_name(g, f"{name}_qkv_heads"),
+            g.fresh_name(f"{name}_qkv_heads"),
             [split],
             [heads],
             {"perm": [2, 0, 3, 1, 4]},
@@ -223,17 +229,17 @@ def _packed_qkv(g: Graph, v: _View, sm: Op) -> bool:
         new.append(
             Op(
                 "slice",
-                _new_op_name(g, f"{name}_qkv_{i}"),
+                g.fresh_name(f"{name}_qkv_{i}"),
                 [heads],
                 [part],
-                {"axis": 0, "start": i, "end": i + 1},
+                {"axis": -5, "start": i, "end": i + 1},
                 src,
             )
         )
         new.append(
             Op(
                 "reshape",
-                _new_op_name(g, f"{name}_qkv_{i}_heads"),
+                g.fresh_name(f"{name}_qkv_{i}_heads"),
                 [part],
                 [out],
                 {"shape": (1, h, t, dh)},
@@ -243,7 +249,7 @@ def _packed_qkv(g: Graph, v: _View, sm: Op) -> bool:
     new.append(
         Op(
             "transpose",
-            _new_op_name(g, f"{name}_kt"),
+            g.fresh_name(f"{name}_kt"),
             [outs[1]],
             [mm1.inputs[1]],
             {"perm": [0, 1, 3, 2]},
@@ -290,28 +296,13 @@ def _drop_unused(g: Graph) -> None:
         del g.tensors[name]
 
 
-def _unique_tensor(g: Graph, base: str) -> str:
-    name, i = base, 1
-    while name in g.tensors:
-        name, i = f"{base}_{i}", i + 1
-    return name
-
-
 def _new_tensor(g: Graph, base: str, shape: tuple[int, ...]) -> str:
-    name = _unique_tensor(g, base)
+    name = g.fresh_name(base)
     g.tensors[name] = Tensor(name, tuple(shape), "float32")
     return name
 
 
 def _new_const(g: Graph, base: str, value: np.ndarray) -> Tensor:
-    name = _unique_tensor(g, base)
+    name = g.fresh_name(base)
     g.tensors[name] = Tensor(name, value.shape, "float32", np.ascontiguousarray(value, np.float32))
     return g.tensors[name]
-
-
-def _new_op_name(g: Graph, base: str) -> str:
-    names = {op.name for op in g.ops}
-    name, i = base, 1
-    while name in names:
-        name, i = f"{base}_{i}", i + 1
-    return name

@@ -18,6 +18,8 @@ as it is: fusion is an optimization, never a requirement. See edgexf/ir/ops_fuse
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from edgexf.ir.graph import Graph, Op
 from edgexf.ir.opdef import ConvGeometry
 
@@ -29,9 +31,38 @@ class _Matcher:
         self.g = g
         self.producer = g.producer()
         self.users = g.consumers()
+        self.skipped: list[Op] = []  # squeezing reshapes passed over, for the chain (see _with_reshapes)
+
+    def sole_reader(self, tensor: str) -> Op | None:
+        ops = {id(op): op for op in self.users.get(tensor, [])}
+        return next(iter(ops.values())) if len(ops) == 1 and tensor not in self.g.exit_tensors() else None
+
+    def up(self, tensor: str) -> str:
+        """The tensor `tensor` is a squeezed view of (through reshapes that only add or drop leading 1s,
+        each the only reader of its input): converters write them around BATCH_MATMUL and FULLY_CONNECTED."""
+        while (op := self.producer.get(tensor)) is not None and op.type == "reshape":
+            if (
+                not _squeezed(self.shape(op.inputs[0]), self.shape(tensor))
+                or self.sole_reader(op.inputs[0]) is None
+            ):
+                break
+            self.skipped.append(op)
+            tensor = op.inputs[0]
+        return tensor
+
+    def down(self, tensor: str) -> str:
+        """The last of the squeezing reshapes that are the only readers of `tensor`, one after another."""
+        while (op := self.sole_reader(tensor)) is not None and op.type == "reshape":
+            if not _squeezed(self.shape(tensor), self.shape(op.outputs[0])):
+                break
+            self.skipped.append(op)
+            tensor = op.outputs[0]
+        return tensor
 
     def only_user(self, tensor: str, types: tuple[str, ...]) -> Op | None:
         """The single op reading `tensor`, if it is one of `types` and the tensor is not a graph output."""
+        if "reshape" not in types:
+            tensor = self.down(tensor)
         users = self.users.get(tensor, [])
         if len(users) != 1 or tensor in self.g.exit_tensors() or users[0].type not in types:
             return None
@@ -39,6 +70,8 @@ class _Matcher:
 
     def made_by(self, tensor: str, types: tuple[str, ...]) -> Op | None:
         """The op writing `tensor`, if it is one of `types` and nothing else reads the tensor."""
+        if "reshape" not in types:
+            tensor = self.up(tensor)
         op = self.producer.get(tensor)
         if op is None or op.type not in types:
             return None
@@ -49,6 +82,33 @@ class _Matcher:
 
     def shape(self, name: str) -> tuple[int, ...]:
         return self.g.tensors[name].shape
+
+
+def _squeezed(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
+    """a and b differ in leading 1s only (the same rows: a reshape between them moves nothing)."""
+
+    def strip(s: tuple[int, ...]) -> tuple[int, ...]:
+        return s[next((i for i, d in enumerate(s) if d != 1), len(s)) :]
+
+    return strip(a) == strip(b) and len(a) != len(b)
+
+
+def _swaps_last_two(perm: list[int]) -> bool:
+    """k^T: [0, 1, 3, 2], or [0, 2, 1] on heads squeezed to (H, T, dh)."""
+    n = len(perm)
+    return n >= 3 and perm == [*range(n - 2), n - 1, n - 2]
+
+
+def _with_reshapes(m: _Matcher, fused: Op, chain: list[Op]) -> list[Op]:
+    """The chain and the squeezing reshapes that sit between its ops (what up() and down() passed over)."""
+    chain = list(chain)
+    skipped = {op.outputs[0]: op for op in m.skipped}
+    for op in list(chain):
+        for t in op.inputs:
+            while t in skipped and t not in fused.inputs and all(r is not skipped[t] for r in chain):
+                chain.append(skipped[t])
+                t = skipped[t].inputs[0]
+    return chain
 
 
 def _q(op: Op) -> bool:
@@ -106,12 +166,12 @@ def _attention(m: _Matcher, sm: Op) -> tuple[Op, list[Op]] | None:
             return None
     mm1 = m.made_by(scale.inputs[0] if scale else sm.inputs[0], ("matmul", "q_matmul"))
     mm2 = m.only_user(sm.outputs[0], ("matmul", "q_matmul"))
-    if mm1 is None or mm2 is None or mm2.inputs[0] != sm.outputs[0]:
+    if mm1 is None or mm2 is None or m.up(mm2.inputs[0]) != sm.outputs[0]:
         return None
     kt = m.made_by(mm1.inputs[1], ("transpose",))
     tr = m.only_user(mm2.outputs[0], ("transpose",))
     out = tr and m.only_user(tr.outputs[0], ("reshape",))
-    if kt is None or out is None or kt.attrs["perm"] != [0, 1, 3, 2] or tr.attrs["perm"] != [0, 2, 1, 3]:
+    if kt is None or out is None or not _swaps_last_two(kt.attrs["perm"]) or tr.attrs["perm"] != [0, 2, 1, 3]:
         return None
     heads = []  # q, k, v: each reshape <- slice <- one permute
     for name in (mm1.inputs[0], kt.inputs[0], mm2.inputs[1]):
@@ -132,10 +192,17 @@ def _attention(m: _Matcher, sm: Op) -> tuple[Op, list[Op]] | None:
         return None
     qkv = split.inputs[0]
     t, three, h, dh = m.shape(split.outputs[0])[1:]
-    if m.shape(qkv) != (1, t, 3 * h * dh) or three != 3 or m.shape(out.outputs[0]) != (1, t, h * dh):
+    y = out.outputs[0]
+    if m.shape(qkv) != (1, t, 3 * h * dh) or three != 3 or m.shape(y) not in ((1, t, h * dh), (t, h * dh)):
         return None
     chain = [split, perm, *[op for pair in heads for op in reversed(pair)], kt, mm1]
-    chain += ([scale] if scale else []) + [sm, mm2, tr, out]
+    chain += ([scale] if scale else []) + [sm, mm2, tr]
+    if m.shape(y) == (1, t, h * dh):
+        chain.append(out)
+    else:  # (T, D), as TFLite's FULLY_CONNECTED reads it: the op writes (1, T, D), the reshape stays
+        y = m.g.fresh_name(f"{y}.tokens")
+        m.g.tensors[y] = replace(m.g.tensors[out.outputs[0]], name=y, shape=(1, t, h * dh))
+        out.inputs = [y]
     if _q(sm):
         at1, at2 = mm1.attrs, mm2.attrs
         inputs = [qkv, scale.inputs[1] if scale else "", sm.inputs[1]]
@@ -152,7 +219,7 @@ def _attention(m: _Matcher, sm: Op) -> tuple[Op, list[Op]] | None:
     else:
         s = next(i for i in scale.inputs if m.const(i)) if scale else ""
         inputs, attrs, kind = [qkv, s], {"heads": h}, "attention"
-    return Op(kind, f"{sm.name}_attention", inputs, [out.outputs[0]], attrs, _source(chain)), chain
+    return Op(kind, f"{sm.name}_attention", inputs, [y], attrs, _source(chain)), chain
 
 
 def _ln_linear(m: _Matcher, ln: Op) -> tuple[Op, list[Op]] | None:
@@ -216,6 +283,11 @@ _MATCHERS = {
 }
 
 
+def _attempt(m: _Matcher, kind: str, op: Op) -> tuple[Op, list[Op]] | None:
+    m.skipped = []
+    return _MATCHERS[kind](m, op)
+
+
 def fuse(graph: Graph, kinds: tuple[str, ...] = KINDS) -> tuple[Graph, dict[str, int]]:
     """Replace every chain of the given kinds; returns the new graph (verified) and counts per kind."""
     g = graph.copy()
@@ -224,11 +296,11 @@ def fuse(graph: Graph, kinds: tuple[str, ...] = KINDS) -> tuple[Graph, dict[str,
         counts[kind] = 0
         while True:
             m = _Matcher(g)
-            found = next((r for op in g.ops if (r := _MATCHERS[kind](m, op)) is not None), None)
+            found = next((r for op in g.ops if (r := _attempt(m, kind, op)) is not None), None)
             if found is None:
                 break
             fused, chain = found
-            _replace(g, fused, chain)
+            _replace(g, fused, _with_reshapes(m, fused, chain))
             counts[kind] += 1
     return g.verify(), counts
 

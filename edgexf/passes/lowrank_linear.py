@@ -73,7 +73,7 @@ def _split(g: Graph, op: Op, r: int) -> list[Op]:
     """linear(x, W, b) -> linear(x, A, -) then linear(h, B, b), keeping the output tensor's name."""
     x, w, b = op.inputs
     first, second = factorize(g.tensors[w].data, r)  # (r, n), (m, r)
-    a_name, b_name, h_name = (_fresh(g, f"{op.name}{suffix}") for suffix in (".A", ".B", "_lowrank"))
+    a_name, b_name, h_name = (g.fresh_name(f"{op.name}{suffix}") for suffix in (".A", ".B", "_lowrank"))
     g.tensors[a_name] = Tensor(a_name, first.shape, "float32", first)
     g.tensors[b_name] = Tensor(b_name, second.shape, "float32", second)
     g.tensors[h_name] = Tensor(h_name, g.tensors[x].shape[:-1] + (r,), "float32")
@@ -82,11 +82,3 @@ def _split(g: Graph, op: Op, r: int) -> list[Op]:
         Op("linear", h_name, [x, a_name, ""], [h_name], {}, source),
         Op("linear", op.name, [h_name, b_name, b], list(op.outputs), dict(op.attrs), source),
     ]
-
-
-def _fresh(g: Graph, base: str) -> str:
-    names = set(g.tensors) | {op.name for op in g.ops}
-    name, i = base, 1
-    while name in names:
-        name, i = f"{base}_{i}", i + 1
-    return name

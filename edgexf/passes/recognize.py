@@ -19,49 +19,13 @@ from __future__ import annotations
 import numpy as np
 
 from edgexf.ir.graph import Graph, Op, Tensor
+from edgexf.passes.chains import Chains, affine_after, source
+from edgexf.passes.recognize_tflite import TFLITE_RULES
 
 SQRT_2, SQRT_HALF, SQRT_2_OVER_PI, GELU_C = 1.4142135, 0.70710677, 0.7978846, 0.044715
 
 
-class _Chains:
-    def __init__(self, g: Graph):
-        self.g = g
-        self.producer = g.producer()
-        self.users = g.consumers()
-        self.exits = set(g.exit_tensors())
-
-    def sole_user(self, t: str, type: str | None = None) -> Op | None:
-        """The one op reading t (maybe through several of its inputs), if t is no graph output."""
-        ops = {id(op): op for op in self.users.get(t, [])}
-        if len(ops) != 1 or t in self.exits:
-            return None
-        op = next(iter(ops.values()))
-        return op if type is None or op.type == type else None
-
-    def made_by(self, t: str, type: str) -> Op | None:
-        """The op writing t, if of this type and t is read by one op only."""
-        op = self.producer.get(t)
-        return op if op is not None and op.type == type and self.sole_user(t) is not None else None
-
-    def scalar(self, t: str) -> float | None:
-        v = self.g.tensors[t].data if t else None
-        return float(v.reshape(-1)[0]) if v is not None and v.size == 1 else None
-
-    def other(self, op: Op, t: str) -> str | None:
-        """The other operand of a binary op that reads t."""
-        if len(op.inputs) != 2 or t not in op.inputs:
-            return None
-        return op.inputs[1] if op.inputs[0] == t else op.inputs[0]
-
-    def is_const(self, t: str, value: float, rtol: float = 1e-6) -> bool:
-        v = self.scalar(t)
-        return v is not None and abs(v - value) <= rtol * abs(value)
-
-    def shape(self, t: str) -> tuple[int, ...]:
-        return self.g.tensors[t].shape
-
-
-def _mean_last(m: _Chains, t: str) -> tuple[str, list[Op]] | None:
+def _mean_last(m: Chains, t: str) -> tuple[str, list[Op]] | None:
     """(x, ops) when t is mean(x) over the last axis with the axis kept (keepdims, or a reshape)."""
     op, chain = m.producer.get(t), []
     if op is not None and op.type == "reshape":
@@ -78,7 +42,7 @@ def _mean_last(m: _Chains, t: str) -> tuple[str, list[Op]] | None:
     return x, [op, *chain]
 
 
-def _mean_end(m: _Chains, t: str) -> str:
+def _mean_end(m: Chains, t: str) -> str:
     """Where a mean over t's last axis ends: the mean's output, or the reshape restoring the axis."""
     mean = m.sole_user(t, "mean")
     if mean is None or mean.attrs.get("keepdims"):
@@ -87,7 +51,7 @@ def _mean_end(m: _Chains, t: str) -> str:
     return reshape.outputs[0] if reshape else t
 
 
-def _layernorm(m: _Chains, sub: Op) -> tuple[Op, list[Op], dict] | None:
+def _layernorm(m: Chains, sub: Op) -> tuple[Op, list[Op], dict] | None:
     if sub.type != "sub":
         return None
     x, d = sub.inputs[0], sub.outputs[0]
@@ -115,25 +79,12 @@ def _layernorm(m: _Chains, sub: Op) -> tuple[Op, list[Op], dict] | None:
     elif not (root.type == "rsqrt" and norm.type == "mul" and m.other(norm, d) == root.outputs[0]):
         return None
     chain += [sq, *var[1], add, root, norm]
-    y, n = norm.outputs[0], m.shape(x)[-1]
-    params = {}
-    for key, type in (("gamma", "mul"), ("beta", "add")):
-        op = m.sole_user(y, type)
-        p = op and m.other(op, y)
-        if op is None or not m.g.tensors[p].is_const or m.shape(op.outputs[0]) != m.shape(y):
-            continue
-        value = m.g.tensors[p].data
-        if value.size != n or value.shape[-1:] != (n,):
-            continue
-        if key == "beta" and "gamma" not in params:
-            params["gamma"] = np.ones(n, np.float32)
-        params[key], y = value.reshape(n), op.outputs[0]
-        chain.append(op)
+    y, params = affine_after(m, norm.outputs[0], m.shape(x)[-1], chain)
     attrs = {"eps": float(m.scalar(eps))}
-    return Op("layernorm", sub.name, [x, "", ""], [y], attrs, _source(chain)), chain, params
+    return Op("layernorm", sub.name, [x, "", ""], [y], attrs, source(chain)), chain, params
 
 
-def _gelu_tail(m: _Chains, p: str, x: str) -> tuple[str, list[Op]] | None:
+def _gelu_tail(m: Chains, p: str, x: str) -> tuple[str, list[Op]] | None:
     """From p = 1 + f(x): the ops making 0.5 * x * p in any order or association, and their output."""
     m1 = m.sole_user(p, "mul")
     o = m1 and m.other(m1, p)
@@ -151,12 +102,12 @@ def _gelu_tail(m: _Chains, p: str, x: str) -> tuple[str, list[Op]] | None:
     return None
 
 
-def _plus_one(m: _Chains, t: str) -> Op | None:
+def _plus_one(m: Chains, t: str) -> Op | None:
     add = m.sole_user(t, "add")
     return add if add is not None and m.is_const(m.other(add, t), 1.0) else None
 
 
-def _gelu(m: _Chains, op: Op) -> tuple[Op, list[Op], dict] | None:
+def _gelu(m: Chains, op: Op) -> tuple[Op, list[Op], dict] | None:
     if op.type == "erf":
         pre = m.made_by(op.inputs[0], "div") or m.made_by(op.inputs[0], "mul")
         if pre is None:
@@ -182,10 +133,10 @@ def _gelu(m: _Chains, op: Op) -> tuple[Op, list[Op], dict] | None:
     if tail is None or m.shape(tail[0]) != m.shape(x):
         return None
     chain += [one, *tail[1]]
-    return Op("gelu", op.name, [x], [tail[0]], {"approximate": approximate}, _source(chain)), chain, {}
+    return Op("gelu", op.name, [x], [tail[0]], {"approximate": approximate}, source(chain)), chain, {}
 
 
-def _cube_term(m: _Chains, t: str, x: str) -> tuple[str, list[Op]] | None:
+def _cube_term(m: Chains, t: str, x: str) -> tuple[str, list[Op]] | None:
     """(x, ops) when t = 0.044715 * (x * x * x)."""
     scale = m.made_by(t, "mul")
     c = scale and next((i for i in scale.inputs if m.is_const(i, GELU_C)), None)
@@ -198,7 +149,7 @@ def _cube_term(m: _Chains, t: str, x: str) -> tuple[str, list[Op]] | None:
     return x, [sq, cube, scale]
 
 
-def _linear_bias(m: _Chains, op: Op) -> tuple[Op, list[Op], dict] | None:
+def _linear_bias(m: Chains, op: Op) -> tuple[Op, list[Op], dict] | None:
     if op.type != "linear" or (len(op.inputs) > 2 and op.inputs[2]):
         return None
     add = m.sole_user(op.outputs[0], "add")
@@ -213,7 +164,7 @@ def _linear_bias(m: _Chains, op: Op) -> tuple[Op, list[Op], dict] | None:
     return fused, [op, add], {"bias": value.reshape(n)}
 
 
-_RULES = (_layernorm, _gelu, _linear_bias)
+_RULES = (_layernorm, _gelu, _linear_bias, *TFLITE_RULES)
 _SLOTS = {"gamma": 1, "beta": 2, "bias": 2}
 
 
@@ -221,23 +172,16 @@ def recognize_patterns(graph: Graph) -> Graph:
     """Replace every chain above by its op; returns the new graph, verified."""
     g = graph.copy()
     while True:
-        m = _Chains(g)
+        m = Chains(g)
         found = next((r for op in g.ops for rule in _RULES if (r := rule(m, op)) is not None), None)
         if found is None:
             return g.verify()
         op, chain, params = found
         for key, value in params.items():
-            name = _unique(g, f"{op.name}.{key}")
+            name = g.fresh_name(f"{op.name}.{key}")
             g.tensors[name] = Tensor(name, value.shape, "float32", np.ascontiguousarray(value, np.float32))
             op.inputs[_SLOTS[key]] = name
         _replace(g, op, chain)
-
-
-def _unique(g: Graph, base: str) -> str:
-    name, i = base, 1
-    while name in g.tensors:
-        name, i = f"{base}_{i}", i + 1
-    return name
 
 
 def _replace(g: Graph, new: Op, chain: list[Op]) -> None:
@@ -250,7 +194,3 @@ def _replace(g: Graph, new: Op, chain: list[Op]) -> None:
     used |= {n for op in g.ops for n in (*op.inputs, *op.outputs) if n}
     for name in [n for n in g.tensors if n not in used]:
         del g.tensors[name]
-
-
-def _source(chain: list[Op]) -> str:
-    return "recognized: " + " + ".join(op.type for op in chain)

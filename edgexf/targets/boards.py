@@ -28,7 +28,9 @@ A board file (boards/<name>.toml; the name is the file's stem):
     defines = { HSE_HZ = 25_000_000, USART = 1 }   # passed as -DBSP_<NAME>=<value> (int, bool, str)
 
     [probes]                      # optional: `edgexf flash` with each debug probe's tool
-    openocd = "target/stm32f7x.cfg"   # the openocd target script
+    openocd = "target/stm32f7x.cfg"   # openocd's script: a target/ one (edgexf adds interface/stlink.cfg),
+                                      # or a board/ one, which names its own interface and may declare
+                                      # flash banks for external memories (board/stm32f746g-disco.cfg)
     pyocd = "stm32f746xg"             # the pyocd target name
     stlink = true                     # st-flash writes the .bin at flash.origin
 
@@ -39,6 +41,9 @@ A board file (boards/<name>.toml; the name is the file's stem):
     size = 16_777_216
     emulator_origin = 0x60000000  # where [emulator]'s machine has memory to stand in for it; required
                                   # for the tier that holds weights on a board with an [emulator]
+    setup = "stm32f7_qspi"        # optional: firmware/bsp/external/<setup>.c, which makes the memory
+                                  # readable on the board (a QSPI flash: memory-mapped mode); the board's
+                                  # evaluation firmware needs it when a build places weights there
 
 The weights that do not fit the internal flash go to the first read-only external tier
 (edgexf/targets/placement.py); read-write tiers (SDRAM) are declared for completeness, unused so far.
@@ -73,6 +78,7 @@ CORE_FPUS: dict[str, tuple[str, ...]] = {
 }
 DEFAULT_STACK_BYTES = 8192
 PROBES = {"openocd": str, "pyocd": str, "stlink": bool}
+OPENOCD_SCRIPT_DIRS = ("target/", "board/")  # the folders of openocd's own scripts a [probes] entry names
 _DEFINE_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
 
 
@@ -301,6 +307,13 @@ def _bsp(t: Table) -> Bsp:
 def _probes(t: Table) -> tuple[tuple[str, str | bool], ...]:
     probes = tuple((name, t.take(name, kind)) for name, kind in PROBES.items() if name in t.data)
     t.done(", ".join(PROBES))
+    script = dict(probes).get("openocd")
+    if isinstance(script, str) and not (script.startswith(OPENOCD_SCRIPT_DIRS) and script.endswith(".cfg")):
+        raise t.fail(
+            "openocd",
+            f"= {script!r} must be one of openocd's scripts: target/<chip>.cfg (edgexf adds "
+            "interface/stlink.cfg) or board/<board>.cfg (it names its interface itself)",
+        )
     return probes
 
 

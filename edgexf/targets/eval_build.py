@@ -6,6 +6,12 @@ The firmware learns what it says about itself from out_dir/eval_info.h, written 
 and the MODEL_INFO JSON (edgexf/eval/model_info.py). The emulated build is compiled with
 -DEDGEXF_EMULATED (SysTick under QEMU as its counter, semihosting to exit QEMU on a fault); the board
 build has no semihosting at all, so it runs with no debugger attached.
+
+When the build places weights in the board's external flash, the board build also compiles that
+memory's set-up (the [[external]] table's setup: firmware/bsp/external/<setup>.c) with
+-DBSP_EXTERNAL_SETUP, and the driver's bsp_init calls it before the model runs. Without weights there
+it is left out, so such an image never touches the external memory. The emulated build never has it:
+QEMU's RAM stands in for the memory, readable from the start.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from pathlib import Path
 from edgexf.errors import BoardError, DoesNotFitError, EdgexfError
 from edgexf.eval.protocol import model_info_json
 from edgexf.resources import firmware_dir
-from edgexf.targets.boards import Board
+from edgexf.targets.boards import Board, MemoryTier
 from edgexf.targets.toolchain import Firmware, include_flags, link_firmware, model_sources
 
 INFO_HEADER = "eval_info.h"
@@ -45,24 +51,29 @@ class EvalBuilds:
             "eval_elf": rel(b and b.elf),
             "eval_bin": rel(b and b.bin),
             "eval_hex": rel(b and b.hex),
+            "eval_ext_bin": rel(b and b.ext_bin),  # the external flash's image, where weights are placed
             "eval_emulator_elf": rel(e and e.elf),
         }
 
 
 def build_eval_builds(
-    board: Board, model_dir: Path, out_dir: Path, model_info: dict, model_objects: list[Path] | None = None
+    board: Board,
+    model_dir: Path,
+    out_dir: Path,
+    model_info: dict,
+    model_objects: list[Path] | None = None,
+    external_weights: bool = False,
 ) -> EvalBuilds:
     """out_dir/board/ where the board file has a [bsp], out_dir/emulator/ where it has an emulator with
     a BSP, built side by side. An image that does not fit is left out, with the reason: the runner
-    builds are what decide whether the model fits the board. model_objects: as for build_eval_firmware."""
-    why_not = (
-        None if board.bsp else f"{board.path} has no [bsp] table (no driver for its clocks and UART yet)"
-    )
+    builds are what decide whether the model fits the board. model_objects, external_weights: as for
+    build_eval_firmware."""
+    why_not = _why_no_board_build(board, external_weights)
     try:
         model_info_json(model_info)
     except ValueError as e:  # many inputs and outputs with long names
         return EvalBuilds(None, None, str(e), (f"no evaluation firmware: {e}",))
-    targets = {"board": False} if board.bsp else {}
+    targets = {"board": False} if why_not is None else {}
     if board.emulator is not None and board.eval_bsp(emulated=True) is not None:
         targets["emulator"] = True
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -76,6 +87,7 @@ def build_eval_builds(
                 model_info,
                 (),
                 model_objects,
+                external_weights,
             )
             for where, emulated in targets.items()
         }
@@ -88,9 +100,26 @@ def build_eval_builds(
             reason = f"the evaluation firmware does not fit: {e}"
             notes.append(f"no evaluation firmware for the {where}: {reason}")
             why_not = reason if where == "board" else why_not
-    if not board.bsp:
+    if "board" not in targets:
         notes.insert(0, f"no evaluation firmware for {board.name} itself: {why_not}")
     return EvalBuilds(built["board"], built["emulator"], why_not, tuple(notes))
+
+
+def _why_no_board_build(board: Board, external_weights: bool) -> str | None:
+    """Why the board itself gets no evaluation firmware, or None when it does."""
+    if not board.bsp:
+        return f"{board.path} has no [bsp] table (no driver for its clocks and UART yet)"
+    tier = board.weights_tier
+    if external_weights and tier is not None and tier.setup is None:
+        return _no_setup(board, tier)
+    return None
+
+
+def _no_setup(board: Board, tier: MemoryTier) -> str:
+    return (
+        f"the build places weights in {tier.describe()}, and {board.path} names no set-up that makes it "
+        "readable on the board (add setup to that [[external]] table; see edgexf/targets/boards.py)"
+    )
 
 
 def build_eval_firmware(
@@ -101,13 +130,17 @@ def build_eval_firmware(
     model_info: dict,
     defines: tuple[str, ...] = (),
     model_objects: list[Path] | None = None,
+    external_weights: bool = False,
 ) -> Firmware:
     """The evaluation firmware for `board` (emulated: at its emulator's addresses, with the emulator's
-    BSP), as out_dir/app.elf/.bin/.hex. model_info: MODEL_INFO's object (model_info.model_info()).
-    defines: extra macros, NAME or NAME=VALUE (e.g. EDGEXF_EVAL_PROTOCOL_VERSION=2 in a test).
-    model_objects: the model already compiled for the board (toolchain.compile_model_objects).
+    BSP), as out_dir/app.elf/.bin/.hex (and app_ext.bin with external weights). model_info:
+    MODEL_INFO's object (model_info.model_info()). defines: extra macros, NAME or NAME=VALUE (e.g.
+    EDGEXF_EVAL_PROTOCOL_VERSION=2 in a test). model_objects: the model already compiled for the board
+    (toolchain.compile_model_objects). external_weights: the model places weights in the board's
+    external flash (placement.Placement.external), so the board build sets that memory up.
 
-    BoardError when the board file gives no BSP for this build; DoesNotFitError on overflow."""
+    BoardError when the board file gives no BSP for this build, or no set-up for the external flash
+    that holds weights; DoesNotFitError on overflow."""
     if emulated and board.emulator is None:
         raise BoardError(f"board {board.name} ({board.path}) has no [emulator] table: QEMU cannot run it")
     bsp = board.eval_bsp(emulated)
@@ -136,13 +169,33 @@ def build_eval_firmware(
         fw / "startup" / "startup.c",
     ]
     flags = [*bsp.cflags(), *(f"-D{d}" for d in defines)]
+    setup = None if emulated or not external_weights else _external_setup(board)
+    if setup is not None:
+        sources.append(setup)
+        flags.append("-DBSP_EXTERNAL_SETUP")
     if emulated:
         assert board.emulator is not None  # checked above
         sources.append(fw / "startup" / "semihost.c")
         flags += ["-DEDGEXF_EMULATED", f"-DEDGEXF_EMULATOR_CLOCK_HZ={board.emulator.cpu_clock_hz}u"]
     flags += [f"-I{out_dir}", *include_flags(model_dir, "app", "bsp", "platform", "startup")]
     what = f"the evaluation firmware of {model_dir} for {board.name}" + (" (emulated)" if emulated else "")
-    return link_firmware(board, sources, flags, out_dir, emulated, what)
+    firmware = link_firmware(board, sources, flags, out_dir, emulated, what)
+    if firmware.ext_bin is not None and not emulated and setup is None:  # the caller's external_weights
+        raise EdgexfError(
+            f"{firmware.elf} has weights in the external flash but was built without its set-up: "
+            "build_eval_firmware needs external_weights=True for this model"
+        )
+    return firmware
+
+
+def _external_setup(board: Board) -> Path:
+    """The set-up source of the external flash that holds weights: BoardError when there is none."""
+    tier = board.weights_tier
+    if tier is None:
+        raise BoardError(f"board {board.name} ({board.path}) has no external flash to hold weights")
+    if tier.setup_source is None:
+        raise BoardError(f"board {board.name}: {_no_setup(board, tier)}")
+    return tier.setup_source
 
 
 def info_header(board_name: str, model_info_json: bytes) -> str:

@@ -4,13 +4,20 @@ The F746 Discovery kit's 16 MB QSPI NOR flash, memory-mapped at 0x90000000, is o
 fit the 1 MB internal flash are placed there (edgexf/targets/placement.py). Its SDRAM at 0xC0000000 is
 another (read-write; declared, not used yet). QEMU has no such memories, so a tier that the emulator
 must hold names where the emulator's machine has memory to stand in for it (emulator_origin).
+
+On the board, such a memory is often unreadable until the firmware sets it up (a QSPI flash must be put
+in memory-mapped mode): `setup` names the C file that does it, firmware/bsp/external/<setup>.c, which
+edgexf builds into the board's evaluation firmware whenever a build places weights there
+(edgexf/targets/eval_build.py; the driver's bsp_init calls it, firmware/bsp/bsp.h).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
+from edgexf.resources import firmware_dir
 from edgexf.targets.board_table import ADDRESS_SPACE, Region, Table
 
 # Kinds of external memory, and whether the core can only read them: memory-mapped NOR flash is
@@ -31,10 +38,15 @@ class MemoryTier:
     kind: str
     region: Region
     emulator_origin: int | None = None
+    setup: str | None = None  # firmware/bsp/external/<setup>.c: makes it readable on the board
 
     @property
     def read_only(self) -> bool:
         return MEMORY_KINDS[self.kind]
+
+    @property
+    def setup_source(self) -> Path | None:
+        return None if self.setup is None else setup_dir() / f"{self.setup}.c"
 
     def describe(self) -> str:
         """ "external 'qspi' (qspi_flash, 16 MB at 0x90000000)"."""
@@ -57,6 +69,23 @@ def read_external(t: Table) -> tuple[MemoryTier, ...]:
         if region.end > ADDRESS_SPACE:
             raise e.fail("size", f"= {region.size}: the memory would end at {region.end:#x}, beyond 32 bits")
         emulator_origin = e.address("emulator_origin") if "emulator_origin" in e.data else None
-        e.done("name, kind, origin, size, emulator_origin")
-        tiers.append(MemoryTier(name, kind, region, emulator_origin))
+        setup = _setup(e) if "setup" in e.data else None
+        e.done("name, kind, origin, size, emulator_origin, setup")
+        tiers.append(MemoryTier(name, kind, region, emulator_origin, setup))
     return tuple(tiers)
+
+
+def setup_dir() -> Path:
+    """Where the external memories' set-up files are (firmware/bsp/external/)."""
+    return firmware_dir() / "bsp" / "external"
+
+
+def _setup(e: Table) -> str:
+    setup = e.take("setup", str)
+    available = sorted(p.stem for p in setup_dir().glob("*.c"))
+    if setup not in available:
+        raise e.fail(
+            "setup",
+            f"= {setup!r} names no firmware/bsp/external/{setup}.c; available: {', '.join(available)}",
+        )
+    return setup

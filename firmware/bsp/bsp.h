@@ -40,6 +40,17 @@ uint64_t bsp_counter(void);                        /* monotonic, bsp_info_t.coun
 void bsp_counter_restart(void); /* from 0 on a tick edge, before a measured run: equal runs, equal counts */
 void bsp_info(bsp_info_t *info);                   /* DEVICE_INFO's figures (the app adds the board name) */
 
+/* The board's external memory that holds weights (a QSPI flash), made readable where the weights are
+ * linked: defined by the memory's set-up file (firmware/bsp/external/<setup>.c, named by the board
+ * file's [[external]] setup). edgexf builds it into the board's evaluation firmware, with
+ * -DBSP_EXTERNAL_SETUP, only when the build places weights in that memory; the driver's bsp_init then
+ * calls it once the clocks run (hclk_hz: the AHB clock they gave), before the caches are on.
+ * Returns "" or a note for DEVICE_INFO (what failed; the weights there are then unreadable). Drivers
+ * that do not call it refuse BSP_EXTERNAL_SETUP at compile time. */
+#ifdef BSP_EXTERNAL_SETUP
+const char *bsp_external_setup(uint32_t hclk_hz);
+#endif
+
 /* Under QEMU the counter runs at the emulated machine's SysTick clock (its board file's
  * [emulator] cpu_clock_hz, which eval_build passes in), whatever the firmware set its clocks to. */
 #ifdef EDGEXF_EMULATED

@@ -1,6 +1,7 @@
-/* What every Armv7-M BSP shares: CPUID, bounded register waits, the cycle/tick counter, and the
- * Cortex-M7 L1 caches. Registers from the Armv7-M Architecture Reference Manual (B3.2 SCB, C1.8 DWT,
- * B2.2.7 cache maintenance) and the Cortex-M7 TRM. Static inline: each driver includes what it uses. */
+/* What every Armv7-M BSP shares: CPUID, bounded register waits, the cycle/tick counter, the Cortex-M7
+ * L1 caches and MPU regions. Registers from the Armv7-M Architecture Reference Manual (B3.2 SCB, C1.8
+ * DWT, B2.2.7 cache maintenance, B3.5 MPU) and the Cortex-M7 TRM. Static inline: each driver includes
+ * what it uses. */
 #ifndef EDGEXF_CORTEX_M_H
 #define EDGEXF_CORTEX_M_H
 
@@ -32,15 +33,20 @@
  * waits 100 ms for the HSE, which typically starts in 2 ms), under 0.1 s of real time in QEMU. */
 #define BSP_WAIT_POLLS 250000u
 
-/* 0 once (*reg & mask) == want, -1 when it never came true. */
-static inline int bsp_wait(volatile uint32_t *reg, uint32_t mask, uint32_t want)
+/* 0 once (*reg & mask) == want within `polls` reads, -1 when it never came true. */
+static inline int bsp_wait_polls(volatile uint32_t *reg, uint32_t mask, uint32_t want, uint32_t polls)
 {
-    for (uint32_t i = 0; i < BSP_WAIT_POLLS; i++) {
+    for (uint32_t i = 0; i < polls; i++) {
         if ((*reg & mask) == want) {
             return 0;
         }
     }
     return -1;
+}
+
+static inline int bsp_wait(volatile uint32_t *reg, uint32_t mask, uint32_t want)
+{
+    return bsp_wait_polls(reg, mask, want, BSP_WAIT_POLLS);
 }
 
 static inline void cortex_barriers(void)
@@ -130,6 +136,35 @@ static inline uint8_t cortex_m7_cache_flags(void)
 {
     const uint32_t ccr = SCB_CCR;
     return (uint8_t)(((ccr & SCB_CCR_IC) ? BSP_FLAG_ICACHE : 0u) | ((ccr & SCB_CCR_DC) ? BSP_FLAG_DCACHE : 0u));
+}
+
+/* ---- MPU (Armv7-M B3.5): one region at a time, the default map behind them ----------------------- */
+#define MPU_CTRL REG32(0xE000ED94u)
+#define MPU_RNR REG32(0xE000ED98u)
+#define MPU_RBAR REG32(0xE000ED9Cu)
+#define MPU_RASR REG32(0xE000EDA0u)
+#define MPU_CTRL_ENABLE (1u << 0)
+#define MPU_CTRL_PRIVDEFENA (1u << 2) /* privileged code sees the default map where no region applies */
+#define MPU_RASR_ENABLE (1u << 0)
+#define MPU_RASR_SIZE(log2_bytes) (((uint32_t)(log2_bytes) - 1u) << 1) /* 2^log2_bytes, base aligned to it */
+#define MPU_RASR_XN (1u << 28)                                          /* never executed */
+#define MPU_RASR_AP_NONE (0u << 24)
+#define MPU_RASR_AP_READ_ONLY (6u << 24) /* read-only, privileged and unprivileged */
+#define MPU_RASR_STRONGLY_ORDERED 0u     /* TEX 000, C 0, B 0: no speculative reads, no caching */
+#define MPU_RASR_NORMAL_WT (1u << 17)    /* TEX 000, C 1, B 0, not shareable: normal memory, cached write-through */
+
+/* Sets region `n` (a higher number wins where regions overlap) and turns the MPU on with the default
+ * memory map as the background for privileged code (the evaluation firmware never leaves privileged
+ * thread mode). The MPU is off while the region changes, so no access sees half a region. */
+static inline void cortex_mpu_region(uint32_t n, uint32_t base, uint32_t rasr)
+{
+    __asm__ volatile("dmb" ::: "memory");
+    MPU_CTRL = 0;
+    MPU_RNR = n;
+    MPU_RBAR = base;
+    MPU_RASR = rasr;
+    MPU_CTRL = MPU_CTRL_ENABLE | MPU_CTRL_PRIVDEFENA;
+    cortex_barriers();
 }
 
 #endif /* EDGEXF_CORTEX_M_H */

@@ -6,6 +6,10 @@
 #include <stdint.h>
 
 #include "bsp.h"
+
+#ifdef BSP_EXTERNAL_SETUP
+#error "the mps2_uart driver sets up no external memory (it never calls bsp_external_setup): weights in external flash need a driver that does, such as stm32f7"
+#endif
 #include "cortex_m.h"
 
 #define MPS2_CLOCK_HZ 25000000u

@@ -96,6 +96,7 @@
 #define RCC_PLLCFGR REG32(RCC_BASE + 0x04u)
 #define RCC_CFGR REG32(RCC_BASE + 0x08u)
 #define RCC_AHB1ENR REG32(RCC_BASE + 0x30u)
+#define RCC_AHB3ENR REG32(RCC_BASE + 0x38u) /* FMC/FSMC, and the F7's QUADSPI */
 #define RCC_APB1ENR REG32(RCC_BASE + 0x40u)
 #define RCC_APB2ENR REG32(RCC_BASE + 0x44u)
 
@@ -233,16 +234,25 @@ static inline stm32_clocks_t stm32_reset_clocks(void)
     return (stm32_clocks_t){STM32_HSI_HZ, STM32_HSI_HZ, STM32_HSI_HZ, ""};
 }
 
-/* ---- USART pins and clock ---------------------------------------------------------------------- */
-static inline void stm32_pin_af(uint32_t port, uint32_t pin, int pull_up)
+/* ---- pins --------------------------------------------------------------------------------------- */
+#define GPIO_SPEED_FAST 0x2u      /* OSPEEDR codes */
+#define GPIO_SPEED_VERY_HIGH 0x3u /* "high" in RM0090, "very high" in RM0385: the same code */
+#define GPIO_PULL_NONE 0x0u       /* PUPDR codes */
+#define GPIO_PULL_UP 0x1u
+
+/* Clocks the pin's port and gives the pin to alternate function `af` (its peripheral) with that output
+ * speed and pull; the mode changes last, so the pin never drives with a half-set configuration. */
+static inline void stm32_pin_alt(uint32_t port, uint32_t pin, uint32_t af, uint32_t speed, uint32_t pull)
 {
     RCC_AHB1ENR |= 1u << port;
     (void)RCC_AHB1ENR; /* a read-back: the clock runs before the first access (ST's errata sheets) */
-    GPIO_AFR(port, pin) = (GPIO_AFR(port, pin) & ~(0xFu << 4u * (pin & 7u))) | ((uint32_t)BSP_AF << 4u * (pin & 7u));
-    GPIO_OSPEEDR(port) |= 0x2u << 2u * pin; /* fast: clean edges at any baud rate */
-    GPIO_PUPDR(port) = (GPIO_PUPDR(port) & ~(0x3u << 2u * pin)) | ((pull_up ? 0x1u : 0x0u) << 2u * pin);
+    GPIO_AFR(port, pin) = (GPIO_AFR(port, pin) & ~(0xFu << 4u * (pin & 7u))) | (af << 4u * (pin & 7u));
+    GPIO_OSPEEDR(port) = (GPIO_OSPEEDR(port) & ~(0x3u << 2u * pin)) | (speed << 2u * pin);
+    GPIO_PUPDR(port) = (GPIO_PUPDR(port) & ~(0x3u << 2u * pin)) | (pull << 2u * pin);
     GPIO_MODER(port) = (GPIO_MODER(port) & ~(0x3u << 2u * pin)) | (0x2u << 2u * pin); /* alternate function */
 }
+
+/* ---- USART pins and clock ---------------------------------------------------------------------- */
 
 /* The U(S)ART's kernel clock in Hz: its APB bus clock. */
 static inline uint32_t stm32_usart_hz(const stm32_clocks_t *c)
@@ -261,8 +271,9 @@ static inline uint32_t stm32_usart_setup(const stm32_clocks_t *c)
         RCC_APB1ENR |= 1u << STM32_USART_EN_BIT;
         (void)RCC_APB1ENR;
     }
-    stm32_pin_af(STM32_PORT(BSP_TX_PORT), BSP_TX_PIN, 0);
-    stm32_pin_af(STM32_PORT(BSP_RX_PORT), BSP_RX_PIN, 1);
+    /* fast edges: clean at any baud rate */
+    stm32_pin_alt(STM32_PORT(BSP_TX_PORT), BSP_TX_PIN, BSP_AF, GPIO_SPEED_FAST, GPIO_PULL_NONE);
+    stm32_pin_alt(STM32_PORT(BSP_RX_PORT), BSP_RX_PIN, BSP_AF, GPIO_SPEED_FAST, GPIO_PULL_UP);
     return stm32_usart_hz(c);
 }
 

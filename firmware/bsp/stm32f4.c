@@ -9,6 +9,10 @@
 
 #include "bsp.h"
 
+#ifdef BSP_EXTERNAL_SETUP
+#error "the stm32f4 driver sets up no external memory (it never calls bsp_external_setup): weights in external flash need a driver that does, such as stm32f7"
+#endif
+
 #define STM32_SYSCLK_MAX_HZ 168000000u
 #define STM32_APB1_MAX_HZ 42000000u
 #define STM32_APB2_MAX_HZ 84000000u

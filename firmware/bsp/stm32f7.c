@@ -5,18 +5,14 @@
  * Nothing here is chip-specific beyond the family: the 32F746GDISCOVERY (HSE 25 MHz crystal, USART1
  * on PA9/PB7) and the NUCLEO-F767ZI (HSE 8 MHz from the ST-LINK's MCO, bypass; USART3 on PD8/PD9)
  * differ only in their board files' [bsp] defines (stm32_common.h lists them).
+ * A build whose weights lie partly in the board's external flash also gets that memory's set-up
+ * (bsp.h: bsp_external_setup, e.g. external/stm32f7_qspi.c), called from bsp_init.
  * QEMU has no STM32F7 machine: this file is built for the boards only, never run in the tests.
  */
 #include <stdint.h>
 
 #include "bsp.h"
-
-#define STM32_SYSCLK_MAX_HZ 216000000u
-#define STM32_APB1_MAX_HZ 54000000u
-#define STM32_APB2_MAX_HZ 108000000u
-#define STM32_FLASH_WS_MAX 15
-#define STM32_UARTS 8
-#include "stm32_common.h"
+#include "stm32f7.h"
 
 /* ---- power controller (0x40007000): voltage scale and over-drive (RM0385 4.1.4) --------------- */
 #define PWR_CR1 REG32(0x40007000u)
@@ -58,6 +54,9 @@
 
 static stm32_clocks_t clocks;
 static uint8_t counter_kind;
+#ifdef BSP_EXTERNAL_SETUP
+static const char *external_note = "";
+#endif
 
 /* On any failure the HSI (16 MHz) keeps running and the note says which step failed. */
 static void clocks_init(void)
@@ -100,7 +99,9 @@ static void usart_start(uint32_t kernel_hz)
 }
 
 /* The USART listens from the start, on the reset clock, as the F4 driver's does; it gets its final
- * divider once the clocks are set. */
+ * divider once the clocks are set. An external memory with weights (bsp.h) is set up after the clocks
+ * (its own clock divides HCLK, which is SYSCLK here) and before the caches, so its MPU region is in
+ * place before any line could be cached. */
 void bsp_init(void)
 {
     clocks = stm32_reset_clocks();
@@ -110,6 +111,9 @@ void bsp_init(void)
     if (clocks.sysclk_hz != STM32_HSI_HZ) {
         usart_start(stm32_usart_hz(&clocks));
     }
+#ifdef BSP_EXTERNAL_SETUP
+    external_note = bsp_external_setup(clocks.sysclk_hz);
+#endif
     cortex_m7_enable_icache();
     cortex_m7_enable_dcache();
     counter_kind = cortex_counter_start();
@@ -139,6 +143,35 @@ int32_t bsp_uart_read(void)
     return (int32_t)(USART_RDR & 0xFFu);
 }
 
+#ifdef BSP_EXTERNAL_SETUP
+/* `s` appended to the string of n characters in dst (cap bytes), cut short to fit; the new length. */
+static uint32_t append(char *dst, uint32_t n, uint32_t cap, const char *s)
+{
+    while (*s != '\0' && n + 1u < cap) {
+        dst[n++] = *s++;
+    }
+    dst[n] = '\0';
+    return n;
+}
+#endif
+
+/* What did not go as planned: the clocks' note and the external memory's, joined by "; ". */
+static const char *note(void)
+{
+#ifdef BSP_EXTERNAL_SETUP
+    if (clocks.note[0] != '\0' && external_note[0] != '\0') {
+        static char joined[128];
+        uint32_t n = append(joined, 0, sizeof joined, clocks.note);
+        n = append(joined, n, sizeof joined, "; ");
+        (void)append(joined, n, sizeof joined, external_note);
+        return joined;
+    }
+    return clocks.note[0] != '\0' ? clocks.note : external_note;
+#else
+    return clocks.note;
+#endif
+}
+
 uint64_t bsp_counter(void) { return cortex_counter(counter_kind); }
 
 void bsp_counter_restart(void) { cortex_counter_restart(counter_kind); }
@@ -154,5 +187,5 @@ void bsp_info(bsp_info_t *info)
 #else
     info->counter_hz = clocks.sysclk_hz;
 #endif
-    info->note = clocks.note;
+    info->note = note();
 }

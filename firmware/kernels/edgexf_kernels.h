@@ -166,6 +166,32 @@ void exf_where_f32(const uint8_t *cond, const float *a, const float *b, float *y
 
 /* (conv1d is exf_conv2d_f32 with h = kh = 1.) */
 
+/* ---- selection (select.c; exf_maximum_f32 in elementwise.c): float32, or integer codes -------- */
+
+/* Max over the middle axis: x (outer, n >= 1, inner) -> y (outer, inner); m = x[o, 0, i], then m = x[o, j, i]
+ * where x[o, j, i] > m or is NaN, j in order (a NaN is kept once met). exf_max_q compares int8 (bytes 1)
+ * or int16 (bytes 2) codes. y must not overlap x. */
+void exf_max_f32(const float *x, float *y, int32_t outer, int32_t n, int32_t inner);
+void exf_max_q(const void *x, void *y, int32_t bytes, int32_t outer, int32_t n, int32_t inner);
+
+/* y = a where a > b or a is NaN, else b, broadcast to shape (strides as for exf_add_f32); exf_maximum_q
+ * on int8 (bytes 1) or int16 (bytes 2) codes. y must not overlap the inputs. */
+void exf_maximum_f32(const float *a, const float *b, float *y, const int32_t shape[4], const int32_t sa[4],
+                     const int32_t sb[4]);
+void exf_maximum_q(const void *a, const void *b, void *y, int32_t bytes, const int32_t shape[4],
+                   const int32_t sa[4], const int32_t sb[4]);
+
+/* Constant padding, any dtype: y (out_shape) is *value (elem_bytes) everywhere but the block at
+ * before[0 .. ndim-1], which is x (in_shape); 1 <= ndim <= EXF_PAD_MAX_DIMS,
+ * out_shape[k] >= before[k] + in_shape[k]. y must not overlap x. */
+#define EXF_PAD_MAX_DIMS 8
+void exf_pad(const void *x, const void *value, void *y, int32_t elem_bytes, int32_t ndim,
+             const int32_t in_shape[], const int32_t out_shape[], const int32_t before[]);
+
+/* y[i] = 1 where x[i] is NaN, else 0 (ONNX IsNaN; uint8 for a boolean). */
+void exf_isnan_f32(const float *x, uint8_t *y, int32_t n);
+
+
 /* ---- integer kernels (int8 / int16 quantized) ------------------------------------------------ */
 /* Integer arithmetic only (no float), exact, so host, target and the NumPy mirror
  * edgexf/ir/kernels_q.py give the same integers; this section is the contract both follow.

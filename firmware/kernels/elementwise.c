@@ -25,14 +25,14 @@ void exf_relu_f32(const float *x, float *y, int32_t n) {
     for (int32_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
-enum binary_op { OP_ADD, OP_SUB, OP_MUL, OP_DIV };
+enum binary_op { OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_MAX };
 
 typedef struct {
     const float *a, *b;
     float *y;
 } binary_ctx;
 
-/* One block body for the four ops. op is a constant at every call site, so after inlining the switch
+/* One block body for the five ops. op is a constant at every call site, so after inlining the switch
  * folds away and each block function is a plain loop. */
 static inline void binary_block(enum binary_op op, const void *ctx, int32_t out, const exf_bcast_block *blk) {
     const binary_ctx *c = (const binary_ctx *)ctx;
@@ -47,6 +47,7 @@ static inline void binary_block(enum binary_op op, const void *ctx, int32_t out,
             case OP_ADD: res = u + v; break;
             case OP_SUB: res = u - v; break;
             case OP_MUL: res = u * v; break;
+            case OP_MAX: res = (u > v || u != u) ? u : v; break;  // a NaN wins
             default: res = u / v; break;
             }
             y[i] = res;
@@ -62,6 +63,7 @@ BINARY_BLOCK(add_block, OP_ADD)
 BINARY_BLOCK(sub_block, OP_SUB)
 BINARY_BLOCK(mul_block, OP_MUL)
 BINARY_BLOCK(div_block, OP_DIV)
+BINARY_BLOCK(max_block, OP_MAX)
 
 /* a, b (broadcast to shape) -> y (shape[0], shape[1], shape[2], shape[3]) by blocks of rows */
 static void binary_f32(exf_bcast_fn block, const float *a, const float *b, float *y, const int32_t shape[4],
@@ -93,6 +95,12 @@ void exf_div_f32(const float *a, const float *b, float *y, const int32_t shape[4
                  const int32_t sb[4]) {
     // a / b (broadcast to shape) -> y (shape[0], shape[1], shape[2], shape[3])
     binary_f32(div_block, a, b, y, shape, sa, sb);
+}
+
+void exf_maximum_f32(const float *a, const float *b, float *y, const int32_t shape[4], const int32_t sa[4],
+                     const int32_t sb[4]) {
+    // max(a, b) (broadcast to shape) -> y (shape[0], shape[1], shape[2], shape[3]); a NaN wins
+    binary_f32(max_block, a, b, y, shape, sa, sb);
 }
 
 typedef struct {

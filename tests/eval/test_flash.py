@@ -14,7 +14,7 @@ import torch
 
 from edgexf.cli import main
 from edgexf.errors import EdgexfError, ToolchainError
-from edgexf.eval.flash import flash_command, pick_probe
+from edgexf.eval.flash import EvalImages, flash_command, pick_probe
 from edgexf.pipeline import MemoryOptions, compile_model
 from edgexf.targets.boards import load_board
 
@@ -29,6 +29,11 @@ def compile_tiny(tmp: Path, board: str) -> Path:
     out = tmp / board
     compile_model(model, board, out, log=lambda s: None, memory=FAST)
     return out
+
+
+def _images(board: str | Path, tmp: Path) -> EvalImages:
+    """A board's images by name only: for what is decided before any file is read."""
+    return EvalImages(load_board(board), tmp / "app.elf", tmp / "app.bin")
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +93,7 @@ def test_missing_tool_names_its_install_command(f746_build, capsys, monkeypatch,
 def test_no_tool_installed_lists_every_probe_the_board_has(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(ToolchainError) as e:
-        pick_probe(load_board("stm32f746"), None)
+        pick_probe(_images("stm32f746", tmp_path), None)
     message = str(e.value)
     assert "stlink-tools" in message and "apt-get install -y --no-install-recommends openocd" in message
     assert "pip install pyocd" in message
@@ -99,7 +104,7 @@ def test_default_probe_is_the_first_installed(monkeypatch, tmp_path):
     st_flash.write_text("#!/bin/sh\nexit 0\n")
     st_flash.chmod(0o755)
     monkeypatch.setenv("PATH", str(tmp_path))
-    assert pick_probe(load_board("stm32f746"), None) == "stlink"
+    assert pick_probe(_images("stm32f746", tmp_path), None) == "stlink"
 
 
 def test_probe_the_board_does_not_list(tmp_path):
@@ -107,7 +112,7 @@ def test_probe_the_board_does_not_list(tmp_path):
     board_file = tmp_path / "myboard.toml"
     board_file.write_text(text.split("[probes]")[0] + '[probes]\nopenocd = "target/stm32f7x.cfg"\n')
     with pytest.raises(EdgexfError, match=r"no 'pyocd' entry in the \[probes\] table .*myboard.toml"):
-        flash_command(load_board(board_file), tmp_path / "a.elf", tmp_path / "a.bin", "pyocd")
+        flash_command(_images(board_file, tmp_path), "pyocd")
 
 
 def test_board_without_probes_cannot_be_flashed(tmp_path, capsys):

@@ -26,6 +26,7 @@ from edgexf.ir.graph import Graph, Op, Tensor
 from edgexf.ir.reference import run_reference
 from edgexf.memory.plan import plan_memory
 from edgexf.passes.fold_constants import fold_constants
+from edgexf.passes.optimize import optimize
 from edgexf.passes.remove_dead_ops import remove_dead_ops
 from edgexf.run.host import run_host
 from edgexf.targets.toolchain import build_host
@@ -65,7 +66,7 @@ def i64(*v) -> np.ndarray:
 
 
 def compile_host(g: Graph, tmp) -> HostModel:
-    g = remove_dead_ops(fold_constants(g))
+    g = optimize(g)  # as edgexf compile does: fold, recognize (LayerNorm, GELU, attention forms)
     plan = plan_memory(g, exact_time_s=0)  # the greedy planners: these tests check numbers, not arenas
     src = generate_c(g, plan, tmp / "model", {"command": "test"})
     return HostModel(g, plan, build_host(src.dir, tmp / "host"))
@@ -87,7 +88,7 @@ def check(model: onnx.ModelProto, tmp, x: np.ndarray | None = None, input_shapes
     y_c = host.run(x)
     assert same_bits(y_c, host.reference(x)), "host C differs from the IR reference"
     assert_close(y_c, ort_run(model, x))
-    return g
+    return host.graph
 
 
 def _pos(op: str, shape, inits: dict | None = None, opset: int = 13, **attrs):

@@ -261,16 +261,19 @@ def single_op_model(data: bytes, k: int) -> tuple[bytes, list[int], int]:
     return bytes(m.build()), inputs, op.outputs[0].index
 
 
-def edgexf_int8(data: bytes):
-    """(Imported, integer graph) of an int8 .tflite, as `edgexf compile` quantizes it."""
+def edgexf_int8(data: bytes, recognized: bool = False):
+    """(Imported, integer graph) of an int8 .tflite. recognized: as `edgexf compile` quantizes it, after
+    passes/optimize.py (decomposed LayerNorm and GELU become one op each); else op for op as in the file,
+    every TFLite operator's output a tensor of the graph (what the per-op comparison needs)."""
     from edgexf.compress.fixed_qparams import quantize_with_file_params
     from edgexf.frontends.tflite_import import convert
     from edgexf.passes.fold_constants import fold_constants
+    from edgexf.passes.optimize import optimize
     from edgexf.passes.remove_dead_ops import remove_dead_ops
 
     imp = convert(data)
-    q = quantize_with_file_params(remove_dead_ops(fold_constants(imp.graph)), imp.quant).graph
-    return imp, q
+    g = optimize(imp.graph) if recognized else remove_dead_ops(fold_constants(imp.graph))
+    return imp, quantize_with_file_params(g, imp.quant).graph
 
 
 def per_op_agreement(data: bytes, xq: np.ndarray) -> list[dict]:

@@ -147,17 +147,38 @@ def test_int8_depthwise_conv2d(tmp_path):
     """A depthwise, asymmetrically padded conv quantizes to q_conv2d with its geometry; C == reference."""
     w = rng.standard_normal((4, 1, 3, 3)).astype(np.float32)
     attrs = {"stride": (1, 1), "padding": (0, 1, 2, 1), "groups": 4, "dilation": (1, 1)}
-    g = one_op("conv2d", (1, 4, 6, 6), attrs, {1: w}, 3)
-    calib = rng.standard_normal((16, 1, 4, 6, 6)).astype(np.float32)
+    conv = _int8_conv(one_op("conv2d", (1, 4, 6, 6), attrs, {1: w}, 3), (4, 6, 6), tmp_path)
+    assert conv.type == "q_conv2d" and conv.attrs["groups"] == 4
+    assert tuple(conv.attrs["padding"]) == (0, 1, 2, 1)
+
+
+@pytest.mark.parametrize(
+    "c,o,k,attrs",
+    [
+        (6, 6, 4, {"stride": 1, "padding": 3, "groups": 6}),  # Mamba: causal depthwise, + K-1 look-ahead
+        (5, 5, 3, {"stride": 1, "padding": (2, 0), "groups": 5}),  # causal, left padding only
+        (6, 4, 3, {"stride": 2, "padding": (3, 1), "groups": 2, "dilation": 2}),
+    ],
+)
+def test_int8_conv1d(tmp_path, c, o, k, attrs):
+    """conv1d quantizes to q_conv1d (exf_conv2d_s8 on a one-row image): C == reference, near float."""
+    w = rng.standard_normal((o, c // attrs["groups"], k)).astype(np.float32)
+    bias = rng.standard_normal(o).astype(np.float32)
+    conv = _int8_conv(one_op("conv1d", (1, c, 9), attrs, {1: w, 2: bias}), (c, 9), tmp_path)
+    assert conv.type == "q_conv1d" and conv.attrs["padding"] == attrs["padding"]
+
+
+def _int8_conv(g, shape, tmp_path):
+    """g quantized on random inputs: its C bit-exact with its reference, which computes the float conv of
+    those inputs to within a few int8 steps. Returns the integer conv op."""
+    calib = rng.standard_normal((16, 1, *shape)).astype(np.float32)
     q = quantize_graph(g, calibrate(g, calib, "minmax", 99.9)).graph
-    conv = next(op for op in q.ops if op.type == "q_conv2d")
-    assert conv.attrs["groups"] == 4 and tuple(conv.attrs["padding"]) == (0, 1, 2, 1)
     inp, out = q.tensors[q.inputs[0]].quant, q.tensors[q.outputs[0]].quant
     xq = np.clip(np.round(calib[:3] / inp.scale) + inp.zero_point, -128, 127).astype(np.int8)
     ref = run_reference(q, {q.inputs[0]: xq})[q.outputs[0]]
     assert np.array_equal(compile_graph(q, tmp_path).run(xq), ref)
-    # and it computes the float conv of those inputs to within a few int8 steps
     xf = (xq.astype(np.float32) - inp.zero_point) * inp.scale
     want = run_reference(g, {g.inputs[0]: xf})[g.outputs[0]]
     got = (ref.astype(np.float32) - out.zero_point) * out.scale
     assert np.abs(got - want).max() < 3 * out.scale + 3 * np.abs(want).max() / 127
+    return next(op for op in q.ops if op.type.startswith("q_conv"))

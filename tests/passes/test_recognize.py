@@ -129,3 +129,34 @@ def test_linear_bias_is_folded_in():
     lin = m2("linear", m2.x, m2.c(m2.rng.standard_normal((D, D))), "")
     g2 = m2.build(m2("add", lin, m2.x))  # a residual, not a bias
     assert types(recognize_patterns(g2)) == ["linear", "add"]
+
+
+def test_a_layernorm_written_by_hand_in_pytorch_is_recognized_on_compile():
+    """The PyTorch route goes through the same stage (passes/optimize.py) as ONNX and TFLite: a LayerNorm
+    and a tanh GELU written out in a module's forward (HuggingFace's NewGELU) become one layernorm and one
+    gelu op."""
+    import torch
+    from model_helpers import torch_outputs
+
+    from edgexf.frontends.torch_export import from_exported_program
+    from edgexf.passes.optimize import optimize
+
+    class HandWritten(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.randn(D))
+            self.b = torch.nn.Parameter(torch.randn(D))
+
+        def forward(self, x):
+            mu = x.mean(-1, keepdim=True)
+            var = ((x - mu) * (x - mu)).mean(-1, keepdim=True)  # x - mu three times, as people write it
+            y = (x - mu) / torch.sqrt(var + 1e-5) * self.w + self.b
+            return 0.5 * y * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (y + 0.044715 * torch.pow(y, 3.0))))
+
+    torch.manual_seed(0)
+    module, x = HandWritten().eval(), torch.randn(1, 3, D)
+    g = optimize(from_exported_program(torch.export.export(module, (x,)), "m"))
+    assert types(g) == ["layernorm", "gelu"], types(g)
+    xs = np.random.default_rng(1).standard_normal((4, 1, 3, D)).astype(np.float32)
+    got = run_reference(g, {g.inputs[0]: xs})[g.outputs[0]]
+    np.testing.assert_allclose(got, torch_outputs(module, xs), rtol=1e-5, atol=1e-5)

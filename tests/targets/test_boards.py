@@ -84,6 +84,11 @@ MISTAKES = [  # (line in stm32f746.toml, replaced by, what the error must say)
     ),
     ("cpu_clock_hz = 25_000_000", "cpu_clock_hz = 2_000_000_000", r"'emulator.cpu_clock_hz' .* at most 1e9"),
     ("[ram]", "[ram", r"not valid TOML"),
+    (
+        'openocd = "target/stm32f7x.cfg"',
+        'openocd = "stm32f7x.cfg"',
+        r"field 'probes.openocd' = 'stm32f7x.cfg' must be one of openocd's scripts: target/<chip>.cfg",
+    ),
 ]
 
 

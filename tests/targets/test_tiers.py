@@ -26,9 +26,12 @@ def test_the_discovery_kit_has_its_qspi_flash_and_sdram() -> None:
     assert board.weights_tier == qspi  # the read-only one takes the weights
     assert board.tier_region(qspi, emulated=False) == Region(0x90000000, 16 << 20)
     assert board.tier_region(qspi, emulated=True) == Region(0x60000000, 16 << 20)  # mps2-an500's RAM there
-    # the same chip as stm32f746: its build flags, BSP and probes
+    assert qspi.setup == "stm32f7_qspi" and qspi.setup_source.is_file()  # its QUADSPI set-up on the board
+    # the same chip as stm32f746: its build flags and BSP; openocd gets the kit's board script, which
+    # declares the QSPI flash bank
     f746 = load_board("stm32f746")
-    assert (board.cflags(), board.bsp, board.probes) == (f746.cflags(), f746.bsp, f746.probes)
+    assert (board.cflags(), board.bsp) == (f746.cflags(), f746.bsp)
+    assert dict(board.probes) == {**dict(f746.probes), "openocd": "board/stm32f746g-disco.cfg"}
     assert load_board("stm32f746").weights_tier is None
 
 
@@ -48,6 +51,7 @@ kind = "qspi_flash"
 origin = 0x90000000
 size = 16_777_216
 emulator_origin = 0x60000000
+setup = "stm32f7_qspi"
 """
 
 
@@ -92,6 +96,12 @@ BAD_TIERS = [  # (text in stm32f746g-disco.toml, replaced by, what the error mus
         r"unknown field\(s\) 'external\[0\].emulator'; allowed: name",
     ),
     ("size = 16_777_216", "size = 1_879_048_193", r"'external\[0\].size' = 1879048193: .* beyond 32 bits"),
+    (
+        'setup = "stm32f7_qspi"',
+        'setup = "stm32f7_octospi"',
+        r"'external\[0\].setup' = 'stm32f7_octospi' names no firmware/bsp/external/stm32f7_octospi.c; "
+        r"available: stm32f7_qspi",
+    ),
 ]
 
 
