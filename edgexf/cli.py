@@ -16,6 +16,7 @@ from edgexf.errors import EXIT_CODES, INTERNAL_ERROR, INTERRUPTED, EdgexfError, 
 from edgexf.eval.cli_eval import add_parser as add_eval_parser
 from edgexf.eval.cli_flash import add_parser as add_flash_parser
 from edgexf.fit.cli_fit import add_parser as add_fit_parser
+from edgexf.targets.arena import ARENA_MODES, check_arena_mode
 from edgexf.targets.boards import load_board
 from edgexf.targets.placement import CODE_RESERVE_BYTES, WEIGHT_MODES, check_mode
 
@@ -23,7 +24,9 @@ from edgexf.targets.placement import CODE_RESERVE_BYTES, WEIGHT_MODES, check_mod
 def cmd_compile(args: argparse.Namespace) -> int:
     # a typo, or --weights external for a board without external flash, is told at once, before torch
     # is imported (seconds)
-    check_mode(load_board(args.board), args.weights)
+    board = load_board(args.board)
+    check_mode(board, args.weights)
+    check_arena_mode(board, args.arena)  # --arena external on a board without external RAM: exit 2
     from edgexf.frontends.onnx_import import parse_input_shapes
     from edgexf.frontends.onnx_streaming import StepOptions, parse_state_pairs
     from edgexf.pipeline import MemoryOptions, QuantOptions, compile_model
@@ -55,6 +58,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
         lowrank=args.lowrank,
         input_shapes=parse_input_shapes(args.input_shape),
         weights=args.weights,
+        arena=args.arena,
         onnx_step=StepOptions(args.steps, parse_state_pairs(args.state)),
     )
     print_report(report)
@@ -252,6 +256,14 @@ def build_parser() -> argparse.ArgumentParser:
         "code, else the largest tensors move out first until the rest fit (the fewest tensors move). A "
         "rule for simplicity: QEMU does not model the QSPI's latency. Without external flash auto is "
         "internal and external is an error",
+    )
+    c.add_argument(
+        "--arena",
+        choices=ARENA_MODES,
+        default="internal",
+        help="where the arena goes: internal (default) = the SRAM; external = the board's external RAM "
+        "(a read-write [[external]] memory, e.g. stm32f746g-disco's 8 MB SDRAM), slower than the SRAM "
+        "(QEMU cannot tell), for an arena the SRAM cannot hold; an error on a board without one",
     )
     m = c.add_argument_group("memory planning")
     m.add_argument("--print-plan", action="store_true", help="print the arena timeline (ops by bytes)")

@@ -25,9 +25,11 @@ def print_report(r: dict) -> None:
         else ""
     )
     print(f"  weights        {_fmt_bytes(r['weights_bytes'])}  (const, flash{ext})")
+    outside = (r.get("arena_placement") or {}).get("tier")  # --arena external: the arena's memory
     print(
         f"  arena          {_fmt_bytes(r['arena_bytes'])}  lower bound {r['arena_lower_bound_bytes']:,} B, "
         f"sum of activations {r['activations_sum_bytes']:,} B ({r['planner']})"
+        + (f"; in '{outside}' (--arena external)" if outside else "")
     )
     if st:
         seq, step = st["sequence_input_bytes"], st["step_input_bytes"]
@@ -51,7 +53,8 @@ def print_report(r: dict) -> None:
     print(f"  flash          {_fmt_bytes(r['flash_bytes'], r['flash_capacity_bytes'])}")
     print(
         f"  RAM            {_fmt_bytes(r['ram_bytes'], r['ram_capacity_bytes'])}  "
-        f"(arena + {'state + sequence + ' if st else ''}{r['stack_bytes']:,} B stack + runtime)"
+        f"({'' if outside else 'arena + '}{'state + sequence + ' if st else ''}{r['stack_bytes']:,} B stack "
+        "+ runtime)"
     )
     for tier in r.get("memory_tiers", [])[2:]:  # after the internal flash and RAM: the external memories
         used = _fmt_bytes(tier["used_bytes"], tier["size"])

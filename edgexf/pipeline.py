@@ -46,6 +46,7 @@ from edgexf.report_figures import float_figures, io_entry, kernels_entry, stream
 from edgexf.run.build_dir import REPORT_FILE
 from edgexf.run.host import run_host
 from edgexf.run.vectors import TestVectors, as_samples, compare, encode_inputs
+from edgexf.targets.arena import check_arena_mode
 from edgexf.targets.boards import Board, load_board
 from edgexf.targets.eval_build import EvalBuilds, build_eval_builds
 from edgexf.targets.placement import (
@@ -121,9 +122,11 @@ def _compile_into(
     input_shapes: dict[str, tuple[int, ...]] | None = None,
     weights: str = "auto",
     onnx_step: StepOptions | None = None,
+    arena: str = "internal",
 ) -> dict:
     """weights: where the weights go, the internal flash or the board's external flash (--weights: auto,
-    internal, external; edgexf/targets/placement.py). onnx_step: an ONNX step model's --steps, --state."""
+    internal, external; edgexf/targets/placement.py). arena: --arena, the internal SRAM or the board's
+    external RAM (edgexf/targets/arena.py). onnx_step: an ONNX step model's --steps, --state."""
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
     step = _Steps(log, _Steps.TOTAL + (quant is not None))
@@ -131,6 +134,7 @@ def _compile_into(
     step("checking board and tools")
     board = load_board(board_name)  # fail before any work on a bad board name
     check_mode(board, weights)  # and on --weights external for a board without external flash
+    arena_place = check_arena_mode(board, arena)  # and --arena external for one without external RAM
     for tool in ("gcc", "arm-none-eabi-gcc", "qemu-system-arm"):
         find_tool(tool)
 
@@ -163,12 +167,16 @@ def _compile_into(
         log(timeline_text(plan, g))
     # internal flash, or the external tier; the reserve: code and model.c's tables, which stay inside
     placement = place_weights(weight_bytes(g), board, weights, code_reserve(g))
-    check_fits_estimate(board, g, plan, placement)  # before code generation: fail fast with the figures
+    check_fits_estimate(board, g, plan, placement, arena_place)  # before code generation: fail fast
     if placement.external:
         log(f"  {placement.describe()}")
+    if arena_place.tier is not None:
+        log(f"  arena: {plan.arena_bytes:,} B in {arena_place.describe()} (--arena external)")
+        meta_arena = {"arena_section": arena_place.section, "arena_memory": arena_place.describe()}
 
     step("generating C")
     meta = {"command": command or "edgexf compile", "source": str(model), "board": board.name}
+    meta |= meta_arena if arena_place.tier is not None else {}
     if placement.tier is not None:
         meta["weights_memory"] = placement.tier.describe()
     sources = generate_c(g, plan, out_dir / "model", meta, placement.sections())
@@ -184,10 +192,11 @@ def _compile_into(
     )  # fmt: skip
     try:
         firmware, emulated, evals = _build_firmware(
-            board, sources.dir, out_dir, info, bool(placement.external)
+            board, sources.dir, out_dir, info, bool(placement.external), arena_place.tier is not None
         )
     except DoesNotFitError as e:
-        raise DoesNotFitError(f"{e}\n{breakdown(sources.weights_bytes, plan, g, placement)}") from None
+        model = breakdown(sources.weights_bytes, plan, g, placement, arena_place)
+        raise DoesNotFitError(f"{e}\n{model}") from None
     for note in evals.notes:
         log(f"  note: {note}")
     memory = elf_sizes(firmware.elf, board)
@@ -246,6 +255,7 @@ def _compile_into(
         # each memory (internal flash, RAM, external ones) against its capacity, from the board's ELF
         "memory_tiers": [tier.to_dict() for tier in memory.tiers],
         "weights_placement": placement.to_dict(),
+        "arena_placement": arena_place.to_dict(),
         "sections": memory.sections,
         "inputs": inputs,
         "outputs": outputs_io,
@@ -312,13 +322,14 @@ class _Steps:
 
 
 def _build_firmware(
-    board: Board, model_dir: Path, out_dir: Path, info: dict, external_weights: bool
+    board: Board, model_dir: Path, out_dir: Path, info: dict, external_weights: bool, external_arena: bool
 ) -> tuple[Firmware, Firmware | None, EvalBuilds]:
     """The runner for the board and its emulator (firmware/, emulator/) and the evaluation firmware for
     both (eval/board/, eval/emulator/). The model, mostly weights, is compiled once (firmware/obj/) and
     linked four times, side by side. A runner that does not fit raises DoesNotFitError; an evaluation
     firmware that does not fit is left out, and EvalBuilds says why. external_weights: the placement
-    put weights in the external flash, so the board's evaluation firmware sets it up first."""
+    put weights in the external flash, external_arena the arena in the external RAM, so the board's
+    evaluation firmware sets them up first."""
     objects = compile_model_objects(board, model_dir, out_dir / "firmware" / "obj")
     with ThreadPoolExecutor(max_workers=3) as pool:
         runner = pool.submit(build_firmware, board, model_dir, out_dir / "firmware", False, (), objects)
@@ -328,8 +339,9 @@ def _build_firmware(
             else None
         )
         evals = pool.submit(
-            build_eval_builds, board, model_dir, out_dir / "eval", info, objects, external_weights
-        )
+            build_eval_builds, board, model_dir, out_dir / "eval", info, objects, external_weights,
+            external_arena,
+        )  # fmt: skip
         return runner.result(), runner_emu.result() if runner_emu else None, evals.result()
 
 

@@ -125,8 +125,9 @@ def generate_c(
     graph: Graph, plan: MemoryPlan, out_dir: Path, meta: dict, sections: dict[str, str] | None = None
 ) -> GeneratedSources:
     """meta: command, source, board (strings for the file headers), and optionally weights_memory (where
-    the sections' weights are, in words). sections: constant name -> the linker output section that holds
-    it (targets/placement.py: an external flash's); the others go to .rodata."""
+    the sections' weights are, in words) and arena_section, arena_memory (--arena external: the arena's
+    input section and its memory, in words; targets/arena.py). sections: constant name -> the linker
+    output section that holds it (targets/placement.py: an external flash's); the others go to .rodata."""
     sections = sections or {}
     out_dir.mkdir(parents=True, exist_ok=True)
     for t in graph.tensors.values():
@@ -209,6 +210,8 @@ def generate_c(
         "placed_bytes": sum(w["bytes"] for w in placed),
         "placed_where": meta.get("weights_memory", "an external memory"),
         "placed_section": " ".join(sorted(set(sections.values()))),
+        "arena_section": meta.get("arena_section"),
+        "arena_where": meta.get("arena_memory", "an external memory"),
         "buffers": buffers,
         "statics": statics,
         "ops": ops,

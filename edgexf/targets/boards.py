@@ -41,12 +41,15 @@ A board file (boards/<name>.toml; the name is the file's stem):
     size = 16_777_216
     emulator_origin = 0x60000000  # where [emulator]'s machine has memory to stand in for it; required
                                   # for the tier that holds weights on a board with an [emulator]
+    # emulator_size = 3_145_728   # optional: how much of it the emulator holds, where its machine has
+                                  # less memory to spare than the tier's size (default: all of it)
     setup = "stm32f7_qspi"        # optional: firmware/bsp/external/<setup>.c, which makes the memory
                                   # readable on the board (a QSPI flash: memory-mapped mode); the board's
                                   # evaluation firmware needs it when a build places weights there
 
 The weights that do not fit the internal flash go to the first read-only external tier
-(edgexf/targets/placement.py); read-write tiers (SDRAM) are declared for completeness, unused so far.
+(edgexf/targets/placement.py); `--arena external` puts the arena in the first read-write one (SDRAM;
+edgexf/targets/arena.py).
 
 Adding a board means adding a file; a new core or emulator machine is one line in a table below.
 """
@@ -162,6 +165,12 @@ class Board:
         read-only one, or None."""
         return next((tier for tier in self.external if tier.read_only), None)
 
+    @property
+    def arena_tier(self) -> MemoryTier | None:
+        """The external memory that takes the arena under --arena external: the first read-write one,
+        or None."""
+        return next((tier for tier in self.external if not tier.read_only), None)
+
     def eval_bsp(self, emulated: bool) -> Bsp | None:
         """The BSP the evaluation firmware is built with: on the board, or on its emulator."""
         if emulated and self.emulator is not None and self.emulator.bsp is not None:
@@ -186,7 +195,8 @@ class Board:
         return Region(emu.flash_origin, self.flash.size), Region(emu.ram_origin, self.ram.size)
 
     def tier_region(self, tier: MemoryTier, emulated: bool) -> Region:
-        """Where `tier` is linked: the board's address, or (emulated) its stand-in in the emulator."""
+        """Where `tier` is linked: the board's address, or (emulated) its stand-in in the emulator, which
+        may hold less than the whole tier (emulator_size)."""
         if not emulated:
             return tier.region
         if tier.emulator_origin is None:
@@ -194,7 +204,7 @@ class Board:
                 f"board {self.name} ({self.path}): external memory '{tier.name}' has no emulator_origin, so "
                 "the emulator has nothing to hold it; add one (see edgexf/targets/boards.py)"
             )
-        return Region(tier.emulator_origin, tier.region.size)
+        return Region(tier.emulator_origin, tier.emulator_size or tier.region.size)
 
 
 def list_boards() -> list[str]:

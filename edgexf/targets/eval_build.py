@@ -7,11 +7,12 @@ and the MODEL_INFO JSON (edgexf/eval/model_info.py). The emulated build is compi
 -DEDGEXF_EMULATED (SysTick under QEMU as its counter, semihosting to exit QEMU on a fault); the board
 build has no semihosting at all, so it runs with no debugger attached.
 
-When the build places weights in the board's external flash, the board build also compiles that
-memory's set-up (the [[external]] table's setup: firmware/bsp/external/<setup>.c) with
--DBSP_EXTERNAL_SETUP, and the driver's bsp_init calls it before the model runs. Without weights there
-it is left out, so such an image never touches the external memory. The emulated build never has it:
-QEMU's RAM stands in for the memory, readable from the start.
+When the build places weights in the board's external flash, or the arena in its external RAM
+(--arena external), the board build also compiles each such memory's set-up (the [[external]] table's
+setup: firmware/bsp/external/<setup>.c, defining <setup>_setup) and external_setup.c, written here,
+whose bsp_init-called bsp_external_setup runs them in the board file's order (-DBSP_EXTERNAL_SETUP).
+A memory the build puts nothing in is left out, so such an image never touches it. The emulated build
+never has them: QEMU's RAM stands in for the memories, usable from the start.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from edgexf.targets.boards import Board, MemoryTier
 from edgexf.targets.toolchain import Firmware, include_flags, link_firmware, model_sources
 
 INFO_HEADER = "eval_info.h"
+SETUP_SOURCE = "external_setup.c"  # bsp_external_setup, where the build uses external memories
 _C_STRING_LINE = 96  # characters of JSON per line of eval_info.h
 
 
@@ -63,12 +65,13 @@ def build_eval_builds(
     model_info: dict,
     model_objects: list[Path] | None = None,
     external_weights: bool = False,
+    external_arena: bool = False,
 ) -> EvalBuilds:
     """out_dir/board/ where the board file has a [bsp], out_dir/emulator/ where it has an emulator with
     a BSP, built side by side. An image that does not fit is left out, with the reason: the runner
-    builds are what decide whether the model fits the board. model_objects, external_weights: as for
-    build_eval_firmware."""
-    why_not = _why_no_board_build(board, external_weights)
+    builds are what decide whether the model fits the board. model_objects, external_weights,
+    external_arena: as for build_eval_firmware."""
+    why_not = _why_no_board_build(board, used_tiers(board, external_weights, external_arena))
     try:
         model_info_json(model_info)
     except ValueError as e:  # many inputs and outputs with long names
@@ -88,6 +91,7 @@ def build_eval_builds(
                 (),
                 model_objects,
                 external_weights,
+                external_arena,
             )
             for where, emulated in targets.items()
         }
@@ -105,19 +109,26 @@ def build_eval_builds(
     return EvalBuilds(built["board"], built["emulator"], why_not, tuple(notes))
 
 
-def _why_no_board_build(board: Board, external_weights: bool) -> str | None:
+def used_tiers(board: Board, external_weights: bool, external_arena: bool) -> tuple[MemoryTier, ...]:
+    """The external memories the build places something in, in the board file's order."""
+    used = {board.weights_tier if external_weights else None, board.arena_tier if external_arena else None}
+    return tuple(tier for tier in board.external if tier in used)
+
+
+def _why_no_board_build(board: Board, tiers: tuple[MemoryTier, ...]) -> str | None:
     """Why the board itself gets no evaluation firmware, or None when it does."""
     if not board.bsp:
         return f"{board.path} has no [bsp] table (no driver for its clocks and UART yet)"
-    tier = board.weights_tier
-    if external_weights and tier is not None and tier.setup is None:
-        return _no_setup(board, tier)
+    for tier in tiers:
+        if tier.setup is None:
+            return _no_setup(board, tier)
     return None
 
 
 def _no_setup(board: Board, tier: MemoryTier) -> str:
+    what = "weights" if tier.read_only else "the arena"
     return (
-        f"the build places weights in {tier.describe()}, and {board.path} names no set-up that makes it "
+        f"the build places {what} in {tier.describe()}, and {board.path} names no set-up that makes it "
         "readable on the board (add setup to that [[external]] table; see edgexf/targets/boards.py)"
     )
 
@@ -131,6 +142,7 @@ def build_eval_firmware(
     defines: tuple[str, ...] = (),
     model_objects: list[Path] | None = None,
     external_weights: bool = False,
+    external_arena: bool = False,
 ) -> Firmware:
     """The evaluation firmware for `board` (emulated: at its emulator's addresses, with the emulator's
     BSP), as out_dir/app.elf/.bin/.hex (and app_ext.bin with external weights). model_info:
@@ -138,9 +150,10 @@ def build_eval_firmware(
     EDGEXF_EVAL_PROTOCOL_VERSION=2 in a test). model_objects: the model already compiled for the board
     (toolchain.compile_model_objects). external_weights: the model places weights in the board's
     external flash (placement.Placement.external), so the board build sets that memory up.
+    external_arena: the arena is linked in the board's external RAM (--arena external), likewise.
 
-    BoardError when the board file gives no BSP for this build, or no set-up for the external flash
-    that holds weights; DoesNotFitError on overflow."""
+    BoardError when the board file gives no BSP for this build, or no set-up for an external memory
+    the build uses; DoesNotFitError on overflow."""
     if emulated and board.emulator is None:
         raise BoardError(f"board {board.name} ({board.path}) has no [emulator] table: QEMU cannot run it")
     bsp = board.eval_bsp(emulated)
@@ -169,9 +182,10 @@ def build_eval_firmware(
         fw / "startup" / "startup.c",
     ]
     flags = [*bsp.cflags(), *(f"-D{d}" for d in defines)]
-    setup = None if emulated or not external_weights else _external_setup(board)
-    if setup is not None:
-        sources.append(setup)
+    setups = () if emulated else _external_setups(board, used_tiers(board, external_weights, external_arena))
+    if setups:
+        (out_dir / SETUP_SOURCE).write_text(setup_source(setups))
+        sources += [*setups, out_dir / SETUP_SOURCE]
         flags.append("-DBSP_EXTERNAL_SETUP")
     if emulated:
         assert board.emulator is not None  # checked above
@@ -180,7 +194,7 @@ def build_eval_firmware(
     flags += [f"-I{out_dir}", *include_flags(model_dir, "app", "bsp", "platform", "startup")]
     what = f"the evaluation firmware of {model_dir} for {board.name}" + (" (emulated)" if emulated else "")
     firmware = link_firmware(board, sources, flags, out_dir, emulated, what)
-    if firmware.ext_bin is not None and not emulated and setup is None:  # the caller's external_weights
+    if firmware.ext_bin is not None and not emulated and not external_weights:
         raise EdgexfError(
             f"{firmware.elf} has weights in the external flash but was built without its set-up: "
             "build_eval_firmware needs external_weights=True for this model"
@@ -188,14 +202,32 @@ def build_eval_firmware(
     return firmware
 
 
-def _external_setup(board: Board) -> Path:
-    """The set-up source of the external flash that holds weights: BoardError when there is none."""
-    tier = board.weights_tier
-    if tier is None:
-        raise BoardError(f"board {board.name} ({board.path}) has no external flash to hold weights")
-    if tier.setup_source is None:
-        raise BoardError(f"board {board.name}: {_no_setup(board, tier)}")
-    return tier.setup_source
+def _external_setups(board: Board, tiers: tuple[MemoryTier, ...]) -> tuple[Path, ...]:
+    """The set-up sources of the external memories the build uses: BoardError where one has none."""
+    for tier in tiers:
+        if tier.setup_source is None:
+            raise BoardError(f"board {board.name}: {_no_setup(board, tier)}")
+    return tuple(tier.setup_source for tier in tiers if tier.setup_source is not None)
+
+
+def setup_source(setups: tuple[Path, ...]) -> str:
+    """external_setup.c: bsp_external_setup (bsp.h) calling each memory's <setup>_setup in order, all of
+    them, and returning the first failure's note."""
+    names = [f"{path.stem}_setup" for path in setups]
+    return (
+        "/* Written by edgexf compile (edgexf/targets/eval_build.py): the external memories this build\n"
+        " * uses, set up in the board file's order (firmware/bsp/external/). */\n"
+        '#include <stdint.h>\n\n#include "bsp.h"\n\n'
+        + "".join(f"const char *{name}(uint32_t hclk_hz);\n" for name in names)
+        + "\nconst char *bsp_external_setup(uint32_t hclk_hz)\n{\n"
+        + '    const char *first = "";\n'
+        + "".join(
+            f"    const char *{name}_note = {name}(hclk_hz);\n"
+            f"    first = first[0] != '\\0' ? first : {name}_note;\n"
+            for name in names
+        )
+        + "    return first;\n}\n"
+    )
 
 
 def info_header(board_name: str, model_info_json: bytes) -> str:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from edgexf.errors import BoardError, DoesNotFitError
+from edgexf.targets.arena import ArenaPlacement, arena_overflows, check_stand_in
 from edgexf.targets.boards import Board, MemoryTier
 from edgexf.targets.tiers import EXTERNAL_SECTION
 from edgexf.targets.toolchain import _does_not_fit
@@ -147,30 +148,40 @@ def place_weights(
     return Placement(mode, tier, tuple(moved), inside_bytes, outside, reserve)
 
 
-def check_fits_estimate(board: Board, g: Graph, plan: MemoryPlan, placement: Placement) -> None:
+def check_fits_estimate(
+    board: Board, g: Graph, plan: MemoryPlan, placement: Placement, arena: ArenaPlacement | None = None
+) -> None:
     """DoesNotFitError when the weights alone overflow the memories they are placed in, or the arena plus
-    stack alone the RAM: a sure overflow, found before any code is generated (code, the C library and
+    stack alone the RAM (or the arena alone the external RAM, or QEMU's smaller stand-in for it, with
+    --arena external): a sure overflow, found before any code is generated (code, the C library and
     alignment add to these; the linker then checks exactly)."""
+    arena = arena or ArenaPlacement("internal", None)
     over = {}
     if placement.internal_bytes > board.flash.size:
         over["FLASH"] = placement.internal_bytes - board.flash.size
-    if plan.arena_bytes + board.stack_bytes > board.ram.size:
-        over["RAM"] = plan.arena_bytes + board.stack_bytes - board.ram.size
+    in_ram = 0 if arena.tier is not None else plan.arena_bytes
+    if in_ram + board.stack_bytes > board.ram.size:
+        over["RAM"] = in_ram + board.stack_bytes - board.ram.size
+    over.update(arena_overflows(arena, plan.arena_bytes))
     if placement.tier is not None and placement.external_bytes > placement.tier.region.size:
         over["EXTFLASH"] = placement.external_bytes - placement.tier.region.size
     if over:
         weights = placement.internal_bytes + placement.external_bytes
         raise DoesNotFitError(
-            f"{_does_not_fit(board, over)}\n{breakdown(weights, plan, g, placement)}\n"
+            f"{_does_not_fit(board, over)}\n{breakdown(weights, plan, g, placement, arena)}\n"
             "  (at least: code and the C library need a little more)"
         )
+    check_stand_in(board, arena, plan.arena_bytes)
 
 
-def breakdown(weights_bytes: int, plan: MemoryPlan, g: Graph, placement: Placement) -> str:
-    """The model's side of a does-not-fit message: its weights, where they are, and its arena."""
+def breakdown(
+    weights_bytes: int, plan: MemoryPlan, g: Graph, placement: Placement, arena: ArenaPlacement | None = None
+) -> str:
+    """The model's side of a does-not-fit message: its weights and its arena, and where they are."""
     where = f"; {placement.describe()}" if placement.external else " (flash)"
+    ram = "RAM" if arena is None or arena.tier is None else f"in {arena.describe()}, --arena external"
     text = (
-        f"  model: weights {weights_bytes:,} B{where}; arena {plan.arena_bytes:,} B (RAM; lower bound "
+        f"  model: weights {weights_bytes:,} B{where}; arena {plan.arena_bytes:,} B ({ram}; lower bound "
         f"{plan.lower_bound_bytes:,} B)"
     )
     if g.tensors[g.inputs[0]].dtype == "float32":

@@ -2,13 +2,16 @@
 
 The F746 Discovery kit's 16 MB QSPI NOR flash, memory-mapped at 0x90000000, is one: weights that do not
 fit the 1 MB internal flash are placed there (edgexf/targets/placement.py). Its SDRAM at 0xC0000000 is
-another (read-write; declared, not used yet). QEMU has no such memories, so a tier that the emulator
-must hold names where the emulator's machine has memory to stand in for it (emulator_origin).
+another (read-write): `edgexf compile --arena external` links the arena there (edgexf/targets/arena.py).
+QEMU has no such memories, so a tier that the emulator must hold names where the emulator's machine has
+memory to stand in for it (emulator_origin), and how much of the tier that memory holds where it is
+smaller (emulator_size: mps2-an500 has no 8 MB left for the kit's SDRAM, only 3 MB of its SSRAM).
 
 On the board, such a memory is often unreadable until the firmware sets it up (a QSPI flash must be put
-in memory-mapped mode): `setup` names the C file that does it, firmware/bsp/external/<setup>.c, which
-edgexf builds into the board's evaluation firmware whenever a build places weights there
-(edgexf/targets/eval_build.py; the driver's bsp_init calls it, firmware/bsp/bsp.h).
+in memory-mapped mode, an SDRAM initialized by the FMC): `setup` names the C file that does it,
+firmware/bsp/external/<setup>.c, which edgexf builds into the board's evaluation firmware whenever a
+build places weights or the arena there (edgexf/targets/eval_build.py; the driver's bsp_init calls it
+through bsp_external_setup, firmware/bsp/bsp.h).
 """
 
 from __future__ import annotations
@@ -27,6 +30,11 @@ _TIER_NAME = re.compile(r"[a-z][a-z0-9_]*")
 # The linker output section of the weights placed in the external flash (weights.c puts each in
 # .edgexf_ext.<C name>; codegen_templates/linker.ld.j2 collects them in region EXTFLASH).
 EXTERNAL_SECTION = ".edgexf_ext"
+# The linker output section of the arena placed in external RAM (--arena external), and model.c's input
+# section for it: named .bss.* so that GCC makes it NOBITS (no megabytes of zeros in the object), and
+# collected by linker.ld.j2 into region EXTRAM before its .bss rule could take it.
+ARENA_SECTION = ".edgexf_extram"
+ARENA_INPUT_SECTION = ".bss.edgexf_extram"
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,7 @@ class MemoryTier:
     region: Region
     emulator_origin: int | None = None
     setup: str | None = None  # firmware/bsp/external/<setup>.c: makes it readable on the board
+    emulator_size: int | None = None  # bytes of it the emulator holds, where less than all (None: all)
 
     @property
     def read_only(self) -> bool:
@@ -70,8 +79,14 @@ def read_external(t: Table) -> tuple[MemoryTier, ...]:
             raise e.fail("size", f"= {region.size}: the memory would end at {region.end:#x}, beyond 32 bits")
         emulator_origin = e.address("emulator_origin") if "emulator_origin" in e.data else None
         setup = _setup(e) if "setup" in e.data else None
-        e.done("name, kind, origin, size, emulator_origin, setup")
-        tiers.append(MemoryTier(name, kind, region, emulator_origin, setup))
+        emulator_size = e.positive("emulator_size") if "emulator_size" in e.data else None
+        if emulator_size is not None and (emulator_origin is None or emulator_size > region.size):
+            raise e.fail(
+                "emulator_size",
+                f"= {emulator_size}: needs emulator_origin, and at most the memory's size ({region.size})",
+            )
+        e.done("name, kind, origin, size, emulator_origin, emulator_size, setup")
+        tiers.append(MemoryTier(name, kind, region, emulator_origin, setup, emulator_size))
     return tuple(tiers)
 
 

@@ -23,7 +23,7 @@ from edgexf.errors import BoardError, DoesNotFitError, EdgexfError, ToolchainErr
 from edgexf.resources import firmware_dir, templates_dir
 from edgexf.targets.boards import Board, list_boards, load_board
 from edgexf.targets.objcache import compile_objects
-from edgexf.targets.tiers import EXTERNAL_SECTION
+from edgexf.targets.tiers import ARENA_INPUT_SECTION, ARENA_SECTION, EXTERNAL_SECTION
 
 COMMON_CFLAGS = ["-std=c11", "-O2", "-Wall", "-Wextra", "-ffp-contract=off"]
 # Bare metal: a section per function and per object so --gc-sections drops unused kernels and
@@ -49,7 +49,7 @@ INSTALL_COMMANDS = {
     "qemu-system-arm": _INSTALL_ARM,
 }
 
-_OVERFLOW = re.compile(r"region [`']?(FLASH|RAM|EXTFLASH)'? overflowed by (\d+) bytes")
+_OVERFLOW = re.compile(r"region [`']?(FLASH|RAM|EXTFLASH|EXTRAM)'? overflowed by (\d+) bytes")
 _ERROR_TAIL_CHARS = 4000  # enough for the first errors; a broken model can produce pages
 
 
@@ -157,6 +157,19 @@ def render_linker_script(board: Board, emulated: bool) -> str:
             "size": region.size,
             "section": EXTERNAL_SECTION,
         }
+    extram = None
+    tier = board.arena_tier
+    if tier is not None and (not emulated or tier.emulator_origin is not None):
+        region = board.tier_region(tier, emulated)
+        where = f"{board.emulator.machine}'s memory standing in for " if emulated and board.emulator else ""
+        size = f" ({region.size:,} B of it)" if region.size < tier.region.size else ""
+        extram = {
+            "note": f"{where}{tier.describe()}{size}",
+            "origin": f"{region.origin:#010x}",
+            "size": region.size,
+            "section": ARENA_SECTION,
+            "input": ARENA_INPUT_SECTION,
+        }
     if emulated:
         assert board.emulator is not None  # link_regions checked
         note = (
@@ -184,6 +197,7 @@ def render_linker_script(board: Board, emulated: bool) -> str:
         stack_bytes=board.stack_bytes,
         stack_top=f"{ram.end:#010x}",
         ext=ext,
+        extram=extram,
     )
 
 
@@ -290,7 +304,9 @@ def _has_section(elf: Path, name: str) -> bool:
 def _does_not_fit(board: Board, overflows: dict[str, int]) -> DoesNotFitError:
     """The error for a linker region overflow: which memory, by how much, and what would help.
 
-    `overflows` maps the linker's region name (FLASH, RAM, EXTFLASH) to its "overflowed by N bytes";
+    `overflows` maps the linker's region name (FLASH, RAM, EXTFLASH, EXTRAM) to its "overflowed by N
+    bytes" (EXTRAM's capacity is the board's, though an emulated image's stand-in may be smaller: compile
+    checks the arena against that first, edgexf/targets/arena.py);
     the error carries it as .overflows, keyed 'flash', 'ram' and the external tier's name.
     """
     tier = board.weights_tier
@@ -302,6 +318,13 @@ def _does_not_fit(board: Board, overflows: dict[str, int]) -> DoesNotFitError:
             tier.region.size,
             tier.describe(),
             tier.name,
+        )
+    ram_tier = board.arena_tier
+    if ram_tier is not None:
+        capacity["EXTRAM"], label["EXTRAM"], key["EXTRAM"] = (
+            ram_tier.region.size,
+            ram_tier.describe(),
+            ram_tier.name,
         )
     lines = [f"the model does not fit {board.name}:"]
     for region, over in overflows.items():
@@ -323,9 +346,13 @@ def _does_not_fit(board: Board, overflows: dict[str, int]) -> DoesNotFitError:
             "fewer weight bytes: --lowrank FRACTION factorizes the linear layers (edgexf fit searches the "
             "ranks for a flash budget), --quantize int8 stores a float32 model's weights in a quarter"
         )
-    if "RAM" in overflows:
+    if "RAM" in overflows and ram_tier is not None:
+        hints.append(f"--arena external puts the arena in {ram_tier.describe()}")
+    if overflows.keys() & {"RAM", "EXTRAM"}:
         hints.append("a smaller arena: --quantize int8 for a float32 model, fewer tokens or narrower layers")
-    short = " and ".join(dict.fromkeys("flash" if r == "EXTFLASH" else label[r] for r in overflows))
+    short = " and ".join(
+        dict.fromkeys({"EXTFLASH": "flash", "EXTRAM": "RAM"}.get(r, label[r]) for r in overflows)
+    )
     hints.append(f"a smaller model, or a board with more {short}")
     lines.append(
         "To make it fit: " + "; ".join(hints) + (f" (large enough: {', '.join(fits)})." if fits else ".")

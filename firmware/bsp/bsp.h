@@ -40,13 +40,15 @@ uint64_t bsp_counter(void);                        /* monotonic, bsp_info_t.coun
 void bsp_counter_restart(void); /* from 0 on a tick edge, before a measured run: equal runs, equal counts */
 void bsp_info(bsp_info_t *info);                   /* DEVICE_INFO's figures (the app adds the board name) */
 
-/* The board's external memory that holds weights (a QSPI flash), made readable where the weights are
- * linked: defined by the memory's set-up file (firmware/bsp/external/<setup>.c, named by the board
- * file's [[external]] setup). edgexf builds it into the board's evaluation firmware, with
- * -DBSP_EXTERNAL_SETUP, only when the build places weights in that memory; the driver's bsp_init then
- * calls it once the clocks run (hclk_hz: the AHB clock they gave), before the caches are on.
- * Returns "" or a note for DEVICE_INFO (what failed; the weights there are then unreadable). Drivers
- * that do not call it refuse BSP_EXTERNAL_SETUP at compile time. */
+/* The board's external memories that the build uses (a QSPI flash with weights, an SDRAM with the
+ * arena), made usable where they are linked. Each memory's set-up file (firmware/bsp/external/<setup>.c,
+ * named by the board file's [[external]] setup) defines `const char *<setup>_setup(uint32_t hclk_hz)`;
+ * edgexf writes bsp_external_setup into the board's evaluation firmware (external_setup.c, calling those
+ * of the memories the build places something in, in the board file's order) and builds it with
+ * -DBSP_EXTERNAL_SETUP only when there is one. The driver's bsp_init then calls it once the clocks run
+ * (hclk_hz: the AHB clock they gave), before the caches are on. Returns "" or a note for DEVICE_INFO (the
+ * first set-up that failed; what it holds is then unusable). Drivers that do not call it refuse
+ * BSP_EXTERNAL_SETUP at compile time. */
 #ifdef BSP_EXTERNAL_SETUP
 const char *bsp_external_setup(uint32_t hclk_hz);
 #endif

@@ -152,6 +152,8 @@ static inline uint8_t cortex_m7_cache_flags(void)
 #define MPU_RASR_AP_READ_ONLY (6u << 24) /* read-only, privileged and unprivileged */
 #define MPU_RASR_STRONGLY_ORDERED 0u     /* TEX 000, C 0, B 0: no speculative reads, no caching */
 #define MPU_RASR_NORMAL_WT (1u << 17)    /* TEX 000, C 1, B 0, not shareable: normal memory, cached write-through */
+#define MPU_RASR_AP_READ_WRITE (3u << 24) /* full access */
+#define MPU_RASR_NORMAL_WB (1u << 17 | 1u << 16) /* TEX 000, C 1, B 1: normal memory, cached write-back */
 
 /* Sets region `n` (a higher number wins where regions overlap) and turns the MPU on with the default
  * memory map as the background for privileged code (the evaluation firmware never leaves privileged

@@ -140,12 +140,16 @@ def test_the_qspi_setup_is_called_from_reset_and_maps_the_flash(disco: Path) -> 
     report = read_report(disco / "external")
     elf = disco / "external" / report["files"]["eval_elf"]
     functions = _disassembly(elf)
-    # Reset_Handler -> main -> bsp_init (the F7 driver) -> bsp_external_setup (the QSPI set-up)
+    # Reset_Handler -> main -> bsp_init (the F7 driver) -> bsp_external_setup (written by compile) ->
+    # stm32f7_qspi_setup (the QSPI set-up), and not the SDRAM's: the arena stays in the SRAM
     assert "bsp_init" in _calls(functions["main"]) and "main" in _calls(functions["Reset_Handler"])
     assert "bsp_external_setup" in _calls(functions["bsp_init"])
-    assert "bsp_external_setup" in _reachable(functions, "Reset_Handler")
+    assert "stm32f7_qspi_setup" in _reachable(functions, "Reset_Handler")
+    assert "stm32f7_sdram_setup" not in _functions(elf)
     files = _objects(elf.with_suffix(".map"))
-    assert (files["bsp_init"], files["bsp_external_setup"]) == ("stm32f7.o", "stm32f7_qspi.o")
+    assert (files["bsp_init"], files["bsp_external_setup"], files["stm32f7_qspi_setup"]) == (
+        "stm32f7.o", "external_setup.o", "stm32f7_qspi.o"
+    )  # fmt: skip
     # it programs the QUADSPI: its base, 16 MB with 6-cycle nCS, memory-mapped quad I/O reads; the MPU
     setup = [
         line for name, lines in functions.items() if files.get(name) == "stm32f7_qspi.o" for line in lines

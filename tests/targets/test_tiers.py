@@ -9,6 +9,7 @@ import pytest
 
 from edgexf.errors import BoardError
 from edgexf.resources import boards_dir
+from edgexf.targets.arena import check_arena_mode
 from edgexf.targets.boards import Region, load_board
 from edgexf.targets.toolchain import render_linker_script
 
@@ -24,6 +25,10 @@ def test_the_discovery_kit_has_its_qspi_flash_and_sdram() -> None:
         "sdram", "sdram", Region(0xC0000000, 8 << 20), False
     )  # fmt: skip
     assert board.weights_tier == qspi  # the read-only one takes the weights
+    assert board.arena_tier == sdram  # the read-write one takes the arena (--arena external)
+    assert sdram.setup == "stm32f7_sdram" and sdram.setup_source.is_file()  # its FMC set-up on the board
+    # QEMU holds 3 MB of it, in mps2-an500's SSRAM above the 320 KB the image uses
+    assert board.tier_region(sdram, emulated=True) == Region(0x20100000, 3 << 20)
     assert board.tier_region(qspi, emulated=False) == Region(0x90000000, 16 << 20)
     assert board.tier_region(qspi, emulated=True) == Region(0x60000000, 16 << 20)  # mps2-an500's RAM there
     assert qspi.setup == "stm32f7_qspi" and qspi.setup_source.is_file()  # its QUADSPI set-up on the board
@@ -43,6 +48,20 @@ def test_linker_script_places_the_external_section_in_the_qspi_flash() -> None:
     for script in (own, emulated):
         assert "*(.edgexf_ext .edgexf_ext.*)\n    } > EXTFLASH" in script
     assert "EXTFLASH" not in render_linker_script(load_board("stm32f746"), emulated=False)
+
+
+def test_linker_script_places_the_arena_section_in_the_sdram_or_its_stand_in() -> None:
+    board = load_board("stm32f746g-disco")
+    own, emulated = (render_linker_script(board, emulated=e) for e in (False, True))
+    assert "EXTRAM (rw) : ORIGIN = 0xc0000000, LENGTH = 8388608" in own
+    assert "EXTRAM (rw) : ORIGIN = 0x20100000, LENGTH = 3145728" in emulated
+    for script in (own, emulated):
+        # NOLOAD, and before .bss, whose *(.bss.*) would otherwise take model.c's .bss.edgexf_extram.arena
+        section = ".edgexf_extram (NOLOAD) : ALIGN(16)\n    {\n        *(.bss.edgexf_extram.*)\n    } > "
+        section += "EXTRAM"
+        assert section in script
+        assert script.index("> EXTRAM") < script.index(".bss (NOLOAD)")
+    assert "EXTRAM" not in render_linker_script(load_board("stm32f746"), emulated=False)
 
 
 QSPI = """[[external]]
@@ -100,7 +119,22 @@ BAD_TIERS = [  # (text in stm32f746g-disco.toml, replaced by, what the error mus
         'setup = "stm32f7_qspi"',
         'setup = "stm32f7_octospi"',
         r"'external\[0\].setup' = 'stm32f7_octospi' names no firmware/bsp/external/stm32f7_octospi.c; "
-        r"available: stm32f7_qspi",
+        r"available: stm32f7_qspi, stm32f7_sdram",
+    ),
+    (
+        "emulator_size = 3_145_728",
+        "emulator_size = 16_777_216",
+        r"'external\[1\].emulator_size' = 16777216: needs emulator_origin, and at most the memory's size",
+    ),
+    (  # 4 MB from 0x20100000 runs past the end of mps2-an500's SSRAM
+        "emulator_size = 3_145_728",
+        "emulator_size = 4_194_304",
+        r"'sdram' emulator_origin = 0x20100000: its 4,194,304 bytes do not lie in mps2-an500's memory",
+    ),
+    (
+        "emulator_origin = 0x20100000",
+        "emulator_origin = 0x20040000",
+        r"regions 'ram' and external 'sdram' overlap on the emulator \(mps2-an500\)",
     ),
 ]
 
@@ -115,9 +149,15 @@ def test_a_bad_external_memory_is_refused_with_the_field_and_the_fix(
     assert str(path) in str(caught.value)
 
 
-def test_an_sdram_without_emulator_origin_is_fine(tmp_path: Path) -> None:
-    """Only the memory that takes weights must be emulated: the SDRAM holds nothing yet."""
-    board = load_board(_disco(tmp_path, QSPI, ""))  # no flash outside: the SDRAM is the only one
+def test_an_sdram_without_emulator_origin_is_fine_until_the_arena_goes_there(tmp_path: Path) -> None:
+    """Only the memory that takes weights must be emulated: an SDRAM without a stand-in loads, and
+    --arena external on it is refused (QEMU would have nowhere to put the arena)."""
+    text = _disco(tmp_path, QSPI, "").read_text()  # no flash outside: the SDRAM is the only one
+    path = tmp_path / "sdram_only.toml"
+    path.write_text(text.replace("emulator_origin = 0x20100000\nemulator_size = 3_145_728\n", ""))
+    board = load_board(path)
     assert [t.name for t in board.external] == ["sdram"] and board.weights_tier is None
     with pytest.raises(BoardError, match="'sdram' has no emulator_origin"):
         board.tier_region(board.external[0], emulated=True)
+    with pytest.raises(BoardError, match="'sdram' has no emulator_origin, so QEMU has nothing to hold"):
+        check_arena_mode(board, "external")

@@ -3,7 +3,7 @@
  * N25Q128A (16 MB NOR flash, 3-byte addresses, at most 108 MHz). The board file names this set-up
  * (boards/stm32f746g-disco.toml, [[external]] "qspi": setup = "stm32f7_qspi"); edgexf builds it into
  * the board's evaluation firmware when the build places weights in that flash, and the F7 driver's
- * bsp_init calls it (bsp.h). `edgexf flash` writes the weights there with openocd's stmqspi driver.
+ * bsp_init calls it through bsp_external_setup (bsp.h). `edgexf flash` writes the weights there with openocd's stmqspi driver.
  *
  * Built and linked for the board with -Wall -Wextra -Werror, and its call from the start-up checked in
  * the ELF (tests/targets/test_qspi_board.py), but NEVER RUN: no board was at hand, and QEMU has no
@@ -39,6 +39,8 @@
 
 #include "bsp.h"
 #include "stm32f7.h"
+
+const char *stm32f7_qspi_setup(uint32_t hclk_hz); /* called by bsp_external_setup (eval_build.py) */
 
 /* ---- the kit's wiring (32F746GDISCOVERY schematic; openocd's board script uses the same) --------- */
 typedef struct {
@@ -194,8 +196,8 @@ static const char *give_up(const char *note)
     return note;
 }
 
-/* ---- the set-up (bsp.h) ------------------------------------------------------------------------ */
-const char *bsp_external_setup(uint32_t hclk_hz)
+/* ---- the set-up (called by bsp_external_setup, bsp.h) ------------------------------------------- */
+const char *stm32f7_qspi_setup(uint32_t hclk_hz)
 {
     /* 0: nothing reaches the window until the flash is mapped */
     cortex_mpu_region(0, FLASH_BASE_ADDR, MPU_RASR_XN | MPU_RASR_AP_NONE | MPU_RASR_STRONGLY_ORDERED
