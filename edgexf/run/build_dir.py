@@ -81,7 +81,10 @@ def run_build(
     outputs = np.frombuffer(result.outputs, DTYPES[out["dtype"]]).reshape((len(x),) + out_shape)
     approximation = report.get("approximation") or ""
     original = report.get("original") or "PyTorch"
-    agreement = compare(outputs, vectors, out, approximation, original) if check and inputs is None else None
+    agreement = None
+    if check and inputs is None:  # original_int8: it ran the same int8 file (an int8 .tflite)
+        same_file = bool(report.get("original_int8"))
+        agreement = compare(outputs, vectors, out, approximation, original, same_file)
     if check and inputs is not None:
         raise EdgexfError("--check runs the build's saved test vectors; leave out --input")
     return BuildRun(outputs, result, agreement)
