@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from edgexf.build_output import verify_build
+from edgexf.datasets import read_arrays
 from edgexf.errors import DataError, EdgexfError, RunError
 from edgexf.ir.graph import DTYPES
 from edgexf.run.common import RunResult
@@ -47,14 +48,10 @@ def read_report(build_dir: Path) -> dict:
 
 def load_inputs(path: Path, shape: tuple[int, ...]) -> np.ndarray:
     """A .npy array, or an .npz with array x: one sample of the input's shape, or a batch of them."""
-    if not path.is_file():
-        raise DataError(f"input file {path} does not exist")
-    try:
-        data = np.load(path)
-        x = data["x"] if isinstance(data, np.lib.npyio.NpzFile) else data
-    except (ValueError, OSError, KeyError) as e:
-        raise DataError(f"{path}: not a .npy array or an .npz with an array 'x' ({e})") from e
-    return as_samples(x, shape, str(path))
+    data = read_arrays(path, "input file")
+    if isinstance(data, dict) and "x" not in data:
+        raise DataError(f"{path}: not a .npy array or an .npz with an array 'x' (it has {sorted(data)})")
+    return as_samples(data["x"] if isinstance(data, dict) else data, shape, str(path))
 
 
 def run_build(

@@ -33,9 +33,10 @@ def as_samples(x: np.ndarray, shape: tuple[int, ...], what: str) -> np.ndarray:
         raise DataError(
             f"{what}: shape {list(x.shape)} does not hold samples of the model's input {list(shape)}"
         )
-    if not np.issubdtype(x.dtype, np.number) and x.dtype != np.bool_:
-        raise DataError(f"{what}: dtype {x.dtype} is not numeric")
-    x = np.ascontiguousarray(x, np.float32).reshape((-1,) + tuple(shape))
+    if not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating) or x.dtype == np.bool_):
+        raise DataError(f"{what}: dtype {x.dtype} is not real numbers (give floats or integers)")
+    with np.errstate(over="ignore"):  # a float64 past float32's range becomes inf, refused below
+        x = np.ascontiguousarray(x, np.float32).reshape((-1,) + tuple(shape))
     if len(x) == 0:
         raise DataError(f"{what}: holds no samples")
     bad = ~np.isfinite(x.reshape(len(x), -1)).all(axis=1)
