@@ -15,6 +15,7 @@ from edgexf.ir.graph import DTYPES
 from edgexf.run.common import RunResult
 from edgexf.run.host import run_host
 from edgexf.run.qemu import run_qemu
+from edgexf.run.report_schema import check_report
 from edgexf.run.vectors import Agreement, TestVectors, as_samples, compare, encode_inputs
 from edgexf.targets.boards import load_board
 
@@ -41,8 +42,7 @@ def read_report(build_dir: Path) -> dict:
     except (ValueError, UnicodeDecodeError):
         report = None
     verify_build(build_dir, report.get("command", "") if isinstance(report, dict) else "")
-    if not isinstance(report, dict):  # the manifest has no entry for it (written by hand)
-        raise EdgexfError(f"{path} is not a JSON object: compile the build again")
+    check_report(report, str(path))  # the fields and types the commands read
     return report
 
 
