@@ -279,4 +279,12 @@ def load_npz(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
             f"it has {sorted(data) or 'no arrays'}. "
             "Save it with np.savez(path, x=inputs, y=labels)"
         )
-    return data["x"], data.get("y")
+    y = data.get("y")
+    if y is not None and (y.ndim == 0 or y.dtype.kind not in "biuf"):
+        raise DataError(
+            f"data file {path}: labels y ({y.dtype}, shape {list(y.shape)}) are not one number per sample: "
+            "give class indices (integers) or values shaped like the outputs"
+        )
+    if y is not None and y.dtype.kind == "f" and not np.isfinite(y).all():
+        raise DataError(f"data file {path}: labels y hold NaN or inf")
+    return data["x"], y
