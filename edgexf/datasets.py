@@ -253,6 +253,13 @@ def read_arrays(path: str | Path, what: str = "data file") -> dict[str, np.ndarr
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{what} {path} does not exist")
+    with open(path, "rb") as f:
+        magic = f.read(6)
+    if not magic.startswith((b"PK", b"\x93NUMPY")):  # numpy would say "pickled data", which misleads
+        raise DataError(
+            f"{what} {path} is not a readable .npz: save it with np.savez(path, x=inputs, y=labels) (it is "
+            "neither a zip archive, as .npz files are, nor an .npy array)"
+        )
     try:
         data = np.load(path, allow_pickle=False)
         if not isinstance(data, np.lib.npyio.NpzFile):
