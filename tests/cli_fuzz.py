@@ -16,12 +16,14 @@ import shutil
 import signal
 import warnings
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
 
 from edgexf.cli import main
 from edgexf.errors import EXIT_CODES, INTERNAL_ERROR
@@ -39,6 +41,29 @@ def fuzz_settings(examples: int) -> settings:
         deadline=None,
         suppress_health_check=list(HealthCheck),
     )
+
+
+def fuzz(strategy, examples: int, check: Callable[[Any], None], keep: Callable[[Any], None]) -> None:
+    """check(value) on `examples` values drawn from strategy. On a failure, keep(value) for the smallest
+    failing value (hypothesis replays it last, after shrinking) and raise."""
+    failed = []
+
+    @fuzz_settings(examples)
+    @given(strategy)
+    def one(value):
+        try:
+            check(value)
+        except BaseException:
+            failed.append(value)
+            raise
+
+    try:
+        one()
+    except BaseException:
+        if failed:  # else the strategy itself failed
+            keep(failed[-1])
+        raise
+    print(f"exit statuses of all runs so far: {dict(STATUSES)}")  # pytest -s shows it
 
 
 class Hang(BaseException):

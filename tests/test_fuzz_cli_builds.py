@@ -16,8 +16,7 @@ import json
 from pathlib import Path
 
 import pytest
-from cli_fuzz import CORPUS, STATUSES, Fixture, assert_clean, copy_build, fuzz_settings, make_fixture, run_cli
-from hypothesis import given
+from cli_fuzz import CORPUS, Fixture, assert_clean, copy_build, fuzz, make_fixture, run_cli
 from hypothesis import strategies as st
 
 from edgexf.build_output import MANIFEST, REPORT, write_manifest
@@ -129,24 +128,7 @@ def test_the_whole_build_passes(fx, tmp_path):
 
 
 def test_damaged_builds(fx, tmp_path):
-    failed = []
-
-    @fuzz_settings(40)
-    @given(damages(fx))
-    def one(spec):
-        try:
-            check(fx, spec, tmp_path)
-        except BaseException:
-            failed.append(spec)
-            raise
-
-    try:
-        one()
-        print(f"damaged builds: exit statuses {dict(STATUSES)}")
-    except BaseException:  # hypothesis replays the smallest failing damage last: that one is kept
-        if failed:
-            keep(failed[-1])
-        raise
+    fuzz(damages(fx), 60, lambda spec: check(fx, spec, tmp_path), keep)
 
 
 @pytest.mark.parametrize("path", sorted(KEPT.glob("*.json")), ids=lambda p: p.name)

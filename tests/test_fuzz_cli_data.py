@@ -22,16 +22,14 @@ import numpy as np
 import pytest
 from cli_fuzz import (
     CORPUS,
-    STATUSES,
     Fixture,
     assert_clean,
     copy_build,
     files_of,
-    fuzz_settings,
+    fuzz,
     make_fixture,
     run_cli,
 )
-from hypothesis import given
 from hypothesis import strategies as st
 
 from edgexf.build_output import verify_build
@@ -148,31 +146,16 @@ def check(target: str, fx: Fixture, data: bytes, work: Path) -> None:
         verify_build(out)
 
 
-TARGETS = {"compile-test-data": 20, "compile-calibration": 15, "run-input": 40, "eval-data": 25}
+TARGETS = {"compile-test-data": 20, "compile-calibration": 15, "run-input": 60, "eval-data": 25}  # examples
 
 
 @pytest.mark.parametrize("target", list(TARGETS))
 def test_data_files(fx, tmp_path, target):
-    failed = []
-
-    @fuzz_settings(TARGETS[target])
-    @given(data_files())
-    def one(data):
-        try:
-            check(target, fx, data, tmp_path)
-        except BaseException:
-            failed.append(data)
-            raise
-
-    try:
-        one()
-        print(f"{target}: exit statuses of all runs so far {dict(STATUSES)}")
-    except BaseException:  # hypothesis replays the smallest failing file last: that one is kept
-        if not failed:  # the strategy itself failed
-            raise
+    def keep(data: bytes) -> None:
         KEPT.mkdir(parents=True, exist_ok=True)
-        (KEPT / f"{target}-{hashlib.sha1(failed[-1]).hexdigest()[:12]}.npz").write_bytes(failed[-1])
-        raise
+        (KEPT / f"{target}-{hashlib.sha1(data).hexdigest()[:12]}.npz").write_bytes(data)
+
+    fuzz(data_files(), TARGETS[target], lambda data: check(target, fx, data, tmp_path), keep)
 
 
 @pytest.mark.parametrize("path", sorted(KEPT.glob("*.npz")), ids=lambda p: p.name)

@@ -41,7 +41,8 @@ def read_report(build_dir: Path) -> dict:
         report = json.loads(path.read_text())
     except (ValueError, UnicodeDecodeError):
         report = None
-    verify_build(build_dir, report.get("command", "") if isinstance(report, dict) else "")
+    command = report.get("command") if isinstance(report, dict) else None
+    verify_build(build_dir, command if isinstance(command, str) else "")
     check_report(report, str(path))  # the fields and types the commands read
     return report
 
