@@ -247,9 +247,12 @@ _UNREADABLE = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, st
                OverflowError, NotImplementedError)  # fmt: skip
 
 
-def read_arrays(path: str | Path, what: str = "data file") -> dict[str, np.ndarray] | np.ndarray:
-    """Every array of an .npz (a dict), or the one array of an .npy, read whole now, so that a damaged
-    file is a DataError naming it here and not an exception from inside numpy later."""
+def read_arrays(
+    path: str | Path, what: str = "data file", names: tuple[str, ...] = ("x", "y")
+) -> tuple[dict[str, np.ndarray], list[str]] | np.ndarray:
+    """The arrays `names` of an .npz (those it has) and the names of all its arrays, or the one array of an
+    .npy, read whole now, so that a damaged file is a DataError naming it here and not an exception
+    from inside numpy later. Other arrays of the .npz are not read."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{what} {path} does not exist")
@@ -265,7 +268,7 @@ def read_arrays(path: str | Path, what: str = "data file") -> dict[str, np.ndarr
         if not isinstance(data, np.lib.npyio.NpzFile):
             return data
         with data:
-            return {name: data[name] for name in data.files}
+            return {name: data[name] for name in names if name in data.files}, list(data.files)
     except _UNREADABLE as e:
         raise DataError(
             f"{what} {path} is not a readable .npz: save it with np.savez(path, x=inputs, y=labels)"
@@ -275,15 +278,16 @@ def read_arrays(path: str | Path, what: str = "data file") -> dict[str, np.ndarr
 
 def load_npz(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
     """Read a data file written by `save_npz` (or any .npz with `x`, optional `y`): returns (x, y or None)."""
-    data = read_arrays(path)
-    if not isinstance(data, dict):
+    read = read_arrays(path)
+    if not isinstance(read, tuple):
         raise DataError(
             f"data file {path} is a single array, not an .npz; save it with np.savez(path, x=..., y=...)"
         )
+    data, names = read
     if "x" not in data:
         raise DataError(
             f"data file {path} has no array 'x' (the inputs); "
-            f"it has {sorted(data) or 'no arrays'}. "
+            f"it has {sorted(names) or 'no arrays'}. "
             "Save it with np.savez(path, x=inputs, y=labels)"
         )
     y = data.get("y")

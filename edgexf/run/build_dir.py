@@ -49,10 +49,10 @@ def read_report(build_dir: Path) -> dict:
 
 def load_inputs(path: Path, shape: tuple[int, ...]) -> np.ndarray:
     """A .npy array, or an .npz with array x: one sample of the input's shape, or a batch of them."""
-    data = read_arrays(path, "input file")
-    if isinstance(data, dict) and "x" not in data:
-        raise DataError(f"{path}: not a .npy array or an .npz with an array 'x' (it has {sorted(data)})")
-    return as_samples(data["x"] if isinstance(data, dict) else data, shape, str(path))
+    read = read_arrays(path, "input file", ("x",))
+    if isinstance(read, tuple) and "x" not in read[0]:
+        raise DataError(f"{path}: not a .npy array or an .npz with an array 'x' (it has {sorted(read[1])})")
+    return as_samples(read[0]["x"] if isinstance(read, tuple) else read, shape, str(path))
 
 
 def run_build(

@@ -41,7 +41,6 @@ def _inside(p: str) -> bool:  # a path relative to the build directory that stay
     return bool(p) and not path.is_absolute() and ".." not in path.parts
 
 
-FINITE = Where(float, math.isfinite, "a finite number")
 COUNT = Where(int, lambda n: n >= 0, "a count (0 or more)")
 FILE = Where(str, _inside, "a path inside the build directory")
 IO = {
