@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
+import numpy as np
+
 from edgexf.errors import EdgexfError
 from edgexf.ir.graph import DTYPES
 
@@ -43,13 +45,17 @@ def _inside(p: str) -> bool:  # a path relative to the build directory that stay
 
 COUNT = Where(int, lambda n: n >= 0, "a count (0 or more)")
 FILE = Where(str, _inside, "a path inside the build directory")
-IO = {
-    "shape": Where([COUNT], lambda s: len(s) > 0, "a list of dimensions"),
-    "dtype": OneOf(tuple(DTYPES)),
-    "bytes": COUNT,
-    "quant": Opt({"scale": Where(float, lambda s: math.isfinite(s) and s > 0, "a positive number"),
-                  "zero_point": int}),
-}  # fmt: skip
+IO = Where(
+    {
+        "shape": Where([COUNT], lambda s: len(s) > 0, "a list of dimensions"),
+        "dtype": OneOf(tuple(DTYPES)),
+        "bytes": COUNT,
+        "quant": Opt({"scale": Where(float, lambda s: math.isfinite(s) and s > 0, "a positive number"),
+                      "zero_point": int}),
+    },
+    lambda io: io["bytes"] == math.prod(io["shape"]) * np.dtype(DTYPES[io["dtype"]]).itemsize,
+    "a tensor whose bytes are its shape's elements times its dtype's size",
+)  # fmt: skip
 LAYER = {"layer": str, "op": str, "dtype": str, "cosine": float, "rmse": float, "relative_rmse": float}
 REPORT = {
     "command": Opt(str),
@@ -75,15 +81,21 @@ REPORT = {
 }  # fmt: skip
 
 
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _problem(value: Any, spec: Any, where: str) -> str | None:
     """None when value matches spec, else what is wrong and where."""
     if isinstance(spec, Opt):
         return None if value is None else _problem(value, spec.spec, where)
     if isinstance(spec, OneOf):
-        return None if value in spec.values else f"{where} is {value!r}, not one of {', '.join(spec.values)}"
+        ok = value in spec.values
+        return None if ok else f"{where} is {_short(value)}, not one of {', '.join(spec.values)}"
     if isinstance(spec, Where):
         return _problem(value, spec.spec, where) or (
-            None if spec.test(value) else f"{where} is {value!r}, not {spec.what}"
+            None if spec.test(value) else f"{where} is {_short(value)}, not {spec.what}"
         )
     if isinstance(spec, dict):
         if not isinstance(value, dict):
