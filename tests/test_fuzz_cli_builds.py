@@ -128,7 +128,7 @@ def test_the_whole_build_passes(fx, tmp_path):
 
 
 def test_damaged_builds(fx, tmp_path):
-    fuzz(damages(fx), 60, lambda spec: check(fx, spec, tmp_path), keep)
+    fuzz(damages(fx), 100, lambda spec: check(fx, spec, tmp_path), keep)
 
 
 @pytest.mark.parametrize("path", sorted(KEPT.glob("*.json")), ids=lambda p: p.name)

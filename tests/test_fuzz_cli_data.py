@@ -146,7 +146,7 @@ def check(target: str, fx: Fixture, data: bytes, work: Path) -> None:
         verify_build(out)
 
 
-TARGETS = {"compile-test-data": 20, "compile-calibration": 15, "run-input": 60, "eval-data": 25}  # examples
+TARGETS = {"compile-test-data": 20, "compile-calibration": 15, "run-input": 100, "eval-data": 25}  # examples
 
 
 @pytest.mark.parametrize("target", list(TARGETS))
