@@ -108,6 +108,12 @@ def write_manifest(build_dir: Path) -> None:
     (Path(build_dir) / MANIFEST).write_text(json.dumps({"files": files}, indent=1) + "\n")
 
 
+def _entry_ok(rel: str, entry: dict) -> bool:
+    """{"bytes": int, "sha256": str} for a path inside the build directory."""
+    inside = not Path(rel).is_absolute() and ".." not in Path(rel).parts
+    return inside and type(entry["bytes"]) is int and isinstance(entry["sha256"], str)
+
+
 def verify_build(build_dir: Path, command: str = "") -> None:
     """EdgexfError naming what is missing or changed since compile. Files written after compile (by
     eval, --profile) are not in the manifest and not checked."""
@@ -116,11 +122,13 @@ def verify_build(build_dir: Path, command: str = "") -> None:
     path = build_dir / MANIFEST
     try:
         files = json.loads(path.read_text())["files"]
+        if not all(_entry_ok(rel, entry) for rel, entry in files.items()):
+            raise ValueError
     except FileNotFoundError:
         raise EdgexfError(
             f"{build_dir} has no {MANIFEST}: compile did not finish it, or an earlier edgexf made it; {again}"
         ) from None
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError):  # not JSON, or not a manifest's shape
         raise EdgexfError(f"{path} is damaged; {again}") from None
     problems = []
     for rel, entry in files.items():

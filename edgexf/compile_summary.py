@@ -63,7 +63,13 @@ def print_report(r: dict) -> None:
     who = r.get("original") or "PyTorch"
     float_model = "the float PyTorch model" if who == "PyTorch" else who
     versus = f"{float_model} (dequantized)" if r.get("quantization") else who
-    if (r.get("quantization") or r.get("approximation")) and "cosine" in hc:
+    if hc.get("original_int8"):  # the same int8 file in its own runtime: not quantization error
+        versus = f"{who} on the same int8 file"
+        closeness = (
+            f"{hc['identical_to_original']}/{hc['samples']} identical, at most {hc['max_lsb_vs_original']} "
+            f"LSB apart, same class {hc['same_class_as_original']}/{hc['samples']}, cosine {hc['cosine']:.4f}"
+        )
+    elif (r.get("quantization") or r.get("approximation")) and "cosine" in hc:
         # an int8 or low-rank build is judged by class agreement and closeness, not by its worst logit
         closeness = (
             f"same class {hc['same_class_as_original']}/{hc['samples']}, cosine {hc['cosine']:.4f}, "

@@ -16,7 +16,10 @@ import importlib.util
 import json
 import os
 import re
+import struct
 import wave
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -238,29 +241,61 @@ def save_npz(path: str | Path, x: np.ndarray, y: np.ndarray | None = None) -> Pa
     return path
 
 
-def load_npz(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
-    """Read a data file written by `save_npz` (or any .npz with `x`, optional `y`): returns (x, y or None)."""
+# what numpy and zipfile raise for a file that is not a whole .npz or .npy: cut short, bytes flipped, not
+# a zip, an object array (allow_pickle=False), a member declaring more data than it holds
+_UNREADABLE = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, struct.error, MemoryError,
+               OverflowError, NotImplementedError)  # fmt: skip
+
+
+def read_arrays(
+    path: str | Path, what: str = "data file", names: tuple[str, ...] = ("x", "y")
+) -> tuple[dict[str, np.ndarray], list[str]] | np.ndarray:
+    """The arrays `names` of an .npz (those it has) and the names of all its arrays, or the one array of an
+    .npy, read whole now, so that a damaged file is a DataError naming it here and not an exception
+    from inside numpy later. Other arrays of the .npz are not read."""
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"data file {path} does not exist")
+        raise DataError(f"{what} {path} does not exist")
+    with open(path, "rb") as f:
+        magic = f.read(6)
+    if not magic.startswith((b"PK", b"\x93NUMPY")):  # numpy would say "pickled data", which misleads
+        raise DataError(
+            f"{what} {path} is not a readable .npz: save it with np.savez(path, x=inputs, y=labels) (it is "
+            "neither a zip archive, as .npz files are, nor an .npy array)"
+        )
     try:
         data = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as e:
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            return data
+        with data:
+            return {name: data[name] for name in names if name in data.files}, list(data.files)
+    except _UNREADABLE as e:
         raise DataError(
-            f"data file {path} is not a readable .npz: save it with np.savez(path, x=inputs, y=labels)"
+            f"{what} {path} is not a readable .npz: save it with np.savez(path, x=inputs, y=labels)"
             f" ({type(e).__name__}: {str(e)[:120]})"
-        ) from e
-    if not isinstance(data, np.lib.npyio.NpzFile):
+        ) from None
+
+
+def load_npz(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """Read a data file written by `save_npz` (or any .npz with `x`, optional `y`): returns (x, y or None)."""
+    read = read_arrays(path)
+    if not isinstance(read, tuple):
         raise DataError(
             f"data file {path} is a single array, not an .npz; save it with np.savez(path, x=..., y=...)"
         )
-    with data:
-        if "x" not in data.files:
-            raise DataError(
-                f"data file {path} has no array 'x' (the inputs); "
-                f"it has {sorted(data.files) or 'no arrays'}. "
-                "Save it with np.savez(path, x=inputs, y=labels)"
-            )
-        x = data["x"]
-        y = data["y"] if "y" in data.files else None
-    return x, y
+    data, names = read
+    if "x" not in data:
+        raise DataError(
+            f"data file {path} has no array 'x' (the inputs); "
+            f"it has {sorted(names) or 'no arrays'}. "
+            "Save it with np.savez(path, x=inputs, y=labels)"
+        )
+    y = data.get("y")
+    if y is not None and (y.ndim == 0 or y.dtype.kind not in "biuf"):
+        raise DataError(
+            f"data file {path}: labels y ({y.dtype}, shape {list(y.shape)}) are not one number per sample: "
+            "give class indices (integers) or values shaped like the outputs"
+        )
+    if y is not None and y.dtype.kind == "f" and not np.isfinite(y).all():
+        raise DataError(f"data file {path}: labels y hold NaN or inf")
+    return data["x"], y

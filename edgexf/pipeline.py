@@ -210,7 +210,8 @@ def _compile_into(
     result = run_host(host_exe, encode_inputs(vectors.x, inputs[0]).tobytes(), out_bytes, timeout=300)
     outputs = np.frombuffer(result.outputs, vectors.reference.dtype).reshape(vectors.reference.shape)
     approximation = f"low-rank decomposition (--lowrank {lowrank})" if lowrank is not None else ""
-    host_check = compare(outputs, vectors, outputs_io[0], approximation, loaded.runtime)
+    same_file = loaded.quant is not None  # an int8 model file, which the original runs as it is
+    host_check = compare(outputs, vectors, outputs_io[0], approximation, loaded.runtime, same_file)
     if not host_check.ok:
         raise MismatchError(f"the host build disagrees with the reference:\n{host_check.describe()}")
 
@@ -272,6 +273,7 @@ def _compile_into(
         "eval": {"board_build": evals.board is not None, "why_not": evals.why_not},
         "approximation": approximation or None,  # besides quantization: why outputs differ from PyTorch
         "original": loaded.runtime,  # what computed the test vectors' expected outputs
+        "original_int8": same_file,  # it ran the same int8 file: compared in output LSB
         "host_check": host_check.to_dict(),
         "host_ns_per_inference": float(np.median(result.ticks)) if result.ticks else None,
         "compile_seconds": round(time.perf_counter() - t0, 2),

@@ -166,3 +166,46 @@ def test_test_data_of_the_wrong_shape(tiny, tmp_path, capsys):
         == 2
     )
     assert "does not hold samples of the model's input [1, 8]" in capsys.readouterr().err
+
+
+BUILDERS = """
+import torch
+
+
+def build():
+    return load_weights("/nowhere/w.pt")
+
+
+def load_weights(path):
+    raise ValueError(f"no weights at {path}")
+
+
+def wrong():
+    return torch.nn.Linear(2, 2)
+
+
+count = 3
+"""
+
+
+@pytest.mark.parametrize(
+    "source, func, expected",
+    [
+        (BUILDERS, "build", ["net.py:build() raised ValueError: no weights at /nowhere/w.pt",
+                             "net.py:6 in build: return load_weights", "net.py:10 in load_weights: raise"]),
+        (BUILDERS, "buidl", ["net.py has no function 'buidl' (it has: build, load_weights, wrong)"]),
+        (BUILDERS, "count", ["'count' is not a function (int)"]),
+        (BUILDERS, "wrong", ["net.py:wrong must return (nn.Module, example_input), got Linear"]),
+        ("def build(:\n", "build", ["net.py failed: SyntaxError: invalid syntax (net.py, line 1)"]),
+        ("import no_such_module_xyz\n", "build", ["ModuleNotFoundError", "net.py:1 in <module>: import"]),
+    ],
+)  # fmt: skip
+def test_a_python_builder_that_fails_is_a_load_error_naming_it(tmp_path, capsys, source, func, expected):
+    (tmp_path / "net.py").write_text(source)
+    out = tmp_path / "b"
+    assert main(["compile", f"{tmp_path / 'net.py'}:{func}", "--board", "mps2-an500", "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("[1/9]") and "edgexf: error: " in err and "internal error" not in err
+    assert all(e in err for e in expected), err
+    assert "Traceback" not in err and "edgexf/frontends" not in err  # the user's lines, not edgexf's
+    assert not out.exists()

@@ -152,3 +152,12 @@ def test_npz_missing_file(tmp_path):
 def test_npz_length_mismatch(tmp_path):
     with pytest.raises(ValueError, match="3 rows but y has 2"):
         save_npz(tmp_path / "d.npz", np.zeros((3, 2)), np.zeros(2))
+
+
+def test_load_npz_reads_x_and_y_only(tmp_path):
+    """Other arrays of the file are not read: an object array beside x and y (which numpy refuses to read
+    without allow_pickle) does not stop it."""
+    path = tmp_path / "d.npz"
+    np.savez(path, x=np.ones((3, 2), np.float32), y=np.arange(3), meta=np.array([{"k": 1}], dtype=object))
+    x, y = load_npz(path)
+    assert x.shape == (3, 2) and list(y) == [0, 1, 2]

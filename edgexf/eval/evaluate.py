@@ -12,6 +12,7 @@ The board speaks docs/eval_protocol.md.
 from __future__ import annotations
 
 import contextlib
+import math
 import sys
 import time
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from edgexf.datasets import load_npz
 from edgexf.errors import DataError, EdgexfError, LinkError
 from edgexf.eval import summary
 from edgexf.eval.link import POLL_S, Link
+from edgexf.eval.metrics import label_indices
 from edgexf.eval.results import (
     ResultsWriter,
     SampleResult,
@@ -114,6 +116,12 @@ def load_data(path: Path, report: dict, limit: int | None) -> tuple[np.ndarray, 
     x = as_samples(x, tuple(report["inputs"][0]["shape"]), str(path))
     if y is not None and len(y) != len(x):
         raise DataError(f"{path}: x holds {len(x)} samples but y {len(y)} labels")
+    out_shape = report["outputs"][0]["shape"]
+    if y is not None and label_indices(y) is None and y[:1].size != math.prod(out_shape):
+        raise DataError(
+            f"{path}: labels y (shape {list(y.shape)}) are neither class indices (one integer per sample) "
+            f"nor values of the output's shape {out_shape}"
+        )
     if limit is not None:
         if limit < 1:
             raise DataError(f"--limit {limit}: give at least 1 sample")

@@ -89,6 +89,9 @@ def load_model(
 
 
 def _call_builder(path: Path, func: str):
+    """Import the user's file and call FUNCTION. Whatever their code raises (a syntax error, a missing
+    import, an exception in the function) is a ModelLoadError naming the file, the function and their
+    exception, with the lines of their file it went through; edgexf's own frames are not shown."""
     if not path.is_file():
         raise ModelLoadError(f"{path} does not exist (expected FILE.py:FUNCTION)")
     mod_name = f"_edgexf_user_{path.stem}"
@@ -98,16 +101,35 @@ def _call_builder(path: Path, func: str):
     try:
         loader.loader.exec_module(module)
     except Exception as e:
-        raise ModelLoadError(f"importing {path} failed: {type(e).__name__}: {e}") from e
+        sys.modules.pop(mod_name, None)
+        raise ModelLoadError(f"importing {path} failed: {_user_error(e, path)}") from None
     fn = getattr(module, func, None)
+    if fn is None:
+        found = sorted(k for k, v in vars(module).items() if getattr(v, "__module__", "") == mod_name)
+        raise ModelLoadError(f"{path} has no function {func!r} (it has: {', '.join(found) or 'none'})")
     if not callable(fn):
-        raise ModelLoadError(f"{path} has no function {func!r}")
-    result = fn()
+        raise ModelLoadError(f"{path}: {func!r} is not a function ({type(fn).__name__})")
+    try:
+        result = fn()
+    except Exception as e:
+        raise ModelLoadError(f"{path}:{func}() raised {_user_error(e, path)}") from None
     if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], torch.nn.Module)):
         raise ModelLoadError(
             f"{path}:{func} must return (nn.Module, example_input), got {type(result).__name__}"
         )
     return result
+
+
+def _user_error(error: Exception, path: Path) -> str:
+    """'ValueError: message' and the frames of the user's file it passed through, innermost last."""
+    import traceback
+
+    text = f"{type(error).__name__}: {error}"
+    mine = path.resolve()
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if Path(f.filename).resolve() == mine]
+    for f in frames[-5:]:
+        text += f"\n  {path.name}:{f.lineno} in {f.name}: {(f.line or '').strip()}"
+    return text
 
 
 def _export(module: torch.nn.Module, example, spec: str):

@@ -9,11 +9,13 @@ from pathlib import Path
 import numpy as np
 
 from edgexf.build_output import verify_build
+from edgexf.datasets import read_arrays
 from edgexf.errors import DataError, EdgexfError, RunError
 from edgexf.ir.graph import DTYPES
 from edgexf.run.common import RunResult
 from edgexf.run.host import run_host
 from edgexf.run.qemu import run_qemu
+from edgexf.run.report_schema import check_report
 from edgexf.run.vectors import Agreement, TestVectors, as_samples, compare, encode_inputs
 from edgexf.targets.boards import load_board
 
@@ -39,22 +41,18 @@ def read_report(build_dir: Path) -> dict:
         report = json.loads(path.read_text())
     except (ValueError, UnicodeDecodeError):
         report = None
-    verify_build(build_dir, report.get("command", "") if isinstance(report, dict) else "")
-    if not isinstance(report, dict):  # the manifest has no entry for it (written by hand)
-        raise EdgexfError(f"{path} is not a JSON object: compile the build again")
+    command = report.get("command") if isinstance(report, dict) else None
+    verify_build(build_dir, command if isinstance(command, str) else "")
+    check_report(report, str(path))  # the fields and types the commands read
     return report
 
 
 def load_inputs(path: Path, shape: tuple[int, ...]) -> np.ndarray:
     """A .npy array, or an .npz with array x: one sample of the input's shape, or a batch of them."""
-    if not path.is_file():
-        raise DataError(f"input file {path} does not exist")
-    try:
-        data = np.load(path)
-        x = data["x"] if isinstance(data, np.lib.npyio.NpzFile) else data
-    except (ValueError, OSError, KeyError) as e:
-        raise DataError(f"{path}: not a .npy array or an .npz with an array 'x' ({e})") from e
-    return as_samples(x, shape, str(path))
+    read = read_arrays(path, "input file", ("x",))
+    if isinstance(read, tuple) and "x" not in read[0]:
+        raise DataError(f"{path}: not a .npy array or an .npz with an array 'x' (it has {sorted(read[1])})")
+    return as_samples(read[0]["x"] if isinstance(read, tuple) else read, shape, str(path))
 
 
 def run_build(
@@ -81,7 +79,10 @@ def run_build(
     outputs = np.frombuffer(result.outputs, DTYPES[out["dtype"]]).reshape((len(x),) + out_shape)
     approximation = report.get("approximation") or ""
     original = report.get("original") or "PyTorch"
-    agreement = compare(outputs, vectors, out, approximation, original) if check and inputs is None else None
+    agreement = None
+    if check and inputs is None:  # original_int8: it ran the same int8 file (an int8 .tflite)
+        same_file = bool(report.get("original_int8"))
+        agreement = compare(outputs, vectors, out, approximation, original, same_file)
     if check and inputs is not None:
         raise EdgexfError("--check runs the build's saved test vectors; leave out --input")
     return BuildRun(outputs, result, agreement)

@@ -4,7 +4,10 @@ The tolerance, stated once: a float32 output sample agrees with PyTorch when
     max |y - y_torch| <= FLOAT_RTOL * max |y_torch|        (per sample, relative to its scale)
 and with the IR's NumPy reference only when bit-identical (the kernels are specified so that it is).
 A quantized (int8) build is held to bit-exactness with the reference only: its distance from the
-float PyTorch model is quantization error, reported (dequantized) but not a failure.
+float PyTorch model is quantization error, reported (dequantized) but not a failure. An int8 model file
+run by its own runtime (an int8 .tflite in tflite-micro) is not a float model: there the gap is how many
+output LSB edgexf's integers are from the runtime's on the same int8 file (their kernels round
+differently), reported as such, not as quantization error.
 """
 
 from __future__ import annotations
@@ -30,9 +33,10 @@ def as_samples(x: np.ndarray, shape: tuple[int, ...], what: str) -> np.ndarray:
         raise DataError(
             f"{what}: shape {list(x.shape)} does not hold samples of the model's input {list(shape)}"
         )
-    if not np.issubdtype(x.dtype, np.number) and x.dtype != np.bool_:
-        raise DataError(f"{what}: dtype {x.dtype} is not numeric")
-    x = np.ascontiguousarray(x, np.float32).reshape((-1,) + tuple(shape))
+    if not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating) or x.dtype == np.bool_):
+        raise DataError(f"{what}: dtype {x.dtype} is not real numbers (give floats or integers)")
+    with np.errstate(over="ignore"):  # a float64 past float32's range becomes inf, refused below
+        x = np.ascontiguousarray(x, np.float32).reshape((-1,) + tuple(shape))
     if len(x) == 0:
         raise DataError(f"{what}: holds no samples")
     bad = ~np.isfinite(x.reshape(len(x), -1)).all(axis=1)
@@ -102,6 +106,11 @@ class Agreement:
     # users judge such a model by, over all samples' outputs together
     cosine: float = 1.0  # cosine similarity of the outputs with the original's
     rel_rmse: float = 0.0  # RMS of the difference over the RMS of the original's outputs
+    # the original runs the same int8 model (an int8 .tflite in tflite-micro): its outputs are integers
+    # too, and the two are compared in output LSB
+    original_int8: bool = False
+    identical_to_original: int | None = None  # samples whose integers equal the original's
+    max_lsb_vs_original: int | None = None  # the largest difference of any output, in LSB
 
     @property
     def ok(self) -> bool:
@@ -122,7 +131,13 @@ class Agreement:
             f"  bit-exact with IR reference  {self.bit_exact_with_reference}/{self.samples}",
             f"  {f'within {FLOAT_RTOL:.0e} of {who}':<29}{self.within_tolerance}/{self.samples} ({err})",
         ]
-        if self.quantized or self.approximation:
+        if self.original_int8:
+            lines[-1] = (
+                f"  vs {who} (the same int8 file)  {self.identical_to_original}/{self.samples} identical, at "
+                f"most {self.max_lsb_vs_original} LSB apart; {self.closeness()} (the kernels round "
+                "differently: reported, not checked)"
+            )
+        elif self.quantized or self.approximation:
             what = "quantization" if self.quantized else self.approximation
             float_model = "float PyTorch" if who == "PyTorch" and self.quantized else who
             lines[-1] = (
@@ -142,10 +157,12 @@ def compare(
     out_io: dict | None = None,
     approximation: str = "",
     original: str = "PyTorch",
+    original_int8: bool = False,
 ) -> Agreement:
     """outputs: what a build computed, in the output's dtype; out_io: report.json's output entry;
     approximation: what makes the compiled graph differ from PyTorch on purpose (report.json's), if any;
-    original: what computed vectors.expected (report.json's "original")."""
+    original: what computed vectors.expected (report.json's "original"); original_int8: it ran the same
+    int8 model, and vectors.expected are its integers dequantized with the output's own parameters."""
     s = len(vectors.x)
     y, ref, exp = (a.reshape(s, -1) for a in (outputs, vectors.reference, vectors.expected))
     exact = (
@@ -154,11 +171,15 @@ def compare(
         else np.all(y == ref, 1)
     )
     quantized = out_io is not None and _params(out_io) is not None
+    same = lsb = None
+    if quantized and original_int8:  # expected is exact in the output's scale: back to its integers
+        gap = np.abs(y.astype(np.int64) - quantize(exp, _params(out_io), out_io["dtype"]).astype(np.int64))
+        same, lsb = int((gap.max(axis=1, initial=0) == 0).sum()), int(gap.max(initial=0))
     if quantized:
         y = decode_outputs(y, out_io)
     scale = np.maximum(np.abs(exp).max(axis=1), np.finfo(np.float32).tiny)
     rel = np.abs(y.astype(np.float64) - exp).max(axis=1) / scale
-    same = y.argmax(axis=1) == exp.argmax(axis=1)
+    same_class = y.argmax(axis=1) == exp.argmax(axis=1)
     acc = orig_acc = None
     if vectors.labels is not None:
         acc = float(np.mean(y.argmax(axis=1) == vectors.labels))
@@ -170,6 +191,6 @@ def compare(
     rms = np.sqrt(np.mean(b * b))
     rel_rmse = float(np.sqrt(np.mean((a - b) ** 2)) / rms) if rms > 0 else float(np.abs(a).max(initial=0))
     return Agreement(
-        s, int(exact.sum()), float(rel.max()), within, int(same.sum()), acc, orig_acc, quantized,
-        approximation, original, cosine, rel_rmse,
+        s, int(exact.sum()), float(rel.max()), within, int(same_class.sum()), acc, orig_acc, quantized,
+        approximation, original, cosine, rel_rmse, quantized and original_int8, same, lsb,
     )  # fmt: skip

@@ -52,6 +52,14 @@ def test_int8_tflite_compiles_without_calibration(build_int8):
     assert main(["layers", str(build_int8)]) == 0
 
 
+def test_the_gap_to_tflite_micro_is_told_in_lsb_not_as_quantization_error(build_int8, capsys):
+    hc = json.loads((build_int8 / "report.json").read_text())["host_check"]
+    assert hc["original_int8"] and 0 < hc["max_lsb_vs_original"] < 64  # fused kernels round differently
+    assert main(["run", str(build_int8), "--check"]) == 0
+    out = capsys.readouterr().out
+    assert "vs tflite-micro (the same int8 file)" in out and "LSB apart" in out and "quantization" not in out
+
+
 @pytest.mark.qemu
 def test_int8_tflite_in_qemu_is_the_reference(build_int8, capsys):
     assert main(["run", str(build_int8), "--emulate", "--check"]) == 0
