@@ -74,8 +74,8 @@ def nothing_fits(cands: list[Candidate], budget: Budget, board: Board, search_ar
     def miss(c: Candidate) -> tuple[int, int]:
         over = c.flash_bytes - budget.usable_flash
         if budget.tier is not None:  # each flash must hold its share too
-            over = max(over, c.internal_flash_bytes - budget.usable(budget.internal_flash_bytes))
-            over = max(over, c.sizes.external_weights_bytes - budget.usable(budget.tier_bytes))
+            over = max(over, c.internal_flash_bytes - budget.internal_flash_bytes)
+            over = max(over, c.sizes.external_weights_bytes - budget.tier_bytes)
         return max(0, over), max(0, c.ram_bytes - budget.usable_ram)
 
     best = min(cands, key=lambda c: sum(miss(c)))

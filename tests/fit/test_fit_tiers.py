@@ -74,3 +74,23 @@ def test_weights_internal_counts_the_internal_flash_alone(small_disco, tmp_path,
     rows = {c["name"]: c for c in result["candidates"]}
     assert {r["weights_in"] for r in rows.values()} == {"flash"}
     assert not rows["dense"]["fits"] and rows["lowrank 0.5"]["fits"]
+
+
+def test_the_margin_is_on_the_sum_not_on_the_internal_flash_compile_fills():
+    """Compile's --weights auto fills the internal flash up to its code reserve (MCUFormer's dense
+    weights: 94% of it, the rest in the QSPI flash), so a margin on the internal flash alone refused
+    every model that needed the external one; the margin applies to the total."""
+    from edgexf.fit.measure import Overhead, Sizes
+    from edgexf.fit.search import Budget, Candidate, judge
+    from edgexf.targets.boards import load_board
+
+    board = load_board("stm32f746g-disco")
+    budget = Budget(board.flash.size + (16 << 20), board.ram.size, 0.1, board.flash.size, "qspi", 16 << 20)
+    internal, external = 983_000 - 34_532, 7_166_208  # MCUFormer dense, less its measured overhead
+    sizes = Sizes(
+        7_787_476, internal + external, 197_616, 197_616, "greedy", 1.0, internal, external, 39, "qspi"
+    )
+    cand = Candidate("dense", 1.0, sizes=sizes)
+    judge([cand], board, Overhead(34_532, 8, "dense", 0, 0), budget)
+    assert cand.internal_flash_bytes > budget.usable(board.flash.size)  # over a 90% margin there
+    assert cand.fits
