@@ -45,7 +45,8 @@ def activation_params(lo: float, hi: float, dtype: str, symmetric: bool = False)
 def quantize(x: np.ndarray, params: QParams, dtype: str) -> np.ndarray:
     """Float values to integers (per-tensor params): round(x / scale) + zero_point, clamped."""
     lo, hi = LIMITS[dtype]
-    q = np.round(np.asarray(x, np.float64) / params.scale) + params.zero_point
+    with np.errstate(over="ignore"):  # beyond float64 is +-inf, which the clamp below takes to lo / hi
+        q = np.round(np.asarray(x, np.float64) / params.scale) + params.zero_point
     return np.clip(q, lo, hi).astype(dtype)
 
 

@@ -113,6 +113,16 @@ def eval_images(build_dir: Path) -> EvalImages:
     return EvalImages(board, *paths)
 
 
+def _tcl(path: Path) -> str:
+    """A file name as one word of an openocd (Tcl) command: braced, so spaces and brackets stay in it."""
+    text = str(path.resolve())
+    if any(c in text for c in "{}\\"):
+        raise EdgexfError(
+            f"{text}: openocd cannot be given a path with braces or backslashes; move the build"
+        )
+    return "{" + text + "}"
+
+
 def flash_command(images: EvalImages, probe: str) -> FlashCommand:
     """The command line for `probe`, from the board's [probes] table (no tool is run)."""
     board = images.board
@@ -142,14 +152,14 @@ def _openocd(images: EvalImages, script: str) -> FlashCommand:
     argv = [EXECUTABLES["openocd"], *interface, "-f", script]
     tier = images.board.weights_tier
     if images.ext_bin is None or tier is None:
-        argv += ["-c", f"program {images.elf.resolve()} verify reset exit"]
+        argv += ["-c", f"program {_tcl(images.elf)} verify reset exit"]
         return FlashCommand("openocd", argv, (str(images.elf),))
     internal, external = images.board.flash.origin, tier.region.origin
     argv += [
         "-c",
-        f"program {images.bin.resolve()} {internal:#010x} verify",
+        f"program {_tcl(images.bin)} {internal:#010x} verify",
         "-c",
-        f"program {images.ext_bin.resolve()} {external:#010x} verify reset exit",
+        f"program {_tcl(images.ext_bin)} {external:#010x} verify reset exit",
     ]
     writes = (
         f"{images.bin} at {internal:#010x}, in the internal flash",

@@ -103,3 +103,17 @@ def test_layernorm_constants_keep_gamma_in_range():
         B / 2**gshift, b / 0.04, atol=2**-gshift
     )
     assert eps_term == round(16 * 16 * 1e-5 / 0.05**2)
+
+
+def test_quantize_clamps_values_past_float64_without_a_warning():
+    """A table over values near 0 (1 / sqrt(x) of an ONNX RMSNorm) meets numbers whose quotient by the
+    scale overflows: they clamp to the range's ends, and numpy's overflow warning no longer prints."""
+    import warnings
+
+    from edgexf.compress.qmath import quantize as q8
+    from edgexf.ir.graph import QParams
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = q8(np.array([1e308, -1e308, 0.0]), QParams(1e-10, 3), "int8")
+    assert out.tolist() == [127, -128, 3]

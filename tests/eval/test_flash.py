@@ -51,7 +51,7 @@ def f746_build(tmp_path_factory) -> Path:
                 "openocd",
                 "-f interface/stlink.cfg",
                 "-f target/stm32f7x.cfg",
-                "eval/board/app.elf verify reset exit",
+                "eval/board/app.elf} verify reset exit",  # braced: one Tcl word, spaces and all
             ],
         ),
         ("pyocd", ["pyocd flash --target stm32f746xg", "eval/board/app.elf"]),

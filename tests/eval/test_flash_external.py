@@ -28,6 +28,11 @@ def _image(build: Path, name: str) -> str:
     return str((build / "eval" / "board" / name).resolve())
 
 
+def _ocd(build: Path, name: str) -> str:
+    """As the openocd command names it: braced, one Tcl word whatever the path holds."""
+    return "{" + _image(build, name) + "}"
+
+
 def test_openocd_writes_the_internal_and_the_qspi_flash_each_at_its_origin(disco: Path, capsys) -> None:
     build = disco / "external"
     assert main(["flash", str(build), "--probe", "openocd", "--dry-run"]) == 0
@@ -37,9 +42,9 @@ def test_openocd_writes_the_internal_and_the_qspi_flash_each_at_its_origin(disco
         "-f",
         "board/stm32f746g-disco.cfg",  # the kit's script: its ST-LINK, the chip and the QSPI flash bank
         "-c",
-        f"program {_image(build, 'app.bin')} 0x08000000 verify",
+        f"program {_ocd(build, 'app.bin')} 0x08000000 verify",
         "-c",
-        f"program {_image(build, 'app_ext.bin')} 0x90000000 verify reset exit",
+        f"program {_ocd(build, 'app_ext.bin')} 0x90000000 verify reset exit",
     ]
     assert "app_ext.bin at 0x90000000, in external 'qspi' (qspi_flash, 16 MB at 0x90000000)" in err
     assert "timeout 120 s" in err  # 120 s plus 60 s per MB of external image: a few hundred bytes here
@@ -72,7 +77,7 @@ def test_st_flash_and_pyocd_are_refused_naming_openocd(disco: Path, capsys, prob
 def test_a_build_without_external_weights_flashes_as_before(disco: Path, capsys) -> None:
     build = disco / "internal"
     assert main(["flash", str(build), "--probe", "openocd", "--dry-run"]) == 0
-    elf = _image(build, "app.elf")
+    elf = _ocd(build, "app.elf")
     assert shlex.split(capsys.readouterr().out) == [
         "openocd", "-f", "board/stm32f746g-disco.cfg", "-c", f"program {elf} verify reset exit"
     ]  # fmt: skip
@@ -94,7 +99,7 @@ def test_real_openocd_with_no_board_attached_says_what_to_check(disco: Path, cap
     assert main(["flash", str(disco / "external"), "--probe", "openocd", "--timeout", "60"]) == 8
     err = capsys.readouterr().err
     assert "openocd found no board" in err and "ST-LINK USB port" in err
-    assert "app_ext.bin 0x90000000 verify reset exit" in err  # the command that was run, to try by hand
+    assert "app_ext.bin} 0x90000000 verify reset exit" in err  # the command that was run, to try by hand
 
 
 def test_the_kits_openocd_script_declares_the_qspi_flash_bank(openocd: str) -> None:
@@ -105,3 +110,14 @@ def test_the_kits_openocd_script_declares_the_qspi_flash_bank(openocd: str) -> N
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert f"(stmqspi) at {board.weights_tier.region.origin:#010x}" in done.stdout + done.stderr
+
+
+def test_a_build_path_with_spaces_is_one_word_for_openocd(disco: Path, tmp_path: Path, capsys) -> None:
+    """openocd reads `program FILE ...` as Tcl: an unbraced path with a space would be two words."""
+    import shutil
+
+    build = tmp_path / "my builds" / "disco [v2]"
+    shutil.copytree(disco / "internal", build)
+    assert main(["flash", str(build), "--probe", "openocd", "--dry-run"]) == 0
+    argv = shlex.split(capsys.readouterr().out)
+    assert argv[-1] == f"program {_ocd(build, 'app.elf')} verify reset exit"
