@@ -30,30 +30,16 @@ from __future__ import annotations
 import numpy as np
 
 from edgexf.ir.graph import Graph, Op, Tensor
+from edgexf.passes.chains import Chains
 
 
-class _View:
-    def __init__(self, g: Graph):
-        self.g = g
-        self.producer = g.producer()
-        self.users = g.consumers()
-        self.exits = set(g.exit_tensors())
-
-    def only_reader(self, t: str) -> Op | None:
-        ops = {id(op): op for op in self.users.get(t, [])}
-        return next(iter(ops.values())) if len(ops) == 1 and t not in self.exits else None
-
-    def made_by(self, t: str, type: str) -> Op | None:
-        """The op writing t, if of this type and t is read by that op's reader only."""
-        op = self.producer.get(t)
-        return op if op is not None and op.type == type and self.only_reader(t) is not None else None
+class _View(Chains):
+    """Chains (who makes and reads each tensor), and scalings by a constant."""
 
     def scalar(self, t: str) -> float | None:
+        """A float32 constant of one value (an attention scale); None for anything else."""
         v = self.g.tensors[t].data if t else None
-        return float(v.reshape(-1)[0]) if v is not None and v.size == 1 and v.dtype == np.float32 else None
-
-    def shape(self, t: str) -> tuple[int, ...]:
-        return self.g.tensors[t].shape
+        return super().scalar(t) if v is not None and v.dtype == np.float32 else None
 
     def scaled(self, t: str) -> tuple[str, float | None, Op | None]:
         """(x, c, mul) when t = x * c for a scalar constant c, else (t, None, None)."""
@@ -69,7 +55,7 @@ class _View:
 def _scale_after_qk(g: Graph, v: _View, mm: Op) -> bool:
     if mm.type != "matmul" or v.g.tensors[mm.outputs[0]].dtype != "float32":
         return False
-    reader = v.only_reader(mm.outputs[0])
+    reader = v.sole_user(mm.outputs[0])
     if reader is None or reader.type != "softmax":  # attention scores only
         return False
     a, ca, mul_a = v.scaled(mm.inputs[0])
@@ -92,7 +78,7 @@ def _div_to_mul(g: Graph, v: _View, div: Op) -> bool:
     c = v.scalar(div.inputs[1])
     if c is None or c == 0 or v.shape(div.inputs[0]) != v.shape(div.outputs[0]):
         return False
-    sm = v.only_reader(div.outputs[0])
+    sm = v.sole_user(div.outputs[0])
     if (
         sm is None
         or sm.type != "softmax"
@@ -111,7 +97,7 @@ def _transpose_by_reshapes(g: Graph, v: _View, tr: Op) -> bool:
     final batch axes -> transpose of the last two: the first reshape takes the last one's batch axes."""
     if tr.type != "transpose":
         return False
-    r1, r2 = v.made_by(tr.inputs[0], "reshape"), v.only_reader(tr.outputs[0])
+    r1, r2 = v.made_by(tr.inputs[0], "reshape"), v.sole_user(tr.outputs[0])
     if r1 is None or r2 is None or r2.type != "reshape":
         return False
     x, mid, y = v.shape(r1.inputs[0]), v.shape(tr.inputs[0]), v.shape(r2.outputs[0])
@@ -172,7 +158,7 @@ def _packed_qkv(g: Graph, v: _View, sm: Op) -> bool:
     scores = sm.inputs[0]
     scale = v.made_by(scores, "mul")
     mm1 = v.made_by(scale.inputs[0] if scale else scores, "matmul")
-    mm2 = v.only_reader(sm.outputs[0])
+    mm2 = v.sole_user(sm.outputs[0])
     if mm1 is None or mm2 is None or mm2.type != "matmul" or mm2.inputs[0] != sm.outputs[0]:
         return False
     q, kt, val = _heads(v, mm1.inputs[0], [0, 2, 1, 3]), _heads(v, mm1.inputs[1], [0, 2, 3, 1]), None

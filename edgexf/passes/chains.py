@@ -1,5 +1,5 @@
-"""What the recognizers (recognize.py, recognize_tflite.py) read a graph with: who makes and who reads
-each tensor, constants, and the LayerNorm affine tail they share."""
+"""What the recognizers (recognize.py, recognize_tflite.py, attention_forms.py) read a graph with: who
+makes and who reads each tensor, constants, and the LayerNorm affine tail they share."""
 
 from __future__ import annotations
 
