@@ -10,7 +10,7 @@ import json
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,12 +19,9 @@ from edgexf import __version__
 from edgexf.build_output import staged_output
 from edgexf.codegen.generate import count_params, generate_c, state_bytes, weight_bytes
 from edgexf.compile_inputs import check_inputs
-from edgexf.compress.agreement import agreement
-from edgexf.compress.calibrate import calibrate
-from edgexf.compress.layer_errors import layer_errors
 from edgexf.compress.lowrank import lowrank_summary
 from edgexf.compress.qmath import quantize
-from edgexf.compress.quantize import quantize_graph
+from edgexf.compress.steps import QuantOptions, lowrank_step, quantize_step
 from edgexf.datasets import load_npz
 from edgexf.errors import DoesNotFitError, MismatchError
 from edgexf.eval.model_info import model_hash, model_info
@@ -39,7 +36,6 @@ from edgexf.memory.plan import EXACT_TIME_S, plan_memory
 from edgexf.memory.show import timeline_text, write_plan_picture
 from edgexf.memory.techniques import compare_techniques
 from edgexf.passes.fuse import fuse
-from edgexf.passes.lowrank_linear import lowrank_linear
 from edgexf.passes.optimize import optimize
 from edgexf.passes.select_kernels import select_kernels
 from edgexf.report_figures import float_figures, io_entry, kernels_entry, streaming_figures
@@ -67,7 +63,6 @@ from edgexf.targets.toolchain import (
 )
 
 DEFAULT_VECTORS = 16  # random test vectors when no data set is given
-LAYER_ERROR_SAMPLES = 256  # calibration samples the per-layer error report runs
 
 
 @dataclass(frozen=True)
@@ -80,20 +75,6 @@ class MemoryOptions:
     inplace: bool = True  # token overwriting
     exact_time_s: float = EXACT_TIME_S
     print_plan: bool = False  # the ASCII timeline, on the log
-
-
-@dataclass(frozen=True)
-class QuantOptions:
-    """--quantize int8 and its settings (see edgexf/compress/)."""
-
-    calibration: Path  # .npz with x
-    method: str = "minmax"  # or "percentile"
-    percentile: float = 99.99
-    int16: tuple[str, ...] = field(default_factory=tuple)  # "residual" or tensor-name globs
-    dtype: str = "int8"
-    # a recurrent model's state and the add that updates it: int16 halves the LMU's int8 error on the
-    # state and costs only the state's bytes (README "Recurrent models"); "int8" for the smallest state
-    state_dtype: str = "int16"
 
 
 def compile_model(model: str | Path, board_name: str, out_dir: Path, **options) -> dict:
@@ -149,11 +130,11 @@ def _compile_into(
     g = optimize(loaded.graph, recognize=mem_opts.fusion)
     lowrank_report = None
     if lowrank is not None:  # before quantizing: the factors get their own int8 scales
-        g, lowrank_report = _lowrank(g, lowrank, quant.calibration if quant else test_data, log)
+        g, lowrank_report = lowrank_step(g, lowrank, quant.calibration if quant else test_data, log)
     float_graph, quant_report = g, None
     if quant is not None:
         step(f"quantizing to {quant.dtype} (calibration: {quant.calibration})")
-        g, quant_report = _quantize(g, quant, log)
+        g, quant_report = quantize_step(g, quant, log)
     elif loaded.quant is not None:  # a pre-quantized model (int8 .tflite): its own scales, no calibration
         from edgexf.compress.fixed_qparams import quantize_from_file
 
@@ -354,59 +335,6 @@ def _absolute_source(model: str | Path) -> str:
         path, func = text.rsplit(":", 1)
         return f"{Path(path).resolve()}:{func}"
     return str(Path(text).resolve())
-
-
-def _quantize(g: Graph, quant: QuantOptions, log: Callable[[str], None]) -> tuple[Graph, dict]:
-    """The integer graph, and report.json's "quantization" entry (with the per-layer errors)."""
-    x, _ = load_npz(quant.calibration)
-    x = as_samples(x, g.io_shape(g.inputs[0]), f"{quant.calibration} (array x)")
-    if g.is_streaming and quant.method == "minmax":
-        log(
-            "  note: for recurrent models --calibration-method percentile measured better (Mamba, MNIST "
-            "rows: 90.5% min/max, 96.0% percentile, 96.8% with --int16 residual too; float 97.5%)"
-        )
-    ranges = calibrate(g, x, quant.method, quant.percentile)  # a recurrent graph: over every step
-    state16 = ("state",) if g.is_streaming and quant.state_dtype == "int16" else ()
-    q = quantize_graph(g, ranges, (*quant.int16, *state16))
-    for name, why in sorted(q.int16_refused.items()):
-        log(f"  note: {name} stays int8: {why}")
-    layers = layer_errors(g, q.graph, x[:LAYER_ERROR_SAMPLES])
-    tensors = q.graph.tensors
-    report = {
-        "dtype": quant.dtype,
-        "weights": "int8, symmetric, per output channel; biases int32",
-        "activations": "int8 per tensor, asymmetric (zero point); int16 symmetric where chosen",
-        "requantization": "round(acc * mult / 2^shift), ties toward +inf, int64 intermediate",
-        "calibration": {"file": str(quant.calibration), **ranges.to_dict()},
-        "int16_patterns": [*quant.int16, *state16],
-        "int16_tensors": q.int16,
-        "int16_refused": q.int16_refused,
-        "input": tensors[q.graph.inputs[0]].quant.to_dict(),
-        "output": tensors[q.graph.outputs[0]].quant.to_dict(),
-        "layer_error_samples": min(len(x), LAYER_ERROR_SAMPLES),
-        "layers": layers,
-    }
-    return q.graph, report
-
-
-def _lowrank(g: Graph, fraction: float, data: Path | None, log: Callable[[str], None]) -> tuple[Graph, dict]:
-    """--lowrank: the linear layers factorized to `fraction` of their weights (no retraining), and what
-    it costs, measured on `data` (the calibration set, else the test data) against the graph as it was."""
-    changed, plan = lowrank_linear(g, budget_fraction=fraction)
-    entry = plan.to_dict() | {"agreement": None}
-    log(
-        f"  low-rank: {len(plan.factorized())} of {len(plan.layers)} linear layers factorized, weights "
-        f"{plan.params_before:,} -> {plan.params_after:,}"
-    )
-    if data is None:
-        log("  note: no --calibration or --test-data, so what the decomposition costs is not measured")
-        return changed, entry
-    x, y = load_npz(data)
-    x = as_samples(x, g.io_shape(g.inputs[0]), f"{data} (array x)")[:LAYER_ERROR_SAMPLES]
-    cost = agreement(g, changed, x, None if y is None else y[: len(x)], progress=False)
-    log(f"  low-rank against the model as given ({data}): {cost.describe()}")
-    entry["agreement"] = cost.to_dict() | {"data": str(data)}
-    return changed, entry
 
 
 def _test_vectors(loaded: LoadedModel, g, test_data: Path | None, max_vectors: int | None) -> TestVectors:
