@@ -1,25 +1,38 @@
-"""The compiler, start to end, as one readable list of steps (`edgexf compile` calls compile_model).
+"""The compiler, start to end, as one readable list of stages (`edgexf compile` calls compile_model).
 
-Each step's output is a checked stage: a float Graph (verified by every pass), a MemoryPlan
-(verified when planned), GeneratedSources (kernels checked to exist), Firmware (linked, sized).
+    load        frontends/: the model file as a float Graph
+    optimize    passes/optimize.py: fold constants, drop dead ops, recognize layers written op by op
+    low-rank    compress/steps.py: --lowrank, factorized linear layers
+    quantize    compress/steps.py: --quantize int8 with calibration, or a .tflite file's own scales
+    fuse        passes/fuse.py: row-at-a-time attention, MLP, LayerNorm+linear, patch embedding
+    select      passes/select_kernels.py: the DSP or the portable kernels, int8 or int16 weights
+    widen       passes/widen_weights.py: int16 weight pairs and requantization terms as constants
+    plan        memory/: the arena (every planner, verified), the state region
+    place       targets/placement.py: internal or external flash; the fits-estimate, before generating
+    generate    codegen/: model.h, model.c, weights.c and the kernels (it only prints)
+    build       targets/toolchain.py: the host runner, the board's and the emulator's firmware
+    check       run/: test vectors from the original and the reference; the host build against them
+    report      compile_report.py: report.json and the memory plan's files
+
+Each stage's output is checked: a Graph (verified by every pass), a MemoryPlan (verified when planned),
+GeneratedSources (kernels checked to exist), Firmware (linked, sized).
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
-from edgexf import __version__
 from edgexf.build_output import staged_output
-from edgexf.codegen.generate import count_params, generate_c, state_bytes, weight_bytes
+from edgexf.codegen.generate import generate_c, weight_bytes
 from edgexf.compile_inputs import check_inputs
-from edgexf.compress.lowrank import lowrank_summary
+from edgexf.compile_report import CompiledBuild, compile_report, io_entry, write_build_files
 from edgexf.compress.qmath import quantize
 from edgexf.compress.steps import QuantOptions, lowrank_step, quantize_step
 from edgexf.datasets import load_npz
@@ -27,19 +40,16 @@ from edgexf.errors import DoesNotFitError, MismatchError
 from edgexf.eval.model_info import model_hash, model_info
 from edgexf.frontends import LoadedModel, load_model
 from edgexf.frontends.onnx_streaming import StepOptions
-from edgexf.frontends.unrolled import unrolled_report
 from edgexf.ir.graph import Graph
 from edgexf.ir.kernel_choice import resolve as resolve_kernels
-from edgexf.ir.ops import op_macs
 from edgexf.ir.reference import run_reference
-from edgexf.memory.plan import EXACT_TIME_S, plan_memory
-from edgexf.memory.show import timeline_text, write_plan_picture
+from edgexf.memory.plan import EXACT_TIME_S, MemoryPlan, plan_memory
+from edgexf.memory.show import timeline_text
 from edgexf.memory.techniques import compare_techniques
 from edgexf.passes.fuse import fuse
 from edgexf.passes.optimize import optimize
-from edgexf.passes.select_kernels import select_kernels
-from edgexf.report_figures import float_figures, io_entry, kernels_entry, streaming_figures
-from edgexf.run.build_dir import REPORT_FILE
+from edgexf.passes.select_kernels import KernelSelection, select_kernels
+from edgexf.passes.widen_weights import widen_weights
 from edgexf.run.host import run_host
 from edgexf.run.vectors import TestVectors, as_samples, compare, encode_inputs
 from edgexf.targets.arena import check_arena_mode
@@ -49,7 +59,6 @@ from edgexf.targets.placement import (
     breakdown,
     check_fits_estimate,
     check_mode,
-    code_reserve,
     place_weights,
     weights_flash,
 )
@@ -109,67 +118,55 @@ def _compile_into(
     internal, external; edgexf/targets/placement.py). arena: --arena, the internal SRAM or the board's
     external RAM (edgexf/targets/arena.py). onnx_step: an ONNX step model's --steps, --state."""
     t0 = time.perf_counter()
-    out_dir = Path(out_dir)
+    out_dir, mem_opts = Path(out_dir), memory or MemoryOptions()
     step = _Steps(log, _Steps.TOTAL + (quant is not None))
 
     step("checking board and tools")
-    board = load_board(board_name)  # fail before any work on a bad board name
-    check_mode(board, weights)  # and on --weights external for a board without external flash
-    arena_place = check_arena_mode(board, arena)  # and --arena external for one without external RAM
-    for tool in ("gcc", "arm-none-eabi-gcc", "qemu-system-arm"):
-        find_tool(tool)
+    board, arena_place = _check_target(board_name, weights, arena)  # fail before any work
 
     step(f"loading {model}")
-    # input_shapes: ONNX symbolic dimensions; an ONNX step model's steps, if not given: the test data's
+    # load: the frontend's float Graph. input_shapes: ONNX symbolic dimensions; an ONNX step model's
+    # steps, if not given: the test data's
     loaded = load_model(model, name, input_shapes, (onnx_step or StepOptions()).with_data(test_data))
     check_inputs(loaded, test_data, quant and quant.calibration, log)  # before any work: weights, data
 
     step("optimizing the graph")
-    # constant results go to flash, not the arena; layers written op by op become one op (all frontends)
-    mem_opts = memory or MemoryOptions()
-    g = optimize(loaded.graph, recognize=mem_opts.fusion)
+    g = optimize(loaded.graph, recognize=mem_opts.fusion)  # fold constants, recognize layers (all frontends)
     lowrank_report = None
-    if lowrank is not None:  # before quantizing: the factors get their own int8 scales
+    if lowrank is not None:  # low-rank: before quantizing, so the factors get their own int8 scales
         g, lowrank_report = lowrank_step(g, lowrank, quant.calibration if quant else test_data, log)
-    float_graph, quant_report = g, None
+    float_graph = g
     if quant is not None:
         step(f"quantizing to {quant.dtype} (calibration: {quant.calibration})")
-        g, quant_report = quantize_step(g, quant, log)
-    elif loaded.quant is not None:  # a pre-quantized model (int8 .tflite): its own scales, no calibration
-        from edgexf.compress.fixed_qparams import quantize_from_file
-
-        log("  int8 with the model file's own quantization parameters")
-        g, quant_report = quantize_from_file(g, loaded.quant, str(model), test_data)
+    g, quant_report = _quantize(g, quant, loaded, model, test_data, log)  # quantize
 
     step("integrating ops and planning memory")
     techniques = compare_techniques(g, min(mem_opts.exact_time_s, 1.0))  # what each technique saves
-    g, fused, kernel_set, selection, plan = plan_for_board(g, board, kernels, mem_opts, dsp_weights, weights)
+    # fuse, select kernels, widen, plan: the graph as generated and its arena
+    built = plan_for_board(g, board, kernels, mem_opts, dsp_weights, weights)
+    g, plan = built.graph, built.plan
     if mem_opts.print_plan:
         log(timeline_text(plan, g))
-    # internal flash, or the external tier; the reserve: code and model.c's tables, which stay inside
-    placement = place_weights(weight_bytes(g), board, weights, code_reserve(g))
-    check_fits_estimate(board, g, plan, placement, arena_place)  # before code generation: fail fast
+    # place: internal flash, or the external tier; checked before code generation, to fail fast
+    placement = place_weights(weight_bytes(g), board, weights)
+    check_fits_estimate(board, g, plan, placement, arena_place)
     if placement.external:
         log(f"  {placement.describe()}")
     if arena_place.tier is not None:
         log(f"  arena: {plan.arena_bytes:,} B in {arena_place.describe()} (--arena external)")
-        meta_arena = {"arena_section": arena_place.section, "arena_memory": arena_place.describe()}
 
     step("generating C")
-    meta = {"command": command or "edgexf compile", "source": str(model), "board": board.name}
-    meta |= meta_arena if arena_place.tier is not None else {}
-    if placement.tier is not None:
-        meta["weights_memory"] = placement.tier.describe()
-    sources = generate_c(g, plan, out_dir / "model", meta, placement.sections())
+    meta = _source_meta(command, model, board, placement, arena_place)
+    sources = generate_c(g, plan, out_dir / "model", meta, placement.sections())  # generate
 
     step("building for the host (gcc)")
-    host_exe = build_host(sources.dir, out_dir / "host")
+    host_exe = build_host(sources.dir, out_dir / "host")  # build
 
     step(f"building firmware for {board.name} (arm-none-eabi-gcc): test-vector runner, evaluation firmware")
     inputs, outputs_io = [io_entry(g, n) for n in g.inputs], [io_entry(g, n) for n in g.outputs]
     info = model_info(  # MODEL_INFO: what the evaluation firmware tells `edgexf eval` about the model
-        name=g.name, model_hash=model_hash(sources.dir), board=board.name, kernels=kernel_set,
-        arena_bytes=plan.arena_bytes, inputs=inputs, outputs=outputs_io, state_bytes=state_bytes(g),
+        name=g.name, model_hash=model_hash(sources.dir), board=board.name, kernels=built.kernel_set,
+        arena_bytes=plan.arena_bytes, inputs=inputs, outputs=outputs_io, state_bytes=plan.states.bytes,
     )  # fmt: skip
     try:
         firmware, emulated, evals = _build_firmware(
@@ -180,97 +177,44 @@ def _compile_into(
         raise DoesNotFitError(f"{e}\n{model}") from None
     for note in evals.notes:
         log(f"  note: {note}")
-    memory = elf_sizes(firmware.elf, board)
 
     step(f"making test vectors ({loaded.runtime} and the IR reference)")
     vectors = _test_vectors(loaded, g, test_data, max_vectors)
     vectors.save(out_dir)
 
     step("checking the host build against them")
-    out_bytes = g.tensors[g.outputs[0]].nbytes
-    result = run_host(host_exe, encode_inputs(vectors.x, inputs[0]).tobytes(), out_bytes, timeout=300)
-    outputs = np.frombuffer(result.outputs, vectors.reference.dtype).reshape(vectors.reference.shape)
     approximation = f"low-rank decomposition (--lowrank {lowrank})" if lowrank is not None else ""
     same_file = loaded.quant is not None  # an int8 model file, which the original runs as it is
-    host_check = compare(outputs, vectors, outputs_io[0], approximation, loaded.runtime, same_file)
-    if not host_check.ok:
-        raise MismatchError(f"the host build disagrees with the reference:\n{host_check.describe()}")
+    host_check, host_ns = _check_host(host_exe, g, vectors, inputs[0], outputs_io[0], approximation, loaded)
 
-    steps = g.steps or 1  # a streaming model runs its ops once per time step
-    report = {
-        "edgexf_version": __version__,
-        "command": meta["command"],
-        "model": g.name,
-        # sha256 of the generated sources: the evaluation firmware's MODEL_INFO carries it too
-        "model_hash": info["hash"],
-        "source": _absolute_source(model),  # absolute, so `edgexf eval` can reload it from anywhere
-        "board": board.name,
-        "params": count_params(float_graph),  # the model's; an int8 graph adds multipliers and tables
-        "macs": sum(op_macs(g, op) for op in g.ops) * steps,
-        # the generated graph's ops in execution order: index i is model.c's "op i" and EDGEXF_PROFILE_OP(i);
-        # MACs per inference (a streaming model's op runs once per step)
-        "ops": [
-            {"index": i, "name": op.name, "type": op.type, "macs": op_macs(g, op) * steps}
-            for i, op in enumerate(g.ops)
-        ],
-        "kernels": kernels_entry(kernels, kernel_set, selection),
-        "weights_bytes": sources.weights_bytes,
-        "arena_bytes": plan.arena_bytes,
-        "arena_lower_bound_bytes": plan.lower_bound_bytes,
-        "activations_sum_bytes": techniques[0]["activations_sum_bytes"],  # the unfused graph's
-        "planner": plan.planner,
-        "memory": {
-            "planners": plan.results,
-            "lower_bound_bytes": plan.lower_bound_bytes,
-            "fused_ops": fused,
-            "token_overwriting": mem_opts.inplace,
-            "techniques": techniques,
-            "input_in_arena": True,
-            "picture": "memory_plan.png",
-            "timeline": "memory_plan.txt",
-        },
-        "flash_bytes": memory.flash_bytes,
-        "ram_bytes": memory.ram_bytes,
-        "flash_capacity_bytes": board.flash.size,
-        "ram_capacity_bytes": board.ram.size,
-        "stack_bytes": board.stack_bytes,
-        # each memory (internal flash, RAM, external ones) against its capacity, from the board's ELF
-        "memory_tiers": [tier.to_dict() for tier in memory.tiers],
-        "weights_placement": placement.to_dict(),
-        "arena_placement": arena_place.to_dict(),
-        "sections": memory.sections,
-        "inputs": inputs,
-        "outputs": outputs_io,
-        "files": {
-            "sources": str(sources.dir.relative_to(out_dir)),
-            "host": str(host_exe.relative_to(out_dir)),
-            "firmware_elf": str(firmware.elf.relative_to(out_dir)),
-            "firmware_bin": str(firmware.bin.relative_to(out_dir)),
-            "firmware_hex": str(firmware.hex.relative_to(out_dir)),
-            "emulator_elf": str(emulated.elf.relative_to(out_dir)) if emulated else None,
-            **evals.files(out_dir),
-            "test_vectors": "test_vectors.npz",
-        },
-        "eval": {"board_build": evals.board is not None, "why_not": evals.why_not},
-        "approximation": approximation or None,  # besides quantization: why outputs differ from PyTorch
-        "original": loaded.runtime,  # what computed the test vectors' expected outputs
-        "original_int8": same_file,  # it ran the same int8 file: compared in output LSB
-        "host_check": host_check.to_dict(),
-        "host_ns_per_inference": float(np.median(result.ticks)) if result.ticks else None,
-        "compile_seconds": round(time.perf_counter() - t0, 2),
-    }
-    # factorized layers: by --lowrank here, or in the PyTorch model (edgexf fit); None when neither
-    report["lowrank"] = lowrank_report or lowrank_summary(loaded.graph)
-    report["streaming"] = streaming_figures(g, inputs[0]) if g.is_streaming else None
-    report["unrolled"] = unrolled_report(loaded.graph)  # a whole sequence in one graph: it does not stream
-    if quant_report is not None:
-        report["quantization"] = quant_report
-        report["float"] = float_figures(float_graph, mem_opts)
-    (out_dir / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
-    (out_dir / "memory_plan.json").write_text(json.dumps(plan.to_dict(), indent=1) + "\n")
-    (out_dir / "memory_plan.txt").write_text(timeline_text(plan, g) + "\n")
-    write_plan_picture(plan, g, out_dir / "memory_plan.png")
+    files = _files(out_dir, sources.dir, host_exe, firmware, emulated, evals)
+    # with --quantize: the float32 model's arena, planned as its own build's would be (for the report)
+    float_plan = _float_plan(float_graph, mem_opts) if quant_report is not None else None
+    report = compile_report(  # report.json: edgexf/compile_report.py
+        CompiledBuild(
+            model=model, command=meta["command"], loaded=loaded, float_graph=float_graph, graph=g,
+            plan=plan, float_plan=float_plan, fused=built.fused, techniques=techniques,
+            mem_opts=mem_opts, kernels=(kernels, built.kernel_set, built.selection), board=board,
+            sources=sources, model_hash=info["hash"], files=files,
+            eval_info={"board_build": evals.board is not None, "why_not": evals.why_not},
+            memory=elf_sizes(firmware.elf, board), placement=placement, arena_place=arena_place,
+            inputs=inputs, outputs=outputs_io, approximation=approximation, same_file=same_file,
+            host_check=host_check, host_ns=host_ns, seconds=time.perf_counter() - t0,
+            lowrank_report=lowrank_report, quant_report=quant_report,
+        )
+    )  # fmt: skip
+    write_build_files(out_dir, report, plan, g)
     return report
+
+
+class BoardGraph(NamedTuple):
+    """The graph as it will be generated for a board, and its arena (plan_for_board)."""
+
+    graph: Graph
+    fused: dict  # fused op type -> count
+    kernel_set: str  # "dsp" or "portable"
+    selection: KernelSelection
+    plan: MemoryPlan
 
 
 def plan_for_board(
@@ -280,15 +224,22 @@ def plan_for_board(
     mem_opts: MemoryOptions,
     dsp_weights: str = "auto",
     weights: str = "auto",
-) -> tuple:
-    """(graph, fused ops, kernel set, KernelSelection, memory plan): the graph as it will be generated
-    for `board` and its arena. compile_model's step, and what `edgexf fit` measures each candidate with.
-    weights: --weights, which flash may hold them (what --dsp-weights auto weighs the widening against)."""
-    g, fused = fuse(g) if mem_opts.fusion else (g, {})  # row-at-a-time attention, MLP, LN+linear, patches
-    kernel_set = resolve_kernels(kernels, board.core)  # before planning: fast kernels need scratch
+) -> BoardGraph:
+    """The graph as it will be generated for `board` and its arena: compile_model's stages from fusion to
+    the memory plan, and what `edgexf fit` measures each candidate with. weights: --weights, which flash
+    may hold them (what --dsp-weights auto weighs the widening against)."""
+    g, fused = (
+        fuse(g) if mem_opts.fusion else (g, {})
+    )  # fuse: row-at-a-time attention, MLP, LN+linear, patches
+    kernel_set = resolve_kernels(
+        kernels, board.core
+    )  # select kernels: before planning, fast ones need scratch
     g, selection = select_kernels(g, kernel_set, dsp_weights, *weights_flash(board, weights))
-    plan = plan_memory(g, mem_opts.inplace, exact_time_s=mem_opts.exact_time_s)  # every planner, verified
-    return g, fused, kernel_set, selection, plan
+    g = widen_weights(g)  # widen: the int16 weights and requantization terms chosen, as constants
+    plan = plan_memory(
+        g, mem_opts.inplace, exact_time_s=mem_opts.exact_time_s
+    )  # plan: every planner, verified
+    return BoardGraph(g, fused, kernel_set, selection, plan)
 
 
 class _Steps:
@@ -328,13 +279,70 @@ def _build_firmware(
         return runner.result(), runner_emu.result() if runner_emu else None, evals.result()
 
 
-def _absolute_source(model: str | Path) -> str:
-    """The model as given, with its file made absolute: FILE.py:FUNCTION or a .pt2 path."""
-    text = str(model)
-    if ".py:" in text:
-        path, func = text.rsplit(":", 1)
-        return f"{Path(path).resolve()}:{func}"
-    return str(Path(text).resolve())
+def _files(out_dir: Path, sources: Path, host_exe: Path, firmware, emulated, evals: EvalBuilds) -> dict:
+    """report.json's "files": what the build made, relative to the build directory."""
+    return {
+        "sources": str(sources.relative_to(out_dir)),
+        "host": str(host_exe.relative_to(out_dir)),
+        "firmware_elf": str(firmware.elf.relative_to(out_dir)),
+        "firmware_bin": str(firmware.bin.relative_to(out_dir)),
+        "firmware_hex": str(firmware.hex.relative_to(out_dir)),
+        "emulator_elf": str(emulated.elf.relative_to(out_dir)) if emulated else None,
+        **evals.files(out_dir),
+        "test_vectors": "test_vectors.npz",
+    }
+
+
+def _float_plan(float_graph: Graph, mem_opts: MemoryOptions) -> MemoryPlan:
+    g = fuse(float_graph)[0] if mem_opts.fusion else float_graph
+    return plan_memory(g, mem_opts.inplace, exact_time_s=mem_opts.exact_time_s)
+
+
+def _check_target(board_name: str, weights: str, arena: str):
+    """The board, and where its arena goes; refuses a bad board name, --weights external or --arena
+    external for a board without that memory, and a missing tool, before any work."""
+    board = load_board(board_name)
+    check_mode(board, weights)
+    arena_place = check_arena_mode(board, arena)
+    for tool in ("gcc", "arm-none-eabi-gcc", "qemu-system-arm"):
+        find_tool(tool)
+    return board, arena_place
+
+
+def _quantize(g: Graph, quant: QuantOptions | None, loaded: LoadedModel, model, test_data, log):
+    """(graph, quantization report): --quantize's calibration, a pre-quantized model file's own scales
+    (an int8 .tflite, no calibration), or the float graph as it is (report None)."""
+    if quant is not None:
+        return quantize_step(g, quant, log)
+    if loaded.quant is not None:
+        from edgexf.compress.fixed_qparams import quantize_from_file
+
+        log("  int8 with the model file's own quantization parameters")
+        return quantize_from_file(g, loaded.quant, str(model), test_data)
+    return g, None
+
+
+def _source_meta(command: str, model, board: Board, placement, arena_place) -> dict:
+    """What the generated files' headers say: the command, the source, the board, where the weights and
+    the arena are when not in the internal memories."""
+    meta = {"command": command or "edgexf compile", "source": str(model), "board": board.name}
+    if arena_place.tier is not None:
+        meta |= {"arena_section": arena_place.section, "arena_memory": arena_place.describe()}
+    if placement.tier is not None:
+        meta["weights_memory"] = placement.tier.describe()
+    return meta
+
+
+def _check_host(host_exe: Path, g: Graph, vectors: TestVectors, inp: dict, out: dict, approximation, loaded):
+    """(comparison, median ns per inference): the host build on the test vectors against the reference
+    and the original; a disagreement is a MismatchError."""
+    out_bytes = g.tensors[g.outputs[0]].nbytes
+    result = run_host(host_exe, encode_inputs(vectors.x, inp).tobytes(), out_bytes, timeout=300)
+    outputs = np.frombuffer(result.outputs, vectors.reference.dtype).reshape(vectors.reference.shape)
+    check = compare(outputs, vectors, out, approximation, loaded.runtime, loaded.quant is not None)
+    if not check.ok:
+        raise MismatchError(f"the host build disagrees with the reference:\n{check.describe()}")
+    return check, float(np.median(result.ticks)) if result.ticks else None
 
 
 def _test_vectors(loaded: LoadedModel, g, test_data: Path | None, max_vectors: int | None) -> TestVectors:

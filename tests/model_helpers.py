@@ -16,6 +16,7 @@ from edgexf.ir.reference import run_reference
 from edgexf.memory.plan import MemoryPlan, plan_memory
 from edgexf.passes.fold_constants import fold_constants
 from edgexf.passes.remove_dead_ops import remove_dead_ops
+from edgexf.passes.widen_weights import widen_weights
 from edgexf.run.host import run_host
 from edgexf.targets.toolchain import build_host
 
@@ -74,6 +75,7 @@ def compile_host(module: torch.nn.Module, example: torch.Tensor, tmp: Path) -> H
 
 
 def compile_graph(g: Graph, tmp: Path) -> HostModel:
+    g = widen_weights(g)  # what select_kernels chose to widen (nothing for most graphs)
     plan = plan_memory(g)
     src = generate_c(g, plan, tmp / "model", {"command": "test"})
     return HostModel(g, plan, build_host(src.dir, tmp / "host"))

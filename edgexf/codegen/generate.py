@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
-import numpy as np
 
 from edgexf import __version__
 from edgexf.codegen.kernels import EmitContext, c_float, c_ident, emit
-from edgexf.codegen.wide_weights import pack_pairs, widened_tensors
 from edgexf.errors import UnsupportedOpError
-from edgexf.ir.graph import Graph, Tensor
+from edgexf.ir.graph import Graph, GraphError, Tensor
+from edgexf.ir.kernel_choice import uses_wide
 from edgexf.ir.ops import op_macs
 from edgexf.memory.plan import MemoryPlan
 from edgexf.resources import firmware_dir, templates_dir
@@ -58,27 +57,18 @@ def _format_values(t: Tensor, per_line: int) -> list[str]:
     return [", ".join(items[i : i + per_line]) + "," for i in range(0, len(items), per_line)]
 
 
-def _emitted(t: Tensor, widened: bool) -> Tensor:
-    """The constant as weights.c writes it: a widened one (codegen/wide_weights.py) as its int16 pairs."""
-    if not widened:
-        return t
-    packed = pack_pairs(t.data.reshape(t.shape[0], -1))  # a patch embedding's (d, c, p, p): (d, c p p)
-    return Tensor(t.name, packed.shape, "int16", data=packed)
-
-
 def weight_bytes(graph: Graph) -> dict[str, int]:
-    """Each constant's bytes in weights.c (a widened one's pairs): what is placed in a memory."""
-    wide = widened_tensors(graph)
-    return {t.name: _emitted(t, t.name in wide).nbytes for t in graph.constants()}
+    """Each constant's bytes in weights.c (a widened one's int16 pairs): what is placed in a memory."""
+    return {t.name: t.nbytes for t in graph.constants()}
 
 
-def _weight_entry(t: Tensor, cname: str, widened: bool, section: str | None) -> dict:
+def _weight_entry(t: Tensor, cname: str, section: str | None) -> dict:
     """weights.c's array of a constant. section: an output section of the linker script (an external
     memory's), or None for the default (.rodata, internal flash)."""
     described = f"{t.dtype}{list(t.shape)}"
-    if widened:
+    if t.stored is not None:  # passes/widen_weights.py
         described = f"int16 pairs of int8{list(t.shape)} (quant_pairs.h layout, for the _w16 kernels)"
-    t = _emitted(t, widened)
+        t = Tensor(t.name, t.stored.shape, "int16", data=t.stored)
     # one input section per array (as -fdata-sections gives the others), so --gc-sections drops unused ones
     attributes = "aligned(16)" + (f', section("{section}.{cname}")' if section else "")
     return {
@@ -133,6 +123,9 @@ def generate_c(
     for t in graph.tensors.values():
         if t.dtype not in CTYPES:
             raise UnsupportedOpError(f"tensor {t.name!r} has dtype {t.dtype}, which the C code cannot hold")
+    for op in graph.ops:
+        if uses_wide(op) and "rq" not in op.attrs:
+            raise GraphError(f"{op.describe()} has int16 weights not yet widened: run passes.widen_weights")
 
     def pointer(name: str) -> str:
         return ("W_" if graph.tensors[name].is_const else "B_") + c_ident(name)
@@ -143,10 +136,7 @@ def generate_c(
         return "S_" + c_ident(op_name)
 
     ctx = EmitContext(graph, pointer, scratch)
-    wide = widened_tensors(graph)
-    weights = [
-        _weight_entry(t, pointer(t.name), t.name in wide, sections.get(t.name)) for t in graph.constants()
-    ]
+    weights = [_weight_entry(t, pointer(t.name), sections.get(t.name)) for t in graph.constants()]
     buffers = []
     for b in plan.buffers:
         for name in b.tensors:
@@ -217,7 +207,7 @@ def generate_c(
         "ops": ops,
         "inputs": _io(graph, graph.inputs, pointer),
         "outputs": _io(graph, graph.outputs, pointer),
-        **_streaming(graph, pointer),
+        **_streaming(graph, plan, pointer),
     }
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir()),
@@ -244,27 +234,16 @@ def generate_c(
     ).verify()
 
 
-def _streaming(graph: Graph, pointer) -> dict:
-    """A streaming graph's persistent state region: each state at an aligned offset; edgexf_step() copies
-    it into the arena before the first op and the next state back after the last."""
-    states, offset = [], 0
-    for state, nxt in graph.states:
-        t = graph.tensors[state]
-        states.append({"name": state, "next": nxt, "offset": offset, "bytes": t.nbytes,
-                       "cname": pointer(state), "next_cname": pointer(nxt)})  # fmt: skip
-        offset += -(-t.nbytes // 16) * 16
+def _streaming(graph: Graph, plan: MemoryPlan, pointer) -> dict:
+    """A streaming graph's persistent state region, as memory/state_region.py laid it out."""
+    states = [
+        {"name": s.name, "next": s.next, "offset": s.offset, "bytes": s.bytes,
+         "cname": pointer(s.name), "next_cname": pointer(s.next)}
+        for s in plan.states.slots
+    ]  # fmt: skip
     return {
         "streaming": graph.is_streaming,
         "steps": graph.steps or 0,
         "states": states,
-        "state_bytes": offset,
+        "state_bytes": plan.states.bytes,
     }
-
-
-def state_bytes(graph: Graph) -> int:
-    """Bytes of the persistent state region (0 for a model without states)."""
-    return _streaming(graph, str)["state_bytes"]
-
-
-def count_params(graph: Graph) -> int:
-    return int(sum(np.prod(t.shape, dtype=np.int64) for t in graph.constants()))

@@ -7,7 +7,6 @@ import math
 
 from edgexf.codegen.kernels import EmitContext, KernelCall, c_float, c_ident, register
 from edgexf.codegen.kernels_q import CTYPE
-from edgexf.codegen.wide_weights import rq_static
 from edgexf.ir.graph import Op
 from edgexf.ir.kernel_choice import WIDE_LINEARS, uses_dsp, uses_wide
 
@@ -34,13 +33,11 @@ def _add_params(op: Op, key: str) -> tuple[str, list[str]]:
 
 
 def _wide_terms(c: EmitContext, op: Op) -> tuple[list[str], list[str]]:
-    """The requantization terms of a dsp op's linear layers (NULL for each where its weights stay int8),
-    and their static declarations (codegen/wide_weights.py)."""
-    layers = len(WIDE_LINEARS[op.type])
+    """The requantization terms of a dsp op's linear layers (NULL for each where its weights stay int8):
+    constants of the graph (passes/widen_weights.py); no static declarations."""
     if not uses_wide(op):
-        return ["NULL"] * layers, []
-    names = [f"{c_ident(op.name)}_rq{i + 1}" for i in range(layers)]
-    return names, [rq_static(c.graph, op, i, n) for i, n in enumerate(names)]
+        return ["NULL"] * len(WIDE_LINEARS[op.type]), []
+    return [_q(c, n) for n in op.attrs["rq"]], []
 
 
 def _rows(c: EmitContext, name: str) -> tuple[int, int]:

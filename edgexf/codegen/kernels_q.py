@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import math
 
-from edgexf.codegen.kernels import EmitContext, KernelCall, broadcast_loops, c_ident, matmul_layout, register
-from edgexf.codegen.wide_weights import rq_static
+from edgexf.codegen.kernels import EmitContext, KernelCall, broadcast_loops, matmul_layout, register
 from edgexf.ir.graph import Op
-from edgexf.ir.kernel_choice import linear_q_pre_shift, uses_dsp, uses_wide
+from edgexf.ir.kernel_choice import uses_dsp, uses_wide
 from edgexf.ir.opdef import ConvGeometry
 from edgexf.ir.ops_math import conv1d_geometry
 
@@ -35,10 +34,9 @@ def _linear(c: EmitContext, op: Op) -> KernelCall:
     m, k = c.shape(w)
     rows = math.prod(c.shape(x)) // k
     if uses_wide(op):
-        rq = f"{c_ident(op.name)}_rq"
+        rq = _p(c, op.attrs["rq"][0])  # passes/widen_weights.py
         ptrs = [_p(c, x), c.ptr(w, "int16_t"), _p(c, b), _p(c, mult), rq, _p(c, op.outputs[0])]
-        statics = [rq_static(c.graph, op, 0, rq)]
-        return _call("exf_linear_s8_w16", *ptrs, rows, k, m, c.scratch(op), statics=statics)
+        return _call("exf_linear_s8_w16", *ptrs, rows, k, m, c.scratch(op))
     ptrs = [_p(c, n) for n in (x, w, b, mult, shift, op.outputs[0])]
     if uses_dsp(op):
         return _call("exf_linear_s8_dsp", *ptrs, rows, k, m, op.attrs["out_zp"], c.scratch(op))
@@ -51,10 +49,10 @@ def _linear_q(c: EmitContext, op: Op) -> KernelCall:
     m, k = c.shape(w)
     rows = math.prod(c.shape(x)) // k
     if uses_wide(op):
-        rq, ls = f"{c_ident(op.name)}_rq", linear_q_pre_shift(c.graph, op)
+        rq, ls = _p(c, op.attrs["rq"][0]), op.attrs["pre_shift"]  # passes/widen_weights.py
         ptrs = [c.ptr(w, "int16_t"), _p(c, b), _p(c, mult), rq, ls]
         args = [c.ptr(x, "void"), _bytes(c, x), *ptrs, c.ptr(y, "void"), _bytes(c, y), rows, k, m]
-        return _call("exf_linear_q_w16", *args, c.scratch(op), statics=[rq_static(c.graph, op, 0, rq, ls)])
+        return _call("exf_linear_q_w16", *args, c.scratch(op))
     ptrs = [_p(c, n) for n in (w, b, mult, shift)]
     args = [c.ptr(x, "void"), _bytes(c, x), *ptrs, c.ptr(y, "void"), _bytes(c, y)]
     return _call("exf_linear_q", *args, rows, k, m, op.attrs["out_zp"])

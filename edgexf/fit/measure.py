@@ -26,16 +26,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from edgexf.codegen.generate import count_params, generate_c, weight_bytes
+from edgexf.codegen.generate import generate_c, weight_bytes
 from edgexf.compress.calibrate import calibrate
 from edgexf.compress.quantize import quantize_graph
 from edgexf.frontends import _from_program
 from edgexf.ir.graph import Graph
+from edgexf.ir.ops import count_params
 from edgexf.passes.optimize import optimize
 from edgexf.pipeline import MemoryOptions, plan_for_board
 from edgexf.run.vectors import as_samples
 from edgexf.targets.boards import Board, Region
-from edgexf.targets.placement import code_reserve, place_weights
+from edgexf.targets.placement import place_weights
 from edgexf.targets.size import elf_sizes
 from edgexf.targets.toolchain import build_firmware
 
@@ -131,7 +132,7 @@ def measure_graph(
     """weights: compile's --weights (auto, internal, external): where the weights go."""
     t0 = time.perf_counter()
     g, plan = quantize_and_plan(graph, x_calib, board, kernels, exact_time_s)
-    placement = place_weights(weight_bytes(g), board, weights, code_reserve(g))
+    placement = place_weights(weight_bytes(g), board, weights)
     return Sizes(
         params=count_params(graph),
         weights_bytes=sum(t.nbytes for t in g.constants()),

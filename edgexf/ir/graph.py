@@ -45,6 +45,9 @@ class Tensor:
     dtype: str = "float32"
     data: np.ndarray | None = None  # set for constants (weights); they go to flash
     quant: QParams | None = None  # set for integer tensors that stand for real numbers
+    # a constant whose bytes in flash differ from `data`: a widened weight's int16 pairs
+    # (passes/widen_weights.py). weights.c writes it; `data` keeps the values the reference computes with.
+    stored: np.ndarray | None = None
 
     @property
     def is_const(self) -> bool:
@@ -56,6 +59,9 @@ class Tensor:
 
     @property
     def nbytes(self) -> int:
+        """Its bytes in memory: a constant's in flash, as weights.c writes it."""
+        if self.stored is not None:
+            return int(self.stored.nbytes)
         return self.numel * np.dtype(DTYPES[self.dtype]).itemsize
 
 
@@ -122,7 +128,7 @@ class Graph:
 
     def copy(self) -> Graph:
         """A deep copy of the structure; constant arrays are shared (passes never mutate them)."""
-        tensors = {k: Tensor(t.name, t.shape, t.dtype, t.data, t.quant) for k, t in self.tensors.items()}
+        tensors = {k: copy.copy(t) for k, t in self.tensors.items()}
         return Graph(
             self.name, tensors, copy.deepcopy(self.ops), list(self.inputs), list(self.outputs),
             list(self.states), self.steps,

@@ -283,3 +283,8 @@ def infer_output_specs(graph: Graph, op: Op) -> list[Spec]:
 def op_macs(graph: Graph, op: Op) -> int:
     outs = [(graph.tensors[n].shape, graph.tensors[n].dtype) for n in op.outputs]
     return OPS[op.type].macs(op, input_specs(graph, op), outs)
+
+
+def count_params(graph: Graph) -> int:
+    """Elements of the graph's constants (an int8 graph's include its multipliers and tables)."""
+    return int(sum(np.prod(t.shape, dtype=np.int64) for t in graph.constants()))

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from edgexf.ir.graph import Graph
 from edgexf.memory.greedy_by_size import align_up
 from edgexf.memory.lifetimes import Buffer, buffers, lower_bound, scratch_name
+from edgexf.memory.state_region import StateRegion, plan_states
 
 ALIGNMENT = 16  # bytes; every buffer starts on a 16-byte boundary (SIMD loads, cache lines)
 EXACT_TIME_S = 5.0  # the exact planner's budget (deterministic time, see edgexf/memory/exact.py)
@@ -26,6 +27,7 @@ class MemoryPlan:
     planner: str
     alignment: int = ALIGNMENT
     results: dict[str, dict] = field(default_factory=dict)  # every planner's arena (or why it was skipped)
+    states: StateRegion = StateRegion()  # a streaming model's persistent states, outside the arena
 
     def buffer_of(self, tensor: str) -> Buffer:
         for b in self.buffers:
@@ -50,6 +52,7 @@ class MemoryPlan:
             "naive_bytes": self.naive_bytes,
             "alignment": self.alignment,
             "planners": self.results,
+            "state_region": self.states.to_dict(),
             "buffers": [
                 {
                     "name": b.name,
@@ -107,7 +110,10 @@ def plan_memory(
     arena = align_up(max((offsets[b.name] + b.size for b in bufs), default=0), ALIGNMENT)
     verify_plan(bufs, offsets, arena, ALIGNMENT)
     naive = sum(b.size for b in (buffers(graph, inplace=False) if inplace else bufs))
-    return MemoryPlan(tuple(bufs), offsets, arena, lower_bound(bufs), naive, name, results=results)
+    states = plan_states(graph)
+    return MemoryPlan(
+        tuple(bufs), offsets, arena, lower_bound(bufs), naive, name, results=results, states=states
+    )
 
 
 from edgexf.memory.planners import best_plan  # noqa: E402  (planners.py imports verify_plan from here)

@@ -1,5 +1,6 @@
 """Mark the int8 ops that have a fast DSP kernel to run it (edgexf/ir/kernel_choice.py), and choose
-whether their linear weights are widened to int16 at code generation."""
+whether their linear weights are widened to int16 (`weights: "int16"`; passes/widen_weights.py then
+writes them so)."""
 
 from __future__ import annotations
 
@@ -51,6 +52,7 @@ def select_kernels(
     that may hold weights: placement.weights_flash, described by flash_what)."""
     if dsp_weights not in WEIGHT_CHOICES:
         raise ValueError(f"dsp weights must be one of {', '.join(WEIGHT_CHOICES)}, not {dsp_weights!r}")
+    graph = graph.copy()  # the caller's graph keeps its attributes
     count = 0
     for op in graph.ops:
         op.attrs.pop("weights", None)
@@ -72,14 +74,14 @@ def select_kernels(
             reason = "--dsp-weights int8"
         else:
             reason = f"int16 weights would take {constants + extra:,} B, over {share}"
-        return graph, KernelSelection(count - _portable_again(graph), "int8", 0, 0, reason)
+        return graph.verify(), KernelSelection(count - _portable_again(graph), "int8", 0, 0, reason)
     for op in widenable:
         op.attrs["weights"] = "int16"
     count -= _portable_again(graph)
     reason = "--dsp-weights int16" if dsp_weights == "int16" else "they fit the flash"
     if dsp_weights == "auto" and flash_bytes is not None:
         reason = f"they take {constants + extra:,} B, at most {share}"
-    return graph, KernelSelection(count, "int16", len(widenable), extra, reason)
+    return graph.verify(), KernelSelection(count, "int16", len(widenable), extra, reason)
 
 
 def _portable_again(graph: Graph) -> int:

@@ -2,8 +2,8 @@
 
     internal  every weight in the internal flash: edgexf's behaviour before memory tiers
     external  every weight in the external tier (the board's first read-only [[external]] memory)
-    auto      (default) all in the internal flash while they fit it less CODE_RESERVE_BYTES and the
-              tables model.c keeps there (code_reserve); else the largest tensors move to the external
+    auto      (default) all in the internal flash while they fit it less CODE_RESERVE_BYTES (code and
+              model.c's own tables); else the largest tensors move to the external
               tier, one at a time, until the rest fit. Largest first moves the fewest tensors (ties: by
               name, so the choice repeats).
 
@@ -106,15 +106,6 @@ def weights_flash(board: Board, mode: str = "auto") -> tuple[int, str]:
         return board.flash.size, f"the {board.flash.size:,} B flash"
     total = board.flash.size + tier.region.size
     return total, f"the {total:,} B of flash that may hold weights (flash + external '{tier.name}')"
-
-
-def code_reserve(graph: Graph) -> int:
-    """Internal flash auto leaves beside the weights: CODE_RESERVE_BYTES, plus the requantization terms of
-    widened layers, which model.c keeps as static arrays (8 B per output: 213,432 B for MCUFormer at
-    --lowrank 0.25 with int16 weights, which overflowed the internal flash by 53,792 B without them)."""
-    from edgexf.codegen.wide_weights import rq_bytes  # here: the command line imports this module early
-
-    return CODE_RESERVE_BYTES + rq_bytes(graph)
 
 
 def aligned(nbytes: int) -> int:

@@ -1,4 +1,4 @@
-"""Weights widened to int16 at code generation (codegen/wide_weights.py, exf_linear_s8_w16): the packed
+"""Weights widened to int16 (passes/widen_weights.py, exf_linear_s8_w16): the packed
 layout element by element, the requantization terms against the portable rounding, which layers
 --dsp-weights widens, and host builds with and without widening giving the reference's bytes."""
 
@@ -10,14 +10,15 @@ import numpy as np
 import pytest
 import torch
 
-from edgexf.codegen.wide_weights import pack_pairs, requant_terms
+from edgexf.codegen.generate import weight_bytes
 from edgexf.compress.calibrate import calibrate
 from edgexf.compress.quantize import quantize_graph
 from edgexf.ir.kernel_choice import uses_wide, wide_bytes
 from edgexf.passes.select_kernels import select_kernels
+from edgexf.passes.widen_weights import pack_pairs, requant_terms, widen_weights
 from edgexf.targets.board_table import Region
 from edgexf.targets.boards import load_board
-from edgexf.targets.placement import CODE_RESERVE_BYTES, code_reserve, weights_flash
+from edgexf.targets.placement import weights_flash
 from tests.model_helpers import compile_graph, to_graph
 
 
@@ -105,13 +106,25 @@ def test_auto_counts_the_external_flash_where_weights_may_go(int8_graph):
     assert weights_flash(load_board("stm32f746"), "auto") == (1 << 20, "the 1,048,576 B flash")
 
 
-def test_auto_placement_reserves_the_requantization_tables(int8_graph):
-    """model.c keeps the widened layers' requantization terms (8 B per output) in the internal flash:
-    --weights auto leaves room for them beside the code reserve."""
-    g, _ = select_kernels(int8_graph.copy(), "dsp", "int16")
-    assert code_reserve(g) == CODE_RESERVE_BYTES + 8 * (16 + 7)
-    g, _ = select_kernels(int8_graph.copy(), "dsp", "int8")
-    assert code_reserve(g) == CODE_RESERVE_BYTES
+def test_widening_puts_the_pairs_and_requantization_terms_into_the_graph(int8_graph):
+    """The pass, not code generation, makes what weights.c writes: each widened weight's int16 pairs
+    (Tensor.stored) and an (m, 2) int32 constant of requantization terms per layer, named after the
+    layer; the flash estimate (weight_bytes) sees both. The input graph is left as it was."""
+    g, sel = select_kernels(int8_graph, "dsp", "int16")
+    wide = widen_weights(g)
+    before = weight_bytes(g)
+    after = weight_bytes(wide)
+    ops = [op for op in wide.ops if op.attrs.get("weights") == "int16"]
+    assert len(ops) == sel.wide_ops == 2 and all("rq" not in op.attrs for op in g.ops)
+    for op in ops:
+        (rq,) = op.attrs["rq"]
+        w = wide.tensors[op.inputs[1]]
+        m, k = w.shape
+        assert rq.endswith(".rq") and wide.tensors[rq].shape == (m, 2) and wide.tensors[rq].dtype == "int32"
+        assert np.array_equal(w.stored, pack_pairs(w.data)) and g.tensors[op.inputs[1]].stored is None
+        assert after[w.name] == -(-m // 2) * -(-k // 4) * 16 == 2 * before[w.name] + (m % 2) * 2 * k
+        assert after[rq] == 8 * m
+    assert sum(after.values()) - sum(before.values()) == sel.wide_extra_bytes
 
 
 def test_a_layer_with_a_shift_outside_the_fast_path_keeps_int8_weights(int8_graph):
@@ -122,7 +135,7 @@ def test_a_layer_with_a_shift_outside_the_fast_path_keeps_int8_weights(int8_grap
     try:
         shift.data[0] = 32
         g, sel = select_kernels(g, "dsp", "int16")
-        assert sel.wide_ops == 1 and not uses_wide(first)
+        assert sel.wide_ops == 1 and not uses_wide(next(op for op in g.ops if op.name == first.name))
     finally:
         shift.data[...] = saved
 
@@ -163,7 +176,8 @@ def test_int16_capable_linear_whose_sum_could_leave_int32_stays_portable():
     first = next(op for op in g.ops if op.type == "q_linear_q")
     g.tensors[first.inputs[2]].data[3] = (1 << 31) - 100  # |bias| + sum |w| 2^7 >= 2^31 for output 3
     g, sel = select_kernels(g, "dsp", "int16")
-    assert sel.wide_ops == sel.dsp_ops == 1 and "kernel" not in first.attrs
+    assert sel.wide_ops == sel.dsp_ops == 1
+    assert "kernel" not in next(op for op in g.ops if op.name == first.name).attrs
 
 
 def test_int16_capable_linear_with_shifts_below_33_pre_shifts_its_sums(tmp_path):
