@@ -24,6 +24,7 @@ from edgexf.compress.qmath import quantize
 from edgexf.compress.steps import QuantOptions, lowrank_step, quantize_step
 from edgexf.datasets import load_npz
 from edgexf.errors import DoesNotFitError, MismatchError
+from edgexf.eval.build import EvalBuilds, build_eval_builds
 from edgexf.eval.model_info import model_hash, model_info
 from edgexf.frontends import LoadedModel, load_model
 from edgexf.frontends.onnx_streaming import StepOptions
@@ -44,7 +45,6 @@ from edgexf.run.host import run_host
 from edgexf.run.vectors import TestVectors, as_samples, compare, encode_inputs
 from edgexf.targets.arena import check_arena_mode
 from edgexf.targets.boards import Board, load_board
-from edgexf.targets.eval_build import EvalBuilds, build_eval_builds
 from edgexf.targets.placement import (
     breakdown,
     check_fits_estimate,

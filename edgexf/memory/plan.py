@@ -78,4 +78,3 @@ def plan_memory(
     verify_plan(bufs, offsets, arena, ALIGNMENT)
     naive = sum(b.size for b in (buffers(graph, inplace=False) if inplace else bufs))
     return MemoryPlan(tuple(bufs), offsets, arena, lower_bound(bufs), naive, name, results=results)
-

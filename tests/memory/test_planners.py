@@ -18,8 +18,8 @@ from edgexf.memory.greedy_by_conflicts import plan_greedy_by_conflicts
 from edgexf.memory.greedy_by_size import align_up, plan_greedy_by_size
 from edgexf.memory.lifetimes import Buffer, lower_bound
 from edgexf.memory.plan import ALIGNMENT
-from edgexf.memory.verify import verify_plan
 from edgexf.memory.planners import PLANNERS, best_plan
+from edgexf.memory.verify import verify_plan
 
 EXACT_S = 1.0  # small deterministic budgets keep the file fast; the hard random sets stop at the limit
 
