@@ -22,7 +22,7 @@ from edgexf.compile_inputs import check_inputs
 from edgexf.compress.lowrank import lowrank_summary
 from edgexf.compress.qmath import quantize
 from edgexf.compress.steps import QuantOptions, lowrank_step, quantize_step
-from edgexf.datasets import load_npz
+from edgexf.datasets import as_samples, load_npz
 from edgexf.errors import DoesNotFitError, MismatchError
 from edgexf.eval.build import EvalBuilds, build_eval_builds
 from edgexf.eval.model_info import model_hash, model_info
@@ -42,7 +42,7 @@ from edgexf.passes.select_kernels import select_kernels
 from edgexf.report_figures import float_figures, io_entry, kernels_entry, streaming_figures
 from edgexf.run.build_dir import REPORT_FILE
 from edgexf.run.host import run_host
-from edgexf.run.vectors import TestVectors, as_samples, compare, encode_inputs
+from edgexf.run.vectors import TestVectors, compare, encode_inputs
 from edgexf.targets.arena import check_arena_mode
 from edgexf.targets.boards import Board, load_board
 from edgexf.targets.placement import (

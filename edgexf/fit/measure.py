@@ -29,11 +29,11 @@ import torch
 from edgexf.codegen.generate import count_params, generate_c, weight_bytes
 from edgexf.compress.calibrate import calibrate
 from edgexf.compress.quantize import quantize_graph
+from edgexf.datasets import as_samples
 from edgexf.frontends import _from_program
 from edgexf.ir.graph import Graph
 from edgexf.passes.optimize import optimize
 from edgexf.pipeline import MemoryOptions, plan_for_board
-from edgexf.run.vectors import as_samples
 from edgexf.targets.boards import Board, Region
 from edgexf.targets.placement import code_reserve, place_weights
 from edgexf.targets.size import elf_sizes

@@ -1,0 +1,264 @@
+"""No lower layer calls back into a higher one (issue 22, point 3).
+
+The import graph of edgexf/ is read from the source with `ast` (nothing is imported), counting imports
+at module level and inside functions alike: a function-level import is still a call into that layer,
+only deferred. Each subpackage (edgexf.ir, edgexf.passes, ...) is one node; each top-level module
+(edgexf/errors.py, edgexf/pipeline.py) is a node of its own, since errors.py sits under everything
+and pipeline.py over everything.
+
+The tests fail on (1) a cycle between nodes, (2) an import of a `_private` name from another module,
+(3) a module-level import that goes up the declared layer order. Each failure names the import chain:
+module, line, imported module.
+
+`python tests/test_layers.py` prints the same findings (the figures issue 22 asks for).
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "edgexf"
+
+# The layer order, lowest first. A node may import (at module level) from its own layer and the layers
+# below it. Nodes in one layer are siblings: they must not form a cycle, which test_no_cycles checks.
+LAYERS: list[tuple[str, list[str], str]] = [
+    (
+        "base",
+        ["edgexf", "edgexf.errors", "edgexf.resources"],
+        "the package itself, its errors and data paths",
+    ),
+    ("ir", ["edgexf.ir"], "the Graph, op definitions and NumPy references everything rewrites or runs"),
+    (
+        "transforms",
+        [
+            "edgexf.passes",
+            "edgexf.compress",
+            "edgexf.memory",
+            "edgexf.models",
+            "edgexf.features",
+            "edgexf.datasets",
+        ],
+        "Graph -> Graph rewrites, quantization, memory planning; models and data the tests train",
+    ),
+    ("frontends", ["edgexf.frontends"], "loaders that build a Graph and run the recognizers on it"),
+    ("codegen", ["edgexf.codegen"], "prints what the Graph and the plan say"),
+    ("targets", ["edgexf.targets"], "boards, toolchains, builds and sizes of generated code"),
+    (
+        "run",
+        ["edgexf.run", "edgexf.eval", "edgexf.fit", "edgexf.build_output", "edgexf.compile_inputs"],
+        "run, evaluate and fit built firmware (host, QEMU, serial)",
+    ),
+    (
+        "top",
+        ["edgexf.pipeline", "edgexf.compile_summary", "edgexf.report_figures", "edgexf.cli"],
+        "the compile pipeline, its report, the command line",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Import:
+    source: str  # importing module, e.g. edgexf.eval.flash
+    target: str  # imported module, e.g. edgexf.targets.boards
+    names: tuple[str, ...]  # the names taken by `from target import ...` (empty for `import target`)
+    line: int
+    in_function: bool
+
+    def __str__(self) -> str:
+        where = "function-level" if self.in_function else "module-level"
+        what = f" ({', '.join(self.names)})" if self.names else ""
+        return f"{self.source}:{self.line} -> {self.target}{what} [{where}]"
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def all_modules() -> dict[str, Path]:
+    return {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def _resolve(base: str, level: int, module: str | None, source: str, is_package: bool) -> str:
+    if level == 0:
+        return module or ""
+    parts = source.split(".")
+    parts = parts if is_package else parts[:-1]
+    parts = parts[: len(parts) - (level - 1)]
+    return ".".join([*parts, module] if module else parts)
+
+
+def imports_of(name: str, path: Path, modules: dict[str, Path]) -> list[Import]:
+    """Every import of an edgexf module in one file. `from edgexf.x import y` counts as an import of
+    edgexf.x.y when that is a module, else of edgexf.x."""
+    tree = ast.parse(path.read_text(), str(path))
+    found: list[Import] = []
+
+    def visit(node: ast.AST, in_function: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            inner = in_function or isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
+            if isinstance(child, ast.Import):
+                for alias in child.names:
+                    if alias.name.split(".")[0] == "edgexf":
+                        found.append(Import(name, alias.name, (), child.lineno, in_function))
+            elif isinstance(child, ast.ImportFrom):
+                base = _resolve("edgexf", child.level, child.module, name, path.name == "__init__.py")
+                if base.split(".")[0] != "edgexf":
+                    continue
+                plain = []
+                for alias in child.names:
+                    if f"{base}.{alias.name}" in modules:
+                        found.append(Import(name, f"{base}.{alias.name}", (), child.lineno, in_function))
+                    else:
+                        plain.append(alias.name)
+                if plain:
+                    found.append(Import(name, base, tuple(plain), child.lineno, in_function))
+            else:
+                visit(child, inner)
+
+    visit(tree, False)
+    return found
+
+
+def import_graph() -> list[Import]:
+    modules = all_modules()
+    return [imp for name, path in modules.items() for imp in imports_of(name, path, modules)]
+
+
+def node_of(module: str) -> str:
+    """The layer node a module belongs to: its subpackage, or the top-level module itself."""
+    parts = module.split(".")
+    if len(parts) >= 2 and (PACKAGE / parts[1]).is_dir():
+        return ".".join(parts[:2])
+    return module
+
+
+def node_edges(imports: list[Import]) -> dict[tuple[str, str], list[Import]]:
+    edges: dict[tuple[str, str], list[Import]] = {}
+    for imp in imports:
+        a, b = node_of(imp.source), node_of(imp.target)
+        if a != b:
+            edges.setdefault((a, b), []).append(imp)
+    return edges
+
+
+def cycles(edges: dict[tuple[str, str], list[Import]]) -> list[list[str]]:
+    """Strongly connected components of more than one node (Tarjan's algorithm)."""
+    succ: dict[str, list[str]] = {}
+    for a, b in edges:
+        succ.setdefault(a, []).append(b)
+        succ.setdefault(b, [])
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def strongconnect(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in succ[v]:
+            if w not in index:
+                strongconnect(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(succ):
+        if v not in index:
+            strongconnect(v)
+    return found
+
+
+def cycle_edges(component: list[str], edges: dict[tuple[str, str], list[Import]]) -> list[Import]:
+    """The imports that hold one strongly connected component together."""
+    inside = set(component)
+    return [imp for (a, b), imps in sorted(edges.items()) if a in inside and b in inside for imp in imps]
+
+
+def private_imports(imports: list[Import]) -> list[Import]:
+    """`from other_module import _name` (a private name of another module; dunders are not private)."""
+    return [
+        imp
+        for imp in imports
+        if imp.source != imp.target and any(n.startswith("_") and not n.startswith("__") for n in imp.names)
+    ]
+
+
+def layer_of(node: str) -> int:
+    for i, (_, nodes, _) in enumerate(LAYERS):
+        if node in nodes:
+            return i
+    raise KeyError(f"{node} is in no layer of tests/test_layers.py's LAYERS: add it where it belongs")
+
+
+def upward_imports(imports: list[Import]) -> list[Import]:
+    """Module-level imports from a lower layer into a higher one."""
+    return [
+        imp
+        for imp in imports
+        if not imp.in_function and layer_of(node_of(imp.source)) < layer_of(node_of(imp.target))
+    ]
+
+
+def test_every_node_has_a_layer():
+    nodes = {node_of(m) for m in all_modules()}
+    missing = sorted(n for n in nodes if not any(n in layer for _, layer, _ in LAYERS))
+    assert not missing, f"not in LAYERS: {missing}"
+
+
+def test_no_cycles_between_packages():
+    edges = node_edges(import_graph())
+    found = cycles(edges)
+    report = "\n".join(
+        f"cycle {' <-> '.join(c)}:\n  " + "\n  ".join(str(i) for i in cycle_edges(c, edges)) for c in found
+    )
+    assert not found, report
+
+
+def test_no_private_names_across_modules():
+    found = private_imports(import_graph())
+    assert not found, "\n".join(str(i) for i in found)
+
+
+def test_module_level_imports_go_down_the_layers():
+    found = upward_imports(import_graph())
+    assert not found, "\n".join(str(i) for i in found)
+
+
+def test_the_checks_can_fail():
+    """The checks see a cycle, a private import and an upward import when there is one."""
+    a = Import("edgexf.ir.graph", "edgexf.passes.fuse", ("_helper",), 1, False)
+    b = Import("edgexf.passes.fuse", "edgexf.ir.graph", ("Graph",), 1, True)
+    assert cycles(node_edges([a, b])) == [["edgexf.ir", "edgexf.passes"]]
+    assert private_imports([a, b]) == [a]
+    assert upward_imports([a, b]) == [a]
+
+
+if __name__ == "__main__":
+    graph = import_graph()
+    edges = node_edges(graph)
+    for component in cycles(edges):
+        print("cycle:", " <-> ".join(component))
+        for imp in cycle_edges(component, edges):
+            print("   ", imp)
+    print("private names across modules:")
+    for imp in private_imports(graph):
+        print("   ", imp)
+    print("module-level imports up the layers:")
+    for imp in upward_imports(graph):
+        print("   ", imp)
