@@ -19,9 +19,9 @@ from edgexf import __version__
 from edgexf.build_output import staged_output
 from edgexf.codegen.generate import count_params, generate_c, state_bytes, weight_bytes
 from edgexf.compile_inputs import check_inputs
+from edgexf.compile_steps import QuantOptions, lowrank_step, quantize_step
 from edgexf.compress.lowrank import lowrank_summary
 from edgexf.compress.qmath import quantize
-from edgexf.compress.steps import QuantOptions, lowrank_step, quantize_step
 from edgexf.datasets import as_samples, load_npz
 from edgexf.errors import DoesNotFitError, MismatchError
 from edgexf.eval.build import EvalBuilds, build_eval_builds
