@@ -35,7 +35,7 @@ from edgexf.ir.ops import op_macs
 from edgexf.ir.reference import run_reference
 from edgexf.memory.plan import EXACT_TIME_S, plan_memory
 from edgexf.memory.show import timeline_text, write_plan_picture
-from edgexf.memory.techniques import compare_techniques
+from edgexf.memory_techniques import compare_techniques
 from edgexf.passes.fuse import fuse
 from edgexf.passes.optimize import optimize
 from edgexf.passes.select_kernels import select_kernels
