@@ -22,41 +22,52 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "edgexf"
 
-# The layer order, lowest first. A node may import (at module level) from its own layer and the layers
-# below it. Nodes in one layer are siblings: they must not form a cycle, which test_no_cycles checks.
+# The layer order, lowest first: (name, nodes, why they sit there). A node may import at module level
+# from its own layer and the layers below. Nodes of one layer must still form no cycle.
 LAYERS: list[tuple[str, list[str], str]] = [
     (
         "base",
         ["edgexf", "edgexf.errors", "edgexf.resources"],
-        "the package itself, its errors and data paths",
+        "the version, the errors, installed data paths",
     ),
-    ("ir", ["edgexf.ir"], "the Graph, op definitions and NumPy references everything rewrites or runs"),
+    ("data", ["edgexf.features", "edgexf.datasets"], "data files and offline data sets: numpy only"),
+    ("ir", ["edgexf.ir"], "the Graph, op definitions, the NumPy references: what every stage reads"),
+    ("memory", ["edgexf.memory"], "the arena planner: needs only the IR, not the passes that made it"),
+    ("models", ["edgexf.models"], "PyTorch ViT, Mamba, LMU: the inputs of compress's fine-tuning"),
+    ("compress", ["edgexf.compress"], "quantization and rank choice on the Graph or the nn.Module"),
+    ("passes", ["edgexf.passes"], "Graph -> Graph rewrites; lowrank_linear uses compress's rank choice"),
+    ("frontends", ["edgexf.frontends"], "model files to a Graph, recognized and folded by passes"),
+    ("codegen", ["edgexf.codegen"], "prints what the Graph and the memory plan say"),
+    ("targets", ["edgexf.targets", "edgexf.build_output"], "boards, toolchains, builds and their sizes"),
+    ("run", ["edgexf.run"], "runs a build on the host or in QEMU and compares it with its vectors"),
+    ("eval", ["edgexf.eval"], "a board or emulator over serial; the eval firmware; ONNX conformance"),
     (
-        "transforms",
+        "compile",
         [
-            "edgexf.passes",
-            "edgexf.compress",
-            "edgexf.memory",
-            "edgexf.models",
-            "edgexf.features",
-            "edgexf.datasets",
+            "edgexf.compile_inputs",
+            "edgexf.compile_steps",
+            "edgexf.memory_techniques",
+            "edgexf.report_figures",
+            "edgexf.compile_summary",
+            "edgexf.pipeline",
         ],
-        "Graph -> Graph rewrites, quantization, memory planning; models and data the tests train",
+        "`edgexf compile`: its stages, inputs and report, over every layer below",
     ),
-    ("frontends", ["edgexf.frontends"], "loaders that build a Graph and run the recognizers on it"),
-    ("codegen", ["edgexf.codegen"], "prints what the Graph and the plan say"),
-    ("targets", ["edgexf.targets"], "boards, toolchains, builds and sizes of generated code"),
-    (
-        "run",
-        ["edgexf.run", "edgexf.eval", "edgexf.fit", "edgexf.build_output", "edgexf.compile_inputs"],
-        "run, evaluate and fit built firmware (host, QEMU, serial)",
-    ),
-    (
-        "top",
-        ["edgexf.pipeline", "edgexf.compile_summary", "edgexf.report_figures", "edgexf.cli"],
-        "the compile pipeline, its report, the command line",
-    ),
+    ("commands", ["edgexf.fit", "edgexf.cli"], "fit compiles candidates through the pipeline; the CLI"),
 ]
+
+
+# Private names still imported across modules, each in a file another change owns now (issue 22's
+# helpers work side by side): (importing module, imported module, name) -> who makes it public. New ones
+# fail test_no_private_names_across_modules; an entry no longer imported fails it too, so the list only
+# shrinks.
+PENDING_PRIVATE: dict[tuple[str, str, str], str] = {
+    ("edgexf.codegen.kernels_math", "edgexf.codegen.kernels", "_refuse"): "kernel parameter structs",
+    ("edgexf.codegen.kernels_math", "edgexf.codegen.kernels", "_unary"): "kernel parameter structs",
+    ("edgexf.codegen.kernels_select", "edgexf.codegen.kernels", "_refuse"): "kernel parameter structs",
+    ("edgexf.codegen.kernels_select", "edgexf.codegen.kernels", "_static"): "kernel parameter structs",
+    ("edgexf.compress.fixed_qparams", "edgexf.compress.quantize", "_Quantizer"): "one rewrite helper",
+}
 
 
 @dataclass(frozen=True)
@@ -184,19 +195,54 @@ def cycles(edges: dict[tuple[str, str], list[Import]]) -> list[list[str]]:
     return found
 
 
-def cycle_edges(component: list[str], edges: dict[tuple[str, str], list[Import]]) -> list[Import]:
-    """The imports that hold one strongly connected component together."""
+def cycle_chains(component: list[str], edges: dict[tuple[str, str], list[Import]]) -> list[list[Import]]:
+    """For each node of a strongly connected component, the shortest cycle through it, as one import per
+    step (breadth-first search; cycles found twice are listed once)."""
     inside = set(component)
-    return [imp for (a, b), imps in sorted(edges.items()) if a in inside and b in inside for imp in imps]
+    succ = {a: sorted(b for (x, b) in edges if x == a and b in inside) for a in component}
+    chains: list[list[Import]] = []
+    seen: set[frozenset[tuple[str, str]]] = set()
+    for start in component:
+        parent: dict[str, str] = {}
+        frontier = [start]
+        while frontier and start not in parent:
+            nxt = []
+            for a in frontier:
+                for b in succ[a]:
+                    if b not in parent:
+                        parent[b] = a
+                        nxt.append(b)
+            frontier = nxt
+        path = [start]
+        while len(path) == 1 or path[-1] != start:
+            path.append(parent[path[-1]])
+        steps = list(zip(path[:0:-1], path[-2::-1], strict=True))
+        if frozenset(steps) not in seen:
+            seen.add(frozenset(steps))
+            chains.append([edges[step][0] for step in steps])
+    return chains
 
 
-def private_imports(imports: list[Import]) -> list[Import]:
+def describe_cycles(edges: dict[tuple[str, str], list[Import]]) -> str:
+    lines = []
+    for component in cycles(edges):
+        lines.append(f"cycle between {', '.join(component)}:")
+        for chain in cycle_chains(component, edges):
+            nodes = [node_of(chain[0].source)] + [node_of(imp.target) for imp in chain]
+            lines.append("  " + " -> ".join(nodes))
+            lines.extend(f"    {imp}" for imp in chain)
+    return "\n".join(lines)
+
+
+def private_imports(imports: list[Import]) -> dict[tuple[str, str, str], Import]:
     """`from other_module import _name` (a private name of another module; dunders are not private)."""
-    return [
-        imp
+    return {
+        (imp.source, imp.target, n): imp
         for imp in imports
-        if imp.source != imp.target and any(n.startswith("_") and not n.startswith("__") for n in imp.names)
-    ]
+        if imp.source != imp.target
+        for n in imp.names
+        if n.startswith("_") and not n.startswith("__")
+    }
 
 
 def layer_of(node: str) -> int:
@@ -223,16 +269,21 @@ def test_every_node_has_a_layer():
 
 def test_no_cycles_between_packages():
     edges = node_edges(import_graph())
-    found = cycles(edges)
-    report = "\n".join(
-        f"cycle {' <-> '.join(c)}:\n  " + "\n  ".join(str(i) for i in cycle_edges(c, edges)) for c in found
-    )
-    assert not found, report
+    assert not cycles(edges), describe_cycles(edges)
 
 
 def test_no_private_names_across_modules():
     found = private_imports(import_graph())
-    assert not found, "\n".join(str(i) for i in found)
+    new = [f"{imp} takes {key[2]}" for key, imp in found.items() if key not in PENDING_PRIVATE]
+    gone = [
+        f"{src} no longer imports {tgt}.{name}"
+        for src, tgt, name in PENDING_PRIVATE
+        if (src, tgt, name) not in found
+    ]
+    assert not new, (
+        "private names imported from another module (make them public or move them):\n" + "\n".join(new)
+    )
+    assert not gone, "remove from PENDING_PRIVATE:\n" + "\n".join(gone)
 
 
 def test_module_level_imports_go_down_the_layers():
@@ -245,20 +296,24 @@ def test_the_checks_can_fail():
     a = Import("edgexf.ir.graph", "edgexf.passes.fuse", ("_helper",), 1, False)
     b = Import("edgexf.passes.fuse", "edgexf.ir.graph", ("Graph",), 1, True)
     assert cycles(node_edges([a, b])) == [["edgexf.ir", "edgexf.passes"]]
-    assert private_imports([a, b]) == [a]
+    assert "edgexf.ir -> edgexf.passes -> edgexf.ir" in describe_cycles(node_edges([a, b]))
+    assert list(private_imports([a, b]).values()) == [a]
     assert upward_imports([a, b]) == [a]
 
 
 if __name__ == "__main__":
     graph = import_graph()
     edges = node_edges(graph)
-    for component in cycles(edges):
-        print("cycle:", " <-> ".join(component))
-        for imp in cycle_edges(component, edges):
-            print("   ", imp)
+    print(describe_cycles(edges) or "no cycles between packages")
     print("private names across modules:")
-    for imp in private_imports(graph):
-        print("   ", imp)
+    for (_, _, name), imp in private_imports(graph).items():
+        print(
+            "   ",
+            imp,
+            "takes",
+            name,
+            "(pending)" if (imp.source, imp.target, name) in PENDING_PRIVATE else "",
+        )
     print("module-level imports up the layers:")
     for imp in upward_imports(graph):
         print("   ", imp)
