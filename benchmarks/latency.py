@@ -27,8 +27,8 @@ import tempfile
 from pathlib import Path
 
 from edgexf.pipeline import MemoryOptions, QuantOptions, compile_model
+from edgexf.run import kernel_check
 from edgexf.run.profile import profile_build
-from edgexf.targets import kernel_check
 from edgexf.targets.boards import load_board
 
 ROOT = Path(__file__).resolve().parents[1]

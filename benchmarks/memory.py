@@ -9,7 +9,7 @@ large (examples/vit_mnist.py:large: 197 tokens, D 128, 8 heads, random weights).
 32 MNIST training images (8x8 digits for small); sizes do not depend on the weights' values.
 
 edgexf figures: for each technique (layer_by_layer, token_overwriting, operator_integration,
-patch_streaming; see edgexf/memory/techniques.py) the arena and lower bound; for the full build each
+patch_streaming; see edgexf/memory_techniques.py) the arena and lower bound; for the full build each
 planner's arena (greedy_by_size, greedy_by_conflicts, exact) and the lower bound of its schedule.
 TFLM figures come from benchmarks/tflm_arena.py, run with --tflm-python (its converter stack lives in a
 venv of its own: see that file); without it they are null. Three TFLM figures, as a user would size its
@@ -37,7 +37,7 @@ from edgexf.compress.quantize import quantize_graph
 from edgexf.datasets import load_digits, load_mnist5k
 from edgexf.frontends.torch_export import from_exported_program
 from edgexf.memory.plan import plan_memory
-from edgexf.memory.techniques import compare_techniques
+from edgexf.memory_techniques import compare_techniques
 from edgexf.models.vit import ViT, ViTConfig
 from edgexf.passes.fold_constants import fold_constants
 from edgexf.passes.fuse import fuse

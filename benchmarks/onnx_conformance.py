@@ -3,7 +3,7 @@
     python benchmarks/onnx_conformance.py [--ops Add,Mul,...] [--jobs N] [--no-timm] [--out DIR]
 
 One JSON line per ONNX op (cases passed / failed / unsupported, the main refusals; see
-edgexf/frontends/onnx_conformance.py) and a total line with the run's seconds. Then, unless --no-timm,
+edgexf/eval/onnx_conformance.py) and a total line with the run's seconds. Then, unless --no-timm,
 one line per build of timm's VisionTransformer (tests/data/timm_vit.py, opset 17, needs timm) for
 stm32f746, float32 and int8: its largest difference from onnxruntime on 16 random inputs in QEMU
 (absolute, and relative to each sample's largest logit), the predicted class agreeing, arena, flash
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgexf.frontends.onnx_conformance import DEFAULT_JOBS, run_conformance, summarize
+from edgexf.eval.onnx_conformance import DEFAULT_JOBS, run_conformance, summarize
 from edgexf.pipeline import QuantOptions, compile_model
 from edgexf.run.build_dir import run_build
 from edgexf.run.vectors import decode_outputs

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from edgexf.datasets import load_npz
+from edgexf.datasets import as_samples, load_npz
 from edgexf.errors import DataError, ModelLoadError
 from edgexf.frontends import LoadedModel
-from edgexf.run.vectors import as_samples
 
 MIN_CALIBRATION = 10  # fewer calibration samples than this gets a note
 

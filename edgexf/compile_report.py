@@ -32,7 +32,7 @@ class CompiledBuild:
     plan: MemoryPlan  # plan
     float_plan: MemoryPlan | None  # with --quantize: the float32 model planned as its own build would be
     fused: dict  # fuse: fused op type -> count
-    techniques: list[dict]  # what each memory technique saves (memory/techniques.py)
+    techniques: list[dict]  # what each memory technique saves (memory_techniques.py)
     mem_opts: object  # pipeline.MemoryOptions
     kernels: tuple[str, str, object]  # (--kernels, the kernel set used, passes.select_kernels' selection)
     board: object  # targets.boards.Board

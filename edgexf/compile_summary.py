@@ -42,7 +42,7 @@ def print_report(r: dict) -> None:
         print(f"  sequence       all {unrolled['steps']} steps in one graph, unrolled: it does not stream")
     mem = r.get("memory")
     if mem:
-        from edgexf.memory.techniques import format_techniques
+        from edgexf.memory_techniques import format_techniques
 
         results = mem["planners"].items()
         planners = ", ".join(

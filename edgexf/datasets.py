@@ -6,7 +6,8 @@ from a folder. Each loader has the same shape,
 `load_<name>(test_fraction, seed) -> Split` (stratified, deterministic), so callers can switch data sets
 by name.
 
-Data files: a .npz with array `x` (inputs, e.g. (N, C, H, W) float32) and optionally `y` (labels).
+Data files: a .npz with array `x` (inputs, e.g. (N, C, H, W) float32) and optionally `y` (labels);
+as_samples checks an `x` against a model's input shape (compile, calibration, run and eval use it).
 """
 
 from __future__ import annotations
@@ -299,3 +300,26 @@ def load_npz(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
     if y is not None and y.dtype.kind == "f" and not np.isfinite(y).all():
         raise DataError(f"data file {path}: labels y hold NaN or inf")
     return data["x"], y
+
+
+def as_samples(x: np.ndarray, shape: tuple[int, ...], what: str) -> np.ndarray:
+    """x as (S, *shape): a batch of samples, or one sample, each with or without the leading batch-1 axis."""
+    x = np.asarray(x)
+    forms = {tuple(shape), tuple(shape[1:]) if shape and shape[0] == 1 else tuple(shape)}
+    if tuple(x.shape) not in forms and tuple(x.shape[1:]) not in forms:
+        raise DataError(
+            f"{what}: shape {list(x.shape)} does not hold samples of the model's input {list(shape)}"
+        )
+    if not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating) or x.dtype == np.bool_):
+        raise DataError(f"{what}: dtype {x.dtype} is not real numbers (give floats or integers)")
+    with np.errstate(over="ignore"):  # a float64 past float32's range becomes inf, refused below
+        x = np.ascontiguousarray(x, np.float32).reshape((-1,) + tuple(shape))
+    if len(x) == 0:
+        raise DataError(f"{what}: holds no samples")
+    bad = ~np.isfinite(x.reshape(len(x), -1)).all(axis=1)
+    if bad.any():  # NaN would pass through the int8 input's rounding as a plausible code
+        raise DataError(
+            f"{what}: {int(bad.sum())} of {len(x)} samples hold NaN or inf (the first: sample "
+            f"{int(np.flatnonzero(bad)[0])}); edgexf needs finite inputs"
+        )
+    return x

@@ -2,8 +2,8 @@
 
     load        frontends/: the model file as a float Graph
     optimize    passes/optimize.py: fold constants, drop dead ops, recognize layers written op by op
-    low-rank    compress/steps.py: --lowrank, factorized linear layers
-    quantize    compress/steps.py: --quantize int8 with calibration, or a .tflite file's own scales
+    low-rank    compile_steps.py: --lowrank, factorized linear layers
+    quantize    compile_steps.py: --quantize int8 with calibration, or a .tflite file's own scales
     fuse        passes/fuse.py: row-at-a-time attention, MLP, LayerNorm+linear, patch embedding
     select      passes/select_kernels.py: the DSP or the portable kernels, int8 or int16 weights
     widen       passes/widen_weights.py: int16 weight pairs and requantization terms as constants
@@ -33,10 +33,11 @@ from edgexf.build_output import staged_output
 from edgexf.codegen.generate import generate_c, weight_bytes
 from edgexf.compile_inputs import check_inputs
 from edgexf.compile_report import CompiledBuild, compile_report, io_entry, write_build_files
+from edgexf.compile_steps import QuantOptions, lowrank_step, quantize_step
 from edgexf.compress.qmath import quantize
-from edgexf.compress.steps import QuantOptions, lowrank_step, quantize_step
-from edgexf.datasets import load_npz
+from edgexf.datasets import as_samples, load_npz
 from edgexf.errors import DoesNotFitError, MismatchError
+from edgexf.eval.build import EvalBuilds, build_eval_builds
 from edgexf.eval.model_info import model_hash, model_info
 from edgexf.frontends import LoadedModel, load_model
 from edgexf.frontends.onnx_streaming import StepOptions
@@ -45,16 +46,15 @@ from edgexf.ir.kernel_choice import resolve as resolve_kernels
 from edgexf.ir.reference import run_reference
 from edgexf.memory.plan import EXACT_TIME_S, MemoryPlan, plan_memory
 from edgexf.memory.show import timeline_text
-from edgexf.memory.techniques import compare_techniques
+from edgexf.memory_techniques import compare_techniques
 from edgexf.passes.fuse import fuse
 from edgexf.passes.optimize import optimize
 from edgexf.passes.select_kernels import KernelSelection, select_kernels
 from edgexf.passes.widen_weights import widen_weights
 from edgexf.run.host import run_host
-from edgexf.run.vectors import TestVectors, as_samples, compare, encode_inputs
+from edgexf.run.vectors import TestVectors, compare, encode_inputs
 from edgexf.targets.arena import check_arena_mode
 from edgexf.targets.boards import Board, load_board
-from edgexf.targets.eval_build import EvalBuilds, build_eval_builds
 from edgexf.targets.placement import (
     breakdown,
     check_fits_estimate,

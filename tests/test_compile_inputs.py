@@ -1,5 +1,5 @@
 """Bad input to compile and run is told at once, with the file and the problem, and nothing is built
-(edgexf/compile_inputs.py, run/vectors.as_samples, datasets.load_npz)."""
+(edgexf/compile_inputs.py, datasets.as_samples and load_npz)."""
 
 from __future__ import annotations
 

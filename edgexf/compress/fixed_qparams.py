@@ -174,8 +174,7 @@ def quantize_from_file(
     entry; with data (the test set: there is no calibration set), the per-layer errors against the
     float graph of the same (dequantized) weights."""
     from edgexf.compress.layer_errors import layer_errors
-    from edgexf.datasets import load_npz
-    from edgexf.run.vectors import as_samples
+    from edgexf.datasets import as_samples, load_npz
 
     q = quantize_with_file_params(graph, fq).graph
     t = q.tensors

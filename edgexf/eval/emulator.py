@@ -31,7 +31,7 @@ import serial
 
 from edgexf.errors import RunError
 from edgexf.eval.protocol import Decoder
-from edgexf.run.qemu import ICOUNT, _check_linked_for, _emulator
+from edgexf.run.qemu import ICOUNT, board_emulator, check_linked_for
 from edgexf.targets.boards import Board
 from edgexf.targets.toolchain import find_tool
 
@@ -57,11 +57,11 @@ class EmulatedBoard:
         self, board: Board, elf: Path, *, port: int | None = None, connect: bool = True, timeout: float = 5.0
     ):
         """timeout: the serial object's read timeout in seconds."""
-        emulator = _emulator(board)
+        emulator = board_emulator(board)
         elf = Path(elf)
         if not elf.is_file():
             raise RunError(f"{elf} does not exist: build the evaluation firmware first (edgexf compile)")
-        _check_linked_for(elf, board, emulator)
+        check_linked_for(elf, board, emulator)
         self.board, self.elf, self.timeout = board, elf, timeout
         self.port = free_port() if port is None else port
         self.url = f"socket://127.0.0.1:{self.port}"

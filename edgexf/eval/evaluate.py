@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from edgexf.datasets import load_npz
+from edgexf.datasets import as_samples, load_npz
 from edgexf.errors import DataError, EdgexfError, LinkError
 from edgexf.eval import summary
 from edgexf.eval.link import POLL_S, Link
@@ -37,7 +37,7 @@ from edgexf.eval.results import (
 )
 from edgexf.eval.session import Session, open_session
 from edgexf.run.build_dir import read_report
-from edgexf.run.vectors import as_samples, encode_inputs
+from edgexf.run.vectors import encode_inputs
 
 RESULTS_FILE = "eval_results.jsonl"
 REPORT_FILE = "eval_report.json"

@@ -1,7 +1,7 @@
 """What the evaluation firmware says about its model (MODEL_INFO, docs/eval_protocol.md), and the hash
 that ties a board's firmware to a build directory.
 
-`edgexf compile` writes model_info() into the firmware (edgexf/targets/eval_build.py) and its hash into
+`edgexf compile` writes model_info() into the firmware (edgexf/eval/build.py) and its hash into
 report.json as "model_hash"; `edgexf eval` compares the two before it runs anything.
 """
 

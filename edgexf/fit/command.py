@@ -38,7 +38,7 @@ def _log(text: str) -> None:
 
 
 def load_module(spec: str) -> tuple[torch.nn.Module, torch.Tensor]:
-    from edgexf.frontends import _call_builder
+    from edgexf.frontends import call_builder
 
     if ".py:" not in spec:
         raise FitError(
@@ -46,7 +46,7 @@ def load_module(spec: str) -> tuple[torch.nn.Module, torch.Tensor]:
             "(nn.Module, example_input), not an exported program"
         )
     path, func = spec.rsplit(":", 1)
-    module, example = _call_builder(Path(path), func)
+    module, example = call_builder(Path(path), func)
     example = example[0] if isinstance(example, (tuple, list)) else example
     return module.eval(), torch.as_tensor(example)
 

@@ -29,12 +29,12 @@ import torch
 from edgexf.codegen.generate import generate_c, weight_bytes
 from edgexf.compress.calibrate import calibrate
 from edgexf.compress.quantize import quantize_graph
-from edgexf.frontends import _from_program
+from edgexf.datasets import as_samples
+from edgexf.frontends import from_program
 from edgexf.ir.graph import Graph
 from edgexf.ir.ops import count_params
 from edgexf.passes.optimize import optimize
 from edgexf.pipeline import MemoryOptions, plan_for_board
-from edgexf.run.vectors import as_samples
 from edgexf.targets.boards import Board, Region
 from edgexf.targets.placement import place_weights
 from edgexf.targets.size import elf_sizes
@@ -101,7 +101,7 @@ class Overhead:
 def lower(module: torch.nn.Module, example: torch.Tensor, name: str = "candidate") -> Graph:
     """The float IR graph of `module`, as compile loads it (torch.export, then passes/optimize.py)."""
     ep = torch.export.export(module.eval(), (example,))
-    graph = _from_program(ep, name, name).graph
+    graph = from_program(ep, name, name).graph
     return optimize(graph)
 
 

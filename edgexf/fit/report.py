@@ -9,7 +9,7 @@ from edgexf.errors import DoesNotFitError
 from edgexf.fit.measure import Overhead
 from edgexf.fit.search import Budget, Candidate
 from edgexf.targets.boards import Board
-from edgexf.targets.toolchain import _boards_with
+from edgexf.targets.toolchain import boards_with
 
 COLUMNS = (
     "candidate",
@@ -100,7 +100,7 @@ def nothing_fits(cands: list[Candidate], budget: Budget, board: Board, search_ar
         helps.append("a narrower or shorter-sequence model: low-rank budgets barely change the arena")
     helps.append(f"a smaller --margin (now {budget.margin:g})")
     others = [
-        b for b in _boards_with(best.flash_bytes * 100 // 90, best.ram_bytes * 100 // 90) if b != board.name
+        b for b in boards_with(best.flash_bytes * 100 // 90, best.ram_bytes * 100 // 90) if b != board.name
     ]
     if others:
         helps.append(f"a larger board ({', '.join(others)})")

@@ -51,7 +51,7 @@ def load_model(
         )
     if ".py:" in spec:
         path, func = spec.rsplit(":", 1)
-        module, example = _call_builder(Path(path), func)
+        module, example = call_builder(Path(path), func)
         if is_streaming(module):
             return _streaming(module, example, name or Path(path).stem, spec)
         ep = _export(module, example, spec)
@@ -85,10 +85,10 @@ def load_model(
         finally:
             export_log.setLevel(level)
         default_name = path.stem
-    return _from_program(ep, name or default_name, spec)
+    return from_program(ep, name or default_name, spec)
 
 
-def _call_builder(path: Path, func: str):
+def call_builder(path: Path, func: str):
     """Import the user's file and call FUNCTION. Whatever their code raises (a syntax error, a missing
     import, an exception in the function) is a ModelLoadError naming the file, the function and their
     exception, with the lines of their file it went through; edgexf's own frames are not shown."""
@@ -151,7 +151,7 @@ def _streaming(module: torch.nn.Module, example, name: str, spec: str) -> Loaded
     return LoadedModel(graph, original, example[0].detach().numpy(), spec)
 
 
-def _from_program(ep, name: str, spec: str) -> LoadedModel:
+def from_program(ep, name: str, spec: str) -> LoadedModel:
     from edgexf.frontends.torch_export import from_exported_program
 
     graph = from_exported_program(ep, name)

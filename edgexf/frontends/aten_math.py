@@ -17,25 +17,25 @@ import numpy as np
 import torch
 
 if TYPE_CHECKING:  # aten_ops imports this module to build its table
-    from edgexf.frontends.torch_export import _Converter
+    from edgexf.frontends.torch_export import AtenConverter
 
 
-def _unary(type: str) -> Callable[[_Converter, dict], str]:
+def _unary(type: str) -> Callable[[AtenConverter, dict], str]:
     return lambda c, a: c.op(type, [a["self"]])
 
 
-def _softplus(c: _Converter, a: dict) -> str:
+def _softplus(c: AtenConverter, a: dict) -> str:
     beta, threshold = float(a.get("beta", 1)), float(a.get("threshold", 20))
     if beta == 0 or not math.isfinite(beta) or not math.isfinite(threshold):
         raise c.refuse(f"beta={beta}, threshold={threshold} (beta finite and nonzero, threshold finite)")
     return c.op("softplus", [a["self"]], {"beta": beta, "threshold": threshold})
 
 
-def _neg(c: _Converter, a: dict) -> str:
+def _neg(c: AtenConverter, a: dict) -> str:
     return c.op("mul", [a["self"], c.scalar(-1.0)])  # x * -1 flips the sign bit exactly, as -x does
 
 
-def _pow(c: _Converter, a: dict) -> str:
+def _pow(c: AtenConverter, a: dict) -> str:
     x, e = a["self"], a["exponent"]
     if isinstance(e, bool) or not isinstance(e, int | float):
         raise c.refuse(f"exponent {e!r} (only a number: 2, 3, 0.5 or 1)")
@@ -50,7 +50,7 @@ def _pow(c: _Converter, a: dict) -> str:
     raise c.refuse(f"exponent {e} (only 2, 3, 0.5 and 1; write other powers as products)")
 
 
-def _sum(c: _Converter, a: dict) -> str:
+def _sum(c: AtenConverter, a: dict) -> str:
     x, dims = a["self"], a.get("dim")
     if a.get("dtype") not in (None, torch.float32):
         raise c.refuse(f"dtype={a['dtype']} (only float32)")
@@ -72,31 +72,31 @@ def _sum(c: _Converter, a: dict) -> str:
 # ---- split, chunk: one slice op per piece --------------------------------------------------------
 
 
-def _pieces(c: _Converter, x: str, dim: int, sizes: list[int]) -> list[str]:
-    from edgexf.frontends.aten_ops import _slice_of  # at call time: aten_ops imports this module
+def _pieces(c: AtenConverter, x: str, dim: int, sizes: list[int]) -> list[str]:
+    from edgexf.frontends.aten_ops import slice_of  # at call time: aten_ops imports this module
 
     if any(s <= 0 for s in sizes) or sum(sizes) != c.shape(x)[dim]:
         raise c.refuse(f"pieces of {sizes} along an axis of {c.shape(x)[dim]} (only nonempty pieces)")
     starts = np.cumsum([0] + sizes[:-1]).tolist()
-    return [_slice_of(c, x, dim, s, s + n) for s, n in zip(starts, sizes)]
+    return [slice_of(c, x, dim, s, s + n) for s, n in zip(starts, sizes)]
 
 
 def _even_sizes(n: int, size: int) -> list[int]:
     return [min(size, n - s) for s in range(0, n, size)]
 
 
-def _split_with_sizes(c: _Converter, a: dict) -> list[str]:
+def _split_with_sizes(c: AtenConverter, a: dict) -> list[str]:
     x = a["self"]
     return _pieces(c, x, a.get("dim", 0) % len(c.shape(x)), [int(s) for s in a["split_sizes"]])
 
 
-def _split(c: _Converter, a: dict) -> list[str]:
+def _split(c: AtenConverter, a: dict) -> list[str]:
     x = a["self"]
     dim = a.get("dim", 0) % len(c.shape(x))
     return _pieces(c, x, dim, _even_sizes(c.shape(x)[dim], int(a["split_size"])))
 
 
-def _chunk(c: _Converter, a: dict) -> list[str]:
+def _chunk(c: AtenConverter, a: dict) -> list[str]:
     """torch.chunk: pieces of ceil(n / chunks), the last smaller (so maybe fewer than `chunks`)."""
     x = a["self"]
     dim = a.get("dim", 0) % len(c.shape(x))
@@ -107,7 +107,7 @@ def _chunk(c: _Converter, a: dict) -> list[str]:
 # ---- conv1d --------------------------------------------------------------------------------------
 
 
-def _conv1d(c: _Converter, a: dict) -> str:
+def _conv1d(c: AtenConverter, a: dict) -> str:
     x, w, b = a["input"], a["weight"], a.get("bias")
     if a.get("transposed"):
         raise c.refuse("transposed=True")
@@ -137,7 +137,7 @@ def _conv1d(c: _Converter, a: dict) -> str:
 # ---- dtype bookkeeping that mambapy's `self.A_log.float()` exports to ------------------------------
 
 
-def _to_dtype(c: _Converter, a: dict) -> str:
+def _to_dtype(c: AtenConverter, a: dict) -> str:
     x = a["self"]
     if a["dtype"] != torch.float32:
         raise c.refuse(f"dtype={a['dtype']} (the compiled model is float32 throughout)")
@@ -149,12 +149,12 @@ def _to_dtype(c: _Converter, a: dict) -> str:
     return x
 
 
-def _assert_metadata(c: _Converter, a: dict) -> None:
+def _assert_metadata(c: AtenConverter, a: dict) -> None:
     """A check torch.export inserts (dtype, device, layout); shapes and dtypes here are static: no code."""
     return None
 
 
-ATEN_MATH: dict[str, Callable[[_Converter, dict], Any]] = {
+ATEN_MATH: dict[str, Callable[[AtenConverter, dict], Any]] = {
     "aten.exp.default": _unary("exp"),
     "aten.silu.default": _unary("silu"),
     "aten.softplus.default": _softplus,

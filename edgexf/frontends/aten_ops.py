@@ -15,10 +15,10 @@ import numpy as np
 from edgexf.frontends.aten_math import ATEN_MATH
 
 if TYPE_CHECKING:  # torch_export imports this module for its table
-    from edgexf.frontends.torch_export import _Converter
+    from edgexf.frontends.torch_export import AtenConverter
 
 
-def _resolve_shape(shape: list[int], numel: int) -> list[int]:
+def resolve_shape(shape: list[int], numel: int) -> list[int]:
     if -1 in shape:
         known = math.prod(d for d in shape if d != -1)
         shape[shape.index(-1)] = numel // known
@@ -33,7 +33,7 @@ def _axis(dim: int, rank: int) -> int:
 # ---- handlers: (converter, bound arguments) -> IR value (tensor name, or list/tuple of them) ------
 
 
-def _conv2d(c: _Converter, a: dict) -> str:
+def _conv2d(c: AtenConverter, a: dict) -> str:
     x, w, b = a["input"], a["weight"], a.get("bias")
     if len(c.shape(x)) == 3:  # (N, C, L): a 1-D convolution (edgexf/frontends/aten_math.py)
         return ATEN["aten.conv1d.default"](c, a)
@@ -53,11 +53,11 @@ def _conv2d(c: _Converter, a: dict) -> str:
     return c.op("conv2d", inputs, {"stride": tuple(stride), "padding": tuple(padding)})
 
 
-def _linear(c: _Converter, a: dict) -> str:
+def _linear(c: AtenConverter, a: dict) -> str:
     return c.op("linear", [a["input"], a["weight"], a.get("bias") or ""])
 
 
-def _matmul(c: _Converter, a: dict) -> str:
+def _matmul(c: AtenConverter, a: dict) -> str:
     x, y = a.get("self"), a.get("other", a.get("mat2"))
     if len(c.shape(x)) < 2 or len(c.shape(y)) < 2:
         raise c.refuse("a 1-D operand (reshape to 2-D first)")
@@ -67,7 +67,7 @@ def _matmul(c: _Converter, a: dict) -> str:
     return c.op("matmul", [x, y])
 
 
-def _addmm(c: _Converter, a: dict) -> str:
+def _addmm(c: AtenConverter, a: dict) -> str:
     if a.get("beta", 1) != 1 or a.get("alpha", 1) != 1:
         raise c.refuse("beta or alpha other than 1")
     y = _matmul(c, {"self": a["mat1"], "mat2": a["mat2"]})
@@ -75,7 +75,7 @@ def _addmm(c: _Converter, a: dict) -> str:
 
 
 def _binary(type: str) -> Callable:
-    def handler(c: _Converter, a: dict) -> str:
+    def handler(c: AtenConverter, a: dict) -> str:
         x, y = a["self"], a["other"]
         if a.get("rounding_mode"):
             raise c.refuse(f"rounding_mode={a['rounding_mode']!r}")
@@ -87,14 +87,14 @@ def _binary(type: str) -> Callable:
     return handler
 
 
-def _layer_norm(c: _Converter, a: dict) -> str:
+def _layer_norm(c: AtenConverter, a: dict) -> str:
     x, shape = a["input"], list(a["normalized_shape"])
     if len(shape) != 1 or shape[0] != c.shape(x)[-1]:
         raise c.refuse(f"normalized_shape={shape} (only the last axis)")
     return c.op("layernorm", [x, a.get("weight") or "", a.get("bias") or ""], {"eps": float(a["eps"])})
 
 
-def _softmax(c: _Converter, a: dict) -> str:
+def _softmax(c: AtenConverter, a: dict) -> str:
     x = a["self"]
     rank = len(c.shape(x))
     dim = a["dim"] % rank
@@ -105,11 +105,11 @@ def _softmax(c: _Converter, a: dict) -> str:
     return c.transpose(c.op("softmax", [c.transpose(x, perm)]), perm)
 
 
-def _gelu(c: _Converter, a: dict) -> str:
+def _gelu(c: AtenConverter, a: dict) -> str:
     return c.op("gelu", [a["self"]], {"approximate": a.get("approximate") or "none"})
 
 
-def _mean(c: _Converter, a: dict) -> str:
+def _mean(c: AtenConverter, a: dict) -> str:
     x, dims = a["self"], a.get("dim")
     rank = len(c.shape(x))
     dims = sorted(d % rank for d in (dims if dims else range(rank)))
@@ -123,20 +123,20 @@ def _mean(c: _Converter, a: dict) -> str:
     return y
 
 
-def _flatten(c: _Converter, a: dict) -> str:
+def _flatten(c: AtenConverter, a: dict) -> str:
     x = a["self"]
     shape = list(c.shape(x))
     s, e = a.get("start_dim", 0) % len(shape), a.get("end_dim", -1) % len(shape)
     return c.reshape(x, shape[:s] + [math.prod(shape[s : e + 1])] + shape[e + 1 :])
 
 
-def _unsqueeze(c: _Converter, a: dict) -> str:
+def _unsqueeze(c: AtenConverter, a: dict) -> str:
     shape = list(c.shape(a["self"]))
     dim = a["dim"] % (len(shape) + 1)
     return c.reshape(a["self"], shape[:dim] + [1] + shape[dim:])
 
 
-def _squeeze(c: _Converter, a: dict) -> str:
+def _squeeze(c: AtenConverter, a: dict) -> str:
     shape = list(c.shape(a["self"]))
     dims = a.get("dim")
     dims = [dims] if isinstance(dims, int) else (dims if dims is not None else range(len(shape)))
@@ -144,7 +144,7 @@ def _squeeze(c: _Converter, a: dict) -> str:
     return c.reshape(a["self"], [d for i, d in enumerate(shape) if i not in drop])
 
 
-def _expand(c: _Converter, a: dict) -> str:
+def _expand(c: AtenConverter, a: dict) -> str:
     x, size = a["self"], list(a["size"])
     shape = c.shape(x)
     target = [s if s != -1 else shape[i - (len(size) - len(shape))] for i, s in enumerate(size)]
@@ -156,7 +156,7 @@ def _expand(c: _Converter, a: dict) -> str:
     raise c.refuse(f"a non-constant input broadcast from {list(shape)} to {target}")
 
 
-def _transpose(c: _Converter, a: dict) -> str:
+def _transpose(c: AtenConverter, a: dict) -> str:
     x = a["self"]
     rank = len(c.shape(x))
     perm = list(range(rank))
@@ -168,7 +168,7 @@ def _transpose(c: _Converter, a: dict) -> str:
     return c.transpose(x, perm)
 
 
-def _cat(c: _Converter, a: dict) -> str:
+def _cat(c: AtenConverter, a: dict) -> str:
     xs = [x for x in a["tensors"] if math.prod(c.shape(x)) > 0]
     if len(xs) == 1:
         return xs[0]
@@ -176,7 +176,7 @@ def _cat(c: _Converter, a: dict) -> str:
     return c.op("concat", xs, {"axis": _axis(a.get("dim", 0) % rank, rank)})
 
 
-def _slice_of(c: _Converter, x: str, dim: int, start: int, end: int) -> str:
+def slice_of(c: AtenConverter, x: str, dim: int, start: int, end: int) -> str:
     shape = c.shape(x)
     rank = len(shape)
     dim %= rank
@@ -186,25 +186,25 @@ def _slice_of(c: _Converter, x: str, dim: int, start: int, end: int) -> str:
     return c.op("slice", [x], {"axis": _axis(dim, rank), "start": start, "end": end})
 
 
-def _slice(c: _Converter, a: dict) -> str:
+def _slice(c: AtenConverter, a: dict) -> str:
     if (a.get("step") or 1) != 1:
         raise c.refuse(f"step={a['step']} (only step 1)")
-    return _slice_of(c, a["self"], a.get("dim", 0), a.get("start"), a.get("end"))
+    return slice_of(c, a["self"], a.get("dim", 0), a.get("start"), a.get("end"))
 
 
-def _select(c: _Converter, a: dict) -> str:
+def _select(c: AtenConverter, a: dict) -> str:
     x, dim = a["self"], a["dim"] % len(c.shape(a["self"]))
     index = a["index"] % c.shape(x)[dim]
-    y = _slice_of(c, x, dim, index, index + 1)
+    y = slice_of(c, x, dim, index, index + 1)
     return c.reshape(y, [d for i, d in enumerate(c.shape(y)) if i != dim])
 
 
-def _unbind(c: _Converter, a: dict) -> list[str]:
+def _unbind(c: AtenConverter, a: dict) -> list[str]:
     x, dim = a["self"], a.get("dim", 0) % len(c.shape(a["self"]))
     return [_select(c, {"self": x, "dim": dim, "index": i}) for i in range(c.shape(x)[dim])]
 
 
-def _sdpa(c: _Converter, a: dict) -> str:
+def _sdpa(c: AtenConverter, a: dict) -> str:
     if a.get("attn_mask") is not None or a.get("is_causal") or a.get("dropout_p", 0.0) != 0.0:
         raise c.refuse("attn_mask, is_causal or dropout (plain attention only)")
     q, k, v = a["query"], a["key"], a["value"]
@@ -215,11 +215,11 @@ def _sdpa(c: _Converter, a: dict) -> str:
     return c.op("matmul", [c.op("softmax", [scores]), v])
 
 
-def _identity(c: _Converter, a: dict) -> str:
+def _identity(c: AtenConverter, a: dict) -> str:
     return a.get("self", a.get("input"))
 
 
-ATEN: dict[str, Callable[[_Converter, dict], Any]] = {
+ATEN: dict[str, Callable[[AtenConverter, dict], Any]] = {
     "aten.conv2d.default": _conv2d,
     "aten.convolution.default": _conv2d,
     "aten.linear.default": _linear,

@@ -19,12 +19,12 @@ from torch.export import ExportedProgram
 from torch.export.graph_signature import InputKind, OutputKind
 
 from edgexf.errors import ModelLoadError, UnsupportedOpError
-from edgexf.frontends.aten_ops import ATEN, _resolve_shape
+from edgexf.frontends.aten_ops import ATEN, resolve_shape
 from edgexf.ir.builder import GraphBuilder
 from edgexf.ir.graph import Graph
 
 
-class _Converter:
+class AtenConverter:
     def __init__(self, ep: ExportedProgram, name: str):
         self.ep = ep
         self.b = GraphBuilder(name)
@@ -53,7 +53,7 @@ class _Converter:
         )
 
     def reshape(self, x: str, shape) -> str:
-        shape = _resolve_shape(list(shape), math.prod(self.shape(x)))
+        shape = resolve_shape(list(shape), math.prod(self.shape(x)))
         if tuple(shape) == self.shape(x):
             return x
         if self.const_value(x) is not None:
@@ -111,7 +111,7 @@ def _bind(node, env: dict) -> dict:
 
 def from_exported_program(ep: ExportedProgram, name: str = "model") -> Graph:
     """Convert an ExportedProgram (as torch.export.export or torch.export.load give it) to a Graph."""
-    c = _Converter(ep, name)
+    c = AtenConverter(ep, name)
     sig = ep.graph_signature
     state = {**ep.state_dict, **ep.constants}
     env: dict[str, Any] = {}
@@ -171,7 +171,7 @@ def from_exported_program(ep: ExportedProgram, name: str = "model") -> Graph:
 FACTORIES = {"arange", "zeros", "ones", "full", "scalar_tensor", "linspace"}
 
 
-def _fold_with_torch(c: _Converter, node, env: dict) -> str | None:
+def _fold_with_torch(c: AtenConverter, node, env: dict) -> str | None:
     """An op with only constant tensor inputs (e.g. abs() of a parameter) or a FACTORIES op is evaluated
     now, by torch."""
     names = [n.name for n in node.all_input_nodes]
@@ -190,7 +190,7 @@ def _fold_with_torch(c: _Converter, node, env: dict) -> str | None:
     return c.b.add_const(node.name, result.numpy())
 
 
-def _as_activation(c: _Converter, name: str) -> str:
+def _as_activation(c: AtenConverter, name: str) -> str:
     if name in c.b.inputs or c.const_value(name) is not None:
         raise UnsupportedOpError(f"model output {name!r} is an input or a constant; nothing to compute")
     return name

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgexf.ir.kernels_ref import _pair, conv_out_size, conv_pads
+from edgexf.ir.kernels_ref import conv_out_size, conv_pads, pair
 
 i64 = np.int64
 _RANGE = {np.dtype(np.int8): (-128, 127), np.dtype(np.int16): (-32768, 32767)}
@@ -127,7 +127,7 @@ def conv2d_s8(
     bottom, right), dilation, groups as exf_conv2d_f32. Padding taps are skipped in C; here the centred
     input x - in_zp is padded with 0, which adds the same nothing (integer sums: any order is exact)."""
     x, w = np.asarray(x), np.asarray(w)
-    (sh, sw), (dh, dw) = _pair(stride), _pair(dilation)
+    (sh, sw), (dh, dw) = pair(stride), pair(dilation)
     pt, pl, pb, pr = conv_pads(padding)
     lead, (c, h, wd) = x.shape[:-3], x.shape[-3:]
     o, cg, kh, kw = w.shape

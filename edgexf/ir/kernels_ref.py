@@ -183,7 +183,7 @@ def matmul_f32(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return acc
 
 
-def _pair(v: int | tuple[int, int]) -> tuple[int, int]:
+def pair(v: int | tuple[int, int]) -> tuple[int, int]:
     return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
 
 
@@ -193,7 +193,7 @@ def conv_pads(padding: int | tuple[int, ...]) -> tuple[int, int, int, int]:
         return (padding,) * 4
     if len(padding) == 4:
         return tuple(int(p) for p in padding)
-    ph, pw = _pair(tuple(padding))
+    ph, pw = pair(tuple(padding))
     return ph, pw, ph, pw
 
 
@@ -216,7 +216,7 @@ def conv2d_f32(
     the image are skipped (not added as 0 * w, which would differ for -0.0 and for inf/NaN weights).
     Vectorized over batch, groups, channels and positions; the loop over (ic, ky, kx) is the C's order."""
     x, w = _as_f32(x), _as_f32(w)
-    (sh, sw), (dh, dw) = _pair(stride), _pair(dilation)
+    (sh, sw), (dh, dw) = pair(stride), pair(dilation)
     pt, pl, pb, pr = conv_pads(padding)
     n, c, h, wd = x.shape
     o, cg, kh, kw = w.shape

@@ -7,14 +7,12 @@ from dataclasses import dataclass, field
 from edgexf.ir.graph import Graph
 from edgexf.memory.greedy_by_size import align_up
 from edgexf.memory.lifetimes import Buffer, buffers, lower_bound, scratch_name
+from edgexf.memory.planners import best_plan
 from edgexf.memory.state_region import StateRegion, plan_states
+from edgexf.memory.verify import verify_plan
 
 ALIGNMENT = 16  # bytes; every buffer starts on a 16-byte boundary (SIMD loads, cache lines)
 EXACT_TIME_S = 5.0  # the exact planner's budget (deterministic time, see edgexf/memory/exact.py)
-
-
-class PlanError(AssertionError):
-    """A plan puts two live buffers on the same bytes, or outside the arena: a planner bug."""
 
 
 @dataclass(frozen=True)
@@ -68,34 +66,6 @@ class MemoryPlan:
         }
 
 
-def verify_plan(
-    bufs: list[Buffer] | tuple[Buffer, ...], offsets: dict[str, int], arena_bytes: int, alignment: int
-) -> None:
-    """No two buffers whose lifetimes intersect share a byte; all lie inside the arena, aligned; every
-    rest at its place beside its buffer."""
-    for b in bufs:
-        off = offsets[b.name]
-        if off % alignment or off < 0 or off + b.size > arena_bytes:
-            raise PlanError(
-                f"buffer {b.name} at [{off}, {off + b.size}) is misaligned or outside the "
-                f"{arena_bytes}-byte arena"
-            )
-        if b.anchor is not None and off != offsets[b.anchor[0]] + b.anchor[1]:
-            raise PlanError(f"buffer {b.name} at {off} is not {b.anchor[1]} bytes from {b.anchor[0]}")
-    ordered = sorted(bufs, key=lambda b: b.start)
-    for i, a in enumerate(ordered):
-        for b in ordered[i + 1 :]:
-            if b.start >= a.end:
-                break
-            if a.overlaps_in_time(b):
-                oa, ob = offsets[a.name], offsets[b.name]
-                if oa < ob + b.size and ob < oa + a.size:
-                    raise PlanError(
-                        f"buffers {a.name} (live [{a.start},{a.end}), bytes [{oa},{oa + a.size})) and "
-                        f"{b.name} (live [{b.start},{b.end}), bytes [{ob},{ob + b.size})) overlap"
-                    )
-
-
 def plan_memory(
     graph: Graph,
     inplace: bool = True,
@@ -114,6 +84,3 @@ def plan_memory(
     return MemoryPlan(
         tuple(bufs), offsets, arena, lower_bound(bufs), naive, name, results=results, states=states
     )
-
-
-from edgexf.memory.planners import best_plan  # noqa: E402  (planners.py imports verify_plan from here)

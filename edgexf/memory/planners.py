@@ -15,6 +15,7 @@ from edgexf.memory.exact import plan_exact
 from edgexf.memory.greedy_by_conflicts import plan_greedy_by_conflicts
 from edgexf.memory.greedy_by_size import align_up, plan_greedy_by_size
 from edgexf.memory.lifetimes import Buffer
+from edgexf.memory.verify import verify_plan
 
 PLANNERS: dict[str, Callable[..., object]] = {
     "greedy_by_size": plan_greedy_by_size,
@@ -35,9 +36,6 @@ def best_plan(
     best plan so far as its hint and upper bound, and adds "optimal" and "status" to its results, or
     is {"skipped": reason} when it returns None. The smallest arena wins; ties go to the earlier planner.
     """
-    # imported here: plan.py may come to use best_plan, and the import must not be circular
-    from edgexf.memory.plan import verify_plan
-
     names = list(PLANNERS) if planners is None else [n for n in PLANNERS if n in planners]
     unknown = set(planners or ()) - set(PLANNERS)
     if unknown or not names:

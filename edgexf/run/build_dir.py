@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 
 from edgexf.build_output import verify_build
-from edgexf.datasets import read_arrays
+from edgexf.datasets import as_samples, read_arrays
 from edgexf.errors import DataError, EdgexfError, RunError
 from edgexf.ir.graph import DTYPES
 from edgexf.run.common import RunResult
 from edgexf.run.host import run_host
 from edgexf.run.qemu import run_qemu
 from edgexf.run.report_schema import check_report
-from edgexf.run.vectors import Agreement, TestVectors, as_samples, compare, encode_inputs
+from edgexf.run.vectors import Agreement, TestVectors, compare, encode_inputs
 from edgexf.targets.boards import load_board
 
 REPORT_FILE = "report.json"

@@ -33,7 +33,7 @@ def instructions_per_tick(emulator: Emulator) -> int | float:
 
 
 def qemu_command(board: Board, elf: Path) -> list[str]:
-    emulator = _emulator(board)
+    emulator = board_emulator(board)
     return [
         find_tool("qemu-system-arm"),
         "-icount", ICOUNT,
@@ -56,21 +56,21 @@ def run_qemu(
     profile_ops: int | None = None,
 ) -> RunResult:
     """profile_ops: elf is a profile build of a model with that many ops (see run_vectors)."""
-    emulator = _emulator(board)
-    _check_linked_for(elf, board, emulator)
+    emulator = board_emulator(board)
+    check_linked_for(elf, board, emulator)
     what = f"{elf} on {emulator.machine} (QEMU)"
     cmd = qemu_command(board, elf)
     result = run_vectors(cmd, what, input_bytes, output_bytes_per_sample, timeout, profile_ops)
     return result.with_instructions(instructions_per_tick(emulator))
 
 
-def _emulator(board: Board) -> Emulator:
+def board_emulator(board: Board) -> Emulator:
     if board.emulator is None:
         raise RunError(f"board {board.name} has no [emulator] table ({board.path}): it cannot run in QEMU")
     return board.emulator
 
 
-def _check_linked_for(elf: Path, board: Board, emulator: Emulator) -> None:
+def check_linked_for(elf: Path, board: Board, emulator: Emulator) -> None:
     # An image linked at the board's own flash address would boot nothing on the machine: say so
     # instead of letting QEMU fault or spin until the timeout.
     with open(elf, "rb") as f:

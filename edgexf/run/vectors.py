@@ -18,34 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from edgexf.compress.qmath import dequantize, quantize
-from edgexf.errors import DataError
 from edgexf.ir.graph import DTYPES, QParams
 
 FLOAT_RTOL = 1e-4
 VECTORS_FILE = "test_vectors.npz"
-
-
-def as_samples(x: np.ndarray, shape: tuple[int, ...], what: str) -> np.ndarray:
-    """x as (S, *shape): a batch of samples, or one sample, each with or without the leading batch-1 axis."""
-    x = np.asarray(x)
-    forms = {tuple(shape), tuple(shape[1:]) if shape and shape[0] == 1 else tuple(shape)}
-    if tuple(x.shape) not in forms and tuple(x.shape[1:]) not in forms:
-        raise DataError(
-            f"{what}: shape {list(x.shape)} does not hold samples of the model's input {list(shape)}"
-        )
-    if not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating) or x.dtype == np.bool_):
-        raise DataError(f"{what}: dtype {x.dtype} is not real numbers (give floats or integers)")
-    with np.errstate(over="ignore"):  # a float64 past float32's range becomes inf, refused below
-        x = np.ascontiguousarray(x, np.float32).reshape((-1,) + tuple(shape))
-    if len(x) == 0:
-        raise DataError(f"{what}: holds no samples")
-    bad = ~np.isfinite(x.reshape(len(x), -1)).all(axis=1)
-    if bad.any():  # NaN would pass through the int8 input's rounding as a plausible code
-        raise DataError(
-            f"{what}: {int(bad.sum())} of {len(x)} samples hold NaN or inf (the first: sample "
-            f"{int(np.flatnonzero(bad)[0])}); edgexf needs finite inputs"
-        )
-    return x
 
 
 def _params(io: dict) -> QParams | None:

@@ -27,7 +27,7 @@ from edgexf.errors import BoardError, DoesNotFitError
 from edgexf.targets.arena import ArenaPlacement, arena_overflows, check_stand_in
 from edgexf.targets.boards import Board, MemoryTier
 from edgexf.targets.tiers import EXTERNAL_SECTION
-from edgexf.targets.toolchain import _does_not_fit
+from edgexf.targets.toolchain import does_not_fit
 
 if TYPE_CHECKING:  # annotations only: the command line imports this module for its --weights help
     from edgexf.ir.graph import Graph
@@ -159,7 +159,7 @@ def check_fits_estimate(
     if over:
         weights = placement.internal_bytes + placement.external_bytes
         raise DoesNotFitError(
-            f"{_does_not_fit(board, over)}\n{breakdown(weights, plan, g, placement, arena)}\n"
+            f"{does_not_fit(board, over)}\n{breakdown(weights, plan, g, placement, arena)}\n"
             "  (at least: code and the C library need a little more)"
         )
     check_stand_in(board, arena, plan.arena_bytes)

@@ -10,7 +10,7 @@ smaller (emulator_size: mps2-an500 has no 8 MB left for the kit's SDRAM, only 3 
 On the board, such a memory is often unreadable until the firmware sets it up (a QSPI flash must be put
 in memory-mapped mode, an SDRAM initialized by the FMC): `setup` names the C file that does it,
 firmware/bsp/external/<setup>.c, which edgexf builds into the board's evaluation firmware whenever a
-build places weights or the arena there (edgexf/targets/eval_build.py; the driver's bsp_init calls it
+build places weights or the arena there (edgexf/eval/build.py; the driver's bsp_init calls it
 through bsp_external_setup, firmware/bsp/bsp.h).
 """
 

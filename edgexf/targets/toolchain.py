@@ -117,7 +117,7 @@ def run_compiler(
         return
     overflows = {m[1]: int(m[2]) for m in _OVERFLOW.finditer(result.stderr)}
     if board is not None and overflows:
-        raise _does_not_fit(board, overflows)
+        raise does_not_fit(board, overflows)
     raise ToolchainError(f"{what} failed:\n{result.stderr[-_ERROR_TAIL_CHARS:]}")
 
 
@@ -301,7 +301,7 @@ def _has_section(elf: Path, name: str) -> bool:
         return section is not None and section["sh_size"] > 0
 
 
-def _does_not_fit(board: Board, overflows: dict[str, int]) -> DoesNotFitError:
+def does_not_fit(board: Board, overflows: dict[str, int]) -> DoesNotFitError:
     """The error for a linker region overflow: which memory, by how much, and what would help.
 
     `overflows` maps the linker's region name (FLASH, RAM, EXTFLASH, EXTRAM) to its "overflowed by N
@@ -337,7 +337,7 @@ def _does_not_fit(board: Board, overflows: dict[str, int]) -> DoesNotFitError:
     needed_flash = capacity["FLASH"] + overflows.get("FLASH", 0)
     if "EXTFLASH" in overflows:
         needed_flash += capacity["EXTFLASH"] + overflows["EXTFLASH"]
-    fits = _boards_with(needed_flash, capacity["RAM"] + overflows.get("RAM", 0))
+    fits = boards_with(needed_flash, capacity["RAM"] + overflows.get("RAM", 0))
     hints = []
     if "FLASH" in overflows and tier is not None:
         hints.append(f"--weights external puts all the weights in {tier.describe()}")
@@ -362,7 +362,7 @@ def _does_not_fit(board: Board, overflows: dict[str, int]) -> DoesNotFitError:
     return error
 
 
-def _boards_with(needed_flash: int, needed_ram: int) -> list[str]:
+def boards_with(needed_flash: int, needed_ram: int) -> list[str]:
     """Boards with that much flash, counting an external flash for weights, and RAM. Code size differs
     a little between cores and FPUs, and weights fill an external flash only in whole tensors: a hint,
     not a promise."""

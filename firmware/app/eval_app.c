@@ -13,7 +13,7 @@
 
 #include "bsp.h"
 #include "eval_frame.h"
-#include "eval_info.h" /* written by edgexf/targets/eval_build.py: EVAL_BOARD_NAME, EVAL_MODEL_INFO_JSON */
+#include "eval_info.h" /* written by edgexf/eval/build.py: EVAL_BOARD_NAME, EVAL_MODEL_INFO_JSON */
 #include "log_num.h"   /* fmt_i64 only */
 #include "model.h"
 #include "startup.h"

@@ -5,7 +5,7 @@
  * It runs one sample after another until stdin ends (a model whose inputs hold no bytes runs once). Exit status:
  * 0 after at least one whole sample; 2 if stdin ends inside a sample or holds none; 3 if edgexf_run()
  * fails. It uses only the generated model's API (model.h), so it builds around any model directory;
- * edgexf.frontends.onnx_conformance runs it on the ONNX backend test cases.
+ * edgexf.eval.onnx_conformance runs it on the ONNX backend test cases.
  */
 #include <stdint.h>
 #include <stdio.h>

@@ -16,13 +16,13 @@ from edgexf.cli import main
 from edgexf.compress.calibrate import calibrate
 from edgexf.compress.qmath import dequantize, quantize
 from edgexf.compress.quantize import quantize_graph
+from edgexf.datasets import as_samples
 from edgexf.frontends import load_model
 from edgexf.ir.ops_q import Q_OPS
 from edgexf.ir.reference import run_reference
 from edgexf.passes.fold_constants import fold_constants
 from edgexf.passes.remove_dead_ops import remove_dead_ops
 from edgexf.run.build_dir import run_build
-from edgexf.run.vectors import as_samples
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"

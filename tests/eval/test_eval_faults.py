@@ -15,6 +15,7 @@ from eval.proxy import Proxy
 
 from edgexf.cli import main as edgexf_main
 from edgexf.errors import LinkError
+from edgexf.eval.build import build_eval_firmware
 from edgexf.eval.emulator import EmulatedBoard
 from edgexf.eval.evaluate import EvalOptions, evaluate
 from edgexf.eval.model_info import model_info_from_report
@@ -22,7 +23,6 @@ from edgexf.eval.results import read_results
 from edgexf.eval.summary import format_report
 from edgexf.run.build_dir import read_report
 from edgexf.targets.boards import load_board
-from edgexf.targets.eval_build import build_eval_firmware
 
 pytestmark = pytest.mark.qemu
 

@@ -22,6 +22,7 @@ from firmware.eval_client import Client
 from edgexf.datasets import save_npz
 from edgexf.errors import BoardError, RunError, ToolchainError
 from edgexf.eval import protocol
+from edgexf.eval.build import build_eval_builds, build_eval_firmware
 from edgexf.eval.emulator import EmulatedBoard
 from edgexf.eval.model_info import model_hash, model_info_from_report
 from edgexf.eval.protocol import CounterKind, DeviceInfo, Hello, Type
@@ -31,7 +32,6 @@ from edgexf.run.build_dir import read_report, run_build
 from edgexf.run.qemu import instructions_per_tick, run_qemu
 from edgexf.run.vectors import TestVectors, encode_inputs
 from edgexf.targets.boards import load_board
-from edgexf.targets.eval_build import build_eval_builds, build_eval_firmware
 from edgexf.targets.size import elf_sizes
 from edgexf.targets.toolchain import build_firmware
 

@@ -18,7 +18,7 @@ import pytest
 from edgexf.errors import RunError
 from edgexf.ir.kernel_choice import DSP_BLOCK_ROWS, DSP_OPS, attention_scratch, resolve
 from edgexf.resources import firmware_dir
-from edgexf.targets import kernel_check
+from edgexf.run import kernel_check
 from edgexf.targets.boards import load_board
 
 PATCH = "exf_patch_embed_s8_w16"

@@ -17,7 +17,7 @@ from edgexf.cli import main
 from edgexf.compress.lowrank import decompose, lowrank_summary
 from edgexf.fit.cli_fit import parse_bytes
 from edgexf.fit.search import FitError, arch_space, candidates
-from edgexf.frontends import _from_program, load_model
+from edgexf.frontends import from_program, load_model
 from edgexf.models.vit import ViT
 from edgexf.targets.boards import load_board
 from edgexf.targets.size import elf_sizes
@@ -157,11 +157,11 @@ def test_lowrank_summary_for_report_json():
     model = ViT(CONFIG).eval()
     small, plan = decompose(model, budget_fraction=0.5)
     ep = torch.export.export(small, (torch.zeros(1, 1, 8, 8),))
-    entry = lowrank_summary(_from_program(ep, "m", "m").graph)
+    entry = lowrank_summary(from_program(ep, "m", "m").graph)
     ranks = {layer["name"]: layer["rank"] for layer in plan["layers"] if layer["rank"] is not None}
     assert {layer["name"]: layer["rank"] for layer in entry["layers"]} == ranks
     assert entry["bytes_saved"]["int8"] == plan["bytes_saved"]["int8"]
     assert (
-        lowrank_summary(_from_program(torch.export.export(model, (torch.zeros(1, 1, 8, 8),)), "m", "m").graph)
+        lowrank_summary(from_program(torch.export.export(model, (torch.zeros(1, 1, 8, 8),)), "m", "m").graph)
         is None
     )

@@ -13,8 +13,9 @@ from edgexf.ir.graph import Graph, Op, Tensor
 from edgexf.memory.exact import plan_exact
 from edgexf.memory.greedy_by_size import align_up
 from edgexf.memory.lifetimes import Buffer, buffers
-from edgexf.memory.plan import ALIGNMENT, PlanError, verify_plan
+from edgexf.memory.plan import ALIGNMENT
 from edgexf.memory.planners import PLANNERS
+from edgexf.memory.verify import PlanError, verify_plan
 
 
 @st.composite

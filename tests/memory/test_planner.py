@@ -11,7 +11,8 @@ from model_helpers import to_graph
 
 from edgexf.memory.greedy_by_size import plan_greedy_by_size
 from edgexf.memory.lifetimes import Buffer, buffers, lower_bound
-from edgexf.memory.plan import ALIGNMENT, PlanError, plan_memory, verify_plan
+from edgexf.memory.plan import ALIGNMENT, plan_memory
+from edgexf.memory.verify import PlanError, verify_plan
 from edgexf.models.vit import ViT, ViTConfig
 
 

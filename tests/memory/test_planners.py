@@ -17,8 +17,9 @@ from edgexf.memory.exact import MAX_EXACT_BUFFERS, maximal_live_sets, plan_exact
 from edgexf.memory.greedy_by_conflicts import plan_greedy_by_conflicts
 from edgexf.memory.greedy_by_size import align_up, plan_greedy_by_size
 from edgexf.memory.lifetimes import Buffer, lower_bound
-from edgexf.memory.plan import ALIGNMENT, verify_plan
+from edgexf.memory.plan import ALIGNMENT
 from edgexf.memory.planners import PLANNERS, best_plan
+from edgexf.memory.verify import verify_plan
 
 EXACT_S = 1.0  # small deterministic budgets keep the file fast; the hard random sets stop at the limit
 
@@ -205,7 +206,7 @@ def test_exact_skips_above_max_buffers_and_without_ortools(monkeypatch):
 
 def test_best_plan_raises_on_a_planner_bug(monkeypatch):
     from edgexf.memory import planners
-    from edgexf.memory.plan import PlanError
+    from edgexf.memory.verify import PlanError
 
     bufs = [Buffer("a", ("a",), 100, 0, 2), Buffer("b", ("b",), 50, 1, 3)]
     monkeypatch.setitem(planners.PLANNERS, "greedy_by_conflicts", lambda bufs, alignment: {"a": 0, "b": 0})

@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from edgexf.datasets import as_samples
 from edgexf.errors import DataError
-from edgexf.run.vectors import TestVectors, as_samples, compare
+from edgexf.run.vectors import TestVectors, compare
 
 SHAPE = (1, 1, 8, 8)
 

@@ -16,11 +16,11 @@ from elftools.elf.sections import SymbolTableSection
 from shared_builds import disco_builds
 
 from edgexf.errors import EdgexfError
+from edgexf.eval.build import build_eval_builds, build_eval_firmware
 from edgexf.eval.model_info import model_info_from_report
 from edgexf.resources import boards_dir, firmware_dir
 from edgexf.run.build_dir import read_report
 from edgexf.targets.boards import load_board
-from edgexf.targets.eval_build import build_eval_builds, build_eval_firmware
 from edgexf.targets.toolchain import COMMON_CFLAGS
 
 FLASH, QSPI, RAM = (0x08000000, 1 << 20), (0x90000000, 16 << 20), (0x20000000, 320 << 10)

@@ -22,7 +22,7 @@ from edgexf.resources import firmware_dir
 from edgexf.run.build_dir import read_report
 from edgexf.targets.arena import ArenaPlacement, arena_overflows, check_arena_mode, check_stand_in
 from edgexf.targets.boards import load_board
-from edgexf.targets.toolchain import COMMON_CFLAGS, _does_not_fit
+from edgexf.targets.toolchain import COMMON_CFLAGS, does_not_fit
 
 SDRAM, SDRAM_ON_QEMU = (0xC0000000, 8 << 20), (0x20100000, 3 << 20)
 QSPI = (0x90000000, 16 << 20)
@@ -144,7 +144,7 @@ def test_an_arena_over_the_sdram_or_its_stand_in_does_not_fit() -> None:
     check_stand_in(board, arena, 3 << 20)  # exactly what QEMU holds
     with pytest.raises(DoesNotFitError, match=r"holds 3,145,728 B of it at 0x20100000 .* over by 16 B"):
         check_stand_in(board, arena, (3 << 20) + 16)
-    message = str(_does_not_fit(board, {"EXTRAM": 16}))
+    message = str(does_not_fit(board, {"EXTRAM": 16}))
     assert "external 'sdram' (sdram, 8 MB at 0xc0000000): needs 8,388,624 B" in message
-    message = str(_does_not_fit(board, {"RAM": 16}))
+    message = str(does_not_fit(board, {"RAM": 16}))
     assert "--arena external puts the arena in external 'sdram'" in message

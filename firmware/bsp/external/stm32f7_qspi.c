@@ -40,7 +40,7 @@
 #include "bsp.h"
 #include "stm32f7.h"
 
-const char *stm32f7_qspi_setup(uint32_t hclk_hz); /* called by bsp_external_setup (eval_build.py) */
+const char *stm32f7_qspi_setup(uint32_t hclk_hz); /* called by bsp_external_setup (edgexf/eval/build.py) */
 
 /* ---- the kit's wiring (32F746GDISCOVERY schematic; openocd's board script uses the same) --------- */
 typedef struct {

@@ -38,7 +38,7 @@
 #include "bsp.h"
 #include "stm32f7.h"
 
-const char *stm32f7_sdram_setup(uint32_t hclk_hz); /* called by bsp_external_setup (eval_build.py) */
+const char *stm32f7_sdram_setup(uint32_t hclk_hz); /* called by bsp_external_setup (edgexf/eval/build.py) */
 
 /* ---- the kit's wiring (32F746GDISCOVERY schematic): every pin on AF12 (FMC) ----------------------- */
 typedef struct {

@@ -215,7 +215,7 @@ def setup_source(setups: tuple[Path, ...]) -> str:
     them, and returning the first failure's note."""
     names = [f"{path.stem}_setup" for path in setups]
     return (
-        "/* Written by edgexf compile (edgexf/targets/eval_build.py): the external memories this build\n"
+        "/* Written by edgexf compile (edgexf/eval/build.py): the external memories this build\n"
         " * uses, set up in the board file's order (firmware/bsp/external/). */\n"
         '#include <stdint.h>\n\n#include "bsp.h"\n\n'
         + "".join(f"const char *{name}(uint32_t hclk_hz);\n" for name in names)
@@ -235,7 +235,7 @@ def info_header(board_name: str, model_info_json: bytes) -> str:
     text = model_info_json.decode()
     lines = [_c_string(text[i : i + _C_STRING_LINE]) for i in range(0, len(text), _C_STRING_LINE)]
     return (
-        "/* Written by edgexf compile (edgexf/targets/eval_build.py): what the evaluation firmware says\n"
+        "/* Written by edgexf compile (edgexf/eval/build.py): what the evaluation firmware says\n"
         " * about itself (DEVICE_INFO's board name, MODEL_INFO's JSON). */\n"
         "#ifndef EDGEXF_EVAL_INFO_H\n#define EDGEXF_EVAL_INFO_H\n\n"
         f"#define EVAL_BOARD_NAME {_c_string(board_name)}\n\n"

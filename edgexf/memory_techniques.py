@@ -7,6 +7,10 @@
 
 Each row is planned by every planner, the exact one with a short budget (TECHNIQUE_EXACT_S).
 The graph input (the image) is counted in every row, as it occupies the arena like any activation.
+
+It sits above memory/ and passes/ (beside compile_report.py), not in memory/: it runs the fusion pass
+with its kinds switched on one by one and plans each result, a comparison across two stages for the
+report and benchmarks/memory.py. The planner itself needs only the IR.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """ONNX backend node tests through the whole compiler: each case's model becomes C, runs, and is compared.
 
-    python -m edgexf.frontends.onnx_conformance [--ops Add,Mul,...] [--jobs N] [--json] [--keep DIR]
+    python -m edgexf.eval.onnx_conformance [--ops Add,Mul,...] [--jobs N] [--json] [--keep DIR]
 
 prints a table per op (or JSON lines) and exits with 1 if any case failed.
 

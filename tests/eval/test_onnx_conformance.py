@@ -1,5 +1,5 @@
 """The ONNX backend node tests of the ops edgexf imports, through the whole compiler and host gcc
-(edgexf/frontends/onnx_conformance.py): none may fail, and at least as many pass as when last counted.
+(edgexf/eval/onnx_conformance.py): none may fail, and at least as many pass as when last counted.
 
 A case edgexf refuses at import (an int8 input, a double, an op used in training mode) is fine; a case
 that compiles to a wrong answer, or that a later stage refuses or crashes on, is a bug. About 35 s on 2
@@ -17,7 +17,7 @@ import onnx
 import pytest
 
 from edgexf.errors import ModelLoadError, UnsupportedOpError
-from edgexf.frontends import onnx_conformance as conf
+from edgexf.eval import onnx_conformance as conf
 
 # Cases known to fail, each with why: keep this small, remove an entry once it passes or is refused, and
 # tell the lead about every entry. Empty when last counted.

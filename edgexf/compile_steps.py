@@ -11,10 +11,9 @@ from edgexf.compress.agreement import agreement
 from edgexf.compress.calibrate import calibrate
 from edgexf.compress.layer_errors import layer_errors
 from edgexf.compress.quantize import quantize_graph
-from edgexf.datasets import load_npz
+from edgexf.datasets import as_samples, load_npz
 from edgexf.ir.graph import Graph
 from edgexf.passes.lowrank_linear import lowrank_linear
-from edgexf.run.vectors import as_samples
 
 LAYER_ERROR_SAMPLES = 256  # calibration samples the per-layer error report runs
 
