@@ -16,7 +16,7 @@ from edgexf.codegen.kernels import (
     reduce_axis,
 )
 from edgexf.ir.graph import Op
-from edgexf.ir.ops_math import conv1d_geometry
+from edgexf.ir.ops_math import MATH_OPS, conv1d_geometry
 
 
 def _softplus(c: EmitContext, op: Op) -> KernelCall:
@@ -53,17 +53,10 @@ def _where(c: EmitContext, op: Op) -> KernelCall:
 
 
 MATH_KERNELS = {
-    "exp": _unary("exf_exp_f32"),
-    "silu": _unary("exf_silu_f32"),
+    **{t: _unary(d.c_function) for t, d in MATH_OPS.items() if d.c_function},  # exp, silu, ...: y = f(x)
     "softplus": _softplus,
-    "sigmoid": _unary("exf_sigmoid_f32"),
-    "tanh": _unary("exf_tanh_f32"),
-    "rsqrt": _unary("exf_rsqrt_f32"),
-    "sqrt": _unary("exf_sqrt_f32"),
     "sum": reduce_axis("exf_sum_f32"),
     "conv1d": _conv1d,
-    "erf": _unary("exf_erf_f32"),
-    "log": _unary("exf_log_f32"),
     "cumsum": _cumsum,
     "where": _where,
 }
