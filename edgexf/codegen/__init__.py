@@ -1,6 +1,13 @@
-"""C code generation. Importing the package registers every kernel table (float and integer)."""
+"""C code generation. Every emitter table joins the kernel registry (kernels.KERNELS) here, in one place:
+importing any codegen module imports this first, so emit() always sees all of them."""
 
-from edgexf.codegen import kernels_fused as _kernels_fused  # noqa: F401  (registers the fused emitters)
-from edgexf.codegen import kernels_math as _kernels_math  # noqa: F401  (registers the math emitters)
-from edgexf.codegen import kernels_q as _kernels_q  # noqa: F401  (registers the integer emitters)
-from edgexf.codegen import kernels_select as _kernels_select  # noqa: F401  (max, maximum, pad, isnan)
+from edgexf.codegen.kernels import register
+from edgexf.codegen.kernels_fused import FUSED_KERNELS
+from edgexf.codegen.kernels_math import MATH_KERNELS
+from edgexf.codegen.kernels_q import Q_KERNELS
+from edgexf.codegen.kernels_select import SELECT_KERNELS
+
+register(Q_KERNELS)  # the integer ops of edgexf/ir/ops_q.py
+register(FUSED_KERNELS)  # float and int8 fused ops (edgexf/ir/ops_fused.py)
+register(MATH_KERNELS)  # float math for recurrent and ONNX models (edgexf/ir/ops_math.py)
+register(SELECT_KERNELS, any_dtype=True)  # max, maximum, pad, isnan, compare: any value dtype

@@ -361,7 +361,7 @@ CHECKS_DTYPES: set[str] = set()  # op types whose emitter picks its kernel by dt
 
 
 def register(table: dict[str, Callable[[EmitContext, Op], KernelCall]], any_dtype: bool = False) -> None:
-    """Add emitters for more op types (the integer kernels register theirs: edgexf/codegen/kernels_q.py);
+    """Add emitters for more op types (edgexf/codegen/__init__.py adds each kernel module's table);
     any_dtype: the emitters take other dtypes than float32 and check them themselves."""
     KERNELS.update(table)
     if any_dtype:

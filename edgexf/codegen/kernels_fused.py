@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from edgexf.codegen.kernels import EmitContext, KernelCall, c_float, c_ident, register
+from edgexf.codegen.kernels import EmitContext, KernelCall, c_float, c_ident
 from edgexf.codegen.kernels_q import CTYPE
 from edgexf.ir.graph import Op
 from edgexf.ir.kernel_choice import WIDE_LINEARS, uses_dsp, uses_wide
@@ -139,15 +139,13 @@ def _q_patch_embed(c: EmitContext, op: Op) -> KernelCall:
     return _call("exf_patch_embed_s8", *args, statics=statics)
 
 
-register(
-    {
-        "ln_linear": _ln_linear,
-        "q_ln_linear": _q_ln_linear,
-        "attention": _attention,
-        "q_attention": _q_attention,
-        "token_mlp": _token_mlp,
-        "q_token_mlp": _q_token_mlp,
-        "patch_embed": _patch_embed,
-        "q_patch_embed": _q_patch_embed,
-    }
-)
+FUSED_KERNELS = {
+    "ln_linear": _ln_linear,
+    "q_ln_linear": _q_ln_linear,
+    "attention": _attention,
+    "q_attention": _q_attention,
+    "token_mlp": _token_mlp,
+    "q_token_mlp": _q_token_mlp,
+    "patch_embed": _patch_embed,
+    "q_patch_embed": _q_patch_embed,
+}

@@ -14,10 +14,9 @@ from edgexf.codegen.kernels import (
     c_float,
     conv2d_call,
     reduce_axis,
-    register,
 )
 from edgexf.ir.graph import Op
-from edgexf.ir.ops_math import conv1d_geometry
+from edgexf.ir.ops_math import MATH_OPS, conv1d_geometry
 
 
 def _softplus(c: EmitContext, op: Op) -> KernelCall:
@@ -53,20 +52,11 @@ def _where(c: EmitContext, op: Op) -> KernelCall:
     return KernelCall([f"exf_where_f32({ptrs}, {loops});"], decls, ["exf_where_f32"])
 
 
-register(
-    {
-        "exp": _unary("exf_exp_f32"),
-        "silu": _unary("exf_silu_f32"),
-        "softplus": _softplus,
-        "sigmoid": _unary("exf_sigmoid_f32"),
-        "tanh": _unary("exf_tanh_f32"),
-        "rsqrt": _unary("exf_rsqrt_f32"),
-        "sqrt": _unary("exf_sqrt_f32"),
-        "sum": reduce_axis("exf_sum_f32"),
-        "conv1d": _conv1d,
-        "erf": _unary("exf_erf_f32"),
-        "log": _unary("exf_log_f32"),
-        "cumsum": _cumsum,
-        "where": _where,
-    }
-)
+MATH_KERNELS = {
+    **{t: _unary(d.c_function) for t, d in MATH_OPS.items() if d.c_function},  # exp, silu, ...: y = f(x)
+    "softplus": _softplus,
+    "sum": reduce_axis("exf_sum_f32"),
+    "conv1d": _conv1d,
+    "cumsum": _cumsum,
+    "where": _where,
+}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from edgexf.codegen.kernels import EmitContext, KernelCall, broadcast_loops, matmul_layout, register
+from edgexf.codegen.kernels import EmitContext, KernelCall, broadcast_loops, matmul_layout
 from edgexf.ir.graph import Op
 from edgexf.ir.kernel_choice import uses_dsp, uses_wide
 from edgexf.ir.opdef import ConvGeometry
@@ -151,19 +151,17 @@ def _requant(c: EmitContext, op: Op) -> KernelCall:
     return _call("exf_requant_q", *args, at["in_zp"], at["mult"], at["shift"], at["out_zp"])
 
 
-register(
-    {
-        "q_linear": _linear,
-        "q_linear_q": _linear_q,
-        "q_conv2d": _conv2d,
-        "q_conv1d": _conv1d,
-        "q_matmul": _matmul,
-        "q_lut": _lut,
-        "q_softmax": _softmax,
-        "q_layernorm": _layernorm,
-        "q_add": _add,
-        "q_mul": _mul,
-        "q_mean": _mean,
-        "q_requant": _requant,
-    }
-)
+Q_KERNELS = {
+    "q_linear": _linear,
+    "q_linear_q": _linear_q,
+    "q_conv2d": _conv2d,
+    "q_conv1d": _conv1d,
+    "q_matmul": _matmul,
+    "q_lut": _lut,
+    "q_softmax": _softmax,
+    "q_layernorm": _layernorm,
+    "q_add": _add,
+    "q_mul": _mul,
+    "q_mean": _mean,
+    "q_requant": _requant,
+}

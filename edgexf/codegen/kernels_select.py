@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-from edgexf.codegen.kernels import EmitContext, KernelCall, _refuse, _static, broadcast_loops, register
+from edgexf.codegen.kernels import EmitContext, KernelCall, _refuse, _static, broadcast_loops
 from edgexf.ir.graph import Op
 from edgexf.ir.ops_select import VALUE_TYPES
 
@@ -87,6 +87,4 @@ def _compare(c: EmitContext, op: Op) -> KernelCall:
     return KernelCall([call], decls, ["exf_compare_q"])
 
 
-register(
-    {"max": _max, "maximum": _maximum, "pad": _pad, "isnan": _isnan, "compare": _compare}, any_dtype=True
-)
+SELECT_KERNELS = {"max": _max, "maximum": _maximum, "pad": _pad, "isnan": _isnan, "compare": _compare}

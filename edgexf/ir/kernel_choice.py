@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from edgexf.ir.cores import has_dsp
 from edgexf.ir.graph import Op
 
 # firmware/kernels/edgexf_kernels.h EXF_DSP_BLOCK_ROWS (tests/firmware checks they agree)
@@ -22,8 +23,6 @@ DSP_OPS = ("q_linear", "q_ln_linear", "q_token_mlp", "q_attention")  # the int8 
 # int8 ops whose only fast kernel takes int16 weights (exf_linear_q_w16, exf_patch_embed_s8_w16):
 # portable unless widened
 WIDE_ONLY = ("q_linear_q", "q_patch_embed")
-# Cores with the DSP extension (SMLAD, SXTB16): Armv7E-M and Armv8-M Mainline with DSP
-DSP_CORES = ("cortex-m4", "cortex-m7", "cortex-m33", "cortex-m35p", "cortex-m55", "cortex-m85")
 CHOICES = ("auto", "portable", "dsp")
 WEIGHT_CHOICES = ("auto", "int8", "int16")  # --dsp-weights
 WIDE_SHIFTS = (33, 53)  # exf_linear_s8_w16's requantization (SMMLA) covers these shifts
@@ -118,5 +117,5 @@ def resolve(choice: str, core: str) -> str:
     if choice not in CHOICES:
         raise ValueError(f"kernels must be one of {', '.join(CHOICES)}, not {choice!r}")
     if choice == "auto":
-        return "dsp" if core in DSP_CORES else "portable"
+        return "dsp" if has_dsp(core) else "portable"
     return choice

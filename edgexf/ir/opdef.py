@@ -27,6 +27,12 @@ class OpDef:
     alias: Alias | None = None  # which input output 0 may overwrite (token overwriting)
     # scratch(op, input specs) -> bytes of working memory the kernel needs while it runs (fused ops)
     scratch: Callable[[Op, list[Spec | None]], int] | None = None
+    # An elementwise float op's C kernel, exf_<op>_f32(x, y, n): its emitter is made from this name
+    # (edgexf/codegen/kernels_math.py); empty where the op has an emitter of its own
+    c_function: str = ""
+    # An elementwise op's int8 form: the float64 function (of the dequantized codes and the op) that the
+    # quantization pass tabulates into a q_lut (edgexf/ir/int8_tables.py)
+    int8_table: Callable[[np.ndarray, Op], np.ndarray] | None = None
 
 
 def nbytes(spec: Spec) -> int:

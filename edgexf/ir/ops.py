@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from edgexf.ir import int8_tables as T
 from edgexf.ir import kernels_ref as K
 from edgexf.ir.graph import Graph, GraphError, Op
 from edgexf.ir.opdef import (
@@ -248,8 +249,9 @@ OPS: dict[str, OpDef] = {
         lambda op, a, s: [K.gelu_f32(a[0], op.attrs["approximate"])],
         doc="GELU, approximate 'none' (erf) or 'tanh'",
         alias=_ELEMENTWISE,
+        int8_table=T.gelu,
     ),
-    "relu": OpDef(_same, lambda op, a, s: [K.relu_f32(a[0])], alias=_ELEMENTWISE),
+    "relu": OpDef(_same, lambda op, a, s: [K.relu_f32(a[0])], alias=_ELEMENTWISE, int8_table=T.relu),
     "add": OpDef(_binary_infer, _binary_ref(K.add_f32), doc="a + b with broadcasting", alias=_ELEMENTWISE),
     "sub": OpDef(_binary_infer, _binary_ref(K.sub_f32), doc="a - b with broadcasting", alias=_ELEMENTWISE),
     "mul": OpDef(_binary_infer, _binary_ref(K.mul_f32), doc="a * b with broadcasting", alias=_ELEMENTWISE),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from edgexf.ir import int8_tables as T
 from edgexf.ir import kernels_math_ref as KM
 from edgexf.ir.graph import GraphError, Op
 from edgexf.ir.opdef import (
@@ -40,8 +41,16 @@ def _same(op, s):
     return [s[0]]
 
 
-def _unary(fn, doc: str) -> OpDef:
-    return OpDef(_same, lambda op, a, s: [fn(a[0])], doc=doc, alias=_ELEMENTWISE)
+def _unary(fn, c_function: str, int8_table, doc: str) -> OpDef:
+    """An elementwise op: its reference fn, its C kernel c_function (x, y, n) and its int8 table."""
+    return OpDef(
+        _same,
+        lambda op, a, s: [fn(a[0])],
+        doc=doc,
+        alias=_ELEMENTWISE,
+        c_function=c_function,
+        int8_table=int8_table,
+    )
 
 
 def _softplus_ref(op, a, s):
@@ -139,21 +148,27 @@ def _where_ref(op, a, s):
 
 
 MATH_OPS: dict[str, OpDef] = {
-    "exp": _unary(KM.exp_f32, "exp; saturates at exf_expf's clamp [-87, 88] (~1.65e-38 .. ~1.65e38)"),
-    "silu": _unary(KM.silu_f32, "x * sigmoid(x) (SiLU, swish)"),
+    "exp": _unary(
+        KM.exp_f32,
+        "exf_exp_f32",
+        T.exp,
+        "exp; saturates at exf_expf's clamp [-87, 88] (~1.65e-38 .. ~1.65e38)",
+    ),
+    "silu": _unary(KM.silu_f32, "exf_silu_f32", T.silu, "x * sigmoid(x) (SiLU, swish)"),
     "softplus": OpDef(
         _same,
         _softplus_ref,
         doc="torch's softplus: x where beta x > threshold, else log(1 + exp(beta x)) / beta (attrs beta, "
         "threshold), without overflow",
         alias=_ELEMENTWISE,
+        int8_table=T.softplus,
     ),
-    "sigmoid": _unary(KM.sigmoid_f32, "1 / (1 + exp(-x)), without overflow"),
-    "tanh": _unary(KM.tanh_f32, "tanh"),
-    "rsqrt": _unary(KM.rsqrt_f32, "1 / sqrt(x)"),
-    "sqrt": _unary(KM.sqrt_f32, "sqrt, correctly rounded"),
-    "erf": _unary(KM.erf_f32, "erf (as in exf_gelu_f32: max error ~1.5e-7 absolute)"),
-    "log": _unary(KM.log_f32, "natural log; -inf at 0, NaN below"),
+    "sigmoid": _unary(KM.sigmoid_f32, "exf_sigmoid_f32", T.sigmoid, "1 / (1 + exp(-x)), without overflow"),
+    "tanh": _unary(KM.tanh_f32, "exf_tanh_f32", T.tanh, "tanh"),
+    "rsqrt": _unary(KM.rsqrt_f32, "exf_rsqrt_f32", T.rsqrt, "1 / sqrt(x)"),
+    "sqrt": _unary(KM.sqrt_f32, "exf_sqrt_f32", T.sqrt, "sqrt, correctly rounded"),
+    "erf": _unary(KM.erf_f32, "exf_erf_f32", T.erf, "erf (as in exf_gelu_f32: max error ~1.5e-7 absolute)"),
+    "log": _unary(KM.log_f32, "exf_log_f32", T.log, "natural log; -inf at 0, NaN below"),
     "cumsum": OpDef(
         _cumsum_infer,
         _cumsum_ref,

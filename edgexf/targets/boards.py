@@ -51,7 +51,8 @@ The weights that do not fit the internal flash go to the first read-only externa
 (edgexf/targets/placement.py); `--arena external` puts the arena in the first read-write one (SDRAM;
 edgexf/targets/arena.py).
 
-Adding a board means adding a file; a new core or emulator machine is one line in a table below.
+Adding a board means adding a file; a new core is one line in edgexf/ir/cores.py,
+a new emulator machine one line in QEMU_MACHINES below.
 """
 
 from __future__ import annotations
@@ -64,21 +65,11 @@ from pathlib import Path
 from typing import Any
 
 from edgexf.errors import BoardError
+from edgexf.ir.cores import CORE_FPUS  # the one core table (also read by the kernel choice)
 from edgexf.resources import boards_dir, firmware_dir
 from edgexf.targets.board_table import Region, Table, no_overlap
 from edgexf.targets.tiers import MemoryTier, read_external
 
-# -mfpu values each core can be built with (GCC 12 names). "none": no FPU, soft-float calls.
-# "auto" lets -mcpu pick (the Cortex-M55's FPU comes with its MVE extension).
-CORE_FPUS: dict[str, tuple[str, ...]] = {
-    "cortex-m0": ("none",),
-    "cortex-m0plus": ("none",),
-    "cortex-m3": ("none",),
-    "cortex-m4": ("fpv4-sp-d16", "none"),
-    "cortex-m7": ("fpv5-sp-d16", "fpv5-d16", "none"),
-    "cortex-m33": ("fpv5-sp-d16", "none"),
-    "cortex-m55": ("auto", "none"),
-}
 DEFAULT_STACK_BYTES = 8192
 PROBES = {"openocd": str, "pyocd": str, "stlink": bool}
 OPENOCD_SCRIPT_DIRS = ("target/", "board/")  # the folders of openocd's own scripts a [probes] entry names
