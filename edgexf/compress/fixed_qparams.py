@@ -142,13 +142,8 @@ class _FileQuantizer(_Quantizer):
         # as TFLite: the product s_x * s_w in float32, divided by s_y in double
         real = (np.float32(sx) * sw).astype(np.float64) / np.float64(np.float32(sy))
         mult, shift = multiplier(real)
-        inputs = [
-            xq,
-            self.const(f"{w}.q", wq, QParams(tuple(float(s) for s in sw), 0, 0)),
-            self.const(f"{op.name}.bias", bias.astype(np.int32)),
-            self.const(f"{op.name}.mult", mult),
-            self.const(f"{op.name}.shift", shift),
-        ]
+        wp = QParams(tuple(float(s) for s in sw), 0, 0)
+        inputs = [xq, *self.dot_constants(op, wq, wp, bias, mult, shift)]
         attrs = {"out_zp": zy}
         if op.type == "conv2d":
             keep = {k: v for k, v in op.attrs.items() if k in ("stride", "padding", "groups", "dilation")}
