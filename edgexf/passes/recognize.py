@@ -16,10 +16,8 @@ The fused ops round differently from the chains (a few ulps), as the original fr
 
 from __future__ import annotations
 
-import numpy as np
-
-from edgexf.ir.graph import Graph, Op, Tensor
-from edgexf.passes.chains import Chains, affine_after, source
+from edgexf.ir.graph import Graph, Op
+from edgexf.passes.chains import Chains, Match, affine_after, rewrite, source
 from edgexf.passes.recognize_tflite import TFLITE_RULES
 
 SQRT_2, SQRT_HALF, SQRT_2_OVER_PI, GELU_C = 1.4142135, 0.70710677, 0.7978846, 0.044715
@@ -164,33 +162,28 @@ def _linear_bias(m: Chains, op: Op) -> tuple[Op, list[Op], dict] | None:
     return fused, [op, add], {"bias": value.reshape(n)}
 
 
-_RULES = (_layernorm, _gelu, _linear_bias, *TFLITE_RULES)
 _SLOTS = {"gamma": 1, "beta": 2, "bias": 2}
+
+
+def _rule(find):
+    """A recognizer, (op, chain, layer parameters) or None, as a rewrite rule: the parameters become
+    constants named after the op (`{op}.gamma`) in the input slots the op reads them from."""
+
+    def rule(m: Chains, at: Op) -> Match | None:
+        found = find(m, at)
+        if found is None:
+            return None
+        op, chain, params = found
+        for key, value in params.items():
+            op.inputs[_SLOTS[key]] = m.tensor(f"{op.name}.{key}", value.shape, value)
+        return Match(chain, [op])
+
+    return rule
+
+
+_RULES = tuple(_rule(find) for find in (_layernorm, _gelu, _linear_bias, *TFLITE_RULES))
 
 
 def recognize_patterns(graph: Graph) -> Graph:
     """Replace every chain above by its op; returns the new graph, verified."""
-    g = graph.copy()
-    while True:
-        m = Chains(g)
-        found = next((r for op in g.ops for rule in _RULES if (r := rule(m, op)) is not None), None)
-        if found is None:
-            return g.verify()
-        op, chain, params = found
-        for key, value in params.items():
-            name = g.fresh_name(f"{op.name}.{key}")
-            g.tensors[name] = Tensor(name, value.shape, "float32", np.ascontiguousarray(value, np.float32))
-            op.inputs[_SLOTS[key]] = name
-        _replace(g, op, chain)
-
-
-def _replace(g: Graph, new: Op, chain: list[Op]) -> None:
-    """Put `new` where the chain's last op was, drop the chain and the tensors nothing uses any more."""
-    gone = {id(op) for op in chain}
-    last = max(i for i, op in enumerate(g.ops) if id(op) in gone)
-    g.ops[last] = new
-    g.ops = [op for op in g.ops if id(op) not in gone or op is new]
-    used = set(g.entry_tensors()) | set(g.exit_tensors())
-    used |= {n for op in g.ops for n in (*op.inputs, *op.outputs) if n}
-    for name in [n for n in g.tensors if n not in used]:
-        del g.tensors[name]
+    return rewrite(graph, _RULES)[0]

@@ -182,7 +182,8 @@ def _sigmoid_gelu(m: Chains, sig: Op) -> tuple[Op, list[Op], dict] | None:
     reshaped_only = y not in m.exits and all(r.type == "reshape" for r in m.users.get(y, []))
     if not _closed(m, chain, y) or (m.shape(y) != m.shape(x) and not reshaped_only):
         return None
-    m.g.tensors[y].shape = m.shape(x)  # read by reshapes only, if it differed: it may take x's shape
+    if m.shape(y) != m.shape(x):
+        m.reshaped(y, m.shape(x))  # read by reshapes only: it may take x's shape
     return Op("gelu", sig.name, [x], [y], {"approximate": "tanh"}, source(chain)), chain, {}
 
 
