@@ -23,8 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+from edgexf.compress.groups import move_groups
 from edgexf.compress.qmath import LIMITS, SOFTMAX_OUT, multiplier, scalar_multiplier
-from edgexf.compress.quantize import QuantizedGraph, _Quantizer, move_groups
+from edgexf.compress.quantize import QuantizedGraph, _Quantizer
 from edgexf.errors import QuantizationError
 from edgexf.ir.graph import Graph, Op, QParams
 
@@ -153,10 +154,6 @@ class _FileQuantizer(_Quantizer):
 
 def quantize_with_file_params(graph: Graph, fq: FileQuant) -> QuantizedGraph:
     """The integer graph computing `graph` with the model file's own quantization (see module doc)."""
-    if len(graph.inputs) != 1:
-        raise QuantizationError("quantization handles single-input graphs only")
-    if graph.tensors[graph.inputs[0]].dtype != "float32":
-        raise QuantizationError("the graph is not a float32 graph (already quantized?)")
     qz = _FileQuantizer(graph, fq)
     qg = qz.run()
     return QuantizedGraph(qg, sorted(n for n in fq.int16 if n in qg.tensors))

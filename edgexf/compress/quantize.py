@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from edgexf.compress.calibrate import Ranges
+from edgexf.compress.groups import MOVES, move_groups
 from edgexf.compress.int16_select import has_scalar, select_int16
 from edgexf.compress.qmath import (
     LIMITS,
@@ -48,9 +49,6 @@ from edgexf.errors import QuantizationError
 from edgexf.ir.graph import Graph, Op, QParams, Tensor, source_module, unique_name
 from edgexf.ir.opdef import ConvGeometry
 
-# no arithmetic: every output value is an input value or a constant (a class token, a pad value), so the
-# outputs share the inputs' params; max, maximum and pad compare or place codes (edgexf/ir/ops_select.py)
-MOVES = ("reshape", "transpose", "slice", "concat", "gather", "broadcast", "max", "maximum", "pad")
 INT16_OUTPUTS = ("add", "sub")  # float ops whose integer form can write int16
 # ... and in a recurrent graph also these: q_linear_q (int16 in/out) has no DSP or fused kernel, so only
 # the recurrence, where the state's precision carries over every step, is worth it
@@ -67,43 +65,12 @@ class QuantizedGraph:
     int16_refused: dict[str, str] = field(default_factory=dict)  # chosen, but kept int8: why
 
 
-class _Groups:
-    """Union-find over tensor names."""
-
-    def __init__(self, names):
-        self.parent = {n: n for n in names}
-
-    def find(self, n: str) -> str:
-        while self.parent[n] != n:
-            self.parent[n] = self.parent[self.parent[n]]
-            n = self.parent[n]
-        return n
-
-    def union(self, a: str, b: str) -> None:
-        self.parent[self.find(a)] = self.find(b)
-
-    def members(self) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
-        for n in self.parent:
-            out.setdefault(self.find(n), []).append(n)
-        return out
-
-
-def move_groups(g: Graph) -> _Groups:
-    """Tensors joined by data movement (reshape, transpose, slice, ...): each group shares one scale."""
-    groups = _Groups(g.tensors)
-    for op in g.ops:
-        if op.type in MOVES:
-            for n in op.inputs + op.outputs:
-                if n:
-                    groups.union(n, op.outputs[0])
-        elif op.type == "compare" and not any(g.tensors[n].is_const for n in op.inputs):  # codes compared
-            groups.union(*op.inputs)
-    return groups
-
-
 class _Quantizer:
     def __init__(self, g: Graph, ranges: Ranges, int16: set[str]):
+        if len(g.inputs) != 1:
+            raise QuantizationError("quantization handles single-input graphs only")
+        if g.tensors[g.inputs[0]].dtype != "float32":
+            raise QuantizationError("the graph is not a float32 graph (already quantized?)")
         self.g, self.ranges = g, ranges
         self.tensors: dict[str, Tensor] = {}
         self.ops: list[Op] = []
@@ -407,10 +374,6 @@ class _Quantizer:
 
 def quantize_graph(graph: Graph, ranges: Ranges, int16: list[str] | tuple[str, ...] = ()) -> QuantizedGraph:
     """The integer graph computing `graph`, with activation ranges from calibration."""
-    if len(graph.inputs) != 1:
-        raise QuantizationError("quantization handles single-input graphs only")
-    if graph.tensors[graph.inputs[0]].dtype != "float32":
-        raise QuantizationError("the graph is not a float32 graph (already quantized?)")
     chosen = select_int16(graph, int16)
     qz = _Quantizer(graph, ranges, chosen)
     qg = qz.run()
