@@ -143,8 +143,8 @@ class _Quantizer:
 
     @staticmethod
     def owner(op: Op) -> str:
-        """What a table or a norm's constants are named after: the op's module and type
-        ("blocks.0.attn.softmax"), a LayerNorm its module ("blocks.0.norm1"); the op's name without one."""
+        """What a table is named after: the op's module and type ("blocks.0.attn.softmax"), a LayerNorm's
+        constants its module ("blocks.0.norm1", where gamma is no module's .weight); else the op's name."""
         module = source_module(op.source)
         if not module:
             return op.name
@@ -307,7 +307,7 @@ class _Quantizer:
         b = self.g.tensors[beta].data if beta else np.zeros(d)
         py = self.params[op.outputs[0]]
         G, B, eps_term, gshift = layernorm_constants(g, b, op.attrs["eps"], d, self.q(xq).scale, py)
-        base = self.owner(op)
+        base = gamma.removesuffix(".weight") if gamma.endswith(".weight") else self.owner(op)
         inputs = [xq, self.const(f"{base}.gamma", G), self.const(f"{base}.beta", B)]
         self.emit("q_layernorm", op, inputs, dict(eps_term=eps_term, gshift=gshift, out_zp=py.zero_point))
 

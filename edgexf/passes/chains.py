@@ -222,7 +222,9 @@ def _squeezed(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
 
 def affine_after(m: Chains, y: str, n: int, chain: list[Op]) -> tuple[str, dict]:
     """A normalized y's optional "* gamma" then "+ beta" (constants of n values): the new end and the
-    parameters (gamma of ones when only beta is there); the ops found are appended to chain."""
+    parameters (gamma of ones when only beta is there), each the constant's name where it already has
+    the shape (n,) (the model's own weight, blocks.0.norm1.weight) or its values; the ops found are
+    appended to chain."""
     params = {}
     for key, type in (("gamma", "mul"), ("beta", "add")):
         op = m.sole_user(y, type)
@@ -234,7 +236,8 @@ def affine_after(m: Chains, y: str, n: int, chain: list[Op]) -> tuple[str, dict]
             continue
         if key == "beta" and "gamma" not in params:
             params["gamma"] = np.ones(n, np.float32)
-        params[key], y = value.reshape(n), op.outputs[0]
+        params[key] = p if value.shape == (n,) and value.dtype == np.float32 else value.reshape(n)
+        y = op.outputs[0]
         chain.append(op)
     return y, params
 

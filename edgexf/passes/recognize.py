@@ -159,23 +159,25 @@ def _linear_bias(m: Chains, op: Op) -> tuple[Op, list[Op], dict] | None:
     if value.size != n or value.shape[-1:] != (n,) or m.shape(add.outputs[0]) != m.shape(op.outputs[0]):
         return None
     fused = Op("linear", op.name, [op.inputs[0], op.inputs[1], ""], add.outputs, dict(op.attrs), op.source)
-    return fused, [op, add], {"bias": value.reshape(n)}
+    return fused, [op, add], {"bias": b if value.shape == (n,) else value.reshape(n)}
 
 
 _SLOTS = {"gamma": 1, "beta": 2, "bias": 2}
 
 
 def _rule(find):
-    """A recognizer, (op, chain, layer parameters) or None, as a rewrite rule: the parameters become
-    constants named after the op (`{op}.gamma`) in the input slots the op reads them from."""
+    """A recognizer, (op, chain, layer parameters) or None, as a rewrite rule: the op reads each
+    parameter in its slot, a constant of the graph by name, or new values named after the op."""
 
     def rule(m: Chains, at: Op) -> Match | None:
         found = find(m, at)
         if found is None:
             return None
         op, chain, params = found
-        for key, value in params.items():
-            op.inputs[_SLOTS[key]] = m.tensor(f"{op.name}.{key}", value.shape, value)
+        for key, value in params.items():  # a name: the model's own constant, already of shape (n,)
+            op.inputs[_SLOTS[key]] = (
+                value if isinstance(value, str) else m.tensor(f"{op.name}.{key}", value.shape, value)
+            )
         return Match(chain, [op])
 
     return rule
