@@ -112,11 +112,13 @@ class Chains:
             return None
         return op.inputs[1] if op.inputs[0] == t else op.inputs[0]
 
-    def is_const(self, t: str, value: float, rtol: float = 1e-6) -> bool:
+    def equals(self, t: str, value: float, rtol: float = 1e-6) -> bool:
+        """t is a constant of one value, `value` to within rtol."""
         v = self.scalar(t)
         return v is not None and abs(v - value) <= rtol * abs(value)
 
     def constant(self, t: str) -> bool:
+        """t names a constant (not "", an absent input)."""
         return bool(t) and self.g.tensors[t].is_const
 
     def shape(self, t: str) -> tuple[int, ...]:

@@ -88,21 +88,21 @@ def _gelu_tail(m: Chains, p: str, x: str) -> tuple[str, list[Op]] | None:
     o = m1 and m.other(m1, p)
     if m1 is None or o is None:
         return None
-    if o == x or m.is_const(o, 0.5):  # (x * p) * 0.5 or (0.5 * p) * x
+    if o == x or m.equals(o, 0.5):  # (x * p) * 0.5 or (0.5 * p) * x
         m2 = m.sole_user(m1.outputs[0], "mul")
         last = m2 and m.other(m2, m1.outputs[0])
-        if last is not None and (m.is_const(last, 0.5) if o == x else last == x):
+        if last is not None and (m.equals(last, 0.5) if o == x else last == x):
             return m2.outputs[0], [m1, m2]
         return None
     h = m.made_by(o, "mul")
-    if h is not None and x in h.inputs and m.is_const(m.other(h, x), 0.5):
+    if h is not None and x in h.inputs and m.equals(m.other(h, x), 0.5):
         return m1.outputs[0], [h, m1]
     return None
 
 
 def _plus_one(m: Chains, t: str) -> Op | None:
     add = m.sole_user(t, "add")
-    return add if add is not None and m.is_const(m.other(add, t), 1.0) else None
+    return add if add is not None and m.equals(m.other(add, t), 1.0) else None
 
 
 def _gelu(m: Chains, op: Op) -> tuple[Op, list[Op], dict] | None:
@@ -111,14 +111,14 @@ def _gelu(m: Chains, op: Op) -> tuple[Op, list[Op], dict] | None:
         if pre is None:
             return None
         x = pre.inputs[0]
-        if pre.type == "div" and not m.is_const(pre.inputs[1], SQRT_2):
+        if pre.type == "div" and not m.equals(pre.inputs[1], SQRT_2):
             return None
         if pre.type == "mul":
-            x = next((i for i in pre.inputs if m.is_const(m.other(pre, i), SQRT_HALF)), None)
+            x = next((i for i in pre.inputs if m.equals(m.other(pre, i), SQRT_HALF)), None)
         chain, approximate = [pre, op], "none"
     elif op.type == "tanh":
         outer = m.made_by(op.inputs[0], "mul")
-        k = outer and next((i for i in outer.inputs if m.is_const(i, SQRT_2_OVER_PI)), None)
+        k = outer and next((i for i in outer.inputs if m.equals(i, SQRT_2_OVER_PI)), None)
         inner = k and m.made_by(m.other(outer, k), "add")
         found = inner and next((r for t in inner.inputs if (r := _cube_term(m, m.other(inner, t), t))), None)
         if found is None:
@@ -137,7 +137,7 @@ def _gelu(m: Chains, op: Op) -> tuple[Op, list[Op], dict] | None:
 def _cube_term(m: Chains, t: str, x: str) -> tuple[str, list[Op]] | None:
     """(x, ops) when t = 0.044715 * (x * x * x)."""
     scale = m.made_by(t, "mul")
-    c = scale and next((i for i in scale.inputs if m.is_const(i, GELU_C)), None)
+    c = scale and next((i for i in scale.inputs if m.equals(i, GELU_C)), None)
     cube = c and m.made_by(m.other(scale, c), "mul")
     if cube is None or x not in cube.inputs:
         return None
