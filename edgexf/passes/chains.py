@@ -142,7 +142,8 @@ class Chains:
         return name
 
     def name(self, base: str) -> str:
-        """A name for a new op or tensor: base, or base_1, ... (no tensor, op or name given is one)."""
+        """A name for a new op or tensor: base, or base_1, ...: the first no tensor or op of the graph has
+        and this match did not give already."""
         name = unique_name(base, self.g.tensors, self.op_names, self.given)
         self.given.add(name)
         return name
