@@ -23,8 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+from edgexf.compress.groups import move_groups
 from edgexf.compress.qmath import LIMITS, SOFTMAX_OUT, multiplier, scalar_multiplier
-from edgexf.compress.quantize import QuantizedGraph, _Quantizer, move_groups
+from edgexf.compress.quantize import QuantizedGraph, _Quantizer
 from edgexf.errors import QuantizationError
 from edgexf.ir.graph import Graph, Op, QParams
 
@@ -142,13 +143,8 @@ class _FileQuantizer(_Quantizer):
         # as TFLite: the product s_x * s_w in float32, divided by s_y in double
         real = (np.float32(sx) * sw).astype(np.float64) / np.float64(np.float32(sy))
         mult, shift = multiplier(real)
-        inputs = [
-            xq,
-            self.const(f"{w}.q", wq, QParams(tuple(float(s) for s in sw), 0, 0)),
-            self.const(f"{op.name}.bias", bias.astype(np.int32)),
-            self.const(f"{op.name}.mult", mult),
-            self.const(f"{op.name}.shift", shift),
-        ]
+        wp = QParams(tuple(float(s) for s in sw), 0, 0)
+        inputs = [xq, *self.dot_constants(op, wq, wp, bias, mult, shift)]
         attrs = {"out_zp": zy}
         if op.type == "conv2d":
             keep = {k: v for k, v in op.attrs.items() if k in ("stride", "padding", "groups", "dilation")}
@@ -158,10 +154,6 @@ class _FileQuantizer(_Quantizer):
 
 def quantize_with_file_params(graph: Graph, fq: FileQuant) -> QuantizedGraph:
     """The integer graph computing `graph` with the model file's own quantization (see module doc)."""
-    if len(graph.inputs) != 1:
-        raise QuantizationError("quantization handles single-input graphs only")
-    if graph.tensors[graph.inputs[0]].dtype != "float32":
-        raise QuantizationError("the graph is not a float32 graph (already quantized?)")
     qz = _FileQuantizer(graph, fq)
     qg = qz.run()
     return QuantizedGraph(qg, sorted(n for n in fq.int16 if n in qg.tensors))

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from edgexf.compress.calibrate import Ranges
+from edgexf.compress.groups import MOVES, move_groups
 from edgexf.compress.int16_select import has_scalar, select_int16
 from edgexf.compress.qmath import (
     LIMITS,
@@ -45,12 +46,9 @@ from edgexf.compress.qmath import (
 from edgexf.compress.quantize_compare import quantize_compare
 from edgexf.compress.unary import UNARY
 from edgexf.errors import QuantizationError
-from edgexf.ir.graph import Graph, Op, QParams, Tensor
+from edgexf.ir.graph import Graph, Op, QParams, Tensor, source_module, unique_name
 from edgexf.ir.opdef import ConvGeometry
 
-# no arithmetic: every output value is an input value or a constant (a class token, a pad value), so the
-# outputs share the inputs' params; max, maximum and pad compare or place codes (edgexf/ir/ops_select.py)
-MOVES = ("reshape", "transpose", "slice", "concat", "gather", "broadcast", "max", "maximum", "pad")
 INT16_OUTPUTS = ("add", "sub")  # float ops whose integer form can write int16
 # ... and in a recurrent graph also these: q_linear_q (int16 in/out) has no DSP or fused kernel, so only
 # the recurrence, where the state's precision carries over every step, is worth it
@@ -67,43 +65,12 @@ class QuantizedGraph:
     int16_refused: dict[str, str] = field(default_factory=dict)  # chosen, but kept int8: why
 
 
-class _Groups:
-    """Union-find over tensor names."""
-
-    def __init__(self, names):
-        self.parent = {n: n for n in names}
-
-    def find(self, n: str) -> str:
-        while self.parent[n] != n:
-            self.parent[n] = self.parent[self.parent[n]]
-            n = self.parent[n]
-        return n
-
-    def union(self, a: str, b: str) -> None:
-        self.parent[self.find(a)] = self.find(b)
-
-    def members(self) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
-        for n in self.parent:
-            out.setdefault(self.find(n), []).append(n)
-        return out
-
-
-def move_groups(g: Graph) -> _Groups:
-    """Tensors joined by data movement (reshape, transpose, slice, ...): each group shares one scale."""
-    groups = _Groups(g.tensors)
-    for op in g.ops:
-        if op.type in MOVES:
-            for n in op.inputs + op.outputs:
-                if n:
-                    groups.union(n, op.outputs[0])
-        elif op.type == "compare" and not any(g.tensors[n].is_const for n in op.inputs):  # codes compared
-            groups.union(*op.inputs)
-    return groups
-
-
 class _Quantizer:
     def __init__(self, g: Graph, ranges: Ranges, int16: set[str]):
+        if len(g.inputs) != 1:
+            raise QuantizationError("quantization handles single-input graphs only")
+        if g.tensors[g.inputs[0]].dtype != "float32":
+            raise QuantizationError("the graph is not a float32 graph (already quantized?)")
         self.g, self.ranges = g, ranges
         self.tensors: dict[str, Tensor] = {}
         self.ops: list[Op] = []
@@ -172,10 +139,28 @@ class _Quantizer:
     # ---- building the integer graph ------------------------------------------------------------
 
     def unique(self, base: str) -> str:
-        name, i = base, 1
-        while name in self.tensors or name in self.g.tensors:
-            name, i = f"{base}_{i}", i + 1
-        return name
+        return unique_name(base, self.tensors, self.g.tensors)
+
+    @staticmethod
+    def owner(op: Op) -> str:
+        """What a table is named after: the op's module and type ("blocks.0.attn.softmax"), a LayerNorm's
+        constants its module ("blocks.0.norm1", where gamma is no module's .weight); else the op's name."""
+        module = source_module(op.source)
+        if not module:
+            return op.name
+        return module if op.type == "layernorm" else f"{module}.{op.type}"
+
+    def dot_constants(self, op: Op, wq: np.ndarray, wp: QParams, bias, mult, shift) -> list[str]:
+        """A linear's or convolution's constants, named after its float weight W (W.q) and bias b (b.q),
+        the per-channel multipliers and shifts after W's module ("blocks.0.attn.qkv.mult")."""
+        _, w, b = op.inputs
+        base = w.removesuffix(".weight")
+        return [
+            self.const(f"{w}.q", wq, wp),
+            self.const(f"{b or base + '.bias'}.q", np.asarray(bias).astype(np.int32)),
+            self.const(f"{base}.mult", mult),
+            self.const(f"{base}.shift", shift),
+        ]
 
     def const(self, base: str, value: np.ndarray, quant: QParams | None = None) -> str:
         name = self.unique(base)
@@ -244,13 +229,7 @@ class _Quantizer:
         if np.any(bias < lo) or np.any(bias > hi):
             raise QuantizationError(f"{op.describe()}: a bias does not fit int32 at scale {sx:.3g}")
         mult, shift = multiplier(sx * sw / sy)
-        inputs = [
-            xq,
-            self.const(f"{w}.q", wq, wp),
-            self.const(f"{op.name}.bias", bias.astype(np.int32)),
-            self.const(f"{op.name}.mult", mult),
-            self.const(f"{op.name}.shift", shift),
-        ]
+        inputs = [xq, *self.dot_constants(op, wq, wp, bias, mult, shift)]
         attrs = {"out_zp": zy}
         if wide:
             # the C accumulates in int64; requantize needs |acc * mult| < 2^62, so |acc| < 2^31
@@ -278,7 +257,7 @@ class _Quantizer:
     def lut(self, op: Op, x: str, fn) -> None:
         xq = self.operand(op, x)
         table = unary_table(fn, self.q(xq), self.params[op.outputs[0]])
-        self.emit("q_lut", op, [xq, self.const(f"{op.name}.table", table)], {"fn": op.type})
+        self.emit("q_lut", op, [xq, self.const(f"{self.owner(op)}.table", table)], {"fn": op.type})
 
     def unary(self, op: Op) -> None:
         self.lut(op, op.inputs[0], lambda x: UNARY[op.type](x, op))
@@ -328,7 +307,8 @@ class _Quantizer:
         b = self.g.tensors[beta].data if beta else np.zeros(d)
         py = self.params[op.outputs[0]]
         G, B, eps_term, gshift = layernorm_constants(g, b, op.attrs["eps"], d, self.q(xq).scale, py)
-        inputs = [xq, self.const(f"{op.name}.gamma", G), self.const(f"{op.name}.beta", B)]
+        base = gamma.removesuffix(".weight") if gamma.endswith(".weight") else self.owner(op)
+        inputs = [xq, self.const(f"{base}.gamma", G), self.const(f"{base}.beta", B)]
         self.emit("q_layernorm", op, inputs, dict(eps_term=eps_term, gshift=gshift, out_zp=py.zero_point))
 
     def softmax(self, op: Op) -> None:
@@ -339,7 +319,7 @@ class _Quantizer:
                 f"{op.describe()}: rows of {n} exceed the int8 softmax's {SOFTMAX_MAX_ROW}"
             )
         table = softmax_exp_table(self.q(xq).scale)
-        self.emit("q_softmax", op, [xq, self.const(f"{op.name}.exp", table)], {})
+        self.emit("q_softmax", op, [xq, self.const(f"{self.owner(op)}.exp", table)], {})
 
     def mean(self, op: Op) -> None:
         xq = self.operand(op, op.inputs[0])
@@ -394,10 +374,6 @@ class _Quantizer:
 
 def quantize_graph(graph: Graph, ranges: Ranges, int16: list[str] | tuple[str, ...] = ()) -> QuantizedGraph:
     """The integer graph computing `graph`, with activation ranges from calibration."""
-    if len(graph.inputs) != 1:
-        raise QuantizationError("quantization handles single-input graphs only")
-    if graph.tensors[graph.inputs[0]].dtype != "float32":
-        raise QuantizationError("the graph is not a float32 graph (already quantized?)")
     chosen = select_int16(graph, int16)
     qz = _Quantizer(graph, ranges, chosen)
     qg = qz.run()

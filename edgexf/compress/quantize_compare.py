@@ -56,7 +56,7 @@ def quantize_compare(qz, op: Op) -> None:
             raise QuantizationError(f"{op.describe()}: a NaN threshold has no integer form")
         p, dtype = qz.q(aq), qz.tensors[aq].dtype
         codes = [threshold_code(float(t), p, dtype, cmp) for t in tb.data.reshape(-1)]
-        bq = qz.const(f"{op.name}.codes", np.array(codes, np.int32).reshape(tb.shape))
+        bq = qz.const(f"{qz.owner(op)}.codes", np.array(codes, np.int32).reshape(tb.shape))
     else:
         bq = qz.operand(op, b, int8=False)
         if (qz.q(aq), qz.tensors[aq].dtype) != (qz.q(bq), qz.tensors[bq].dtype):

@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 
-from edgexf.ir.graph import Graph, GraphError, Op, Tensor
+from edgexf.ir.graph import Graph, GraphError, Op, Tensor, unique_name
 from edgexf.ir.ops import OPS, input_specs
 
 
@@ -21,10 +21,7 @@ class GraphBuilder:
 
     def unique(self, base: str) -> str:
         base = re.sub(r"[^A-Za-z0-9_.]", "_", base) or "t"
-        name, i = base, 1
-        while name in self.tensors or name in self._op_names:
-            name, i = f"{base}_{i}", i + 1
-        return name
+        return unique_name(base, self.tensors, self._op_names)
 
     def tensor(self, name: str) -> Tensor:
         return self.tensors[name]

@@ -8,11 +8,28 @@ every stage relies on and is run when a graph is made and after every pass.
 from __future__ import annotations
 
 import copy
+import re
+from collections.abc import Container
 from dataclasses import dataclass, field
 
 import numpy as np
 
 DTYPES = {"float32": np.float32, "int8": np.int8, "int16": np.int16, "int32": np.int32, "uint8": np.uint8}
+
+
+def unique_name(base: str, *taken: Container[str]) -> str:
+    """base, or base_1, base_2, ...: the first in none of `taken` (sets, dicts of names). The one rule
+    the passes, the quantizer and the graph builder name new tensors and ops by."""
+    name, i = base, 1
+    while any(name in t for t in taken):
+        name, i = f"{base}_{i}", i + 1
+    return name
+
+
+def source_module(source: str) -> str:
+    """The module path in an op's `source` ("module 'blocks.0.attn.proj', node ..."), or ""."""
+    m = re.search(r"module '([^']*)'", source)
+    return m.group(1) if m else ""
 
 
 class GraphError(ValueError):
@@ -137,11 +154,7 @@ class Graph:
     def fresh_name(self, base: str) -> str:
         """base, or base_1, base_2, ...: the first that names no tensor and no op of the graph (passes
         adding tensors and ops name them with it)."""
-        taken = set(self.tensors) | {op.name for op in self.ops}
-        name, i = base, 1
-        while name in taken:
-            name, i = f"{base}_{i}", i + 1
-        return name
+        return unique_name(base, set(self.tensors) | {op.name for op in self.ops})
 
     def producer(self) -> dict[str, Op]:
         return {out: op for op in self.ops for out in op.outputs}

@@ -18,97 +18,17 @@ as it is: fusion is an optimization, never a requirement. See edgexf/ir/ops_fuse
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from edgexf.ir.graph import Graph, Op
 from edgexf.ir.opdef import ConvGeometry
+from edgexf.passes.chains import Chains, Match, chain_source, rewrite
 
 KINDS = ("token_mlp", "attention", "ln_linear", "patch_embed")
-
-
-class _Matcher:
-    def __init__(self, g: Graph):
-        self.g = g
-        self.producer = g.producer()
-        self.users = g.consumers()
-        self.skipped: list[Op] = []  # squeezing reshapes passed over, for the chain (see _with_reshapes)
-
-    def sole_reader(self, tensor: str) -> Op | None:
-        ops = {id(op): op for op in self.users.get(tensor, [])}
-        return next(iter(ops.values())) if len(ops) == 1 and tensor not in self.g.exit_tensors() else None
-
-    def up(self, tensor: str) -> str:
-        """The tensor `tensor` is a squeezed view of (through reshapes that only add or drop leading 1s,
-        each the only reader of its input): converters write them around BATCH_MATMUL and FULLY_CONNECTED."""
-        while (op := self.producer.get(tensor)) is not None and op.type == "reshape":
-            if (
-                not _squeezed(self.shape(op.inputs[0]), self.shape(tensor))
-                or self.sole_reader(op.inputs[0]) is None
-            ):
-                break
-            self.skipped.append(op)
-            tensor = op.inputs[0]
-        return tensor
-
-    def down(self, tensor: str) -> str:
-        """The last of the squeezing reshapes that are the only readers of `tensor`, one after another."""
-        while (op := self.sole_reader(tensor)) is not None and op.type == "reshape":
-            if not _squeezed(self.shape(tensor), self.shape(op.outputs[0])):
-                break
-            self.skipped.append(op)
-            tensor = op.outputs[0]
-        return tensor
-
-    def only_user(self, tensor: str, types: tuple[str, ...]) -> Op | None:
-        """The single op reading `tensor`, if it is one of `types` and the tensor is not a graph output."""
-        if "reshape" not in types:
-            tensor = self.down(tensor)
-        users = self.users.get(tensor, [])
-        if len(users) != 1 or tensor in self.g.exit_tensors() or users[0].type not in types:
-            return None
-        return users[0]
-
-    def made_by(self, tensor: str, types: tuple[str, ...]) -> Op | None:
-        """The op writing `tensor`, if it is one of `types` and nothing else reads the tensor."""
-        if "reshape" not in types:
-            tensor = self.up(tensor)
-        op = self.producer.get(tensor)
-        if op is None or op.type not in types:
-            return None
-        return op if self.only_user(tensor, tuple({u.type for u in self.users.get(tensor, [])})) else None
-
-    def const(self, name: str) -> bool:
-        return bool(name) and self.g.tensors[name].is_const
-
-    def shape(self, name: str) -> tuple[int, ...]:
-        return self.g.tensors[name].shape
-
-
-def _squeezed(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
-    """a and b differ in leading 1s only (the same rows: a reshape between them moves nothing)."""
-
-    def strip(s: tuple[int, ...]) -> tuple[int, ...]:
-        return s[next((i for i, d in enumerate(s) if d != 1), len(s)) :]
-
-    return strip(a) == strip(b) and len(a) != len(b)
 
 
 def _swaps_last_two(perm: list[int]) -> bool:
     """k^T: [0, 1, 3, 2], or [0, 2, 1] on heads squeezed to (H, T, dh)."""
     n = len(perm)
     return n >= 3 and perm == [*range(n - 2), n - 1, n - 2]
-
-
-def _with_reshapes(m: _Matcher, fused: Op, chain: list[Op]) -> list[Op]:
-    """The chain and the squeezing reshapes that sit between its ops (what up() and down() passed over)."""
-    chain = list(chain)
-    skipped = {op.outputs[0]: op for op in m.skipped}
-    for op in list(chain):
-        for t in op.inputs:
-            while t in skipped and t not in fused.inputs and all(r is not skipped[t] for r in chain):
-                chain.append(skipped[t])
-                t = skipped[t].inputs[0]
-    return chain
 
 
 def _q(op: Op) -> bool:
@@ -124,7 +44,7 @@ def _swap(add: dict, swap: bool) -> dict:
     return r
 
 
-def _token_mlp(m: _Matcher, add: Op) -> tuple[Op, list[Op]] | None:
+def _token_mlp(m: Chains, add: Op) -> Match | None:
     if add.type not in ("add", "q_add") or add.inputs[0] == add.inputs[1]:
         return None
     for xi in (0, 1):
@@ -152,25 +72,25 @@ def _token_mlp(m: _Matcher, add: Op) -> tuple[Op, list[Op]] | None:
             name = "relu" if act.type == "relu" else f"gelu_{act.attrs['approximate']}"
             inputs = [x, *ln.inputs[1:], *fc1.inputs[1:], *fc2.inputs[1:]]
             attrs, kind = {"eps": ln.attrs["eps"], "act": name}, "token_mlp"
-        return Op(kind, f"{add.name}_mlp", inputs, [add.outputs[0]], attrs, _source(chain)), chain
+        return _match(m, Op(kind, f"{add.name}_mlp", inputs, [add.outputs[0]], attrs, _source(chain)), chain)
     return None
 
 
-def _attention(m: _Matcher, sm: Op) -> tuple[Op, list[Op]] | None:
+def _attention(m: Chains, sm: Op) -> Match | None:
     if sm.type not in ("softmax", "q_softmax"):
         return None
     scale = m.made_by(sm.inputs[0], ("mul", "q_lut"))
     if scale is not None and scale.type == "mul":
-        consts = [i for i in scale.inputs if m.const(i) and m.g.tensors[i].numel == 1]
+        consts = [i for i in scale.inputs if m.constant(i) and m.g.tensors[i].numel == 1]
         if len(consts) != 1:
             return None
     mm1 = m.made_by(scale.inputs[0] if scale else sm.inputs[0], ("matmul", "q_matmul"))
-    mm2 = m.only_user(sm.outputs[0], ("matmul", "q_matmul"))
+    mm2 = m.sole_user(sm.outputs[0], ("matmul", "q_matmul"))
     if mm1 is None or mm2 is None or m.up(mm2.inputs[0]) != sm.outputs[0]:
         return None
     kt = m.made_by(mm1.inputs[1], ("transpose",))
-    tr = m.only_user(mm2.outputs[0], ("transpose",))
-    out = tr and m.only_user(tr.outputs[0], ("reshape",))
+    tr = m.sole_user(mm2.outputs[0], ("transpose",))
+    out = tr and m.sole_user(tr.outputs[0], ("reshape",))
     if kt is None or out is None or not _swaps_last_two(kt.attrs["perm"]) or tr.attrs["perm"] != [0, 2, 1, 3]:
         return None
     heads = []  # q, k, v: each reshape <- slice <- one permute
@@ -197,12 +117,11 @@ def _attention(m: _Matcher, sm: Op) -> tuple[Op, list[Op]] | None:
         return None
     chain = [split, perm, *[op for pair in heads for op in reversed(pair)], kt, mm1]
     chain += ([scale] if scale else []) + [sm, mm2, tr]
-    if m.shape(y) == (1, t, h * dh):
-        chain.append(out)
-    else:  # (T, D), as TFLite's FULLY_CONNECTED reads it: the op writes (1, T, D), the reshape stays
-        y = m.g.fresh_name(f"{y}.tokens")
-        m.g.tensors[y] = replace(m.g.tensors[out.outputs[0]], name=y, shape=(1, t, h * dh))
-        out.inputs = [y]
+    chain.append(out)
+    tail = []  # (T, D), as TFLite's FULLY_CONNECTED reads it: the op writes (1, T, D), a reshape stays
+    if m.shape(y) != (1, t, h * dh):
+        y = m.tensor(f"{y}.tokens", (1, t, h * dh), like=y)
+        tail = [Op("reshape", out.name, [y], list(out.outputs), dict(out.attrs), out.source)]
     if _q(sm):
         at1, at2 = mm1.attrs, mm2.attrs
         inputs = [qkv, scale.inputs[1] if scale else "", sm.inputs[1]]
@@ -217,15 +136,15 @@ def _attention(m: _Matcher, sm: Op) -> tuple[Op, list[Op]] | None:
         }
         kind = "q_attention"
     else:
-        s = next(i for i in scale.inputs if m.const(i)) if scale else ""
+        s = next(i for i in scale.inputs if m.constant(i)) if scale else ""
         inputs, attrs, kind = [qkv, s], {"heads": h}, "attention"
-    return Op(kind, f"{sm.name}_attention", inputs, [y], attrs, _source(chain)), chain
+    return _match(m, Op(kind, f"{sm.name}_attention", inputs, [y], attrs, _source(chain)), chain, tail)
 
 
-def _ln_linear(m: _Matcher, ln: Op) -> tuple[Op, list[Op]] | None:
+def _ln_linear(m: Chains, ln: Op) -> Match | None:
     if ln.type not in ("layernorm", "q_layernorm"):
         return None
-    lin = m.only_user(ln.outputs[0], ("linear", "q_linear"))
+    lin = m.sole_user(ln.outputs[0], ("linear", "q_linear"))
     if lin is None or lin.inputs[0] != ln.outputs[0]:
         return None
     if _q(ln):
@@ -234,10 +153,10 @@ def _ln_linear(m: _Matcher, ln: Op) -> tuple[Op, list[Op]] | None:
     else:
         op = Op("ln_linear", f"{lin.name}_ln", [*ln.inputs, *lin.inputs[1:]], lin.outputs, dict(ln.attrs))
     op.source = _source([ln, lin])
-    return op, [ln, lin]
+    return _match(m, op, [ln, lin])
 
 
-def _patch_embed(m: _Matcher, conv: Op) -> tuple[Op, list[Op]] | None:
+def _patch_embed(m: Chains, conv: Op) -> Match | None:
     if conv.type not in ("conv2d", "q_conv2d"):
         return None
     geo, k = ConvGeometry.of(conv), m.shape(conv.inputs[1])[2:]
@@ -246,19 +165,19 @@ def _patch_embed(m: _Matcher, conv: Op) -> tuple[Op, list[Op]] | None:
         return None
     if x_shape[2] % sh or x_shape[3] % sh:
         return None
-    flat = m.only_user(conv.outputs[0], ("reshape",))
-    tr = flat and m.only_user(flat.outputs[0], ("transpose",))
+    flat = m.sole_user(conv.outputs[0], ("reshape",))
+    tr = flat and m.sole_user(flat.outputs[0], ("transpose",))
     if tr is None or tr.attrs["perm"] != [0, 2, 1]:
         return None
     chain, last, cls, pos, pos_add = [conv, flat, tr], tr, "", "", None
-    cat = m.only_user(tr.outputs[0], ("concat",))
-    if cat is not None and len(cat.inputs) == 2 and cat.inputs[1] == tr.outputs[0] and m.const(cat.inputs[0]):
+    cat = m.sole_user(tr.outputs[0], ("concat",))
+    if cat is not None and cat.inputs[1:] == [tr.outputs[0]] and m.constant(cat.inputs[0]):
         if cat.attrs["axis"] % 3 == 1 and m.shape(cat.inputs[0]) == (1, 1, m.shape(tr.outputs[0])[2]):
             chain, last, cls = chain + [cat], cat, cat.inputs[0]
-    add = m.only_user(last.outputs[0], ("add", "q_add"))
+    add = m.sole_user(last.outputs[0], ("add", "q_add"))
     if add is not None:
         other = add.inputs[1 - add.inputs.index(last.outputs[0])]
-        if m.const(other) and m.shape(other) == m.shape(add.outputs[0]):
+        if m.constant(other) and m.shape(other) == m.shape(add.outputs[0]):
             chain, last, pos, pos_add = chain + [add], add, other, add
     if _q(conv):
         attrs = {"patch": sh, "cls": bool(cls), "in_zp": conv.attrs["in_zp"], "conv_zp": conv.attrs["out_zp"]}
@@ -268,14 +187,20 @@ def _patch_embed(m: _Matcher, conv: Op) -> tuple[Op, list[Op]] | None:
         inputs, kind = [*conv.inputs, cls, pos], "q_patch_embed"
     else:
         attrs, inputs, kind = {"patch": sh, "cls": bool(cls)}, [*conv.inputs, cls, pos], "patch_embed"
-    return Op(kind, f"{conv.name}_patches", inputs, [last.outputs[0]], attrs, _source(chain)), chain
+    fused = Op(kind, f"{conv.name}_patches", inputs, [last.outputs[0]], attrs, _source(chain))
+    return _match(m, fused, chain)
 
 
 def _source(chain: list[Op]) -> str:
-    return "fused: " + " + ".join(op.type for op in chain)
+    return chain_source("fused", chain)
 
 
-_MATCHERS = {
+def _match(m: Chains, fused: Op, chain: list[Op], tail: list[Op] = ()) -> Match:
+    """The fused op (and any op after it) for the chain and the squeezing reshapes between its ops."""
+    return Match(m.with_skipped(chain, fused.inputs), [fused, *tail])
+
+
+_RULES = {
     "token_mlp": _token_mlp,
     "attention": _attention,
     "ln_linear": _ln_linear,
@@ -283,34 +208,10 @@ _MATCHERS = {
 }
 
 
-def _attempt(m: _Matcher, kind: str, op: Op) -> tuple[Op, list[Op]] | None:
-    m.skipped = []
-    return _MATCHERS[kind](m, op)
-
-
 def fuse(graph: Graph, kinds: tuple[str, ...] = KINDS) -> tuple[Graph, dict[str, int]]:
-    """Replace every chain of the given kinds; returns the new graph (verified) and counts per kind."""
-    g = graph.copy()
+    """Replace every chain of the given kinds, kind after kind; returns the new graph (verified) and
+    counts per kind. Converters' squeezing reshapes are seen through (edgexf/passes/chains.py)."""
     counts = {}
     for kind in kinds:
-        counts[kind] = 0
-        while True:
-            m = _Matcher(g)
-            found = next((r for op in g.ops if (r := _attempt(m, kind, op)) is not None), None)
-            if found is None:
-                break
-            fused, chain = found
-            _replace(g, fused, _with_reshapes(m, fused, chain))
-            counts[kind] += 1
-    return g.verify(), counts
-
-
-def _replace(g: Graph, fused: Op, chain: list[Op]) -> None:
-    """Put `fused` where the chain's last op was, drop the chain and the tensors only it used."""
-    gone = {id(op) for op in chain}
-    last = max(i for i, op in enumerate(g.ops) if id(op) in gone)
-    g.ops[last] = fused
-    g.ops = [op for op in g.ops if id(op) not in gone]
-    used = set(g.inputs) | set(g.outputs) | {n for op in g.ops for n in (*op.inputs, *op.outputs) if n}
-    for name in [n for n in g.tensors if n not in used]:
-        del g.tensors[name]
+        graph, counts[kind] = rewrite(graph, [_RULES[kind]], squeezed=True)
+    return graph, counts

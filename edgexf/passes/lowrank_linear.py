@@ -18,7 +18,8 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 
 from edgexf.compress.ranks import RankPlan, choose_ranks, factorize
-from edgexf.ir.graph import Graph, Op, Tensor
+from edgexf.ir.graph import Graph, Op
+from edgexf.passes.chains import Chains, Match, rewrite
 
 # skip: op names to keep dense, or a predicate (op) -> True to keep it dense.
 Skip = Collection[str] | Callable[[Op], bool]
@@ -57,28 +58,28 @@ def lowrank_linear(
         weights, budget_fraction=budget_fraction, budget_params=budget_params, ranks=ranks, keep_dense=keep
     )
     plan = replace(plan, layers=[replace(layer, source=ops[layer.name].source) for layer in plan.layers])
-    g = graph.copy()
     rank = plan.ranks()
-    new_ops = []
-    for op in g.ops:
-        r = rank.get(op.name) if op.name in ops else None
-        new_ops += [op] if r is None else _split(g, op, r)
-    g.ops = new_ops
-    used = {n for op in g.ops for n in op.inputs} | set(g.inputs) | set(g.outputs)
-    g.tensors = {k: t for k, t in g.tensors.items() if k in used or not t.is_const}
-    return g.verify(), plan
+    weight = {name: op.inputs[1] for name, op in ops.items() if rank.get(name) is not None}
+    g, _ = rewrite(graph, [lambda m, op: _split(m, op, weight, rank)])
+    return g, plan
 
 
-def _split(g: Graph, op: Op, r: int) -> list[Op]:
-    """linear(x, W, b) -> linear(x, A, -) then linear(h, B, b), keeping the output tensor's name."""
+def _split(m: Chains, op: Op, weight: dict[str, str], rank: dict[str, int]) -> Match | None:
+    """linear(x, W, b) -> linear(x, A, -) then linear(h, B, b), keeping the output tensor's name; A and B
+    are named after W (blocks.0.attn.qkv.A)."""
+    if op.type != "linear" or op.name not in weight or op.inputs[1] != weight[op.name]:
+        return None  # not to factorize, or factorized already (it reads B)
     x, w, b = op.inputs
-    first, second = factorize(g.tensors[w].data, r)  # (r, n), (m, r)
-    a_name, b_name, h_name = (g.fresh_name(f"{op.name}{suffix}") for suffix in (".A", ".B", "_lowrank"))
-    g.tensors[a_name] = Tensor(a_name, first.shape, "float32", first)
-    g.tensors[b_name] = Tensor(b_name, second.shape, "float32", second)
-    g.tensors[h_name] = Tensor(h_name, g.tensors[x].shape[:-1] + (r,), "float32")
+    r = rank[op.name]
+    first, second = factorize(m.g.tensors[w].data, r)  # (r, n), (m, r)
+    base = w.removesuffix(".weight")
+    a_name, b_name = m.tensor(f"{base}.A", first.shape, first), m.tensor(f"{base}.B", second.shape, second)
+    h_name = m.tensor(f"{op.name}_lowrank", m.shape(x)[:-1] + (r,))
     source = f"{op.source or op.name} (rank {r})"
-    return [
-        Op("linear", h_name, [x, a_name, ""], [h_name], {}, source),
-        Op("linear", op.name, [h_name, b_name, b], list(op.outputs), dict(op.attrs), source),
-    ]
+    return Match(
+        [op],
+        [
+            Op("linear", h_name, [x, a_name, ""], [h_name], {}, source),
+            Op("linear", op.name, [h_name, b_name, b], list(op.outputs), dict(op.attrs), source),
+        ],
+    )

@@ -16,10 +16,8 @@ The fused ops round differently from the chains (a few ulps), as the original fr
 
 from __future__ import annotations
 
-import numpy as np
-
-from edgexf.ir.graph import Graph, Op, Tensor
-from edgexf.passes.chains import Chains, affine_after, source
+from edgexf.ir.graph import Graph, Op
+from edgexf.passes.chains import Chains, Match, affine_after, rewrite, source
 from edgexf.passes.recognize_tflite import TFLITE_RULES
 
 SQRT_2, SQRT_HALF, SQRT_2_OVER_PI, GELU_C = 1.4142135, 0.70710677, 0.7978846, 0.044715
@@ -90,21 +88,21 @@ def _gelu_tail(m: Chains, p: str, x: str) -> tuple[str, list[Op]] | None:
     o = m1 and m.other(m1, p)
     if m1 is None or o is None:
         return None
-    if o == x or m.is_const(o, 0.5):  # (x * p) * 0.5 or (0.5 * p) * x
+    if o == x or m.equals(o, 0.5):  # (x * p) * 0.5 or (0.5 * p) * x
         m2 = m.sole_user(m1.outputs[0], "mul")
         last = m2 and m.other(m2, m1.outputs[0])
-        if last is not None and (m.is_const(last, 0.5) if o == x else last == x):
+        if last is not None and (m.equals(last, 0.5) if o == x else last == x):
             return m2.outputs[0], [m1, m2]
         return None
     h = m.made_by(o, "mul")
-    if h is not None and x in h.inputs and m.is_const(m.other(h, x), 0.5):
+    if h is not None and x in h.inputs and m.equals(m.other(h, x), 0.5):
         return m1.outputs[0], [h, m1]
     return None
 
 
 def _plus_one(m: Chains, t: str) -> Op | None:
     add = m.sole_user(t, "add")
-    return add if add is not None and m.is_const(m.other(add, t), 1.0) else None
+    return add if add is not None and m.equals(m.other(add, t), 1.0) else None
 
 
 def _gelu(m: Chains, op: Op) -> tuple[Op, list[Op], dict] | None:
@@ -113,14 +111,14 @@ def _gelu(m: Chains, op: Op) -> tuple[Op, list[Op], dict] | None:
         if pre is None:
             return None
         x = pre.inputs[0]
-        if pre.type == "div" and not m.is_const(pre.inputs[1], SQRT_2):
+        if pre.type == "div" and not m.equals(pre.inputs[1], SQRT_2):
             return None
         if pre.type == "mul":
-            x = next((i for i in pre.inputs if m.is_const(m.other(pre, i), SQRT_HALF)), None)
+            x = next((i for i in pre.inputs if m.equals(m.other(pre, i), SQRT_HALF)), None)
         chain, approximate = [pre, op], "none"
     elif op.type == "tanh":
         outer = m.made_by(op.inputs[0], "mul")
-        k = outer and next((i for i in outer.inputs if m.is_const(i, SQRT_2_OVER_PI)), None)
+        k = outer and next((i for i in outer.inputs if m.equals(i, SQRT_2_OVER_PI)), None)
         inner = k and m.made_by(m.other(outer, k), "add")
         found = inner and next((r for t in inner.inputs if (r := _cube_term(m, m.other(inner, t), t))), None)
         if found is None:
@@ -139,7 +137,7 @@ def _gelu(m: Chains, op: Op) -> tuple[Op, list[Op], dict] | None:
 def _cube_term(m: Chains, t: str, x: str) -> tuple[str, list[Op]] | None:
     """(x, ops) when t = 0.044715 * (x * x * x)."""
     scale = m.made_by(t, "mul")
-    c = scale and next((i for i in scale.inputs if m.is_const(i, GELU_C)), None)
+    c = scale and next((i for i in scale.inputs if m.equals(i, GELU_C)), None)
     cube = c and m.made_by(m.other(scale, c), "mul")
     if cube is None or x not in cube.inputs:
         return None
@@ -161,36 +159,33 @@ def _linear_bias(m: Chains, op: Op) -> tuple[Op, list[Op], dict] | None:
     if value.size != n or value.shape[-1:] != (n,) or m.shape(add.outputs[0]) != m.shape(op.outputs[0]):
         return None
     fused = Op("linear", op.name, [op.inputs[0], op.inputs[1], ""], add.outputs, dict(op.attrs), op.source)
-    return fused, [op, add], {"bias": value.reshape(n)}
+    return fused, [op, add], {"bias": b if value.shape == (n,) else value.reshape(n)}
 
 
-_RULES = (_layernorm, _gelu, _linear_bias, *TFLITE_RULES)
 _SLOTS = {"gamma": 1, "beta": 2, "bias": 2}
+
+
+def _rule(find):
+    """A recognizer, (op, chain, layer parameters) or None, as a rewrite rule: the op reads each
+    parameter in its slot, a constant of the graph by name, or new values named after the op."""
+
+    def rule(m: Chains, at: Op) -> Match | None:
+        found = find(m, at)
+        if found is None:
+            return None
+        op, chain, params = found
+        for key, value in params.items():  # a name: the model's own constant, already of shape (n,)
+            op.inputs[_SLOTS[key]] = (
+                value if isinstance(value, str) else m.tensor(f"{op.name}.{key}", value.shape, value)
+            )
+        return Match(chain, [op])
+
+    return rule
+
+
+_RULES = tuple(_rule(find) for find in (_layernorm, _gelu, _linear_bias, *TFLITE_RULES))
 
 
 def recognize_patterns(graph: Graph) -> Graph:
     """Replace every chain above by its op; returns the new graph, verified."""
-    g = graph.copy()
-    while True:
-        m = Chains(g)
-        found = next((r for op in g.ops for rule in _RULES if (r := rule(m, op)) is not None), None)
-        if found is None:
-            return g.verify()
-        op, chain, params = found
-        for key, value in params.items():
-            name = g.fresh_name(f"{op.name}.{key}")
-            g.tensors[name] = Tensor(name, value.shape, "float32", np.ascontiguousarray(value, np.float32))
-            op.inputs[_SLOTS[key]] = name
-        _replace(g, op, chain)
-
-
-def _replace(g: Graph, new: Op, chain: list[Op]) -> None:
-    """Put `new` where the chain's last op was, drop the chain and the tensors nothing uses any more."""
-    gone = {id(op) for op in chain}
-    last = max(i for i, op in enumerate(g.ops) if id(op) in gone)
-    g.ops[last] = new
-    g.ops = [op for op in g.ops if id(op) not in gone or op is new]
-    used = set(g.entry_tensors()) | set(g.exit_tensors())
-    used |= {n for op in g.ops for n in (*op.inputs, *op.outputs) if n}
-    for name in [n for n in g.tensors if n not in used]:
-        del g.tensors[name]
+    return rewrite(graph, _RULES)[0]

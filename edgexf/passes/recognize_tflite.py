@@ -132,7 +132,7 @@ def _scaled_by(m: Chains, t: str, value: float, chain: list[Op]) -> str | None:
     mul = m.producer.get(_origin(m, t, chain))
     if mul is None or mul.type != "mul":
         return None
-    c = next((i for i in mul.inputs if m.is_const(i, value, 1e-5)), None)
+    c = next((i for i in mul.inputs if m.equals(i, value, 1e-5)), None)
     if c is None:
         return None
     chain.append(mul)
@@ -143,7 +143,7 @@ def _cube_part(m: Chains, t: str, chain: list[Op]) -> str | None:
     """x when t is (through reshapes) b + (x * a) * x, in any operand order."""
     add = m.producer.get(_origin(m, t, chain))
     b = (
-        next((i for i in add.inputs if m.is_const(i, GELU_B, 1e-5)), None)
+        next((i for i in add.inputs if m.equals(i, GELU_B, 1e-5)), None)
         if add and add.type == "add"
         else None
     )
@@ -182,7 +182,8 @@ def _sigmoid_gelu(m: Chains, sig: Op) -> tuple[Op, list[Op], dict] | None:
     reshaped_only = y not in m.exits and all(r.type == "reshape" for r in m.users.get(y, []))
     if not _closed(m, chain, y) or (m.shape(y) != m.shape(x) and not reshaped_only):
         return None
-    m.g.tensors[y].shape = m.shape(x)  # read by reshapes only, if it differed: it may take x's shape
+    if m.shape(y) != m.shape(x):
+        m.reshaped(y, m.shape(x))  # read by reshapes only: it may take x's shape
     return Op("gelu", sig.name, [x], [y], {"approximate": "tanh"}, source(chain)), chain, {}
 
 

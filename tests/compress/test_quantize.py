@@ -202,3 +202,24 @@ def test_every_integer_kernel_in_qemu_matches_the_reference(tmp_path):
     assert "exf_requant_q(" in source and "exf_layernorm_s16(" in source
     run = run_build(tmp_path / "b", emulate=True, check=True)
     assert run.agreement.ok and run.agreement.bit_exact_with_reference == 30
+
+
+def test_constants_are_named_after_the_weights_they_come_from():
+    """W.q and b.q for a weight and bias, multipliers and shifts after the weight's module, tables and
+    norms after the op's module (the C names are these: W_fc1_mult), never after IR op names
+    (W_linear_4_bias was blocks.1.attn.qkv's bias)."""
+    names = {
+        model: {t.name for t in quantized(model)[1].graph.constants()} for model in ("mlp_erf", "attention")
+    }
+    assert names["mlp_erf"] == {
+        *(f"fc{i}.{what}" for i in (1, 2) for what in ("weight.q", "bias.q", "mult", "shift")),
+        "act.gelu.table",
+    }
+    attn = {
+        f"attn.{layer}.{what}"
+        for layer in ("qkv", "proj")
+        for what in ("weight.q", "bias.q", "mult", "shift")
+    }
+    assert names["attention"] == attn | {"attn.mul.table", "attn.softmax.exp"}
+    _, qz, _ = quantized("mixer")
+    assert {"norm.gamma", "norm.beta", "fc.mult", "fc.mult_1"} <= {t.name for t in qz.graph.constants()}

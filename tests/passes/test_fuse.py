@@ -109,3 +109,20 @@ def test_chains_read_elsewhere_are_left_alone():
     g = to_graph(Probe().eval(), torch.rand(1, 4, 8))
     f, counts = fuse(g)
     assert counts["ln_linear"] == 0 and [op.type for op in f.ops] == [op.type for op in g.ops]
+
+
+def test_fused_ops_name_the_modules_they_replace():
+    """model.c prints an op's source in its comment: a fused op keeps its chain's module paths."""
+    f, _ = fuse(int8_graph(vit_graph()))
+    sources = {}
+    for op in f.ops:  # each type's first: block 0's
+        sources.setdefault(op.type, op.source)
+    assert (
+        sources["q_ln_linear"]
+        == "fused: q_layernorm + q_linear; modules 'blocks.0.norm1', 'blocks.0.attn.qkv'"
+    )
+    assert sources["q_attention"].endswith("; module 'blocks.0.attn'")
+    assert sources["q_token_mlp"].endswith(
+        "; modules 'blocks.0.norm2', 'blocks.0.mlp.fc1', 'blocks.0.mlp.act', 'blocks.0.mlp.fc2', 'blocks.0'"
+    )
+    assert sources["q_patch_embed"].endswith("; module 'patch_embed'")
