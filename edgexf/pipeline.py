@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -54,12 +55,14 @@ from edgexf.targets.placement import (
     weights_flash,
 )
 from edgexf.targets.size import elf_sizes
+from edgexf.targets.stack import stack_entry
 from edgexf.targets.toolchain import (
     Firmware,
     build_firmware,
     build_host,
     compile_model_objects,
     find_tool,
+    package_flags,
 )
 
 DEFAULT_VECTORS = 16  # random test vectors when no data set is given
@@ -160,7 +163,9 @@ def _compile_into(
     meta |= meta_arena if arena_place.tier is not None else {}
     if placement.tier is not None:
         meta["weights_memory"] = placement.tier.describe()
-    sources = generate_c(g, plan, out_dir / "model", meta, placement.sections())
+    meta["target_flags"] = package_flags(board)  # model/CMakeLists.txt compiles as the firmware does
+    # model.h states edgexf_run's stack, measured on the generated code (refused past the board's stack)
+    sources = generate_c(g, plan, out_dir / "model", meta, placement.sections(), partial(stack_entry, board))
 
     step("building for the host (gcc)")
     host_exe = build_host(sources.dir, out_dir / "host")
@@ -234,6 +239,7 @@ def _compile_into(
         "flash_capacity_bytes": board.flash.size,
         "ram_capacity_bytes": board.ram.size,
         "stack_bytes": board.stack_bytes,
+        "stack": sources.stack,  # edgexf_run's measured worst case against stack_bytes (targets/stack.py)
         # each memory (internal flash, RAM, external ones) against its capacity, from the board's ELF
         "memory_tiers": [tier.to_dict() for tier in memory.tiers],
         "weights_placement": placement.to_dict(),
