@@ -4,6 +4,8 @@ and a figure past the board's reserved stack refused. Needs arm-none-eabi-gcc.""
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 from functools import partial
 from pathlib import Path
@@ -16,6 +18,7 @@ from edgexf.memory.plan import plan_memory
 from edgexf.targets.boards import load_board
 from edgexf.targets.stack import StackFigure, check_stack, measure_stack, stack_entry
 from edgexf.targets.toolchain import COMMON_CFLAGS, FIRMWARE_FLAGS
+from tests.codegen.test_cmake_package import small_graph  # linear, gelu, a broadcast add
 
 BOARD = load_board("stm32f746")
 
@@ -84,8 +87,6 @@ def test_recursion_has_no_bound_and_is_refused(tmp_path):
 
 
 def test_a_generated_models_figure_is_its_path_of_gcc_frames(tmp_path):
-    from tests.codegen.test_cmake_package import small_graph
-
     g = small_graph()
     sources = generate_c(g, plan_memory(g), tmp_path / "model", {"board": BOARD.name}, None,
                          partial(stack_entry, BOARD))  # fmt: skip
@@ -108,3 +109,31 @@ def test_a_stack_past_the_boards_reserve_is_refused():
     with pytest.raises(DoesNotFitError, match=r"edgexf_run needs 8,200 B of stack, more than the 8,192 B"):
         check_stack(figure, BOARD)
     check_stack(StackFigure("edgexf_run", BOARD.stack_bytes, (), ()), BOARD)  # exactly the reserve: fits
+
+
+def test_compile_reports_the_stack_and_refuses_a_board_that_reserves_too_little(tmp_path, capsys):
+    import torch
+
+    from edgexf.cli import main
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(8, 4), torch.nn.GELU()).eval()
+    model = tmp_path / "tiny.pt2"
+    torch.export.save(torch.export.export(net, (torch.randn(1, 8),)), model)
+    assert main(["compile", str(model), "--board", "stm32f746", "-o", str(tmp_path / "b")]) == 0
+    report = json.loads((tmp_path / "b" / "report.json").read_text())
+    stack = report["stack"]
+    assert report["stack_bytes"] == stack["reserved_bytes"] == BOARD.stack_bytes  # the reservation, kept
+    assert 0 < stack["measured_bytes"] < BOARD.stack_bytes
+    header = (tmp_path / "b" / "model" / "model.h").read_text()
+    assert f"#define EDGEXF_STACK_BYTES {stack['measured_bytes']} " in header
+
+    # the same board reserving fewer bytes than edgexf_run needs: refused, naming the path
+    text = BOARD.path.read_text()
+    small = tmp_path / "tight.toml"
+    small.write_text(re.sub(r"(?m)^stack_bytes = .*$", "stack_bytes = 64", text))
+    capsys.readouterr()
+    assert main(["compile", str(model), "--board", str(small), "-o", str(tmp_path / "c")]) == 5
+    err = capsys.readouterr().err
+    assert f"edgexf_run needs {stack['measured_bytes']:,} B of stack, more than the 64 B" in err
+    assert not (tmp_path / "c").exists()
