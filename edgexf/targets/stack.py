@@ -12,13 +12,19 @@
 
 What the figure leaves out, said in the report: functions outside the model's code (newlib's memcpy
 and memset, libgcc's helpers for a core without an FPU) are listed, not counted (they are leaves
-of a few dozen bytes); the caller's own frames and interrupt handlers that may run during a call come
-on top. The measurement costs one compile of the kernels, about 2 s.
+of a few dozen bytes), and calls the compiler inserts itself (libgcc's helpers) would not show in
+the .ci files (no board's build has any today); the caller's own frames and interrupt handlers that
+may run during a call come on top. Cost: the kernels' objects and .ci files are cached (the object
+cache, and a store of .ci files keyed by the object's bytes), so a build compiles model.c alone,
+about 0.3 s; a cold cache compiles the kernels once per board's flags, about 2 s.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +35,7 @@ from elftools.elf.relocation import RelocationSection
 
 from edgexf.errors import DoesNotFitError, ToolchainError
 from edgexf.targets.boards import Board
+from edgexf.targets.objcache import cache_dir, compile_objects
 from edgexf.targets.toolchain import (
     COMMON_CFLAGS,
     FIRMWARE_FLAGS,
@@ -44,6 +51,7 @@ METHOD = (
     "arm-none-eabi-gcc -fstack-usage -fcallgraph-info=su over model.c and the kernels, with the "
     "firmware's flags; indirect calls resolved to every address-taken function; worst path from edgexf_run"
 )
+MAX_CI_FILES = 4096  # a few KB each: the kernels' for each board's flags, and each build's model.c
 INDIRECT = "__indirect_call"  # gcc's node for a call through a pointer
 # ARM relocations of a call or tail call: any other relocation to a function takes its address
 _CALLS = {"R_ARM_CALL", "R_ARM_JUMP24", "R_ARM_THM_CALL", "R_ARM_THM_JUMP24", "R_ARM_THM_JUMP19"}
@@ -62,17 +70,18 @@ class CallGraph:
     address_taken: set[str] = field(default_factory=set)
 
     def read_ci(self, text: str) -> None:
-        """One .ci file: nodes with a frame are functions defined there (a static one is titled
-        'file:name'); nodes without one are declarations only."""
+        """One .ci file: nodes with a frame are functions defined there (a static one named
+        'file.c:name'); nodes without one are declarations only."""
         for name, size, kind in _NODE.findall(text):
-            self.frames[name] = int(size)
+            self.frames[_local(name)] = int(size)
             if "dynamic" in kind and "bounded" not in kind:
-                self.dynamic.add(name)
+                self.dynamic.add(_local(name))
         for src, dst in _EDGE.findall(text):
-            self.calls.setdefault(src, set()).add(dst)
+            self.calls.setdefault(_local(src), set()).add(_local(dst))
 
     def read_object(self, obj: Path, source: str) -> None:
-        """The functions whose address obj takes (a static one named as its .ci names it: source:name)."""
+        """The functions whose address obj takes (a static one as read_ci names it: 'source:name', source
+        the .c file's name)."""
         with open(obj, "rb") as f:
             elf = ELFFile(f)
             symbols = elf.get_section_by_name(".symtab")
@@ -85,6 +94,12 @@ class CallGraph:
                         continue
                     local = sym["st_info"]["bind"] == "STB_LOCAL"
                     self.address_taken.add(f"{source}:{sym.name}" if local else sym.name)
+
+
+def _local(title: str) -> str:
+    """gcc titles a static function 'path/to/file.c:name': 'file.c:name', the same from any folder."""
+    where, colon, name = title.rpartition(":")
+    return f"{Path(where).name}:{name}" if colon else title
 
 
 def _reloc_type(elf: ELFFile, rel) -> str:
@@ -114,7 +129,7 @@ class StackFigure:
 
 
 def _plain(name: str) -> str:
-    return name.rsplit(":", 1)[-1]  # a static function's 'path/file.c:name' -> name
+    return name.rsplit(":", 1)[-1]  # a static function's 'file.c:name' -> name
 
 
 def worst_stack(graph: CallGraph, entry: str = ENTRY) -> StackFigure:
@@ -155,17 +170,61 @@ def measure_stack(board: Board, model_dir: Path) -> StackFigure:
     it (the same flags; no -DEDGEXF_PROFILE)."""
     gcc = find_tool("arm-none-eabi-gcc")
     check_newlib(gcc)
-    sources = [s.resolve() for s in model_sources(model_dir) if s.name != "weights.c"]
-    flags = [*board.cflags(), *COMMON_CFLAGS, *FIRMWARE_FLAGS, *include_flags(model_dir.resolve())]
+    sources = [s for s in model_sources(model_dir) if s.name != "weights.c"]
+    flags = [*board.cflags(), *COMMON_CFLAGS, *FIRMWARE_FLAGS, *include_flags(model_dir)]
+    flags += ["-fstack-usage", "-fcallgraph-info=su"]
+    what = f"arm-none-eabi-gcc measuring the stack of {model_dir}"
     graph = CallGraph()
     with tempfile.TemporaryDirectory(prefix="edgexf-stack-") as tmp:
         work = Path(tmp)
-        cmd = [gcc, *flags, "-fstack-usage", "-fcallgraph-info=su", "-c", *sources]
-        run_compiler(cmd, f"arm-none-eabi-gcc measuring the stack of {model_dir}", cwd=work)
-        for src in sources:
-            graph.read_ci((work / f"{src.stem}.ci").read_text())
-            graph.read_object(work / f"{src.stem}.o", str(src))
+        # through the object cache: an object it already holds comes without its .ci, which is then
+        # read from the cache of .ci files below, keyed by the object's bytes (the kernels are the same
+        # in every build, so only model.c is compiled)
+        objects = compile_objects(gcc, flags, sources, work, what, _run)
+        store = _ci_store()
+        for src, obj in zip(sources, objects, strict=True):
+            ci, entry = work / f"{src.stem}.ci", None
+            if store is not None:
+                entry = store / f"{hashlib.sha256(obj.read_bytes()).hexdigest()}.ci"
+            if not ci.is_file() and entry is not None and entry.is_file():
+                shutil.copyfile(entry, ci)
+            if not ci.is_file():  # the object came from the cache, its .ci did not
+                run_compiler([gcc, *flags, "-c", src.resolve()], what, cwd=work)
+            elif entry is not None and not entry.is_file():
+                _store(ci, entry)
+            graph.read_ci(ci.read_text())
+            graph.read_object(obj, src.name)
     return worst_stack(graph)
+
+
+def _run(cmd: list, what: str, cwd: Path) -> None:
+    run_compiler(cmd, what, cwd=cwd)
+
+
+def _ci_store() -> Path | None:
+    """Where .ci files are kept (beside the object cache; off with it), pruned to MAX_CI_FILES."""
+    objects = cache_dir()
+    if objects is None:
+        return None
+    store = objects.parent / "callgraphs"
+    try:
+        store.mkdir(parents=True, exist_ok=True)
+        kept = sorted(store.glob("*.ci"), key=lambda p: p.stat().st_mtime)
+        for old in kept[: max(0, len(kept) - MAX_CI_FILES)]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        return None
+    return store
+
+
+def _store(ci: Path, entry: Path) -> None:
+    try:
+        fd, tmp = tempfile.mkstemp(dir=entry.parent, suffix=".tmp")
+        os.close(fd)
+        shutil.copyfile(ci, tmp)
+        os.replace(tmp, entry)  # atomic: builds running at once share the store
+    except OSError:
+        pass  # a store that cannot be written is skipped: the next build compiles again
 
 
 def check_stack(figure: StackFigure, board: Board) -> None:

@@ -104,6 +104,18 @@ def test_a_generated_models_figure_is_its_path_of_gcc_frames(tmp_path):
     assert "Deepest path: edgexf_run -> " in header
 
 
+def test_the_cached_call_graphs_give_the_same_figure(tmp_path, monkeypatch):
+    """Cold, warm (objects and .ci files from the caches) and with the caches off: one figure."""
+    d = model_dir_with(tmp_path, KNOWN)
+    (d / "other.c").write_text("int other(void) { return 7; }\n")  # a second file
+    monkeypatch.setenv("EDGEXF_CACHE", str(tmp_path / "cache"))
+    cold = measure_stack(BOARD, d)
+    assert len(list((tmp_path / "cache" / "callgraphs").glob("*.ci"))) == 2
+    assert measure_stack(BOARD, d) == cold
+    monkeypatch.setenv("EDGEXF_OBJECT_CACHE", "off")
+    assert measure_stack(BOARD, d) == cold and cold.measured_bytes > 200
+
+
 def test_a_stack_past_the_boards_reserve_is_refused():
     figure = StackFigure("edgexf_run", BOARD.stack_bytes + 8, (("edgexf_run", BOARD.stack_bytes + 8),), ())
     with pytest.raises(DoesNotFitError, match=r"edgexf_run needs 8,200 B of stack, more than the 8,192 B"):
