@@ -19,12 +19,15 @@ from edgexf.targets.toolchain import build_host, package_flags
 
 # A user's program: input 0 from stdin, one run, output 0 to stdout (what the runner does per sample).
 USER_MAIN = r"""
+#include <stdint.h>
 #include <stdio.h>
 #include "model.h"
 int main(void) {
     edgexf_init();
     if (fread(edgexf_input(0), 1, EDGEXF_INPUT0_BYTES, stdin) != EDGEXF_INPUT0_BYTES) return 2;
     if (edgexf_run() != 0 || edgexf_input(EDGEXF_NUM_INPUTS) != NULL) return 3;
+    /* the alignment model.h states (16 for this model) */
+    if ((uintptr_t)edgexf_input(0) % 16 || (uintptr_t)edgexf_output(0) % 16) return 4;
     fwrite(edgexf_output(0), 1, EDGEXF_OUTPUT0_BYTES, stdout);
     return 0;
 }
@@ -76,6 +79,7 @@ def test_host_cmake_build_runs_as_the_runner_does(package, tmp_path):
     done = subprocess.run([exe], input=x, capture_output=True, timeout=60)
     assert done.returncode == 0
     assert len(expected) == 60 and done.stdout == expected
+    assert " *   input 0: 16\n *   output 0: 16\n" in (package / "model.h").read_text()
     # the library's own objects got the flags that keep float bits; the app's main did not
     commands = (app / "build" / "model" / "CMakeFiles" / "small_mlp.dir" / "flags.make").read_text()
     assert "-ffp-contract=off" in commands and "-ffunction-sections" in commands
