@@ -110,6 +110,7 @@ def compile_report(b: CompiledBuild) -> dict:
         "flash_capacity_bytes": board.flash.size,
         "ram_capacity_bytes": board.ram.size,
         "stack_bytes": board.stack_bytes,
+        "stack": b.sources.stack,  # edgexf_run's measured worst case against stack_bytes (targets/stack.py)
         # each memory (internal flash, RAM, external ones) against its capacity, from the board's ELF
         "memory_tiers": [tier.to_dict() for tier in b.memory.tiers],
         "weights_placement": b.placement.to_dict(),

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
@@ -63,12 +64,14 @@ from edgexf.targets.placement import (
     weights_flash,
 )
 from edgexf.targets.size import elf_sizes
+from edgexf.targets.stack import stack_entry
 from edgexf.targets.toolchain import (
     Firmware,
     build_firmware,
     build_host,
     compile_model_objects,
     find_tool,
+    package_flags,
 )
 
 DEFAULT_VECTORS = 16  # random test vectors when no data set is given
@@ -157,7 +160,10 @@ def _compile_into(
 
     step("generating C")
     meta = _source_meta(command, model, board, placement, arena_place)
-    sources = generate_c(g, plan, out_dir / "model", meta, placement.sections())  # generate
+    meta["target_flags"] = package_flags(board)  # model/CMakeLists.txt compiles as the firmware does
+    # generate; model.h states edgexf_run's stack, measured on the generated code (refused past the
+    # board's stack: targets/stack.py)
+    sources = generate_c(g, plan, out_dir / "model", meta, placement.sections(), partial(stack_entry, board))
 
     step("building for the host (gcc)")
     host_exe = build_host(sources.dir, out_dir / "host")  # build

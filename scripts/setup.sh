@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # One-time set-up on a fresh Debian machine, as root; safe to run again (it skips what is there).
-#   - the ARM toolchain, newlib and QEMU from Debian (see ../shared/EMULATION.md), and the flash tools
-#     openocd and st-flash (edgexf flash; the tests run them with no board attached)
+#   - the ARM toolchain, newlib and QEMU from Debian (see ../shared/EMULATION.md), the flash tools
+#     openocd and st-flash (edgexf flash; the tests run them with no board attached), and cmake
+#     (tests/codegen/test_cmake_package.py builds the generated model/ as a CMake package)
 #   - a virtual environment in .venv with torch 2.13.0 (CPU) first, then edgexf and its test tools
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if ! command -v arm-none-eabi-gcc >/dev/null || ! command -v qemu-system-arm >/dev/null \
    || ! command -v gcc >/dev/null || ! command -v openocd >/dev/null || ! command -v st-flash >/dev/null \
+   || ! command -v cmake >/dev/null || ! command -v make >/dev/null \
    || [ ! -f /usr/lib/arm-none-eabi/newlib/thumb/v7e-m+fp/hard/libc_nano.a ]; then
-  echo "== installing gcc, arm-none-eabi-gcc, newlib, qemu-system-arm, openocd and stlink-tools (apt)"
+  echo "== installing gcc, arm-none-eabi-gcc, newlib, qemu-system-arm, openocd, stlink-tools, cmake and make (apt)"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    gcc libc6-dev gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm openocd stlink-tools >/dev/null
+    gcc libc6-dev gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm openocd stlink-tools cmake make >/dev/null
 fi
 
 PY=${PYTHON:-python3}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,7 @@ class GeneratedSources:
     arena_bytes: int
     weights_bytes: int
     kernels_used: tuple[str, ...]
+    stack: dict | None = None  # edgexf_run's measured stack (targets/stack.py), when generate_c was given one
 
     def verify(self) -> GeneratedSources:
         declared = set(re.findall(r"\b(exf_\w+)\s*\(", (self.dir / "edgexf_kernels.h").read_text()))
@@ -112,12 +114,21 @@ def _io(graph: Graph, names: list[str], pointer) -> list[dict]:
 
 
 def generate_c(
-    graph: Graph, plan: MemoryPlan, out_dir: Path, meta: dict, sections: dict[str, str] | None = None
+    graph: Graph,
+    plan: MemoryPlan,
+    out_dir: Path,
+    meta: dict,
+    sections: dict[str, str] | None = None,
+    stack: Callable[[Path], dict] | None = None,
 ) -> GeneratedSources:
     """meta: command, source, board (strings for the file headers), and optionally weights_memory (where
-    the sections' weights are, in words) and arena_section, arena_memory (--arena external: the arena's
-    input section and its memory, in words; targets/arena.py). sections: constant name -> the linker
-    output section that holds it (targets/placement.py: an external flash's); the others go to .rodata."""
+    the sections' weights are, in words), arena_section, arena_memory (--arena external: the arena's
+    input section and its memory, in words; targets/arena.py) and target_flags (the board's core and FPU
+    flags for CMakeLists.txt: targets/toolchain.py's package_flags). sections: constant name -> the
+    linker output section that holds it (targets/placement.py: an external flash's); the others go to
+    .rodata. stack: measures edgexf_run's stack from the written sources (targets/stack.py's
+    stack_entry) for model.h's documentation; model.h is written again with it (only its comments and
+    EDGEXF_STACK_BYTES change, which no code reads, so the figure holds for the final sources)."""
     sections = sections or {}
     out_dir.mkdir(parents=True, exist_ok=True)
     for t in graph.tensors.values():
@@ -167,6 +178,11 @@ def generate_c(
                 }
             )
     buffers.sort(key=lambda b: (b["offset"], b["start"]))
+    inputs, outputs = _io(graph, graph.inputs, pointer), _io(graph, graph.outputs, pointer)
+    offsets = {b["cname"]: b["offset"] for b in buffers}
+    for t in inputs + outputs:  # the arena is 16-byte aligned; a sequence input is its own aligned(16) buffer
+        offset = offsets.get(t["cname"], 0)
+        t["align"] = 16 if offset % 16 == 0 else offset & -offset
     ops, statics, used = [], [], set()
     for i, op in enumerate(graph.ops):
         call = emit(ctx, op)
@@ -205,8 +221,11 @@ def generate_c(
         "buffers": buffers,
         "statics": statics,
         "ops": ops,
-        "inputs": _io(graph, graph.inputs, pointer),
-        "outputs": _io(graph, graph.outputs, pointer),
+        "inputs": inputs,
+        "outputs": outputs,
+        "target_flags": meta.get("target_flags", {}),
+        "library": c_ident(graph.name),
+        "stack": None,
         **_streaming(graph, plan, pointer),
     }
     env = jinja2.Environment(
@@ -217,11 +236,10 @@ def generate_c(
         keep_trailing_newline=True,
     )
     files = []
-    for template, filename in (
-        ("model.h.j2", "model.h"),
-        ("model.c.j2", "model.c"),
-        ("weights.c.j2", "weights.c"),
-    ):
+    templates = [("model.h.j2", "model.h"), ("model.c.j2", "model.c"), ("weights.c.j2", "weights.c")]
+    if context["target_flags"]:  # the board's flags given: the folder is a CMake package too
+        templates.append(("CMakeLists.txt.j2", "CMakeLists.txt"))
+    for template, filename in templates:
         path = out_dir / filename
         path.write_text(env.get_template(template).render(context))
         files.append(path)
@@ -229,8 +247,11 @@ def generate_c(
         if src.suffix in (".c", ".h"):
             shutil.copy(src, out_dir / src.name)
             files.append(out_dir / src.name)
+    if stack is not None:
+        context["stack"] = stack(out_dir)
+        (out_dir / "model.h").write_text(env.get_template("model.h.j2").render(context))
     return GeneratedSources(
-        out_dir, tuple(files), plan.arena_bytes, weights_bytes, tuple(sorted(used))
+        out_dir, tuple(files), plan.arena_bytes, weights_bytes, tuple(sorted(used)), context["stack"]
     ).verify()
 
 

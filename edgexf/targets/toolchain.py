@@ -37,6 +37,18 @@ FIRMWARE_FLAGS = [
     "-Wl,--gc-sections",
 ]
 
+
+def package_flags(board: Board) -> dict:
+    """What model/CMakeLists.txt sets (codegen_templates/CMakeLists.txt.j2), taken from the lists above
+    and the board's, so the library a user builds is compiled as edgexf's own firmware is."""
+    return {
+        "board": board.name,
+        "target": board.cflags(),  # core, Thumb, FPU and float ABI: one ABI for the whole image
+        "common": [f for f in COMMON_CFLAGS if not f.startswith("-std=")],  # C11: CMake's C_STANDARD
+        "sections": [f for f in FIRMWARE_FLAGS if f.endswith("-sections") and not f.startswith("-Wl")],
+    }
+
+
 _INSTALL_ARM = (
     "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "
     "gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm"
