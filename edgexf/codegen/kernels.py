@@ -198,10 +198,11 @@ def merge_dims(shape: list[int], strides: list[list[int]]) -> tuple[list[int], l
     return dims, st
 
 
-def broadcast_loops(c: EmitContext, op: Op, operands: list[str] | None = None) -> tuple[str, list[str]]:
-    """The static shape and stride arrays of broadcasting the operands (default: the op's first two
-    inputs) to its output, as the C argument list "shape, s0, s1, ..." and their declarations: at most 4
-    loops after merging contiguous axes. The stride arrays are named sa, sb (two operands) or s0, s1, ..."""
+def broadcast_layout(
+    c: EmitContext, op: Op, operands: list[str] | None = None
+) -> tuple[list[int], list[list[int]]]:
+    """y's shape and each operand's element strides (default: the op's first two inputs) for broadcasting
+    them to the op's output, as 4 loops after merging contiguous axes (padded in front with 1 and 0)."""
     operands = op.inputs[:2] if operands is None else operands
     y = c.shape(op.outputs[0]) or (1,)
     dims, strides = merge_dims(list(y), [broadcast_strides(c.shape(t), y) for t in operands])
@@ -209,9 +210,16 @@ def broadcast_loops(c: EmitContext, op: Op, operands: list[str] | None = None) -
         shapes = " with ".join(str(list(c.shape(t))) for t in operands)
         raise _refuse(op, f"broadcasting {shapes} needs {len(dims)} loops (max 4)")
     pad = 4 - len(dims)
-    names = ["sa", "sb"] if len(operands) == 2 else [f"s{i}" for i in range(len(operands))]
-    statics = [_static(op, "shape", [1] * pad + dims)]
-    statics += [_static(op, name, [0] * pad + st) for name, st in zip(names, strides)]
+    return [1] * pad + dims, [[0] * pad + st for st in strides]
+
+
+def broadcast_loops(c: EmitContext, op: Op, operands: list[str] | None = None) -> tuple[str, list[str]]:
+    """broadcast_layout as static arrays: the C argument list "shape, s0, s1, ..." and their
+    declarations. The stride arrays are named sa, sb (two operands) or s0, s1, ..."""
+    shape, strides = broadcast_layout(c, op, operands)
+    names = ["sa", "sb"] if len(strides) == 2 else [f"s{i}" for i in range(len(strides))]
+    statics = [_static(op, "shape", shape)]
+    statics += [_static(op, name, st) for name, st in zip(names, strides)]
     return ", ".join(s[0] for s in statics), [s[1] for s in statics]
 
 
