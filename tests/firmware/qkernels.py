@@ -31,8 +31,9 @@ SIGNATURES = {  # the parameter struct by reference (ctypes.byref), then the act
 
 def mul_params(a, b, y, sh, sa, sb, a_zp, b_zp, mult, shift, out_zp) -> ctypes.Structure:
     """exf_mul_q / exf_mul_qq's parameter struct for a * b -> y broadcast as (sh, sa, sb)."""
-    return params("exf_mul_q_params_t", shape=sh, sa=sa, sb=sb, a_bytes=a.itemsize, b_bytes=b.itemsize,
-                  y_bytes=y.itemsize, a_zp=a_zp, b_zp=b_zp, mult=mult, shift=shift, out_zp=out_zp)  # fmt: skip
+    sizes = {"a_bytes": a.itemsize, "b_bytes": b.itemsize, "y_bytes": y.itemsize}
+    terms = {"a_zp": a_zp, "b_zp": b_zp, "mult": mult, "shift": shift, "out_zp": out_zp}
+    return params("exf_mul_q_params_t", shape=sh, sa=sa, sb=sb, **sizes, **terms)
 
 
 def _arr(a, dtype) -> np.ndarray:
