@@ -239,7 +239,7 @@ void exf_linear_s8(const exf_linear_q_params_t *p, const int8_t *x, int8_t *y);
 void exf_linear_q(const exf_linear_q_params_t *p, const void *x, void *y);
 
 /* ---- fast integer kernels (quant_*_dsp.c): Cortex-M DSP extension, bit-exact with the above -------
- * Same arguments and results as the portable kernel of the same name without _dsp, plus working
+ * Same parameter struct and results as the portable kernel of the same name without _dsp, plus working
  * memory `scratch` (4-byte aligned) of the size given; x may not overlap y. exf_simd.h maps the SIMD
  * operations to ACLE intrinsics on cores with DSP and to plain C elsewhere (the host build). */
 #define EXF_DSP_BLOCK_ROWS 6 /* rows of x widened to int16 together; edgexf/ir/kernel_choice.py mirrors it */
@@ -372,12 +372,12 @@ void exf_ln_linear_s8(const exf_ln_linear_q_params_t *p, const void *x, int8_t *
  * scale_table[s_j + 128] unless scale_table is NULL; p = exf_softmax_s8 of the row;
  * y_ic = clamp_s8(requantize(sum_j (p_j - p_zp)(v_jc - v_zp), av_mult, av_shift) + out_zp). */
 void exf_attention_s8(const exf_attention_q_params_t *p, const int8_t *qkv, int8_t *y, int8_t *scratch);
-/* y[r] = add(x[r], exf_linear_s8(exf_lut_s8(exf_linear_s8(layernorm(x[r]))))): add = {a_zp, b_zp, ma,
- * mb, shift, out_zp} with exf_add_q's arithmetic, x the first operand; x and y int8 or int16. */
+/* y[r] = add(x[r], exf_linear_s8(exf_lut_s8(exf_linear_s8(layernorm(x[r]))))): add is p->res (exf_add_q's
+ * arithmetic), x the first operand; x and y int8 or int16. */
 void exf_token_mlp_q(const exf_token_mlp_q_params_t *p, const void *x, void *y, int8_t *scratch);
 /* The conv of exf_conv2d_s8 (kernel = stride = p, no padding, in_zp, output zero point conv_zp) as
  * tokens, after the class token cls (int8, in the conv output's parameters) if not NULL; then, if pos is
- * not NULL, add(token, pos) with pos_add = {a_zp, b_zp, ma, mb, shift, out_zp}; y int8 or int16. */
+ * not NULL, add(token, pos) with p->pos_add (exf_add_q's arithmetic); y int8 or int16. */
 void exf_patch_embed_s8(const exf_patch_embed_q_params_t *p, const int8_t *x, void *y, void *scratch);
 
 /* exf_patch_embed_s8 with the weights widened to int16 at code generation, for cores with the DSP
