@@ -3,8 +3,10 @@
 #include "edgexf_kernels.h"
 #include "quant_common.h"
 
-void exfq_linear_s8(const int8_t *x, const int8_t *w, const int32_t *bias, const int32_t *mult,
-                    const int32_t *shift, int8_t *y, int32_t rows, int32_t k, int32_t m, int32_t out_zp) {
+/* The body of exf_linear_s8 and exfq_linear_s8, inlined into each (no extra call for either). */
+static inline __attribute__((always_inline)) void linear_s8(const int8_t *x, const int8_t *w, const int32_t *bias,
+                                                            const int32_t *mult, const int32_t *shift, int8_t *y,
+                                                            int32_t rows, int32_t k, int32_t m, int32_t out_zp) {
     // x (rows, k) @ W (m, k)^T + bias (m,) -> y (rows, m), per-channel requantize
     for (int32_t r = 0; r < rows; r++) {
         const int8_t *xr = x + r * k;
@@ -17,9 +19,14 @@ void exfq_linear_s8(const int8_t *x, const int8_t *w, const int32_t *bias, const
     }
 }
 
+void exfq_linear_s8(const int8_t *x, const int8_t *w, const int32_t *bias, const int32_t *mult,
+                    const int32_t *shift, int8_t *y, int32_t rows, int32_t k, int32_t m, int32_t out_zp) {
+    linear_s8(x, w, bias, mult, shift, y, rows, k, m, out_zp);
+}
+
 void exf_linear_s8(const exf_linear_q_params_t *p, const int8_t *x, int8_t *y) {
     const exf_dense_q_t *fc = &p->fc;
-    exfq_linear_s8(x, (const int8_t *)fc->w, fc->bias, fc->mult, fc->shift, y, p->rows, p->k, p->m, fc->out_zp);
+    linear_s8(x, (const int8_t *)fc->w, fc->bias, fc->mult, fc->shift, y, p->rows, p->k, p->m, fc->out_zp);
 }
 
 void exf_linear_q(const exf_linear_q_params_t *p, const void *x, void *y) {
