@@ -174,14 +174,13 @@ void exf_where_f32(const uint8_t *cond, const float *a, const float *b, float *y
  * where x[o, j, i] > m or is NaN, j in order (a NaN is kept once met). exf_max_q compares int8 (bytes 1)
  * or int16 (bytes 2) codes. y must not overlap x. */
 void exf_max_f32(const float *x, float *y, int32_t outer, int32_t n, int32_t inner);
-void exf_max_q(const void *x, void *y, int32_t bytes, int32_t outer, int32_t n, int32_t inner);
+void exf_max_q(const exf_max_q_params_t *p, const void *x, void *y);
 
 /* y = a where a > b or a is NaN, else b, broadcast to shape (strides as for exf_add_f32); exf_maximum_q
  * on int8 (bytes 1) or int16 (bytes 2) codes. y must not overlap the inputs. */
 void exf_maximum_f32(const float *a, const float *b, float *y, const int32_t shape[4], const int32_t sa[4],
                      const int32_t sb[4]);
-void exf_maximum_q(const void *a, const void *b, void *y, int32_t bytes, const int32_t shape[4],
-                   const int32_t sa[4], const int32_t sb[4]);
+void exf_maximum_q(const exf_maximum_q_params_t *p, const void *a, const void *b, void *y);
 
 /* Constant padding, any dtype: y (out_shape) is *value (elem_bytes) everywhere but the block at
  * before[0 .. ndim-1], which is x (in_shape); 1 <= ndim <= EXF_PAD_MAX_DIMS,
@@ -199,8 +198,7 @@ void exf_isnan_f32(const float *x, uint8_t *y, int32_t n);
 enum { EXF_CMP_GT, EXF_CMP_GE, EXF_CMP_LT, EXF_CMP_LE, EXF_CMP_EQ };
 void exf_compare_f32(const float *a, const float *b, uint8_t *y, int32_t cmp, const int32_t shape[4],
                      const int32_t sa[4], const int32_t sb[4]);
-void exf_compare_q(const void *a, int32_t a_bytes, const void *b, int32_t b_bytes, uint8_t *y, int32_t cmp,
-                   const int32_t shape[4], const int32_t sa[4], const int32_t sb[4]);
+void exf_compare_q(const exf_compare_q_params_t *p, const void *a, const void *b, uint8_t *y);
 
 
 /* ---- integer kernels (int8 / int16 quantized) ------------------------------------------------ */

@@ -117,6 +117,25 @@ typedef struct {
     int32_t in_zp, mult, shift, out_zp;
 } exf_requant_q_params_t;
 
+/* exf_max_q: x (outer, n, inner) -> y (outer, inner), integer codes. */
+typedef struct {
+    int32_t bytes;           /* element size of x and y */
+    int32_t outer, n, inner;
+} exf_max_q_params_t;
+
+/* exf_maximum_q: broadcast as exf_maximum_f32, integer codes. */
+typedef struct {
+    int32_t shape[4], sa[4], sb[4]; /* y's dims; a's and b's strides */
+    int32_t bytes;                  /* element size of a, b and y */
+} exf_maximum_q_params_t;
+
+/* exf_compare_q: broadcast as exf_compare_f32, integer codes (b may be int32 thresholds). */
+typedef struct {
+    int32_t shape[4], sa[4], sb[4]; /* y's dims; a's and b's strides */
+    int32_t a_bytes, b_bytes;       /* 1, 2 (b also 4) */
+    int32_t cmp;                    /* EXF_CMP_* */
+} exf_compare_q_params_t;
+
 /* ---- integrated (fused) integer kernels ----------------------------------------------------------- */
 
 /* exf_ln_linear_s8, _s8_dsp: x (rows, k) -> layernorm -> linear -> y (rows, m) int8. */

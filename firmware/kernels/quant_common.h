@@ -158,9 +158,17 @@ void exfq_layernorm_s8(const int8_t *x, const int32_t *gamma, const int32_t *bet
 void exfq_layernorm_s16(const int16_t *x, const int32_t *gamma, const int32_t *beta, int8_t *y, int32_t rows,
                         int32_t d, int64_t eps_term, int32_t gshift, int32_t out_zp);
 
-/* y[i] = table[x[i] + 128] for i < n (exf_lut_s8). */
+/* y[i] = table[x[i] + 128] for i < n (exf_lut_s8), two elements a step (both read before either is
+ * written, so y may equal x): a compare and branch fewer per pair. */
 static inline void exfq_lut_s8(const int8_t *x, const int8_t *table, int8_t *y, int32_t n) {
-    for (int32_t i = 0; i < n; i++) y[i] = table[(int32_t)x[i] + 128];
+    const int8_t *t = table + 128;
+    int32_t i = 0;
+    for (; i + 2 <= n; i += 2) {
+        const int8_t a = t[x[i]], b = t[x[i + 1]];
+        y[i] = a;
+        y[i + 1] = b;
+    }
+    if (i < n) y[i] = t[x[i]];
 }
 
 /* LayerNorm of `rows` rows of x, int8 (x_bytes 1) or int16 (x_bytes 2), into int8 y: the fused
