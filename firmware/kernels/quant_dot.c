@@ -29,11 +29,11 @@ void exf_linear_s8(const exf_linear_q_params_t *p, const int8_t *x, int8_t *y) {
     linear_s8(x, (const int8_t *)fc->w, fc->bias, fc->mult, fc->shift, y, p->rows, p->k, p->m, fc->out_zp);
 }
 
-/* exf_linear_q with its numbers as arguments: noinline, as the fields copied to locals spilled to the
- * stack at every call (a recurrent model's per-step linears paid ~6 instructions a call). */
-static __attribute__((noinline)) void linear_q(const void *x, int32_t x_bytes, const int8_t *w, const int32_t *bias,
-                                               const int32_t *mult, const int32_t *shift, void *y, int32_t y_bytes,
-                                               int32_t rows, int32_t k, int32_t m, int32_t out_zp) {
+void exf_linear_q(const exf_linear_q_params_t *p, const void *x, void *y) {
+    const int8_t *w = (const int8_t *)p->fc.w;
+    const int32_t *bias = p->fc.bias, *mult = p->fc.mult, *shift = p->fc.shift;
+    const int32_t x_bytes = p->x_bytes, y_bytes = p->y_bytes, rows = p->rows, k = p->k, m = p->m;
+    const int32_t out_zp = p->fc.out_zp;
     // x (rows, k) int8/int16 @ W (m, k)^T + bias (m,) -> y (rows, m) int8/int16, per-channel requantize
     for (int32_t r = 0; r < rows; r++) {
         for (int32_t j = 0; j < m; j++) {
@@ -49,12 +49,6 @@ static __attribute__((noinline)) void linear_q(const void *x, int32_t x_bytes, c
             exfq_store(y, y_bytes, r * m + j, exfq_requantize(acc, mult[j], shift[j]) + out_zp);
         }
     }
-}
-
-void exf_linear_q(const exf_linear_q_params_t *p, const void *x, void *y) {
-    const exf_dense_q_t *fc = &p->fc;
-    linear_q(x, p->x_bytes, (const int8_t *)fc->w, fc->bias, fc->mult, fc->shift, y, p->y_bytes, p->rows, p->k, p->m,
-             fc->out_zp);
 }
 
 static inline int32_t max_i32(int32_t a, int32_t b) { return a > b ? a : b; }

@@ -80,9 +80,13 @@ static void widen_any(const void *x, int32_t x_bytes, int32_t r, int32_t k, uint
     }
 }
 
-void exfq_linear_q_w16(const void *x, int32_t x_bytes, const int16_t *w16, const int32_t *bias,
-                       const int32_t *mult, const int32_t *rq, int32_t pre_shift, void *y, int32_t y_bytes,
-                       int32_t rows, int32_t k, int32_t m, void *scratch) {
+/* The body of exfq_linear_q_w16 and exf_linear_q_w16, inlined into each: the struct kernel calling the
+ * plain one cost a recurrent model's per-step linears ~7 instructions a call (the numbers pushed again). */
+static inline __attribute__((always_inline)) void linear_q_w16(const void *x, int32_t x_bytes, const int16_t *w16,
+                                                               const int32_t *bias, const int32_t *mult,
+                                                               const int32_t *rq, int32_t pre_shift, void *y,
+                                                               int32_t y_bytes, int32_t rows, int32_t k, int32_t m,
+                                                               void *scratch) {
     const int32_t groups = (k + 3) >> 2, pairs = (m + 1) >> 1;
     const uint32_t *w = (const uint32_t *)(const void *)w16;
     uint32_t *xs = (uint32_t *)scratch;
@@ -105,10 +109,16 @@ void exfq_linear_q_w16(const void *x, int32_t x_bytes, const int16_t *w16, const
     }
 }
 
+void exfq_linear_q_w16(const void *x, int32_t x_bytes, const int16_t *w16, const int32_t *bias,
+                       const int32_t *mult, const int32_t *rq, int32_t pre_shift, void *y, int32_t y_bytes,
+                       int32_t rows, int32_t k, int32_t m, void *scratch) {
+    linear_q_w16(x, x_bytes, w16, bias, mult, rq, pre_shift, y, y_bytes, rows, k, m, scratch);
+}
+
 void exf_linear_q_w16(const exf_linear_q_params_t *p, const void *x, void *y, void *scratch) {
     const exf_dense_q_t *fc = &p->fc;
-    exfq_linear_q_w16(x, p->x_bytes, (const int16_t *)fc->w, fc->bias, fc->mult, fc->rq, p->pre_shift, y,
-                      p->y_bytes, p->rows, p->k, p->m, scratch);
+    linear_q_w16(x, p->x_bytes, (const int16_t *)fc->w, fc->bias, fc->mult, fc->rq, p->pre_shift, y, p->y_bytes,
+                 p->rows, p->k, p->m, scratch);
 }
 
 void exf_linear_s8_w16(const exf_linear_q_params_t *p, const int8_t *x, int8_t *y, void *scratch) {
