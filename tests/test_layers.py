@@ -57,17 +57,9 @@ LAYERS: list[tuple[str, list[str], str]] = [
 ]
 
 
-# Private names still imported across modules, each in a file another change owns now (issue 22's
-# helpers work side by side): (importing module, imported module, name) -> who makes it public. New ones
-# fail test_no_private_names_across_modules; an entry no longer imported fails it too, so the list only
-# shrinks.
-PENDING_PRIVATE: dict[tuple[str, str, str], str] = {
-    ("edgexf.codegen.kernels_math", "edgexf.codegen.kernels", "_refuse"): "kernel parameter structs",
-    ("edgexf.codegen.kernels_math", "edgexf.codegen.kernels", "_unary"): "kernel parameter structs",
-    ("edgexf.codegen.kernels_select", "edgexf.codegen.kernels", "_refuse"): "kernel parameter structs",
-    ("edgexf.codegen.kernels_select", "edgexf.codegen.kernels", "_static"): "kernel parameter structs",
-    ("edgexf.compress.fixed_qparams", "edgexf.compress.quantize", "_Quantizer"): "one rewrite helper",
-}
+# Private names a module may still import from another: (importing module, imported module, name) ->
+# why. Empty: a name used across modules is public. An entry no longer imported fails the test too.
+PENDING_PRIVATE: dict[tuple[str, str, str], str] = {}
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ class EmitContext:
     def scratch(self, op: Op, ctype: str = "void") -> str:
         """The C expression of the op's working memory (a fused op's row buffer in the arena)."""
         if self._scratch is None:
-            raise _refuse(op, "it needs working memory and none was planned")
+            raise refuse(op, "it needs working memory and none was planned")
         return f"({ctype} *){self._scratch(op.name)}"
 
     def shape(self, name: str) -> tuple[int, ...]:
@@ -58,11 +58,11 @@ class EmitContext:
         return f"(({cast} *){self._pointer(name)} + {offset})" if offset else self._pointer(name)
 
 
-def _refuse(op: Op, why: str) -> UnsupportedOpError:
+def refuse(op: Op, why: str) -> UnsupportedOpError:
     return UnsupportedOpError(f"no C kernel for {op.describe()}: {why}")
 
 
-def _static(op: Op, what: str, values: list[int]) -> tuple[str, str]:
+def static_array(op: Op, what: str, values: list[int]) -> tuple[str, str]:
     name = f"{c_ident(op.name)}_{what}"
     return name, f"static const int32_t {name}[{len(values)}] = {{{', '.join(str(v) for v in values)}}};"
 
@@ -104,7 +104,7 @@ def matmul_layout(c: EmitContext, op: Op) -> tuple[int, int, int, int, int, int]
     for t, size in ((a, m * k), (b, k * n)):
         tb = math.prod(c.shape(t)[:-2])
         if tb not in (1, batch):
-            raise _refuse(op, f"batch axes of {list(c.shape(t))} broadcast only partly against {list(y)}")
+            raise refuse(op, f"batch axes of {list(c.shape(t))} broadcast only partly against {list(y)}")
         strides.append(size if tb == batch and batch > 1 else 0)
     return batch, m, k, n, strides[0], strides[1]
 
@@ -159,13 +159,13 @@ def _softmax(c: EmitContext, op: Op) -> KernelCall:
     )
 
 
-def _unary(fn: str) -> Callable[[EmitContext, Op], KernelCall]:
+def unary_emitter(fn: str) -> Callable[[EmitContext, Op], KernelCall]:
     def emit(c: EmitContext, op: Op) -> KernelCall:
         name = fn
         if op.type == "gelu":
             approx = op.attrs.get("approximate", "none")
             if approx not in ("none", "tanh"):
-                raise _refuse(op, f"approximate={approx!r}")
+                raise refuse(op, f"approximate={approx!r}")
             name = "exf_gelu_tanh_f32" if approx == "tanh" else "exf_gelu_f32"
         n = math.prod(c.shape(op.inputs[0]))
         return KernelCall([f"{name}({c.ptr(op.inputs[0])}, {c.ptr(op.outputs[0])}, {n});"], functions=[name])
@@ -198,20 +198,28 @@ def merge_dims(shape: list[int], strides: list[list[int]]) -> tuple[list[int], l
     return dims, st
 
 
-def broadcast_loops(c: EmitContext, op: Op, operands: list[str] | None = None) -> tuple[str, list[str]]:
-    """The static shape and stride arrays of broadcasting the operands (default: the op's first two
-    inputs) to its output, as the C argument list "shape, s0, s1, ..." and their declarations: at most 4
-    loops after merging contiguous axes. The stride arrays are named sa, sb (two operands) or s0, s1, ..."""
+def broadcast_layout(
+    c: EmitContext, op: Op, operands: list[str] | None = None
+) -> tuple[list[int], list[list[int]]]:
+    """y's shape and each operand's element strides (default: the op's first two inputs) for broadcasting
+    them to the op's output, as 4 loops after merging contiguous axes (padded in front with 1 and 0)."""
     operands = op.inputs[:2] if operands is None else operands
     y = c.shape(op.outputs[0]) or (1,)
     dims, strides = merge_dims(list(y), [broadcast_strides(c.shape(t), y) for t in operands])
     if len(dims) > 4:
         shapes = " with ".join(str(list(c.shape(t))) for t in operands)
-        raise _refuse(op, f"broadcasting {shapes} needs {len(dims)} loops (max 4)")
+        raise refuse(op, f"broadcasting {shapes} needs {len(dims)} loops (max 4)")
     pad = 4 - len(dims)
-    names = ["sa", "sb"] if len(operands) == 2 else [f"s{i}" for i in range(len(operands))]
-    statics = [_static(op, "shape", [1] * pad + dims)]
-    statics += [_static(op, name, [0] * pad + st) for name, st in zip(names, strides)]
+    return [1] * pad + dims, [[0] * pad + st for st in strides]
+
+
+def broadcast_loops(c: EmitContext, op: Op, operands: list[str] | None = None) -> tuple[str, list[str]]:
+    """broadcast_layout as static arrays: the C argument list "shape, s0, s1, ..." and their
+    declarations. The stride arrays are named sa, sb (two operands) or s0, s1, ..."""
+    shape, strides = broadcast_layout(c, op, operands)
+    names = ["sa", "sb"] if len(strides) == 2 else [f"s{i}" for i in range(len(strides))]
+    statics = [static_array(op, "shape", shape)]
+    statics += [static_array(op, name, st) for name, st in zip(names, strides)]
     return ", ".join(s[0] for s in statics), [s[1] for s in statics]
 
 
@@ -249,9 +257,9 @@ def _permute(c: EmitContext, op: Op, dims: list[int], strides: list[int], what: 
     """exf_permute of the op's input into its output: dims and element strides of the input, merged."""
     x = op.inputs[0]
     if len(dims) > 6:
-        raise _refuse(op, f"{what} of {len(dims)} non-mergeable axes (max 6)")
-    shape_name, shape_decl = _static(op, "shape", dims)
-    strides_name, strides_decl = _static(op, "strides", strides)
+        raise refuse(op, f"{what} of {len(dims)} non-mergeable axes (max 6)")
+    shape_name, shape_decl = static_array(op, "shape", dims)
+    strides_name, strides_decl = static_array(op, "strides", strides)
     return KernelCall(
         [
             f"exf_permute({c.byte_ptr(x)}, {c.byte_ptr(op.outputs[0])}, {c.itemsize(x)}, {len(dims)}, "
@@ -341,8 +349,8 @@ KERNELS: dict[str, Callable[[EmitContext, Op], KernelCall]] = {
     "conv2d": _conv2d,
     "layernorm": _layernorm,
     "softmax": _softmax,
-    "gelu": _unary("exf_gelu_f32"),
-    "relu": _unary("exf_relu_f32"),
+    "gelu": unary_emitter("exf_gelu_f32"),
+    "relu": unary_emitter("exf_relu_f32"),
     "add": _binary,
     "sub": _binary,
     "mul": _binary,
@@ -370,11 +378,9 @@ def register(table: dict[str, Callable[[EmitContext, Op], KernelCall]], any_dtyp
 
 def emit(c: EmitContext, op: Op) -> KernelCall:
     if op.type not in KERNELS:
-        raise _refuse(
-            op, f"op type {op.type!r} has no kernel; kernels exist for {', '.join(sorted(KERNELS))}"
-        )
+        raise refuse(op, f"op type {op.type!r} has no kernel; kernels exist for {', '.join(sorted(KERNELS))}")
     operands = op.inputs[1:] if op.type == "where" else op.inputs  # its condition is uint8
     dtypes = {c.graph.tensors[n].dtype for n in operands + op.outputs if n}
     if op.type not in (*MOVES, *CHECKS_DTYPES) and not op.type.startswith("q_") and dtypes != {"float32"}:
-        raise _refuse(op, f"dtypes {sorted(dtypes)} (only float32 kernels exist yet)")
+        raise refuse(op, f"dtypes {sorted(dtypes)} (only float32 kernels exist yet)")
     return KERNELS[op.type](c, op)

@@ -1,21 +1,18 @@
 """Emitters for the integrated ops (edgexf/ir/ops_fused.py): one call of firmware/kernels/fused.c or
-quant_fused.c each, with the op's working memory (a scratch buffer in the arena) as the last argument."""
+quant_fused.c each: the op's numbers and constants as its parameter struct (kernel_params.py), its
+activations and working memory (a scratch buffer in the arena) as the arguments."""
 
 from __future__ import annotations
 
 import math
 
-from edgexf.codegen.kernels import EmitContext, KernelCall, c_float, c_ident
-from edgexf.codegen.kernels_q import CTYPE
+from edgexf.codegen.kernel_params import add_terms, norm_terms, params_call
+from edgexf.codegen.kernels import EmitContext, KernelCall, c_float
+from edgexf.codegen.kernels_q import CTYPE, dense_terms
 from edgexf.ir.graph import Op
 from edgexf.ir.kernel_choice import WIDE_LINEARS, uses_dsp, uses_wide
 
 ACT = {"gelu_none": "EXF_ACT_GELU", "gelu_tanh": "EXF_ACT_GELU_TANH", "relu": "EXF_ACT_RELU"}
-ADD_KEYS = ("a_zp", "b_zp", "ma", "mb", "shift", "out_zp")
-
-
-def _call(fn: str, *args, statics: list[str] | None = None) -> KernelCall:
-    return KernelCall([f"{fn}({', '.join(str(a) for a in args)});"], statics or [], [fn])
 
 
 def _q(c: EmitContext, name: str) -> str:
@@ -26,17 +23,11 @@ def _f(c: EmitContext, name: str) -> str:
     return c.ptr(name) if name else "NULL"
 
 
-def _add_params(op: Op, key: str) -> tuple[str, list[str]]:
-    values = [int(op.attrs[key][k]) for k in ADD_KEYS]
-    name = f"{c_ident(op.name)}_{key}"
-    return name, [f"static const int32_t {name}[6] = {{{', '.join(map(str, values))}}};"]
-
-
-def _wide_terms(c: EmitContext, op: Op) -> tuple[list[str], list[str]]:
-    """The requantization terms of a dsp op's linear layers (NULL for each where its weights stay int8):
-    constants of the graph (passes/widen_weights.py); no static declarations."""
+def _wide_terms(c: EmitContext, op: Op) -> tuple[list[str | None], list[str]]:
+    """The requantization terms of a dsp op's linear layers (None for each where its weights stay int8):
+    constants of the graph (passes/widen_weights.py), so no static declarations."""
     if not uses_wide(op):
-        return ["NULL"] * len(WIDE_LINEARS[op.type]), []
+        return [None] * len(WIDE_LINEARS[op.type]), []
     return [_q(c, n) for n in op.attrs["rq"]], []
 
 
@@ -48,31 +39,41 @@ def _rows(c: EmitContext, name: str) -> tuple[int, int]:
 def _ln_linear(c: EmitContext, op: Op) -> KernelCall:
     x, g, b, w, bias = op.inputs
     rows, k = _rows(c, x)
-    m = c.shape(w)[0]
-    args = (_f(c, x), _f(c, g), _f(c, b), c_float(op.attrs["eps"]), _f(c, w), _f(c, bias))
-    return _call("exf_ln_linear_f32", *args, _f(c, op.outputs[0]), rows, k, m, c.scratch(op, "float"))
+    fields = {
+        "gamma": _f(c, g),
+        "beta": _f(c, b),
+        "eps": c_float(op.attrs["eps"]),
+        "w": _f(c, w),
+        "b": _f(c, bias),
+    }
+    fields |= {"rows": rows, "k": k, "m": c.shape(w)[0]}
+    io = (_f(c, x), _f(c, op.outputs[0]), c.scratch(op, "float"))
+    return params_call(op, "exf_ln_linear_f32", "exf_ln_linear_f32_params_t", fields, *io)
 
 
 def _q_ln_linear(c: EmitContext, op: Op) -> KernelCall:
     x, g, b, w, bias, mult, shift = op.inputs
     rows, k = _rows(c, x)
     at = op.attrs
-    ln = (c.ptr(x, "void"), c.itemsize(x), _q(c, g), _q(c, b), f"INT64_C({at['eps_term']})", at["gshift"])
-    lin = (at["ln_zp"], _q(c, w), _q(c, bias), _q(c, mult), _q(c, shift), at["out_zp"])
-    tail = (_q(c, op.outputs[0]), rows, k, c.shape(w)[0])
+    rq, statics = _wide_terms(c, op) if uses_dsp(op) else ([None], [])
+    fields = {
+        "ln": norm_terms(c, op, g, b, "ln_zp"),
+        "fc": dense_terms(c, w, bias, mult, shift, at["out_zp"], rq[0]),
+    }
+    fields |= {"x_bytes": c.itemsize(x), "rows": rows, "k": k, "m": c.shape(w)[0]}
+    ctype, io = "exf_ln_linear_q_params_t", (c.ptr(x, "void"), _q(c, op.outputs[0]))
     if uses_dsp(op):
-        rq, statics = _wide_terms(c, op)
-        lin = (at["ln_zp"], c.ptr(w, "void"), *lin[2:5], rq[0], at["out_zp"])
-        return _call("exf_ln_linear_s8_dsp", *ln, *lin, *tail, c.scratch(op), statics=statics)
-    return _call("exf_ln_linear_s8", *ln, *lin, *tail, c.scratch(op, "int8_t"))
+        return params_call(op, "exf_ln_linear_s8_dsp", ctype, fields, *io, c.scratch(op), statics=statics)
+    return params_call(op, "exf_ln_linear_s8", ctype, fields, *io, c.scratch(op, "int8_t"))
 
 
 def _attention(c: EmitContext, op: Op) -> KernelCall:
     qkv, scale = op.inputs
     t, d3 = c.shape(qkv)[-2:]
     heads = op.attrs["heads"]
-    args = (_f(c, qkv), _f(c, scale), _f(c, op.outputs[0]), t, heads, d3 // (3 * heads))
-    return _call("exf_attention_f32", *args, c.scratch(op, "float"))
+    fields = {"scale": _f(c, scale), "t": t, "heads": heads, "dh": d3 // (3 * heads)}
+    io = (_f(c, qkv), _f(c, op.outputs[0]), c.scratch(op, "float"))
+    return params_call(op, "exf_attention_f32", "exf_attention_f32_params_t", fields, *io)
 
 
 def _q_attention(c: EmitContext, op: Op) -> KernelCall:
@@ -80,63 +81,86 @@ def _q_attention(c: EmitContext, op: Op) -> KernelCall:
     t, d3 = c.shape(qkv)[-2:]
     at = op.attrs
     heads = at["heads"]
-    dims = (t, heads, d3 // (3 * heads))
-    zps = (at["q_zp"], at["k_zp"], *at["qk"], at["p_zp"], at["v_zp"], *at["av"])
-    ptrs = (_q(c, qkv), _q(c, table), _q(c, exp), _q(c, op.outputs[0]))
+    fields = {
+        "scale_table": _q(c, table),
+        "exp_table": _q(c, exp),
+        "t": t,
+        "heads": heads,
+        "dh": d3 // (3 * heads),
+    }
+    fields |= {"q_zp": at["q_zp"], "k_zp": at["k_zp"], "qk_mult": at["qk"][0], "qk_shift": at["qk"][1]}
+    fields |= {"s_zp": at["qk"][2], "p_zp": at["p_zp"], "v_zp": at["v_zp"]}
+    fields |= {"av_mult": at["av"][0], "av_shift": at["av"][1], "out_zp": at["av"][2]}
+    ctype, io = "exf_attention_q_params_t", (_q(c, qkv), _q(c, op.outputs[0]))
     if uses_dsp(op):
-        return _call("exf_attention_s8_dsp", *ptrs, *dims, *zps, c.scratch(op))
-    return _call("exf_attention_s8", *ptrs, *dims, *zps, c.scratch(op, "int8_t"))
+        return params_call(op, "exf_attention_s8_dsp", ctype, fields, *io, c.scratch(op))
+    return params_call(op, "exf_attention_s8", ctype, fields, *io, c.scratch(op, "int8_t"))
 
 
 def _token_mlp(c: EmitContext, op: Op) -> KernelCall:
     x, g, b, w1, b1, w2, b2 = op.inputs
     rows, d = _rows(c, x)
-    head = (_f(c, x), _f(c, g), _f(c, b), c_float(op.attrs["eps"]), _f(c, w1), _f(c, b1))
-    tail = (ACT[op.attrs["act"]], _f(c, w2), _f(c, b2), _f(c, op.outputs[0]), rows, d, c.shape(w1)[0])
-    return _call("exf_token_mlp_f32", *head, *tail, c.scratch(op, "float"))
+    fields = {
+        "gamma": _f(c, g),
+        "beta": _f(c, b),
+        "eps": c_float(op.attrs["eps"]),
+        "w1": _f(c, w1),
+        "b1": _f(c, b1),
+    }
+    fields |= {"act": ACT[op.attrs["act"]], "w2": _f(c, w2), "b2": _f(c, b2)}
+    fields |= {"rows": rows, "d": d, "hidden": c.shape(w1)[0]}
+    io = (_f(c, x), _f(c, op.outputs[0]), c.scratch(op, "float"))
+    return params_call(op, "exf_token_mlp_f32", "exf_token_mlp_f32_params_t", fields, *io)
 
 
 def _q_token_mlp(c: EmitContext, op: Op) -> KernelCall:
     x, g, b, w1, b1, m1, s1, table, w2, b2, m2, s2 = op.inputs
     rows, d = _rows(c, x)
     at = op.attrs
-    add, statics = _add_params(op, "res")
     y = op.outputs[0]
-    args = [c.ptr(x, "void"), c.itemsize(x), _q(c, g), _q(c, b), f"INT64_C({at['eps_term']})", at["gshift"]]
-    tail = [add, c.ptr(y, "void"), c.itemsize(y), rows, d, c.shape(w1)[0]]
+    rq, statics = _wide_terms(c, op) if uses_dsp(op) else ([None, None], [])
+    fields = {"ln": norm_terms(c, op, g, b, "ln_zp")}
+    fields["fc1"] = dense_terms(c, w1, b1, m1, s1, at["fc1_zp"], rq[0])
+    fields["act_table"] = _q(c, table)
+    fields["fc2"] = dense_terms(c, w2, b2, m2, s2, at["fc2_zp"], rq[1])
+    fields["res"] = add_terms(at["res"])
+    fields |= {
+        "x_bytes": c.itemsize(x),
+        "y_bytes": c.itemsize(y),
+        "rows": rows,
+        "d": d,
+        "hidden": c.shape(w1)[0],
+    }
+    ctype, io = "exf_token_mlp_q_params_t", (c.ptr(x, "void"), c.ptr(y, "void"))
     if uses_dsp(op):
-        rq, wide_statics = _wide_terms(c, op)
-        args += [at["ln_zp"], c.ptr(w1, "void"), _q(c, b1), _q(c, m1), _q(c, s1), rq[0], at["fc1_zp"]]
-        args += [_q(c, table), c.ptr(w2, "void"), _q(c, b2), _q(c, m2), _q(c, s2), rq[1], at["fc2_zp"], *tail]
-        return _call("exf_token_mlp_q_dsp", *args, c.scratch(op), statics=statics + wide_statics)
-    args += [at["ln_zp"], _q(c, w1), _q(c, b1), _q(c, m1), _q(c, s1), at["fc1_zp"], _q(c, table)]
-    args += [_q(c, w2), _q(c, b2), _q(c, m2), _q(c, s2), at["fc2_zp"], *tail]
-    return _call("exf_token_mlp_q", *args, c.scratch(op, "int8_t"), statics=statics)
+        return params_call(op, "exf_token_mlp_q_dsp", ctype, fields, *io, c.scratch(op), statics=statics)
+    return params_call(op, "exf_token_mlp_q", ctype, fields, *io, c.scratch(op, "int8_t"))
 
 
 def _patch_embed(c: EmitContext, op: Op) -> KernelCall:
     x, w, b, cls, pos = op.inputs
     _, ch, h, wd = c.shape(x)
-    ptrs = (_f(c, x), _f(c, w), _f(c, b), _f(c, cls), _f(c, pos), _f(c, op.outputs[0]))
-    return _call(
-        "exf_patch_embed_f32", *ptrs, ch, h, wd, c.shape(w)[0], op.attrs["patch"], c.scratch(op, "float")
-    )
+    fields = {"w": _f(c, w), "b": _f(c, b), "cls": _f(c, cls), "pos": _f(c, pos)}
+    fields |= {"c": ch, "h": h, "wd": wd, "d": c.shape(w)[0], "p": op.attrs["patch"]}
+    io = (_f(c, x), _f(c, op.outputs[0]), c.scratch(op, "float"))
+    return params_call(op, "exf_patch_embed_f32", "exf_patch_embed_f32_params_t", fields, *io)
 
 
 def _q_patch_embed(c: EmitContext, op: Op) -> KernelCall:
     x, w, bias, mult, shift, cls, pos = op.inputs
     _, ch, h, wd = c.shape(x)
     at = op.attrs
-    add, statics = _add_params(op, "pos_add") if pos else ("NULL", [])
     y = op.outputs[0]
-    tail = [_q(c, cls), _q(c, pos), add, c.ptr(y, "void"), c.itemsize(y)]
-    tail += [ch, h, wd, c.shape(w)[0], at["patch"], c.scratch(op, "void")]
-    if uses_wide(op):  # the weights as (d, c p p) int16 pairs; rq: the requantization with conv_zp
-        rq, wide_statics = _wide_terms(c, op)
-        args = [_q(c, x), c.ptr(w, "int16_t"), _q(c, bias), _q(c, mult), rq[0], at["in_zp"], *tail]
-        return _call("exf_patch_embed_s8_w16", *args, statics=statics + wide_statics)
-    args = [_q(c, x), _q(c, w), _q(c, bias), _q(c, mult), _q(c, shift), at["in_zp"], at["conv_zp"], *tail]
-    return _call("exf_patch_embed_s8", *args, statics=statics)
+    rq, statics = _wide_terms(c, op)  # wide: the weights as (d, c p p) int16 pairs; rq with conv_zp
+    fields = dense_terms(c, w, bias, mult, shift, 0, rq[0])
+    fields.pop("out_zp", None)  # the conv output zero point is conv_zp (in rq when wide)
+    fields |= {"in_zp": at["in_zp"], "conv_zp": at["conv_zp"], "cls": _q(c, cls), "pos": _q(c, pos)}
+    if pos:
+        fields["pos_add"] = add_terms(at["pos_add"])
+    fields |= {"y_bytes": c.itemsize(y), "c": ch, "h": h, "wd": wd, "d": c.shape(w)[0], "p": at["patch"]}
+    fn = "exf_patch_embed_s8_w16" if uses_wide(op) else "exf_patch_embed_s8"
+    io = (_q(c, x), c.ptr(y, "void"), c.scratch(op, "void"))
+    return params_call(op, fn, "exf_patch_embed_q_params_t", fields, *io, statics=statics)
 
 
 FUSED_KERNELS = {

@@ -8,12 +8,12 @@ import math
 from edgexf.codegen.kernels import (
     EmitContext,
     KernelCall,
-    _refuse,
-    _unary,
     broadcast_loops,
     c_float,
     conv2d_call,
     reduce_axis,
+    refuse,
+    unary_emitter,
 )
 from edgexf.ir.graph import Op
 from edgexf.ir.ops_math import MATH_OPS, conv1d_geometry
@@ -23,7 +23,7 @@ def _softplus(c: EmitContext, op: Op) -> KernelCall:
     x, y = op.inputs[0], op.outputs[0]
     beta, threshold = float(op.attrs["beta"]), float(op.attrs["threshold"])
     if not (math.isfinite(beta) and math.isfinite(threshold)) or beta == 0:
-        raise _refuse(op, f"beta={beta}, threshold={threshold} (beta finite and nonzero, threshold finite)")
+        raise refuse(op, f"beta={beta}, threshold={threshold} (beta finite and nonzero, threshold finite)")
     n = math.prod(c.shape(x))
     args = f"{c.ptr(x)}, {c.ptr(y)}, {n}, {c_float(beta)}, {c_float(threshold)}"
     return KernelCall([f"exf_softplus_f32({args});"], functions=["exf_softplus_f32"])
@@ -53,7 +53,9 @@ def _where(c: EmitContext, op: Op) -> KernelCall:
 
 
 MATH_KERNELS = {
-    **{t: _unary(d.c_function) for t, d in MATH_OPS.items() if d.c_function},  # exp, silu, ...: y = f(x)
+    **{
+        t: unary_emitter(d.c_function) for t, d in MATH_OPS.items() if d.c_function
+    },  # exp, silu, ...: y = f(x)
     "softplus": _softplus,
     "sum": reduce_axis("exf_sum_f32"),
     "conv1d": _conv1d,

@@ -3,7 +3,7 @@
     float graph (weights dequantized from the file)  +  FileQuant (the file's scale / zero point of
     every tensor, its int8 weights and int32 biases)   =>   the integer graph of edgexf/ir/ops_q.py
 
-The integer ops are those of the calibrated path (edgexf/compress/quantize.py: _Quantizer, whose
+The integer ops are those of the calibrated path (edgexf/compress/quantize.py: Quantizer, whose
 handlers this subclass reuses): only where the numbers come from differs.
 - Every activation takes the file's parameters; reshape/transpose/slice/concat groups must agree.
 - Weights and biases are the file's own integers (same int8 bytes, same int32 biases); the
@@ -25,7 +25,7 @@ import numpy as np
 
 from edgexf.compress.groups import move_groups
 from edgexf.compress.qmath import LIMITS, SOFTMAX_OUT, multiplier, scalar_multiplier
-from edgexf.compress.quantize import QuantizedGraph, _Quantizer
+from edgexf.compress.quantize import QuantizedGraph, Quantizer
 from edgexf.errors import QuantizationError
 from edgexf.ir.graph import Graph, Op, QParams
 
@@ -50,7 +50,7 @@ def int16_params(*operands: QParams | None) -> QParams:
     return QParams(top / LIMITS["int16"][1], 0)
 
 
-class _FileQuantizer(_Quantizer):
+class _FileQuantizer(Quantizer):
     def __init__(self, g: Graph, fq: FileQuant):
         self.fq = fq
         super().__init__(g, None, set())

@@ -65,7 +65,7 @@ class QuantizedGraph:
     int16_refused: dict[str, str] = field(default_factory=dict)  # chosen, but kept int8: why
 
 
-class _Quantizer:
+class Quantizer:
     def __init__(self, g: Graph, ranges: Ranges, int16: set[str]):
         if len(g.inputs) != 1:
             raise QuantizationError("quantization handles single-input graphs only")
@@ -375,7 +375,7 @@ class _Quantizer:
 def quantize_graph(graph: Graph, ranges: Ranges, int16: list[str] | tuple[str, ...] = ()) -> QuantizedGraph:
     """The integer graph computing `graph`, with activation ranges from calibration."""
     chosen = select_int16(graph, int16)
-    qz = _Quantizer(graph, ranges, chosen)
+    qz = Quantizer(graph, ranges, chosen)
     qg = qz.run()
     kept = sorted(n for n in chosen if n in qg.tensors and qg.tensors[n].dtype == "int16")
     return QuantizedGraph(qg, kept, qz.refused)

@@ -42,7 +42,7 @@ def threshold_code(t: float, params: QParams, dtype: str, cmp: str) -> int:
 
 
 def quantize_compare(qz, op: Op) -> None:
-    """Emit the integer compare for the float op (qz: the _Quantizer of edgexf/compress/quantize.py)."""
+    """Emit the integer compare for the float op (qz: the Quantizer of edgexf/compress/quantize.py)."""
     a, b = op.inputs
     cmp = op.attrs["cmp"]
     if qz.g.tensors[a].is_const and not qz.g.tensors[b].is_const:

@@ -53,8 +53,9 @@ IO = Where(
         "quant": Opt({"scale": Where(float, lambda s: math.isfinite(s) and s > 0, "a positive number"),
                       "zero_point": int}),
     },
-    lambda io: io["bytes"] == math.prod(io["shape"]) * np.dtype(DTYPES[io["dtype"]]).itemsize,
-    "a tensor whose bytes are its shape's elements times its dtype's size",
+    lambda io: io["bytes"] == math.prod(io["shape"]) * np.dtype(DTYPES[io["dtype"]]).itemsize
+    and (io["dtype"] not in ("int8", "int16") or io.get("quant") is not None),
+    "a tensor whose bytes are its shape's elements times its dtype's size (int8, int16: with a quant)",
 )  # fmt: skip
 LAYER = {"layer": str, "op": str, "dtype": str, "cosine": float, "rmse": float, "relative_rmse": float}
 REPORT = {

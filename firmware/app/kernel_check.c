@@ -153,10 +153,14 @@ static int32_t check_linear_q(int32_t rows, int32_t k, int32_t m, int32_t x_byte
     const void *xv = x_bytes == 1 ? (const void *)x : (const void *)x16;
     const int16_t *w16 = pack_w16(k, m);
     const int32_t *terms = rq_terms(m, out_zp, pre_shift);
+    const exf_linear_q_params_t portable = {.fc = {.w = w, .bias = b, .mult = mult, .shift = shift, .out_zp = out_zp},
+                                            .rows = rows, .k = k, .m = m, .x_bytes = x_bytes, .y_bytes = y_bytes};
+    const exf_linear_q_params_t fast = {.fc = {.w = w16, .bias = b, .mult = mult, .rq = terms}, .rows = rows, .k = k,
+                                        .m = m, .x_bytes = x_bytes, .y_bytes = y_bytes, .pre_shift = pre_shift};
     uint64_t t0 = plat_ticks();
-    exf_linear_q(xv, x_bytes, w, b, mult, shift, yq_portable, y_bytes, rows, k, m, out_zp);
+    exf_linear_q(&portable, xv, yq_portable);
     uint64_t t1 = plat_ticks();
-    exf_linear_q_w16(xv, x_bytes, w16, b, mult, terms, pre_shift, yq_fast, y_bytes, rows, k, m, scratch);
+    exf_linear_q_w16(&fast, xv, yq_fast, scratch);
     uint64_t t2 = plat_ticks();
 #ifdef KERNEL_CHECK_SELFTEST_Q
     ((int8_t *)yq_fast)[(rows * m * y_bytes) / 2] ^= 1;
@@ -182,22 +186,26 @@ static int32_t check_linear(int32_t rows, int32_t k, int32_t m, int32_t timed)
     const int32_t out_zp = rng_in(-128, 127);
     const int32_t *b = rng() % 4 == 0 ? NULL : bias;
     const int16_t *w16 = pack_w16(k, m);
+    const exf_linear_q_params_t lin = {.fc = {.w = w, .bias = b, .mult = mult, .shift = shift, .out_zp = out_zp},
+                                       .rows = rows, .k = k, .m = m, .x_bytes = 1, .y_bytes = 1};
     uint64_t t0 = plat_ticks();
-    exf_linear_s8(x, w, b, mult, shift, y_portable, rows, k, m, out_zp);
+    exf_linear_s8(&lin, x, y_portable);
     uint64_t t1 = plat_ticks();
-    exf_linear_s8_dsp(x, w, b, mult, shift, y_fast, rows, k, m, out_zp, scratch);
+    exf_linear_s8_dsp(&lin, x, y_fast, scratch);
     uint64_t t2 = plat_ticks();
 #ifdef KERNEL_CHECK_SELFTEST /* tests/firmware/test_kernels_dsp.py: a wrong byte must be caught */
     y_fast[(rows * m) / 2] ^= 1;
 #endif
     if (compare("exf_linear_s8_dsp", rows, k, m, y_fast) != 0) return -1;
     for (int32_t j = 0; j < m; j++) shift[j] = shift[j] < 33 ? 33 : shift[j]; /* the w16 kernel's range */
-    exf_linear_s8(x, w, b, mult, shift, y_portable, rows, k, m, out_zp);
+    exf_linear_s8(&lin, x, y_portable); /* lin.fc.shift is shift */
     const int32_t *terms = rq_terms(m, out_zp, 0);
+    const exf_linear_q_params_t wide = {.fc = {.w = w16, .bias = b, .mult = mult, .rq = terms}, .rows = rows, .k = k,
+                                        .m = m, .x_bytes = 1, .y_bytes = 1};
     uint8_t *guard = (uint8_t *)scratch + 16 * ((k + 3) / 4) + 16 * ((m + 1) / 2); /* past its declared scratch */
     for (int32_t i = 0; i < GUARD_BYTES; i++) guard[i] = 0xA5;
     uint64_t t3 = plat_ticks();
-    exf_linear_s8_w16(x, w16, b, mult, terms, y_fast, rows, k, m, scratch);
+    exf_linear_s8_w16(&wide, x, y_fast, scratch);
     uint64_t t4 = plat_ticks();
 #ifdef KERNEL_CHECK_SELFTEST_W16
     y_fast[(rows * m) / 2] ^= 1;
@@ -249,12 +257,14 @@ static int32_t check_attention(int32_t t, int32_t heads, int32_t dh, int32_t tim
     const int8_t *table = rng() % 3 == 0 ? NULL : scale_table;
     uint8_t *guard = (uint8_t *)att_scratch + bytes;
     for (int32_t i = 0; i < GUARD_BYTES; i++) guard[i] = 0xA5;
+    const exf_attention_q_params_t att = {
+        .scale_table = table, .exp_table = exp_table, .t = t, .heads = heads, .dh = dh, .q_zp = q_zp,
+        .k_zp = k_zp, .qk_mult = qk_mult, .qk_shift = qk_shift, .s_zp = s_zp, .p_zp = p_zp, .v_zp = v_zp,
+        .av_mult = av_mult, .av_shift = av_shift, .out_zp = out_zp};
     uint64_t t0 = plat_ticks();
-    exf_attention_s8(qkv, table, exp_table, y_portable, t, heads, dh, q_zp, k_zp, qk_mult, qk_shift, s_zp, p_zp,
-                     v_zp, av_mult, av_shift, out_zp, att_scores);
+    exf_attention_s8(&att, qkv, y_portable, att_scores);
     uint64_t t1 = plat_ticks();
-    exf_attention_s8_dsp(qkv, table, exp_table, y_fast, t, heads, dh, q_zp, k_zp, qk_mult, qk_shift, s_zp, p_zp,
-                         v_zp, av_mult, av_shift, out_zp, att_scratch);
+    exf_attention_s8_dsp(&att, qkv, y_fast, att_scratch);
     uint64_t t2 = plat_ticks();
 #ifdef KERNEL_CHECK_SELFTEST_ATTENTION /* tests/firmware/test_kernels_dsp.py: a wrong byte must be caught */
     y_fast[(t * d) / 2] ^= 1;
@@ -338,12 +348,19 @@ static int32_t check_patch(int32_t c, int32_t nh, int32_t nw, int32_t p, int32_t
     const int32_t *terms = rq_terms(d, conv_zp, 0);
     uint8_t *guard = (uint8_t *)scratch + bytes;
     for (int32_t i = 0; i < GUARD_BYTES; i++) guard[i] = 0xA5;
+    const exf_add_terms_t add = {.a_zp = pos_add[0], .b_zp = pos_add[1], .ma = pos_add[2], .mb = pos_add[3],
+                                 .shift = pos_add[4], .out_zp = pos_add[5]};
+    const exf_patch_embed_q_params_t portable = {
+        .w = w, .bias = b, .mult = mult, .shift = shift, .in_zp = in_zp, .conv_zp = conv_zp, .cls = cls,
+        .pos = pos, .pos_add = add, .y_bytes = y_bytes, .c = c, .h = h, .wd = wd, .d = d, .p = p};
+    exf_patch_embed_q_params_t fast = portable;
+    fast.w = w16;
+    fast.shift = NULL;
+    fast.rq = terms;
     uint64_t t0 = plat_ticks();
-    exf_patch_embed_s8(x, w, b, mult, shift, in_zp, conv_zp, cls, pos, pos_add, y_portable, y_bytes, c, h, wd, d,
-                       p, pe_scratch);
+    exf_patch_embed_s8(&portable, x, y_portable, pe_scratch);
     uint64_t t1 = plat_ticks();
-    exf_patch_embed_s8_w16(x, w16, b, mult, terms, in_zp, cls, pos, pos_add, y_fast, y_bytes, c, h, wd, d, p,
-                           scratch);
+    exf_patch_embed_s8_w16(&fast, x, y_fast, scratch);
     uint64_t t2 = plat_ticks();
 #ifdef KERNEL_CHECK_SELFTEST_PATCH /* tests/firmware/test_kernels_dsp.py: a wrong byte must be caught */
     y_fast[(tokens * d * y_bytes) / 2] ^= 1;

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "edgexf_params.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -172,14 +174,13 @@ void exf_where_f32(const uint8_t *cond, const float *a, const float *b, float *y
  * where x[o, j, i] > m or is NaN, j in order (a NaN is kept once met). exf_max_q compares int8 (bytes 1)
  * or int16 (bytes 2) codes. y must not overlap x. */
 void exf_max_f32(const float *x, float *y, int32_t outer, int32_t n, int32_t inner);
-void exf_max_q(const void *x, void *y, int32_t bytes, int32_t outer, int32_t n, int32_t inner);
+void exf_max_q(const exf_max_q_params_t *p, const void *x, void *y);
 
 /* y = a where a > b or a is NaN, else b, broadcast to shape (strides as for exf_add_f32); exf_maximum_q
  * on int8 (bytes 1) or int16 (bytes 2) codes. y must not overlap the inputs. */
 void exf_maximum_f32(const float *a, const float *b, float *y, const int32_t shape[4], const int32_t sa[4],
                      const int32_t sb[4]);
-void exf_maximum_q(const void *a, const void *b, void *y, int32_t bytes, const int32_t shape[4],
-                   const int32_t sa[4], const int32_t sb[4]);
+void exf_maximum_q(const exf_maximum_q_params_t *p, const void *a, const void *b, void *y);
 
 /* Constant padding, any dtype: y (out_shape) is *value (elem_bytes) everywhere but the block at
  * before[0 .. ndim-1], which is x (in_shape); 1 <= ndim <= EXF_PAD_MAX_DIMS,
@@ -197,8 +198,7 @@ void exf_isnan_f32(const float *x, uint8_t *y, int32_t n);
 enum { EXF_CMP_GT, EXF_CMP_GE, EXF_CMP_LT, EXF_CMP_LE, EXF_CMP_EQ };
 void exf_compare_f32(const float *a, const float *b, uint8_t *y, int32_t cmp, const int32_t shape[4],
                      const int32_t sa[4], const int32_t sb[4]);
-void exf_compare_q(const void *a, int32_t a_bytes, const void *b, int32_t b_bytes, uint8_t *y, int32_t cmp,
-                   const int32_t shape[4], const int32_t sa[4], const int32_t sb[4]);
+void exf_compare_q(const exf_compare_q_params_t *p, const void *a, const void *b, uint8_t *y);
 
 
 /* ---- integer kernels (int8 / int16 quantized) ------------------------------------------------ */
@@ -219,90 +219,70 @@ void exf_compare_q(const void *a, int32_t a_bytes, const void *b, int32_t b_byte
  * clamp_s8 / clamp_s16 saturate to [-128, 127] / [-32768, 32767]; "clamp_y" is the one for y's
  * element size. An output zero point is always added in int64 BEFORE clamping:
  * y = clamp(requantize(...) + out_zp). Arguments named *_bytes are element sizes: 1 = int8, 2 = int16.
- * Shapes and layouts are those of the float32 kernel of the same name. */
+ * Shapes and layouts are those of the float32 kernel of the same name.
+ *
+ * Each integer kernel (and each fused float32 kernel below) takes a const parameter struct p
+ * (edgexf_params.h): the numbers and constant arrays named in these comments (mult, shift, out_zp,
+ * rows, ...) are its fields; the activations and the working memory are the other arguments. */
 
 /* x (rows, k) @ w (m, k)^T -> y (rows, m), int8. bias (m) may be NULL (= 0); mult, shift (m) per
  * output channel. acc = bias[j] + sum_i x[r, i] * w[j, i] (int32; w is symmetric, zero point 0, and
  * the code generator folds x's zero point into bias, so neither is an argument);
  * y[r, j] = clamp_s8(requantize(acc, mult[j], shift[j]) + out_zp). */
-void exf_linear_s8(const int8_t *x, const int8_t *w, const int32_t *bias, const int32_t *mult,
-                   const int32_t *shift, int8_t *y, int32_t rows, int32_t k, int32_t m, int32_t out_zp);
+void exf_linear_s8(const exf_linear_q_params_t *p, const int8_t *x, int8_t *y);
 
 /* exf_linear_s8 with x and y of either element size (x_bytes, y_bytes: 1 = int8, 2 = int16; an int16 x
  * is symmetric), acc in int64: what keeps a recurrent state in int16. The code generator guarantees
  * |acc| < 2^31. y[r, j] = clamp_y(requantize(acc, mult[j], shift[j]) + out_zp). */
-void exf_linear_q(const void *x, int32_t x_bytes, const int8_t *w, const int32_t *bias, const int32_t *mult,
-                  const int32_t *shift, void *y, int32_t y_bytes, int32_t rows, int32_t k, int32_t m,
-                  int32_t out_zp);
+void exf_linear_q(const exf_linear_q_params_t *p, const void *x, void *y);
 
 /* ---- fast integer kernels (quant_*_dsp.c): Cortex-M DSP extension, bit-exact with the above -------
- * Same arguments and results as the portable kernel of the same name without _dsp, plus working
+ * Same parameter struct and results as the portable kernel of the same name without _dsp, plus working
  * memory `scratch` (4-byte aligned) of the size given; x may not overlap y. exf_simd.h maps the SIMD
  * operations to ACLE intrinsics on cores with DSP and to plain C elsewhere (the host build). */
 #define EXF_DSP_BLOCK_ROWS 6 /* rows of x widened to int16 together; edgexf/ir/kernel_choice.py mirrors it */
 
 /* scratch: R * (k / 4) * 8 bytes (the widened rows), R = min(rows, EXF_DSP_BLOCK_ROWS) */
-void exf_linear_s8_dsp(const int8_t *x, const int8_t *w, const int32_t *bias, const int32_t *mult,
-                       const int32_t *shift, int8_t *y, int32_t rows, int32_t k, int32_t m, int32_t out_zp,
-                       void *scratch);
+void exf_linear_s8_dsp(const exf_linear_q_params_t *p, const int8_t *x, int8_t *y, void *scratch);
 
 /* exf_linear_s8 with the weights widened to int16 at code generation (quant_dot_w16.c says how, and
  * edgexf/codegen/wide_weights.py writes them): w16 holds 8 ceil(m / 2) ceil(k / 4) int16, 4-byte
  * aligned; every shift in [33, 53], given as rq: per output 2^(shift - 33) + out_zp 2^(shift - 32) and
  * shift - 32. scratch: 16 ceil(k / 4) + 16 ceil(m / 2) bytes. */
-void exf_linear_s8_w16(const int8_t *x, const int16_t *w16, const int32_t *bias, const int32_t *mult,
-                       const int32_t *rq, int8_t *y, int32_t rows, int32_t k, int32_t m, void *scratch);
+void exf_linear_s8_w16(const exf_linear_q_params_t *p, const int8_t *x, int8_t *y, void *scratch);
 
 /* exf_linear_q with the weights widened to int16 at code generation, as exf_linear_s8_w16 (same w16
  * and scratch); x and y int8 or int16 (x_bytes, y_bytes 1 or 2). Needs every output's
  * (|bias| + sum |w| 2^15 (2^7 for int8 x)) 2^pre_shift below 2^31: its sums are int32, the portable
  * kernel's int64. The sums are shifted left by pre_shift before requantizing; rq holds the terms of
  * shift + pre_shift, which must be in [33, 53] (quant_dot_w16.c). */
-void exf_linear_q_w16(const void *x, int32_t x_bytes, const int16_t *w16, const int32_t *bias, const int32_t *mult,
-                      const int32_t *rq, int32_t pre_shift, void *y, int32_t y_bytes, int32_t rows, int32_t k,
-                      int32_t m, void *scratch);
+void exf_linear_q_w16(const exf_linear_q_params_t *p, const void *x, void *y, void *scratch);
 
 /* exf_ln_linear_s8, EXF_DSP_BLOCK_ROWS rows at a time; w int8 (rq NULL) or as exf_linear_s8_w16's w16
  * with its rq. scratch: align8(R * k) bytes of normalized rows, R = min(rows, EXF_DSP_BLOCK_ROWS), then
  * the scratch of the linear kernel (exf_linear_s8_dsp for R rows, or exf_linear_s8_w16). */
-void exf_ln_linear_s8_dsp(const void *x, int32_t x_bytes, const int32_t *gamma, const int32_t *beta,
-                          int64_t eps_term, int32_t gshift, int32_t ln_zp, const void *w, const int32_t *bias,
-                          const int32_t *mult, const int32_t *shift, const int32_t *rq, int32_t out_zp, int8_t *y,
-                          int32_t rows, int32_t k, int32_t m, void *scratch);
+void exf_ln_linear_s8_dsp(const exf_ln_linear_q_params_t *p, const void *x, int8_t *y, void *scratch);
 
 /* exf_token_mlp_q, EXF_DSP_BLOCK_ROWS rows at a time; w1 and w2 int8 (rq1, rq2 NULL) or as
  * exf_linear_s8_w16's w16 with their rq. scratch: align8(R * (2 d + hidden)) bytes of row buffers,
  * R = min(rows, EXF_DSP_BLOCK_ROWS), then the larger scratch of the two linear kernels. */
-void exf_token_mlp_q_dsp(const void *x, int32_t x_bytes, const int32_t *gamma, const int32_t *beta,
-                         int64_t eps_term, int32_t gshift, int32_t ln_zp, const void *w1, const int32_t *b1,
-                         const int32_t *m1, const int32_t *s1, const int32_t *rq1, int32_t fc1_zp,
-                         const int8_t *act_table, const void *w2, const int32_t *b2, const int32_t *m2,
-                         const int32_t *s2, const int32_t *rq2, int32_t fc2_zp, const int32_t add[6], void *y, int32_t y_bytes, int32_t rows, int32_t d,
-                         int32_t hidden, void *scratch);
+void exf_token_mlp_q_dsp(const exf_token_mlp_q_params_t *p, const void *x, void *y, void *scratch);
 
 /* exf_attention_s8 (quant_attention_dsp.c), a head's keys and values widened to int16 once. scratch:
  * 8 (t2 gd + dh2 gt + 2 gd + 3 gt + max(t2, dh2)) bytes, gd = ceil(dh / 4), gt = ceil(t / 4), t2 and
  * dh2 = t and dh rounded up to even (edgexf/ir/kernel_choice.py attention_scratch mirrors it). */
-void exf_attention_s8_dsp(const int8_t *qkv, const int8_t *scale_table, const int32_t *exp_table, int8_t *y,
-                          int32_t t, int32_t heads, int32_t dh, int32_t q_zp, int32_t k_zp, int32_t qk_mult,
-                          int32_t qk_shift, int32_t s_zp, int32_t p_zp, int32_t v_zp, int32_t av_mult,
-                          int32_t av_shift, int32_t out_zp, void *scratch);
+void exf_attention_s8_dsp(const exf_attention_q_params_t *p, const int8_t *qkv, int8_t *y, void *scratch);
 
 /* x (n, c, h, wd) conv w (o, c/groups, kh, kw) -> y (n, o, oh, ow), int8, geometry as exf_conv2d_f32.
  * acc = bias[oc] + sum over the taps inside the image of (x - in_zp) * w (int32; padding taps are
  * skipped, i.e. the padding is the real value 0); bias (o) may be NULL (= 0); mult, shift (o);
  * y = clamp_s8(requantize(acc, mult[oc], shift[oc]) + out_zp). */
-void exf_conv2d_s8(const int8_t *x, const int8_t *w, const int32_t *bias, const int32_t *mult,
-                   const int32_t *shift, int8_t *y, int32_t n, int32_t c, int32_t h, int32_t wd, int32_t o,
-                   int32_t kh, int32_t kw, int32_t sh, int32_t sw, int32_t pt, int32_t pl, int32_t dh,
-                   int32_t dw, int32_t groups, int32_t oh, int32_t ow, int32_t in_zp, int32_t out_zp);
+void exf_conv2d_s8(const exf_conv2d_q_params_t *p, const int8_t *x, int8_t *y);
 
 /* a (batch, m, k) @ b (batch, k, n) -> y (batch, m, n), int8, batch strides as exf_matmul_f32
  * (0 broadcasts). acc = sum_i (a[t, r, i] - a_zp) * (b[t, i, c] - b_zp) (int32);
  * y = clamp_s8(requantize(acc, mult, shift) + out_zp), one (mult, shift) per tensor. */
-void exf_matmul_s8(const int8_t *a, const int8_t *b, int8_t *y, int32_t batch, int32_t m, int32_t k,
-                   int32_t n, int32_t a_batch_stride, int32_t b_batch_stride, int32_t a_zp, int32_t b_zp,
-                   int32_t mult, int32_t shift, int32_t out_zp);
+void exf_matmul_s8(const exf_matmul_q_params_t *p, const int8_t *a, const int8_t *b, int8_t *y);
 
 /* Softmax over the last axis: x (rows, n) int8 -> y (rows, n) int8 with scale 1/256, zero point -128.
  * 1 <= n <= 16384. Per row: mx = max_i x_i; e_i = exp_table[x_i - mx + 255] (256 entries, each in
@@ -310,7 +290,7 @@ void exf_matmul_s8(const int8_t *a, const int8_t *b, int8_t *y, int32_t batch, i
  * the code generator); sum = sum_i e_i (int32, >= 2^16 and < 2^31);
  * y_i = clamp_s8((e_i * 256 + sum / 2) / sum - 128), / being the C division of non-negative int32
  * (floor). y may equal x: the row's max and sum are taken before any y_i is written. */
-void exf_softmax_s8(const int8_t *x, const int32_t *exp_table, int8_t *y, int32_t rows, int32_t n);
+void exf_softmax_s8(const exf_softmax_q_params_t *p, const int8_t *x, int8_t *y);
 
 /* LayerNorm over the last axis: x (rows, d) of raw integers q (int8, or int16 for _s16) -> y (rows, d)
  * int8. The input zero point cancels (only differences from the mean matter), so it is no argument.
@@ -323,47 +303,37 @@ void exf_softmax_s8(const int8_t *x, const int32_t *exp_table, int8_t *y, int32_
  * gshift in [0, 40]; gamma, beta (d) are the real gamma and beta over the output scale, times 2^gshift.
  * out_zp in [-128, 127]. y may equal x (_s8). No 64-bit division or libgcc helper: the square root and
  * 2^61 / r use 32-bit divisions, Newton steps and exact corrections (quant_common.h). */
-void exf_layernorm_s8(const int8_t *x, const int32_t *gamma, const int32_t *beta, int8_t *y, int32_t rows,
-                      int32_t d, int64_t eps_term, int32_t gshift, int32_t out_zp);
-void exf_layernorm_s16(const int16_t *x, const int32_t *gamma, const int32_t *beta, int8_t *y, int32_t rows,
-                       int32_t d, int64_t eps_term, int32_t gshift, int32_t out_zp);
+void exf_layernorm_s8(const exf_layernorm_q_params_t *p, const int8_t *x, int8_t *y);
+void exf_layernorm_s16(const exf_layernorm_q_params_t *p, const int16_t *x, int8_t *y);
 
 /* Mean over the middle axis: x (outer, n, inner) int8 -> y (outer, inner) int8.
  * acc = sum_j (x[o, j, i] - in_zp) (int32); y = clamp_s8(requantize(acc, mult, shift) + out_zp)
  * (mult / 2^shift = in_scale / (n * out_scale)). */
-void exf_mean_s8(const int8_t *x, int8_t *y, int32_t outer, int32_t n, int32_t inner, int32_t in_zp,
-                 int32_t mult, int32_t shift, int32_t out_zp);
+void exf_mean_s8(const exf_mean_q_params_t *p, const int8_t *x, int8_t *y);
 
 /* Table lookup (any int8 -> int8 activation): y[i] = table[x[i] + 128], table of 256. y may equal x. */
-void exf_lut_s8(const int8_t *x, const int8_t *table, int8_t *y, int32_t n);
+void exf_lut_s8(const exf_lut_params_t *p, const int8_t *x, int8_t *y);
 
 /* Broadcasting add/sub, loops and strides as exf_add_f32 (y contiguous, sa/sb 0 on broadcast axes).
  * a, b, y each int8 or int16 per *_bytes. t = (a - a_zp) * ma + (b - b_zp) * mb (int64; ma, mb are
  * int32, mb < 0 for subtraction); y = clamp_y(((t + (1 << (shift - 1))) >> shift) + out_zp),
  * shift in [1, 62], zero points within [-2^16, 2^16]. y may equal a (or b) when that operand has y's shape
  * and element size. */
-void exf_add_q(const void *a, int32_t a_bytes, const void *b, int32_t b_bytes, void *y, int32_t y_bytes,
-               const int32_t shape[4], const int32_t sa[4], const int32_t sb[4], int32_t a_zp, int32_t b_zp,
-               int32_t ma, int32_t mb, int32_t shift, int32_t out_zp);
+void exf_add_q(const exf_add_q_params_t *p, const void *a, const void *b, void *y);
 
 /* Broadcasting multiply of int8 a and b, loops and strides as exf_mul_f32; y int8 or int16.
  * p = (a - a_zp) * (b - b_zp) (int32); y = clamp_y(requantize(p, mult, shift) + out_zp).
  * y may equal a (or b) when that operand has y's shape and y is int8. */
-void exf_mul_q(const int8_t *a, const int8_t *b, void *y, int32_t y_bytes, const int32_t shape[4],
-               const int32_t sa[4], const int32_t sb[4], int32_t a_zp, int32_t b_zp, int32_t mult,
-               int32_t shift, int32_t out_zp);
+void exf_mul_q(const exf_mul_q_params_t *p, const int8_t *a, const int8_t *b, void *y);
 
 /* exf_mul_q with a and b each int8 or int16 (a_bytes, b_bytes 1 or 2): a recurrent state kept in int16
  * times an activation. p = (a - a_zp) * (b - b_zp) in int64 (|p| <= 2^32); y as exf_mul_q. y may equal a
  * (or b) when that operand has y's shape and y's element size is at most its own. */
-void exf_mul_qq(const void *a, int32_t a_bytes, const void *b, int32_t b_bytes, void *y, int32_t y_bytes,
-                const int32_t shape[4], const int32_t sa[4], const int32_t sb[4], int32_t a_zp, int32_t b_zp,
-                int32_t mult, int32_t shift, int32_t out_zp);
+void exf_mul_qq(const exf_mul_q_params_t *p, const void *a, const void *b, void *y);
 
 /* Requantize n elements (int8 <-> int16, or a new scale): y = clamp_y(requantize(x - in_zp, mult, shift)
  * + out_zp). y may equal x when y_bytes <= x_bytes (each element is read before its bytes are written). */
-void exf_requant_q(const void *x, int32_t x_bytes, void *y, int32_t y_bytes, int32_t n, int32_t in_zp,
-                   int32_t mult, int32_t shift, int32_t out_zp);
+void exf_requant_q(const exf_requant_q_params_t *p, const void *x, void *y);
 
 /* ---- integrated (fused) kernels: fused.c, quant_fused.c ---------------------------------------
  * Each runs a chain of the kernels above a row (the float32 ln_linear and token_mlp: two rows) at a time
@@ -383,49 +353,30 @@ void exf_requant_q(const void *x, int32_t x_bytes, void *y, int32_t y_bytes, int
  * - attention: y must not overlap qkv. */
 enum { EXF_ACT_GELU = 0, EXF_ACT_GELU_TANH = 1, EXF_ACT_RELU = 2 };
 
-void exf_ln_linear_f32(const float *x, const float *gamma, const float *beta, float eps, const float *w,
-                       const float *b, float *y, int32_t rows, int32_t k, int32_t m, float *scratch);
+void exf_ln_linear_f32(const exf_ln_linear_f32_params_t *p, const float *x, float *y, float *scratch);
 /* qkv (t, 3, heads, dh) -> y (t, heads * dh): per head and query row i, s_j = (q_i . k_j) * scale[0]
  * (no multiply when scale is NULL), p = softmax(s), y_i = sum_j p_j v_j. */
-void exf_attention_f32(const float *qkv, const float *scale, float *y, int32_t t, int32_t heads, int32_t dh,
-                       float *scratch);
+void exf_attention_f32(const exf_attention_f32_params_t *p, const float *qkv, float *y, float *scratch);
 /* y[r] = x[r] + fc2(act(fc1(layernorm(x[r])))), act one of EXF_ACT_*. */
-void exf_token_mlp_f32(const float *x, const float *gamma, const float *beta, float eps, const float *w1,
-                       const float *b1, int32_t act, const float *w2, const float *b2, float *y, int32_t rows,
-                       int32_t d, int32_t hidden, float *scratch);
+void exf_token_mlp_f32(const exf_token_mlp_f32_params_t *p, const float *x, float *y, float *scratch);
 /* x (c, h, wd) -> y (t, d): the conv of exf_conv2d_f32 with kernel = stride = p and no padding, its
  * outputs as tokens (patches in raster order), after a class token when cls is not NULL, plus pos
  * (t, d) when not NULL. */
-void exf_patch_embed_f32(const float *x, const float *w, const float *b, const float *cls, const float *pos,
-                         float *y, int32_t c, int32_t h, int32_t wd, int32_t d, int32_t p, float *scratch);
+void exf_patch_embed_f32(const exf_patch_embed_f32_params_t *p, const float *x, float *y, float *scratch);
 
 /* Integer forms: layernorm of x (int8 or int16, x_bytes) as exf_layernorm_s8/_s16, then exf_linear_s8. */
-void exf_ln_linear_s8(const void *x, int32_t x_bytes, const int32_t *gamma, const int32_t *beta,
-                      int64_t eps_term, int32_t gshift, int32_t ln_zp, const int8_t *w, const int32_t *bias,
-                      const int32_t *mult, const int32_t *shift, int32_t out_zp, int8_t *y, int32_t rows,
-                      int32_t k, int32_t m, int8_t *scratch);
+void exf_ln_linear_s8(const exf_ln_linear_q_params_t *p, const void *x, int8_t *y, int8_t *scratch);
 /* s_j = clamp_s8(requantize(sum_c (q_c - q_zp)(k_jc - k_zp), qk_mult, qk_shift) + s_zp), then
  * scale_table[s_j + 128] unless scale_table is NULL; p = exf_softmax_s8 of the row;
  * y_ic = clamp_s8(requantize(sum_j (p_j - p_zp)(v_jc - v_zp), av_mult, av_shift) + out_zp). */
-void exf_attention_s8(const int8_t *qkv, const int8_t *scale_table, const int32_t *exp_table, int8_t *y,
-                      int32_t t, int32_t heads, int32_t dh, int32_t q_zp, int32_t k_zp, int32_t qk_mult,
-                      int32_t qk_shift, int32_t s_zp, int32_t p_zp, int32_t v_zp, int32_t av_mult,
-                      int32_t av_shift, int32_t out_zp, int8_t *scratch);
-/* y[r] = add(x[r], exf_linear_s8(exf_lut_s8(exf_linear_s8(layernorm(x[r]))))): add = {a_zp, b_zp, ma,
- * mb, shift, out_zp} with exf_add_q's arithmetic, x the first operand; x and y int8 or int16. */
-void exf_token_mlp_q(const void *x, int32_t x_bytes, const int32_t *gamma, const int32_t *beta,
-                     int64_t eps_term, int32_t gshift, int32_t ln_zp, const int8_t *w1, const int32_t *b1,
-                     const int32_t *m1, const int32_t *s1, int32_t fc1_zp, const int8_t *act_table,
-                     const int8_t *w2, const int32_t *b2, const int32_t *m2, const int32_t *s2, int32_t fc2_zp,
-                     const int32_t add[6], void *y, int32_t y_bytes, int32_t rows, int32_t d, int32_t hidden,
-                     int8_t *scratch);
+void exf_attention_s8(const exf_attention_q_params_t *p, const int8_t *qkv, int8_t *y, int8_t *scratch);
+/* y[r] = add(x[r], exf_linear_s8(exf_lut_s8(exf_linear_s8(layernorm(x[r]))))): add is p->res (exf_add_q's
+ * arithmetic), x the first operand; x and y int8 or int16. */
+void exf_token_mlp_q(const exf_token_mlp_q_params_t *p, const void *x, void *y, int8_t *scratch);
 /* The conv of exf_conv2d_s8 (kernel = stride = p, no padding, in_zp, output zero point conv_zp) as
  * tokens, after the class token cls (int8, in the conv output's parameters) if not NULL; then, if pos is
- * not NULL, add(token, pos) with pos_add = {a_zp, b_zp, ma, mb, shift, out_zp}; y int8 or int16. */
-void exf_patch_embed_s8(const int8_t *x, const int8_t *w, const int32_t *bias, const int32_t *mult,
-                        const int32_t *shift, int32_t in_zp, int32_t conv_zp, const int8_t *cls,
-                        const int8_t *pos, const int32_t *pos_add, void *y, int32_t y_bytes, int32_t c,
-                        int32_t h, int32_t wd, int32_t d, int32_t p, void *scratch);
+ * not NULL, add(token, pos) with p->pos_add (exf_add_q's arithmetic); y int8 or int16. */
+void exf_patch_embed_s8(const exf_patch_embed_q_params_t *p, const int8_t *x, void *y, void *scratch);
 
 /* exf_patch_embed_s8 with the weights widened to int16 at code generation, for cores with the DSP
  * extension (quant_patch_dsp.c): the same bytes. w16 is the (d, K = c p p) weight matrix as
@@ -433,10 +384,7 @@ void exf_patch_embed_s8(const int8_t *x, const int8_t *w, const int32_t *bias, c
  * given as rq: per output 2^(shift - 33) + conv_zp 2^(shift - 32) and shift - 32. y may overlap x as for
  * exf_patch_embed_s8. scratch (4-byte aligned): align8((wd / p) d y_bytes) + 16 ceil(K / 4)
  * + 16 ceil(d / 2) + 4 ceil(K / 4) bytes (edgexf/ir/kernel_choice.py patch_scratch mirrors it). */
-void exf_patch_embed_s8_w16(const int8_t *x, const int16_t *w16, const int32_t *bias, const int32_t *mult,
-                            const int32_t *rq, int32_t in_zp, const int8_t *cls, const int8_t *pos,
-                            const int32_t *pos_add, void *y, int32_t y_bytes, int32_t c, int32_t h, int32_t wd,
-                            int32_t d, int32_t p, void *scratch);
+void exf_patch_embed_s8_w16(const exf_patch_embed_q_params_t *p, const int8_t *x, void *y, void *scratch);
 
 /* ---- data movement (any dtype; sizes in bytes) ------------------------------------------------ */
 

@@ -4,8 +4,10 @@
  * edgexf/ir/ops_fused.py mirrors. Working memory comes from the caller (the arena's scratch buffer). */
 #include "edgexf_kernels.h"
 
-void exf_ln_linear_f32(const float *x, const float *gamma, const float *beta, float eps, const float *w,
-                       const float *b, float *y, int32_t rows, int32_t k, int32_t m, float *scratch) {
+void exf_ln_linear_f32(const exf_ln_linear_f32_params_t *p, const float *x, float *y, float *scratch) {
+    const float *gamma = p->gamma, *beta = p->beta, *w = p->w, *b = p->b;
+    const float eps = p->eps;
+    const int32_t rows = p->rows, k = p->k, m = p->m;
     // per pair of rows: scratch = layernorm(x[r], x[r+1]) (2 k); y[r], y[r+1] = scratch @ W^T + b (m each)
     for (int32_t r = 0; r < rows; r += 2) {
         const int32_t n = rows - r < 2 ? rows - r : 2;
@@ -15,8 +17,9 @@ void exf_ln_linear_f32(const float *x, const float *gamma, const float *beta, fl
     }
 }
 
-void exf_attention_f32(const float *qkv, const float *scale, float *y, int32_t t, int32_t heads, int32_t dh,
-                       float *scores) {
+void exf_attention_f32(const exf_attention_f32_params_t *p, const float *qkv, float *y, float *scores) {
+    const float *scale = p->scale;
+    const int32_t t = p->t, heads = p->heads, dh = p->dh;
     // qkv (t, 3, heads, dh) -> y (t, heads, dh); scores: t floats
     const int32_t d = heads * dh, row = 3 * d;
     for (int32_t h = 0; h < heads; h++) {
@@ -68,9 +71,10 @@ void exf_attention_f32(const float *qkv, const float *scale, float *y, int32_t t
     }
 }
 
-void exf_token_mlp_f32(const float *x, const float *gamma, const float *beta, float eps, const float *w1,
-                       const float *b1, int32_t act, const float *w2, const float *b2, float *y, int32_t rows,
-                       int32_t d, int32_t hidden, float *scratch) {
+void exf_token_mlp_f32(const exf_token_mlp_f32_params_t *p, const float *x, float *y, float *scratch) {
+    const float *gamma = p->gamma, *beta = p->beta, *w1 = p->w1, *b1 = p->b1, *w2 = p->w2, *b2 = p->b2;
+    const float eps = p->eps;
+    const int32_t act = p->act, rows = p->rows, d = p->d, hidden = p->hidden;
     // per pair of rows: y[r] = x[r] + fc2(act(fc1(layernorm(x[r])))); scratch: 2 (2 d + hidden) floats
     const int32_t pair = rows < 2 ? rows : 2;
     float *ln = scratch, *hid = scratch + pair * d, *out = scratch + pair * (d + hidden);
@@ -92,8 +96,9 @@ void exf_token_mlp_f32(const float *x, const float *gamma, const float *beta, fl
     }
 }
 
-void exf_patch_embed_f32(const float *x, const float *w, const float *b, const float *cls, const float *pos,
-                         float *y, int32_t c, int32_t h, int32_t wd, int32_t d, int32_t p, float *scratch) {
+void exf_patch_embed_f32(const exf_patch_embed_f32_params_t *prm, const float *x, float *y, float *scratch) {
+    const float *w = prm->w, *b = prm->b, *cls = prm->cls, *pos = prm->pos;
+    const int32_t c = prm->c, h = prm->h, wd = prm->wd, d = prm->d, p = prm->p;
     // x (c, h, wd) in p x p patches -> y (cls? 1 : 0 + (h/p)(wd/p), d), patches in raster order;
     // scratch: one patch row of tokens ((wd/p) d floats), written to y once its image rows are read
     // (the class token last, once the whole image is read: y may start at x, ops_fused.py patch_embed_delta)

@@ -22,6 +22,8 @@
 
 #include <stdint.h>
 
+#include "edgexf_params.h"
+
 enum { EXFQ_ADD_HI, EXFQ_ADD_LO, EXFQ_ADD_WIDE };
 
 typedef struct {
@@ -33,8 +35,8 @@ typedef struct {
     int32_t path;   /* EXFQ_ADD_* */
 } exfq_add_t;
 
-/* The per-call terms for a (a_bytes) + b (b_bytes), add = {a_zp, b_zp, ma, mb, shift, out_zp}. */
-exfq_add_t exfq_add_prepare(int32_t a_bytes, int32_t b_bytes, const int32_t add[6]);
+/* The per-call terms for a (a_bytes) + b (b_bytes). */
+exfq_add_t exfq_add_prepare(int32_t a_bytes, int32_t b_bytes, const exf_add_terms_t *add);
 
 /* y[i] = add(a[i * sa], b[i * sb]) for i < n; a, b, y int8 or int16 by their *_bytes. As exf_add_q, y may
  * be a (or b) when that operand is contiguous with y's element size. */

@@ -201,10 +201,13 @@ static void output_rows_any(const int32_t *acc, int8_t *y0, int8_t *y1, int32_t 
     }
 }
 
-void exf_attention_s8_dsp(const int8_t *qkv, const int8_t *scale_table, const int32_t *exp_table, int8_t *y,
-                          int32_t t, int32_t heads, int32_t dh, int32_t q_zp, int32_t k_zp, int32_t qk_mult,
-                          int32_t qk_shift, int32_t s_zp, int32_t p_zp, int32_t v_zp, int32_t av_mult,
-                          int32_t av_shift, int32_t out_zp, void *scratch) {
+/* The kernel with its numbers as arguments: noinline, so it is compiled as it was before the parameter
+ * struct (the struct's fields as locals cost ~350 instructions a call on Cortex-M7 in register spills). */
+static __attribute__((noinline)) void attention(const int8_t *qkv, const int8_t *scale_table,
+                                                const int32_t *exp_table, int8_t *y, int32_t t, int32_t heads,
+                                                int32_t dh, int32_t q_zp, int32_t k_zp, int32_t qk_mult,
+                                                int32_t qk_shift, int32_t s_zp, int32_t p_zp, int32_t v_zp,
+                                                int32_t av_mult, int32_t av_shift, int32_t out_zp, void *scratch) {
     // qkv (t, 3, heads, dh) -> y (t, heads, dh)
     const int32_t d = heads * dh, row = 3 * d;
     const int32_t gd = (dh + 3) >> 2, gt = (t + 3) >> 2, t2 = (t + 1) & ~1, dh2 = (dh + 1) & ~1;
@@ -241,4 +244,9 @@ void exf_attention_s8_dsp(const int8_t *qkv, const int8_t *scale_table, const in
             output_rows_any(acc, y0, y1, two, dh, &av);
         }
     }
+}
+
+void exf_attention_s8_dsp(const exf_attention_q_params_t *p, const int8_t *qkv, int8_t *y, void *scratch) {
+    attention(qkv, p->scale_table, p->exp_table, y, p->t, p->heads, p->dh, p->q_zp, p->k_zp, p->qk_mult, p->qk_shift,
+              p->s_zp, p->p_zp, p->v_zp, p->av_mult, p->av_shift, p->out_zp, scratch);
 }

@@ -141,16 +141,57 @@ static inline int64_t exfq_div_2p61(uint64_t r64) {
     return ((int64_t)qh << 16) + ql;
 }
 
+/* The plain kernels with their numbers as arguments, which the fused kernels call on their row blocks
+ * (their own rows, and their scratch as x or y); each exf_ kernel of the same name unpacks its parameter
+ * struct into a call of one of these (edgexf_kernels.h states the arithmetic). */
+void exfq_linear_s8(const int8_t *x, const int8_t *w, const int32_t *bias, const int32_t *mult,
+                    const int32_t *shift, int8_t *y, int32_t rows, int32_t k, int32_t m, int32_t out_zp);
+void exfq_linear_s8_dsp(const int8_t *x, const int8_t *w, const int32_t *bias, const int32_t *mult,
+                        const int32_t *shift, int8_t *y, int32_t rows, int32_t k, int32_t m, int32_t out_zp,
+                        void *scratch);
+void exfq_linear_q_w16(const void *x, int32_t x_bytes, const int16_t *w16, const int32_t *bias,
+                       const int32_t *mult, const int32_t *rq, int32_t pre_shift, void *y, int32_t y_bytes,
+                       int32_t rows, int32_t k, int32_t m, void *scratch);
+void exfq_softmax_s8(const int8_t *x, const int32_t *exp_table, int8_t *y, int32_t rows, int32_t n);
+void exfq_layernorm_s8(const int8_t *x, const int32_t *gamma, const int32_t *beta, int8_t *y, int32_t rows,
+                       int32_t d, int64_t eps_term, int32_t gshift, int32_t out_zp);
+void exfq_layernorm_s16(const int16_t *x, const int32_t *gamma, const int32_t *beta, int8_t *y, int32_t rows,
+                        int32_t d, int64_t eps_term, int32_t gshift, int32_t out_zp);
+
+/* y[i] = table[x[i] + 128] for i < n (exf_lut_s8), two elements a step (both read before either is
+ * written, so y may equal x): a compare and branch fewer per pair. */
+static inline void exfq_lut_s8(const int8_t *x, const int8_t *table, int8_t *y, int32_t n) {
+    const int8_t *t = table + 128;
+    int32_t i = 0;
+    for (; i + 2 <= n; i += 2) {
+        const int8_t a = t[x[i]], b = t[x[i + 1]];
+        y[i] = a;
+        y[i + 1] = b;
+    }
+    if (i < n) y[i] = t[x[i]];
+}
+
 /* LayerNorm of `rows` rows of x, int8 (x_bytes 1) or int16 (x_bytes 2), into int8 y: the fused
  * kernels' LayerNorm step. */
-static inline void exfq_layernorm_rows(const void *x, int32_t x_bytes, const int32_t *gamma, const int32_t *beta,
-                                       int8_t *y, int32_t rows, int32_t d, int64_t eps_term, int32_t gshift,
-                                       int32_t out_zp) {
+static inline void exfq_layernorm_rows(const void *x, int32_t x_bytes, const exf_norm_q_t *ln, int8_t *y,
+                                       int32_t rows, int32_t d) {
     if (x_bytes == 2) {
-        exf_layernorm_s16((const int16_t *)x, gamma, beta, y, rows, d, eps_term, gshift, out_zp);
+        exfq_layernorm_s16((const int16_t *)x, ln->gamma, ln->beta, y, rows, d, ln->eps_term, ln->gshift,
+                           ln->out_zp);
     } else {
-        exf_layernorm_s8((const int8_t *)x, gamma, beta, y, rows, d, eps_term, gshift, out_zp);
+        exfq_layernorm_s8((const int8_t *)x, ln->gamma, ln->beta, y, rows, d, ln->eps_term, ln->gshift,
+                          ln->out_zp);
     }
+}
+
+/* An exf_add_terms_t as the {a_zp, b_zp, ma, mb, shift, out_zp} array that exfq_add_pair reads. */
+static inline void exfq_add_array(const exf_add_terms_t *t, int32_t add[6]) {
+    add[0] = t->a_zp;
+    add[1] = t->b_zp;
+    add[2] = t->ma;
+    add[3] = t->mb;
+    add[4] = t->shift;
+    add[5] = t->out_zp;
 }
 
 #endif /* EDGEXF_QUANT_COMMON_H */

@@ -3,8 +3,10 @@
 #include "edgexf_kernels.h"
 #include "quant_common.h"
 
-void exf_linear_s8(const int8_t *x, const int8_t *w, const int32_t *bias, const int32_t *mult,
-                   const int32_t *shift, int8_t *y, int32_t rows, int32_t k, int32_t m, int32_t out_zp) {
+/* The body of exf_linear_s8 and exfq_linear_s8, inlined into each (no extra call for either). */
+static inline __attribute__((always_inline)) void linear_s8(const int8_t *x, const int8_t *w, const int32_t *bias,
+                                                            const int32_t *mult, const int32_t *shift, int8_t *y,
+                                                            int32_t rows, int32_t k, int32_t m, int32_t out_zp) {
     // x (rows, k) @ W (m, k)^T + bias (m,) -> y (rows, m), per-channel requantize
     for (int32_t r = 0; r < rows; r++) {
         const int8_t *xr = x + r * k;
@@ -17,9 +19,21 @@ void exf_linear_s8(const int8_t *x, const int8_t *w, const int32_t *bias, const 
     }
 }
 
-void exf_linear_q(const void *x, int32_t x_bytes, const int8_t *w, const int32_t *bias, const int32_t *mult,
-                  const int32_t *shift, void *y, int32_t y_bytes, int32_t rows, int32_t k, int32_t m,
-                  int32_t out_zp) {
+void exfq_linear_s8(const int8_t *x, const int8_t *w, const int32_t *bias, const int32_t *mult,
+                    const int32_t *shift, int8_t *y, int32_t rows, int32_t k, int32_t m, int32_t out_zp) {
+    linear_s8(x, w, bias, mult, shift, y, rows, k, m, out_zp);
+}
+
+void exf_linear_s8(const exf_linear_q_params_t *p, const int8_t *x, int8_t *y) {
+    const exf_dense_q_t *fc = &p->fc;
+    linear_s8(x, (const int8_t *)fc->w, fc->bias, fc->mult, fc->shift, y, p->rows, p->k, p->m, fc->out_zp);
+}
+
+void exf_linear_q(const exf_linear_q_params_t *p, const void *x, void *y) {
+    const int8_t *w = (const int8_t *)p->fc.w;
+    const int32_t *bias = p->fc.bias, *mult = p->fc.mult, *shift = p->fc.shift;
+    const int32_t x_bytes = p->x_bytes, y_bytes = p->y_bytes, rows = p->rows, k = p->k, m = p->m;
+    const int32_t out_zp = p->fc.out_zp;
     // x (rows, k) int8/int16 @ W (m, k)^T + bias (m,) -> y (rows, m) int8/int16, per-channel requantize
     for (int32_t r = 0; r < rows; r++) {
         for (int32_t j = 0; j < m; j++) {
@@ -40,10 +54,12 @@ void exf_linear_q(const void *x, int32_t x_bytes, const int8_t *w, const int32_t
 static inline int32_t max_i32(int32_t a, int32_t b) { return a > b ? a : b; }
 static inline int32_t min_i32(int32_t a, int32_t b) { return a < b ? a : b; }
 
-void exf_conv2d_s8(const int8_t *x, const int8_t *w, const int32_t *bias, const int32_t *mult,
-                   const int32_t *shift, int8_t *y, int32_t n, int32_t c, int32_t h, int32_t wd, int32_t o,
-                   int32_t kh, int32_t kw, int32_t sh, int32_t sw, int32_t pt, int32_t pl, int32_t dh,
-                   int32_t dw, int32_t groups, int32_t oh, int32_t ow, int32_t in_zp, int32_t out_zp) {
+void exf_conv2d_s8(const exf_conv2d_q_params_t *p, const int8_t *x, int8_t *y) {
+    const int8_t *w = p->w;
+    const int32_t *bias = p->bias, *mult = p->mult, *shift = p->shift;
+    const int32_t n = p->n, c = p->c, h = p->h, wd = p->wd, o = p->o, kh = p->kh, kw = p->kw;
+    const int32_t sh = p->sh, sw = p->sw, pt = p->pt, pl = p->pl, dh = p->dh, dw = p->dw;
+    const int32_t groups = p->groups, oh = p->oh, ow = p->ow, in_zp = p->in_zp, out_zp = p->out_zp;
     // x (n, c, h, wd) conv W (o, c/groups, kh, kw) + bias (o,) -> y (n, o, oh, ow), per-channel requantize
     const int32_t cg = c / groups, og = o / groups;
     for (int32_t bi = 0; bi < n; bi++) {
@@ -77,9 +93,10 @@ void exf_conv2d_s8(const int8_t *x, const int8_t *w, const int32_t *bias, const 
     }
 }
 
-void exf_matmul_s8(const int8_t *a, const int8_t *b, int8_t *y, int32_t batch, int32_t m, int32_t k,
-                   int32_t n, int32_t a_batch_stride, int32_t b_batch_stride, int32_t a_zp, int32_t b_zp,
-                   int32_t mult, int32_t shift, int32_t out_zp) {
+void exf_matmul_s8(const exf_matmul_q_params_t *p, const int8_t *a, const int8_t *b, int8_t *y) {
+    const int32_t batch = p->batch, m = p->m, k = p->k, n = p->n;
+    const int32_t a_batch_stride = p->a_batch_stride, b_batch_stride = p->b_batch_stride;
+    const int32_t a_zp = p->a_zp, b_zp = p->b_zp, mult = p->mult, shift = p->shift, out_zp = p->out_zp;
     // a (batch, m, k) @ b (batch, k, n) -> y (batch, m, n), per-tensor requantize
     for (int32_t t = 0; t < batch; t++) {
         const int8_t *at = a + t * a_batch_stride;

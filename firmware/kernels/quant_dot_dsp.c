@@ -77,9 +77,9 @@ static inline __attribute__((always_inline)) void block(const int32_t nr, const 
     }
 }
 
-void exf_linear_s8_dsp(const int8_t *x, const int8_t *w, const int32_t *bias, const int32_t *mult,
-                       const int32_t *shift, int8_t *y, int32_t rows, int32_t k, int32_t m, int32_t out_zp,
-                       void *scratch) {
+void exfq_linear_s8_dsp(const int8_t *x, const int8_t *w, const int32_t *bias, const int32_t *mult,
+                        const int32_t *shift, int8_t *y, int32_t rows, int32_t k, int32_t m, int32_t out_zp,
+                        void *scratch) {
     uint32_t *xs = (uint32_t *)scratch;
     int32_t r = 0;
     for (; r + R_MAX <= rows; r += R_MAX) {
@@ -109,4 +109,10 @@ void exf_linear_s8_dsp(const int8_t *x, const int8_t *w, const int32_t *bias, co
 #undef EXF_TAIL
     default: break;
     }
+}
+
+void exf_linear_s8_dsp(const exf_linear_q_params_t *p, const int8_t *x, int8_t *y, void *scratch) {
+    const exf_dense_q_t *fc = &p->fc;
+    exfq_linear_s8_dsp(x, (const int8_t *)fc->w, fc->bias, fc->mult, fc->shift, y, p->rows, p->k, p->m, fc->out_zp,
+                       scratch);
 }

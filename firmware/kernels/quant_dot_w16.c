@@ -26,6 +26,7 @@
  * scratch (4-byte aligned): 16 ceil(k / 4) bytes of widened rows, then 16 ceil(m / 2) bytes of sums.
  */
 #include "edgexf_kernels.h"
+#include "quant_common.h"
 #include "quant_pairs.h"
 
 /* y0[j] and (if two) y1[j] for j < m from the sums acc (exfp_dot_pairs' order: output j's two rows at
@@ -79,9 +80,13 @@ static void widen_any(const void *x, int32_t x_bytes, int32_t r, int32_t k, uint
     }
 }
 
-void exf_linear_q_w16(const void *x, int32_t x_bytes, const int16_t *w16, const int32_t *bias, const int32_t *mult,
-                      const int32_t *rq, int32_t pre_shift, void *y, int32_t y_bytes, int32_t rows, int32_t k,
-                      int32_t m, void *scratch) {
+/* The body of exfq_linear_q_w16 and exf_linear_q_w16, inlined into each: the struct kernel calling the
+ * plain one cost a recurrent model's per-step linears ~7 instructions a call (the numbers pushed again). */
+static inline __attribute__((always_inline)) void linear_q_w16(const void *x, int32_t x_bytes, const int16_t *w16,
+                                                               const int32_t *bias, const int32_t *mult,
+                                                               const int32_t *rq, int32_t pre_shift, void *y,
+                                                               int32_t y_bytes, int32_t rows, int32_t k, int32_t m,
+                                                               void *scratch) {
     const int32_t groups = (k + 3) >> 2, pairs = (m + 1) >> 1;
     const uint32_t *w = (const uint32_t *)(const void *)w16;
     uint32_t *xs = (uint32_t *)scratch;
@@ -104,7 +109,20 @@ void exf_linear_q_w16(const void *x, int32_t x_bytes, const int16_t *w16, const 
     }
 }
 
-void exf_linear_s8_w16(const int8_t *x, const int16_t *w16, const int32_t *bias, const int32_t *mult,
-                       const int32_t *rq, int8_t *y, int32_t rows, int32_t k, int32_t m, void *scratch) {
-    exf_linear_q_w16(x, 1, w16, bias, mult, rq, 0, y, 1, rows, k, m, scratch);
+void exfq_linear_q_w16(const void *x, int32_t x_bytes, const int16_t *w16, const int32_t *bias,
+                       const int32_t *mult, const int32_t *rq, int32_t pre_shift, void *y, int32_t y_bytes,
+                       int32_t rows, int32_t k, int32_t m, void *scratch) {
+    linear_q_w16(x, x_bytes, w16, bias, mult, rq, pre_shift, y, y_bytes, rows, k, m, scratch);
+}
+
+void exf_linear_q_w16(const exf_linear_q_params_t *p, const void *x, void *y, void *scratch) {
+    const exf_dense_q_t *fc = &p->fc;
+    linear_q_w16(x, p->x_bytes, (const int16_t *)fc->w, fc->bias, fc->mult, fc->rq, p->pre_shift, y, p->y_bytes,
+                 p->rows, p->k, p->m, scratch);
+}
+
+void exf_linear_s8_w16(const exf_linear_q_params_t *p, const int8_t *x, int8_t *y, void *scratch) {
+    const exf_dense_q_t *fc = &p->fc;
+    exfq_linear_q_w16(x, 1, (const int16_t *)fc->w, fc->bias, fc->mult, fc->rq, 0, y, 1, p->rows, p->k, p->m,
+                      scratch);
 }

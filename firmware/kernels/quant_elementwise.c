@@ -10,18 +10,18 @@
 #include "quant_mul.h"
 #include "quant_pairs.h"
 
-void exf_lut_s8(const int8_t *x, const int8_t *table, int8_t *y, int32_t n) {
+void exf_lut_s8(const exf_lut_params_t *p, const int8_t *x, int8_t *y) {
     // x (n,) -> y (n,), y = table[x + 128]
-    for (int32_t i = 0; i < n; i++) y[i] = table[(int32_t)x[i] + 128];
+    exfq_lut_s8(x, p->table, y, p->n);
 }
 
-exfq_add_t exfq_add_prepare(int32_t a_bytes, int32_t b_bytes, const int32_t add[6]) {
-    const int32_t a_zp = add[0], b_zp = add[1], ma = add[2], mb = add[3], shift = add[4];
+exfq_add_t exfq_add_prepare(int32_t a_bytes, int32_t b_bytes, const exf_add_terms_t *add) {
+    const int32_t a_zp = add->a_zp, b_zp = add->b_zp, ma = add->ma, mb = add->mb, shift = add->shift;
     exfq_add_t p;
     p.k = ((int64_t)1 << (shift - 1)) - (int64_t)a_zp * ma - (int64_t)b_zp * mb;
     p.ma = ma;
     p.mb = mb;
-    p.out_zp = add[5];
+    p.out_zp = add->out_zp;
     p.ls = 0;
     if (shift >= 32) {
         p.path = EXFQ_ADD_HI;
@@ -168,14 +168,12 @@ void exfq_add_row(const exfq_add_t *p, const void *a, int32_t a_bytes, int32_t s
     add_block(&c, 0, &blk);
 }
 
-void exf_add_q(const void *a, int32_t a_bytes, const void *b, int32_t b_bytes, void *y, int32_t y_bytes,
-               const int32_t shape[4], const int32_t sa[4], const int32_t sb[4], int32_t a_zp, int32_t b_zp,
-               int32_t ma, int32_t mb, int32_t shift, int32_t out_zp) {
+void exf_add_q(const exf_add_q_params_t *p, const void *a, const void *b, void *y) {
     // a + b (broadcast to shape, each rescaled) -> y (shape[0], shape[1], shape[2], shape[3])
-    const int32_t add[6] = {a_zp, b_zp, ma, mb, shift, out_zp};
-    const add_ctx c = {exfq_add_prepare(a_bytes, b_bytes, add), a, b, y, a_bytes, b_bytes, y_bytes};
-    const int32_t *const strides[2] = {sa, sb};
-    exf_bcast_walk(shape, 2, strides, add_block, &c);
+    const int32_t a_bytes = p->a_bytes, b_bytes = p->b_bytes, y_bytes = p->y_bytes;
+    const add_ctx c = {exfq_add_prepare(a_bytes, b_bytes, &p->add), a, b, y, a_bytes, b_bytes, y_bytes};
+    const int32_t *const strides[2] = {p->sa, p->sb};
+    exf_bcast_walk(p->shape, 2, strides, add_block, &c);
 }
 
 /* max |x - zp| over the int8 (bytes 1) or int16 range */
@@ -333,25 +331,29 @@ static void mul_block(const void *ctx, int32_t out, const exf_bcast_block *blk) 
     }
 }
 
-void exf_mul_q(const int8_t *a, const int8_t *b, void *y, int32_t y_bytes, const int32_t shape[4],
-               const int32_t sa[4], const int32_t sb[4], int32_t a_zp, int32_t b_zp, int32_t mult,
-               int32_t shift, int32_t out_zp) {
+/* a * b (broadcast to shape), a and b of a_bytes and b_bytes each, the shared body of the two kernels */
+static void mul_any(const exf_mul_q_params_t *p, const void *a, int32_t a_bytes, const void *b, int32_t b_bytes,
+                    void *y) {
+    const int32_t y_bytes = p->y_bytes;
+    const mul_ctx c = {exfq_mul_prepare(a_bytes, b_bytes, p->a_zp, p->b_zp, p->mult, p->shift, p->out_zp), a, b, y,
+                       a_bytes, b_bytes, y_bytes};
+    const int32_t *const strides[2] = {p->sa, p->sb};
+    exf_bcast_walk(p->shape, 2, strides, mul_block, &c);
+}
+
+void exf_mul_q(const exf_mul_q_params_t *p, const int8_t *a, const int8_t *b, void *y) {
     // a * b (broadcast to shape) -> y (shape[0], shape[1], shape[2], shape[3])
-    exf_mul_qq(a, 1, b, 1, y, y_bytes, shape, sa, sb, a_zp, b_zp, mult, shift, out_zp);
+    mul_any(p, a, 1, b, 1, y);
 }
 
-void exf_mul_qq(const void *a, int32_t a_bytes, const void *b, int32_t b_bytes, void *y, int32_t y_bytes,
-                const int32_t shape[4], const int32_t sa[4], const int32_t sb[4], int32_t a_zp, int32_t b_zp,
-                int32_t mult, int32_t shift, int32_t out_zp) {
+void exf_mul_qq(const exf_mul_q_params_t *p, const void *a, const void *b, void *y) {
     // a * b (broadcast to shape, int8 or int16 each) -> y (shape[0], shape[1], shape[2], shape[3])
-    const mul_ctx c = {exfq_mul_prepare(a_bytes, b_bytes, a_zp, b_zp, mult, shift, out_zp), a, b, y, a_bytes, b_bytes,
-                       y_bytes};
-    const int32_t *const strides[2] = {sa, sb};
-    exf_bcast_walk(shape, 2, strides, mul_block, &c);
+    mul_any(p, a, p->a_bytes, b, p->b_bytes, y);
 }
 
-void exf_requant_q(const void *x, int32_t x_bytes, void *y, int32_t y_bytes, int32_t n, int32_t in_zp,
-                   int32_t mult, int32_t shift, int32_t out_zp) {
+void exf_requant_q(const exf_requant_q_params_t *p, const void *x, void *y) {
+    const int32_t x_bytes = p->x_bytes, y_bytes = p->y_bytes, n = p->n;
+    const int32_t in_zp = p->in_zp, mult = p->mult, shift = p->shift, out_zp = p->out_zp;
     // x (n,) -> y (n,), rescaled and converted between int8 and int16
     for (int32_t i = 0; i < n; i++) {
         int64_t v = exfq_requantize(exfq_load(x, x_bytes, i) - in_zp, mult, shift) + out_zp;

@@ -4,22 +4,24 @@
 #include "quant_add.h"
 #include "quant_common.h"
 
-void exf_ln_linear_s8(const void *x, int32_t x_bytes, const int32_t *gamma, const int32_t *beta,
-                      int64_t eps_term, int32_t gshift, int32_t ln_zp, const int8_t *w, const int32_t *bias,
-                      const int32_t *mult, const int32_t *shift, int32_t out_zp, int8_t *y, int32_t rows,
-                      int32_t k, int32_t m, int8_t *scratch) {
+void exf_ln_linear_s8(const exf_ln_linear_q_params_t *p, const void *x, int8_t *y, int8_t *scratch) {
     // per row r: scratch = q_layernorm(x[r]) (k); y[r] = q_linear(scratch) (m)
+    const exf_norm_q_t ln = p->ln;
+    const int8_t *w = (const int8_t *)p->fc.w;
+    const int32_t *bias = p->fc.bias, *mult = p->fc.mult, *shift = p->fc.shift;
+    const int32_t out_zp = p->fc.out_zp, x_bytes = p->x_bytes, rows = p->rows, k = p->k, m = p->m;
     for (int32_t r = 0; r < rows; r++) {
-        exfq_layernorm_rows((const int8_t *)x + r * k * x_bytes, x_bytes, gamma, beta, scratch, 1, k, eps_term, gshift,
-                        ln_zp);
-        exf_linear_s8(scratch, w, bias, mult, shift, y + r * m, 1, k, m, out_zp);
+        exfq_layernorm_rows((const int8_t *)x + r * k * x_bytes, x_bytes, &ln, scratch, 1, k);
+        exfq_linear_s8(scratch, w, bias, mult, shift, y + r * m, 1, k, m, out_zp);
     }
 }
 
-void exf_attention_s8(const int8_t *qkv, const int8_t *scale_table, const int32_t *exp_table, int8_t *y,
-                      int32_t t, int32_t heads, int32_t dh, int32_t q_zp, int32_t k_zp, int32_t qk_mult,
-                      int32_t qk_shift, int32_t s_zp, int32_t p_zp, int32_t v_zp, int32_t av_mult,
-                      int32_t av_shift, int32_t out_zp, int8_t *scores) {
+void exf_attention_s8(const exf_attention_q_params_t *p, const int8_t *qkv, int8_t *y, int8_t *scores) {
+    const int8_t *scale_table = p->scale_table;
+    const int32_t *exp_table = p->exp_table;
+    const int32_t t = p->t, heads = p->heads, dh = p->dh, q_zp = p->q_zp, k_zp = p->k_zp;
+    const int32_t qk_mult = p->qk_mult, qk_shift = p->qk_shift, s_zp = p->s_zp, p_zp = p->p_zp, v_zp = p->v_zp;
+    const int32_t av_mult = p->av_mult, av_shift = p->av_shift, out_zp = p->out_zp;
     // qkv (t, 3, heads, dh) -> y (t, heads, dh); scores: t bytes
     const int32_t d = heads * dh, row = 3 * d;
     for (int32_t h = 0; h < heads; h++) {
@@ -32,7 +34,7 @@ void exf_attention_s8(const int8_t *qkv, const int8_t *scale_table, const int32_
                 int8_t s = exfq_clamp_s8(exfq_requantize(acc, qk_mult, qk_shift) + s_zp);
                 scores[j] = scale_table ? scale_table[(int32_t)s + 128] : s;
             }
-            exf_softmax_s8(scores, exp_table, scores, 1, t);
+            exfq_softmax_s8(scores, exp_table, scores, 1, t);
             for (int32_t c = 0; c < dh; c++) {
                 const int8_t *vc = qkv + 2 * d + h * dh + c;
                 int32_t acc = 0;
@@ -43,31 +45,32 @@ void exf_attention_s8(const int8_t *qkv, const int8_t *scale_table, const int32_
     }
 }
 
-void exf_token_mlp_q(const void *x, int32_t x_bytes, const int32_t *gamma, const int32_t *beta,
-                     int64_t eps_term, int32_t gshift, int32_t ln_zp, const int8_t *w1, const int32_t *b1,
-                     const int32_t *m1, const int32_t *s1, int32_t fc1_zp, const int8_t *act_table,
-                     const int8_t *w2, const int32_t *b2, const int32_t *m2, const int32_t *s2, int32_t fc2_zp,
-                     const int32_t add[6], void *y, int32_t y_bytes, int32_t rows, int32_t d, int32_t hidden,
-                     int8_t *scratch) {
+void exf_token_mlp_q(const exf_token_mlp_q_params_t *p, const void *x, void *y, int8_t *scratch) {
     // per row r: y[r] = add(x[r], q_linear2(lut(q_linear1(q_layernorm(x[r]))))); scratch 2 d + hidden
+    const exf_norm_q_t ln_terms = p->ln;
+    const exf_dense_q_t fc1 = p->fc1, fc2 = p->fc2;
+    const int8_t *act_table = p->act_table;
+    const int32_t x_bytes = p->x_bytes, y_bytes = p->y_bytes, rows = p->rows, d = p->d, hidden = p->hidden;
     int8_t *ln = scratch, *hid = scratch + d, *out = scratch + d + hidden;
-    const exfq_add_t res = exfq_add_prepare(x_bytes, 1, add);
+    const exfq_add_t res = exfq_add_prepare(x_bytes, 1, &p->res);
     for (int32_t r = 0; r < rows; r++) {
-        exfq_layernorm_rows((const int8_t *)x + r * d * x_bytes, x_bytes, gamma, beta, ln, 1, d, eps_term, gshift,
-                        ln_zp);
-        exf_linear_s8(ln, w1, b1, m1, s1, hid, 1, d, hidden, fc1_zp);
-        exf_lut_s8(hid, act_table, hid, hidden);
-        exf_linear_s8(hid, w2, b2, m2, s2, out, 1, hidden, d, fc2_zp);
+        exfq_layernorm_rows((const int8_t *)x + r * d * x_bytes, x_bytes, &ln_terms, ln, 1, d);
+        exfq_linear_s8(ln, (const int8_t *)fc1.w, fc1.bias, fc1.mult, fc1.shift, hid, 1, d, hidden, fc1.out_zp);
+        exfq_lut_s8(hid, act_table, hid, hidden);
+        exfq_linear_s8(hid, (const int8_t *)fc2.w, fc2.bias, fc2.mult, fc2.shift, out, 1, hidden, d, fc2.out_zp);
         /* x[r][i] read before y[r][i] written */
         exfq_add_row(&res, (const uint8_t *)x + r * d * x_bytes, x_bytes, 1, out, 1, 1, (uint8_t *)y + r * d * y_bytes,
                      y_bytes, d);
     }
 }
 
-void exf_patch_embed_s8(const int8_t *x, const int8_t *w, const int32_t *bias, const int32_t *mult,
-                        const int32_t *shift, int32_t in_zp, int32_t conv_zp, const int8_t *cls,
-                        const int8_t *pos, const int32_t *pos_add, void *y, int32_t y_bytes, int32_t c,
-                        int32_t h, int32_t wd, int32_t d, int32_t p, void *scratch) {
+void exf_patch_embed_s8(const exf_patch_embed_q_params_t *prm, const int8_t *x, void *y, void *scratch) {
+    const int8_t *w = (const int8_t *)prm->w, *cls = prm->cls, *pos = prm->pos;
+    const int32_t *bias = prm->bias, *mult = prm->mult, *shift = prm->shift;
+    const int32_t in_zp = prm->in_zp, conv_zp = prm->conv_zp, y_bytes = prm->y_bytes;
+    const int32_t c = prm->c, h = prm->h, wd = prm->wd, d = prm->d, p = prm->p;
+    int32_t pos_add[6];
+    exfq_add_array(&prm->pos_add, pos_add);
     // x (c, h, wd) in p x p patches -> y (cls? 1 : 0 + (h/p)(wd/p), d), patches in raster order;
     // scratch: one patch row of tokens ((wd/p) d elements of y's type), copied to y once its rows are read
     // (the class token last, once the whole image is read: y may start at x, ops_fused.py patch_embed_delta)

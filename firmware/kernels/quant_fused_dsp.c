@@ -22,50 +22,47 @@ static inline int32_t min_i32(int32_t a, int32_t b) { return a < b ? a : b; }
 
 /* One linear layer of a block: weights widened at code generation (rq set: exf_linear_s8_w16) or int8
  * (rq NULL: exf_linear_s8_dsp). */
-static void dense(const int8_t *x, const void *w, const int32_t *bias, const int32_t *mult, const int32_t *shift,
-                  const int32_t *rq, int8_t *y, int32_t rows, int32_t k, int32_t m, int32_t zp, void *scratch) {
-    if (rq) {
-        exf_linear_s8_w16(x, (const int16_t *)w, bias, mult, rq, y, rows, k, m, scratch);
+static void dense(const int8_t *x, const exf_dense_q_t *fc, int8_t *y, int32_t rows, int32_t k, int32_t m,
+                  void *scratch) {
+    if (fc->rq) {
+        exfq_linear_q_w16(x, 1, (const int16_t *)fc->w, fc->bias, fc->mult, fc->rq, 0, y, 1, rows, k, m, scratch);
     } else {
-        exf_linear_s8_dsp(x, (const int8_t *)w, bias, mult, shift, y, rows, k, m, zp, scratch);
+        exfq_linear_s8_dsp(x, (const int8_t *)fc->w, fc->bias, fc->mult, fc->shift, y, rows, k, m, fc->out_zp,
+                           scratch);
     }
 }
 
-void exf_ln_linear_s8_dsp(const void *x, int32_t x_bytes, const int32_t *gamma, const int32_t *beta,
-                          int64_t eps_term, int32_t gshift, int32_t ln_zp, const void *w, const int32_t *bias,
-                          const int32_t *mult, const int32_t *shift, const int32_t *rq, int32_t out_zp, int8_t *y,
-                          int32_t rows,
-                          int32_t k, int32_t m, void *scratch) {
+void exf_ln_linear_s8_dsp(const exf_ln_linear_q_params_t *p, const void *x, int8_t *y, void *scratch) {
     // scratch: normalized rows (R k), widened rows (k)
+    const exf_norm_q_t ln_terms = p->ln;
+    const exf_dense_q_t fc = p->fc;
+    const int32_t x_bytes = p->x_bytes, rows = p->rows, k = p->k, m = p->m;
     const int32_t R = min_i32(R_MAX, rows);
     int8_t *ln = (int8_t *)scratch;
     void *xs = (uint8_t *)scratch + align8(R * k);
     for (int32_t r = 0; r < rows; r += R_MAX) {
         const int32_t n = min_i32(R_MAX, rows - r);
-        exfq_layernorm_rows((const uint8_t *)x + r * k * x_bytes, x_bytes, gamma, beta, ln, n, k, eps_term, gshift,
-                         ln_zp);
-        dense(ln, w, bias, mult, shift, rq, y + r * m, n, k, m, out_zp, xs);
+        exfq_layernorm_rows((const uint8_t *)x + r * k * x_bytes, x_bytes, &ln_terms, ln, n, k);
+        dense(ln, &fc, y + r * m, n, k, m, xs);
     }
 }
 
-void exf_token_mlp_q_dsp(const void *x, int32_t x_bytes, const int32_t *gamma, const int32_t *beta,
-                         int64_t eps_term, int32_t gshift, int32_t ln_zp, const void *w1, const int32_t *b1,
-                         const int32_t *m1, const int32_t *s1, const int32_t *rq1, int32_t fc1_zp,
-                         const int8_t *act_table, const void *w2, const int32_t *b2, const int32_t *m2,
-                         const int32_t *s2, const int32_t *rq2, int32_t fc2_zp, const int32_t add[6], void *y, int32_t y_bytes, int32_t rows, int32_t d,
-                         int32_t hidden, void *scratch) {
+void exf_token_mlp_q_dsp(const exf_token_mlp_q_params_t *p, const void *x, void *y, void *scratch) {
     // scratch: normalized rows (R d), hidden rows (R hidden), fc2 rows (R d), widened rows
+    const exf_norm_q_t ln_terms = p->ln;
+    const exf_dense_q_t fc1 = p->fc1, fc2 = p->fc2;
+    const int8_t *act_table = p->act_table;
+    const int32_t x_bytes = p->x_bytes, y_bytes = p->y_bytes, rows = p->rows, d = p->d, hidden = p->hidden;
     const int32_t R = min_i32(R_MAX, rows);
     int8_t *ln = (int8_t *)scratch, *hid = ln + R * d, *out = hid + R * hidden;
     void *xs = (uint8_t *)scratch + align8(R * (2 * d + hidden));
-    const exfq_add_t res = exfq_add_prepare(x_bytes, 1, add);
+    const exfq_add_t res = exfq_add_prepare(x_bytes, 1, &p->res);
     for (int32_t r = 0; r < rows; r += R_MAX) {
         const int32_t n = min_i32(R_MAX, rows - r);
-        exfq_layernorm_rows((const uint8_t *)x + r * d * x_bytes, x_bytes, gamma, beta, ln, n, d, eps_term, gshift,
-                         ln_zp);
-        dense(ln, w1, b1, m1, s1, rq1, hid, n, d, hidden, fc1_zp, xs);
-        exf_lut_s8(hid, act_table, hid, n * hidden);
-        dense(hid, w2, b2, m2, s2, rq2, out, n, hidden, d, fc2_zp, xs);
+        exfq_layernorm_rows((const uint8_t *)x + r * d * x_bytes, x_bytes, &ln_terms, ln, n, d);
+        dense(ln, &fc1, hid, n, d, hidden, xs);
+        exfq_lut_s8(hid, act_table, hid, n * hidden);
+        dense(hid, &fc2, out, n, hidden, d, xs);
         /* x[r][i] read before y[r][i] written, rows in order */
         exfq_add_row(&res, (const uint8_t *)x + r * d * x_bytes, x_bytes, 1, out, 1, 1, (uint8_t *)y + r * d * y_bytes,
                      y_bytes, n * d);

@@ -13,7 +13,7 @@ static inline int32_t sat_s8(int32_t v) { return v < -128 ? -128 : v > 127 ? 127
 static inline int32_t sat_s15(int32_t v) { return v < -16384 ? -16384 : v > 16383 ? 16383 : v; }
 #endif
 
-void exf_softmax_s8(const int8_t *x, const int32_t *exp_table, int8_t *y, int32_t rows, int32_t n) {
+void exfq_softmax_s8(const int8_t *x, const int32_t *exp_table, int8_t *y, int32_t rows, int32_t n) {
     // x (rows, n) -> y (rows, n), softmax over n, output scale 1/256 and zero point -128
     for (int32_t r = 0; r < rows; r++) {
         const int8_t *xr = x + r * n;
@@ -226,24 +226,39 @@ static inline void layernorm_row(const void *xv, int32_t bytes, const int32_t *g
     }
 }
 
-void exf_layernorm_s8(const int8_t *x, const int32_t *gamma, const int32_t *beta, int8_t *y, int32_t rows,
-                      int32_t d, int64_t eps_term, int32_t gshift, int32_t out_zp) {
+void exfq_layernorm_s8(const int8_t *x, const int32_t *gamma, const int32_t *beta, int8_t *y, int32_t rows,
+                       int32_t d, int64_t eps_term, int32_t gshift, int32_t out_zp) {
     // x (rows, d) int8 -> y (rows, d) int8, normalized over d
     for (int32_t r = 0; r < rows; r++) {
         layernorm_row(x + r * d, 1, gamma, beta, y + r * d, d, eps_term, gshift, out_zp);
     }
 }
 
-void exf_layernorm_s16(const int16_t *x, const int32_t *gamma, const int32_t *beta, int8_t *y, int32_t rows,
-                       int32_t d, int64_t eps_term, int32_t gshift, int32_t out_zp) {
+void exfq_layernorm_s16(const int16_t *x, const int32_t *gamma, const int32_t *beta, int8_t *y, int32_t rows,
+                        int32_t d, int64_t eps_term, int32_t gshift, int32_t out_zp) {
     // x (rows, d) int16 -> y (rows, d) int8, normalized over d
     for (int32_t r = 0; r < rows; r++) {
         layernorm_row(x + r * d, 2, gamma, beta, y + r * d, d, eps_term, gshift, out_zp);
     }
 }
 
-void exf_mean_s8(const int8_t *x, int8_t *y, int32_t outer, int32_t n, int32_t inner, int32_t in_zp,
-                 int32_t mult, int32_t shift, int32_t out_zp) {
+void exf_softmax_s8(const exf_softmax_q_params_t *p, const int8_t *x, int8_t *y) {
+    exfq_softmax_s8(x, p->exp_table, y, p->rows, p->n);
+}
+
+void exf_layernorm_s8(const exf_layernorm_q_params_t *p, const int8_t *x, int8_t *y) {
+    const exf_norm_q_t *ln = &p->ln;
+    exfq_layernorm_s8(x, ln->gamma, ln->beta, y, p->rows, p->d, ln->eps_term, ln->gshift, ln->out_zp);
+}
+
+void exf_layernorm_s16(const exf_layernorm_q_params_t *p, const int16_t *x, int8_t *y) {
+    const exf_norm_q_t *ln = &p->ln;
+    exfq_layernorm_s16(x, ln->gamma, ln->beta, y, p->rows, p->d, ln->eps_term, ln->gshift, ln->out_zp);
+}
+
+void exf_mean_s8(const exf_mean_q_params_t *p, const int8_t *x, int8_t *y) {
+    const int32_t outer = p->outer, n = p->n, inner = p->inner;
+    const int32_t in_zp = p->in_zp, mult = p->mult, shift = p->shift, out_zp = p->out_zp;
     // x (outer, n, inner) -> y (outer, inner), mean over n
     for (int32_t o = 0; o < outer; o++) {
         for (int32_t i = 0; i < inner; i++) {

@@ -146,10 +146,14 @@ static void write_cls(const int8_t *cls, const int8_t *pos, const int32_t *pos_a
     }
 }
 
-void exf_patch_embed_s8_w16(const int8_t *x, const int16_t *w16, const int32_t *bias, const int32_t *mult,
-                            const int32_t *rq, int32_t in_zp, const int8_t *cls, const int8_t *pos,
-                            const int32_t *pos_add, void *y, int32_t y_bytes, int32_t c, int32_t h, int32_t wd,
-                            int32_t d, int32_t p, void *scratch) {
+void exf_patch_embed_s8_w16(const exf_patch_embed_q_params_t *prm, const int8_t *x, void *y, void *scratch) {
+    const int16_t *w16 = (const int16_t *)prm->w;
+    const int8_t *cls = prm->cls, *pos = prm->pos;
+    const int32_t *bias = prm->bias, *mult = prm->mult, *rq = prm->rq;
+    const int32_t in_zp = prm->in_zp, y_bytes = prm->y_bytes;
+    const int32_t c = prm->c, h = prm->h, wd = prm->wd, d = prm->d, p = prm->p;
+    int32_t pos_add[6];
+    exfq_add_array(&prm->pos_add, pos_add);
     const int32_t nw = wd / p, k = c * p * p, groups = (k + 3) >> 2, pairs = (d + 1) >> 1;
     const int32_t row_bytes = nw * d * y_bytes;
     uint8_t *tokens = (uint8_t *)scratch;

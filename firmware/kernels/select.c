@@ -33,7 +33,8 @@ void exf_max_f32(const float *x, float *y, int32_t outer, int32_t n, int32_t inn
         }                                                                                 \
     }
 
-void exf_max_q(const void *x, void *y, int32_t bytes, int32_t outer, int32_t n, int32_t inner) {
+void exf_max_q(const exf_max_q_params_t *p, const void *x, void *y) {
+    const int32_t bytes = p->bytes, outer = p->outer, n = p->n, inner = p->inner;
     // codes x (outer, n, inner) -> y (outer, inner), int8 (bytes 1) or int16 (bytes 2)
     if (bytes == 1) {
         MAX_Q(int8_t)
@@ -61,12 +62,11 @@ typedef struct {
 MAXIMUM_BLOCK(maximum_s8_block, int8_t)
 MAXIMUM_BLOCK(maximum_s16_block, int16_t)
 
-void exf_maximum_q(const void *a, const void *b, void *y, int32_t bytes, const int32_t shape[4],
-                   const int32_t sa[4], const int32_t sb[4]) {
+void exf_maximum_q(const exf_maximum_q_params_t *p, const void *a, const void *b, void *y) {
     // max of codes (broadcast to shape) -> y (shape[0], shape[1], shape[2], shape[3]), int8 or int16
     const maximum_ctx c = {a, b, y};
-    const int32_t *const strides[2] = {sa, sb};
-    exf_bcast_walk(shape, 2, strides, bytes == 1 ? maximum_s8_block : maximum_s16_block, &c);
+    const int32_t *const strides[2] = {p->sa, p->sb};
+    exf_bcast_walk(p->shape, 2, strides, p->bytes == 1 ? maximum_s8_block : maximum_s16_block, &c);
 }
 
 void exf_pad(const void *x, const void *value, void *y, int32_t elem_bytes, int32_t ndim,
@@ -139,10 +139,9 @@ void exf_compare_f32(const float *a, const float *b, uint8_t *y, int32_t cmp, co
     exf_bcast_walk(shape, 2, strides, compare_block, &c);
 }
 
-void exf_compare_q(const void *a, int32_t a_bytes, const void *b, int32_t b_bytes, uint8_t *y, int32_t cmp,
-                   const int32_t shape[4], const int32_t sa[4], const int32_t sb[4]) {
+void exf_compare_q(const exf_compare_q_params_t *p, const void *a, const void *b, uint8_t *y) {
     // codes a <cmp> codes or thresholds b (broadcast to shape) -> y (shape) of 0 / 1
-    const compare_ctx c = {a, b, y, cmp, a_bytes, b_bytes};
-    const int32_t *const strides[2] = {sa, sb};
-    exf_bcast_walk(shape, 2, strides, compare_block, &c);
+    const compare_ctx c = {a, b, y, p->cmp, p->a_bytes, p->b_bytes};
+    const int32_t *const strides[2] = {p->sa, p->sb};
+    exf_bcast_walk(p->shape, 2, strides, compare_block, &c);
 }

@@ -191,7 +191,7 @@ def test_int16_capable_linear_with_shifts_below_33_pre_shifts_its_sums(tmp_path)
     g, sel = select_kernels(g, "dsp", "int16")
     assert sel.wide_ops == 2
     model = compile_graph(g, tmp_path)
-    assert f", {33 - shift.min()}, (void *)" in (tmp_path / "model" / "model.c").read_text()
+    assert f".pre_shift = {33 - shift.min()}," in (tmp_path / "model" / "model.c").read_text()
     x = np.random.default_rng(4).integers(-128, 128, (40, 5, 24)).astype(np.int8)
     assert np.array_equal(model.run(x), model.reference(x))
     g.tensors[first.inputs[2]].data[0] = 1 << 29  # shifted by the pre-shift, the sums could leave int32

@@ -58,7 +58,11 @@ static int32_t check(const char *name, int32_t a_bytes, int32_t b_bytes, int32_t
     uint64_t t0 = plat_ticks();
     add_reference(a, a_bytes, b, b_bytes, y_ref, y_bytes, shape, sa, sb, a_zp, b_zp, ma, mb, shift, out_zp);
     uint64_t t1 = plat_ticks();
-    exf_add_q(a, a_bytes, b, b_bytes, y_new, y_bytes, shape, sa, sb, a_zp, b_zp, ma, mb, shift, out_zp);
+    const exf_add_q_params_t p = {.shape = {shape[0], shape[1], shape[2], shape[3]},
+                                  .sa = {sa[0], sa[1], sa[2], sa[3]}, .sb = {sb[0], sb[1], sb[2], sb[3]},
+                                  .a_bytes = a_bytes, .b_bytes = b_bytes, .y_bytes = y_bytes,
+                                  .add = {a_zp, b_zp, ma, mb, shift, out_zp}};
+    exf_add_q(&p, a, b, y_new);
     uint64_t t2 = plat_ticks();
     return compare_and_log(name, y_bytes, t1 - t0, t2 - t1);
 }

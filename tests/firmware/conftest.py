@@ -42,7 +42,8 @@ void map_bitlen64(const uint64_t *x, int64_t *y, int32_t n) {
 #include "quant_add.h"
 void add_row(const void *a, int32_t a_bytes, int32_t sa, const void *b, int32_t b_bytes, int32_t sb, void *y,
              int32_t y_bytes, int32_t n, const int32_t *add, int32_t *path) {
-    const exfq_add_t p = exfq_add_prepare(a_bytes, b_bytes, add);
+    const exf_add_terms_t t = {add[0], add[1], add[2], add[3], add[4], add[5]};
+    const exfq_add_t p = exfq_add_prepare(a_bytes, b_bytes, &t);
     exfq_add_row(&p, a, a_bytes, sa, b, b_bytes, sb, y, y_bytes, n);
     *path = p.path;
 }

@@ -4,6 +4,7 @@ binding signatures, pointers, rank-4 broadcast strides, and a hypothesis strateg
 from __future__ import annotations
 
 import ctypes
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -83,3 +84,45 @@ def build_shim_library(out_dir: Path, shim_c: str, flags: list[str], kernels: bo
 def _run(cmd: list, what: str, cwd: Path) -> None:
     done = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, cwd=cwd)
     assert done.returncode == 0, f"{what}: {' '.join(map(str, cmd))}\n{done.stderr}"
+
+
+_CTYPES = {"int32_t": ctypes.c_int32, "int64_t": ctypes.c_int64, "float": ctypes.c_float}
+
+
+def param_structs(header: Path = KERNEL_DIR / "edgexf_params.h") -> dict[str, type[ctypes.Structure]]:
+    """ctypes mirrors of the kernel parameter structs, read from the header itself (so they cannot drift
+    from it): every `typedef struct { ... } exf_..._t;`, pointers as void *, fixed arrays, nested structs."""
+    text = re.sub(r"/\*.*?\*/", "", header.read_text(), flags=re.S)
+    structs: dict[str, type[ctypes.Structure]] = {}
+    for body, name in re.findall(r"typedef struct \{(.*?)\}\s*(\w+);", text, flags=re.S):
+        fields = []
+        for decl in filter(None, (d.strip() for d in body.split(";"))):
+            base, *rest = re.match(r"(?:const\s+)?(\w+)\s+(.*)", decl, flags=re.S).groups()
+            for item in (s.strip() for s in rest[0].split(",")):
+                field, count = re.match(r"(\**\s*\w+)(?:\[(\d+)\])?$", item).groups()
+                ctype = ctypes.c_void_p if "*" in field else structs.get(base) or _CTYPES[base]
+                fields.append((field.lstrip("* "), ctype * int(count) if count else ctype))
+        structs[name] = type(name, (ctypes.Structure,), {"_fields_": fields})
+    return structs
+
+
+PARAMS = param_structs()
+
+
+def params(ctype: str | type[ctypes.Structure], **fields) -> ctypes.Structure:
+    """A parameter struct of that C type; a field given as a NumPy array (or None) is its address (the
+    caller keeps the array alive), a dict fills a nested struct, a sequence an array field; the rest 0."""
+    cls = PARAMS[ctype] if isinstance(ctype, str) else ctype
+    kinds = dict(cls._fields_)
+    values = {}
+    for k, v in fields.items():
+        kind = kinds[k]
+        if isinstance(v, dict):
+            values[k] = params(kind, **v)
+        elif kind is ctypes.c_void_p:
+            values[k] = ptr(v) if v is None or isinstance(v, np.ndarray) else v
+        elif isinstance(v, (list, tuple, np.ndarray)):
+            values[k] = kind(*(int(x) for x in v))
+        else:
+            values[k] = v
+    return cls(**values)

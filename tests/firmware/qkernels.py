@@ -7,26 +7,33 @@ from __future__ import annotations
 import ctypes
 
 import numpy as np
-from firmware.kernel_helpers import bind, i32, ptr, strides4
+from firmware.kernel_helpers import bind, i32, params, ptr, strides4
 
 P = ctypes.c_void_p
 I32 = ctypes.c_int32
 I64 = ctypes.c_int64
-SIGNATURES = {
-    "exf_linear_s8": [P] * 6 + [I32] * 4,
-    "exf_conv2d_s8": [P] * 6 + [I32] * 18,
-    "exf_matmul_s8": [P] * 3 + [I32] * 11,
-    "exf_lut_s8": [P, P, P, I32],
-    "exf_softmax_s8": [P, P, P, I32, I32],
-    "exf_layernorm_s8": [P, P, P, P, I32, I32, I64, I32, I32],
-    "exf_layernorm_s16": [P, P, P, P, I32, I32, I64, I32, I32],
-    "exf_add_q": [P, I32, P, I32, P, I32, P, P, P] + [I32] * 6,
-    "exf_mul_q": [P, P, P, I32, P, P, P] + [I32] * 5,
-    "exf_mean_s8": [P, P] + [I32] * 7,
-    "exf_requant_q": [P, I32, P, I32] + [I32] * 5,
+SIGNATURES = {  # the parameter struct by reference (ctypes.byref), then the activations
+    "exf_linear_s8": [P] * 3,
+    "exf_conv2d_s8": [P] * 3,
+    "exf_matmul_s8": [P] * 4,
+    "exf_lut_s8": [P] * 3,
+    "exf_softmax_s8": [P] * 3,
+    "exf_layernorm_s8": [P] * 3,
+    "exf_layernorm_s16": [P] * 3,
+    "exf_add_q": [P] * 4,
+    "exf_mul_q": [P] * 4,
+    "exf_mean_s8": [P] * 3,
+    "exf_requant_q": [P] * 3,
     **{f"map_{fn}": [P, P, I32] for fn in ("isqrt64", "div_2p61", "bitlen64")},  # conftest's test shim
     "add_row": [P, I32, I32, P, I32, I32, P, I32, I32, P, P],  # conftest's test shim
 }
+
+
+def mul_params(a, b, y, sh, sa, sb, a_zp, b_zp, mult, shift, out_zp) -> ctypes.Structure:
+    """exf_mul_q / exf_mul_qq's parameter struct for a * b -> y broadcast as (sh, sa, sb)."""
+    sizes = {"a_bytes": a.itemsize, "b_bytes": b.itemsize, "y_bytes": y.itemsize}
+    terms = {"a_zp": a_zp, "b_zp": b_zp, "mult": mult, "shift": shift, "out_zp": out_zp}
+    return params("exf_mul_q_params_t", shape=sh, sa=sa, sb=sb, **sizes, **terms)
 
 
 def _arr(a, dtype) -> np.ndarray:
@@ -60,8 +67,9 @@ class QKernels:
         bias, mult, shift = None if bias is None else i32(bias), i32(mult), i32(shift)
         (rows, k), m = x.shape, w.shape[0]
         y = np.empty((rows, m), np.int8)
-        self.lib.exf_linear_s8(ptr(x), ptr(w), ptr(bias), ptr(mult), ptr(shift), ptr(y),
-                               rows, k, m, out_zp)  # fmt: skip
+        fc = {"w": w, "bias": bias, "mult": mult, "shift": shift, "out_zp": out_zp}
+        p = params("exf_linear_q_params_t", fc=fc, rows=rows, k=k, m=m, x_bytes=1, y_bytes=1)
+        self.lib.exf_linear_s8(ctypes.byref(p), ptr(x), ptr(y))
         return y
 
     def conv2d(
@@ -76,8 +84,10 @@ class QKernels:
         pt, pl, pb, pr = padding if len(padding) == 4 else (*padding, *padding)
         oh, ow = (h + pt + pb - dh * (kh - 1) - 1) // sh + 1, (wd + pl + pr - dw * (kw - 1) - 1) // sw + 1
         y = np.empty((n, o, oh, ow), np.int8)
-        self.lib.exf_conv2d_s8(ptr(x), ptr(w), ptr(bias), ptr(mult), ptr(shift), ptr(y), n, c, h, wd, o,
-                               kh, kw, sh, sw, pt, pl, dh, dw, groups, oh, ow, in_zp, out_zp)  # fmt: skip
+        geometry = dict(n=n, c=c, h=h, wd=wd, o=o, kh=kh, kw=kw, sh=sh, sw=sw, pt=pt, pl=pl, dh=dh, dw=dw)
+        p = params("exf_conv2d_q_params_t", w=w, bias=bias, mult=mult, shift=shift, **geometry, groups=groups,
+                   oh=oh, ow=ow, in_zp=in_zp, out_zp=out_zp)  # fmt: skip
+        self.lib.exf_conv2d_s8(ctypes.byref(p), ptr(x), ptr(y))
         return y
 
     def matmul(self, a, b, a_zp, b_zp, mult, shift, out_zp) -> np.ndarray:
@@ -87,21 +97,22 @@ class QKernels:
         batch = max(ba, bb)
         y = np.empty((batch, m, n), np.int8)
         sa, sb = (m * k if ba > 1 else 0), (k * n if bb > 1 else 0)
-        self.lib.exf_matmul_s8(
-            ptr(a), ptr(b), ptr(y), batch, m, k, n, sa, sb, a_zp, b_zp, mult, shift, out_zp
-        )
+        p = params("exf_matmul_q_params_t", batch=batch, m=m, k=k, n=n, a_batch_stride=sa, b_batch_stride=sb,
+                   a_zp=a_zp, b_zp=b_zp, mult=mult, shift=shift, out_zp=out_zp)  # fmt: skip
+        self.lib.exf_matmul_s8(ctypes.byref(p), ptr(a), ptr(b), ptr(y))
         return y
 
     def lut(self, x, table, out=None) -> np.ndarray:
         x = _arr(x, np.int8) if out is None else x
         y, table = _out(x.shape, np.int8, out), _arr(table, np.int8)
-        self.lib.exf_lut_s8(ptr(x), ptr(table), ptr(y), x.size)
+        self.lib.exf_lut_s8(ctypes.byref(params("exf_lut_params_t", table=table, n=x.size)), ptr(x), ptr(y))
         return y
 
     def softmax(self, x, exp_table, out=None) -> np.ndarray:
         x = _arr(x, np.int8) if out is None else x
         y, exp_table = _out(x.shape, np.int8, out), i32(exp_table)
-        self.lib.exf_softmax_s8(ptr(x), ptr(exp_table), ptr(y), x.shape[0], x.shape[1])
+        p = params("exf_softmax_q_params_t", exp_table=exp_table, rows=x.shape[0], n=x.shape[1])
+        self.lib.exf_softmax_s8(ctypes.byref(p), ptr(x), ptr(y))
         return y
 
     def layernorm(self, x, gamma, beta, eps_term, gshift, out_zp, out=None) -> np.ndarray:
@@ -110,7 +121,12 @@ class QKernels:
         assert x.dtype in (np.int8, np.int16) and x.flags.c_contiguous
         y, gamma, beta = _out(x.shape, np.int8, out), i32(gamma), i32(beta)
         fn = self.lib.exf_layernorm_s8 if x.dtype == np.int8 else self.lib.exf_layernorm_s16
-        fn(ptr(x), ptr(gamma), ptr(beta), ptr(y), x.shape[0], x.shape[1], eps_term, gshift, out_zp)
+        ln = {"gamma": gamma, "beta": beta, "eps_term": eps_term, "gshift": gshift, "out_zp": out_zp}
+        fn(
+            ctypes.byref(params("exf_layernorm_q_params_t", ln=ln, rows=x.shape[0], d=x.shape[1])),
+            ptr(x),
+            ptr(y),
+        )
         return y
 
     def _broadcast(self, a, b, out_dtype, out):
@@ -125,8 +141,10 @@ class QKernels:
         a, b = np.asarray(a), np.asarray(b)
         assert a.flags.c_contiguous and b.flags.c_contiguous
         y, sh, sa, sb = self._broadcast(a, b, out_dtype, out)
-        self.lib.exf_add_q(ptr(a), a.itemsize, ptr(b), b.itemsize, ptr(y), y.itemsize, ptr(sh), ptr(sa),
-                           ptr(sb), a_zp, b_zp, ma, mb, shift, out_zp)  # fmt: skip
+        add = {"a_zp": a_zp, "b_zp": b_zp, "ma": ma, "mb": mb, "shift": shift, "out_zp": out_zp}
+        p = params("exf_add_q_params_t", shape=sh, sa=sa, sb=sb, a_bytes=a.itemsize, b_bytes=b.itemsize,
+                   y_bytes=y.itemsize, add=add)  # fmt: skip
+        self.lib.exf_add_q(ctypes.byref(p), ptr(a), ptr(b), ptr(y))
         return y
 
     def add_row(self, a, b, a_zp, b_zp, ma, mb, shift, out_zp, out_dtype, step=(1, 1)):
@@ -144,8 +162,8 @@ class QKernels:
         a = _arr(a, np.int8) if out is None or out is not a else a
         b = _arr(b, np.int8) if out is None or out is not b else b
         y, sh, sa, sb = self._broadcast(a, b, out_dtype, out)
-        self.lib.exf_mul_q(ptr(a), ptr(b), ptr(y), y.itemsize, ptr(sh), ptr(sa), ptr(sb), a_zp, b_zp,
-                           mult, shift, out_zp)  # fmt: skip
+        p = mul_params(a, b, y, sh, sa, sb, a_zp, b_zp, mult, shift, out_zp)
+        self.lib.exf_mul_q(ctypes.byref(p), ptr(a), ptr(b), ptr(y))
         return y
 
     def mean(self, x, in_zp, mult, shift, out_zp) -> np.ndarray:
@@ -153,12 +171,16 @@ class QKernels:
         x = _arr(x, np.int8)
         outer, n, inner = x.shape
         y = np.empty((outer, inner), np.int8)
-        self.lib.exf_mean_s8(ptr(x), ptr(y), outer, n, inner, in_zp, mult, shift, out_zp)
+        p = params("exf_mean_q_params_t", outer=outer, n=n, inner=inner, in_zp=in_zp, mult=mult, shift=shift,
+                   out_zp=out_zp)  # fmt: skip
+        self.lib.exf_mean_s8(ctypes.byref(p), ptr(x), ptr(y))
         return y
 
     def requant(self, x, in_zp, mult, shift, out_zp, out_dtype, out=None) -> np.ndarray:
         x = np.asarray(x)
         assert x.dtype in (np.int8, np.int16) and x.flags.c_contiguous
         y = _out(x.shape, np.dtype(out_dtype), out)
-        self.lib.exf_requant_q(ptr(x), x.itemsize, ptr(y), y.itemsize, x.size, in_zp, mult, shift, out_zp)
+        p = params("exf_requant_q_params_t", x_bytes=x.itemsize, y_bytes=y.itemsize, n=x.size, in_zp=in_zp,
+                   mult=mult, shift=shift, out_zp=out_zp)  # fmt: skip
+        self.lib.exf_requant_q(ctypes.byref(p), ptr(x), ptr(y))
         return y

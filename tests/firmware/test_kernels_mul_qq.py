@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from firmware.kernel_helpers import bind, broadcast_pair, ptr
 from firmware.qdata import INT32_MAX, assert_same, draw_int
+from firmware.qkernels import mul_params
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,10 +20,10 @@ TYPES = [(np.int16, np.int8), (np.int8, np.int16), (np.int16, np.int16)]
 
 
 def _mul_qq(qk, a, b, a_zp, b_zp, mult, shift, out_zp, out_dtype, out=None) -> np.ndarray:
-    bind(qk.lib, {"exf_mul_qq": [P, I32, P, I32, P, I32, P, P, P] + [I32] * 5})
+    bind(qk.lib, {"exf_mul_qq": [P] * 4})
     y, sh, sa, sb = qk._broadcast(a, b, out_dtype, out)
-    qk.lib.exf_mul_qq(ptr(a), a.itemsize, ptr(b), b.itemsize, ptr(y), y.itemsize, ptr(sh), ptr(sa), ptr(sb),
-                      a_zp, b_zp, mult, shift, out_zp)  # fmt: skip
+    p = mul_params(a, b, y, sh, sa, sb, a_zp, b_zp, mult, shift, out_zp)
+    qk.lib.exf_mul_qq(ctypes.byref(p), ptr(a), ptr(b), ptr(y))
     return y
 
 
