@@ -18,6 +18,7 @@ from edgexf.ir.ops import count_params, op_macs
 from edgexf.memory.plan import MemoryPlan
 from edgexf.memory.show import timeline_text, write_plan_picture
 from edgexf.run.build_dir import REPORT_FILE
+from edgexf.schemas import REPORT_SCHEMA_VERSION, report_problems
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ def compile_report(b: CompiledBuild) -> dict:
     steps = g.steps or 1  # a streaming model runs its ops once per time step
     requested, used, selection = b.kernels
     report = {
+        "schema_version": REPORT_SCHEMA_VERSION,  # edgexf/schemas/report.schema.json, docs/report.md
         "edgexf_version": __version__,
         "command": b.command,
         "model": g.name,
@@ -138,7 +140,11 @@ def compile_report(b: CompiledBuild) -> dict:
 
 
 def write_build_files(out_dir: Path, report: dict, plan: MemoryPlan, g: Graph) -> None:
-    """report.json and the memory plan's files (json, the ASCII timeline, the picture)."""
+    """report.json, checked against its schema, and the memory plan's files (json, the ASCII timeline,
+    the picture). A report that breaks the schema is a bug in edgexf, not in the user's model."""
+    problems = report_problems(report)
+    if problems:
+        raise RuntimeError("report.json breaks edgexf/schemas/report.schema.json:\n" + "\n".join(problems))
     (out_dir / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
     (out_dir / "memory_plan.json").write_text(json.dumps(plan.to_dict(), indent=1) + "\n")
     (out_dir / "memory_plan.txt").write_text(timeline_text(plan, g) + "\n")

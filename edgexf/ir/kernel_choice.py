@@ -77,7 +77,7 @@ def patch_scratch(k: int, nw: int, d: int, y_bytes: int) -> int:
 
 
 def wide_bytes(m: int, k: int) -> int:
-    """Flash of an (m, k) weight matrix widened (codegen/wide_weights.py) plus its requantization terms."""
+    """Flash of an (m, k) weight matrix widened (passes/widen_weights.py) plus its requantization terms."""
     return 16 * (-(-m // 2)) * (-(-k // 4)) + 8 * m
 
 

@@ -79,9 +79,8 @@ class Placement:
 
 
 RULE = (
-    "auto: all weights in the internal flash while they fit it less the code reserve (64 KB and model.c's "
-    "requantization tables), else the largest "
-    "tensors move to the external flash until the rest fit (the fewest tensors move)"
+    "auto: all weights in the internal flash while they fit it less the code reserve (64 KB), else the "
+    "largest tensors move to the external flash until the rest fit (the fewest tensors move)"
 )
 
 
