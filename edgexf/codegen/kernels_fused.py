@@ -36,16 +36,15 @@ def _rows(c: EmitContext, name: str) -> tuple[int, int]:
     return math.prod(shape[:-1]), shape[-1]
 
 
+def _ln_f32(c: EmitContext, op: Op) -> dict:
+    """A float LayerNorm's fields (its gamma and beta are the op's inputs 1 and 2)."""
+    return {"gamma": _f(c, op.inputs[1]), "beta": _f(c, op.inputs[2]), "eps": c_float(op.attrs["eps"])}
+
+
 def _ln_linear(c: EmitContext, op: Op) -> KernelCall:
-    x, g, b, w, bias = op.inputs
+    x, _, _, w, bias = op.inputs
     rows, k = _rows(c, x)
-    fields = {
-        "gamma": _f(c, g),
-        "beta": _f(c, b),
-        "eps": c_float(op.attrs["eps"]),
-        "w": _f(c, w),
-        "b": _f(c, bias),
-    }
+    fields = {**_ln_f32(c, op), "w": _f(c, w), "b": _f(c, bias)}
     fields |= {"rows": rows, "k": k, "m": c.shape(w)[0]}
     io = (_f(c, x), _f(c, op.outputs[0]), c.scratch(op, "float"))
     return params_call(op, "exf_ln_linear_f32", "exf_ln_linear_f32_params_t", fields, *io)
@@ -98,15 +97,9 @@ def _q_attention(c: EmitContext, op: Op) -> KernelCall:
 
 
 def _token_mlp(c: EmitContext, op: Op) -> KernelCall:
-    x, g, b, w1, b1, w2, b2 = op.inputs
+    x, _, _, w1, b1, w2, b2 = op.inputs
     rows, d = _rows(c, x)
-    fields = {
-        "gamma": _f(c, g),
-        "beta": _f(c, b),
-        "eps": c_float(op.attrs["eps"]),
-        "w1": _f(c, w1),
-        "b1": _f(c, b1),
-    }
+    fields = {**_ln_f32(c, op), "w1": _f(c, w1), "b1": _f(c, b1)}
     fields |= {"act": ACT[op.attrs["act"]], "w2": _f(c, w2), "b2": _f(c, b2)}
     fields |= {"rows": rows, "d": d, "hidden": c.shape(w1)[0]}
     io = (_f(c, x), _f(c, op.outputs[0]), c.scratch(op, "float"))

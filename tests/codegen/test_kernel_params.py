@@ -14,6 +14,7 @@ from edgexf.compress.calibrate import calibrate
 from edgexf.compress.quantize import quantize_graph
 from edgexf.memory.plan import plan_memory
 from edgexf.passes.select_kernels import select_kernels
+from edgexf.passes.widen_weights import widen_weights
 from tests.model_helpers import to_graph
 
 
@@ -56,7 +57,7 @@ def test_int8_kernel_calls_pass_only_a_struct_and_buffers(tmp_path):
     x = np.random.default_rng(1).standard_normal((16, 5, 24)).astype(np.float32)
     q = quantize_graph(g, calibrate(g, x, "minmax", 99.99, progress=False), ()).graph
     for kernels, weights in (("portable", "int8"), ("dsp", "int8"), ("dsp", "int16")):
-        sg, _ = select_kernels(q, kernels, weights)
+        sg = widen_weights(select_kernels(q, kernels, weights)[0])
         out = tmp_path / f"{kernels}_{weights}"
         generate_c(sg, plan_memory(sg), out, {"command": "test"})
         model_c = (out / "model.c").read_text()
