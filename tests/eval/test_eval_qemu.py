@@ -46,7 +46,8 @@ def check_figures(build: Path, r: dict, results: Path) -> None:
     assert max(abs(a - b) for a, b in zip(counts, runner, strict=True)) <= 2 * per_tick + 1
     assert r["counter"]["unit"] == "instructions" and r["counter"]["avg"] == pytest.approx(np.mean(counts))
     assert r["counter_per_mac"] == pytest.approx(np.mean(counts) / report["macs"])
-    assert 0 < r["host_ms"]["min"] <= r["host_ms"]["avg"] <= r["host_ms"]["max"] < 1000
+    # host round trips are wall-clock: ordered, not bounded (a loaded machine took 1.75 s for one)
+    assert 0 < r["host_ms"]["min"] <= r["host_ms"]["avg"] <= r["host_ms"]["max"]
     assert r["device_ms"]["avg"] == pytest.approx(np.mean(counts) / 1e6)  # 1 instruction = 1 emulated ns
     confusion = np.array(r["confusion"])
     assert confusion.sum() == n and np.trace(confusion) == np.sum(ref_classes == vectors.labels)
