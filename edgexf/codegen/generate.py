@@ -8,7 +8,6 @@ library a user can drop into their own firmware.
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 import jinja2
 
 from edgexf import __version__
-from edgexf.codegen.kernel_version import kernel_version
+from edgexf.codegen.kernel_version import copy_kernels, kernel_version
 from edgexf.codegen.kernels import EmitContext, c_float, c_ident, emit
 from edgexf.codegen.names import Names
 from edgexf.errors import UnsupportedOpError
@@ -24,7 +23,7 @@ from edgexf.ir.graph import Graph, GraphError, Tensor
 from edgexf.ir.kernel_choice import uses_wide
 from edgexf.ir.ops import op_macs
 from edgexf.memory.plan import MemoryPlan
-from edgexf.resources import firmware_dir, templates_dir
+from edgexf.resources import templates_dir
 
 CTYPES = {"float32": "float", "int8": "int8_t", "int16": "int16_t", "int32": "int32_t", "uint8": "uint8_t"}
 DTYPE_CODES = {"float32": 0, "int8": 1, "int16": 2, "int32": 3, "uint8": 4}
@@ -253,13 +252,7 @@ def generate_c(
         path = out_dir / filename
         path.write_text(env.get_template(template).render(context))
         files.append(path)
-    for src in sorted((firmware_dir() / "kernels").iterdir()):
-        if src.name == "edgexf_kernels.h":  # this copy names the library's version (kernel_version.py)
-            (out_dir / src.name).write_text(context["kernels"].stamp(src.read_text()))
-            files.append(out_dir / src.name)
-        elif src.suffix in (".c", ".h"):
-            shutil.copy(src, out_dir / src.name)
-            files.append(out_dir / src.name)
+    files += copy_kernels(out_dir)  # its edgexf_kernels.h names the library's version (kernel_version.py)
     if stack is not None:
         context["stack"] = stack(out_dir)
         _write_header(env, context, header, names)

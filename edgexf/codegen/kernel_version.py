@@ -60,3 +60,15 @@ def kernel_version(kernels_dir: Path | None = None) -> KernelVersion:
         f"{__version__}+{digest}", f"exf_kernels_{re.sub(r'[^0-9A-Za-z]', '_', __version__)}_{digest}",
         int(digest, 16),
     )  # fmt: skip
+
+
+def copy_kernels(out_dir: Path) -> list[Path]:
+    """firmware/kernels/'s sources copied into out_dir as a model folder holds them: edgexf_kernels.h
+    stamped with their version, the others as they are."""
+    version, copied = kernel_version(), []
+    for src in kernel_sources():
+        dst = out_dir / src.name
+        text = src.read_bytes()
+        dst.write_bytes(version.stamp(text.decode()).encode() if src.name == "edgexf_kernels.h" else text)
+        copied.append(dst)
+    return copied
