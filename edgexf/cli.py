@@ -60,6 +60,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
         weights=args.weights,
         arena=args.arena,
         onnx_step=StepOptions(args.steps, parse_state_pairs(args.state)),
+        prefix=args.prefix,
     )
     print_report(report)
     print(
@@ -178,6 +179,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--max-vectors", type=int, help="use at most this many samples of --test-data")
     c.add_argument("--name", help="model name in the generated code (default: the file's stem)")
+    c.add_argument(
+        "--prefix",
+        help="namespace the model's symbols, macros and files, to link several models into one image: "
+        "--prefix kws gives kws_run(), KWS_ARENA_BYTES, kws_model.h (default: edgexf_run(), model.h)",
+    )
     c.add_argument(
         "--input-shape",
         action="append",

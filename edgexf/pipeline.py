@@ -32,6 +32,7 @@ import numpy as np
 
 from edgexf.build_output import staged_output
 from edgexf.codegen.generate import generate_c, weight_bytes
+from edgexf.codegen.names import Names
 from edgexf.compile_inputs import check_inputs
 from edgexf.compile_report import CompiledBuild, compile_report, io_entry, write_build_files
 from edgexf.compile_steps import QuantOptions, lowrank_step, quantize_step
@@ -116,16 +117,19 @@ def _compile_into(
     weights: str = "auto",
     onnx_step: StepOptions | None = None,
     arena: str = "internal",
+    prefix: str | None = None,
 ) -> dict:
     """weights: where the weights go, the internal flash or the board's external flash (--weights: auto,
     internal, external; edgexf/targets/placement.py). arena: --arena, the internal SRAM or the board's
-    external RAM (edgexf/targets/arena.py). onnx_step: an ONNX step model's --steps, --state."""
+    external RAM (edgexf/targets/arena.py). onnx_step: an ONNX step model's --steps, --state. prefix:
+    --prefix, the model's names (kws_run, KWS_ARENA_BYTES, kws_model.h: codegen/names.py)."""
     t0 = time.perf_counter()
     out_dir, mem_opts = Path(out_dir), memory or MemoryOptions()
     step = _Steps(log, _Steps.TOTAL + (quant is not None))
 
     step("checking board and tools")
     board, arena_place = _check_target(board_name, weights, arena)  # fail before any work
+    names = Names(prefix)  # a bad --prefix too
 
     step(f"loading {model}")
     # load: the frontend's float Graph. input_shapes: ONNX symbolic dimensions; an ONNX step model's
@@ -163,7 +167,8 @@ def _compile_into(
     meta["target_flags"] = package_flags(board)  # model/CMakeLists.txt compiles as the firmware does
     # generate; model.h states edgexf_run's stack, measured on the generated code (refused past the
     # board's stack: targets/stack.py)
-    sources = generate_c(g, plan, out_dir / "model", meta, placement.sections(), partial(stack_entry, board))
+    stack = partial(stack_entry, board)
+    sources = generate_c(g, plan, out_dir / "model", meta, placement.sections(), stack, names)
 
     step("building for the host (gcc)")
     host_exe = build_host(sources.dir, out_dir / "host")  # build

@@ -8,7 +8,6 @@ library a user can drop into their own firmware.
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,13 +15,15 @@ from pathlib import Path
 import jinja2
 
 from edgexf import __version__
+from edgexf.codegen.kernel_version import copy_kernels, kernel_version
 from edgexf.codegen.kernels import EmitContext, c_float, c_ident, emit
+from edgexf.codegen.names import Names
 from edgexf.errors import UnsupportedOpError
 from edgexf.ir.graph import Graph, GraphError, Tensor
 from edgexf.ir.kernel_choice import uses_wide
 from edgexf.ir.ops import op_macs
 from edgexf.memory.plan import MemoryPlan
-from edgexf.resources import firmware_dir, templates_dir
+from edgexf.resources import templates_dir
 
 CTYPES = {"float32": "float", "int8": "int8_t", "int16": "int16_t", "int32": "int32_t", "uint8": "uint8_t"}
 DTYPE_CODES = {"float32": 0, "int8": 1, "int16": 2, "int32": 3, "uint8": 4}
@@ -120,6 +121,7 @@ def generate_c(
     meta: dict,
     sections: dict[str, str] | None = None,
     stack: Callable[[Path], dict] | None = None,
+    names: Names = Names(),
 ) -> GeneratedSources:
     """meta: command, source, board (strings for the file headers), and optionally weights_memory (where
     the sections' weights are, in words), arena_section, arena_memory (--arena external: the arena's
@@ -128,7 +130,8 @@ def generate_c(
     linker output section that holds it (targets/placement.py: an external flash's); the others go to
     .rodata. stack: measures edgexf_run's stack from the written sources (targets/stack.py's
     stack_entry) for model.h's documentation; model.h is written again with it (only its comments and
-    EDGEXF_STACK_BYTES change, which no code reads, so the figure holds for the final sources)."""
+    EDGEXF_STACK_BYTES change, which no code reads, so the figure holds for the final sources).
+    names: the model's symbol, macro and file names (codegen/names.py: --prefix)."""
     sections = sections or {}
     out_dir.mkdir(parents=True, exist_ok=True)
     for t in graph.tensors.values():
@@ -139,7 +142,7 @@ def generate_c(
             raise GraphError(f"{op.describe()} has int16 weights not yet widened: run passes.widen_weights")
 
     def pointer(name: str) -> str:
-        return ("W_" if graph.tensors[name].is_const else "B_") + c_ident(name)
+        return (names.weight if graph.tensors[name].is_const else "B_") + c_ident(name)
 
     def scratch(op_name: str) -> str:
         if plan.scratch_offset(op_name) is None:
@@ -224,7 +227,11 @@ def generate_c(
         "inputs": inputs,
         "outputs": outputs,
         "target_flags": meta.get("target_flags", {}),
-        "library": c_ident(graph.name),
+        "library": names.library(c_ident(graph.name)),
+        **names.template_context(),
+        "kernels": kernel_version(),
+        "generic_functions": _generic_functions(graph.is_streaming),
+        "generic_macros": [],
         "stack": None,
         **_streaming(graph, plan, pointer),
     }
@@ -236,23 +243,42 @@ def generate_c(
         keep_trailing_newline=True,
     )
     files = []
-    templates = [("model.h.j2", "model.h"), ("model.c.j2", "model.c"), ("weights.c.j2", "weights.c")]
+    templates = [("model.c.j2", names.source), ("weights.c.j2", names.weights)]
     if context["target_flags"]:  # the board's flags given: the folder is a CMake package too
         templates.append(("CMakeLists.txt.j2", "CMakeLists.txt"))
+    header = out_dir / names.header
+    files.append(_write_header(env, context, header, names))
     for template, filename in templates:
         path = out_dir / filename
         path.write_text(env.get_template(template).render(context))
         files.append(path)
-    for src in sorted((firmware_dir() / "kernels").iterdir()):
-        if src.suffix in (".c", ".h"):
-            shutil.copy(src, out_dir / src.name)
-            files.append(out_dir / src.name)
+    files += copy_kernels(out_dir)  # its edgexf_kernels.h names the library's version (kernel_version.py)
     if stack is not None:
         context["stack"] = stack(out_dir)
-        (out_dir / "model.h").write_text(env.get_template("model.h.j2").render(context))
+        _write_header(env, context, header, names)
     return GeneratedSources(
         out_dir, tuple(files), plan.arena_bytes, weights_bytes, tuple(sorted(used)), context["stack"]
     ).verify()
+
+
+def _generic_functions(streaming: bool) -> list[str]:
+    """A prefixed header's EDGEXF_GENERIC_NAMES block maps edgexf_<f> to PREFIX_<f> for these."""
+    functions = ["init", "input", "output", "run", "reset", "input_info", "output_info", "profile_op"]
+    return functions + (["step", "step_input"] if streaming else [])
+
+
+def _write_header(env: jinja2.Environment, context: dict, path: Path, names: Names) -> Path:
+    """model.h (or PREFIX_model.h). A prefixed header maps edgexf's generic macro names to each of its
+    own macros (EDGEXF_GENERIC_NAMES), so it is rendered once to find them, then again with them."""
+    template = env.get_template("model.h.j2")
+    text = template.render(context)
+    if names.prefix is not None:
+        own = re.findall(rf"^#define {names.macro}_(\w+)", text, re.M)
+        internal = {"MODEL_H", "PROFILE"}  # the include guard; PROFILE is mapped on its own
+        context["generic_macros"] = [m for m in dict.fromkeys(own) if m not in internal]
+        text = template.render(context)
+    path.write_text(text)
+    return path
 
 
 def _streaming(graph: Graph, plan: MemoryPlan, pointer) -> dict:

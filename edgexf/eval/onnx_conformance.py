@@ -61,6 +61,7 @@ import onnx
 from onnx import numpy_helper
 
 from edgexf.codegen.generate import generate_c
+from edgexf.codegen.kernel_version import copy_kernels
 from edgexf.errors import EdgexfError, ModelLoadError, UnsupportedOpError
 from edgexf.frontends.onnx_import import onnx_to_graph
 from edgexf.ir.graph import DTYPES, Graph
@@ -194,8 +195,11 @@ def freeze_shape_inputs(
 
 
 def build_kernel_archive(out_dir: Path) -> Path:
-    """firmware/kernels/*.c compiled once (CFLAGS) into out_dir/libedgexf_kernels.a."""
-    kernels = firmware_dir() / "kernels"
+    """firmware/kernels/*.c compiled once (CFLAGS) into out_dir/libedgexf_kernels.a, from out_dir/src/:
+    the copies a model folder gets (edgexf_kernels.h stamped with their version)."""
+    kernels = out_dir / "src"
+    kernels.mkdir(parents=True, exist_ok=True)
+    copy_kernels(kernels)
     out_dir.mkdir(parents=True, exist_ok=True)
     sources = sorted(kernels.glob("*.c"))
     _check_run([find_tool("gcc"), *CFLAGS, f"-I{kernels}", "-c", *sources], "compiling the kernels", out_dir)
@@ -247,7 +251,7 @@ def _run_case(case: Case, work: Path, archive: Path) -> CaseResult:
         src = generate_c(g, plan, work / "model", {"command": f"onnx_conformance {case.name}"})
         stage = "gcc"
         for f in src.files:  # the archive holds firmware/kernels/: the model's copies must be the same
-            lib = firmware_dir() / "kernels" / f.name
+            lib = archive.parent / "src" / f.name
             if lib.exists() and not filecmp.cmp(f, lib, shallow=False):
                 return failed(f"{f.name} differs from firmware/kernels/{f.name}")
         exe = work / "model.exe"

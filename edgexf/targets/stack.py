@@ -42,6 +42,7 @@ from edgexf.targets.toolchain import (
     check_newlib,
     find_tool,
     include_flags,
+    model_api,
     model_sources,
     run_compiler,
 )
@@ -170,7 +171,7 @@ def measure_stack(board: Board, model_dir: Path) -> StackFigure:
     it (the same flags; no -DEDGEXF_PROFILE)."""
     gcc = find_tool("arm-none-eabi-gcc")
     check_newlib(gcc)
-    sources = [s for s in model_sources(model_dir) if s.name != "weights.c"]
+    sources = [s for s in model_sources(model_dir) if not s.name.endswith("weights.c")]
     flags = [*board.cflags(), *COMMON_CFLAGS, *FIRMWARE_FLAGS, *include_flags(model_dir)]
     flags += ["-fstack-usage", "-fcallgraph-info=su"]
     what = f"arm-none-eabi-gcc measuring the stack of {model_dir}"
@@ -194,7 +195,7 @@ def measure_stack(board: Board, model_dir: Path) -> StackFigure:
                 _store(ci, entry)
             graph.read_ci(ci.read_text())
             graph.read_object(obj, src.name)
-    return worst_stack(graph)
+    return worst_stack(graph, f"{model_api(model_dir)}_run")  # kws_run for --prefix kws
 
 
 def _run(cmd: list, what: str, cwd: Path) -> None:

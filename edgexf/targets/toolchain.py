@@ -106,16 +106,36 @@ def check_newlib(gcc: str) -> None:
         )
 
 
+def model_header(model_dir: Path) -> str:
+    """The generated header's name: model.h, or PREFIX_model.h for a build made with --prefix."""
+    if (model_dir / "model.h").is_file():
+        return "model.h"
+    found = sorted(p.name for p in Path(model_dir).glob("*_model.h"))
+    if len(found) != 1:
+        what = f"several headers ({', '.join(found)})" if found else "no model.h (nor PREFIX_model.h)"
+        raise EdgexfError(f"{model_dir} has {what}: not one generated model directory")
+    return found[0]
+
+
+def model_api(model_dir: Path) -> str:
+    """The prefix of the model's functions: edgexf (edgexf_run), or --prefix's (kws_run)."""
+    header = model_header(model_dir)
+    return "edgexf" if header == "model.h" else header.removesuffix("_model.h")
+
+
 def model_sources(model_dir: Path) -> list[Path]:
-    if not (model_dir / "model.h").is_file():
-        raise EdgexfError(f"{model_dir} has no model.h: not a generated model directory")
+    model_header(model_dir)  # a generated model directory, or a clear error
     return sorted(model_dir.glob("*.c"))
 
 
 def include_flags(model_dir: Path, *subdirs: str) -> list[str]:
+    """-I for the model and firmware/'s subdirs; for a prefixed model also the defines with which
+    edgexf's own apps (they include EDGEXF_MODEL_HEADER and use the generic names) build with it."""
     # The model directory first, so its own copy of a kernel header wins over the library's.
     fw = firmware_dir()
-    return [f"-I{model_dir}", f"-I{fw / 'kernels'}", *(f"-I{fw / d}" for d in subdirs)]
+    header = model_header(model_dir)
+    generic = [] if header == "model.h" else ["-DEDGEXF_GENERIC_NAMES", f'-DEDGEXF_MODEL_HEADER="{header}"']
+    return [*generic, f"-I{model_dir}", f"-I{fw / 'kernels'}", *(f"-I{fw / d}" for d in subdirs)]
 
 
 def run_compiler(

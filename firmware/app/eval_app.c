@@ -15,7 +15,7 @@
 #include "eval_frame.h"
 #include "eval_info.h" /* written by edgexf/eval/build.py: EVAL_BOARD_NAME, EVAL_MODEL_INFO_JSON */
 #include "log_num.h"   /* fmt_i64 only */
-#include "model.h"
+#include "app_model.h" /* model.h, or a prefixed model's header */
 #include "startup.h"
 #ifdef EDGEXF_EMULATED
 #include "semihost.h"

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "model.h"
+#include "app_model.h" /* model.h, or a prefixed model's header */
 
 /* Reads exactly n bytes into dst; *sample_bytes counts the bytes of the sample read so far. Returns 1
  * if it got them, 0 at a clean end of input (before the sample's first byte), -1 if the input ends

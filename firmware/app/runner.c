@@ -9,7 +9,7 @@
  *                the ticks of each op, measured by the hook model.c calls after every op.
  * Exits with the codes of platform.h, printing a line that says why.
  */
-#include "model.h"
+#include "app_model.h" /* model.h, or a prefixed model's header */
 #include "platform.h"
 #include "log_num.h"
 

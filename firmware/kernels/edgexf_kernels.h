@@ -21,6 +21,19 @@
 extern "C" {
 #endif
 
+/* ---- version: one kernel library per image, and only models made for it ---------------------- */
+/* The kernels are shared by every model linked into an image, so they must be the ones each model was
+ * generated for. edgexf writes the three lines below into the copy of this header it puts in a model
+ * folder (edgexf/codegen/kernel_version.py): the edgexf version and a hash of these sources. The
+ * library defines the symbol EXF_KERNELS_ID (version.c) and each model's init function references it,
+ * so linking a model with another version's kernels fails with "undefined reference to
+ * `exf_kernels_0_1_0_1a2b3c4d'", naming the version the model needs; a model.c compiled against
+ * another version's header stops at an #error. In edgexf's own tree the library is "unversioned". */
+#define EXF_KERNELS_ID exf_kernels_unversioned /* stamped by edgexf */
+#define EXF_KERNELS_VERSION "unversioned"      /* stamped by edgexf */
+#define EXF_KERNELS_HASH 0x0u                  /* stamped by edgexf */
+extern const char EXF_KERNELS_ID[]; /* EXF_KERNELS_VERSION, as a string */
+
 /* ---- scalar math (float32, no libm) ---------------------------------------------------------- */
 /* These use only + - * /, comparisons, float<->int conversion and bit reinterpretation, so newlib,
  * glibc and NumPy cannot differ. Polynomials are Horner in the order written, constants as float. */

@@ -34,10 +34,10 @@ int main(void) {
 """
 
 
-def small_graph():
+def small_graph(seed: int = 0):
     """linear -> gelu -> add of a broadcast row: a float model whose add walks its broadcast through a
     function pointer."""
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     b = GraphBuilder("small_mlp")
     x = b.add_input("x", (3, 6))
     w = b.add_const("fc.weight", rng.standard_normal((5, 6)).astype(np.float32))
