@@ -135,8 +135,9 @@ static inline void ln_normalize(const void *xv, int32_t bytes, const int32_t *ga
  * into layernorm_row among the other modes' loops it ran out of registers (16 instructions an element
  * with spills, 12 here). Per element: LDRSB, MLA, SMMULR, two LDR, SMULL, SMLAL, ADD, SSAT, STRB and
  * the loop's CMP and branch. */
-static inline __attribute__((always_inline)) void ln_m0_s8(const int8_t *x, const int32_t *gamma, const int32_t *beta, int8_t *y,
-                                   int32_t d, const struct ln_consts *k, const int32_t osh) {
+static inline __attribute__((always_inline)) void ln_m0_s8(const int8_t *x, const int32_t *gamma,
+                                                            const int32_t *beta, int8_t *y, int32_t d,
+                                                            const struct ln_consts *k, const int32_t osh) {
     const uint32_t dl = k->dl, nsl = 0u - k->sl;
     const int32_t m = k->m, c = k->c;
     int32_t k65536 = 65536;
