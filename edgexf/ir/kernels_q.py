@@ -156,11 +156,16 @@ def conv2d_s8(
 
 def softmax_s8(x, exp_table) -> np.ndarray:
     """Mirrors exf_softmax_s8: softmax over the last axis of int8 x, output int8 with scale 1/256 and
-    zero point -128; exp_table (256,) int32 holds 2^16 exp(scale_x * (i - 255))."""
+    zero point -128; exp_table (256,) int32 holds 2^16 exp(scale_x * (i - 255)). No division per
+    element: p_i = (e_i R + 2^37) >> 38 with R = floor(2^46 / sum). 256 e_i R / 2^46 is below
+    256 e_i / sum by less than 256 e_i / 2^46 <= 2^-22, so p_i is round(256 e_i / sum) with ties up,
+    except where 256 e_i / sum lies in [k + 1/2, k + 1/2 + 2^-22): that may give k (a tie then rounds
+    down unless sum divides 2^46)."""
     x = _i64(x)
     e = _i64(exp_table)[x - x.max(axis=-1, keepdims=True) + 255]
-    total = e.sum(axis=-1, keepdims=True)
-    return clamp((e * 256 + total // 2) // total - 128, np.int8)  # // == C's / on non-negatives
+    total = e.sum(axis=-1, keepdims=True)  # in [2^16, 2^30]
+    recip = (i64(1) << 46) // total  # one reciprocal per row: floor(2^46 / sum) <= 2^30
+    return clamp(((e * recip + (i64(1) << 37)) >> 38) - 128, np.int8)  # ~round(256 e / sum) - 128
 
 
 def layernorm_q(x, gamma, beta, eps_term: int, gshift: int, out_zp: int) -> np.ndarray:

@@ -1,5 +1,6 @@
 /* Kernel check: runs each fast kernel (_dsp, and exf_linear_s8_w16 with its weights packed here) and its
- * portable twin on the same random data, over
+ * portable twin (for exf_layernorm_s8's own loop: exf_layernorm_s16 on the same values) on the same random
+ * data, over
  * on random shapes (odd sizes and tails included) and over the shapes of the example ViTs; exits
  * PLAT_EXIT_CHECK_FAILED at the first output byte that differs, naming the kernel and the shape.
  * For the fixed shapes it also logs both kernels' ticks, one line each:
@@ -9,6 +10,7 @@
  */
 #include "edgexf_kernels.h"
 #include "platform.h"
+#include "quant_add.h" /* the library's internal add helpers (exfq_add_row, exfq_add8_row) */
 #include "log_num.h"
 
 #define MAX_ROWS 64
@@ -17,6 +19,8 @@
 #define RANDOM_CASES 300
 #define RANDOM_ATTENTION_CASES 200
 #define RANDOM_PATCH_CASES 300
+#define RANDOM_LN_CASES 200
+#define RANDOM_ADD_CASES 300
 
 static int8_t x[MAX_ROWS * MAX_K];
 #define MAX_W 49152 /* int8 weights of the largest shape (384 x 128); then their int16 pairs (pack_w16) */
@@ -392,6 +396,85 @@ static int32_t check_patch(int32_t c, int32_t nh, int32_t nw, int32_t p, int32_t
     return 0;
 }
 
+/* exf_layernorm_s8 against exf_layernorm_s16 on the same values (its int16 path is the generic loop, the
+ * int8 one a loop of its own per output shift, quant_norm.c): the contract's integers either way. gshift
+ * 16..23 crosses the output paths around the int8 loop's (sh 33..38); rows of equal values (V == 0),
+ * extreme q and gamma, random beta, eps_term and out_zp. */
+static int32_t check_layernorm(int32_t rows, int32_t d, int32_t gshift)
+{
+    const int32_t kind = rng() % 4;
+    for (int32_t i = 0; i < rows * d; i++) {
+        x[i] = (int8_t)(kind == 0 ? 7 : kind == 1 ? (rng() % 2 ? 127 : -128) : (int32_t)rng());
+        x16[i] = x[i];
+    }
+    for (int32_t i = 0; i < d; i++) {
+        bias[i] = rng() % 8 == 0 ? (rng() % 2 ? (1 << 30) : -(1 << 30)) : (int32_t)(rng() >> 1) - (1 << 30);
+        mult[i] = (int32_t)rng() >> rng_in(0, 16);
+    }
+    const exf_layernorm_q_params_t p = {
+        .ln = {.gamma = bias, .beta = mult, .eps_term = rng() % 2 ? 0 : rng() >> rng_in(0, 31),
+               .gshift = gshift, .out_zp = rng_in(-128, 127)},
+        .rows = rows,
+        .d = d,
+    };
+    exf_layernorm_s8(&p, x, y_fast);
+    exf_layernorm_s16(&p, x16, y_portable);
+    for (int32_t i = 0; i < rows * d; i++) {
+        if (y_fast[i] != y_portable[i]) {
+            log_shape("MISMATCH ", "exf_layernorm_s8", rows, d, gshift);
+            plat_log("at element ");
+            log_field(i);
+            plat_log("\n");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* exfq_add8_row (the token MLP's all-int8 residual add on SMLAD, quant_add.h) against exfq_add_row on the
+ * same terms: random zero points, multipliers of either sign up to the int16-halves limit, shifts 16..31,
+ * odd n, extreme operands, in place (y == a) every other case. Terms it refuses (ok == 0) are counted
+ * and skipped: exfq_add_row handles them. */
+static int32_t add8_refused;
+static int32_t check_add8(int32_t n, int32_t in_place)
+{
+    const int32_t big = rng() % 8 == 0;
+    const exf_add_terms_t terms = {
+        .a_zp = rng_in(-128, 127), .b_zp = rng_in(-128, 127),
+        .ma = big ? (rng() % 2 ? 2147450879 : -2147450880) : (int32_t)rng() >> rng_in(0, 12),
+        .mb = (int32_t)rng() >> rng_in(0, 12), .shift = rng_in(16, 31), .out_zp = rng_in(-128, 127),
+    };
+    const exfq_add_t p = exfq_add_prepare(1, 1, &terms);
+    const exfq_add8_t q = exfq_add8_prepare(&p);
+    if (!q.ok) {
+        add8_refused++;
+        return 0;
+    }
+    int8_t *a = x, *b = x + MAX_K;
+    for (int32_t i = 0; i < n; i++) {
+        const uint32_t r = rng();
+        a[i] = (int8_t)(r % 16 == 0 ? -128 : r % 16 == 1 ? 127 : (int32_t)(r >> 8));
+        b[i] = (int8_t)(r % 16 == 2 ? -128 : r % 16 == 3 ? 127 : (int32_t)(r >> 16));
+    }
+    exfq_add_row(&p, a, 1, 1, b, 1, 1, y_portable, 1, n);
+    if (in_place) {
+        exfq_add8_row(&q, a, b, a, n);
+    } else {
+        exfq_add8_row(&q, a, b, y_fast, n);
+    }
+    const int8_t *got = in_place ? a : y_fast;
+    for (int32_t i = 0; i < n; i++) {
+        if (got[i] != y_portable[i]) {
+            log_shape("MISMATCH ", "exfq_add8_row", n, terms.shift, in_place);
+            plat_log("at element ");
+            log_field(i);
+            plat_log("\n");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* (c, nh, nw, p, d, y_bytes) timed with a class token, position embedding and bias: the MNIST ViT's
  * (28 x 28 in 4 x 4 patches, D 64, int8 and int16 tokens), and 28 x 28 in 7 x 7 patches */
 static const int32_t TIMED_PATCH[][6] = {{1, 7, 7, 4, 64, 1}, {1, 7, 7, 4, 64, 2}, {1, 4, 4, 7, 64, 1}};
@@ -461,6 +544,20 @@ int main(void)
         if (check_patch(c, nh, nw, p, d, rng() % 2, has_pos, rng() % 4 != 0, rng() % 2 ? 1 : 2, 0) != 0) {
             plat_exit(PLAT_EXIT_CHECK_FAILED);
         }
+    }
+    for (int32_t c = 0; c < RANDOM_LN_CASES; c++) { /* d 1..MAX_M: odd, tails of four */
+        if (check_layernorm(rng_in(1, MAX_Q_ROWS), c < 8 ? c + 1 : rng_in(1, MAX_M), 16 + c % 8) != 0) {
+            plat_exit(PLAT_EXIT_CHECK_FAILED);
+        }
+    }
+    for (int32_t c = 0; c < RANDOM_ADD_CASES; c++) {
+        if (check_add8(c < 8 ? c + 1 : rng_in(1, MAX_K), c % 2) != 0) {
+            plat_exit(PLAT_EXIT_CHECK_FAILED);
+        }
+    }
+    if (add8_refused > RANDOM_ADD_CASES / 4) { /* the check must check: most random terms are taken */
+        log_shape("TOO FEW ", "exfq_add8_row", add8_refused, RANDOM_ADD_CASES, 0);
+        plat_exit(PLAT_EXIT_CHECK_FAILED);
     }
     plat_log("kernel check: all outputs equal\n");
     plat_exit(PLAT_EXIT_OK);

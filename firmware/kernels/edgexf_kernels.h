@@ -300,9 +300,12 @@ void exf_matmul_s8(const exf_matmul_q_params_t *p, const int8_t *a, const int8_t
 /* Softmax over the last axis: x (rows, n) int8 -> y (rows, n) int8 with scale 1/256, zero point -128.
  * 1 <= n <= 16384. Per row: mx = max_i x_i; e_i = exp_table[x_i - mx + 255] (256 entries, each in
  * [0, 2^16], exp_table[255] = 2^16 for the maximum: round(exp(scale_x * (i - 255)) * 2^16), filled by
- * the code generator); sum = sum_i e_i (int32, >= 2^16 and < 2^31);
- * y_i = clamp_s8((e_i * 256 + sum / 2) / sum - 128), / being the C division of non-negative int32
- * (floor). y may equal x: the row's max and sum are taken before any y_i is written. */
+ * the code generator); sum = sum_i e_i (int32, in [2^16, 2^30]);
+ * R = floor(2^46 / sum) (one reciprocal per row, no division per element);
+ * y_i = clamp_s8(((e_i R + 2^37) >> 38) - 128) in int64: round(256 e_i / sum) - 128, ties up, except
+ * that 256 e_i / sum in [k + 1/2, k + 1/2 + 2^-22) may give k instead (e_i R / 2^46 is
+ * below e_i / sum by less than e_i / 2^46). y may equal x: the row's max and sum are taken before any
+ * y_i is written. */
 void exf_softmax_s8(const exf_softmax_q_params_t *p, const int8_t *x, int8_t *y);
 
 /* LayerNorm over the last axis: x (rows, d) of raw integers q (int8, or int16 for _s16) -> y (rows, d)

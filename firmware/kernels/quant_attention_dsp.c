@@ -32,8 +32,9 @@
  * says why that is the same integer), otherwise in int64. Then the scale table.
  * The softmax is exf_softmax_s8's arithmetic, fused with the widening of its output: mx = the row's
  * max (four bytes at a time, SSUB8 + SEL, over the row padded with -128), sum = sum of
- * exp_table[s_j - mx + 255] over the t scores, p_j = clamp_s8((e_j 256 + sum / 2) / sum - 128)
- * (the quotient is in [0, 256], so this is USAT8(quotient) - 128), stored as p_j - p_zp.
+ * exp_table[s_j - mx + 255] over the t scores, R = floor(2^46 / sum) once per row (exfq_softmax_recip),
+ * p_j = clamp_s8(((e_j R + 2^37) >> 38) - 128) (the product term is in [0, 256], so this is
+ * USAT8(SMMLA(e_j, R, 32) >> 6) - 128: no division per score), stored as p_j - p_zp.
  *
  * scratch (4-byte aligned), bytes: 8 (t2 gd + dh2 gt + 2 gd + 3 gt + max(t2, dh2)) with
  * gd = ceil(dh / 4), gt = ceil(t / 4), t2 = t rounded up to even, dh2 = dh rounded up to even (widened
@@ -146,10 +147,17 @@ static void score_rows_any(const int32_t *acc, int8_t *s0, int8_t *s1, int32_t t
     }
 }
 
+/* One probability of exf_softmax_s8 before its - 128: (e R + 2^37) >> 38, in [0, 256] (R <= 2^46 / sum,
+ * e <= sum), saturated to [0, 255]. SMMLA gives floor(e R / 2^32) + 32 (e <= 2^16 and R <= 2^30 are int32,
+ * e R < 2^47), and >> 6 of that is floor((e R + 2^37) / 2^38) (nested floors); USAT #8 takes the >> 6 as
+ * its shift. Four instructions with the two loads, where the division took five. */
+static inline uint32_t prob(int32_t e, int32_t recip) { return (uint32_t)usat8(smmla(e, recip, 32) >> 6); }
+
 /* exf_softmax_s8 of the t scores s (padded with -128 to 4 gt), its output p minus p_zp widened into
- * the probability row pw (groups 4 words apart). The padding's p are finite and meet zero values. */
-static void softmax_widen(const int8_t *s, int32_t t, int32_t gt, const int32_t *exp_table, int32_t p_zp,
-                          uint32_t *pw) {
+ * the probability row pw (groups 4 words apart). The padding's p are finite and meet zero values.
+ * off: -128 - p_zp, a constant where inlined (0 for the softmax's own zero point -128: no add). */
+static ALWAYS_INLINE void softmax_widen(const int8_t *s, int32_t t, int32_t gt, const int32_t *exp_table,
+                                        int32_t off, uint32_t *pw) {
     uint32_t m4 = 0x80808080u;
     for (int32_t g = 0; g < gt; g++) m4 = max4_s8(m4, exf_load4(s + 4 * g));
     m4 = max4_s8(m4, m4 >> 16);
@@ -159,17 +167,26 @@ static void softmax_widen(const int8_t *s, int32_t t, int32_t gt, const int32_t 
     int32_t sum = 0;
 #pragma GCC unroll 4
     for (int32_t j = 0; j < t; j++) sum += e[s[j]];
-    const uint32_t usum = (uint32_t)sum, half = usum / 2; /* sum in [2^16, 2^31) */
-    const int32_t off = -128 - p_zp;
+    const int32_t recip = (int32_t)exfq_softmax_recip(sum); /* sum in [2^16, 2^30] */
     const uint32_t off2 = pack2(off, off);
     for (int32_t g = 0; g < gt; g++, s += 4, pw += 4) {
-        /* the quotient is in [0, 256]: clamp_s8(quotient - 128) = USAT8(quotient) - 128, in [0, 255] */
-        const uint32_t p0 = (uint32_t)usat8((int32_t)(((uint32_t)e[s[0]] * 256u + half) / usum));
-        const uint32_t p1 = (uint32_t)usat8((int32_t)(((uint32_t)e[s[1]] * 256u + half) / usum));
-        const uint32_t p2 = (uint32_t)usat8((int32_t)(((uint32_t)e[s[2]] * 256u + half) / usum));
-        const uint32_t p3 = (uint32_t)usat8((int32_t)(((uint32_t)e[s[3]] * 256u + half) / usum));
-        pw[0] = sadd16(p0 | p2 << 16, off2);
-        pw[1] = sadd16(p1 | p3 << 16, off2);
+        /* clamp_s8(p - 128) = USAT8(p) - 128 for p in [0, 256] */
+        const uint32_t p0 = prob(e[s[0]], recip), p1 = prob(e[s[1]], recip);
+        const uint32_t p2 = prob(e[s[2]], recip), p3 = prob(e[s[3]], recip);
+        pw[0] = off ? sadd16(p0 | p2 << 16, off2) : p0 | p2 << 16;
+        pw[1] = off ? sadd16(p1 | p3 << 16, off2) : p1 | p3 << 16;
+    }
+}
+
+/* Both rows' softmax (sc: the two score rows, stride apart; pw: the two probability rows). */
+static void softmax_rows(const int8_t *sc, int32_t stride, int32_t t, int32_t gt, const int32_t *exp_table,
+                         int32_t p_zp, uint32_t *pw) {
+    if (p_zp == -128) {
+        softmax_widen(sc, t, gt, exp_table, 0, pw);
+        softmax_widen(sc + stride, t, gt, exp_table, 0, pw + 2);
+    } else {
+        softmax_widen(sc, t, gt, exp_table, -128 - p_zp, pw);
+        softmax_widen(sc + stride, t, gt, exp_table, -128 - p_zp, pw + 2);
     }
 }
 
@@ -237,8 +254,7 @@ static __attribute__((noinline)) void attention(const int8_t *qkv, const int8_t 
             exfp_dot_pairs(qw, kw, gd, t2 >> 1, acc);
             score_rows_any(acc, sc, sc + stride, t, &qk, table);
             for (int32_t j = t; j < t2; j++) sc[j] = sc[stride + j] = -128; /* the padding again */
-            softmax_widen(sc, t, gt, exp_table, p_zp, pw);
-            softmax_widen(sc + stride, t, gt, exp_table, p_zp, pw + 2);
+            softmax_rows(sc, stride, t, gt, exp_table, p_zp, pw);
             int8_t *y0 = y + i * d + h * dh, *y1 = two ? y0 + d : y0;
             exfp_dot_pairs(pw, vw, gt, dh2 >> 1, acc);
             output_rows_any(acc, y0, y1, two, dh, &av);

@@ -141,6 +141,14 @@ static inline int64_t exfq_div_2p61(uint64_t r64) {
     return ((int64_t)qh << 16) + ql;
 }
 
+/* floor(2^46 / sum) for 2^16 <= sum <= 2^30 (the softmax's one reciprocal per row, <= 2^30): with
+ * n = clz(sum) - 1 in [0, 14], sum 2^n is in [2^30, 2^31), so exfq_div_2p61 gives floor(2^61 / (sum 2^n)),
+ * and >> (15 - n) of it is floor(2^46 / sum) (nested floors). */
+static inline int64_t exfq_softmax_recip(int32_t sum) {
+    const int32_t n = exfq_clz32((uint32_t)sum) - 1;
+    return exfq_div_2p61((uint64_t)((uint32_t)sum << n)) >> (15 - n);
+}
+
 /* The plain kernels with their numbers as arguments, which the fused kernels call on their row blocks
  * (their own rows, and their scratch as x or y); each exf_ kernel of the same name unpacks its parameter
  * struct into a call of one of these (edgexf_kernels.h states the arithmetic). */

@@ -57,6 +57,8 @@ void exf_token_mlp_q_dsp(const exf_token_mlp_q_params_t *p, const void *x, void 
     int8_t *ln = (int8_t *)scratch, *hid = ln + R * d, *out = hid + R * hidden;
     void *xs = (uint8_t *)scratch + align8(R * (2 * d + hidden));
     const exfq_add_t res = exfq_add_prepare(x_bytes, 1, &p->res);
+    exfq_add8_t res8 = exfq_add8_prepare(&res); /* all int8: the SMLAD form where it is exact */
+    res8.ok = res8.ok && x_bytes == 1 && y_bytes == 1;
     for (int32_t r = 0; r < rows; r += R_MAX) {
         const int32_t n = min_i32(R_MAX, rows - r);
         exfq_layernorm_rows((const uint8_t *)x + r * d * x_bytes, x_bytes, &ln_terms, ln, n, d);
@@ -64,7 +66,11 @@ void exf_token_mlp_q_dsp(const exf_token_mlp_q_params_t *p, const void *x, void 
         exfq_lut_s8(hid, act_table, hid, n * hidden);
         dense(hid, &fc2, out, n, hidden, d, xs);
         /* x[r][i] read before y[r][i] written, rows in order */
-        exfq_add_row(&res, (const uint8_t *)x + r * d * x_bytes, x_bytes, 1, out, 1, 1, (uint8_t *)y + r * d * y_bytes,
-                     y_bytes, n * d);
+        if (res8.ok) {
+            exfq_add8_row(&res8, (const int8_t *)x + r * d, out, (int8_t *)y + r * d, n * d);
+        } else {
+            exfq_add_row(&res, (const uint8_t *)x + r * d * x_bytes, x_bytes, 1, out, 1, 1,
+                         (uint8_t *)y + r * d * y_bytes, y_bytes, n * d);
+        }
     }
 }

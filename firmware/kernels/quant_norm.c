@@ -13,6 +13,27 @@ static inline int32_t sat_s8(int32_t v) { return v < -128 ? -128 : v > 127 ? 127
 static inline int32_t sat_s15(int32_t v) { return v < -16384 ? -16384 : v > 16383 ? 16383 : v; }
 #endif
 
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+/* floor((a b + 2^31) / 2^32): SMMULR */
+static inline int32_t smmulr(int32_t a, int32_t b) {
+    int32_t out;
+    __asm__("smmulr %0, %1, %2" : "=r"(out) : "r"(a), "r"(b));
+    return out;
+}
+/* a b + c mod 2^32 (MLA; gcc otherwise splits it into MUL and SUB here) */
+static inline uint32_t mla(uint32_t a, uint32_t b, uint32_t c) {
+    uint32_t out;
+    __asm__("mla %0, %1, %2, %3" : "=r"(out) : "r"(a), "r"(b), "r"(c));
+    return out;
+}
+#else
+static inline uint32_t mla(uint32_t a, uint32_t b, uint32_t c) { return a * b + c; }
+static inline int32_t smmulr(int32_t a, int32_t b) {
+    const int64_t p = (int64_t)a * b;
+    return (int32_t)(p >> 32) + (int32_t)((uint32_t)p >> 31);
+}
+#endif
+
 void exfq_softmax_s8(const int8_t *x, const int32_t *exp_table, int8_t *y, int32_t rows, int32_t n) {
     // x (rows, n) -> y (rows, n), softmax over n, output scale 1/256 and zero point -128
     for (int32_t r = 0; r < rows; r++) {
@@ -23,10 +44,11 @@ void exfq_softmax_s8(const int8_t *x, const int32_t *exp_table, int8_t *y, int32
         /* x_i - mx is in [-255, 0], so the index x_i - mx + 255 is in [0, 255] */
         int32_t sum = 0;
         for (int32_t i = 0; i < n; i++) sum += exp_table[xr[i] - mx + 255];
+        const int64_t recip = exfq_softmax_recip(sum);
         /* every x_i is read before y_i is written (the lookup is redone), so y may equal x */
         for (int32_t i = 0; i < n; i++) {
-            int32_t e = exp_table[xr[i] - mx + 255];
-            int32_t p = (e * 256 + sum / 2) / sum; /* round(256 e_i / sum), ties up */
+            const int64_t e = exp_table[xr[i] - mx + 255];
+            const int32_t p = (int32_t)((e * recip + ((int64_t)1 << 37)) >> 38); /* ~round(256 e_i / sum) */
             yr[i] = exfq_clamp_s8(p - 128);
         }
     }
@@ -74,22 +96,23 @@ static inline void ln_normalize(const void *xv, int32_t bytes, const int32_t *ga
                                 int8_t *y, int32_t d, const struct ln_consts *k, int32_t mode, int32_t s32) {
     const int8_t *x8 = (const int8_t *)xv;
     const int16_t *x16 = (const int16_t *)xv;
-    const uint32_t dl = k->dl, sl = k->sl;
+    const uint32_t dl = k->dl, nsl = 0u - k->sl;
+    int32_t k65536 = 65536;
+    __asm__("" : "+r"(k65536)); /* opaque to the compiler, so that it stays a multiply (SMLAL) */
     const int32_t m = k->m, zr = k->zr, zsh = k->zsh, c = k->c, osh = k->osh;
     /* q_i is read just before y_i is written, so y may equal x */
     for (int32_t i = 0; i < d; i++) {
         const int32_t q = bytes == 1 ? x8[i] : x16[i];
-        const int32_t t = (int32_t)((uint32_t)q * dl - sl); /* (d q - S) 2^lsh, exact */
-        const int64_t p = (int64_t)t * m;
+        const int32_t t = (int32_t)((uint32_t)q * dl + nsl); /* (d q - S) 2^lsh, exact (MLA) */
         int32_t z;
         if (s32) {
-            z = (int32_t)(p >> 32) + (int32_t)((uint32_t)p >> 31); /* floor((p + 2^31) / 2^32) */
+            z = smmulr(t, m); /* floor((t m + 2^31) / 2^32) */
         } else {
-            z = ((int32_t)(p >> 32) + zr) >> zsh;
+            z = ((int32_t)(((int64_t)t * m) >> 32) + zr) >> zsh;
         }
-        const int32_t b = beta[i]; /* beta 2^16 as its two words */
-        const int64_t b16 = (int64_t)(((uint64_t)(uint32_t)(b >> 16) << 32) | ((uint32_t)b << 16));
-        const int64_t a = (int64_t)gamma[i] * z + b16;
+        /* gamma z + beta 2^16: SMULL then SMLAL by 2^16 in a register (two instructions; forming beta
+         * 2^16's two words took two more) */
+        const int64_t a = (int64_t)gamma[i] * z + (int64_t)beta[i] * k65536;
         int32_t v;
         if (mode == 0) {
             v = ((int32_t)(a >> 32) + c) >> osh; /* out_zp included */
@@ -104,6 +127,40 @@ static inline void ln_normalize(const void *xv, int32_t bytes, const int32_t *ga
             continue;
         }
         y[i] = (int8_t)sat_s8(v);
+    }
+}
+
+/* The commonest loop (mode 0, z from s == 32) for int8 q, as a function of its own and with its output
+ * shift osh = gshift - 16 a constant (SSAT's own shift; gshift <= 22 makes it 1..6 in mode 0): inlined
+ * into layernorm_row among the other modes' loops it ran out of registers (16 instructions an element
+ * with spills, 12 here). Per element: LDRSB, MLA, SMMULR, two LDR, SMULL, SMLAL, ADD, SSAT, STRB and
+ * the loop's CMP and branch. */
+static inline __attribute__((always_inline)) void ln_m0_s8(const int8_t *x, const int32_t *gamma,
+                                                            const int32_t *beta, int8_t *y, int32_t d,
+                                                            const struct ln_consts *k, const int32_t osh) {
+    const uint32_t dl = k->dl, nsl = 0u - k->sl;
+    const int32_t m = k->m, c = k->c;
+    int32_t k65536 = 65536;
+    __asm__("" : "+r"(k65536)); /* opaque to the compiler, so that it stays a multiply (SMLAL) */
+    const int8_t *const end = x + d;
+    while (x != end) { /* q_i is read just before y_i is written, so y may equal x */
+        const int32_t z = smmulr((int32_t)mla((uint32_t)*x++, dl, nsl), m);
+        const int64_t a = (int64_t)*gamma++ * z + (int64_t)*beta++ * k65536;
+        *y++ = (int8_t)sat_s8(((int32_t)(a >> 32) + c) >> osh);
+    } /* (unrolled by two, gcc spent more on the pointers than the loop test saved) */
+}
+
+static __attribute__((noinline)) void ln_normalize_m0_s8(const int8_t *x, const int32_t *gamma,
+                                                         const int32_t *beta, int8_t *y, int32_t d,
+                                                         const struct ln_consts *k) {
+    switch (k->osh) {
+    case 1: ln_m0_s8(x, gamma, beta, y, d, k, 1); break;
+    case 2: ln_m0_s8(x, gamma, beta, y, d, k, 2); break;
+    case 3: ln_m0_s8(x, gamma, beta, y, d, k, 3); break;
+    case 4: ln_m0_s8(x, gamma, beta, y, d, k, 4); break;
+    case 5: ln_m0_s8(x, gamma, beta, y, d, k, 5); break;
+    case 6: ln_m0_s8(x, gamma, beta, y, d, k, 6); break;
+    default: ln_normalize(x, 1, gamma, beta, y, d, k, 0, 1); break;
     }
 }
 
@@ -213,7 +270,11 @@ static inline void layernorm_row(const void *xv, int32_t bytes, const int32_t *g
         c.c = ((int32_t)1 << (sh - 33)) + out_zp * ((int32_t)1 << (sh - 32));
         c.osh = sh - 32;
         if (s32) {
-            ln_normalize(xv, bytes, gamma, beta, y, d, &c, 0, 1);
+            if (bytes == 1) {
+                ln_normalize_m0_s8(x8, gamma, beta, y, d, &c);
+            } else {
+                ln_normalize(xv, bytes, gamma, beta, y, d, &c, 0, 1);
+            }
         } else {
             ln_normalize(xv, bytes, gamma, beta, y, d, &c, 0, 0);
         }

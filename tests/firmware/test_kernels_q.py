@@ -256,6 +256,30 @@ def test_softmax_rounds_half_up(qk):
         assert out.tolist() == [min(127, w) for w in want]
 
 
+@pytest.mark.parametrize("n", [1, 3, 50, 197, 16384])
+def test_softmax_reciprocal_rounding(qk, n):
+    """One reciprocal per row, R = floor(2^46 / sum): y + 128 is round(256 e_i / sum) (ties up) except
+    where 256 e_i / sum is in [k + 1/2, k + 1/2 + 2^-22), checked with fractions; n = 16384 equal
+    values puts sum at its limit 2^30, n = 1 at 2^16."""
+    rng = np.random.default_rng(n)
+    table = exp_table(0.07)
+    x = np.concatenate([rng.integers(-128, 128, (6, n)), np.full((1, n), 5)]).astype(np.int8)
+    y = q.softmax_s8(x, table)
+    assert_same(qk.softmax(x, table), y)
+    for row, out in zip(x.astype(int), y.astype(int)):
+        e = np.asarray(table, np.int64)[row - row.max() + 255]
+        total = int(e.sum())
+        for ei in set(e.tolist()):
+            exact = Fraction(256 * ei, total)
+            want = min(127, math.floor(exact + Fraction(1, 2)) - 128)
+            frac = exact - math.floor(exact)
+            got = int(out[np.flatnonzero(e == ei)[0]])
+            if Fraction(1, 2) <= frac < Fraction(1, 2) + Fraction(1, 2**22):
+                assert got in (want, want - 1)
+            else:
+                assert got == want
+
+
 @pytest.mark.parametrize("dtype", [np.int8, np.int16])
 @pytest.mark.parametrize("rows,d", [(1, 1), (4, 7), (33, 64), (5, 97)])
 @pytest.mark.parametrize("eps", [0.0, 1e-5, 0.1])
