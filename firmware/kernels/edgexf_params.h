@@ -211,4 +211,34 @@ typedef struct {
     int32_t c, h, wd, d, p;
 } exf_patch_embed_f32_params_t;
 
+/* ---- Mamba's selective scan (exf_selective_scan_f32, exf_selective_scan_q) ------------------------- */
+
+typedef struct {
+    const float *A; /* (e, n): -exp(A_log), folded */
+    const float *D; /* (e) */
+    int32_t e, n;   /* d_inner, d_state */
+} exf_scan_f32_params_t;
+
+/* One integer multiply's terms: clamp(requantize((a - a_zp) (b - b_zp), mult, shift) + out_zp), as exf_mul_q. */
+typedef struct {
+    int32_t a_zp, b_zp, mult, shift, out_zp;
+} exf_mul_terms_t;
+
+/* exf_selective_scan_q: the chain of q_mul, q_lut, q_add and q_mean it replaces, each step's terms by role. */
+typedef struct {
+    const int8_t *A, *D;     /* (e, n), (e) */
+    const int8_t *exp_table; /* 256 entries: y = table[x + 128] */
+    exf_mul_terms_t dA;      /* dt * A -> int8 (the table's input) */
+    exf_mul_terms_t dAh;     /* exp(dt A) * h -> int16 */
+    exf_mul_terms_t dtx;     /* dt * x -> int8 */
+    exf_mul_terms_t dBx;     /* (dt x) * B -> int16 */
+    exf_add_terms_t h;       /* dA h + dBx -> h', int16 */
+    exf_mul_terms_t hC;      /* h' * C -> int8 */
+    int32_t sum_in_zp, sum_mult, sum_shift, sum_out_zp; /* sum over n of (h' C - in_zp), requantized -> int8 */
+    exf_mul_terms_t Dx;      /* x * D -> int8 */
+    exf_add_terms_t y;       /* sum + Dx -> y */
+    int32_t y_bytes;         /* y's element size */
+    int32_t e, n;
+} exf_scan_q_params_t;
+
 #endif /* EDGEXF_PARAMS_H */
