@@ -11,7 +11,6 @@ parameters become the fused op's attributes). The chains, as edgexf's ViT and to
 - ln_linear:   layernorm -> linear (what is left after token_mlp: the qkv projection)
 - patch_embed: conv2d (stride = kernel, no padding) -> flatten -> transpose [-> concat(cls, .)]
                [-> add(., pos)]
-- selective_scan: Mamba's step, exp(dt A) h + dt x B and C . h' + D x (passes/fuse_scan.py)
 
 A chain whose intermediate tensors are read anywhere else, or that differs in any other way, is left
 as it is: fusion is an optimization, never a requirement. See edgexf/ir/ops_fused.py for the ops.
@@ -22,9 +21,8 @@ from __future__ import annotations
 from edgexf.ir.graph import Graph, Op
 from edgexf.ir.opdef import ConvGeometry
 from edgexf.passes.chains import Chains, Match, chain_source, rewrite
-from edgexf.passes.fuse_scan import scan_rule
 
-KINDS = ("token_mlp", "attention", "ln_linear", "patch_embed", "selective_scan")
+KINDS = ("token_mlp", "attention", "ln_linear", "patch_embed")
 
 
 def _swaps_last_two(perm: list[int]) -> bool:
@@ -207,7 +205,6 @@ _RULES = {
     "attention": _attention,
     "ln_linear": _ln_linear,
     "patch_embed": _patch_embed,
-    "selective_scan": scan_rule,  # Mamba's step (passes/fuse_scan.py): its own unsqueezes, not squeezes
 }
 
 
@@ -216,5 +213,5 @@ def fuse(graph: Graph, kinds: tuple[str, ...] = KINDS) -> tuple[Graph, dict[str,
     counts per kind. Converters' squeezing reshapes are seen through (edgexf/passes/chains.py)."""
     counts = {}
     for kind in kinds:
-        graph, counts[kind] = rewrite(graph, [_RULES[kind]], squeezed=kind != "selective_scan")
+        graph, counts[kind] = rewrite(graph, [_RULES[kind]], squeezed=True)
     return graph, counts

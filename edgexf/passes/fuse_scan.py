@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import math
 
-from edgexf.ir.graph import Op
-from edgexf.passes.chains import Chains, Match, chain_source
+from edgexf.ir.graph import Graph, Op
+from edgexf.passes.chains import Chains, Match, chain_source, rewrite
 
 
 def _through(m: Chains, t: str) -> tuple[str, list[Op]]:
@@ -151,3 +151,8 @@ def scan_rule(m: Chains, exp: Op) -> Match | None:
     kind = "q_selective_scan" if q else "selective_scan"
     op = Op(kind, f"{exp.name}_scan", inputs, [h2, add_y.outputs[0]], attrs, chain_source("fused", chain))
     return Match(chain, [op])
+
+
+def fuse_scans(graph: Graph) -> tuple[Graph, int]:
+    """Replace every selective-scan chain; returns the new graph (verified) and how many were found."""
+    return rewrite(graph, [scan_rule])

@@ -25,6 +25,7 @@ from edgexf.ir.graph import DTYPES, Graph
 from edgexf.ir.ops import OPS, input_specs
 from edgexf.ir.reference import run_reference
 from edgexf.passes.fuse import fuse
+from edgexf.passes.fuse_scan import fuse_scans
 from edgexf.passes.select_kernels import select_kernels
 from edgexf.passes.widen_weights import widen_weights
 from edgexf.resources import firmware_dir
@@ -143,7 +144,7 @@ def mamba_scan() -> list[Graph]:
     g = optimize(load_model(f"{data / 'odd_mamba.py'}:mamba_n5").graph)
     seqs = RNG.standard_normal((20, 1, g.steps, 3)).astype(np.float32)
     q = quantize_graph(g, calibrate(g, seqs, progress=False), ("state",)).graph
-    return [fuse(g)[0], fuse(q)[0]]
+    return [fuse_scans(g)[0], fuse_scans(q)[0]]
 
 
 @pytest.fixture(scope="module")
