@@ -8,10 +8,13 @@ that passes/fuse_scan.py finds in the exported step graph:
 inputs [x, dt, A, B, C, D, h] (leading 1s allowed: (1, E), (1, 1, N), ...), outputs [h', y]. The kernel
 makes one pass over E x N per step and may write h' over h (element (e, n) is read before written).
 
-The references are the chain's own references composed, in the chain's order, so a fused graph gives
-the numbers of the unfused one bit for bit: float32 (exf_selective_scan_f32: the chain's exf_expf, products
-and sum in index order) and integer (q_selective_scan: every intermediate requantized and saturated as
-the chain's q_mul, q_lut, q_add and q_mean do; the attributes are those ops' attributes, by their role).
+The float32 reference is the chain's own references composed, in the chain's order, so a fused graph
+gives the numbers of the unfused one bit for bit (exf_selective_scan_f32: the chain's exf_expf, products
+and sum in index order). The integer form is its own arithmetic, made from the chain's scales by the pass:
+the chain requantized every one of its seven steps to int8 or int16 (about 80 instructions per state
+element fused, bit-exact with the chain); here dA's int8 index is the chain's, its exp a Q15 table (the
+chain's: 8 bits), h' one rounding of dA h + dt x B, y one requantization of C . h' + D x. Mamba MNIST,
+1000 test sequences: 97.7% (the chain 96.8%, float 97.5%).
 """
 
 from __future__ import annotations
@@ -24,9 +27,6 @@ from edgexf.ir import kernels_ref as K
 from edgexf.ir.graph import GraphError, Op
 from edgexf.ir.opdef import ITEMSIZE, OpDef, Spec, lead
 
-# q_selective_scan's multiplies and adds, by role: (first operand, second operand) of each
-MULS = ("dA", "dAh", "dtx", "dBx", "hC", "Dx")  # dt*A, exp(.)*h, dt*x, dtx*B, h'*C, x*D
-ADDS = ("h", "y")  # dAh + dBx, sum + Dx
 INT8_INPUTS = (0, 1, 2, 3, 4, 5)  # x, dt, A, B, C, D (h: int16, the state)
 
 
@@ -57,8 +57,8 @@ def _scan_infer(op: Op, s):
     for i in INT8_INPUTS:
         if s[i][1] != "int8":
             raise GraphError(f"{op.describe()}: input {i} is {s[i][1]}, this op takes int8")
-    if s[6][1] != "int16" or s[7] is None or s[7] != ((256,), "int8"):
-        raise GraphError(f"{op.describe()}: takes an int16 state and a 256-entry int8 exp table")
+    if s[6][1] != "int16" or s[7] is None or s[7] != ((256,), "int16"):
+        raise GraphError(f"{op.describe()}: takes an int16 state and a 256-entry int16 (Q15) exp table")
     return [(h_shape, "int16"), (y_shape, op.attrs["y"]["dtype"])]
 
 
@@ -75,23 +75,28 @@ def _scan_ref(op: Op, a, s):
         h2 = K.add_f32(K.mul_f32(KM.exp_f32(K.mul_f32(dt, A)), h), K.mul_f32(K.mul_f32(dt, x), B))
         y = K.add_f32(KM.sum_f32(K.mul_f32(h2, C), -1), K.mul_f32(x, D)[..., 0])
     else:
-        at = op.attrs
-
-        def mul(key, u, v, dtype):
-            m = at[key]
-            return KQ.mul_q(u, v, m["a_zp"], m["b_zp"], m["mult"], m["shift"], m["out_zp"], dtype)
-
-        def add(key, u, v):
-            t = at[key]
-            return KQ.add_q(u, v, t["a_zp"], t["b_zp"], t["ma"], t["mb"], t["shift"], t["out_zp"], t["dtype"])
-
-        dA = KQ.lut_s8(mul("dA", dt, A, np.int8), a[7])
-        dBx = mul("dBx", mul("dtx", dt, x, np.int8), B, np.int16)
-        h2 = add("h", mul("dAh", dA, h, np.int16), dBx)
-        m = at["sum"]
-        total = KQ.mean_q(mul("hC", h2, C, np.int8), -1, m["in_zp"], m["mult"], m["shift"], m["out_zp"])
-        y = add("y", total, mul("Dx", x, D, np.int8)[..., 0])
+        h2, y = _q15_scan(op.attrs, x, dt, A, B, C, D, h, a[7])
     return [h2.reshape(lead(h2, 2) + s[6][0]), y.reshape(lead(y, 1) + _scan_infer(op, s)[1][0])]
+
+
+def _q15_scan(at: dict, x, dt, A, B, C, D, h, table) -> tuple[np.ndarray, np.ndarray]:
+    """q_selective_scan's integers (int64; the C kernel's the same values): the chain's int8 index of
+    dt A into a Q15 exp table; w = dt x per row in Q15 of h per code of B (int32, saturated);
+    h' = (dA h + w (B - zp) + 2^14) >> 15 saturated to int16, one rounding; y = h' . (C - zp) and x D
+    in one add."""
+    i64 = np.int64
+    z = at["zp"]
+    m = at["dA"]
+    idx = KQ.mul_q(dt, A, m["a_zp"], m["b_zp"], m["mult"], m["shift"], m["out_zp"], np.int8)
+    dA = np.asarray(table, i64)[idx.astype(i64) + 128]  # Q15, in [0, 32767]
+    u = (dt.astype(i64) - z["dt"]) * (x.astype(i64) - z["x"])  # (..., E, 1)
+    w = np.clip(KQ.requantize(u, at["dBx"]["mult"], at["dBx"]["shift"]), -(2**31), 2**31 - 1)
+    h2 = KQ.clamp((dA * h.astype(i64) + w * (B.astype(i64) - z["B"]) + (1 << 14)) >> 15, np.int16)
+    acc = (h2.astype(i64) * (C.astype(i64) - z["C"])).sum(axis=-1)  # (..., E)
+    xd = ((x.astype(i64) - z["x"]) * (D.astype(i64) - z["D"]))[..., 0]
+    t = at["y"]
+    y = KQ.add_q(acc, xd, 0, 0, t["ma"], t["mb"], t["shift"], t["out_zp"], t["dtype"])
+    return h2, y
 
 
 def _scan_alias(op, ins, outs):
@@ -117,8 +122,7 @@ SCAN_OPS: dict[str, OpDef] = {
         _scan_infer,
         _scan_ref,
         _scan_macs,
-        "selective_scan in integers, as its q_mul/q_lut/q_add/q_mean chain; inputs as selective_scan's "
-        "and the exp table",
+        "selective_scan in integers, h' in Q15 arithmetic; inputs as selective_scan's and a Q15 exp table",
         alias=_scan_alias,
     ),
 }

@@ -20,7 +20,10 @@ from __future__ import annotations
 
 import math
 
-from edgexf.ir.graph import Graph, Op
+import numpy as np
+
+from edgexf.compress.qmath import pair_multipliers, scalar_multiplier
+from edgexf.ir.graph import Graph, Op, Tensor
 from edgexf.passes.chains import Chains, Match, chain_source, rewrite
 
 
@@ -59,6 +62,29 @@ def _terms(op: Op, swap: bool, keys: tuple[str, ...]) -> dict:
 
 MUL_KEYS = ("a_zp", "b_zp", "mult", "shift", "out_zp", "dtype")
 ADD_KEYS = ("a_zp", "b_zp", "ma", "mb", "shift", "out_zp", "dtype")
+
+
+def _q15_form(m: Chains, inputs: list[str], dA: dict, index: str, y: str) -> tuple[dict, str] | None:
+    """q_selective_scan's terms (ir/ops_scan.py) from the chain's tensors' scales: the exp's index as the
+    chain requantizes it, its Q15 table (a new int16 constant), dt x B in Q15 of h, y's two terms."""
+    x, dt, _, B, C, D, h = inputs
+    q = {t: m.g.tensors[t].quant for t in (x, dt, B, C, D, h, index, y)}
+    if any(p is None or p.axis is not None for p in q.values()) or m.shape(h)[-1] > 255:
+        return None  # per-tensor scales only; n <= 255 keeps the kernel's sum of h' C in int32
+    s = {t: float(p.scale) for t, p in q.items()}
+    ia = np.arange(256) - 128 - q[index].zero_point
+    table = np.clip(np.round(np.exp(s[index] * ia) * 32768.0), 0, 32767).astype(np.int16)
+    name = m.name(f"{index}.exp_q15")
+    m.pending[name] = Tensor(name, (256,), "int16", table)
+    mult, shift = scalar_multiplier(s[dt] * s[x] * s[B] / s[h] * 32768.0)
+    ma, mb, y_shift = pair_multipliers(s[h] * s[C] / s[y], s[x] * s[D] / s[y])
+    attrs = {
+        "dA": dA,  # dt first: the table's index, as the chain's q_mul makes it
+        "dBx": {"mult": mult, "shift": shift},  # (dt - zp)(x - zp) -> Q15 of h's scale per code of B
+        "y": {"ma": ma, "mb": mb, "shift": y_shift, "out_zp": q[y].zero_point, "dtype": m.g.tensors[y].dtype},
+        "zp": {k: int(q[t].zero_point) for k, t in (("x", x), ("dt", dt), ("B", B), ("C", C), ("D", D))},
+    }
+    return attrs, name
 
 
 def scan_rule(m: Chains, exp: Op) -> Match | None:
@@ -133,18 +159,11 @@ def scan_rule(m: Chains, exp: Op) -> Match | None:
         types = [g.tensors[t].dtype for t in (*inputs, mul_h.outputs[0], mul_b.outputs[0], h2)]
         if types != ["int8"] * 6 + ["int16"] * 4:
             return None
-        attrs = {
-            "dA": _terms(mul_a, ai == 0, MUL_KEYS),  # dt first
-            "dAh": _terms(mul_h, dA_at == 1, MUL_KEYS),  # exp(.) first
-            "dtx": _terms(dtx_op, dtx_op.inputs[0] != dt, MUL_KEYS),  # dt first
-            "dBx": _terms(mul_b, mul_x == 1, MUL_KEYS),  # dt x first
-            "h": _terms(add_h, dah_at == 1, ADD_KEYS),  # dA h first
-            "hC": _terms(mul_c, hc_at == 1, MUL_KEYS),  # h' first
-            "sum": {k: total.attrs[k] for k in ("in_zp", "mult", "shift", "out_zp")},
-            "Dx": _terms(mul_d, mul_d.inputs[0] != x, MUL_KEYS),  # x first
-            "y": _terms(add_y, y_at == 1, ADD_KEYS),  # the sum first
-        }
-        inputs.append(exp.inputs[1])
+        found = _q15_form(m, inputs, _terms(mul_a, ai == 0, MUL_KEYS), mul_a.outputs[0], add_y.outputs[0])
+        if found is None:
+            return None
+        attrs, table = found
+        inputs.append(table)
     else:
         attrs = {}
     attrs["y_shape"] = list(m.shape(add_y.outputs[0]))

@@ -406,8 +406,10 @@ void exf_permute(const void *x, void *y, int32_t elem_bytes, int32_t ndim, const
  * products and sums in that order (the chain's rounding). h_next may be h (each element read first). */
 void exf_selective_scan_f32(const exf_scan_f32_params_t *p, const float *x, const float *dt, const float *B,
                             const float *C, const float *h, float *h_next, float *y);
-/* Its integer form: every step requantized and saturated as the q_mul / q_lut / q_add / q_mean it replaces
- * (int8 x, dt, B, C; int16 h and h_next, which may be h; y int8 or int16 by p->y_bytes). */
+/* Its integer form (int8 x, dt, B, C; int16 h and h_next, which may be h; y int8 or int16 by p->y_bytes):
+ * index = exf_mul_q's dt * A; w = sat32(requantize((dt - dt_zp)(x - x_zp), w_mult, w_shift)) per row;
+ * h' = sat16((table[index + 128] h + w (B - B_zp) + 2^14) >> 15); acc = sum_n h' (C - C_zp);
+ * y = exf_add_q's (acc, (x - x_zp)(D - D_zp)) with p->y, all in exact integers (int64 where needed). */
 void exf_selective_scan_q(const exf_scan_q_params_t *p, const int8_t *x, const int8_t *dt, const int8_t *B,
                           const int8_t *C, const int16_t *h, int16_t *h_next, void *y);
 

@@ -224,20 +224,15 @@ typedef struct {
     int32_t a_zp, b_zp, mult, shift, out_zp;
 } exf_mul_terms_t;
 
-/* exf_selective_scan_q: the chain of q_mul, q_lut, q_add and q_mean it replaces, each step's terms by role. */
+/* exf_selective_scan_q (edgexf/ir/ops_scan.py states the integers): h' in Q15 arithmetic, y in one add. */
 typedef struct {
-    const int8_t *A, *D;     /* (e, n), (e) */
-    const int8_t *exp_table; /* 256 entries: y = table[x + 128] */
-    exf_mul_terms_t dA;      /* dt * A -> int8 (the table's input) */
-    exf_mul_terms_t dAh;     /* exp(dt A) * h -> int16 */
-    exf_mul_terms_t dtx;     /* dt * x -> int8 */
-    exf_mul_terms_t dBx;     /* (dt x) * B -> int16 */
-    exf_add_terms_t h;       /* dA h + dBx -> h', int16 */
-    exf_mul_terms_t hC;      /* h' * C -> int8 */
-    int32_t sum_in_zp, sum_mult, sum_shift, sum_out_zp; /* sum over n of (h' C - in_zp), requantized -> int8 */
-    exf_mul_terms_t Dx;      /* x * D -> int8 */
-    exf_add_terms_t y;       /* sum + Dx -> y */
-    int32_t y_bytes;         /* y's element size */
+    const int8_t *A, *D;       /* (e, n), (e) */
+    const int16_t *exp_table;  /* 256 entries, Q15: dA = table[index + 128] */
+    exf_mul_terms_t dA;        /* dt * A -> the table's int8 index */
+    int32_t x_zp, dt_zp, B_zp, C_zp, D_zp;
+    int32_t w_mult, w_shift;   /* w = requantize((dt - zp)(x - zp)): Q15 of h per code of B */
+    exf_add_terms_t y;         /* y = sum_n h' (C - zp) * ma + (x - zp)(D - zp) * mb, shifted (a_zp = b_zp = 0) */
+    int32_t y_bytes;           /* y's element size */
     int32_t e, n;
 } exf_scan_q_params_t;
 
