@@ -11,9 +11,12 @@ A and D are constants; the reshapes are the step's unsqueezes ((1, E) -> (1, E, 
 either operand order of each mul and add is taken. This is the form edgexf.models.mamba's step exports
 (torch.export, after the compile-time folding of A = -exp(A_log)). h' may be a graph's next state (its
 other reader, h' * C, is in the chain). The integer chain is taken only in the types the quantization
-pass gives it with an int16 state (int8 operands, int16 h, dA h, dt x B and h'); an int8 state
-(--state-dtype int8) stays unfused. Runs in the fusion stage, after quantization (passes/fuse.py), so
-that the int8 op keeps the chain's arithmetic and scales exactly.
+pass gives it with an int16 state (int8 operands, int16 h, dA h, dt x B and h', per-tensor scales); an
+int8 state (--state-dtype int8) stays unfused. Runs in the fusion stage, after quantization
+(edgexf/pipeline.py, after passes/fuse.py): the float op rounds as the chain does; the int8 op keeps the
+chain's scales (h' and y those of the chain's tensors, dA's int8 index the chain's) but computes in its
+own, finer arithmetic (ir/ops_scan.py), so an int8 build with --no-fusion differs from a fused one.
+mambapy's step() writes (dt B) x and C . h' as a matmul: another association, not matched.
 """
 
 from __future__ import annotations

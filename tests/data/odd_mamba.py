@@ -1,4 +1,4 @@
-"""Untrained edgexf Mambas of odd sizes (d_inner 15, d_state 5 or 33) for the selective-scan kernels'
+"""Untrained edgexf Mambas of odd sizes (d_inner 15, d_state 5 or 65) for the selective-scan kernels'
 end-to-end tests (tests/test_scan_end_to_end.py): the recognized scan on shapes no example model has."""
 
 from __future__ import annotations
@@ -18,5 +18,5 @@ def mamba_n5(steps: int = 9):
     return _mamba(5, steps)
 
 
-def mamba_n33(steps: int = 9):
-    return _mamba(33, steps)
+def mamba_n65(steps: int = 9):
+    return _mamba(65, steps)
