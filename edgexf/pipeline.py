@@ -4,7 +4,8 @@
     optimize    passes/optimize.py: fold constants, drop dead ops, recognize layers written op by op
     low-rank    compile_steps.py: --lowrank, factorized linear layers
     quantize    compile_steps.py: --quantize int8 with calibration, or a .tflite file's own scales
-    fuse        passes/fuse.py: row-at-a-time attention, MLP, LayerNorm+linear, patch embedding
+    fuse        passes/fuse.py: row-at-a-time attention, MLP, LayerNorm+linear, patch embedding;
+                passes/fuse_scan.py: Mamba's selective scan
     select      passes/select_kernels.py: the DSP or the portable kernels, int8 or int16 weights
     widen       passes/widen_weights.py: int16 weight pairs and requantization terms as constants
     plan        memory/: the arena (every planner, verified), the state region
@@ -50,6 +51,7 @@ from edgexf.memory.plan import EXACT_TIME_S, MemoryPlan, plan_memory
 from edgexf.memory.show import timeline_text
 from edgexf.memory_techniques import compare_techniques
 from edgexf.passes.fuse import fuse
+from edgexf.passes.fuse_scan import fuse_scans
 from edgexf.passes.optimize import optimize
 from edgexf.passes.select_kernels import KernelSelection, select_kernels
 from edgexf.passes.widen_weights import widen_weights
@@ -242,6 +244,8 @@ def plan_for_board(
     g, fused = (
         fuse(g) if mem_opts.fusion else (g, {})
     )  # fuse: row-at-a-time attention, MLP, LN+linear, patches
+    g, scans = fuse_scans(g) if mem_opts.fusion else (g, 0)  # Mamba's step: its scan chain as one op
+    fused = fused | ({"selective_scan": scans} if scans else {})
     kernel_set = resolve_kernels(
         kernels, board.core
     )  # select kernels: before planning, fast ones need scratch

@@ -31,6 +31,7 @@ from edgexf.ir.opdef import (
 from edgexf.ir.ops_fused import FUSED_OPS
 from edgexf.ir.ops_math import MATH_OPS
 from edgexf.ir.ops_q import Q_OPS
+from edgexf.ir.ops_scan import SCAN_OPS
 from edgexf.ir.ops_select import SELECT_OPS
 
 _ELEMENTWISE = same_shape_inputs(alias_elementwise)
@@ -271,6 +272,7 @@ OPS: dict[str, OpDef] = {
     **FUSED_OPS,  # what the fusion pass makes of both (edgexf/ir/ops_fused.py)
     **MATH_OPS,  # float32 math for recurrent models: exp, silu, ..., sum, conv1d (edgexf/ir/ops_math.py)
     **SELECT_OPS,  # max, maximum, pad (any value dtype) and isnan (edgexf/ir/ops_select.py)
+    **SCAN_OPS,  # Mamba's selective scan step, float32 and int8 (edgexf/ir/ops_scan.py)
 }
 
 

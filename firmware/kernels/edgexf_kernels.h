@@ -417,6 +417,18 @@ void exf_copy_rows(const void *src, int32_t src_stride, void *dst, int32_t dst_s
 void exf_permute(const void *x, void *y, int32_t elem_bytes, int32_t ndim, const int32_t shape[],
                  const int32_t in_strides[]);
 
+/* Mamba's selective scan, one step (edgexf/ir/ops_scan.py): for each e < p->e, with dtx = dt[e] x[e]:
+ * h'[e, n] = exf_expf(dt[e] A[e, n]) h[e, n] + dtx B[n]; y[e] = (0.0f + h'[e, 0] C[0] + ...) + x[e] D[e],
+ * products and sums in that order (the chain's rounding). h_next may be h (each element read first). */
+void exf_selective_scan_f32(const exf_scan_f32_params_t *p, const float *x, const float *dt, const float *B,
+                            const float *C, const float *h, float *h_next, float *y);
+/* Its integer form (int8 x, dt, B, C; int16 h and h_next, which may be h; y int8 or int16 by p->y_bytes):
+ * index = exf_mul_q's dt * A; w = sat32(requantize((dt - dt_zp)(x - x_zp), w_mult, w_shift)) per row;
+ * h' = sat16((table[index + 128] h + w (B - B_zp) + 2^14) >> 15); acc = sum_n h' (C - C_zp);
+ * y = exf_add_q's (acc, (x - x_zp)(D - D_zp)) with p->y, all in exact integers (int64 where needed). */
+void exf_selective_scan_q(const exf_scan_q_params_t *p, const int8_t *x, const int8_t *dt, const int8_t *B,
+                          const int8_t *C, const int16_t *h, int16_t *h_next, void *y);
+
 #ifdef __cplusplus
 }
 #endif

@@ -211,4 +211,29 @@ typedef struct {
     int32_t c, h, wd, d, p;
 } exf_patch_embed_f32_params_t;
 
+/* ---- Mamba's selective scan (exf_selective_scan_f32, exf_selective_scan_q) ------------------------- */
+
+typedef struct {
+    const float *A; /* (e, n): -exp(A_log), folded */
+    const float *D; /* (e) */
+    int32_t e, n;   /* d_inner, d_state */
+} exf_scan_f32_params_t;
+
+/* One integer multiply's terms: clamp(requantize((a - a_zp) (b - b_zp), mult, shift) + out_zp), as exf_mul_q. */
+typedef struct {
+    int32_t a_zp, b_zp, mult, shift, out_zp;
+} exf_mul_terms_t;
+
+/* exf_selective_scan_q (edgexf/ir/ops_scan.py states the integers): h' in Q15 arithmetic, y in one add. */
+typedef struct {
+    const int8_t *A, *D;       /* (e, n), (e) */
+    const int16_t *exp_table;  /* 256 entries, Q15: dA = table[index + 128] */
+    exf_mul_terms_t dA;        /* dt * A -> the table's int8 index */
+    int32_t x_zp, dt_zp, B_zp, C_zp, D_zp;
+    int32_t w_mult, w_shift;   /* w = requantize((dt - zp)(x - zp)): Q15 of h per code of B */
+    exf_add_terms_t y;         /* y = sum_n h' (C - zp) * ma + (x - zp)(D - zp) * mb, shifted (a_zp = b_zp = 0) */
+    int32_t y_bytes;           /* y's element size */
+    int32_t e, n;
+} exf_scan_q_params_t;
+
 #endif /* EDGEXF_PARAMS_H */

@@ -11,6 +11,7 @@ selection. Each op is emitted as generate_c would (pointers are placeholders: no
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,6 +25,7 @@ from edgexf.ir.graph import DTYPES, Graph
 from edgexf.ir.ops import OPS, input_specs
 from edgexf.ir.reference import run_reference
 from edgexf.passes.fuse import fuse
+from edgexf.passes.fuse_scan import fuse_scans
 from edgexf.passes.select_kernels import select_kernels
 from edgexf.passes.widen_weights import widen_weights
 from edgexf.resources import firmware_dir
@@ -44,6 +46,7 @@ NO_INT8_FORM = {
     "ln_linear": "likewise: q_ln_linear",
     "token_mlp": "likewise: q_token_mlp",
     "patch_embed": "likewise: q_patch_embed",
+    "selective_scan": "likewise: q_selective_scan (Mamba's scan, passes/fuse_scan.py)",
 }
 # Declared functions no emitter calls: the float scalar math the kernels share (firmware/kernels/math.c),
 # declared so that every kernel rounds alike; tests/firmware/test_kernels_math.py measures them
@@ -132,10 +135,23 @@ def recurrence() -> Graph:
     return quantize_graph(g, calibrate(g, seqs, progress=False), ("state",)).graph
 
 
+def mamba_scan() -> list[Graph]:
+    """A small Mamba's step with its selective scan fused, float32 and int8 (the state int16)."""
+    from edgexf.frontends import load_model
+    from edgexf.passes.optimize import optimize
+
+    data = Path(__file__).resolve().parents[1] / "data"
+    g = optimize(load_model(f"{data / 'odd_mamba.py'}:mamba_n5").graph)
+    seqs = RNG.standard_normal((20, 1, g.steps, 3)).astype(np.float32)
+    q = quantize_graph(g, calibrate(g, seqs, progress=False), ("state",)).graph
+    return [fuse_scans(g)[0], fuse_scans(q)[0]]
+
+
 @pytest.fixture(scope="module")
 def graphs() -> list[Graph]:
     q, rec = int8_ops(float_ops(int8=True)), recurrence()
-    return [float_ops(), q, rec, widen_weights(select_kernels(rec, "dsp", "int16")[0]), *fused_ops(vit())]
+    rest = [*fused_ops(vit()), *mamba_scan()]
+    return [float_ops(), q, rec, widen_weights(select_kernels(rec, "dsp", "int16")[0]), *rest]
 
 
 class _Emitted:
@@ -219,7 +235,7 @@ def test_every_float_op_the_quantizer_handles_has_an_int8_form_in_the_ir(graphs)
     with pytest.raises(QuantizationError) as refused:
         int8_ops(float_ops())
     named = re.search(r"op type\(s\) (.*?) have no int8 form", str(refused.value)).group(1)
-    fused = {"attention", "ln_linear", "token_mlp", "patch_embed"}  # never in a graph the quantizer sees
+    fused = {"attention", "ln_linear", "token_mlp", "patch_embed", "selective_scan"}  # never quantized
     assert set(named.split(", ")) == set(NO_INT8_FORM) - fused
     float_types = {t for t in OPS if not t.startswith("q_")}
     handled = {op.type for op in float_ops(int8=True).ops}

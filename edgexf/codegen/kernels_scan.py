@@ -1,0 +1,36 @@
+"""Emitters for Mamba's selective scan (edgexf/ir/ops_scan.py): one call of firmware/kernels/scan.c or
+quant_scan.c, A and D (and the integer form's Q15 exp table, zero points and multipliers) in its parameter
+struct, the activations and the state (h, and h' where the plan put it: usually over h) as arguments."""
+
+from __future__ import annotations
+
+from edgexf.codegen.kernel_params import add_terms, params_call
+from edgexf.codegen.kernels import EmitContext, KernelCall
+from edgexf.codegen.kernels_q import CTYPE
+from edgexf.ir.graph import Op
+
+
+def _scan(c: EmitContext, op: Op) -> KernelCall:
+    x, dt, A, B, C, D, h = op.inputs
+    e, n = c.shape(h)[-2:]
+    fields = {"A": c.ptr(A), "D": c.ptr(D), "e": e, "n": n}
+    io = [c.ptr(t) for t in (x, dt, B, C, h, *op.outputs)]
+    return params_call(op, "exf_selective_scan_f32", "exf_scan_f32_params_t", fields, *io)
+
+
+def _q_scan(c: EmitContext, op: Op) -> KernelCall:
+    x, dt, A, B, C, D, h, table = op.inputs
+    e, n = c.shape(h)[-2:]
+    at = op.attrs
+    fields: dict = {"A": c.ptr(A, "int8_t"), "D": c.ptr(D, "int8_t"), "exp_table": c.ptr(table, "int16_t")}
+    fields["dA"] = {k: int(at["dA"][k]) for k in ("a_zp", "b_zp", "mult", "shift", "out_zp")}
+    fields |= {f"{k}_zp": int(at["zp"][k]) for k in ("x", "dt", "B", "C", "D")}
+    fields |= {"w_mult": int(at["dBx"]["mult"]), "w_shift": int(at["dBx"]["shift"])}
+    fields["y"] = add_terms({"a_zp": 0, "b_zp": 0, **at["y"]})
+    h2, y = op.outputs
+    fields |= {"y_bytes": c.itemsize(y), "e": e, "n": n}
+    io = [c.ptr(t, CTYPE[c.graph.tensors[t].dtype]) for t in (x, dt, B, C, h, h2)] + [c.ptr(y, "void")]
+    return params_call(op, "exf_selective_scan_q", "exf_scan_q_params_t", fields, *io)
+
+
+SCAN_KERNELS = {"selective_scan": _scan, "q_selective_scan": _q_scan}
