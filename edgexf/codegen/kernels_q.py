@@ -112,6 +112,8 @@ def _matmul(c: EmitContext, op: Op) -> KernelCall:
     fields = {"batch": batch, "m": m, "k": k, "n": n, "a_batch_stride": sa, "b_batch_stride": sb}
     fields |= {key: at[key] for key in ("a_zp", "b_zp", "mult", "shift", "out_zp")}
     ptrs = (_p(c, a), _p(c, b), _p(c, op.outputs[0]))
+    if uses_dsp(op):
+        return params_call(op, "exf_matmul_s8_dsp", "exf_matmul_q_params_t", fields, *ptrs, c.scratch(op))
     return params_call(op, "exf_matmul_s8", "exf_matmul_q_params_t", fields, *ptrs)
 
 

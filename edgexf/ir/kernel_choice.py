@@ -19,7 +19,8 @@ from edgexf.ir.graph import Op
 
 # firmware/kernels/edgexf_kernels.h EXF_DSP_BLOCK_ROWS (tests/firmware checks they agree)
 DSP_BLOCK_ROWS = 6
-DSP_OPS = ("q_linear", "q_ln_linear", "q_token_mlp", "q_attention")  # the int8 ops with a _dsp kernel
+# the int8 ops with a _dsp kernel
+DSP_OPS = ("q_linear", "q_ln_linear", "q_token_mlp", "q_attention", "q_matmul")
 # int8 ops whose only fast kernel takes int16 weights (exf_linear_q_w16, exf_patch_embed_s8_w16):
 # portable unless widened
 WIDE_ONLY = ("q_linear_q", "q_patch_embed")
@@ -106,6 +107,13 @@ def attention_scratch(t: int, dh: int) -> int:
     gd, gt = -(-dh // 4), -(-t // 4)
     t2, dh2 = t + t % 2, dh + dh % 2
     return 8 * (t2 * gd + dh2 * gt + 2 * gd + 3 * gt + max(t2, dh2))
+
+
+def matmul_scratch(m: int, k: int, n: int) -> int:
+    """Scratch of exf_matmul_s8_dsp (firmware/kernels/quant_matmul_dsp.c): one batch of a (m rows) and
+    of b (n columns) widened to int16 pairs, k padded to 4 and m, n to even: 4 kp (m2 + n2) bytes,
+    kp = 2 ceil(k / 4)."""
+    return 8 * (-(-k // 4)) * (m + m % 2 + n + n % 2)
 
 
 def _align8(n: int) -> int:

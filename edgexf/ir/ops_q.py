@@ -13,7 +13,7 @@ import numpy as np
 
 from edgexf.ir import kernels_q as KQ
 from edgexf.ir.graph import GraphError, Op
-from edgexf.ir.kernel_choice import uses_dsp, uses_wide, wide_scratch, widened_bytes
+from edgexf.ir.kernel_choice import matmul_scratch, uses_dsp, uses_wide, wide_scratch, widened_bytes
 from edgexf.ir.opdef import (
     ConvGeometry,
     OpDef,
@@ -194,6 +194,12 @@ def _linear_scratch(op, s):
     return 0
 
 
+def _matmul_scratch(op, s):
+    """exf_matmul_s8_dsp widens one batch of both operands (firmware/kernels/quant_matmul_dsp.c)."""
+    (a, _), (b, _) = s
+    return matmul_scratch(a[-2], a[-1], b[-1]) if uses_dsp(op) else 0
+
+
 def _requant_ref(op, a, s):
     at = op.attrs
     return [KQ.requant_q(a[0], at["in_zp"], at["mult"], at["shift"], at["out_zp"], at["dtype"])]
@@ -218,7 +224,13 @@ Q_OPS: dict[str, OpDef] = {
     "q_conv1d": OpDef(
         _conv1d_infer, _conv1d_ref, conv2d_macs, "int8 NCL conv (Mamba's causal one): q_conv2d of one row"
     ),
-    "q_matmul": OpDef(_matmul_infer, _matmul_ref, matmul_macs, "(a - a_zp) @ (b - b_zp), requantized"),
+    "q_matmul": OpDef(
+        _matmul_infer,
+        _matmul_ref,
+        matmul_macs,
+        "(a - a_zp) @ (b - b_zp), requantized",
+        scratch=_matmul_scratch,
+    ),
     "q_lut": OpDef(
         _table_infer(256, "int8"),
         lambda op, a, s: [KQ.lut_s8(*a)],

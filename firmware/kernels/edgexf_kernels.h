@@ -273,6 +273,10 @@ void exf_token_mlp_q_dsp(const exf_token_mlp_q_params_t *p, const void *x, void 
  * dh2 = t and dh rounded up to even (edgexf/ir/kernel_choice.py attention_scratch mirrors it). */
 void exf_attention_s8_dsp(const exf_attention_q_params_t *p, const int8_t *qkv, int8_t *y, void *scratch);
 
+/* exf_matmul_s8 with both operands of a batch widened to int16 pairs (quant_matmul_dsp.c). scratch:
+ * 8 ceil(k / 4) (m2 + n2) bytes, m2 and n2 = m and n rounded up to even (kernel_choice.matmul_scratch). */
+void exf_matmul_s8_dsp(const exf_matmul_q_params_t *p, const int8_t *a, const int8_t *b, int8_t *y, void *scratch);
+
 /* x (n, c, h, wd) conv w (o, c/groups, kh, kw) -> y (n, o, oh, ow), int8, geometry as exf_conv2d_f32.
  * acc = bias[oc] + sum over the taps inside the image of (x - in_zp) * w (int32; padding taps are
  * skipped, i.e. the padding is the real value 0); bias (o) may be NULL (= 0); mult, shift (o);
