@@ -111,9 +111,10 @@ def attention_scratch(t: int, dh: int) -> int:
 
 def matmul_scratch(m: int, k: int, n: int) -> int:
     """Scratch of exf_matmul_s8_dsp (firmware/kernels/quant_matmul_dsp.c): one batch of a (m rows) and
-    of b (n columns) widened to int16 pairs, k padded to 4 and m, n to even: 4 kp (m2 + n2) bytes,
-    kp = 2 ceil(k / 4)."""
-    return 8 * (-(-k // 4)) * (m + m % 2 + n + n % 2)
+    of b (n columns) as pair-row matrices (k padded to 4, m and n to even), then the int32 sums of a row
+    pair: 8 ceil(k / 4) (m2 + n2) + 8 n2 bytes."""
+    m2, n2 = m + m % 2, n + n % 2
+    return 8 * (-(-k // 4)) * (m2 + n2) + 8 * n2
 
 
 def _align8(n: int) -> int:

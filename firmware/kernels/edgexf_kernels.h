@@ -274,7 +274,7 @@ void exf_token_mlp_q_dsp(const exf_token_mlp_q_params_t *p, const void *x, void 
 void exf_attention_s8_dsp(const exf_attention_q_params_t *p, const int8_t *qkv, int8_t *y, void *scratch);
 
 /* exf_matmul_s8 with both operands of a batch widened to int16 pairs (quant_matmul_dsp.c). scratch:
- * 8 ceil(k / 4) (m2 + n2) bytes, m2 and n2 = m and n rounded up to even (kernel_choice.matmul_scratch). */
+ * 8 ceil(k / 4) (m2 + n2) + 8 n2 bytes, m2 and n2 = m and n rounded up to even (kernel_choice.matmul_scratch). */
 void exf_matmul_s8_dsp(const exf_matmul_q_params_t *p, const int8_t *a, const int8_t *b, int8_t *y, void *scratch);
 
 /* x (n, c, h, wd) conv w (o, c/groups, kh, kw) -> y (n, o, oh, ow), int8, geometry as exf_conv2d_f32.
