@@ -9,11 +9,20 @@ then a clamp to the output type. The contract is the int8 section of edgexf_kern
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from edgexf.ir import kernels_q as KQ
 from edgexf.ir.graph import GraphError, Op
-from edgexf.ir.kernel_choice import matmul_scratch, uses_dsp, uses_wide, wide_scratch, widened_bytes
+from edgexf.ir.kernel_choice import (
+    conv_scratch,
+    matmul_scratch,
+    uses_dsp,
+    uses_wide,
+    wide_scratch,
+    widened_bytes,
+)
 from edgexf.ir.opdef import (
     ConvGeometry,
     OpDef,
@@ -89,6 +98,11 @@ def _conv2d_ref(op, a, s):
         flat, w, b, mult, shift, geo.stride, geo.pads, a_["in_zp"], a_["out_zp"], geo.dilation, geo.groups
     )
     return [y.reshape(x.shape[:-3] + y.shape[1:])]
+
+
+def _conv2d_scratch(op, s):
+    """exf_conv2d_s8_dsp's im2col block and weight row pair (firmware/kernels/quant_conv_dsp.c)."""
+    return conv_scratch(math.prod(s[1][0][1:])) if uses_dsp(op) else 0
 
 
 def _conv1d_infer(op, s):
@@ -220,7 +234,13 @@ Q_OPS: dict[str, OpDef] = {
         "q_linear with int8 or int16 x and y (a recurrent state kept in int16), int64 accumulator",
         scratch=_linear_scratch,
     ),
-    "q_conv2d": OpDef(_conv2d_infer, _conv2d_ref, conv2d_macs, "int8 NCHW conv, per-channel requantization"),
+    "q_conv2d": OpDef(
+        _conv2d_infer,
+        _conv2d_ref,
+        conv2d_macs,
+        "int8 NCHW conv, per-channel requantization",
+        scratch=_conv2d_scratch,
+    ),
     "q_conv1d": OpDef(
         _conv1d_infer, _conv1d_ref, conv2d_macs, "int8 NCL conv (Mamba's causal one): q_conv2d of one row"
     ),

@@ -9,7 +9,7 @@ import ctypes
 import numpy as np
 from firmware.kernel_helpers import bind, i32, params, ptr, strides4
 
-from edgexf.ir.kernel_choice import matmul_scratch
+from edgexf.ir.kernel_choice import conv_scratch, matmul_scratch
 
 P = ctypes.c_void_p
 I32 = ctypes.c_int32
@@ -19,6 +19,7 @@ SIGNATURES = {  # the parameter struct by reference (ctypes.byref), then the act
     "exf_conv2d_s8": [P] * 3,
     "exf_matmul_s8": [P] * 4,
     "exf_matmul_s8_dsp": [P] * 5,
+    "exf_conv2d_s8_dsp": [P] * 4,
     "exf_lut_s8": [P] * 3,
     "exf_softmax_s8": [P] * 3,
     "exf_layernorm_s8": [P] * 3,
@@ -76,9 +77,10 @@ class QKernels:
         return y
 
     def conv2d(
-        self, x, w, bias, mult, shift, stride, padding, in_zp, out_zp, dilation=(1, 1), groups=1
+        self, x, w, bias, mult, shift, stride, padding, in_zp, out_zp, dilation=(1, 1), groups=1, dsp=False
     ) -> np.ndarray:
-        """padding: (ph, pw) or (top, left, bottom, right)."""
+        """padding: (ph, pw) or (top, left, bottom, right). dsp: exf_conv2d_s8_dsp, with the scratch
+        kernel_choice.conv_scratch sizes, followed by guard bytes it must not touch."""
         x, w = _arr(x, np.int8), _arr(w, np.int8)
         bias, mult, shift = None if bias is None else i32(bias), i32(mult), i32(shift)
         n, c, h, wd = x.shape
@@ -90,7 +92,12 @@ class QKernels:
         geometry = dict(n=n, c=c, h=h, wd=wd, o=o, kh=kh, kw=kw, sh=sh, sw=sw, pt=pt, pl=pl, dh=dh, dw=dw)
         p = params("exf_conv2d_q_params_t", w=w, bias=bias, mult=mult, shift=shift, **geometry, groups=groups,
                    oh=oh, ow=ow, in_zp=in_zp, out_zp=out_zp)  # fmt: skip
-        self.lib.exf_conv2d_s8(ctypes.byref(p), ptr(x), ptr(y))
+        if dsp:
+            scratch = np.full(conv_scratch(w[0].size) // 4 + 16, 0x5A5A5A5A, np.uint32)
+            self.lib.exf_conv2d_s8_dsp(ctypes.byref(p), ptr(x), ptr(y), ptr(scratch))
+            assert np.all(scratch[-16:] == 0x5A5A5A5A), "exf_conv2d_s8_dsp wrote past its scratch"
+        else:
+            self.lib.exf_conv2d_s8(ctypes.byref(p), ptr(x), ptr(y))
         return y
 
     def matmul(self, a, b, a_zp, b_zp, mult, shift, out_zp, dsp=False) -> np.ndarray:
