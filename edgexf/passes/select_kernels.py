@@ -22,6 +22,9 @@ from edgexf.ir.kernel_choice import (
 # The DSP kernels widen whole groups of 4 input columns; a linear narrower than that (a low-rank
 # factor of rank 1-3) has no group, so the portable kernel is as fast and needs no scratch.
 _MIN_DSP_WIDTH = 4
+# exf_conv2d_s8_dsp widens each patch once for the og output channels of its group: depthwise (og = 1)
+# measured 1.7x slower than the portable kernel, og = 2 about even, og = 5 2.6x faster (mm_speed.c).
+_MIN_CONV_CHANNELS = 4
 # --dsp-weights auto widens while the model's constants, widened, take at most this share of the flash that
 # may hold weights (the rest is for the code, the runtime and room to spare). On a board with external
 # flash (--weights auto or external) that is the internal flash plus the external tier: weights placed
@@ -98,6 +101,8 @@ def _dsp_int8(op: Op) -> bool:
 
 
 def _wide_enough(graph: Graph, op: Op) -> bool:
+    if op.type == "q_conv2d":  # output channels per group
+        return graph.tensors[op.inputs[1]].shape[0] // int(op.attrs.get("groups", 1)) >= _MIN_CONV_CHANNELS
     if op.type != "q_linear":  # the fused ops' scratch also holds their row buffers
         return True
     return graph.tensors[op.inputs[1]].shape[-1] >= _MIN_DSP_WIDTH
