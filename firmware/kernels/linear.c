@@ -231,7 +231,9 @@ void exf_conv2d_f32(const float *x, const float *w, const float *b, float *y, in
                         const float *wc = wo + ic * kh * kw;
                         for (int32_t ky = ky_lo; ky < ky_hi; ky++) {
                             const int32_t row = (iy0 + ky * dh) * wd + ix0;
-                            for (int32_t kx = kx_lo; kx < kx_hi; kx++) acc += xc[row + kx * dw] * wc[ky * kw + kx];
+                            for (int32_t kx = kx_lo; kx < kx_hi; kx++) {
+                                acc = mla(acc, xc[row + kx * dw], wc[ky * kw + kx]);
+                            }
                         }
                     }
                     y[((bi * o + oc) * oh + oy) * ow + ox] = acc;

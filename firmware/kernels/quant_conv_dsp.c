@@ -1,16 +1,18 @@
 /* Fast int8 convolution for cores with the DSP extension (exf_simd.h): bit-exact with exf_conv2d_s8,
  * for every geometry it takes (groups, depthwise, stride, padding, dilation; conv1d as h = kh = 1).
  *
- * Per channel group, the output positions are taken EXF_CONV_BLOCK at a time: each position's patch
- * (im2col, K = c/groups kh kw taps) is written as a row of a pair-row matrix (quant_pairs.h) with
- * x - in_zp, a tap in
- * the padding as 0 (the real zero: exf_conv2d_s8 skips it). Where a patch lies inside the image and
- * its rows are whole groups of four contiguous bytes (kw % 4 == 0, dw == 1: a patch embedding with
- * p % 4 == 0), it is widened with SXTAB16 four taps at a time; otherwise tap by tap. Then the group's
- * weight rows, widened two at a time (about 1/(4 EXF_CONV_BLOCK) of the MAC instructions; widening a
- * whole group once would need og K int16 of scratch), go against the block: exfp_dot_pairs (2 x 2
- * blocks: LDRD, SMLAD), a lone last row (og odd, e.g. depthwise) exfp_dot_row; the sums plus the bias are exf_conv2d_s8's integers, requantized
- * per output channel with its rounding (quant_pairs.h requant_t: SMMLA for shift in [33, 53]).
+ * Per channel group, the output positions are taken in blocks of at most EXF_CONV_BLOCK: each
+ * position's patch (im2col, K = c/groups kh kw taps) is written as a row of a pair-row matrix
+ * (quant_pairs.h) with x - in_zp, a tap in the padding as 0 (the real zero: exf_conv2d_s8 skips it).
+ * Where a patch lies inside the image and its rows are whole groups of four contiguous bytes
+ * (kw % 4 == 0, dw == 1: a patch embedding with p % 4 == 0), it is widened with SXTAB16 four taps at a
+ * time; otherwise tap by tap. Then the group's weight rows, widened two at a time (about
+ * 1/(4 EXF_CONV_BLOCK) of the MAC instructions; widening a whole group once would need og K int16 of
+ * scratch), go against the block: exfp_dot_pairs (2 x 2 blocks: LDRD, SMLAD), a lone last row (og
+ * odd) exfp_dot_row. The sums plus the bias are exf_conv2d_s8's integers, requantized per output
+ * channel with its rounding (quant_pairs.h requant_t: SMMLA for shift in [33, 53]). Each patch serves
+ * the og channels of its group, so a depthwise conv (og = 1) is slower than exf_conv2d_s8 and
+ * passes/select_kernels.py leaves og < 4 on it.
  *
  * scratch: 8 g (EXF_CONV_BLOCK + 3) + 8 EXF_CONV_BLOCK bytes, g = ceil(K / 4): a weight row pair, the
  * block of patches, one patch gathered as int16, the sums of a row pair (kernel_choice.conv_scratch).
