@@ -19,7 +19,7 @@ from edgexf.ir.graph import Op
 
 # firmware/kernels/edgexf_kernels.h EXF_DSP_BLOCK_ROWS (tests/firmware checks they agree)
 DSP_BLOCK_ROWS = 6
-CONV_BLOCK = 16  # edgexf_kernels.h EXF_CONV_BLOCK: output positions per im2col block of exf_conv2d_s8_dsp
+CONV_BLOCK = 32  # edgexf_kernels.h EXF_CONV_BLOCK: output positions per im2col block of exf_conv2d_s8_dsp
 # the int8 ops with a _dsp kernel
 DSP_OPS = ("q_linear", "q_ln_linear", "q_token_mlp", "q_attention", "q_matmul", "q_conv2d")
 # int8 ops whose only fast kernel takes int16 weights (exf_linear_q_w16, exf_patch_embed_s8_w16):

@@ -279,7 +279,7 @@ void exf_matmul_s8_dsp(const exf_matmul_q_params_t *p, const int8_t *a, const in
 
 /* exf_conv2d_s8 (any geometry) as im2col blocks against widened weight row pairs (quant_conv_dsp.c).
  * scratch: 8 g (EXF_CONV_BLOCK + 3) + 8 EXF_CONV_BLOCK bytes, g = ceil(c / groups kh kw / 4). */
-#define EXF_CONV_BLOCK 16 /* output positions per im2col block (even); kernel_choice.py mirrors it */
+#define EXF_CONV_BLOCK 32 /* output positions per im2col block (even); kernel_choice.py mirrors it */
 void exf_conv2d_s8_dsp(const exf_conv2d_q_params_t *p, const int8_t *x, int8_t *y, void *scratch);
 
 /* x (n, c, h, wd) conv w (o, c/groups, kh, kw) -> y (n, o, oh, ow), int8, geometry as exf_conv2d_f32.

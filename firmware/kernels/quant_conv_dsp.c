@@ -91,7 +91,7 @@ void exf_conv2d_s8_dsp(const exf_conv2d_q_params_t *p, const int8_t *x, int8_t *
     uint32_t *pw = ww + 4 * gk;                           /* BLOCK patches: BLOCK / 2 row pairs */
     int16_t *tmp = (int16_t *)(pw + 4 * gk * (BLOCK / 2)); /* one patch, 4 gk int16 */
     int32_t *acc = (int32_t *)(tmp + 4 * gk);            /* 2 BLOCK sums */
-    /* the positions in blocks of at most BLOCK, as even as they come (49 = 14 + 14 + 14 + 7, not 16 x 3 + 1) */
+    /* the positions in blocks of at most BLOCK, as even as they come (49 = 26 + 23, not 32 + 17) */
     const int32_t blocks = (positions + BLOCK - 1) / BLOCK, step = ((positions + blocks - 1) / blocks + 1) & ~1;
     for (int32_t bi = 0; bi < p->n; bi++) {
         for (int32_t gi = 0; gi < groups; gi++) {
