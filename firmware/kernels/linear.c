@@ -208,36 +208,59 @@ static inline void tap_range(int32_t p0, int32_t d, int32_t k_size, int32_t len,
     *hi = min_i32(k_size, h);
 }
 
+/* Output channels oc..oc+nc-1 (nc = 4, or 1; one group) at every position: each tap of x is loaded once
+ * for the nc weights that use it, and each channel's sum runs over the taps in exf_conv2d_f32's order
+ * (ic, ky, kx), so the floats are the one-channel loop's. nc is a constant where this is inlined. */
+static inline __attribute__((always_inline)) void conv_channels(const int32_t nc, const float *xg, const float *wo,
+                                                                const float *b, float *yo, int32_t cg, int32_t h,
+                                                                int32_t wd, int32_t kh, int32_t kw, int32_t sh,
+                                                                int32_t sw, int32_t pt, int32_t pl, int32_t dh,
+                                                                int32_t dw, int32_t oh, int32_t ow) {
+    const int32_t taps = cg * kh * kw, plane = oh * ow;
+    for (int32_t oy = 0; oy < oh; oy++) {
+        const int32_t iy0 = oy * sh - pt; /* image row of tap ky = 0 */
+        int32_t ky_lo, ky_hi;
+        tap_range(iy0, dh, kh, h, &ky_lo, &ky_hi);
+        for (int32_t ox = 0; ox < ow; ox++) {
+            const int32_t ix0 = ox * sw - pl;
+            int32_t kx_lo, kx_hi;
+            tap_range(ix0, dw, kw, wd, &kx_lo, &kx_hi);
+            float acc[4];
+#pragma GCC unroll 4
+            for (int32_t j = 0; j < nc; j++) acc[j] = b ? b[j] : 0.0f;
+            for (int32_t ic = 0; ic < cg; ic++) {
+                const float *xc = xg + ic * h * wd, *wc = wo + ic * kh * kw;
+                for (int32_t ky = ky_lo; ky < ky_hi; ky++) {
+                    const float *xr = xc + (iy0 + ky * dh) * wd + ix0, *wr = wc + ky * kw;
+                    for (int32_t kx = kx_lo; kx < kx_hi; kx++) {
+                        const float u = xr[kx * dw];
+#pragma GCC unroll 4
+                        for (int32_t j = 0; j < nc; j++) acc[j] = mla(acc[j], u, wr[j * taps + kx]);
+                    }
+                }
+            }
+#pragma GCC unroll 4
+            for (int32_t j = 0; j < nc; j++) yo[j * plane + oy * ow + ox] = acc[j];
+        }
+    }
+}
+
 void exf_conv2d_f32(const float *x, const float *w, const float *b, float *y, int32_t n, int32_t c, int32_t h,
                     int32_t wd, int32_t o, int32_t kh, int32_t kw, int32_t sh, int32_t sw, int32_t pt,
                     int32_t pl, int32_t dh, int32_t dw, int32_t groups, int32_t oh, int32_t ow) {
     // x (n, c, h, wd) conv W (o, c/groups, kh, kw) + b (o,) -> y (n, o, oh, ow)
-    const int32_t cg = c / groups, og = o / groups;
+    const int32_t cg = c / groups, og = o / groups, taps = cg * kh * kw;
     for (int32_t bi = 0; bi < n; bi++) {
-        for (int32_t oc = 0; oc < o; oc++) {
-            const float *xg = x + (bi * c + (oc / og) * cg) * h * wd; /* the first channel of oc's group */
-            const float *wo = w + oc * cg * kh * kw;
-            for (int32_t oy = 0; oy < oh; oy++) {
-                int32_t iy0 = oy * sh - pt; /* image row of tap ky = 0 */
-                int32_t ky_lo, ky_hi;
-                tap_range(iy0, dh, kh, h, &ky_lo, &ky_hi);
-                for (int32_t ox = 0; ox < ow; ox++) {
-                    int32_t ix0 = ox * sw - pl;
-                    int32_t kx_lo, kx_hi;
-                    tap_range(ix0, dw, kw, wd, &kx_lo, &kx_hi);
-                    float acc = b ? b[oc] : 0.0f;
-                    for (int32_t ic = 0; ic < cg; ic++) {
-                        const float *xc = xg + ic * h * wd;
-                        const float *wc = wo + ic * kh * kw;
-                        for (int32_t ky = ky_lo; ky < ky_hi; ky++) {
-                            const int32_t row = (iy0 + ky * dh) * wd + ix0;
-                            for (int32_t kx = kx_lo; kx < kx_hi; kx++) {
-                                acc = mla(acc, xc[row + kx * dw], wc[ky * kw + kx]);
-                            }
-                        }
-                    }
-                    y[((bi * o + oc) * oh + oy) * ow + ox] = acc;
-                }
+        for (int32_t gi = 0; gi < groups; gi++) {
+            const float *xg = x + (bi * c + gi * cg) * h * wd; /* the group's first channel */
+            int32_t oc = gi * og;
+            for (; oc + 4 <= (gi + 1) * og; oc += 4) {
+                conv_channels(4, xg, w + oc * taps, b ? b + oc : 0, y + (bi * o + oc) * oh * ow, cg, h, wd, kh, kw,
+                              sh, sw, pt, pl, dh, dw, oh, ow);
+            }
+            for (; oc < (gi + 1) * og; oc++) {
+                conv_channels(1, xg, w + oc * taps, b ? b + oc : 0, y + (bi * o + oc) * oh * ow, cg, h, wd, kh, kw,
+                              sh, sw, pt, pl, dh, dw, oh, ow);
             }
         }
     }

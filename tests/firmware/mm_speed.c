@@ -1,5 +1,5 @@
 /* The DSP-path int8 batch matmul and conv (exf_matmul_s8_dsp, exf_conv2d_s8_dsp) against the portable
- * kernels, and the VMLA float32 linear and matmul (exf_linear_f32, exf_matmul_f32) against plain
+ * kernels, and the VMLA float32 linear, matmul and conv (exf_linear_f32, exf_matmul_f32, exf_conv2d_f32) against plain
  * `acc += a * b` loops kept here (the arithmetic of the float mirror), in QEMU
  * (tests/firmware/test_kernels_mm_speed.py): the same bytes, on the example ViT's shapes and on odd
  * ones; exits PLAT_EXIT_CHECK_FAILED at the first case that differs, or writes past its scratch.
@@ -145,6 +145,45 @@ static void __attribute__((noinline)) matmul_ref(const float *a, const float *b,
     }
 }
 
+/* the float mirror's conv2d: per output channel and position, acc = b; acc += x * w over the taps inside
+ * the image in order (ic, ky, kx); one group, square, dilation 1 */
+static void __attribute__((noinline)) conv_ref(const float *x, const float *w, const float *b, float *y, int32_t c,
+                                               int32_t hw, int32_t o, int32_t kk, int32_t s, int32_t pad, int32_t oh)
+{
+    for (int32_t oc = 0; oc < o; oc++) {
+        for (int32_t oy = 0; oy < oh; oy++) {
+            for (int32_t ox = 0; ox < oh; ox++) {
+                float acc = b[oc];
+                for (int32_t ic = 0; ic < c; ic++) {
+                    for (int32_t ky = 0; ky < kk; ky++) {
+                        for (int32_t kx = 0; kx < kk; kx++) {
+                            const int32_t iy = oy * s - pad + ky, ix = ox * s - pad + kx;
+                            if (iy < 0 || iy >= hw || ix < 0 || ix >= hw) continue;
+                            acc += x[(ic * hw + iy) * hw + ix] * w[((oc * c + ic) * kk + ky) * kk + kx];
+                        }
+                    }
+                }
+                y[(oc * oh + oy) * oh + ox] = acc;
+            }
+        }
+    }
+}
+
+static int32_t conv_f(const char *name, int32_t c, int32_t hw, int32_t o, int32_t kk, int32_t s, int32_t pad)
+{
+    const int32_t oh = (hw + 2 * pad - kk) / s + 1;
+    fill_f32(fa, c * hw * hw);
+    fill_f32(fb, o * c * kk * kk);
+    fill_f32(fbias, o);
+    uint64_t t0 = plat_ticks();
+    conv_ref(fa, fb, fbias, fy_ref, c, hw, o, kk, s, pad, oh);
+    uint64_t t1 = plat_ticks();
+    exf_conv2d_f32(fa, fb, fbias, fy_new, 1, c, hw, hw, o, kk, kk, s, s, pad, pad, 1, 1, 1, oh, oh);
+    uint64_t t2 = plat_ticks();
+    guard();
+    return report(name, fy_ref, fy_new, 4 * o * oh * oh, (int64_t)o * oh * oh * c * kk * kk, t1 - t0, t2 - t1);
+}
+
 static int32_t linear_f(const char *name, int32_t rows, int32_t k, int32_t m)
 {
     fill_f32(fa, rows * k);
@@ -187,6 +226,8 @@ int main(void)
     bad |= linear_f("linear_f32_odd", 7, 37, 13);         /* odd rows, tails of k and m */
     bad |= matmul_f("matmul_f32_qk", 50, 16, 50);
     bad |= matmul_f("matmul_f32_odd", 9, 19, 11);
+    bad |= conv_f("conv_f32_patch", 1, 28, 64, 4, 4, 0); /* the MNIST ViT's patch embedding */
+    bad |= conv_f("conv_f32_3x3", 3, 9, 6, 3, 1, 1);    /* padding; 4 + 2 channels */
     if (bad) plat_exit(PLAT_EXIT_CHECK_FAILED);
     plat_log("mm speed: all outputs equal\n");
     plat_exit(PLAT_EXIT_OK);
