@@ -7,6 +7,9 @@ mnist: the bundled examples/vit_mnist.py:bundled (float32 and int8, calibrated o
 images). int8 is built three ways: portable kernels; DSP kernels with int8 weights (--dsp-weights
 int8, "dsp-int8w"); DSP kernels as compile picks by default (--dsp-weights auto: int16 where it fits).
 large: examples/vit_mnist.py:large (int8, untrained, calibrated on the same images).
+mnist_unfused: the bundled ViT built with --no-fusion (float32, int8 portable and dsp), so its linear
+layers, batch matmuls (q_matmul: the attention of an import that is not fused) and patch conv (q_conv2d)
+run as separate ops: what exf_matmul_s8_dsp, exf_conv2d_s8_dsp and the float32 kernels do alone.
 lmu_smnist, mamba_smnist, kws_lmu, kws_mamba: the recurrent examples (benchmarks/recurrent.py's
 builds: float32, and int8 with their quantization settings); an inference is one whole sequence, and
 the line gives instructions per step too. Each
@@ -42,15 +45,22 @@ LINEAR_TYPES = ("q_linear", "q_ln_linear", "q_token_mlp", "linear", "ln_linear",
 
 
 def build(
-    model: str, dtype: str, kernels: str, work: Path, data: Path, data_set: str = "vit_mnist", quant_kw=None
+    model: str,
+    dtype: str,
+    kernels: str,
+    work: Path,
+    data: Path,
+    data_set: str = "vit_mnist",
+    quant_kw=None,
+    fusion: bool = True,
 ) -> tuple[dict, Path]:
     """kernels: portable, dsp (compile's default --dsp-weights auto) or dsp-int8w (--dsp-weights int8)."""
-    out = work / f"{model.split(':')[-1]}_{dtype}_{kernels}"
+    out = work / f"{model.split(':')[-1]}_{dtype}_{kernels}{'' if fusion else '_unfused'}"
     quant = QuantOptions(data / f"{data_set}_calib.npz", **(quant_kw or {})) if dtype == "int8" else None
     kernel_set, weights = ("dsp", "int8") if kernels == "dsp-int8w" else (kernels, "auto")
     report = compile_model(
         model, BOARD, out, test_data=data / f"{data_set}_test.npz", max_vectors=4, quant=quant,
-        memory=MemoryOptions(exact_time_s=1.0), kernels=kernel_set, dsp_weights=weights,
+        memory=MemoryOptions(exact_time_s=1.0, fusion=fusion), kernels=kernel_set, dsp_weights=weights,
         log=lambda s: print(s, file=sys.stderr),
     )  # fmt: skip
     return report, out
@@ -120,7 +130,11 @@ def main() -> None:
         subprocess.run(
             [sys.executable, str(example), "--write-data", str(work)], check=True, stdout=sys.stderr
         )
-        builds = {"mnist": [("float32", "portable"), *INT8_KERNELS], "large": INT8_KERNELS}
+        builds = {
+            "mnist": [("float32", "portable"), *INT8_KERNELS],
+            "large": INT8_KERNELS,
+            "mnist_unfused": [("float32", "portable"), ("int8", "portable"), ("int8", "dsp")],
+        }
         unknown = set(args.models.split(",")) - set(builds) - set(RECURRENT)
         if unknown:
             ap.error(f"unknown model(s) {', '.join(sorted(unknown))}: {', '.join([*builds, *RECURRENT])}")
@@ -130,8 +144,8 @@ def main() -> None:
                     print(json.dumps(line(name, dtype, kernels, report, out)), flush=True)
                 continue
             for dtype, kernels in builds[name]:
-                model = f"{example}:{'bundled' if name == 'mnist' else 'large'}"
-                report, out = build(model, dtype, kernels, work, work)
+                model = f"{example}:{'large' if name == 'large' else 'bundled'}"
+                report, out = build(model, dtype, kernels, work, work, fusion=name != "mnist_unfused")
                 print(json.dumps(line(name, dtype, kernels, report, out)), flush=True)
     if not args.no_kernel_check:
         for t in kernel_check.run(load_board(BOARD)):

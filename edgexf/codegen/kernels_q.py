@@ -102,7 +102,10 @@ def _conv_call(c: EmitContext, op: Op, x_shape, w_shape, geo: ConvGeometry, out_
     fields |= {"n": n, "c": ch, "h": h, "wd": wd, "o": o, "kh": kh, "kw": kw, "sh": sh, "sw": sw, "pt": pt}
     fields |= {"pl": pl, "dh": dh, "dw": dw, "groups": geo.groups, "oh": oh, "ow": ow}
     fields |= {"in_zp": op.attrs["in_zp"], "out_zp": op.attrs["out_zp"]}
-    return params_call(op, "exf_conv2d_s8", "exf_conv2d_q_params_t", fields, _p(c, x), _p(c, op.outputs[0]))
+    io = (_p(c, x), _p(c, op.outputs[0]))
+    if uses_dsp(op):
+        return params_call(op, "exf_conv2d_s8_dsp", "exf_conv2d_q_params_t", fields, *io, c.scratch(op))
+    return params_call(op, "exf_conv2d_s8", "exf_conv2d_q_params_t", fields, *io)
 
 
 def _matmul(c: EmitContext, op: Op) -> KernelCall:
@@ -112,6 +115,8 @@ def _matmul(c: EmitContext, op: Op) -> KernelCall:
     fields = {"batch": batch, "m": m, "k": k, "n": n, "a_batch_stride": sa, "b_batch_stride": sb}
     fields |= {key: at[key] for key in ("a_zp", "b_zp", "mult", "shift", "out_zp")}
     ptrs = (_p(c, a), _p(c, b), _p(c, op.outputs[0]))
+    if uses_dsp(op):
+        return params_call(op, "exf_matmul_s8_dsp", "exf_matmul_q_params_t", fields, *ptrs, c.scratch(op))
     return params_call(op, "exf_matmul_s8", "exf_matmul_q_params_t", fields, *ptrs)
 
 

@@ -19,7 +19,9 @@ from edgexf.ir.graph import Op
 
 # firmware/kernels/edgexf_kernels.h EXF_DSP_BLOCK_ROWS (tests/firmware checks they agree)
 DSP_BLOCK_ROWS = 6
-DSP_OPS = ("q_linear", "q_ln_linear", "q_token_mlp", "q_attention")  # the int8 ops with a _dsp kernel
+CONV_BLOCK = 32  # edgexf_kernels.h EXF_CONV_BLOCK: output positions per im2col block of exf_conv2d_s8_dsp
+# the int8 ops with a _dsp kernel
+DSP_OPS = ("q_linear", "q_ln_linear", "q_token_mlp", "q_attention", "q_matmul", "q_conv2d")
 # int8 ops whose only fast kernel takes int16 weights (exf_linear_q_w16, exf_patch_embed_s8_w16):
 # portable unless widened
 WIDE_ONLY = ("q_linear_q", "q_patch_embed")
@@ -106,6 +108,20 @@ def attention_scratch(t: int, dh: int) -> int:
     gd, gt = -(-dh // 4), -(-t // 4)
     t2, dh2 = t + t % 2, dh + dh % 2
     return 8 * (t2 * gd + dh2 * gt + 2 * gd + 3 * gt + max(t2, dh2))
+
+
+def matmul_scratch(m: int, k: int, n: int) -> int:
+    """Scratch of exf_matmul_s8_dsp (firmware/kernels/quant_matmul_dsp.c): one batch of a (m rows) and
+    of b (n columns) as pair-row matrices (k padded to 4, m and n to even), then the int32 sums of a row
+    pair: 8 ceil(k / 4) (m2 + n2) + 8 n2 bytes."""
+    m2, n2 = m + m % 2, n + n % 2
+    return 8 * (-(-k // 4)) * (m2 + n2) + 8 * n2
+
+
+def conv_scratch(taps: int) -> int:
+    """Scratch of exf_conv2d_s8_dsp (firmware/kernels/quant_conv_dsp.c), taps = c / groups kh kw: a weight
+    row pair, a block of CONV_BLOCK patches, one patch as int16, the sums of a row pair by the block."""
+    return 8 * (-(-taps // 4)) * (CONV_BLOCK + 3) + 8 * CONV_BLOCK
 
 
 def _align8(n: int) -> int:

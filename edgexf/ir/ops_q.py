@@ -9,11 +9,20 @@ then a clamp to the output type. The contract is the int8 section of edgexf_kern
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from edgexf.ir import kernels_q as KQ
 from edgexf.ir.graph import GraphError, Op
-from edgexf.ir.kernel_choice import uses_dsp, uses_wide, wide_scratch, widened_bytes
+from edgexf.ir.kernel_choice import (
+    conv_scratch,
+    matmul_scratch,
+    uses_dsp,
+    uses_wide,
+    wide_scratch,
+    widened_bytes,
+)
 from edgexf.ir.opdef import (
     ConvGeometry,
     OpDef,
@@ -89,6 +98,11 @@ def _conv2d_ref(op, a, s):
         flat, w, b, mult, shift, geo.stride, geo.pads, a_["in_zp"], a_["out_zp"], geo.dilation, geo.groups
     )
     return [y.reshape(x.shape[:-3] + y.shape[1:])]
+
+
+def _conv2d_scratch(op, s):
+    """exf_conv2d_s8_dsp's im2col block and weight row pair (firmware/kernels/quant_conv_dsp.c)."""
+    return conv_scratch(math.prod(s[1][0][1:])) if uses_dsp(op) else 0
 
 
 def _conv1d_infer(op, s):
@@ -194,6 +208,12 @@ def _linear_scratch(op, s):
     return 0
 
 
+def _matmul_scratch(op, s):
+    """exf_matmul_s8_dsp widens one batch of both operands (firmware/kernels/quant_matmul_dsp.c)."""
+    (a, _), (b, _) = s
+    return matmul_scratch(a[-2], a[-1], b[-1]) if uses_dsp(op) else 0
+
+
 def _requant_ref(op, a, s):
     at = op.attrs
     return [KQ.requant_q(a[0], at["in_zp"], at["mult"], at["shift"], at["out_zp"], at["dtype"])]
@@ -214,11 +234,23 @@ Q_OPS: dict[str, OpDef] = {
         "q_linear with int8 or int16 x and y (a recurrent state kept in int16), int64 accumulator",
         scratch=_linear_scratch,
     ),
-    "q_conv2d": OpDef(_conv2d_infer, _conv2d_ref, conv2d_macs, "int8 NCHW conv, per-channel requantization"),
+    "q_conv2d": OpDef(
+        _conv2d_infer,
+        _conv2d_ref,
+        conv2d_macs,
+        "int8 NCHW conv, per-channel requantization",
+        scratch=_conv2d_scratch,
+    ),
     "q_conv1d": OpDef(
         _conv1d_infer, _conv1d_ref, conv2d_macs, "int8 NCL conv (Mamba's causal one): q_conv2d of one row"
     ),
-    "q_matmul": OpDef(_matmul_infer, _matmul_ref, matmul_macs, "(a - a_zp) @ (b - b_zp), requantized"),
+    "q_matmul": OpDef(
+        _matmul_infer,
+        _matmul_ref,
+        matmul_macs,
+        "(a - a_zp) @ (b - b_zp), requantized",
+        scratch=_matmul_scratch,
+    ),
     "q_lut": OpDef(
         _table_infer(256, "int8"),
         lambda op, a, s: [KQ.lut_s8(*a)],

@@ -286,6 +286,15 @@ void exf_token_mlp_q_dsp(const exf_token_mlp_q_params_t *p, const void *x, void 
  * dh2 = t and dh rounded up to even (edgexf/ir/kernel_choice.py attention_scratch mirrors it). */
 void exf_attention_s8_dsp(const exf_attention_q_params_t *p, const int8_t *qkv, int8_t *y, void *scratch);
 
+/* exf_matmul_s8 with both operands of a batch widened to int16 pairs (quant_matmul_dsp.c). scratch:
+ * 8 ceil(k / 4) (m2 + n2) + 8 n2 bytes, m2 and n2 = m and n rounded up to even (kernel_choice.matmul_scratch). */
+void exf_matmul_s8_dsp(const exf_matmul_q_params_t *p, const int8_t *a, const int8_t *b, int8_t *y, void *scratch);
+
+/* exf_conv2d_s8 (any geometry) as im2col blocks against widened weight row pairs (quant_conv_dsp.c).
+ * scratch: 8 g (EXF_CONV_BLOCK + 3) + 8 EXF_CONV_BLOCK bytes, g = ceil(c / groups kh kw / 4). */
+#define EXF_CONV_BLOCK 32 /* output positions per im2col block (even); kernel_choice.py mirrors it */
+void exf_conv2d_s8_dsp(const exf_conv2d_q_params_t *p, const int8_t *x, int8_t *y, void *scratch);
+
 /* x (n, c, h, wd) conv w (o, c/groups, kh, kw) -> y (n, o, oh, ow), int8, geometry as exf_conv2d_f32.
  * acc = bias[oc] + sum over the taps inside the image of (x - in_zp) * w (int32; padding taps are
  * skipped, i.e. the padding is the real value 0); bias (o) may be NULL (= 0); mult, shift (o);

@@ -9,6 +9,8 @@ import ctypes
 import numpy as np
 from firmware.kernel_helpers import bind, i32, params, ptr, strides4
 
+from edgexf.ir.kernel_choice import conv_scratch, matmul_scratch
+
 P = ctypes.c_void_p
 I32 = ctypes.c_int32
 I64 = ctypes.c_int64
@@ -16,6 +18,8 @@ SIGNATURES = {  # the parameter struct by reference (ctypes.byref), then the act
     "exf_linear_s8": [P] * 3,
     "exf_conv2d_s8": [P] * 3,
     "exf_matmul_s8": [P] * 4,
+    "exf_matmul_s8_dsp": [P] * 5,
+    "exf_conv2d_s8_dsp": [P] * 4,
     "exf_lut_s8": [P] * 3,
     "exf_softmax_s8": [P] * 3,
     "exf_layernorm_s8": [P] * 3,
@@ -73,9 +77,10 @@ class QKernels:
         return y
 
     def conv2d(
-        self, x, w, bias, mult, shift, stride, padding, in_zp, out_zp, dilation=(1, 1), groups=1
+        self, x, w, bias, mult, shift, stride, padding, in_zp, out_zp, dilation=(1, 1), groups=1, dsp=False
     ) -> np.ndarray:
-        """padding: (ph, pw) or (top, left, bottom, right)."""
+        """padding: (ph, pw) or (top, left, bottom, right). dsp: exf_conv2d_s8_dsp, with the scratch
+        kernel_choice.conv_scratch sizes, followed by guard bytes it must not touch."""
         x, w = _arr(x, np.int8), _arr(w, np.int8)
         bias, mult, shift = None if bias is None else i32(bias), i32(mult), i32(shift)
         n, c, h, wd = x.shape
@@ -87,11 +92,17 @@ class QKernels:
         geometry = dict(n=n, c=c, h=h, wd=wd, o=o, kh=kh, kw=kw, sh=sh, sw=sw, pt=pt, pl=pl, dh=dh, dw=dw)
         p = params("exf_conv2d_q_params_t", w=w, bias=bias, mult=mult, shift=shift, **geometry, groups=groups,
                    oh=oh, ow=ow, in_zp=in_zp, out_zp=out_zp)  # fmt: skip
-        self.lib.exf_conv2d_s8(ctypes.byref(p), ptr(x), ptr(y))
+        if dsp:
+            scratch = np.full(conv_scratch(w[0].size) // 4 + 16, 0x5A5A5A5A, np.uint32)
+            self.lib.exf_conv2d_s8_dsp(ctypes.byref(p), ptr(x), ptr(y), ptr(scratch))
+            assert np.all(scratch[-16:] == 0x5A5A5A5A), "exf_conv2d_s8_dsp wrote past its scratch"
+        else:
+            self.lib.exf_conv2d_s8(ctypes.byref(p), ptr(x), ptr(y))
         return y
 
-    def matmul(self, a, b, a_zp, b_zp, mult, shift, out_zp) -> np.ndarray:
-        """a (ba, m, k) @ b (bb, k, n) with ba, bb equal or 1 (stride 0 broadcasts)."""
+    def matmul(self, a, b, a_zp, b_zp, mult, shift, out_zp, dsp=False) -> np.ndarray:
+        """a (ba, m, k) @ b (bb, k, n) with ba, bb equal or 1 (stride 0 broadcasts). dsp: exf_matmul_s8_dsp,
+        with the scratch kernel_choice.matmul_scratch sizes, followed by guard bytes it must not touch."""
         a, b = _arr(a, np.int8), _arr(b, np.int8)
         (ba, m, k), (bb, _, n) = a.shape, b.shape
         batch = max(ba, bb)
@@ -99,7 +110,12 @@ class QKernels:
         sa, sb = (m * k if ba > 1 else 0), (k * n if bb > 1 else 0)
         p = params("exf_matmul_q_params_t", batch=batch, m=m, k=k, n=n, a_batch_stride=sa, b_batch_stride=sb,
                    a_zp=a_zp, b_zp=b_zp, mult=mult, shift=shift, out_zp=out_zp)  # fmt: skip
-        self.lib.exf_matmul_s8(ctypes.byref(p), ptr(a), ptr(b), ptr(y))
+        if dsp:
+            scratch = np.full(matmul_scratch(m, k, n) // 4 + 16, 0x5A5A5A5A, np.uint32)
+            self.lib.exf_matmul_s8_dsp(ctypes.byref(p), ptr(a), ptr(b), ptr(y), ptr(scratch))
+            assert np.all(scratch[-16:] == 0x5A5A5A5A), "exf_matmul_s8_dsp wrote past its scratch"
+        else:
+            self.lib.exf_matmul_s8(ctypes.byref(p), ptr(a), ptr(b), ptr(y))
         return y
 
     def lut(self, x, table, out=None) -> np.ndarray:

@@ -85,10 +85,11 @@ def float_ops(int8: bool = False) -> Graph:
     c = add("pad", [c, b.add_const("pv", np.float32(0.0))], {"pads": [0, 0, 0, 0, 0, 1]})
     gt = add("compare", [c, b.add_const("z", np.float32(0.0))], {"cmp": "greater"})
     img = add("reshape", [s], {"shape": [1, 1, 6, 6]})
-    conv = add("conv2d", [img, b.add_const("cw", _w(2, 1, 3, 3)), b.add_const("cb", _w(2))],
+    # 4 output channels: enough for the dsp conv kernel (passes/select_kernels.py)
+    conv = add("conv2d", [img, b.add_const("cw", _w(4, 1, 3, 3)), b.add_const("cb", _w(4))],
                {"stride": [1, 1], "padding": [1, 1]})  # fmt: skip
-    seq = add("reshape", [conv], {"shape": [1, 2, 36]})
-    conv1 = add("conv1d", [seq, b.add_const("c1w", _w(2, 1, 3)), None],
+    seq = add("reshape", [conv], {"shape": [1, 4, 36]})
+    conv1 = add("conv1d", [seq, b.add_const("c1w", _w(2, 2, 3)), None],
                 {"stride": 1, "padding": 1, "groups": 2})  # fmt: skip
     return b.build([gt, conv1, s])
 
@@ -150,8 +151,9 @@ def mamba_scan() -> list[Graph]:
 @pytest.fixture(scope="module")
 def graphs() -> list[Graph]:
     q, rec = int8_ops(float_ops(int8=True)), recurrence()
-    rest = [*fused_ops(vit()), *mamba_scan()]
-    return [float_ops(), q, rec, widen_weights(select_kernels(rec, "dsp", "int16")[0]), *rest]
+    q_dsp = widen_weights(select_kernels(q, "dsp", "int8")[0])  # q_matmul, q_conv2d on their dsp kernels
+    rec_wide = widen_weights(select_kernels(rec, "dsp", "int16")[0])
+    return [float_ops(), q, q_dsp, rec, rec_wide, *fused_ops(vit()), *mamba_scan()]
 
 
 class _Emitted:
