@@ -1,0 +1,110 @@
+/* Fast int8 linear layers for cores with Helium (MVE, Armv8.1-M: Cortex-M55, M85): bit-exact with
+ * exf_linear_s8. Compiled to nothing elsewhere (the host, the Cortex-M7): everything is under
+ * __ARM_FEATURE_MVE, which -mcpu=cortex-m55 (the board's core) defines.
+ *
+ * VMLADAVA.S8 multiplies 16 pairs of int8 and adds all 16 products to a scalar accumulator: 16 MACs
+ * per instruction, on the int8 operands as they are (no widening, so no scratch and int8 weights).
+ * Per 16 columns of x: one load of x shared by four weight rows (four loads and four VMLADAVA), so
+ * 9 instructions per 64 MACs; a tail of k % 16 columns is loaded under a VCTP predicate (the lanes
+ * past k read as zero and add nothing), so no byte past a row is read. Each output's sum is the
+ * integer of exf_linear_s8 (addition does not depend on order). A row's sums are kept for CHUNK
+ * outputs, then requantized four at a time in one vector where every shift of the layer is at least 32
+ * (requant_row), else one at a time as quant_dot_dsp.c does (SMLAL, ASR, SSAT; exfq_requantize).
+ *
+ * The DSP kernels' int8 linear helper (exfq_linear_s8_dsp) calls this one where MVE is present, so
+ * every fused dsp op (q_ln_linear, q_token_mlp) and q_linear runs it (edgexf/ir/kernel_choice.py).
+ */
+#include "edgexf_kernels.h"
+#include "quant_common.h"
+
+#if EXF_MVE
+#include <arm_mve.h>
+
+#include "exf_simd.h"
+
+/* y = acc requantized (mult, shift) + out_zp, saturated to int8: quant_dot_dsp.c's arithmetic. */
+static inline int8_t requant_s8(int32_t acc, int32_t mult, int32_t shift, int32_t out_zp) {
+    if (shift >= 32) { /* 2^(shift - 1) as two words, without a 64-bit shift */
+        const uint32_t round_lo = shift == 32 ? 0x80000000u : 0u, round_hi = shift == 32 ? 0u : 1u << (shift - 33);
+        const int64_t v = (int64_t)acc * mult + (int64_t)(((uint64_t)round_hi << 32) | round_lo); /* SMLAL */
+        return (int8_t)exf_ssat8(((int32_t)(v >> 32) >> (shift - 32)) + out_zp);
+    }
+    return exfq_clamp_s8(exfq_requantize(acc, mult, shift) + out_zp);
+}
+
+#define CHUNK 32 /* outputs of a row summed before they are requantized together */
+
+/* sums[j] = bias[j] + x . w_j for n weight rows w_j of k: four rows at a time share each x vector */
+static void dot_rows(const int8_t *xr, const int8_t *w, const int32_t *bias, int32_t k, int32_t n,
+                     int32_t *sums) {
+    const int32_t body = k & ~15;
+    const mve_pred16_t tail = vctp8q((uint32_t)(k & 15)); /* the lanes of the last, partial vector */
+    int32_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        const int8_t *w0 = w + j * k, *w1 = w0 + k, *w2 = w1 + k, *w3 = w2 + k;
+        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        if (bias) a0 = bias[j], a1 = bias[j + 1], a2 = bias[j + 2], a3 = bias[j + 3];
+        for (int32_t i = 0; i < body; i += 16) {
+            const int8x16_t xv = vld1q_s8(xr + i);
+            a0 = vmladavaq_s8(a0, xv, vld1q_s8(w0 + i));
+            a1 = vmladavaq_s8(a1, xv, vld1q_s8(w1 + i));
+            a2 = vmladavaq_s8(a2, xv, vld1q_s8(w2 + i));
+            a3 = vmladavaq_s8(a3, xv, vld1q_s8(w3 + i));
+        }
+        if (body < k) {
+            const int8x16_t xv = vldrbq_z_s8(xr + body, tail);
+            a0 = vmladavaq_s8(a0, xv, vldrbq_z_s8(w0 + body, tail));
+            a1 = vmladavaq_s8(a1, xv, vldrbq_z_s8(w1 + body, tail));
+            a2 = vmladavaq_s8(a2, xv, vldrbq_z_s8(w2 + body, tail));
+            a3 = vmladavaq_s8(a3, xv, vldrbq_z_s8(w3 + body, tail));
+        }
+        sums[j] = a0, sums[j + 1] = a1, sums[j + 2] = a2, sums[j + 3] = a3;
+    }
+    for (; j < n; j++) { /* the last n % 4 rows, one at a time */
+        const int8_t *wj = w + j * k;
+        int32_t a = bias ? bias[j] : 0;
+        for (int32_t i = 0; i < body; i += 16) a = vmladavaq_s8(a, vld1q_s8(xr + i), vld1q_s8(wj + i));
+        if (body < k) a = vmladavaq_s8(a, vldrbq_z_s8(xr + body, tail), vldrbq_z_s8(wj + body, tail));
+        sums[j] = a;
+    }
+}
+
+/* y[j] = sums[j] requantized (mult[j], shift[j]) + out_zp, saturated, j < n; four at a time where every
+ * shift is in [32, 63] (wide): the high word of acc * mult (VMULH, the floor) shifted right by
+ * shift - 32 with rounding (VRSHL) is exfq_requantize's rounded acc * mult >> shift, since adding
+ * 2^(shift - 1), a multiple of 2^32, commutes with the floor of the high word; shift 32 rounds the
+ * product itself (VRMULH). */
+static void requant_row(const int32_t *sums, const int32_t *mult, const int32_t *shift, int32_t out_zp,
+                        int8_t *y, int32_t n, int32_t wide) {
+    int32_t j = 0;
+    if (wide) {
+        const int32x4_t lo = vdupq_n_s32(-128), hi = vdupq_n_s32(127), one = vdupq_n_s32(1);
+        const int32x4_t s32 = vdupq_n_s32(32);
+        for (; j + 4 <= n; j += 4) {
+            const int32x4_t acc = vld1q_s32(sums + j), mv = vld1q_s32(mult + j);
+            const int32x4_t down = vsubq_s32(s32, vld1q_s32(shift + j)); /* 32 - shift: 0 or negative */
+            const int32x4_t shifted = vrshlq_s32(vmulhq_s32(acc, mv), down), rounded = vrmulhq_s32(acc, mv);
+            /* rounded where shift is 32, else shifted: arithmetic, as GCC 12 fails on VPSEL's predicate here */
+            int32x4_t q = vaddq_s32(rounded, vmulq_s32(vminq_s32(vnegq_s32(down), one), vsubq_s32(shifted, rounded)));
+            q = vmaxq_s32(vminq_s32(vaddq_n_s32(q, out_zp), hi), lo);
+            vstrbq_s32(y + j, q); /* the four low bytes */
+        }
+    }
+    for (; j < n; j++) y[j] = requant_s8(sums[j], mult[j], shift[j], out_zp);
+}
+
+void exfq_linear_s8_mve(const int8_t *x, const int8_t *w, const int32_t *bias, const int32_t *mult,
+                        const int32_t *shift, int8_t *y, int32_t rows, int32_t k, int32_t m, int32_t out_zp) {
+    // x (rows, k) @ W (m, k)^T + bias (m,) -> y (rows, m), per-channel requantize
+    int32_t wide = 1; /* every shift in [32, 63]: requant_row's vector form */
+    for (int32_t j = 0; j < m; j++) wide &= shift[j] >= 32;
+    int32_t sums[CHUNK] __attribute__((aligned(8)));
+    for (int32_t r = 0; r < rows; r++) {
+        for (int32_t j = 0; j < m; j += CHUNK) {
+            const int32_t n = m - j < CHUNK ? m - j : CHUNK;
+            dot_rows(x + r * k, w + j * k, bias ? bias + j : NULL, k, n, sums);
+            requant_row(sums, mult + j, shift + j, out_zp, y + r * m + j, n, wide);
+        }
+    }
+}
+#endif /* EXF_MVE */
