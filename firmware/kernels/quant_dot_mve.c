@@ -33,40 +33,62 @@ static inline int8_t requant_s8(int32_t acc, int32_t mult, int32_t shift, int32_
 }
 
 #define CHUNK 32 /* outputs of a row summed before they are requantized together */
+#ifndef NW_MAX
+#define NW_MAX 3 /* weight rows per block: with two rows of x, 6 sums and 5 pointers in registers */
+#endif
 
-/* sums[j] = bias[j] + x . w_j for n weight rows w_j of k: four rows at a time share each x vector */
-static void dot_rows(const int8_t *xr, const int8_t *w, const int32_t *bias, int32_t k, int32_t n,
-                     int32_t *sums) {
+/* sums[r CHUNK + s] = bias[s] + x_r . w_s for nr rows x_r of x and nw weight rows w_s (row stride k):
+ * each x vector is used for nw weight rows, each weight vector for nr rows. nr and nw are constants
+ * where this is inlined, so the nr nw sums stay in registers. */
+static inline __attribute__((always_inline)) void dot_block(const int32_t nr, const int32_t nw, const int8_t *x,
+                                                             const int8_t *w, const int32_t *bias, int32_t k,
+                                                             int32_t *sums) {
     const int32_t body = k & ~15;
-    const mve_pred16_t tail = vctp8q((uint32_t)(k & 15)); /* the lanes of the last, partial vector */
+    int32_t a[2][NW_MAX];
+    const int8_t *wp[NW_MAX];
+#pragma GCC unroll 4
+    for (int32_t s = 0; s < nw; s++) {
+        wp[s] = w + s * k;
+#pragma GCC unroll 2
+        for (int32_t r = 0; r < nr; r++) a[r][s] = bias ? bias[s] : 0;
+    }
+    for (int32_t i = 0; i < body; i += 16) {
+        int8x16_t xv[2];
+#pragma GCC unroll 2
+        for (int32_t r = 0; r < nr; r++) xv[r] = vld1q_s8(x + r * k + i);
+#pragma GCC unroll 4
+        for (int32_t s = 0; s < nw; s++) {
+            const int8x16_t wv = vld1q_s8(wp[s] + i);
+#pragma GCC unroll 2
+            for (int32_t r = 0; r < nr; r++) a[r][s] = vmladavaq_s8(a[r][s], xv[r], wv);
+        }
+    }
+    if (body < k) { /* the last k % 16 columns under a VCTP predicate: the lanes past k read as zero */
+        const mve_pred16_t tail = vctp8q((uint32_t)(k - body));
+        int8x16_t xv[2];
+#pragma GCC unroll 2
+        for (int32_t r = 0; r < nr; r++) xv[r] = vldrbq_z_s8(x + r * k + body, tail);
+#pragma GCC unroll 4
+        for (int32_t s = 0; s < nw; s++) {
+            const int8x16_t wv = vldrbq_z_s8(wp[s] + body, tail);
+#pragma GCC unroll 2
+            for (int32_t r = 0; r < nr; r++) a[r][s] = vmladavaq_s8(a[r][s], xv[r], wv);
+        }
+    }
+#pragma GCC unroll 2
+    for (int32_t r = 0; r < nr; r++) {
+#pragma GCC unroll 4
+        for (int32_t s = 0; s < nw; s++) sums[r * CHUNK + s] = a[r][s];
+    }
+}
+
+/* The sums of nr (1 or 2, a constant where inlined) rows of x against n weight rows, NW_MAX at a time. */
+static inline __attribute__((always_inline)) void dot_rows(const int32_t nr, const int8_t *x, const int8_t *w,
+                                                            const int32_t *bias, int32_t k, int32_t n,
+                                                            int32_t *sums) {
     int32_t j = 0;
-    for (; j + 4 <= n; j += 4) {
-        const int8_t *w0 = w + j * k, *w1 = w0 + k, *w2 = w1 + k, *w3 = w2 + k;
-        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-        if (bias) a0 = bias[j], a1 = bias[j + 1], a2 = bias[j + 2], a3 = bias[j + 3];
-        for (int32_t i = 0; i < body; i += 16) {
-            const int8x16_t xv = vld1q_s8(xr + i);
-            a0 = vmladavaq_s8(a0, xv, vld1q_s8(w0 + i));
-            a1 = vmladavaq_s8(a1, xv, vld1q_s8(w1 + i));
-            a2 = vmladavaq_s8(a2, xv, vld1q_s8(w2 + i));
-            a3 = vmladavaq_s8(a3, xv, vld1q_s8(w3 + i));
-        }
-        if (body < k) {
-            const int8x16_t xv = vldrbq_z_s8(xr + body, tail);
-            a0 = vmladavaq_s8(a0, xv, vldrbq_z_s8(w0 + body, tail));
-            a1 = vmladavaq_s8(a1, xv, vldrbq_z_s8(w1 + body, tail));
-            a2 = vmladavaq_s8(a2, xv, vldrbq_z_s8(w2 + body, tail));
-            a3 = vmladavaq_s8(a3, xv, vldrbq_z_s8(w3 + body, tail));
-        }
-        sums[j] = a0, sums[j + 1] = a1, sums[j + 2] = a2, sums[j + 3] = a3;
-    }
-    for (; j < n; j++) { /* the last n % 4 rows, one at a time */
-        const int8_t *wj = w + j * k;
-        int32_t a = bias ? bias[j] : 0;
-        for (int32_t i = 0; i < body; i += 16) a = vmladavaq_s8(a, vld1q_s8(xr + i), vld1q_s8(wj + i));
-        if (body < k) a = vmladavaq_s8(a, vldrbq_z_s8(xr + body, tail), vldrbq_z_s8(wj + body, tail));
-        sums[j] = a;
-    }
+    for (; j + NW_MAX <= n; j += NW_MAX) dot_block(nr, NW_MAX, x, w + j * k, bias ? bias + j : NULL, k, sums + j);
+    for (; j < n; j++) dot_block(nr, 1, x, w + j * k, bias ? bias + j : NULL, k, sums + j);
 }
 
 /* y[j] = sums[j] requantized (mult[j], shift[j]) + out_zp, saturated, j < n; four at a time where every
@@ -98,11 +120,20 @@ void exfq_linear_s8_mve(const int8_t *x, const int8_t *w, const int32_t *bias, c
     // x (rows, k) @ W (m, k)^T + bias (m,) -> y (rows, m), per-channel requantize
     int32_t wide = 1; /* every shift in [32, 63]: requant_row's vector form */
     for (int32_t j = 0; j < m; j++) wide &= shift[j] >= 32;
-    int32_t sums[CHUNK] __attribute__((aligned(8)));
-    for (int32_t r = 0; r < rows; r++) {
+    int32_t sums[2 * CHUNK] __attribute__((aligned(8)));
+    int32_t r = 0;
+    for (; r + 2 <= rows; r += 2) { /* two rows share every weight vector */
         for (int32_t j = 0; j < m; j += CHUNK) {
             const int32_t n = m - j < CHUNK ? m - j : CHUNK;
-            dot_rows(x + r * k, w + j * k, bias ? bias + j : NULL, k, n, sums);
+            dot_rows(2, x + r * k, w + j * k, bias ? bias + j : NULL, k, n, sums);
+            requant_row(sums, mult + j, shift + j, out_zp, y + r * m + j, n, wide);
+            requant_row(sums + CHUNK, mult + j, shift + j, out_zp, y + (r + 1) * m + j, n, wide);
+        }
+    }
+    if (r < rows) {
+        for (int32_t j = 0; j < m; j += CHUNK) {
+            const int32_t n = m - j < CHUNK ? m - j : CHUNK;
+            dot_rows(1, x + r * k, w + j * k, bias ? bias + j : NULL, k, n, sums);
             requant_row(sums, mult + j, shift + j, out_zp, y + r * m + j, n, wide);
         }
     }
