@@ -43,4 +43,9 @@ exfq_add_t exfq_add_prepare(int32_t a_bytes, int32_t b_bytes, const exf_add_term
 void exfq_add_row(const exfq_add_t *p, const void *a, int32_t a_bytes, int32_t sa, const void *b, int32_t b_bytes,
                   int32_t sb, void *y, int32_t y_bytes, int32_t n);
 
+/* int8 + int8 -> int8 on the hi and lo paths with Helium (MVE; quant_add_mve.c, compiled only for such
+ * cores): rows of n, a's and b's rows ra and rb elements apart, y's n. */
+void exfq_add_s8_mve(const exfq_add_t *p, const int8_t *a, int32_t ra, const int8_t *b, int32_t rb, int8_t *y,
+                     int32_t rows, int32_t n);
+
 #endif /* EDGEXF_QUANT_ADD_H */
