@@ -154,6 +154,9 @@ void exfq_linear_s8_dsp(const int8_t *x, const int8_t *w, const int32_t *bias, c
 #define EXF_MVE 1
 void exfq_linear_s8_mve(const int8_t *x, const int8_t *w, const int32_t *bias, const int32_t *mult,
                         const int32_t *shift, int8_t *y, int32_t rows, int32_t k, int32_t m, int32_t out_zp);
+void exfq_ln_normalize_s8_mve(const int8_t *x, const int32_t *gamma, const int32_t *beta, int8_t *y, int32_t d,
+                              uint32_t dl, uint32_t sl, int32_t m, int32_t s32, int32_t zr, int32_t zsh, int32_t c,
+                              int32_t osh);
 #else
 #define EXF_MVE 0
 #endif

@@ -76,6 +76,12 @@ static inline void ln_normalize(const void *xv, int32_t bytes, const int32_t *ga
     const int16_t *x16 = (const int16_t *)xv;
     const uint32_t dl = k->dl, sl = k->sl;
     const int32_t m = k->m, zr = k->zr, zsh = k->zsh, c = k->c, osh = k->osh;
+#if EXF_MVE /* Helium: four elements a vector (quant_norm_mve.c) */
+    if (mode == 0 && bytes == 1) {
+        exfq_ln_normalize_s8_mve(x8, gamma, beta, y, d, dl, sl, m, s32, zr, zsh, c, osh);
+        return;
+    }
+#endif
     /* q_i is read just before y_i is written, so y may equal x */
     for (int32_t i = 0; i < d; i++) {
         const int32_t q = bytes == 1 ? x8[i] : x16[i];
