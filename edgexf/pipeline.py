@@ -42,8 +42,8 @@ from edgexf.eval.build import EvalBuilds, build_eval_builds
 from edgexf.eval.model_info import model_hash, model_info
 from edgexf.frontends import LoadedModel, load_model
 from edgexf.frontends.onnx_streaming import StepOptions
-from edgexf.ir.graph import Graph
 from edgexf.ir.cores import has_mve
+from edgexf.ir.graph import Graph
 from edgexf.ir.kernel_choice import resolve as resolve_kernels
 from edgexf.ir.reference import run_reference
 from edgexf.memory.plan import EXACT_TIME_S, MemoryPlan, plan_memory

@@ -87,7 +87,9 @@ def select_kernels(
     if dsp_weights == "auto" and flash_bytes is not None:
         reason = f"they take {constants + extra:,} B, at most {share}"
     if mve and dsp_weights == "auto":
-        reason += "; Helium (MVE) core: linear layers keep int8 weights, only ops without an int8 fast kernel widen"
+        reason += (
+            "; Helium (MVE): linear layers keep int8 weights, only ops without an int8 fast kernel widen"
+        )
     return graph.verify(), KernelSelection(count, "int16", len(widenable), extra, reason)
 
 

@@ -4,8 +4,9 @@
  *
  * VMLADAVA.S8 multiplies 16 pairs of int8 and adds all 16 products to a scalar accumulator: 16 MACs
  * per instruction, on the int8 operands as they are (no widening, so no scratch and int8 weights).
- * Per 16 columns of x: one load of x shared by four weight rows (four loads and four VMLADAVA), so
- * 9 instructions per 64 MACs; a tail of k % 16 columns is loaded under a VCTP predicate (the lanes
+ * Blocks of two rows of x by NW_MAX = 3 weight rows (six sums and five pointers fit the registers; four
+ * weight rows spill): per 16 columns, five loads and six VMLADAVA for 96 MACs, the pointers advancing so
+ * the loop is only those and LE. A tail of k % 16 columns is loaded under a VCTP predicate (the lanes
  * past k read as zero and add nothing), so no byte past a row is read. Each output's sum is the
  * integer of exf_linear_s8 (addition does not depend on order). A row's sums are kept for CHUNK
  * outputs, then requantized four at a time in one vector where every shift of the layer is at least 32

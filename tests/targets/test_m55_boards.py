@@ -39,8 +39,10 @@ def test_helium_cores_have_the_dsp_extension_and_auto_picks_its_kernels() -> Non
 
 
 def test_an_m55_board_on_an_m7_machine_is_refused(tmp_path: Path) -> None:
-    text = (boards_dir() / "mps3-an547.toml").read_text().replace('machine = "mps3-an547"', 'machine = "mps2-an500"')
+    text = (boards_dir() / "mps3-an547.toml").read_text()
+    text = text.replace('machine = "mps3-an547"', 'machine = "mps2-an500"')
     path = tmp_path / "variant.toml"
     path.write_text(text)
-    with pytest.raises(BoardError, match=r"'emulator.machine' = 'mps2-an500' has a cortex-m7, not the board's cortex-m55"):
+    match = r"'emulator.machine' = 'mps2-an500' has a cortex-m7, not the board's cortex-m55"
+    with pytest.raises(BoardError, match=match):
         load_board(path)
