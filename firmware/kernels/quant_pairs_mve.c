@@ -24,6 +24,21 @@ void exfp_dot_pairs_mve(const uint32_t *a, const uint32_t *b, int32_t groups, in
     const int16_t *pa = (const int16_t *)(const void *)a;
     const int16_t *pb = (const int16_t *)(const void *)b;
     const int32_t twos = groups >> 1;
+    if (groups == 4) { /* dh 13-16 (the ViTs' heads): a's four vectors stay in registers */
+        const int16x8_t x00 = vldrhq_gather_shifted_offset_s16(pa, off0), x01 = vldrhq_gather_shifted_offset_s16(pa + 16, off0);
+        const int16x8_t x10 = vldrhq_gather_shifted_offset_s16(pa, off1), x11 = vldrhq_gather_shifted_offset_s16(pa + 16, off1);
+        for (int32_t p = 0; p < pairs; p++, acc += 4, pb += 32) {
+            const int16x8_t y00 = vldrhq_gather_shifted_offset_s16(pb, off0);
+            const int16x8_t y01 = vldrhq_gather_shifted_offset_s16(pb + 16, off0);
+            const int16x8_t y10 = vldrhq_gather_shifted_offset_s16(pb, off1);
+            const int16x8_t y11 = vldrhq_gather_shifted_offset_s16(pb + 16, off1);
+            acc[0] = vmladavaq_s16(vmladavq_s16(x00, y00), x01, y01);
+            acc[1] = vmladavaq_s16(vmladavq_s16(x10, y00), x11, y01);
+            acc[2] = vmladavaq_s16(vmladavq_s16(x00, y10), x01, y11);
+            acc[3] = vmladavaq_s16(vmladavq_s16(x10, y10), x11, y11);
+        }
+        return;
+    }
     for (int32_t p = 0; p < pairs; p++, acc += 4, pb += 8 * groups) {
         int32_t c00 = 0, c01 = 0, c10 = 0, c11 = 0;
         for (int32_t g = 0; g < twos; g++) { /* groups 2 g and 2 g + 1: 16 halfwords of each row pair */
