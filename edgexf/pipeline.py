@@ -44,6 +44,7 @@ from edgexf.eval.build import EvalBuilds, build_eval_builds
 from edgexf.eval.model_info import model_hash, model_info
 from edgexf.frontends import LoadedModel, load_model
 from edgexf.frontends.onnx_streaming import StepOptions
+from edgexf.ir.cores import has_mve
 from edgexf.ir.graph import Graph
 from edgexf.ir.kernel_choice import resolve as resolve_kernels
 from edgexf.ir.reference import run_reference
@@ -249,7 +250,9 @@ def plan_for_board(
     kernel_set = resolve_kernels(
         kernels, board.core
     )  # select kernels: before planning, fast ones need scratch
-    g, selection = select_kernels(g, kernel_set, dsp_weights, *weights_flash(board, weights))
+    g, selection = select_kernels(
+        g, kernel_set, dsp_weights, *weights_flash(board, weights), mve=has_mve(board.core)
+    )  # on a Helium core the int8 linear layers run MVE kernels, which take int8 weights
     g = widen_weights(g)  # widen: the int16 weights and requantization terms chosen, as constants
     plan = plan_memory(
         g, mem_opts.inplace, exact_time_s=mem_opts.exact_time_s

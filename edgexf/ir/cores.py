@@ -1,5 +1,6 @@
 """The Cortex-M cores edgexf knows: one table, read by board validation (edgexf/targets/boards.py) and
-by the kernel choice (edgexf/ir/kernel_choice.py, 'auto' picks the DSP kernels where the core has them).
+by the kernel choice (edgexf/ir/kernel_choice.py, 'auto' picks the DSP kernels where the core has them,
+the MVE ones where it has Helium).
 
 It lives in ir/ because the kernel choice, an IR attribute, reads it, and ir/ imports nothing above it;
 targets/ is above ir/ and imports it from here. A new core is one line.
@@ -18,6 +19,8 @@ class Core:
     fpus: tuple[str, ...]
     # the DSP extension (SMLAD, SXTB16): Armv7E-M, and Armv8-M Mainline with DSP
     dsp: bool
+    # the M-profile vector extension (MVE, Helium: 128-bit vectors of 16 int8, VMLADAV): Armv8.1-M
+    mve: bool = False
 
 
 CORES: dict[str, Core] = {
@@ -28,8 +31,8 @@ CORES: dict[str, Core] = {
     "cortex-m7": Core(("fpv5-sp-d16", "fpv5-d16", "none"), dsp=True),
     "cortex-m33": Core(("fpv5-sp-d16", "none"), dsp=True),
     "cortex-m35p": Core((), dsp=True),
-    "cortex-m55": Core(("auto", "none"), dsp=True),
-    "cortex-m85": Core((), dsp=True),
+    "cortex-m55": Core(("auto", "none"), dsp=True, mve=True),
+    "cortex-m85": Core((), dsp=True, mve=True),
 }
 # the cores a board file may name, with the -mfpu values each allows
 CORE_FPUS: dict[str, tuple[str, ...]] = {name: c.fpus for name, c in CORES.items() if c.fpus}
@@ -38,3 +41,8 @@ CORE_FPUS: dict[str, tuple[str, ...]] = {name: c.fpus for name, c in CORES.items
 def has_dsp(core: str) -> bool:
     """Whether `core` has the DSP extension (an unknown core has not)."""
     return core in CORES and CORES[core].dsp
+
+
+def has_mve(core: str) -> bool:
+    """Whether `core` has MVE (Helium); every such core also has the DSP extension."""
+    return core in CORES and CORES[core].mve

@@ -8,6 +8,15 @@ reference ignores the attribute.
 A dsp linear layer's weights are int8 in flash and widened as they are used (exf_linear_s8_dsp), or
 widened to int16 pairs at code generation (`weights: "int16"`, exf_linear_s8_w16): twice their flash,
 about 1.3x fewer instructions. The second needs every requantization shift of the layer in WIDE_SHIFTS.
+
+Helium (MVE: Cortex-M55, M85) is not a kernel set of its own: a core with MVE has the DSP extension
+too, so 'auto' picks 'dsp' there, and the dsp kernels' int8 linear helper (exfq_linear_s8_dsp) runs
+its MVE form, quant_dot_mve.c, where the compiler targets such a core (-mcpu=cortex-m55 defines
+__ARM_FEATURE_MVE). The choice is the board's core, as for the DSP kernels; the graph and the
+reference are the same integers. The MVE form needs no scratch (VMLADAV.S8 takes the int8 operands as
+they are), so the dsp scratch planned for it is an upper bound, and it takes int8 weights:
+--dsp-weights auto widens only the ops whose one fast kernel takes int16 weights there
+(passes/select_kernels.py, mve).
 """
 
 from __future__ import annotations

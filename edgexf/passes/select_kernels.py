@@ -53,10 +53,13 @@ def select_kernels(
     dsp_weights: str = "auto",
     flash_bytes: int | None = None,
     flash_what: str = "",
+    mve: bool = False,
 ) -> tuple[Graph, KernelSelection]:
     """kernels: 'dsp' or 'portable' (resolved). dsp_weights: 'int8', 'int16' (every op that allows it)
     or 'auto' (int16 while the widened constants take at most AUTO_FLASH_SHARE of flash_bytes, the flash
-    that may hold weights: placement.weights_flash, described by flash_what)."""
+    that may hold weights: placement.weights_flash, described by flash_what). mve: the core has Helium,
+    where the dsp kernels' int8 linear layers run VMLADAV.S8 on the int8 weights (quant_dot_mve.c), so
+    'auto' widens only the ops whose one fast kernel takes int16 weights (WIDE_ONLY)."""
     if dsp_weights not in WEIGHT_CHOICES:
         raise ValueError(f"dsp weights must be one of {', '.join(WEIGHT_CHOICES)}, not {dsp_weights!r}")
     graph = graph.copy()  # the caller's graph keeps its attributes
@@ -70,6 +73,8 @@ def select_kernels(
             op.attrs.pop("kernel", None)
     users = graph.consumers()
     widenable = [op for op in graph.ops if op.attrs.get("kernel") == "dsp" and _widenable(graph, op, users)]
+    if mve and dsp_weights == "auto":  # int16 weights would halve VMLADAV's MACs and double their flash
+        widenable = [op for op in widenable if op.type in WIDE_ONLY]
     extra = sum(_extra_bytes(graph, op) for op in widenable)
     constants = sum(t.nbytes for t in graph.constants())
     too_big = flash_bytes is not None and constants + extra > AUTO_FLASH_SHARE * flash_bytes
@@ -88,6 +93,10 @@ def select_kernels(
     reason = "--dsp-weights int16" if dsp_weights == "int16" else "they fit the flash"
     if dsp_weights == "auto" and flash_bytes is not None:
         reason = f"they take {constants + extra:,} B, at most {share}"
+    if mve and dsp_weights == "auto":
+        reason += (
+            "; Helium (MVE): linear layers keep int8 weights, only ops without an int8 fast kernel widen"
+        )
     return graph.verify(), KernelSelection(count, "int16", len(widenable), extra, reason)
 
 

@@ -91,7 +91,7 @@ class QemuMachine:
         return (self.code, self.ram, *self.other)
 
 
-# Machines of docs' EMULATION.md; the tests exercise mps2-an500 only.
+# Machines of docs' EMULATION.md; the tests exercise mps2-an500 and mps3-an547.
 QEMU_MACHINES: dict[str, QemuMachine] = {
     "mps2-an500": QemuMachine(
         "cortex-m7",
@@ -99,6 +99,14 @@ QEMU_MACHINES: dict[str, QemuMachine] = {
         Region(0, 4 << 20),
         Region(0x20000000, 4 << 20),
         (Region(0x60000000, 16 << 20),),  # `info mtree`: mps.ram, 16 MB (QEMU 7.2)
+    ),
+    # boots Secure: ITCM and DTCM at their Secure aliases; `info mtree`: sram 2, 4 MB at 0x21000000
+    "mps3-an547": QemuMachine(
+        "cortex-m55",
+        ("auto", "none"),
+        Region(0x10000000, 512 << 10),
+        Region(0x30000000, 512 << 10),
+        (Region(0x21000000, 4 << 20),),
     ),
     "mps2-an386": QemuMachine(
         "cortex-m4", ("fpv4-sp-d16", "none"), Region(0, 4 << 20), Region(0x20000000, 4 << 20)

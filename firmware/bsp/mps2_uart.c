@@ -1,5 +1,6 @@
-/* BSP for Arm's MPS2 FPGA images as QEMU emulates them (mps2-an500: Cortex-M7; mps2-an386: Cortex-M4):
- * CMSDK UART0 at 0x40004000, polled; SysTick at the fixed 25 MHz system clock. There are no clocks
+/* BSP for Arm's MPS2 FPGA images as QEMU emulates them (mps2-an500: Cortex-M7; mps2-an386: Cortex-M4),
+ * and the MPS3 AN547 (Cortex-M55) with its defines (boards/mps3-an547.toml):
+ * CMSDK UART0 (mps2: 0x40004000), polled; SysTick at the fixed system clock (mps2: 25 MHz). There are no clocks
  * to set up and no caches to turn on (QEMU models none). Boards without an STM32 machine in QEMU
  * (the STM32F7s) run their emulated evaluation firmware on this (board files: [emulator] bsp).
  */
@@ -12,10 +13,20 @@
 #endif
 #include "cortex_m.h"
 
+/* Defaults: mps2's; the MPS3 AN547 (Cortex-M55, same CMSDK UART) passes its own through the board
+ * file's [bsp.defines]: UART0 at its Secure alias 0x59303000, SysTick at 32 MHz. */
+#ifdef BSP_CLOCK_HZ
+#define MPS2_CLOCK_HZ ((uint32_t)BSP_CLOCK_HZ)
+#else
 #define MPS2_CLOCK_HZ 25000000u
+#endif
 
 /* CMSDK APB UART (Arm DDI 0479, 4.3) */
+#ifdef BSP_UART0_BASE
+#define UART0_BASE ((uint32_t)BSP_UART0_BASE)
+#else
 #define UART0_BASE 0x40004000u
+#endif
 #define UART_DATA REG32(UART0_BASE + 0x00u)
 #define UART_STATE REG32(UART0_BASE + 0x04u)
 #define UART_CTRL REG32(UART0_BASE + 0x08u)

@@ -157,6 +157,17 @@ void exfq_linear_s8(const int8_t *x, const int8_t *w, const int32_t *bias, const
 void exfq_linear_s8_dsp(const int8_t *x, const int8_t *w, const int32_t *bias, const int32_t *mult,
                         const int32_t *shift, int8_t *y, int32_t rows, int32_t k, int32_t m, int32_t out_zp,
                         void *scratch);
+/* Helium (MVE) forms, compiled where the core has it (-mcpu=cortex-m55): quant_*_mve.c */
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+#define EXF_MVE 1
+void exfq_linear_s8_mve(const int8_t *x, const int8_t *w, const int32_t *bias, const int32_t *mult,
+                        const int32_t *shift, int8_t *y, int32_t rows, int32_t k, int32_t m, int32_t out_zp);
+void exfq_ln_normalize_s8_mve(const int8_t *x, const int32_t *gamma, const int32_t *beta, int8_t *y, int32_t d,
+                              uint32_t dl, uint32_t sl, int32_t m, int32_t s32, int32_t zr, int32_t zsh, int32_t c,
+                              int32_t osh);
+#else
+#define EXF_MVE 0
+#endif
 void exfq_linear_q_w16(const void *x, int32_t x_bytes, const int16_t *w16, const int32_t *bias,
                        const int32_t *mult, const int32_t *rq, int32_t pre_shift, void *y, int32_t y_bytes,
                        int32_t rows, int32_t k, int32_t m, void *scratch);

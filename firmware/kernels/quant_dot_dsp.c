@@ -80,6 +80,11 @@ static inline __attribute__((always_inline)) void block(const int32_t nr, const 
 void exfq_linear_s8_dsp(const int8_t *x, const int8_t *w, const int32_t *bias, const int32_t *mult,
                         const int32_t *shift, int8_t *y, int32_t rows, int32_t k, int32_t m, int32_t out_zp,
                         void *scratch) {
+#if EXF_MVE /* Helium: VMLADAV on the int8 operands, no widening (quant_dot_mve.c) */
+    (void)scratch;
+    exfq_linear_s8_mve(x, w, bias, mult, shift, y, rows, k, m, out_zp);
+    return;
+#endif
     uint32_t *xs = (uint32_t *)scratch;
     int32_t r = 0;
     for (; r + R_MAX <= rows; r += R_MAX) {

@@ -113,6 +113,10 @@ static ALWAYS_INLINE void add_contiguous(const exfq_add_t *p, const void *a, int
 static int add_block_contiguous(const exfq_add_t *p, const void *a, int32_t ra, const void *b, int32_t rb, void *y,
                                 int32_t rows, int32_t n, int32_t ab, int32_t bb, int32_t yb) {
     if (ab == 1 && bb == 1 && yb == 1) {
+#if EXF_MVE /* Helium: four elements a vector (quant_add_mve.c) */
+        exfq_add_s8_mve(p, (const int8_t *)a, ra, (const int8_t *)b, rb, (int8_t *)y, rows, n); /* hi or lo */
+        return 1;
+#endif
         add_contiguous(p, a, ra, b, rb, y, rows, n, 1, 1, 1);
     } else if (ab == 2 && bb == 2 && yb == 2) {
         add_contiguous(p, a, ra, b, rb, y, rows, n, 2, 2, 2);

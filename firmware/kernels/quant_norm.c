@@ -100,6 +100,12 @@ static inline void ln_normalize(const void *xv, int32_t bytes, const int32_t *ga
     int32_t k65536 = 65536;
     __asm__("" : "+r"(k65536)); /* opaque to the compiler, so that it stays a multiply (SMLAL) */
     const int32_t m = k->m, zr = k->zr, zsh = k->zsh, c = k->c, osh = k->osh;
+#if EXF_MVE /* Helium: four elements a vector (quant_norm_mve.c) */
+    if (mode == 0 && bytes == 1) {
+        exfq_ln_normalize_s8_mve(x8, gamma, beta, y, d, dl, sl, m, s32, zr, zsh, c, osh);
+        return;
+    }
+#endif
     /* q_i is read just before y_i is written, so y may equal x */
     for (int32_t i = 0; i < d; i++) {
         const int32_t q = bytes == 1 ? x8[i] : x16[i];

@@ -85,6 +85,10 @@ static ALWAYS_INLINE void dot_pairs_body(const uint32_t *a, const uint32_t *b, i
 }
 
 void exfp_dot_pairs(const uint32_t *a, const uint32_t *b, int32_t groups, int32_t pairs, int32_t *acc) {
+#if EXF_MVE /* Helium: two groups of a row per vector, VMLADAV.S16 (quant_pairs_mve.c) */
+    exfp_dot_pairs_mve(a, b, groups, pairs, acc);
+    return;
+#endif
     if (groups & 1) {
         dot_pairs_body(a, b, groups, pairs, acc, 1);
     } else {

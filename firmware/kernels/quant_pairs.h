@@ -88,6 +88,9 @@ void exfp_zero_row(int32_t groups, uint32_t *dst);
  * the other: acc[4 p + 2 s + r] = dot product of row r of a with row s of pair p of b. 16 MACs in 12
  * instructions: per group one LDRD for each of the four rows and eight SMLAD. */
 void exfp_dot_pairs(const uint32_t *a, const uint32_t *b, int32_t groups, int32_t pairs, int32_t *acc);
+#if EXF_MVE
+void exfp_dot_pairs_mve(const uint32_t *a, const uint32_t *b, int32_t groups, int32_t pairs, int32_t *acc);
+#endif
 
 /* Row 0 of the row pair a against the `pairs` row pairs of b: acc[4 p + 2 s] = its dot product with
  * row s of pair p (exfp_dot_pairs' order; the row-1 slots are left alone). Two pairs of b at a time:

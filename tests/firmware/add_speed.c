@@ -45,12 +45,15 @@ static void fill(int16_t *p, int32_t bytes)
     }
 }
 
-/* One case: a (N elements) + b, b the same shape or a row of 64 broadcast over 50 rows */
+/* The cases' shape: 50 x 64 (the MNIST ViT's), then odd ones (rows of 61: the tails of 4-element vectors) */
+static int32_t case_rows = 50, case_cols = 64;
+
+/* One case: a (N elements) + b, b the same shape or a row of case_cols broadcast over case_rows rows */
 static int32_t check(const char *name, int32_t a_bytes, int32_t b_bytes, int32_t y_bytes, int32_t broadcast,
                      int32_t shift)
 {
-    const int32_t shape[4] = {1, 1, 50, 64}, sa[4] = {0, 0, 64, 1};
-    const int32_t sb[4] = {0, 0, broadcast ? 0 : 64, 1};
+    const int32_t shape[4] = {1, 1, case_rows, case_cols}, sa[4] = {0, 0, case_cols, 1};
+    const int32_t sb[4] = {0, 0, broadcast ? 0 : case_cols, 1};
     const int32_t a_zp = a_bytes == 1 ? -3 : 0, b_zp = b_bytes == 1 ? 5 : 0, out_zp = y_bytes == 1 ? -7 : 11;
     const int32_t ma = 1518500250, mb = -1073741824 + 12345;
     fill(a, a_bytes);
@@ -80,6 +83,9 @@ int main(void)
     bad |= check("s16_s8_s16_same_shift32", 2, 1, 2, 0, 32);
     bad |= check("s16_s16_s8_same_shift31", 2, 2, 1, 0, 31);
     bad |= check("s8_s16_s16_bcast_shift40", 1, 2, 2, 1, 40);
+    case_rows = 7, case_cols = 61;
+    bad |= check("s8odd_same_shift34", 1, 1, 1, 0, 34);
+    bad |= check("s8odd_bcast_shift32", 1, 1, 1, 1, 32);
     if (bad) plat_exit(PLAT_EXIT_CHECK_FAILED);
     plat_log("add speed: all outputs equal\n");
     plat_exit(PLAT_EXIT_OK);

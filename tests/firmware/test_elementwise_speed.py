@@ -24,10 +24,10 @@ from edgexf.targets.toolchain import (
 )
 
 
-def run_speed(program: str, tmp: Path) -> dict[str, tuple[int, int, int]]:
+def run_speed(program: str, tmp: Path, board_name: str = "stm32f746") -> dict[str, tuple[int, int, int]]:
     """program: add_speed.c or mul_speed.c (beside this file), built for the board and run in QEMU:
     {case: (elements, reference instructions, kernel instructions)}"""
-    board, fw = load_board("stm32f746"), firmware_dir()
+    board, fw = load_board(board_name), firmware_dir()
     script = tmp / "linker.ld"
     script.write_text(render_linker_script(board, emulated=True))
     elf = tmp / program.replace(".c", ".elf")
@@ -55,7 +55,7 @@ def run_speed(program: str, tmp: Path) -> dict[str, tuple[int, int, int]]:
 @pytest.mark.qemu
 def test_add_q_bit_exact_and_faster_in_qemu(tmp_path):
     cases = run_speed("add_speed.c", tmp_path)
-    assert len(cases) == 9, cases
+    assert len(cases) == 11, cases
     for name, (n, ref, new) in cases.items():
         if name.split("_")[1] in ("same", "bcast"):  # one element size: 53-60 instructions before, 12-13 now
             assert ref >= 4 * new, (name, n, ref, new)
@@ -75,3 +75,15 @@ def test_mul_q_bit_exact_and_faster_in_qemu(tmp_path):
     for name, (n, ref, new) in cases.items():
         if "wide" not in name:  # the int64 path is the earlier arithmetic
             assert ref >= 2 * new, (name, n, ref, new)
+
+
+@pytest.mark.qemu
+def test_add_q_on_the_m55_is_bit_exact_and_its_int8_adds_take_mve(tmp_path):
+    """mps3-an547: int8 + int8 -> int8 (hi and lo paths) runs quant_add_mve.c (four elements a vector; rows of
+    61 for the scalar tail), every other case the portable loops; all against the int64 reference."""
+    cases = run_speed("add_speed.c", tmp_path, "mps3-an547")
+    assert len(cases) == 11, cases
+    portable = cases["s16_same_shift31"][2]  # int16: the portable loop, 12.2 instructions an element
+    for name in ("s8_same_shift32", "s8_same_shift31", "s8_same_shift34", "s8_bcast_shift32"):
+        n, ref, new = cases[name]
+        assert new < 0.7 * portable and ref >= 6 * new, (name, n, ref, new)

@@ -1,0 +1,66 @@
+/* The integer add (quant_add.h) of int8 a and b into int8 y on its hi and lo paths, for cores with
+ * Helium (MVE): exf_add_q's and the fused kernels' residual adds call it there (quant_elementwise.c).
+ * Compiled to nothing elsewhere (under __ARM_FEATURE_MVE).
+ *
+ * Four elements at a time in int32 lanes: v = K + a ma + b mb is 64 bits, so its high word is built from
+ * 32-bit halves: hi(a ma) (VMULH, the floor) + hi(b mb) + hi(K) + the carries out of the low words
+ * lo(a ma) + lo(b mb) + lo(K) (VMUL gives the low words; the carry of x + y is bit 31 of the halving
+ * add (x + y) / 2, VHADD.U32, which does not overflow). That is floor(v / 2^32) exactly, then
+ * >> (shift - 32) (VSHL by a negative count: arithmetic, the floor), + out_zp and saturated, as in
+ * add_body's hi path; the lo path's bits [shift, shift + 32) of v are (v_lo >> shift) | (v_hi << (32 - shift)),
+ * v_lo the low words' sum. The last n % 4 elements of a row go through the same arithmetic in int64. */
+#include "quant_add.h"
+#include "quant_common.h"
+
+#if EXF_MVE
+#include <arm_mve.h>
+
+/* The rows on either path: hi (a constant where inlined) as described above; lo, bits [rs, rs + 32) of v,
+ * (v_lo >> rs) | (v_hi << ls), out_zp already in K (quant_add.h). */
+static inline __attribute__((always_inline)) void add_rows(const exfq_add_t *p, const int8_t *a, int32_t ra,
+                                                            const int8_t *b, int32_t rb, int8_t *y, int32_t rows,
+                                                            int32_t n, const int hi_path) {
+    const int64_t k = p->k;
+    const int32_t ma = p->ma, mb = p->mb, rs = p->rs, ls = p->ls, zp = p->out_zp, k_hi = (int32_t)(k >> 32);
+    const uint32x4_t k_lo = vdupq_n_u32((uint32_t)k);
+    const int32x4_t mav = vdupq_n_s32(ma), mbv = vdupq_n_s32(mb), down = vdupq_n_s32(-rs), up = vdupq_n_s32(ls);
+    const int32x4_t lo = vdupq_n_s32(-128), hi = vdupq_n_s32(127);
+    for (int32_t r = 0; r < rows; r++) {
+        const int8_t *ar = a + r * ra, *br = b + r * rb;
+        int8_t *yr = y + r * n;
+        int32_t i = 0;
+        for (; i + 4 <= n; i += 4) {
+            const int32x4_t x = vldrbq_s32(ar + i), u = vldrbq_s32(br + i);
+            const uint32x4_t l1 = vreinterpretq_u32_s32(vmulq_s32(x, mav));
+            const uint32x4_t l2 = vreinterpretq_u32_s32(vmulq_s32(u, mbv));
+            const uint32x4_t l12 = vaddq_u32(l1, l2);
+            const uint32x4_t c1 = vshrq_n_u32(vhaddq_u32(l1, l2), 31), c2 = vshrq_n_u32(vhaddq_u32(l12, k_lo), 31);
+            int32x4_t v = vaddq_s32(vmulhq_s32(x, mav), vmulhq_s32(u, mbv));
+            v = vaddq_n_s32(vaddq_s32(v, vreinterpretq_s32_u32(vaddq_u32(c1, c2))), k_hi); /* floor(v / 2^32) */
+            if (hi_path) {
+                v = vaddq_n_s32(vshlq_s32(v, down), zp);
+            } else {
+                const uint32x4_t v_lo = vshlq_u32(vaddq_u32(l12, k_lo), down); /* logical */
+                v = vorrq_s32(vreinterpretq_s32_u32(v_lo), vshlq_s32(v, up));
+            }
+            vstrbq_s32(yr + i, vmaxq_s32(vminq_s32(v, hi), lo)); /* in place: a, b read before y written */
+        }
+        for (; i < n; i++) {
+            const int64_t v = k + (int64_t)ar[i] * ma + (int64_t)br[i] * mb;
+            const int32_t res = hi_path ? ((int32_t)(v >> 32) >> rs) + zp
+                                        : (int32_t)(((uint32_t)v >> rs) | ((uint32_t)(v >> 32) << ls));
+            yr[i] = exfq_clamp_s8(res);
+        }
+    }
+}
+
+void exfq_add_s8_mve(const exfq_add_t *p, const int8_t *a, int32_t ra, const int8_t *b, int32_t rb, int8_t *y,
+                     int32_t rows, int32_t n) {
+    // a (rows, n; row stride ra) + b (rows, n; row stride rb) -> y (rows, n), int8
+    if (p->path == EXFQ_ADD_HI) {
+        add_rows(p, a, ra, b, rb, y, rows, n, 1);
+    } else {
+        add_rows(p, a, ra, b, rb, y, rows, n, 0);
+    }
+}
+#endif /* EXF_MVE */
