@@ -242,21 +242,15 @@ def plan_for_board(
     """The graph as it will be generated for `board` and its arena: compile_model's stages from fusion to
     the memory plan, and what `edgexf fit` measures each candidate with. weights: --weights, which flash
     may hold them (what --dsp-weights auto weighs the widening against)."""
-    g, fused = (
-        fuse(g) if mem_opts.fusion else (g, {})
-    )  # fuse: row-at-a-time attention, MLP, LN+linear, patches
+    g, fused = fuse(g) if mem_opts.fusion else (g, {})  # fuse: attention, MLP, LN+linear, patches
     g, scans = fuse_scans(g) if mem_opts.fusion else (g, 0)  # Mamba's step: its scan chain as one op
     fused = fused | ({"selective_scan": scans} if scans else {})
-    kernel_set = resolve_kernels(
-        kernels, board.core
-    )  # select kernels: before planning, fast ones need scratch
-    g, selection = select_kernels(
-        g, kernel_set, dsp_weights, *weights_flash(board, weights), mve=has_mve(board.core)
-    )  # on a Helium core the int8 linear layers run MVE kernels, which take int8 weights
+    kernel_set = resolve_kernels(kernels, board.core)  # select: before planning (fast ones use scratch)
+    # on a Helium core the int8 linear layers run MVE kernels, which take int8 weights
+    mve = has_mve(board.core)
+    g, selection = select_kernels(g, kernel_set, dsp_weights, *weights_flash(board, weights), mve=mve)
     g = widen_weights(g)  # widen: the int16 weights and requantization terms chosen, as constants
-    plan = plan_memory(
-        g, mem_opts.inplace, exact_time_s=mem_opts.exact_time_s
-    )  # plan: every planner, verified
+    plan = plan_memory(g, mem_opts.inplace, exact_time_s=mem_opts.exact_time_s)  # plan: verified
     return BoardGraph(g, fused, kernel_set, selection, plan)
 
 
