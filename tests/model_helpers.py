@@ -88,3 +88,19 @@ def torch_outputs(module: torch.nn.Module, x: np.ndarray) -> np.ndarray:
 
 def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == b.shape and np.array_equal(a.view(np.uint32), b.view(np.uint32))
+
+
+def mamba_scan_graphs() -> list[Graph]:
+    """A small Mamba's step (tests/data/odd_mamba.py) with its selective scan fused, float32 and int8
+    (the state int16)."""
+    from edgexf.compress.calibrate import calibrate
+    from edgexf.compress.quantize import quantize_graph
+    from edgexf.frontends import load_model
+    from edgexf.passes.fuse_scan import fuse_scans
+    from edgexf.passes.optimize import optimize
+
+    data = Path(__file__).resolve().parent / "data"
+    g = optimize(load_model(f"{data / 'odd_mamba.py'}:mamba_n5").graph)
+    seqs = np.random.default_rng(0).standard_normal((20, 1, g.steps, 3)).astype(np.float32)
+    q = quantize_graph(g, calibrate(g, seqs, progress=False), ("state",)).graph
+    return [fuse_scans(g)[0], fuse_scans(q)[0]]

@@ -102,7 +102,7 @@ static inline void ln_normalize(const void *xv, int32_t bytes, const int32_t *ga
     const int32_t m = k->m, zr = k->zr, zsh = k->zsh, c = k->c, osh = k->osh;
 #if EXF_MVE /* Helium: four elements a vector (quant_norm_mve.c) */
     if (mode == 0 && bytes == 1) {
-        exfq_ln_normalize_s8_mve(x8, gamma, beta, y, d, dl, sl, m, s32, zr, zsh, c, osh);
+        exfq_ln_normalize_s8_mve(x8, gamma, beta, y, d, dl, k->sl, m, s32, zr, zsh, c, osh);
         return;
     }
 #endif
@@ -159,6 +159,10 @@ static inline __attribute__((always_inline)) void ln_m0_s8(const int8_t *x, cons
 static __attribute__((noinline)) void ln_normalize_m0_s8(const int8_t *x, const int32_t *gamma,
                                                          const int32_t *beta, int8_t *y, int32_t d,
                                                          const struct ln_consts *k) {
+#if EXF_MVE /* Helium: four elements a vector (quant_norm_mve.c) */
+    exfq_ln_normalize_s8_mve(x, gamma, beta, y, d, k->dl, k->sl, k->m, 1, k->zr, k->zsh, k->c, k->osh);
+    return;
+#endif
     switch (k->osh) {
     case 1: ln_m0_s8(x, gamma, beta, y, d, k, 1); break;
     case 2: ln_m0_s8(x, gamma, beta, y, d, k, 2); break;

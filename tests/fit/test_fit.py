@@ -23,10 +23,10 @@ from edgexf.targets.boards import load_board
 from edgexf.targets.size import elf_sizes
 
 TINY = f"{Path(__file__).with_name('tiny_vit.py')}:build"
-# The tiny model's estimated flash (int8 weights + 24.6 KB of code and runtime, the DSP attention,
-# LayerNorm and fast add kernels included): dense about 52.2 KB, lowrank 0.75 about 48.2 KB, 0.5 about
-# 44.5 KB.
-FLASH_BUDGET = 50_000
+# The tiny model's estimated flash (int8 weights + about 27.6 KB of code and runtime, the DSP attention,
+# LayerNorm (one normalizing loop per output shift) and fast add kernels included): dense about 55.2 KB,
+# lowrank 0.75 about 51.2 KB, 0.5 about 47.5 KB.
+FLASH_BUDGET = 53_000
 
 
 def fit(*extra: str) -> int:

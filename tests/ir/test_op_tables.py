@@ -11,7 +11,6 @@ selection. Each op is emitted as generate_c would (pointers are placeholders: no
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,10 +24,10 @@ from edgexf.ir.graph import DTYPES, Graph
 from edgexf.ir.ops import OPS, input_specs
 from edgexf.ir.reference import run_reference
 from edgexf.passes.fuse import fuse
-from edgexf.passes.fuse_scan import fuse_scans
 from edgexf.passes.select_kernels import select_kernels
 from edgexf.passes.widen_weights import widen_weights
 from edgexf.resources import firmware_dir
+from tests.model_helpers import mamba_scan_graphs
 
 RNG = np.random.default_rng(0)
 
@@ -136,24 +135,12 @@ def recurrence() -> Graph:
     return quantize_graph(g, calibrate(g, seqs, progress=False), ("state",)).graph
 
 
-def mamba_scan() -> list[Graph]:
-    """A small Mamba's step with its selective scan fused, float32 and int8 (the state int16)."""
-    from edgexf.frontends import load_model
-    from edgexf.passes.optimize import optimize
-
-    data = Path(__file__).resolve().parents[1] / "data"
-    g = optimize(load_model(f"{data / 'odd_mamba.py'}:mamba_n5").graph)
-    seqs = RNG.standard_normal((20, 1, g.steps, 3)).astype(np.float32)
-    q = quantize_graph(g, calibrate(g, seqs, progress=False), ("state",)).graph
-    return [fuse_scans(g)[0], fuse_scans(q)[0]]
-
-
 @pytest.fixture(scope="module")
 def graphs() -> list[Graph]:
     q, rec = int8_ops(float_ops(int8=True)), recurrence()
     q_dsp = widen_weights(select_kernels(q, "dsp", "int8")[0])  # q_matmul, q_conv2d on their dsp kernels
     rec_wide = widen_weights(select_kernels(rec, "dsp", "int16")[0])
-    return [float_ops(), q, q_dsp, rec, rec_wide, *fused_ops(vit()), *mamba_scan()]
+    return [float_ops(), q, q_dsp, rec, rec_wide, *fused_ops(vit()), *mamba_scan_graphs()]
 
 
 class _Emitted:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from model_helpers import compile_graph, same_bits, to_graph
+from model_helpers import compile_graph, mamba_scan_graphs, same_bits, to_graph
 
 from edgexf.compress.calibrate import calibrate
 from edgexf.compress.quantize import quantize_graph
@@ -35,7 +35,7 @@ def _graphs():
         ranges = calibrate(g, x, "minmax", 99.99)
         q8, q16 = (quantize_graph(g, ranges, int16).graph for int16 in ((), ("residual",)))
         graphs += [g, q8, q16, fuse(g)[0], fuse(q8)[0], fuse(q16)[0]]
-    return graphs + [_extra_ops()]
+    return graphs + [_extra_ops(), *mamba_scan_graphs()]  # the selective scan writes over its state
 
 
 def _extra_ops() -> Graph:
