@@ -9,6 +9,16 @@
 
 #include "edgexf_kernels.h"
 
+/* v saturated to int8 or int16 (a macro: any integer type): SSAT where the core has it (Armv7-M and up) */
+#if defined(__ARM_FEATURE_SAT) && __ARM_FEATURE_SAT
+#include <arm_acle.h>
+#define SAT_S8(v) __ssat((v), 8)
+#define SAT_S16(v) __ssat((v), 16)
+#else
+#define SAT_S8(v) ((v) < -128 ? -128 : (v) > 127 ? 127 : (v))
+#define SAT_S16(v) ((v) < -32768 ? -32768 : (v) > 32767 ? 32767 : (v))
+#endif
+
 /* round(acc * mult / 2^shift), ties toward +inf; shift in [1, 62], |acc * mult| < 2^62, so the sum
  * with 2^(shift-1) <= 2^61 stays below 2^63. >> of a negative int64 is arithmetic (gcc). */
 static inline int64_t exfq_requantize(int64_t acc, int32_t mult, int32_t shift) {

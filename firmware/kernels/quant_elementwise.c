@@ -48,15 +48,6 @@ static ALWAYS_INLINE int32_t load_as(const void *p, int32_t i, const int bytes) 
     return bytes == 1 ? (int32_t)((const int8_t *)p)[i] : (int32_t)((const int16_t *)p)[i];
 }
 
-/* v saturated to int8 or int16: SSAT where the core has it (Armv7-M and up) */
-#if defined(__ARM_FEATURE_SAT) && __ARM_FEATURE_SAT
-#include <arm_acle.h>
-#define SAT_S8(v) __ssat((v), 8)
-#define SAT_S16(v) __ssat((v), 16)
-#else
-#define SAT_S8(v) ((v) < -128 ? -128 : (v) > 127 ? 127 : (v))
-#define SAT_S16(v) ((v) < -32768 ? -32768 : (v) > 32767 ? 32767 : (v))
-#endif
 
 static ALWAYS_INLINE void store_as(void *p, int32_t i, int32_t v, const int bytes) {
     if (bytes == 1) {

@@ -11,14 +11,6 @@
 #include "quant_mul.h"
 #include "quant_pairs.h"
 
-#if defined(__ARM_FEATURE_SAT) && __ARM_FEATURE_SAT
-#include <arm_acle.h>
-#define SAT_S8(v) __ssat((v), 8)
-#define SAT_S16(v) __ssat((v), 16)
-#else
-#define SAT_S8(v) ((v) < -128 ? -128 : (v) > 127 ? 127 : (v))
-#define SAT_S16(v) ((v) < -32768 ? -32768 : (v) > 32767 ? 32767 : (v))
-#endif
 
 enum { MAX_FAST_N = 64 }; /* the fast loop keeps B and C, centred, on the stack */
 
