@@ -92,6 +92,18 @@ def test_edgexf_apps_run_a_prefixed_build(builds):
     assert profile  # per-op counts came back through kws_profile_op
 
 
+@pytest.mark.qemu
+def test_edgexf_eval_runs_a_prefixed_build(builds):
+    """eval_app.c through EDGEXF_GENERIC_NAMES: the evaluation firmware of a prefixed int8 ViT answers
+    over the emulated UART, its handshake carrying the prefixed build's model hash."""
+    data = builds["vit"].parent / "data" / "vit_mnist_test.npz"
+    assert edgexf_main(["eval", str(builds["vit"]), "--emulate", "--data", str(data), "--limit", "8"]) == 0
+    report = json.loads((builds["vit"] / "eval_report.json").read_text())
+    build = json.loads((builds["vit"] / "report.json").read_text())
+    assert report["samples"] == 8 and report["failed_runs"] == 0
+    assert report["model_hash"] == build["model_hash"] and report["counter"]["avg"] > 0
+
+
 def _run_image(builds: dict[str, Path], out: Path, shared: bool) -> dict[str, bool]:
     board = load_board(BOARD)
     dirs = [b / "model" for b in builds.values()]
