@@ -151,56 +151,13 @@ def generate_c(
 
     ctx = EmitContext(graph, pointer, scratch)
     weights = [_weight_entry(t, pointer(t.name), sections.get(t.name)) for t in graph.constants()]
-    buffers = []
-    for b in plan.buffers:
-        for name in b.tensors:
-            t = graph.tensors[name]
-            buffers.append(
-                {
-                    "name": name,
-                    "cname": pointer(name),
-                    "offset": plan.offsets[b.name] + b.offset_in(name),
-                    "dtype": t.dtype,
-                    "shape": list(t.shape),
-                    "bytes": t.nbytes,
-                    "start": b.start,
-                    "end": b.end,
-                }
-            )
-        if b.is_scratch:
-            buffers.append(
-                {
-                    "name": b.name,
-                    "cname": "S_" + c_ident(b.name.removesuffix(".scratch")),
-                    "offset": plan.offsets[b.name],
-                    "dtype": "scratch",
-                    "shape": [],
-                    "bytes": b.size,
-                    "start": b.start,
-                    "end": b.end,
-                }
-            )
-    buffers.sort(key=lambda b: (b["offset"], b["start"]))
+    buffers = _buffers(graph, plan, pointer)
     inputs, outputs = _io(graph, graph.inputs, pointer), _io(graph, graph.outputs, pointer)
     offsets = {b["cname"]: b["offset"] for b in buffers}
     for t in inputs + outputs:  # the arena is 16-byte aligned; a sequence input is its own aligned(16) buffer
         offset = offsets.get(t["cname"], 0)
         t["align"] = 16 if offset % 16 == 0 else offset & -offset
-    ops, statics, used = [], [], set()
-    for i, op in enumerate(graph.ops):
-        call = emit(ctx, op)
-        statics += call.statics
-        used.update(call.functions)
-        ops.append(
-            {
-                "index": i,
-                "type": op.type,
-                "name": op.name,
-                "source": op.source.replace("*/", "* /"),
-                "out": ", ".join(f"{o}{list(graph.tensors[o].shape)}" for o in op.outputs),
-                "lines": call.lines,
-            }
-        )
+    ops, statics, used = _calls(ctx, graph)
     weights_bytes = sum(w["bytes"] for w in weights)
     placed = [w for w in weights if w["name"] in sections]
     context = {
@@ -279,6 +236,38 @@ def _write_header(env: jinja2.Environment, context: dict, path: Path, names: Nam
         text = template.render(context)
     path.write_text(text)
     return path
+
+
+def _buffers(graph: Graph, plan: MemoryPlan, pointer) -> list[dict]:
+    """model.c's arena table: each tensor and scratch buffer at its planned offset, in offset order."""
+    buffers = []
+    for b in plan.buffers:
+        live = {"start": b.start, "end": b.end}
+        for name in b.tensors:
+            t = graph.tensors[name]
+            offset = plan.offsets[b.name] + b.offset_in(name)
+            buffers.append({"name": name, "cname": pointer(name), "offset": offset, "dtype": t.dtype,
+                            "shape": list(t.shape), "bytes": t.nbytes, **live})  # fmt: skip
+        if b.is_scratch:
+            cname = "S_" + c_ident(b.name.removesuffix(".scratch"))
+            buffers.append({"name": b.name, "cname": cname, "offset": plan.offsets[b.name],
+                            "dtype": "scratch", "shape": [], "bytes": b.size, **live})  # fmt: skip
+    return sorted(buffers, key=lambda b: (b["offset"], b["start"]))
+
+
+def _calls(ctx: EmitContext, graph: Graph) -> tuple[list[dict], list[str], set[str]]:
+    """(each op's entry for model.c, the static declarations its calls use, the kernels called)."""
+    ops, statics, used = [], [], set()
+    for i, op in enumerate(graph.ops):
+        call = emit(ctx, op)
+        statics += call.statics
+        used.update(call.functions)
+        out = ", ".join(f"{o}{list(graph.tensors[o].shape)}" for o in op.outputs)
+        source = op.source.replace("*/", "* /")
+        ops.append(
+            {"index": i, "type": op.type, "name": op.name, "source": source, "out": out, "lines": call.lines}
+        )
+    return ops, statics, used
 
 
 def _streaming(graph: Graph, plan: MemoryPlan, pointer) -> dict:
