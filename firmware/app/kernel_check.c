@@ -11,7 +11,7 @@
 #include "edgexf_kernels.h"
 #include "platform.h"
 #include "quant_add.h" /* the library's internal add helpers (exfq_add_row, exfq_add8_row) */
-#include "log_num.h"
+#include "check_common.h" /* rng() */
 
 #define MAX_ROWS 64
 #define MAX_K 512
@@ -41,15 +41,6 @@ static uint32_t att_scratch[(ATT_SCRATCH_MAX + GUARD_BYTES) / 4];
 static int8_t att_scores[MAX_T], scale_table[256];
 static int32_t exp_table[256];
 
-static uint32_t rng_state = 0x2545F491u;
-
-static uint32_t rng(void) /* xorshift32 */
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 17;
-    rng_state ^= rng_state << 5;
-    return rng_state;
-}
 
 static int32_t rng_in(int32_t lo, int32_t hi) { return lo + (int32_t)(rng() % (uint32_t)(hi - lo + 1)); }
 

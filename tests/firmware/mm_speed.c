@@ -6,9 +6,8 @@
  * Logs one line per case:  time CASE macs reference_ticks kernel_ticks */
 #include <string.h>
 
+#include "check_common.h"
 #include "edgexf_kernels.h"
-#include "log_num.h"
-#include "platform.h"
 
 #define MAX_Q 10000 /* int8 elements of an operand or a result (4 heads of 50 x 50) */
 #define MAX_F 4096  /* float elements */
@@ -20,15 +19,6 @@ static float fa[MAX_F], fb[MAX_F], fy_ref[MAX_F], fy_new[MAX_F], fbias[256];
 static int32_t bias[256], mult[256], shift[256];
 static uint32_t scratch[SCRATCH_WORDS + 16];
 
-static uint32_t rng_state = 0x2545F491u;
-
-static uint32_t rng(void) /* xorshift32 */
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 17;
-    rng_state ^= rng_state << 5;
-    return rng_state;
-}
 
 static void fill_s8(int8_t *p, int32_t n)
 {
@@ -61,15 +51,7 @@ static int32_t report(const char *name, const void *ref, const void *got, int32_
         plat_log("\n");
         return -1;
     }
-    plat_log("time ");
-    plat_log(name);
-    plat_log(" ");
-    log_num(macs);
-    plat_log(" ");
-    log_num((int64_t)t_ref);
-    plat_log(" ");
-    log_num((int64_t)t_new);
-    plat_log("\n");
+    log_case_time(name, macs, t_ref, t_new);
     return 0;
 }
 

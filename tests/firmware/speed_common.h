@@ -1,26 +1,17 @@
 /* What the elementwise speed programs (add_speed.c, mul_speed.c; tests/firmware/test_elementwise_speed.py)
- * share: their data, a xorshift32 generator, and int8/int16 element access with saturation. */
+ * share: their data (the generator and the time line: firmware/app/check_common.h), and int8/int16 element access with saturation. */
 #ifndef EDGEXF_SPEED_COMMON_H
 #define EDGEXF_SPEED_COMMON_H
 
 #include <stdint.h>
 
-#include "log_num.h"
-#include "platform.h"
+#define CHECK_RNG_SEED 0x9E3779B9u
+#include "check_common.h"
 
 #define N 3200
 
 static int16_t a[N], b[N], y_ref[N], y_new[N];
 
-static uint32_t rng_state = 0x9E3779B9u;
-
-static uint32_t rng(void) /* xorshift32 */
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 17;
-    rng_state ^= rng_state << 5;
-    return rng_state;
-}
 
 static int32_t load(const void *p, int32_t bytes, int32_t i)
 {
@@ -49,15 +40,7 @@ static int32_t compare_and_log(const char *name, int32_t y_bytes, uint64_t refer
             return -1;
         }
     }
-    plat_log("time ");
-    plat_log(name);
-    plat_log(" ");
-    log_num(N);
-    plat_log(" ");
-    log_num((int64_t)reference_ticks);
-    plat_log(" ");
-    log_num((int64_t)kernel_ticks);
-    plat_log("\n");
+    log_case_time(name, N, reference_ticks, kernel_ticks);
     return 0;
 }
 
