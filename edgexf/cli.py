@@ -165,7 +165,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"edgexf {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
+    _add_compile_parser(sub)
+    _add_run_parser(sub)
+    lay = sub.add_parser("layers", help="per-layer error of an int8 build against the float model")
+    lay.add_argument("dir", help="a build directory made by `edgexf compile --quantize int8`")
+    lay.set_defaults(func=cmd_layers)
+    b = sub.add_parser("boards", help="list the known boards")
+    b.set_defaults(func=cmd_boards)
+    add_eval_parser(sub)
+    add_flash_parser(sub)
+    add_fit_parser(sub)
+    return p
 
+
+def _add_compile_parser(sub) -> None:
     c = sub.add_parser("compile", help="plan, generate C, build for host and board, report")
     c.add_argument(
         "model",
@@ -184,6 +197,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="namespace the model's symbols, macros and files, to link several models into one image: "
         "--prefix kws gives kws_run(), KWS_ARENA_BYTES, kws_model.h (default: edgexf_run(), model.h)",
     )
+    _add_import_args(c)
+    _add_quant_args(c.add_argument_group("quantization"))
+    _add_kernel_args(c)
+    _add_placement_args(c)
+    _add_memory_args(c.add_argument_group("memory planning"))
+    c.set_defaults(func=cmd_compile)
+
+
+def _add_import_args(c) -> None:
+    """What an ONNX file may leave open: symbolic shapes, a step model's length and state pairs."""
     c.add_argument(
         "--input-shape",
         action="append",
@@ -204,7 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="an ONNX step model's state input and the output holding its next value, where names and "
         "order do not pair them (README: recurrent models through ONNX); repeatable, one per state",
     )
-    q = c.add_argument_group("quantization")
+
+
+def _add_quant_args(q) -> None:
     q.add_argument("--quantize", choices=("int8",), help="post-training quantization with integer kernels")
     q.add_argument("--calibration", type=Path, help=".npz with x: representative inputs for the ranges")
     q.add_argument(
@@ -229,6 +254,10 @@ def build_parser() -> argparse.ArgumentParser:
         default="int16",
         help="a recurrent model's state (and the add that updates it) with --quantize int8 (default int16)",
     )
+
+
+def _add_kernel_args(c) -> None:
+    """Which kernels and weight layout, and the optional low-rank factorization."""
     c.add_argument(
         "--kernels",
         choices=("auto", "portable", "dsp"),
@@ -252,6 +281,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="factorize the linear layers (SVD) into FRACTION of their weights, without retraining; "
         "the cost is measured on the calibration (or test) data. To fine-tune as well: edgexf fit",
     )
+
+
+def _add_placement_args(c) -> None:
+    """Where weights and arena go on a board with external memories."""
     c.add_argument(
         "--weights",
         choices=WEIGHT_MODES,
@@ -271,7 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(a read-write [[external]] memory, e.g. stm32f746g-disco's 8 MB SDRAM), slower than the SRAM "
         "(QEMU cannot tell), for an arena the SRAM cannot hold; an error on a board without one",
     )
-    m = c.add_argument_group("memory planning")
+
+
+def _add_memory_args(m) -> None:
     m.add_argument("--print-plan", action="store_true", help="print the arena timeline (ops by bytes)")
     m.add_argument(
         "--no-fusion",
@@ -287,8 +322,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=5.0,
         help="time for the exact (CP-SAT) planner, deterministic seconds (default 5; 0 skips it)",
     )
-    c.set_defaults(func=cmd_compile)
 
+
+def _add_run_parser(sub) -> None:
     r = sub.add_parser("run", help="run a build on the host, or its firmware in QEMU (--emulate)")
     r.add_argument("dir", help="a build directory made by `edgexf compile`")
     r.add_argument(
@@ -314,17 +350,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=float, default=600, help="seconds before the run is stopped (default 600)"
     )
     r.set_defaults(func=cmd_run)
-
-    lay = sub.add_parser("layers", help="per-layer error of an int8 build against the float model")
-    lay.add_argument("dir", help="a build directory made by `edgexf compile --quantize int8`")
-    lay.set_defaults(func=cmd_layers)
-
-    b = sub.add_parser("boards", help="list the known boards")
-    b.set_defaults(func=cmd_boards)
-    add_eval_parser(sub)
-    add_flash_parser(sub)
-    add_fit_parser(sub)
-    return p
 
 
 def main(argv: list[str] | None = None) -> int:
