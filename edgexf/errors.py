@@ -89,6 +89,12 @@ class LinkError(EdgexfError):
     exit_code = 8
 
 
+def first_line(e: BaseException) -> str:
+    """An exception as one line for a message: its type and the first non-blank line of its text."""
+    lines = [line for line in str(e).splitlines() if line.strip()]
+    return f"{type(e).__name__}: {lines[0] if lines else ''}"
+
+
 def bug_message(error: BaseException) -> str:
     """For an exception edgexf did not expect: the traceback saved to a file (edgexf's cache folder, else
     the temporary folder), and one line for the user that says where."""

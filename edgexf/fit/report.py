@@ -9,7 +9,7 @@ from edgexf.errors import DoesNotFitError
 from edgexf.fit.measure import Overhead
 from edgexf.fit.search import Budget, Candidate
 from edgexf.targets.boards import Board
-from edgexf.targets.toolchain import boards_with
+from edgexf.targets.does_not_fit import boards_with
 
 COLUMNS = (
     "candidate",

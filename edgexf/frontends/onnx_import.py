@@ -13,14 +13,14 @@ folds away, and only float32 data reaches the IR. Shapes are static: a symbolic 
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import onnx
 
-from edgexf.errors import EdgexfError, ModelLoadError, UnsupportedOpError
+from edgexf.errors import EdgexfError, ModelLoadError, UnsupportedOpError, first_line
 from edgexf.frontends.onnx_fold import fold_node, is_foldable
+from edgexf.frontends.onnx_runtime import lazy_session, run_original
 from edgexf.ir.builder import GraphBuilder
 from edgexf.ir.graph import Graph, GraphError
 from edgexf.passes.remove_dead_ops import remove_dead_ops
@@ -47,13 +47,8 @@ def read_model(model: onnx.ModelProto | str | Path) -> onnx.ModelProto:
     try:
         onnx.checker.check_model(model)
     except Exception as e:  # ValidationError, and others for malformed protos
-        raise ModelLoadError(f"{where}: onnx.checker rejects the model: {_first_line(e)}") from None
+        raise ModelLoadError(f"{where}: onnx.checker rejects the model: {first_line(e)}") from None
     return model
-
-
-def _first_line(e: Exception) -> str:
-    lines = [line for line in str(e).splitlines() if line.strip()]
-    return f"{type(e).__name__}: {lines[0] if lines else ''}"
 
 
 def opset_of(model: onnx.ModelProto) -> int:
@@ -251,7 +246,7 @@ def _convert(model: onnx.ModelProto, name: str, input_shapes: dict[str, tuple[in
         try:
             c.values[init.name] = onnx.numpy_helper.to_array(init)
         except Exception as e:
-            raise ModelLoadError(f"initializer {init.name!r} cannot be read: {_first_line(e)}") from None
+            raise ModelLoadError(f"initializer {init.name!r} cannot be read: {first_line(e)}") from None
     given = dict(input_shapes or {})
     inputs = [vi for vi in g.input if vi.name not in c.values]
     unknown = set(given) - {vi.name for vi in inputs} - {""}
@@ -290,7 +285,7 @@ def _convert_node(c: OnnxConverter, node: onnx.NodeProto) -> None:
     try:
         c.attrs = {a.name: _attr_value(a) for a in node.attribute}
     except Exception as e:
-        raise ModelLoadError(f"{c.source()}: unreadable attribute: {_first_line(e)}") from None
+        raise ModelLoadError(f"{c.source()}: unreadable attribute: {first_line(e)}") from None
     default_domain = node.domain in ("", "ai.onnx")
     inputs = [c.values[i] if i else None for i in node.input]
     try:
@@ -313,7 +308,7 @@ def _convert_node(c: OnnxConverter, node: onnx.NodeProto) -> None:
     except EdgexfError:
         raise
     except Exception as e:  # a malformed model reaching a handler, shape inference, or the evaluator
-        raise ModelLoadError(f"{c.source()}: cannot convert: {_first_line(e)}") from None
+        raise ModelLoadError(f"{c.source()}: cannot convert: {first_line(e)}") from None
     for name, v in zip(node.output, outputs):
         if name and not (isinstance(v, str) and v == ""):  # "": an output nothing reads (Split)
             c.values[name] = v
@@ -329,59 +324,6 @@ def _attr_value(a: onnx.AttributeProto):
     if isinstance(v, bytes):
         return v.decode("utf-8", errors="replace")
     return v
-
-
-def run_original(model: onnx.ModelProto, graph: Graph) -> Callable[[np.ndarray], np.ndarray]:
-    """The ONNX model on a batch of inputs (B, *input shape) -> its first output (B, ...): onnxruntime
-    (CPU) when it is installed, else onnx's reference evaluator. Sample by sample, at the graph's shapes."""
-    shape = graph.tensors[graph.inputs[0]].shape
-    inits = {i.name for i in model.graph.initializer}
-    name = next(vi.name for vi in model.graph.input if vi.name not in inits)
-    out = model.graph.output[0].name
-    session = lazy_session(model)
-
-    def run(x: np.ndarray) -> np.ndarray:
-        xs = np.ascontiguousarray(x, np.float32).reshape((-1,) + shape)
-        return np.stack([session([out], {name: s})[0] for s in xs])
-
-    return run
-
-
-def lazy_session(model: onnx.ModelProto) -> Callable[[list[str], dict], list[np.ndarray]]:
-    """(output names, feeds) -> those outputs, by a session made on the first call; a failure to run
-    is a ModelLoadError."""
-    made = []
-
-    def run(outs: list[str], feeds: dict) -> list[np.ndarray]:
-        if not made:
-            made.append(_session(model))
-        try:
-            return made[0](outs, feeds)
-        except Exception as e:
-            raise ModelLoadError(f"running the ONNX model to compare with failed: {_first_line(e)}") from None
-
-    return run
-
-
-def _session(model: onnx.ModelProto) -> Callable[[list[str], dict], list[np.ndarray]]:
-    """(output names, feeds) -> those outputs' values."""
-    try:
-        import onnxruntime as ort
-
-        opts = ort.SessionOptions()
-        opts.log_severity_level = 3
-        sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
-        return lambda outs, feeds: sess.run(outs, feeds)
-    except Exception:  # not installed, or it cannot take this model: onnx's own (slow) evaluator
-        from onnx.reference import ReferenceEvaluator
-
-        try:
-            ref = ReferenceEvaluator(model)
-        except Exception as e:
-            raise ModelLoadError(
-                f"neither onnxruntime nor onnx.reference can run the model: {_first_line(e)}"
-            )
-        return lambda outs, feeds: ref.run(outs, feeds)
 
 
 def load_onnx(path: str | Path, name: str | None = None, input_shapes: dict | None = None, step=None):

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING
 from edgexf.errors import BoardError, DoesNotFitError
 from edgexf.targets.arena import ArenaPlacement, arena_overflows, check_stand_in
 from edgexf.targets.boards import Board, MemoryTier
+from edgexf.targets.does_not_fit import does_not_fit
 from edgexf.targets.tiers import EXTERNAL_SECTION
-from edgexf.targets.toolchain import does_not_fit
 
 if TYPE_CHECKING:  # annotations only: the command line imports this module for its --weights help
     from edgexf.ir.graph import Graph

@@ -22,7 +22,8 @@ from edgexf.resources import firmware_dir
 from edgexf.run.build_dir import read_report
 from edgexf.targets.arena import ArenaPlacement, arena_overflows, check_arena_mode, check_stand_in
 from edgexf.targets.boards import load_board
-from edgexf.targets.toolchain import COMMON_CFLAGS, does_not_fit
+from edgexf.targets.does_not_fit import does_not_fit
+from edgexf.targets.toolchain import COMMON_CFLAGS
 
 SDRAM, SDRAM_ON_QEMU = (0xC0000000, 8 << 20), (0x20100000, 3 << 20)
 QSPI = (0x90000000, 16 << 20)
