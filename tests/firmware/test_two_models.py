@@ -1,4 +1,4 @@
-"""Two models compiled with --prefix (the MNIST ViT as vit, int8; the keyword-spotting LMU as kws) linked
+"""Two models compiled with --prefix (the digits ViT as vit, int8; the keyword-spotting LMU as kws) linked
 into one image with one kernel library, separate arenas or one shared arena, run in QEMU bit-exact
 with each build's reference; the prefix's names (nm), edgexf's own apps on a prefixed build, and the
 kernel version check refusing a mismatched link or header."""
@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from shared_builds import vit_digits
 
 from edgexf.cli import main as edgexf_main
 from edgexf.codegen.kernel_version import KernelVersion
@@ -30,26 +31,28 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 BOARD = "stm32f746"
 
 
-def _compile(work: Path, example: str, data_name: str, prefix: str, int8: bool) -> Path:
-    data = work / "data"
-    cmd = [sys.executable, str(EXAMPLES / example), "--write-data", str(data)]
-    subprocess.run(cmd, check=True, timeout=300, capture_output=True)
-    build = work / prefix
-    args = ["compile", f"{EXAMPLES / example}:bundled", "--board", BOARD, "-o", str(build)]
-    args += ["--prefix", prefix]
+def _compile(model: str, data: Path, data_name: str, out: Path, prefix: str, int8: bool) -> Path:
+    args = ["compile", model, "--board", BOARD, "-o", str(out), "--prefix", prefix, "--exact-seconds", "0"]
     args += ["--test-data", str(data / f"{data_name}_test.npz"), "--max-vectors", "8"]
     if int8:
         args += ["--quantize", "int8", "--calibration", str(data / f"{data_name}_calib.npz")]
     assert edgexf_main(args) == 0
-    return build
+    return out
 
 
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory) -> dict[str, Path]:
+    """The digits ViT (trained once per run, shared_builds.py) as vit, int8; the keyword-spotting LMU
+    as kws. About 20 s."""
     work = tmp_path_factory.mktemp("two_models")
-    vit = _compile(work / "vit_work", "vit_mnist.py", "vit_mnist", "vit", int8=True)
+    digits = vit_digits(tmp_path_factory)
+    vit = _compile(str(digits / "vit.pt2"), digits, "vit_digits", work / "vit", "vit", int8=True)
+    data = work / "kws_data"
+    cmd = [sys.executable, str(EXAMPLES / "kws_fsdd.py"), "--write-data", str(data)]
+    subprocess.run(cmd, check=True, timeout=300, capture_output=True)
     # int8 needs the recordings for calibration; without them the float32 LMU (bit-exact all the same)
-    kws = _compile(work / "kws_work", "kws_fsdd.py", "kws_fsdd", "kws", int8=fsdd_root().is_dir())
+    kws_model = f"{EXAMPLES / 'kws_fsdd.py'}:bundled"
+    kws = _compile(kws_model, data, "kws_fsdd", work / "kws", "kws", int8=fsdd_root().is_dir())
     return {"vit": vit, "kws": kws}
 
 
@@ -93,10 +96,10 @@ def test_edgexf_apps_run_a_prefixed_build(builds):
 
 
 @pytest.mark.qemu
-def test_edgexf_eval_runs_a_prefixed_build(builds):
+def test_edgexf_eval_runs_a_prefixed_build(builds, tmp_path_factory):
     """eval_app.c through EDGEXF_GENERIC_NAMES: the evaluation firmware of a prefixed int8 ViT answers
     over the emulated UART, its handshake carrying the prefixed build's model hash."""
-    data = builds["vit"].parent / "data" / "vit_mnist_test.npz"
+    data = vit_digits(tmp_path_factory) / "vit_digits_test.npz"
     assert edgexf_main(["eval", str(builds["vit"]), "--emulate", "--data", str(data), "--limit", "8"]) == 0
     report = json.loads((builds["vit"] / "eval_report.json").read_text())
     build = json.loads((builds["vit"] / "report.json").read_text())
