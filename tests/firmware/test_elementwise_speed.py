@@ -24,15 +24,17 @@ from edgexf.targets.toolchain import (
 )
 
 
-def run_speed(program: str, tmp: Path, board_name: str = "stm32f746") -> dict[str, tuple[int, int, int]]:
-    """program: add_speed.c or mul_speed.c (beside this file), built for the board and run in QEMU:
-    {case: (elements, reference instructions, kernel instructions)}"""
+def run_speed(
+    program: str, tmp: Path, board_name: str = "stm32f746", defines: tuple[str, ...] = ()
+) -> dict[str, tuple[int, int, int]]:
+    """program: add_speed.c or mul_speed.c (beside this file), built for the board (with -D of each of
+    defines) and run in QEMU: {case: (elements, reference instructions, kernel instructions)}"""
     board, fw = load_board(board_name), firmware_dir()
     script = tmp / "linker.ld"
     script.write_text(render_linker_script(board, emulated=True))
     elf = tmp / program.replace(".c", ".elf")
     cmd = [
-        find_tool("arm-none-eabi-gcc"), *board.cflags(), *COMMON_CFLAGS, *FIRMWARE_FLAGS,
+        find_tool("arm-none-eabi-gcc"), *board.cflags(), *COMMON_CFLAGS, *FIRMWARE_FLAGS, *(f"-D{d}" for d in defines),
         f"-I{fw / 'kernels'}", f"-I{fw / 'platform'}", f"-I{fw / 'app'}", f"-I{fw / 'startup'}",
         Path(__file__).with_name(program), *sorted((fw / "kernels").glob("*.c")),
         fw / "platform" / "platform_semihost.c",
