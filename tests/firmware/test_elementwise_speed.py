@@ -35,7 +35,8 @@ def run_speed(
     elf = tmp / program.replace(".c", ".elf")
     cmd = [
         find_tool("arm-none-eabi-gcc"), *board.cflags(), *COMMON_CFLAGS, *FIRMWARE_FLAGS,
-        *(f"-D{d}" for d in defines), f"-I{fw / 'kernels'}", f"-I{fw / 'platform'}", f"-I{fw / 'app'}", f"-I{fw / 'startup'}",
+        *(f"-D{d}" for d in defines),
+        f"-I{fw / 'kernels'}", f"-I{fw / 'platform'}", f"-I{fw / 'app'}", f"-I{fw / 'startup'}",
         Path(__file__).with_name(program), *sorted((fw / "kernels").glob("*.c")),
         fw / "platform" / "platform_semihost.c",
         fw / "startup" / "startup.c", fw / "startup" / "semihost.c", "-T", script, "-o", elf, "-lm",
