@@ -1,7 +1,9 @@
-/* The int8 batch matmul, conv and table lookup against their portable twins on random shapes, built for
- * mps3-an547 (tests/firmware/test_kernels_mve_mm.py), where exf_matmul_s8_dsp and exf_conv2d_s8_dsp run
- * their Helium forms (quant_matmul_mve.c, quant_conv_mve.c) and exf_lut_s8 its VLDRB gather
- * (quant_elementwise_mve.c). Built for another core it checks the DSP forms the same way.
+/* The int8 batch matmul, conv, table lookup, multiply and add against their portable twins on random
+ * shapes, built for mps3-an547 (tests/firmware/test_kernels_mve_mm.py), where exf_matmul_s8_dsp and
+ * exf_conv2d_s8_dsp run their Helium forms (quant_matmul_mve.c, quant_conv_mve.c), exf_lut_s8 its VLDRB
+ * gather and exf_mul_qq on int8 operands its vector form (quant_elementwise_mve.c), exf_add_q on int8 or
+ * int16 quant_add_mve.c; the multiply and add against the contract's int64 arithmetic (edgexf_kernels.h),
+ * operands contiguous or broadcast. Built for another core it checks the DSP forms the same way.
  * Random shapes: odd m, n, k of every residue mod 16 (k < 16 too), n past the 32-column chunk,
  * broadcast batches, zero points at the extremes, shifts 24..56 (the vector requantization from 32 up,
  * 32 itself, the int64 one below); every conv geometry (groups, padding, stride, dilation). Each kernel
@@ -19,7 +21,9 @@
 #define GUARD 0x5A5A5A5Au
 #define RANDOM_CASES 200
 
-static int8_t qa[MAX_Q], qb[MAX_Q], y_ref[MAX_Q], y_new[MAX_Q], table[256];
+static int8_t qa[MAX_Q], qb[MAX_Q], table[256];
+static int8_t y_ref[MAX_Q] __attribute__((aligned(4))), y_new[MAX_Q] __attribute__((aligned(4)));
+static int16_t ha[MAX_Q / 2], hb[MAX_Q / 2];
 static int32_t bias[256], mult[256], shift[256];
 static uint32_t scratch[SCRATCH_WORDS + 16];
 
@@ -131,6 +135,78 @@ static int32_t lut_case(const char *name, int32_t n, int32_t in_place, int32_t t
     return check(name, 0, n, n, t1 - t0, t2 - t1, timed);
 }
 
+/* Element i of an int8 (bytes 1) or int16 array, and a store saturated to y's type */
+static int32_t at(const void *p, int32_t bytes, int32_t i)
+{
+    return bytes == 1 ? ((const int8_t *)p)[i] : ((const int16_t *)p)[i];
+}
+
+static void put(void *p, int32_t bytes, int32_t i, int64_t v)
+{
+    const int64_t top = bytes == 1 ? 127 : 32767;
+    v = v > top ? top : v < -top - 1 ? -top - 1 : v;
+    if (bytes == 1) {
+        ((int8_t *)p)[i] = (int8_t)v;
+    } else {
+        ((int16_t *)p)[i] = (int16_t)v;
+    }
+}
+
+/* a's strides for rows x n by kind: 0 contiguous, 1 one element per row (broadcast along n), 2 one row
+ * for all rows */
+static void strides(int32_t kind, int32_t n, int32_t *s)
+{
+    s[0] = s[1] = 0;
+    s[2] = kind == 0 ? n : kind == 1 ? 1 : 0;
+    s[3] = kind == 1 ? 0 : 1;
+}
+
+/* exf_mul_qq (int8 operands, y int8 or int16) or exf_add_q (all int8 or all int16: bytes) against the
+ * contract's int64 arithmetic (edgexf_kernels.h), a and b broadcast by kind_a, kind_b; terms random unless
+ * timed (then the sequential-MNIST LMU's) */
+static int32_t eltwise_case(const char *name, int32_t add, int32_t rows, int32_t n, int32_t kind_a, int32_t kind_b,
+                            int32_t bytes, int32_t y_bytes, int32_t timed)
+{
+    int32_t sa[4], sb[4];
+    strides(kind_a, n, sa);
+    strides(kind_b, n, sb);
+    const void *a = bytes == 1 ? (const void *)qa : (const void *)ha, *b = bytes == 1 ? (const void *)qb : (const void *)hb;
+    for (int32_t i = 0; i < rows * n; i++) {
+        qa[i] = (int8_t)rng();
+        qb[i] = (int8_t)rng();
+        ha[i] = (int16_t)rng();
+        hb[i] = (int16_t)rng();
+    }
+    const int32_t a_zp = timed ? (add ? 0 : -14) : bytes == 2 && rng() % 2 ? 0 : rng_zp();
+    const int32_t b_zp = timed ? (add ? 0 : -1) : bytes == 2 && rng() % 2 ? 0 : rng_zp();
+    const int32_t out_zp = timed || y_bytes == 2 ? 0 : rng_zp(), shift = timed ? 30 : rng_in(18, 50);
+    const int32_t ma = timed ? (add ? 1097824021 : 1941251762) : rng_mult(), mb = timed ? 167108528 : rng_mult();
+    uint64_t t0 = plat_ticks();
+    for (int32_t r = 0; r < rows; r++) {
+        for (int32_t i = 0; i < n; i++) {
+            const int64_t u = at(a, bytes, r * sa[2] + i * sa[3]) - a_zp, v = at(b, bytes, r * sb[2] + i * sb[3]) - b_zp;
+            const int64_t t = add ? u * ma + v * mb : u * v * ma;
+            put(y_ref, y_bytes, r * n + i, ((t + ((int64_t)1 << (shift - 1))) >> shift) + out_zp);
+        }
+    }
+    uint64_t t1 = plat_ticks();
+    if (add) {
+        const exf_add_q_params_t p = {.shape = {1, 1, rows, n}, .sa = {sa[0], sa[1], sa[2], sa[3]},
+                                      .sb = {sb[0], sb[1], sb[2], sb[3]}, .a_bytes = bytes, .b_bytes = bytes,
+                                      .y_bytes = y_bytes, .add = {a_zp, b_zp, ma, mb, shift, out_zp}};
+        exf_add_q(&p, a, b, y_new);
+    } else {
+        const exf_mul_q_params_t p = {.shape = {1, 1, rows, n}, .sa = {sa[0], sa[1], sa[2], sa[3]},
+                                      .sb = {sb[0], sb[1], sb[2], sb[3]}, .a_bytes = 1, .b_bytes = 1,
+                                      .y_bytes = y_bytes, .a_zp = a_zp, .b_zp = b_zp, .mult = ma, .shift = shift,
+                                      .out_zp = out_zp};
+        exf_mul_qq(&p, a, b, y_new);
+    }
+    uint64_t t2 = plat_ticks();
+    guard(0);
+    return check(name, 0, rows * n * y_bytes, rows * n, t1 - t0, t2 - t1, timed);
+}
+
 int main(void)
 {
     plat_init();
@@ -165,6 +241,14 @@ int main(void)
         }
     }
     for (int32_t i = 0; i < RANDOM_CASES && !bad; i++) bad |= lut_case("lut_random", rng_in(1, 300), i % 2, 0);
+    /* the LMU's: its memory update's outer product (int8 x int8 -> int16) and its int16 state add */
+    bad |= eltwise_case("mul_s8_outer", 0, 32, 16, 1, 2, 1, 2, 1);
+    bad |= eltwise_case("add_s16_lmu", 1, 1, 512, 0, 0, 2, 2, 1);
+    for (int32_t i = 0; i < RANDOM_CASES && !bad; i++) { /* every broadcast, int8 or int16 y, odd n */
+        const int32_t add = i % 2, bytes = add ? 1 + (i / 2) % 2 : 1, y_bytes = add ? bytes : 1 + (i / 2) % 2;
+        bad |= eltwise_case(add ? "add_random" : "mul_random", add, rng_in(1, 5), rng_in(1, 40), rng_in(0, 2),
+                            rng_in(0, 2), bytes, y_bytes, 0);
+    }
     if (bad) plat_exit(PLAT_EXIT_CHECK_FAILED);
     plat_log("mve check: all outputs equal\n");
     plat_exit(PLAT_EXIT_OK);
