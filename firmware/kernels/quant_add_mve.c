@@ -75,10 +75,68 @@ static inline __attribute__((always_inline)) void add_rows(const exfq_add_t *p, 
     }
 }
 
+/* int8 operands on 32-bit multiplies (quant_add.h's exfq_add8_t split in int32 lanes): with
+ * m = mh 2^16 + ml (ml m's low halfword read as signed) and K = kh 2^16 + kl (kl = K mod 2^16),
+ *   H = a mah + b mbh + kh, L = a mal + b mbl + kl, v = H 2^16 + L, floor(v / 2^16) = H + (L >> 16),
+ * and floor(v / 2^shift) = (H + (L >> 16)) >> (shift - 16) (nested floors), then + out_zp (0 on the lo
+ * path, where it is in K) and saturated: both paths' value, for shift in [16, 47]. |a|, |b| <= 128,
+ * |mh|, |ml| <= 2^15 and |kh| < 2^30 keep H in int32 (|L| < 2^24). Four elements in two VMLA pairs,
+ * about 3 instructions an element against 7.4 for the 64-bit form above. ok = 0 elsewhere. */
+typedef struct {
+    int32_t mah, mal, mbh, mbl, kh, kl, down, zp, ok;
+} split_t;
+
+static split_t split_of(const exfq_add_t *p) {
+    split_t q = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+    const int32_t shift = p->path == EXFQ_ADD_HI ? p->rs + 32 : p->rs;
+    const int64_t kh = p->k >> 16; /* floor */
+    if (p->path == EXFQ_ADD_WIDE || shift < 16 || shift > 47 || kh >= (1 << 30) || kh <= -(1 << 30)) return q;
+    q.mal = (int16_t)(uint16_t)(uint32_t)p->ma;
+    q.mbl = (int16_t)(uint16_t)(uint32_t)p->mb;
+    q.mah = (int32_t)(((int64_t)p->ma - q.mal) / 65536); /* exact */
+    q.mbh = (int32_t)(((int64_t)p->mb - q.mbl) / 65536);
+    q.kh = (int32_t)kh;
+    q.kl = (int32_t)(p->k - kh * 65536); /* in [0, 2^16) */
+    q.down = shift - 16;
+    q.zp = p->out_zp;
+    q.ok = 1;
+    return q;
+}
+
+static void split_rows(const split_t *q, const int8_t *a, int32_t ra, const int8_t *b, int32_t rb, int8_t *y,
+                       int32_t rows, int32_t n) {
+    const int32_t mah = q->mah, mal = q->mal, mbh = q->mbh, mbl = q->mbl, zp = q->zp;
+    const int32x4_t khv = vdupq_n_s32(q->kh), klv = vdupq_n_s32(q->kl), down = vdupq_n_s32(-q->down);
+    const int32x4_t lo = vdupq_n_s32(-128), hi = vdupq_n_s32(127);
+    for (int32_t r = 0; r < rows; r++) {
+        const int8_t *ar = a + r * ra, *br = b + r * rb;
+        int8_t *yr = y + r * n;
+        int32_t i = 0;
+        for (; i + 4 <= n; i += 4) { /* unpredicated: GCC 12 spills and reloads the predicate in the loop */
+            const int32x4_t x = vldrbq_s32(ar + i), u = vldrbq_s32(br + i);
+            const int32x4_t h = vmlaq_n_s32(vmlaq_n_s32(khv, x, mah), u, mbh);
+            const int32x4_t l = vmlaq_n_s32(vmlaq_n_s32(klv, x, mal), u, mbl);
+            const int32x4_t v = vaddq_n_s32(vshlq_s32(vaddq_s32(h, vshrq_n_s32(l, 16)), down), zp);
+            vstrbq_s32(yr + i, vmaxq_s32(vminq_s32(v, hi), lo)); /* in place: a, b read first */
+        }
+        if (i < n) { /* the last n % 4 under a VCTP predicate */
+            const mve_pred16_t live = vctp32q((uint32_t)(n - i));
+            const int32x4_t x = vldrbq_z_s32(ar + i, live), u = vldrbq_z_s32(br + i, live);
+            const int32x4_t h = vmlaq_n_s32(vmlaq_n_s32(khv, x, mah), u, mbh);
+            const int32x4_t l = vmlaq_n_s32(vmlaq_n_s32(klv, x, mal), u, mbl);
+            const int32x4_t v = vaddq_n_s32(vshlq_s32(vaddq_s32(h, vshrq_n_s32(l, 16)), down), zp);
+            vstrbq_p_s32(yr + i, vmaxq_s32(vminq_s32(v, hi), lo), live);
+        }
+    }
+}
+
 void exfq_add_s8_mve(const exfq_add_t *p, const int8_t *a, int32_t ra, const int8_t *b, int32_t rb, int8_t *y,
                      int32_t rows, int32_t n) {
     // a (rows, n; row stride ra) + b (rows, n; row stride rb) -> y (rows, n), int8
-    if (p->path == EXFQ_ADD_HI) {
+    const split_t q = split_of(p);
+    if (q.ok) {
+        split_rows(&q, a, ra, b, rb, y, rows, n);
+    } else if (p->path == EXFQ_ADD_HI) {
         add_rows(p, a, ra, b, rb, y, rows, n, 1, 1);
     } else {
         add_rows(p, a, ra, b, rb, y, rows, n, 0, 1);
