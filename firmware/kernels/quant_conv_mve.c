@@ -9,8 +9,9 @@
  * (a padding tap, x = in_zp, adds 0 either way: exf_conv2d_s8 skips it), so the products run on the int8
  * patches and weights as they are, 16 MACs per VMLADAVA: quant_mve.h's blocks, two channels' weight rows
  * by three patches. bias - in_zp W_o is added as the channel's sums over the block's positions are
- * requantized (exfm_requant_run: per channel, four positions a vector for shift >= 32; y's channel-major
- * layout makes a channel's positions contiguous). All in int32, exf_conv2d_s8's integer modulo 2^32.
+ * requantized (per channel, four positions a vector for shift >= 32; y's channel-major layout makes a
+ * channel's positions contiguous): in registers where K <= 16 and the shifts are >= 33 (exfm_dot_rq: the
+ * MNIST ViT's 4 x 4 patches), else from the sums (exfm_requant_run). All in int32, exf_conv2d_s8's integer modulo 2^32.
  * A patch row of kw contiguous taps inside the image (dw 1) is copied by one predicated VLDRB/VSTRB pair
  * per 16 taps, other taps one by one (about 8 instructions a tap: a 3 x 3 conv with padding spends
  * about as many instructions on its patches as on its products).
@@ -61,9 +62,15 @@ static void patch_row(const exf_conv2d_q_params_t *p, const int8_t *xg, int32_t 
     }
 }
 
+/* bias - in_zp W_oc, channel oc's term, w its K weights; wraps as the portable int32 sum may */
+static int32_t bias_term(const exf_conv2d_q_params_t *p, int32_t oc, const int8_t *w, int32_t K) {
+    const uint32_t w_sum = (uint32_t)exfm_sum_s8(w, K);
+    return (int32_t)((uint32_t)(p->bias ? p->bias[oc] : 0) - (uint32_t)p->in_zp * w_sum);
+}
+
 void exfq_conv2d_s8_mve(const exf_conv2d_q_params_t *p, const int8_t *x, int8_t *y, void *scratch) {
     const int32_t c = p->c, o = p->o, groups = p->groups, cg = c / groups, og = o / groups, ow = p->ow;
-    const int32_t K = cg * p->kh * p->kw, positions = p->oh * ow, in_zp = p->in_zp, out_zp = p->out_zp;
+    const int32_t K = cg * p->kh * p->kw, positions = p->oh * ow, out_zp = p->out_zp;
     // x (n, c, h, wd) conv W (o, c/groups, kh, kw) + bias (o,) -> y (n, o, oh, ow), per-channel requantize
     int8_t *patches = (int8_t *)scratch; /* BLOCK rows of K */
     int32_t sums[2 * EXFM_CHUNK] __attribute__((aligned(8)));
@@ -78,16 +85,27 @@ void exfq_conv2d_s8_mve(const exf_conv2d_q_params_t *p, const int8_t *x, int8_t 
                     const int32_t oc = gi * og + j, two = j + 1 < og;
                     const int8_t *wj = p->w + oc * K;
                     int8_t *yj = y + (bi * o + oc) * positions + pos;
+                    if (K <= 16 && p->shift[oc] >= 33 && (!two || p->shift[oc + 1] >= 33)) { /* in registers */
+                        exfm_rq_t rq[2];
+                        for (int32_t r = 0; r <= two; r++) {
+                            rq[r] = (exfm_rq_t){bias_term(p, oc + r, wj + r * K, K), p->mult[oc + r],
+                                                p->shift[oc + r], out_zp};
+                        }
+                        if (two) {
+                            exfm_dot_rq(2, wj, patches, NULL, K, np, rq, yj, positions);
+                        } else {
+                            exfm_dot_rq(1, wj, patches, NULL, K, np, rq, yj, positions);
+                        }
+                        continue;
+                    }
                     if (two) {
                         exfm_dot_rows(2, wj, patches, NULL, K, np, sums);
                     } else {
                         exfm_dot_rows(1, wj, patches, NULL, K, np, sums);
                     }
                     for (int32_t r = 0; r <= two; r++) {
-                        const uint32_t w_sum = (uint32_t)exfm_sum_s8(wj + r * K, K); /* wraps as the int32 sum may */
-                        const int32_t b = (int32_t)((uint32_t)(p->bias ? p->bias[oc + r] : 0) - (uint32_t)in_zp * w_sum);
-                        exfm_requant_run(sums + r * EXFM_CHUNK, b, np, p->mult[oc + r], p->shift[oc + r], out_zp,
-                                         yj + r * positions);
+                        exfm_requant_run(sums + r * EXFM_CHUNK, bias_term(p, oc + r, wj + r * K, K), np,
+                                         p->mult[oc + r], p->shift[oc + r], out_zp, yj + r * positions);
                     }
                 }
             }

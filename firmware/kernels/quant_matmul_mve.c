@@ -10,7 +10,8 @@
  * b's columns must be contiguous for VMLADAVA: per batch (once where b is broadcast) b is transposed
  * into scratch, eight bytes a step by a VLDRB gather (16-bit offsets i n, so 7 n < 2^16) and a
  * narrowing VSTRB, about 0.8 instructions a byte against 3 for LDRB/STRB. The requantization is
- * per tensor, four outputs a vector (exfm_requant_run) for shift >= 32.
+ * per tensor, four outputs a vector for shift >= 32: in registers where k <= 16 and shift >= 33
+ * (exfm_dot_rq: the MNIST ViT's q k^T), else from the sums of EXFM_CHUNK columns (exfm_requant_run).
  *
  * scratch: 4 n + n k bytes (the column terms, b transposed): within kernel_choice.matmul_scratch's
  * 8 ceil(k / 4) (m2 + n2) + 8 n2 for the DSP form (8 n2 >= 4 n, 8 ceil(k / 4) n2 >= 2 n k). */
@@ -46,6 +47,7 @@ void exfq_matmul_s8_mve(const exf_matmul_q_params_t *p, const int8_t *a, const i
     int8_t *bt = (int8_t *)(col + n);   /* b transposed: (n, k) */
     int32_t sums[2 * EXFM_CHUNK] __attribute__((aligned(8)));
     const int32_t kab = k * a_zp * b_zp; /* |.| <= k 2^14 */
+    const int direct = k <= 16 && shift >= 33; /* exfm_dot_rq's case: x held, requantized in registers */
     for (int32_t t = 0; t < batch; t++) {
         if (t == 0 || p->b_batch_stride) {
             transpose(b + t * p->b_batch_stride, k, n, bt);
@@ -56,6 +58,11 @@ void exfq_matmul_s8_mve(const exf_matmul_q_params_t *p, const int8_t *a, const i
         int32_t r = 0;
         for (; r + 2 <= m; r += 2) { /* two rows share every column vector */
             const int32_t row0 = -b_zp * exfm_sum_s8(at + r * k, k), row1 = -b_zp * exfm_sum_s8(at + (r + 1) * k, k);
+            if (direct) { /* the whole row pair, requantized in registers */
+                const exfm_rq_t rq[2] = {{row0, mult, shift, out_zp}, {row1, mult, shift, out_zp}};
+                exfm_dot_rq(2, at + r * k, bt, col, k, n, rq, yt + r * n, n);
+                continue;
+            }
             for (int32_t j = 0; j < n; j += EXFM_CHUNK) {
                 const int32_t nc = n - j < EXFM_CHUNK ? n - j : EXFM_CHUNK;
                 exfm_dot_rows(2, at + r * k, bt + j * k, col + j, k, nc, sums);
@@ -63,7 +70,10 @@ void exfq_matmul_s8_mve(const exf_matmul_q_params_t *p, const int8_t *a, const i
                 exfm_requant_run(sums + EXFM_CHUNK, row1, nc, mult, shift, out_zp, yt + (r + 1) * n + j);
             }
         }
-        if (r < m) {
+        if (r < m && direct) {
+            const exfm_rq_t rq[2] = {{-b_zp * exfm_sum_s8(at + r * k, k), mult, shift, out_zp}};
+            exfm_dot_rq(1, at + r * k, bt, col, k, n, rq, yt + r * n, n);
+        } else if (r < m) {
             const int32_t row0 = -b_zp * exfm_sum_s8(at + r * k, k);
             for (int32_t j = 0; j < n; j += EXFM_CHUNK) {
                 const int32_t nc = n - j < EXFM_CHUNK ? n - j : EXFM_CHUNK;

@@ -128,6 +128,91 @@ static inline __attribute__((always_inline)) void exfm_dot_rows(const int32_t nr
     for (; j < n; j++) exfm_dot_block(nr, 1, x, w + j * k, init ? init + j : NULL, k, sums + j);
 }
 
+/* One row's requantization where its shift is in [33, 63] (exfm_dot_rq): y = requantize(sum + add) + out_zp */
+typedef struct {
+    int32_t add, mult, shift, out_zp;
+} exfm_rq_t;
+
+/* x_r . w for r < nr, one w row of k <= 16 against the x rows held in xv; full: k == 16 (no predicate) */
+static inline __attribute__((always_inline)) void exfm_dot_one(const int32_t nr, const int full, const int8x16_t *xv,
+                                                                const int8_t *w, mve_pred16_t last, int32_t *a) {
+    const int8x16_t wv = full ? vld1q_s8(w) : vldrbq_z_s8(w, last);
+#pragma GCC unroll 2
+    for (int32_t r = 0; r < nr; r++) a[r] = vmladavq_s8(xv[r], wv);
+}
+
+/* Four columns' requantized outputs of nr rows: the sums of columns w0..w3 go into the lanes of one vector
+ * per row as they come (VMOV: few scalars live, so none spill), then + col (may be NULL) + the row's add,
+ * VMULH, VRSHL by the row's (32 - shift), + out_zp, saturated by VQSHL #24 and VSHR #24 (a clamp to int8
+ * without constant registers), stored (tail: under live, a constant where inlined). */
+static inline __attribute__((always_inline)) void exfm_rq4(const int32_t nr, const int full, const int8x16_t *xv,
+                                                            const int8_t *w0, const int8_t *w1, const int8_t *w2,
+                                                            const int8_t *w3, mve_pred16_t last, const int32_t *col,
+                                                            const exfm_rq_t *rq, int8_t *y, int32_t y_stride,
+                                                            const int tail, mve_pred16_t live) {
+    int32x4_t q[2];
+    int32_t a[2];
+    exfm_dot_one(nr, full, xv, w0, last, a);
+#pragma GCC unroll 2
+    for (int32_t r = 0; r < nr; r++) q[r] = vdupq_n_s32(a[r]);
+    exfm_dot_one(nr, full, xv, w1, last, a);
+#pragma GCC unroll 2
+    for (int32_t r = 0; r < nr; r++) q[r] = vsetq_lane_s32(a[r], q[r], 1);
+    exfm_dot_one(nr, full, xv, w2, last, a);
+#pragma GCC unroll 2
+    for (int32_t r = 0; r < nr; r++) q[r] = vsetq_lane_s32(a[r], q[r], 2);
+    exfm_dot_one(nr, full, xv, w3, last, a);
+#pragma GCC unroll 2
+    for (int32_t r = 0; r < nr; r++) q[r] = vsetq_lane_s32(a[r], q[r], 3);
+    const int32x4_t c = !col ? vdupq_n_s32(0) : tail ? vldrwq_z_s32(col, live) : vld1q_s32(col);
+#pragma GCC unroll 2
+    for (int32_t r = 0; r < nr; r++) {
+        int32x4_t v = vaddq_n_s32(vaddq_s32(q[r], c), rq[r].add); /* wraps as the portable int32 sum */
+        v = vaddq_n_s32(vrshlq_n_s32(vmulhq_s32(v, vdupq_n_s32(rq[r].mult)), 32 - rq[r].shift), rq[r].out_zp);
+        v = vshrq_n_s32(vqshlq_n_s32(v, 24), 24);
+        if (tail) {
+            vstrbq_p_s32(y + r * y_stride, v, live);
+        } else {
+            vstrbq_s32(y + r * y_stride, v);
+        }
+    }
+}
+
+/* y_r[s] = requantize(x_r . w_s + col[s] + rq[r].add, rq[r]) + out_zp, saturated to int8, for r < nr (1
+ * or 2) and s < n (any n: no chunk of sums), k <= 16, every rq[r].shift in [33, 63]; y_r at y + r y_stride;
+ * col may be NULL. The x rows are loaded once and held; each column costs a load and nr VMLADAV, each four
+ * columns the requantization above, so nothing goes through memory but the bytes stored (about 5
+ * instructions an output at k 16 against 13 for exfm_dot_held, its sums and exfm_requant_run). The last
+ * n % 4 columns read the last column again and store under a VCTP predicate. full: k == 16. */
+static inline __attribute__((always_inline)) void exfm_dot_rq_body(const int32_t nr, const int full, const int8_t *x,
+                                                                    const int8_t *w, const int32_t *col, int32_t k,
+                                                                    int32_t n, const exfm_rq_t *rq, int8_t *y,
+                                                                    int32_t y_stride) {
+    const mve_pred16_t last = vctp8q((uint32_t)k);
+    int8x16_t xv[2];
+#pragma GCC unroll 2
+    for (int32_t r = 0; r < nr; r++) xv[r] = full ? vld1q_s8(x + r * k) : vldrbq_z_s8(x + r * k, last);
+    int32_t s = 0;
+    for (; s + 4 <= n; s += 4, w += 4 * k) {
+        exfm_rq4(nr, full, xv, w, w + k, w + 2 * k, w + 3 * k, last, col ? col + s : NULL, rq, y + s, y_stride, 0, 0);
+    }
+    if (s < n) {
+        const int8_t *w_last = w + (n - 1 - s) * k;
+        exfm_rq4(nr, full, xv, w, s + 1 < n ? w + k : w_last, s + 2 < n ? w + 2 * k : w_last, w_last, last,
+                 col ? col + s : NULL, rq, y + s, y_stride, 1, vctp32q((uint32_t)(n - s)));
+    }
+}
+
+static inline __attribute__((always_inline)) void exfm_dot_rq(const int32_t nr, const int8_t *x, const int8_t *w,
+                                                               const int32_t *col, int32_t k, int32_t n,
+                                                               const exfm_rq_t *rq, int8_t *y, int32_t y_stride) {
+    if (k == 16) {
+        exfm_dot_rq_body(nr, 1, x, w, col, k, n, rq, y, y_stride);
+    } else {
+        exfm_dot_rq_body(nr, 0, x, w, col, k, n, rq, y, y_stride);
+    }
+}
+
 /* The sum of the k int8 at x (VADDVA, 16 a step; the tail under a VCTP predicate). */
 static inline int32_t exfm_sum_s8(const int8_t *x, int32_t k) {
     int32_t s = 0, i = 0;
