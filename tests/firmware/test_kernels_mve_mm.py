@@ -23,12 +23,13 @@ def test_mve_kernels_equal_portable_and_take_fewer_instructions(tmp_path):
     cases = run_speed("mve_check.c", tmp_path, "mps3-an547")
     assert set(cases) == TIMED, cases
     per_instr = {name: macs / new for name, (macs, _, new) in cases.items()}
-    # measured: matmul 1.24 (k 16) and 1.59 (k 50) MACs/instr (the M7's SMLAD kernel: 0.6-0.75), 11-12x
-    # fewer instructions than portable; the patch conv 1.03 (23x), a padded 3 x 3 conv 0.78 (17x: its
-    # patches cost about as much as its products); the lookup 3.2 elements/instr (16x)
+    # measured: matmul 1.63 (k 16, requantized in registers) and 1.57 (k 50) MACs/instr (the M7's SMLAD
+    # kernel: 0.6-0.75), 12-15x fewer instructions than portable; the patch conv 1.24 (28x), a padded
+    # 3 x 3 conv 0.78 (17x: its patches cost about as much as its products); the lookup 3.2 elements/instr
+    # (16x)
     for name in ("matmul_s8_qk", "matmul_s8_av"):
-        assert per_instr[name] > 1.0 and cases[name][1] > 8 * cases[name][2], (name, cases[name])
-    assert per_instr["conv_s8_patch"] > 0.8 and per_instr["conv_s8_3x3"] > 0.6, per_instr
+        assert per_instr[name] > 1.3 and cases[name][1] > 10 * cases[name][2], (name, cases[name])
+    assert per_instr["conv_s8_patch"] > 1.0 and per_instr["conv_s8_3x3"] > 0.6, per_instr
     for name in ("conv_s8_patch", "conv_s8_3x3", "lut_s8_gelu"):
         assert cases[name][1] > 10 * cases[name][2], (name, cases[name])
     assert per_instr["lut_s8_gelu"] > 2.0, per_instr
