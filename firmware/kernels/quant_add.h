@@ -111,5 +111,7 @@ static inline void exfq_add8_row(const exfq_add8_t *q, const int8_t *a, const in
  * cores): rows of n, a's and b's rows ra and rb elements apart, y's n. */
 void exfq_add_s8_mve(const exfq_add_t *p, const int8_t *a, int32_t ra, const int8_t *b, int32_t rb, int8_t *y,
                      int32_t rows, int32_t n);
+void exfq_add_s16_mve(const exfq_add_t *p, const int16_t *a, int32_t ra, const int16_t *b, int32_t rb, int16_t *y,
+                      int32_t rows, int32_t n); /* int16 + int16 -> int16 the same way */
 
 #endif /* EDGEXF_QUANT_ADD_H */

@@ -175,6 +175,11 @@ void exfq_linear_s8_mve(const int8_t *x, const int8_t *w, const int32_t *bias, c
 void exfq_ln_normalize_s8_mve(const int8_t *x, const int32_t *gamma, const int32_t *beta, int8_t *y, int32_t d,
                               uint32_t dl, uint32_t sl, int32_t m, int32_t s32, int32_t zr, int32_t zsh, int32_t c,
                               int32_t osh);
+/* exf_matmul_s8_dsp's and exf_conv2d_s8_dsp's MVE forms, same arguments and scratch (quant_matmul_mve.c,
+ * quant_conv_mve.c); the table lookup's and the int8 multiply's (quant_elementwise_mve.c) */
+void exfq_matmul_s8_mve(const exf_matmul_q_params_t *p, const int8_t *a, const int8_t *b, int8_t *y, void *scratch);
+void exfq_conv2d_s8_mve(const exf_conv2d_q_params_t *p, const int8_t *x, int8_t *y, void *scratch);
+void exfq_lut_s8_mve(const int8_t *x, const int8_t *table, int8_t *y, int32_t n);
 #else
 #define EXF_MVE 0
 #endif
@@ -190,6 +195,10 @@ void exfq_layernorm_s16(const int16_t *x, const int32_t *gamma, const int32_t *b
 /* y[i] = table[x[i] + 128] for i < n (exf_lut_s8), two elements a step (both read before either is
  * written, so y may equal x): a compare and branch fewer per pair. */
 static inline void exfq_lut_s8(const int8_t *x, const int8_t *table, int8_t *y, int32_t n) {
+#if EXF_MVE /* Helium: 16 lookups a VLDRB gather (quant_elementwise_mve.c) */
+    exfq_lut_s8_mve(x, table, y, n);
+    return;
+#endif
     const int8_t *t = table + 128;
     int32_t i = 0;
     for (; i + 2 <= n; i += 2) {

@@ -87,6 +87,10 @@ void exf_conv2d_s8_dsp(const exf_conv2d_q_params_t *p, const int8_t *x, int8_t *
     const int32_t c = p->c, o = p->o, groups = p->groups, cg = c / groups, og = o / groups;
     const int32_t K = cg * p->kh * p->kw, gk = (K + 3) >> 2, ow = p->ow, positions = p->oh * ow;
     // x (n, c, h, wd) conv W (o, c/groups, kh, kw) + bias (o,) -> y (n, o, oh, ow), per-channel requantize
+#if EXF_MVE /* Helium: VMLADAVA on int8 patches and weights, in the same scratch (quant_conv_mve.c) */
+    exfq_conv2d_s8_mve(p, x, y, scratch);
+    return;
+#endif
     uint32_t *ww = (uint32_t *)scratch;                  /* a pair of weight rows */
     uint32_t *pw = ww + 4 * gk;                           /* BLOCK patches: BLOCK / 2 row pairs */
     int16_t *tmp = (int16_t *)(pw + 4 * gk * (BLOCK / 2)); /* one patch, 4 gk int16 */

@@ -110,6 +110,10 @@ static int add_block_contiguous(const exfq_add_t *p, const void *a, int32_t ra, 
 #endif
         add_contiguous(p, a, ra, b, rb, y, rows, n, 1, 1, 1);
     } else if (ab == 2 && bb == 2 && yb == 2) {
+#if EXF_MVE /* Helium: four elements a vector (quant_add_mve.c) */
+        exfq_add_s16_mve(p, (const int16_t *)a, ra, (const int16_t *)b, rb, (int16_t *)y, rows, n);
+        return 1;
+#endif
         add_contiguous(p, a, ra, b, rb, y, rows, n, 2, 2, 2);
     } else if (ab == 1 && bb == 1 && yb == 2) {
         add_contiguous(p, a, ra, b, rb, y, rows, n, 1, 1, 2);
@@ -272,6 +276,12 @@ static void mul_block_s16_s8(const exfq_mul_t *p, const void *a, int32_t ra, con
 
 static void mul_block_s8(const exfq_mul_t *p, const void *a, int32_t ra, int32_t sa, const void *b, int32_t rb,
                          int32_t sb, void *y, int32_t rows, int32_t n, int32_t yb) {
+#if EXF_MVE /* Helium: four elements a vector, contiguous or broadcast along the row (quant_elementwise_mve.c) */
+    if ((sa == 0 || sa == 1) && (sb == 0 || sb == 1)) {
+        exfq_mul_s8_mve(p, (const int8_t *)a, ra, sa, (const int8_t *)b, rb, sb, y, rows, n, yb);
+        return;
+    }
+#endif
     if (yb == 1) {
         mul_s8_body(p, a, ra, sa, b, rb, sb, y, rows, n, 1);
     } else {

@@ -58,7 +58,7 @@ void exf_token_mlp_q_dsp(const exf_token_mlp_q_params_t *p, const void *x, void 
     void *xs = (uint8_t *)scratch + align8(R * (2 * d + hidden));
     const exfq_add_t res = exfq_add_prepare(x_bytes, 1, &p->res);
     exfq_add8_t res8 = exfq_add8_prepare(&res); /* all int8: the SMLAD form where it is exact */
-    res8.ok = res8.ok && x_bytes == 1 && y_bytes == 1;
+    res8.ok = res8.ok && x_bytes == 1 && y_bytes == 1 && !EXF_MVE; /* Helium: exfq_add_row's MVE form is faster */
     for (int32_t r = 0; r < rows; r += R_MAX) {
         const int32_t n = min_i32(R_MAX, rows - r);
         exfq_layernorm_rows((const uint8_t *)x + r * d * x_bytes, x_bytes, &ln_terms, ln, n, d);

@@ -66,6 +66,10 @@ void exf_matmul_s8_dsp(const exf_matmul_q_params_t *p, const int8_t *a, const in
     const int32_t batch = p->batch, m = p->m, k = p->k, n = p->n, groups = (k + 3) >> 2;
     const int32_t m_pairs = (m + 1) >> 1, n_pairs = (n + 1) >> 1;
     // a (batch, m, k) @ b (batch, k, n) -> y (batch, m, n), per-tensor requantize
+#if EXF_MVE /* Helium: VMLADAVA on the int8 operands, b transposed in the same scratch (quant_matmul_mve.c) */
+    exfq_matmul_s8_mve(p, a, b, y, scratch);
+    return;
+#endif
     uint32_t *aw = (uint32_t *)scratch, *bw = aw + 4 * groups * m_pairs;
     int32_t *acc = (int32_t *)(bw + 4 * groups * n_pairs);
     const requant_t rq = requant_of(p->mult, p->shift, p->out_zp);

@@ -29,4 +29,9 @@ typedef struct {
 exfq_mul_t exfq_mul_prepare(int32_t a_bytes, int32_t b_bytes, int32_t a_zp, int32_t b_zp, int32_t mult, int32_t shift,
                             int32_t out_zp);
 
+/* The hi path on int8 a and b with Helium (MVE; quant_elementwise_mve.c, compiled only for such cores): rows
+ * of n, a's element (r, i) at r ra + i sa (sa 0 or 1), b's likewise, y's at r n + i, y int8 or int16 (yb). */
+void exfq_mul_s8_mve(const exfq_mul_t *p, const int8_t *a, int32_t ra, int32_t sa, const int8_t *b, int32_t rb,
+                     int32_t sb, void *y, int32_t rows, int32_t n, int32_t yb);
+
 #endif /* EDGEXF_QUANT_MUL_H */

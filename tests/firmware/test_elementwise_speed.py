@@ -24,15 +24,18 @@ from edgexf.targets.toolchain import (
 )
 
 
-def run_speed(program: str, tmp: Path, board_name: str = "stm32f746") -> dict[str, tuple[int, int, int]]:
-    """program: add_speed.c or mul_speed.c (beside this file), built for the board and run in QEMU:
-    {case: (elements, reference instructions, kernel instructions)}"""
+def run_speed(
+    program: str, tmp: Path, board_name: str = "stm32f746", defines: tuple[str, ...] = ()
+) -> dict[str, tuple[int, int, int]]:
+    """program: add_speed.c or mul_speed.c (beside this file), built for the board (with -D of each of
+    defines) and run in QEMU: {case: (elements, reference instructions, kernel instructions)}"""
     board, fw = load_board(board_name), firmware_dir()
     script = tmp / "linker.ld"
     script.write_text(render_linker_script(board, emulated=True))
     elf = tmp / program.replace(".c", ".elf")
     cmd = [
         find_tool("arm-none-eabi-gcc"), *board.cflags(), *COMMON_CFLAGS, *FIRMWARE_FLAGS,
+        *(f"-D{d}" for d in defines),
         f"-I{fw / 'kernels'}", f"-I{fw / 'platform'}", f"-I{fw / 'app'}", f"-I{fw / 'startup'}",
         Path(__file__).with_name(program), *sorted((fw / "kernels").glob("*.c")),
         fw / "platform" / "platform_semihost.c",
@@ -78,12 +81,16 @@ def test_mul_q_bit_exact_and_faster_in_qemu(tmp_path):
 
 
 @pytest.mark.qemu
-def test_add_q_on_the_m55_is_bit_exact_and_its_int8_adds_take_mve(tmp_path):
-    """mps3-an547: int8 + int8 -> int8 (hi and lo paths) runs quant_add_mve.c (four elements a vector; rows of
-    61 for the scalar tail), every other case the portable loops; all against the int64 reference."""
+def test_add_q_on_the_m55_is_bit_exact_and_its_same_size_adds_take_mve(tmp_path):
+    """mps3-an547: int8 + int8 -> int8 and int16 + int16 -> int16 (hi and lo paths) run quant_add_mve.c (four
+    elements a vector; rows of 61 for the scalar tail), mixed element sizes the portable generic loop; all
+    against the int64 reference."""
     cases = run_speed("add_speed.c", tmp_path, "mps3-an547")
     assert len(cases) == 11, cases
-    portable = cases["s16_same_shift31"][2]  # int16: the portable loop, 12.2 instructions an element
-    for name in ("s8_same_shift32", "s8_same_shift31", "s8_same_shift34", "s8_bcast_shift32"):
+    # measured: 6.4-8.6 instructions an element on MVE (int16 was 12.2 on the portable loop), the mixed
+    # sizes' generic loop 36-38, the int64 reference 53-56
+    mixed = min(new for name, (_, _, new) in cases.items() if name.split("_")[1] not in ("same", "bcast"))
+    same = ("s8_same_shift32", "s8_same_shift31", "s8_same_shift34", "s8_bcast_shift32")
+    for name in (*same, "s16_same_shift31", "s16_same_shift40"):
         n, ref, new = cases[name]
-        assert new < 0.7 * portable and ref >= 6 * new, (name, n, ref, new)
+        assert ref >= 6 * new and mixed > 4 * new, (name, n, ref, new, mixed)
