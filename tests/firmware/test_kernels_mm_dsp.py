@@ -7,13 +7,24 @@ counts are in test_kernels_mm_speed.py."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from firmware.qdata import INT32_MAX, assert_same, mult_shift, s8
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from edgexf.ir import kernel_choice
 from edgexf.ir import kernels_q as q
+from edgexf.resources import firmware_dir
+
+
+def test_conv_constants_agree_with_the_header():
+    """kernel_choice.conv_scratch sizes what exf_conv2d_s8_dsp takes from these."""
+    header = (firmware_dir() / "kernels" / "edgexf_kernels.h").read_text()
+    for name in ("CONV_BLOCK", "CONV_SMALL_GROUPS", "CONV_DIRECT_OG"):
+        assert int(re.search(rf"#define EXF_{name} (\d+)", header)[1]) == getattr(kernel_choice, name), name
 
 
 def _matmul_case(qk, a, b, a_zp, b_zp, out_zp, scale=100):
