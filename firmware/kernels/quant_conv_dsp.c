@@ -11,32 +11,31 @@
  * group once would need og K int16 of scratch), go against the block in 2 x 2 blocks (LDRD, SMLAD),
  * each sum started at its channel's bias; on requant_t's SMMLA path (shift in [33, 53], the example
  * models') the four sums are requantized and stored as soon as they are made (pairs_hi), otherwise
- * they go through memory to exf_conv2d_s8's rounding (pairs_any). The MNIST ViT's patch conv (49
- * positions, K = 16, 64 channels): 99,320 -> 87,240 instructions, of which the 2 x 2 blocks with their
- * requantization take about 74,000 (23.6 per output: 8 SMLAD, 4 LDRD, 4 for the requantization, the
- * rest loop and spilled terms), the patches 9,400 and the weight widening 3,700.
+ * they go through memory to exf_conv2d_s8's rounding (pairs_any). pairs_hi's 2 x 2 blocks are assembly
+ * (pairs_asm; plain C off the DSP cores): gcc kept a channel pair's eight terms on the stack. The MNIST
+ * ViT's patch conv (49 positions, K = 16, 64 channels): 99,320 -> 78,440 instructions, about 80 per
+ * 2 x 2 block (4 outputs): 32 SMLAD, 4 LDM and 8 LDRD, 12 to requantize, 24 loop, terms and stores.
+ * A floor for this shape: 25,088 SMLAD (2 MACs each) + 3,136 outputs x 4 (SMMLA, ASR, SSAT, STRB) =
+ * 37,632 instructions before any load, above the 35,840 quoted for CMSIS-NN (which is 1.4 MACs per
+ * cycle on a dual-issue core, not per instruction).
  *
- * Direct path (one input channel per group, fewer than EXF_CONV_DIRECT_OG outputs per group: depthwise
- * and channel multipliers 2-3, where im2col would widen each patch for one or two rows): the input
- * channel is copied once into a plane padded with in_zp (x - in_zp = 0 there), each output channel's
- * kernel rows widened into {w0 w2} {w1 w3} words, and each output is bias - in_zp sum(w) + sum x w,
- * four taps of a kernel row per 4-byte load (SXTB16 twice, SMLAD twice); a 3 x 3 kernel keeps its six
- * weight words in registers. About 5x fewer instructions than exf_conv2d_s8 on a 3 x 3 depthwise conv
- * (tests/firmware/mm_speed.c), where im2col was 1.7x slower than it.
+ * Direct path (one input channel and fewer than EXF_CONV_DIRECT_OG outputs per group: depthwise):
+ * quant_conv_direct.c.
  *
  * scratch (edgexf_kernels.h, kernel_choice.conv_scratch): im2col 8 g (B + 3) + 8 B bytes, g = ceil(K / 4),
  * B the block: a weight row pair, the block of patches, one patch gathered as int16, the sums of a row
  * pair (pairs_any); direct path the padded plane plus 4 bytes, and the widened kernel.
  */
 #include "edgexf_kernels.h"
+#include "quant_conv.h"
 #include "quant_pairs.h"
 
 #define BLOCK EXF_CONV_BLOCK
 
 /* The patch of output position (oy, ox) of the group's channels xg: K taps, channel by channel, row
  * by row, as a row of a pair-row matrix at dst. */
-static void patch_row(const exf_conv2d_q_params_t *p, const int8_t *xg, int32_t oy, int32_t ox, int16_t *tmp,
-                      uint32_t *dst) {
+static __attribute__((noinline)) void patch_row(const exf_conv2d_q_params_t *p, const int8_t *xg, int32_t oy,
+                                                int32_t ox, int16_t *tmp, uint32_t *dst) {
     const int32_t h = p->h, wd = p->wd, kh = p->kh, kw = p->kw, dh = p->dh, dw = p->dw, zp = p->in_zp;
     const int32_t cg = p->c / p->groups, iy0 = oy * p->sh - p->pt, ix0 = ox * p->sw - p->pl;
     const int inside = iy0 >= 0 && iy0 + (kh - 1) * dh < h && ix0 >= 0 && ix0 + (kw - 1) * dw < wd;
@@ -66,6 +65,32 @@ static void patch_row(const exf_conv2d_q_params_t *p, const int8_t *xg, int32_t 
         }
     }
     exfp_pack_row_s16(tmp, cg * kh * kw, dst);
+}
+
+/* The block's np patches from position pos on, where every patch lies inside the image and its rows
+ * are whole groups of four contiguous bytes (patch_row's fast case for all of them, its checks and
+ * index arithmetic once per block): about 7 instructions per 4 taps. */
+static __attribute__((noinline)) void patch_block_inside(const exf_conv2d_q_params_t *p, const int8_t *xg,
+                                                         int32_t pos, int32_t np, uint32_t *pw, int32_t gk) {
+    const int32_t wd = p->wd, kh = p->kh, kw4 = p->kw >> 2, ow = p->ow, cg = p->c / p->groups;
+    const int32_t row_step = p->dh * wd, ch_step = p->h * wd - kh * row_step;
+    const uint32_t negzp2 = pack2(-p->in_zp, -p->in_zp);
+    int32_t oy = pos / ow, ox = pos % ow;
+    for (int32_t i = 0; i < np; i++) {
+        uint32_t *dst = pw + 4 * gk * (i >> 1) + 2 * (i & 1);
+        const int8_t *row = xg + oy * p->sh * wd + ox * p->sw;
+        for (int32_t ic = 0; ic < cg; ic++, row += ch_step) {
+            for (int32_t ky = 0; ky < kh; ky++, row += row_step) {
+                const int8_t *b = row;
+                for (int32_t g = 0; g < kw4; g++, b += 4, dst += 4) {
+                    const uint32_t v = exf_load4(b);
+                    dst[0] = sxtab16(negzp2, v);
+                    dst[1] = sxtab16_ror8(negzp2, v);
+                }
+            }
+        }
+        if (++ox == ow) ox = 0, oy++;
+    }
 }
 
 /* One group of four taps of a 2 x 2 block: the weight row pair a by the patch row pair b, both
@@ -121,8 +146,117 @@ static ALWAYS_INLINE const uint32_t *pairs_body(const uint32_t *ww, const uint32
     return pw;
 }
 
+#if EXF_SIMD_NATIVE
+/* What pairs_asm reads (offsets fixed in its assembly; y is advanced in place). */
+typedef struct {
+    const uint32_t *ww, *a_end; /* 0, 4: the weight row pair and its end */
+    const uint32_t *pw, *pw_end; /* 8, 12: the patch row pairs and their end */
+    int8_t *y;                   /* 16 */
+    int32_t stride;              /* 20 */
+    pair_terms_t t;              /* 24: b0 b1 m0 rb0 m1 rb1 sh0 sh1 */
+} pairs_job_t;
+
+/* One group: the weight rows' four words in one LDM (r3 r4 = row 0, r5 r6 = row 1), each patch's two
+ * words in one LDRD, 8 SMLAD: c00 r10, c01 r11, c10 r12, c11 r0. */
+#define PAIRS_GROUP                                                                                       \
+    "ldm r1!, {r3, r4, r5, r6}\n\t"                                                                       \
+    "ldrd r8, r9, [r2], #8\n\t"                                                                           \
+    "smlad r10, r3, r8, r10\n\tsmlad r10, r4, r9, r10\n\tsmlad r12, r5, r8, r12\n\tsmlad r12, r6, r9, r12\n\t" \
+    "ldrd r8, r9, [r2], #8\n\t"                                                                           \
+    "smlad r11, r3, r8, r11\n\tsmlad r11, r4, r9, r11\n\tsmlad r0, r5, r8, r0\n\tsmlad r0, r6, r9, r0\n\t"
+
+/* pairs_body (every pair stored whole) in assembly: gcc 12 kept the eight terms of the pair on the stack
+ * and reloaded them per output; here every register but r7 (the frame pointer of an unoptimized build)
+ * and sp holds a value of the 2 x 2 block, the job's pointer is pushed for the block's dot products.
+ * Per pair 31 + 11 gk (+ 2 per pair of groups) instructions: 21 per output at gk = 4, against 23.6.
+ * odd: gk is odd (then one group before the loop of two). */
+static __attribute__((noinline)) void pairs_asm(pairs_job_t *job, int32_t odd) {
+    register pairs_job_t *j __asm__("r0") = job;
+    if (odd) {
+        __asm__ volatile(
+            "ldr r2, [r0, #8]\n\t"
+            "ldr lr, [r0, #4]\n"
+            "1:\n\t"
+            "ldr r1, [r0, #0]\n\t"
+            "ldrd r10, r12, [r0, #24]\n\t"
+            "mov r11, r10\n\t"
+            "push {r0}\n\t"
+            "mov r0, r12\n\t" PAIRS_GROUP
+            "cmp r1, lr\n\t"
+            "beq 3f\n"
+            "2:\n\t" PAIRS_GROUP PAIRS_GROUP
+            "cmp r1, lr\n\t"
+            "bne 2b\n"
+            "3:\n\t"
+            "mov r9, r0\n\t"
+            "pop {r0}\n\t"
+            "ldrd r3, r4, [r0, #32]\n\t"
+            "ldrd r5, r6, [r0, #48]\n\t"
+            "smmla r10, r10, r3, r4\n\tsmmla r11, r11, r3, r4\n\t"
+            "ldrd r3, r4, [r0, #40]\n\t"
+            "smmla r12, r12, r3, r4\n\tsmmla r9, r9, r3, r4\n\t"
+            "asr r10, r10, r5\n\tasr r11, r11, r5\n\tasr r12, r12, r6\n\tasr r9, r9, r6\n\t"
+            "ssat r10, #8, r10\n\tssat r11, #8, r11\n\tssat r12, #8, r12\n\tssat r9, #8, r9\n\t"
+            "ldrd r3, r4, [r0, #16]\n\t"
+            "add r4, r4, r3\n\t"
+            "strb r12, [r4]\n\tstrb r9, [r4, #1]\n\tstrb r11, [r3, #1]\n\tstrb r10, [r3], #2\n\t"
+            "str r3, [r0, #16]\n\t"
+            "ldr r3, [r0, #12]\n\t"
+            "cmp r2, r3\n\t"
+            "bne 1b\n\t"
+            : "+r"(j)
+            :
+            : "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r9", "r10", "r11", "r12", "lr", "cc", "memory");
+    } else {
+        __asm__ volatile(
+            "ldr r2, [r0, #8]\n\t"
+            "ldr lr, [r0, #4]\n"
+            "1:\n\t"
+            "ldr r1, [r0, #0]\n\t"
+            "ldrd r10, r12, [r0, #24]\n\t"
+            "mov r11, r10\n\t"
+            "push {r0}\n\t"
+            "mov r0, r12\n"
+            "2:\n\t" PAIRS_GROUP PAIRS_GROUP
+            "cmp r1, lr\n\t"
+            "bne 2b\n\t"
+            "mov r9, r0\n\t"
+            "pop {r0}\n\t"
+            "ldrd r3, r4, [r0, #32]\n\t"
+            "ldrd r5, r6, [r0, #48]\n\t"
+            "smmla r10, r10, r3, r4\n\tsmmla r11, r11, r3, r4\n\t"
+            "ldrd r3, r4, [r0, #40]\n\t"
+            "smmla r12, r12, r3, r4\n\tsmmla r9, r9, r3, r4\n\t"
+            "asr r10, r10, r5\n\tasr r11, r11, r5\n\tasr r12, r12, r6\n\tasr r9, r9, r6\n\t"
+            "ssat r10, #8, r10\n\tssat r11, #8, r11\n\tssat r12, #8, r12\n\tssat r9, #8, r9\n\t"
+            "ldrd r3, r4, [r0, #16]\n\t"
+            "add r4, r4, r3\n\t"
+            "strb r12, [r4]\n\tstrb r9, [r4, #1]\n\tstrb r11, [r3, #1]\n\tstrb r10, [r3], #2\n\t"
+            "str r3, [r0, #16]\n\t"
+            "ldr r3, [r0, #12]\n\t"
+            "cmp r2, r3\n\t"
+            "bne 1b\n\t"
+            : "+r"(j)
+            :
+            : "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r9", "r10", "r11", "r12", "lr", "cc", "memory");
+    }
+}
+#endif
+
 static __attribute__((noinline)) void pairs_hi(const uint32_t *ww, const uint32_t *pw, int32_t gk, int32_t np,
                                                const pair_terms_t *t, int8_t *y, int32_t stride) {
+#if EXF_SIMD_NATIVE
+    const int32_t pairs = np >> 1, odd = gk & 1;
+    pairs_job_t job = {ww, ww + 4 * gk, pw, pw + 4 * gk * pairs, y, stride, *t};
+    if (pairs) pairs_asm(&job, odd);
+    if (np & 1) { /* the last patch and its zero row, into a 2 x 2 buffer (stride 2), its column kept */
+        int8_t out[4];
+        pairs_job_t last = {ww, ww + 4 * gk, job.pw_end, job.pw_end + 4 * gk, out, 2, *t};
+        pairs_asm(&last, odd);
+        y[np - 1] = out[0];
+        y[stride + np - 1] = out[2];
+    }
+#else
     if (gk & 1) {
         pw = pairs_body(ww, pw, gk, np >> 1, t, y, stride, 1, 0);
         pairs_body(ww, pw, gk, np & 1, t, y + (np & ~1), stride, 1, 1);
@@ -130,6 +264,7 @@ static __attribute__((noinline)) void pairs_hi(const uint32_t *ww, const uint32_
         pw = pairs_body(ww, pw, gk, np >> 1, t, y, stride, 0, 0);
         pairs_body(ww, pw, gk, np & 1, t, y + (np & ~1), stride, 0, 1);
     }
+#endif
 }
 
 /* Any requantization: the sums through acc (2 np int32: channel r's at acc[2 i + r]... as
@@ -158,124 +293,12 @@ static __attribute__((noinline)) void pairs_any(const exf_conv2d_q_params_t *p, 
     }
 }
 
-/* ---- the direct path: one input channel per group and fewer than EXF_CONV_DIRECT_OG outputs per
- * group (depthwise, channel multiplier 1-3), where im2col would widen each patch for one or two rows */
-
-/* The group's input channel xc as the plane of rows the outputs read (hp x wp, the padding written as
- * in_zp: x - in_zp = 0 there, the real zero that exf_conv2d_s8 skips), then 4 zero bytes for the last
- * 4-byte load of a row. */
-static void fill_plane(const exf_conv2d_q_params_t *p, const int8_t *xc, int8_t *plane, int32_t hp, int32_t wp) {
-    const int32_t h = p->h, wd = p->wd, pl = p->pl;
-    const int32_t c0 = pl < wp ? pl : wp, c1 = pl + wd < wp ? pl + wd : wp; /* the columns [c0, c1) from x */
-    for (int32_t r = 0; r < hp; r++, plane += wp) {
-        const int32_t iy = r - p->pt;
-        if (iy < 0 || iy >= h) {
-            memset(plane, (uint8_t)p->in_zp, (size_t)wp);
-            continue;
-        }
-        memset(plane, (uint8_t)p->in_zp, (size_t)c0);
-        if (c1 > c0) memcpy(plane + c0, xc + iy * wd + (c0 - pl), (size_t)(c1 - c0)); /* c1 >= c0 */
-        memset(plane + c1, (uint8_t)p->in_zp, (size_t)(wp - c1));
-    }
-    memset(plane, 0, 4);
-}
-
-/* Channel oc's kernel rows widened into wq as groups of four taps {w0 w2} {w1 w3} (SXTB16's pairing of
- * the image bytes; taps past kw are 0), returning the sum of its weights. */
-static int32_t widen_kernel(const int8_t *w, int32_t kh, int32_t kw, uint32_t *wq) {
-    int32_t sum = 0;
-    for (int32_t ky = 0; ky < kh; ky++, w += kw) {
-        for (int32_t kx = 0; kx < kw; kx += 4, wq += 2) {
-            int32_t v[4] = {0, 0, 0, 0};
-            for (int32_t i = 0; i < 4 && kx + i < kw; i++) sum += v[i] = w[kx + i];
-            wq[0] = pack2(v[0], v[2]);
-            wq[1] = pack2(v[1], v[3]);
-        }
-    }
-    return sum;
-}
-
-/* Channel oc's outputs from the plane: acc = bias - in_zp sum(w) + sum x w over every tap (the padding
- * is in_zp). For dw == 1 four taps of a kernel row per 4-byte load (LDR, SXTB16 twice, SMLAD twice);
- * k3 (a constant where inlined): kh == 3, kw <= 4, dw == 1, the six weight words in registers, about
- * 24 instructions per output of a 3 x 3 kernel with its requantization (exf_conv2d_s8: about 230).
- * Else (dw > 1) tap by tap. hi: requant_t's SMMLA path (a constant where inlined). */
-static ALWAYS_INLINE void direct_body(const exf_conv2d_q_params_t *p, const int8_t *plane, int32_t wp,
-                                      const uint32_t *wq, const int8_t *w, int32_t acc0, const requant_t rq,
-                                      int8_t *y, const int hi, const int k3) {
-    /* p's fields as locals: the int8 stores to y may alias them, so gcc would reload them per output */
-    const int32_t kh = p->kh, kw = p->kw, gw = (kw + 3) >> 2, dh = p->dh, dw = p->dw, oh = p->oh, ow = p->ow;
-    const int32_t sw = p->sw, row_step = p->sh * wp, tap_rows = dh * wp;
-    const uint32_t q0 = k3 ? wq[0] : 0, q1 = k3 ? wq[1] : 0, q2 = k3 ? wq[2] : 0, q3 = k3 ? wq[3] : 0;
-    const uint32_t q4 = k3 ? wq[4] : 0, q5 = k3 ? wq[5] : 0;
-    for (int32_t oy = 0; oy < oh; oy++, plane += row_step) {
-        const int8_t *r = plane;
-        for (int32_t ox = 0; ox < ow; ox++, r += sw) {
-            int32_t acc = acc0;
-            if (k3) {
-                const uint32_t v0 = exf_load4(r), v1 = exf_load4(r + tap_rows), v2 = exf_load4(r + 2 * tap_rows);
-                acc = exf_smlad(exf_sxtb16(v0), q0, exf_smlad(exf_sxtb16_ror8(v0), q1, acc));
-                acc = exf_smlad(exf_sxtb16(v1), q2, exf_smlad(exf_sxtb16_ror8(v1), q3, acc));
-                acc = exf_smlad(exf_sxtb16(v2), q4, exf_smlad(exf_sxtb16_ror8(v2), q5, acc));
-            } else if (dw == 1) {
-                const uint32_t *q = wq;
-                const int8_t *rr = r;
-                for (int32_t ky = 0; ky < kh; ky++, rr += tap_rows) {
-                    for (int32_t g = 0; g < gw; g++, q += 2) {
-                        const uint32_t v = exf_load4(rr + 4 * g);
-                        acc = exf_smlad(exf_sxtb16(v), q[0], acc);
-                        acc = exf_smlad(exf_sxtb16_ror8(v), q[1], acc);
-                    }
-                }
-            } else {
-                const int8_t *rr = r;
-                for (int32_t ky = 0; ky < kh; ky++, rr += tap_rows) {
-                    for (int32_t kx = 0; kx < kw; kx++) acc += (int32_t)rr[kx * dw] * w[ky * kw + kx];
-                }
-            }
-            *y++ = (int8_t)requant(acc, rq, hi);
-        }
-    }
-}
-
-/* Not inlined into conv_direct: each form keeps its own values in registers (the k3 weights). */
-static __attribute__((noinline)) void direct_channel(const exf_conv2d_q_params_t *p, const int8_t *plane,
-                                                     int32_t wp, const uint32_t *wq, const int8_t *w, int32_t acc0,
-                                                     const requant_t *rq, int8_t *y, int32_t k3) {
-    if (k3 && rq->hi) {
-        direct_body(p, plane, wp, wq, w, acc0, *rq, y, 1, 1);
-    } else if (rq->hi) {
-        direct_body(p, plane, wp, wq, w, acc0, *rq, y, 1, 0);
-    } else {
-        direct_body(p, plane, wp, wq, w, acc0, *rq, y, 0, 0);
-    }
-}
-
-static void conv_direct(const exf_conv2d_q_params_t *p, const int8_t *x, int8_t *y, void *scratch) {
-    const int32_t c = p->c, o = p->o, og = o / p->groups, positions = p->oh * p->ow;
-    const int32_t hp = (p->oh - 1) * p->sh + (p->kh - 1) * p->dh + 1;
-    const int32_t wp = (p->ow - 1) * p->sw + (p->kw - 1) * p->dw + 1;
-    int8_t *plane = (int8_t *)scratch;
-    uint32_t *wq = (uint32_t *)scratch + ((hp * wp + 4 + 3) >> 2);
-    const int k3 = p->kh == 3 && p->kw <= 4 && p->dw == 1;
-    for (int32_t bi = 0; bi < p->n; bi++) {
-        for (int32_t oc = 0; oc < o; oc++) {
-            if (oc % og == 0) fill_plane(p, x + (bi * c + oc / og) * p->h * p->wd, plane, hp, wp);
-            const int8_t *w = p->w + oc * p->kh * p->kw;
-            const int32_t sum = widen_kernel(w, p->kh, p->kw, wq);
-            const int32_t acc0 = (p->bias ? p->bias[oc] : 0) - p->in_zp * sum;
-            const requant_t rq = requant_of(p->mult[oc], p->shift[oc], p->out_zp);
-            direct_channel(p, plane, wp, wq, w, acc0, &rq, y + (bi * o + oc) * positions, k3);
-        }
-    }
-}
-
 void exf_conv2d_s8_dsp(const exf_conv2d_q_params_t *p, const int8_t *x, int8_t *y, void *scratch) {
     const int32_t c = p->c, o = p->o, groups = p->groups, cg = c / groups, og = o / groups;
     const int32_t K = cg * p->kh * p->kw, gk = (K + 3) >> 2, ow = p->ow, positions = p->oh * ow;
     // x (n, c, h, wd) conv W (o, c/groups, kh, kw) + bias (o,) -> y (n, o, oh, ow), per-channel requantize
     if (cg == 1 && og < EXF_CONV_DIRECT_OG) {
-        conv_direct(p, x, y, scratch);
+        exfp_conv2d_direct(p, x, y, scratch);
         return;
     }
     uint32_t *ww = (uint32_t *)scratch;                  /* a pair of weight rows */
@@ -283,6 +306,9 @@ void exf_conv2d_s8_dsp(const exf_conv2d_q_params_t *p, const int8_t *x, int8_t *
     const int32_t block = gk <= EXF_CONV_SMALL_GROUPS ? 2 * BLOCK : BLOCK;
     int16_t *tmp = (int16_t *)(pw + 4 * gk * (block / 2)); /* one patch, 4 gk int16 */
     int32_t *acc = (int32_t *)(tmp + 4 * gk);            /* 2 BLOCK sums */
+    /* every patch inside the image, its rows whole groups of 4 bytes: the patch embedding's case */
+    const int inside = p->pt == 0 && p->pl == 0 && (p->oh - 1) * p->sh + (p->kh - 1) * p->dh < p->h &&
+                       (ow - 1) * p->sw + p->kw <= p->wd && p->dw == 1 && (p->kw & 3) == 0;
     /* the positions in blocks of at most BLOCK, as even as they come (49 = 26 + 23, not 32 + 17) */
     const int32_t blocks = (positions + block - 1) / block, step = ((positions + blocks - 1) / blocks + 1) & ~1;
     for (int32_t bi = 0; bi < p->n; bi++) {
@@ -290,9 +316,13 @@ void exf_conv2d_s8_dsp(const exf_conv2d_q_params_t *p, const int8_t *x, int8_t *
             const int8_t *xg = x + (bi * c + gi * cg) * p->h * p->wd;
             for (int32_t pos = 0; pos < positions; pos += step) {
                 const int32_t np = positions - pos < step ? positions - pos : step;
-                for (int32_t i = 0; i < np; i++) {
-                    const int32_t q = pos + i;
-                    patch_row(p, xg, q / ow, q % ow, tmp, pw + 4 * gk * (i >> 1) + 2 * (i & 1));
+                if (inside) {
+                    patch_block_inside(p, xg, pos, np, pw, gk);
+                } else {
+                    for (int32_t i = 0, oy = pos / ow, ox = pos % ow; i < np; i++) {
+                        patch_row(p, xg, oy, ox, tmp, pw + 4 * gk * (i >> 1) + 2 * (i & 1));
+                        if (++ox == ow) ox = 0, oy++;
+                    }
                 }
                 if (np & 1) exfp_zero_row(gk, pw + 4 * gk * (np >> 1) + 2);
                 for (int32_t j = 0; j < og; j += 2) {
