@@ -13,21 +13,60 @@
 #include "quant_conv.h"
 #include "quant_pairs.h"
 
+/* acc + bottom(a) bottom(b) (SMLABB) and acc + top(a) bottom(b) (SMLATB), halfwords signed */
+#if EXF_SIMD_NATIVE
+static inline int32_t smlabb(uint32_t a, uint32_t b, int32_t acc) {
+    int32_t out;
+    __asm__("smlabb %0, %1, %2, %3" : "=r"(out) : "r"(a), "r"(b), "r"(acc));
+    return out;
+}
+static inline int32_t smlatb(uint32_t a, uint32_t b, int32_t acc) {
+    int32_t out;
+    __asm__("smlatb %0, %1, %2, %3" : "=r"(out) : "r"(a), "r"(b), "r"(acc));
+    return out;
+}
+#else
+static inline int32_t smlabb(uint32_t a, uint32_t b, int32_t acc) {
+    return (int32_t)((uint32_t)acc + (uint32_t)((int16_t)a * (int16_t)b));
+}
+static inline int32_t smlatb(uint32_t a, uint32_t b, int32_t acc) {
+    return (int32_t)((uint32_t)acc + (uint32_t)((int16_t)(a >> 16) * (int16_t)b));
+}
+#endif
+
+/* Two neighbouring outputs (stride 1) of one kernel row of at most 3 taps from the 4 bytes x0..x3 at r:
+ * with e02 = {x0 x2}, e13 = {x1 x3}, qe = {w0 w2}, qo = {w1 0}: out0 += e02.qe + x1 w1, out1 += e13.qe
+ * + x2 w1. 7 instructions for 6 MACs (one output at a time: 10). */
+static ALWAYS_INLINE void row_pair(const int8_t *r, uint32_t qe, uint32_t qo, int32_t *a0, int32_t *a1) {
+    const uint32_t v = exf_load4(r), e02 = exf_sxtb16(v), e13 = exf_sxtb16_ror8(v);
+    *a0 = smlabb(e13, qo, exf_smlad(e02, qe, *a0));
+    *a1 = smlatb(e02, qo, exf_smlad(e13, qe, *a1));
+}
+
 /* The group's input channel xc as the plane of rows the outputs read (hp x wp, the padding written as
  * in_zp: x - in_zp = 0 there, the real zero that exf_conv2d_s8 skips), then 4 zero bytes for the last
  * 4-byte load of a row. */
 static void fill_plane(const exf_conv2d_q_params_t *p, const int8_t *xc, int8_t *plane, int32_t hp, int32_t wp) {
     const int32_t h = p->h, wd = p->wd, pl = p->pl;
     const int32_t c0 = pl < wp ? pl : wp, c1 = pl + wd < wp ? pl + wd : wp; /* the columns [c0, c1) from x */
+    const uint32_t zp4 = 0x01010101u * (uint8_t)p->in_zp;
     for (int32_t r = 0; r < hp; r++, plane += wp) {
         const int32_t iy = r - p->pt;
-        if (iy < 0 || iy >= h) {
-            memset(plane, (uint8_t)p->in_zp, (size_t)wp);
-            continue;
+        /* in_zp a word at a time over the whole row (newlib-nano's memset and memcpy go byte by byte,
+         * 4 instructions a byte), then the image's columns over it */
+        int32_t i = 0;
+        for (; i + 4 <= wp; i += 4) memcpy(plane + i, &zp4, 4);
+        for (; i < wp; i++) plane[i] = (int8_t)p->in_zp;
+        if (iy < 0 || iy >= h || c1 <= c0) continue;
+        const int8_t *src = xc + iy * wd + (c0 - pl);
+        int8_t *dst = plane + c0;
+        const int32_t n = c1 - c0;
+        for (i = 0; i + 4 <= n; i += 4) {
+            uint32_t v;
+            memcpy(&v, src + i, 4);
+            memcpy(dst + i, &v, 4);
         }
-        memset(plane, (uint8_t)p->in_zp, (size_t)c0);
-        if (c1 > c0) memcpy(plane + c0, xc + iy * wd + (c0 - pl), (size_t)(c1 - c0)); /* c1 >= c0 */
-        memset(plane + c1, (uint8_t)p->in_zp, (size_t)(wp - c1));
+        for (; i < n; i++) dst[i] = src[i];
     }
     memset(plane, 0, 4);
 }
@@ -62,7 +101,18 @@ static ALWAYS_INLINE void direct_body(const exf_conv2d_q_params_t *p, const int8
     const uint32_t q4 = k3 ? wq[4] : 0, q5 = k3 ? wq[5] : 0;
     for (int32_t oy = 0; oy < oh; oy++, plane += row_step) {
         const int8_t *r = plane;
-        for (int32_t ox = 0; ox < ow; ox++, r += sw) {
+        int32_t ox = 0;
+        if (k3 == 2) { /* kw <= 3, stride 1: two outputs at a time */
+            for (; ox + 2 <= ow; ox += 2, r += 2, y += 2) {
+                int32_t a0 = acc0, a1 = acc0;
+                row_pair(r, q0, q1, &a0, &a1);
+                row_pair(r + tap_rows, q2, q3, &a0, &a1);
+                row_pair(r + 2 * tap_rows, q4, q5, &a0, &a1);
+                y[0] = (int8_t)requant(a0, rq, hi);
+                y[1] = (int8_t)requant(a1, rq, hi);
+            }
+        }
+        for (; ox < ow; ox++, r += sw) {
             int32_t acc = acc0;
             if (k3) {
                 const uint32_t v0 = exf_load4(r), v1 = exf_load4(r + tap_rows), v2 = exf_load4(r + 2 * tap_rows);
@@ -94,7 +144,9 @@ static ALWAYS_INLINE void direct_body(const exf_conv2d_q_params_t *p, const int8
 static __attribute__((noinline)) void direct_channel(const exf_conv2d_q_params_t *p, const int8_t *plane,
                                                      int32_t wp, const uint32_t *wq, const int8_t *w, int32_t acc0,
                                                      const requant_t *rq, int8_t *y, int32_t k3) {
-    if (k3 && rq->hi) {
+    if (k3 == 2 && rq->hi) {
+        direct_body(p, plane, wp, wq, w, acc0, *rq, y, 1, 2);
+    } else if (k3 && rq->hi) {
         direct_body(p, plane, wp, wq, w, acc0, *rq, y, 1, 1);
     } else if (rq->hi) {
         direct_body(p, plane, wp, wq, w, acc0, *rq, y, 1, 0);
@@ -109,7 +161,7 @@ void exfp_conv2d_direct(const exf_conv2d_q_params_t *p, const int8_t *x, int8_t 
     const int32_t wp = (p->ow - 1) * p->sw + (p->kw - 1) * p->dw + 1;
     int8_t *plane = (int8_t *)scratch;
     uint32_t *wq = (uint32_t *)scratch + ((hp * wp + 4 + 3) >> 2);
-    const int k3 = p->kh == 3 && p->kw <= 4 && p->dw == 1;
+    const int k3 = p->kh == 3 && p->kw <= 4 && p->dw == 1 ? (p->kw <= 3 && p->sw == 1 ? 2 : 1) : 0;
     for (int32_t bi = 0; bi < p->n; bi++) {
         for (int32_t oc = 0; oc < o; oc++) {
             if (oc % og == 0) fill_plane(p, x + (bi * c + oc / og) * p->h * p->wd, plane, hp, wp);
