@@ -4,9 +4,13 @@
  * channel multipliers 2-3, where im2col would widen each patch for one or two rows): the input
  * channel is copied once into a plane padded with in_zp (x - in_zp = 0 there), each output channel's
  * kernel rows widened into {w0 w2} {w1 w3} words, and each output is bias - in_zp sum(w) + sum x w,
- * four taps of a kernel row per 4-byte load (SXTB16 twice, SMLAD twice); a 3 x 3 kernel keeps its six
- * weight words in registers. About 5x fewer instructions than exf_conv2d_s8 on a 3 x 3 depthwise conv
- * (tests/firmware/mm_speed.c), where im2col was 1.7x slower than it.
+ * four taps of a kernel row per 4-byte load (SXTB16 twice, SMLAD twice); a 3 x 3 kernel reads its six
+ * weight words once per channel, and at stride 1 a 3-tap row serves two outputs per load (row_pair). On
+ * 3 x 3 depthwise convs (QEMU, stm32f746): 12 x 12 x 8, pad 1 263,640 -> 42,240 instructions against
+ * exf_conv2d_s8 (6.2x; im2col took 444,560, 1.7x slower than it), 16 x 16 x 32 6.9x, the same at
+ * stride 2 4.2x. About 34 instructions per output where the taps and the requantization need about 16
+ * (row_pair's 7 per row and output pair, 4 to requantize): gcc 12 keeps some of the 13 live values
+ * (weights, terms, pointers) on the stack; assembly as in quant_conv_dsp.c would be the next step.
  *
  * scratch: align4(hp wp + 4) + 8 kh ceil(kw / 4) bytes (edgexf_kernels.h, kernel_choice.conv_scratch).
  */
@@ -88,8 +92,8 @@ static int32_t widen_kernel(const int8_t *w, int32_t kh, int32_t kw, uint32_t *w
 
 /* Channel oc's outputs from the plane: acc = bias - in_zp sum(w) + sum x w over every tap (the padding
  * is in_zp). For dw == 1 four taps of a kernel row per 4-byte load (LDR, SXTB16 twice, SMLAD twice);
- * k3 (a constant where inlined): kh == 3, kw <= 4, dw == 1, the six weight words in registers, about
- * 24 instructions per output of a 3 x 3 kernel with its requantization (exf_conv2d_s8: about 230).
+ * k3 (a constant where inlined): 1 for kh == 3, kw <= 4, dw == 1, the six weight words held in locals;
+ * 2 where also kw <= 3 and stride 1, two outputs at a time (row_pair).
  * Else (dw > 1) tap by tap. hi: requant_t's SMMLA path (a constant where inlined). */
 static ALWAYS_INLINE void direct_body(const exf_conv2d_q_params_t *p, const int8_t *plane, int32_t wp,
                                       const uint32_t *wq, const int8_t *w, int32_t acc0, const requant_t rq,
