@@ -267,28 +267,22 @@ static __attribute__((noinline)) void pairs_hi(const uint32_t *ww, const uint32_
 #endif
 }
 
-/* Any requantization: the sums through acc (2 np int32: channel r's at acc[2 i + r]... as
- * pairs_body's), then requant() per output. For shifts outside [33, 53] (not the example models'). */
+/* Any requantization: the sums through acc (exfp_dot_pairs: channel r's at position i in
+ * acc[2 i + r]), then bias and requant() per output. For a channel pair with a shift
+ * outside [33, 53] (not the example models'). */
 static __attribute__((noinline)) void pairs_any(const exf_conv2d_q_params_t *p, const uint32_t *ww,
                                                 const uint32_t *pw, int32_t gk, int32_t np, int32_t oc, int32_t two,
                                                 int8_t *y, int32_t *acc) {
-    const uint32_t *const a_end = ww + 4 * gk;
-    const int32_t b0 = p->bias ? p->bias[oc] : 0, b1 = p->bias && two ? p->bias[oc + 1] : 0;
-    for (int32_t i = 0; i < np; i += 2, acc += 4) {
-        const uint32_t *pa = ww;
-        int32_t c00 = b0, c01 = b0, c10 = b1, c11 = b1;
-        while (pa != a_end) group2x2(&pa, &pw, &c00, &c01, &c10, &c11);
-        acc[0] = c00, acc[1] = c01, acc[2] = c10, acc[3] = c11;
-    }
-    acc -= 2 * (np + (np & 1));
+    exfp_dot_pairs(ww, pw, gk, (np + 1) >> 1, acc);
     const int32_t positions = p->oh * p->ow;
     for (int32_t r = 0; r <= two; r++, y += positions) {
+        const int32_t b = p->bias ? p->bias[oc + r] : 0;
         const requant_t rq = requant_of(p->mult[oc + r], p->shift[oc + r], p->out_zp);
-        const int32_t *a = acc + 2 * r; /* position i's sum at a[2 i - (i & 1)] */
+        const int32_t *a = acc + r;
         if (rq.hi) {
-            for (int32_t i = 0; i < np; i++) y[i] = (int8_t)requant(a[2 * i - (i & 1)], rq, 1);
+            for (int32_t i = 0; i < np; i++) y[i] = (int8_t)requant(a[2 * i] + b, rq, 1);
         } else {
-            for (int32_t i = 0; i < np; i++) y[i] = (int8_t)requant(a[2 * i - (i & 1)], rq, 0);
+            for (int32_t i = 0; i < np; i++) y[i] = (int8_t)requant(a[2 * i] + b, rq, 0);
         }
     }
 }
