@@ -13,7 +13,7 @@
  * models') the four sums are requantized and stored as soon as they are made (pairs_hi), otherwise
  * they go through memory to exf_conv2d_s8's rounding (pairs_any). pairs_hi's 2 x 2 blocks are assembly
  * (pairs_asm; plain C off the DSP cores): gcc kept a channel pair's eight terms on the stack. The MNIST
- * ViT's patch conv (49 positions, K = 16, 64 channels): 99,320 -> 78,440 instructions, about 80 per
+ * ViT's patch conv (49 positions, K = 16, 64 channels): 99,320 -> 78,320 instructions, about 80 per
  * 2 x 2 block (4 outputs): 32 SMLAD, 4 LDM and 8 LDRD, 12 to requantize, 24 loop, terms and stores.
  * A floor for this shape: 25,088 SMLAD (2 MACs each) + 3,136 outputs x 4 (SMMLA, ASR, SSAT, STRB) =
  * 37,632 instructions before any load, above the 35,840 quoted for CMSIS-NN (which is 1.4 MACs per
