@@ -14,8 +14,9 @@
  * embedding is added and the token stored exactly as the portable kernel does. The MNIST ViT's
  * (49 patches of 16 taps, d 64, int8 tokens): 155,000 -> 133,840 instructions (a word copy of the tokens
  * instead of newlib-nano's byte copy, the sums and terms read by LDRD, the pos add without the shift it
- * does not need, patches widened from the image); of that about 44,000 are the 2 x 2 blocks, 28,000 the
- * requantization, 35,000 the position embedding's add (11 per element: two SMLAL for its exact int64).
+ * does not need, patches widened from the image). By the loops' instructions (estimated, not timed
+ * apart): about 44,000 for the 2 x 2 blocks, 28,000 the requantization (9 per output), 35,000 the
+ * position embedding's add (11 per element: two SMLAL for its exact int64 sum).
  *
  * The order of reads and writes is the portable kernel's (each patch row's tokens in scratch, copied to
  * y once that row's image rows are read, the class token last), so y may overlap x as
