@@ -30,7 +30,10 @@ from edgexf.ir.graph import Op
 
 # firmware/kernels/edgexf_kernels.h EXF_DSP_BLOCK_ROWS (tests/firmware checks they agree)
 DSP_BLOCK_ROWS = 6
-CONV_BLOCK = 32  # edgexf_kernels.h EXF_CONV_BLOCK: output positions per im2col block of exf_conv2d_s8_dsp
+# edgexf_kernels.h EXF_CONV_BLOCK, _SMALL_GROUPS, _DIRECT_OG (tests/firmware checks they agree):
+CONV_BLOCK = 32  # output positions per im2col block of exf_conv2d_s8_dsp
+CONV_SMALL_GROUPS = 8  # a patch of at most this many groups of 4 taps: blocks of 2 CONV_BLOCK positions
+CONV_DIRECT_OG = 4  # one input channel and fewer output channels per group: the direct path, no im2col
 # the int8 ops with a _dsp kernel
 DSP_OPS = ("q_linear", "q_ln_linear", "q_token_mlp", "q_attention", "q_matmul", "q_conv2d")
 # int8 ops whose only fast kernel takes int16 weights (exf_linear_q_w16, exf_patch_embed_s8_w16):
@@ -129,10 +132,26 @@ def matmul_scratch(m: int, k: int, n: int) -> int:
     return 8 * (-(-k // 4)) * (m2 + n2) + 8 * n2
 
 
-def conv_scratch(taps: int) -> int:
-    """Scratch of exf_conv2d_s8_dsp (firmware/kernels/quant_conv_dsp.c), taps = c / groups kh kw: a weight
-    row pair, a block of CONV_BLOCK patches, one patch as int16, the sums of a row pair by the block."""
-    return 8 * (-(-taps // 4)) * (CONV_BLOCK + 3) + 8 * CONV_BLOCK
+def conv_direct(w_shape: tuple[int, ...], groups: int) -> bool:
+    """exf_conv2d_s8_dsp takes its direct path (depthwise, channel multiplier below CONV_DIRECT_OG):
+    one input channel per group, w (o, 1, kh, kw)."""
+    return w_shape[1] == 1 and w_shape[0] // groups < CONV_DIRECT_OG
+
+
+def conv_scratch(w_shape: tuple[int, ...], groups: int, out_hw: tuple[int, int], stride, dilation) -> int:
+    """Scratch of exf_conv2d_s8_dsp (firmware/kernels/quant_conv_dsp.c), w (o, c / groups, kh, kw).
+    im2col: a weight row pair, a block of patches (2 CONV_BLOCK positions for at most CONV_SMALL_GROUPS
+    groups of taps, else CONV_BLOCK), one patch as int16, the sums of a row pair by the block.
+    Direct path (conv_direct): the plane of an input channel's rows the outputs read, padding
+    included, 4 bytes past it, and the kernel widened (8 bytes per row and group of 4 taps)."""
+    _, cg, kh, kw = w_shape
+    if conv_direct(w_shape, groups):
+        (oh, ow), (sh, sw), (dh, dw) = out_hw, stride, dilation
+        plane = ((oh - 1) * sh + (kh - 1) * dh + 1) * ((ow - 1) * sw + (kw - 1) * dw + 1)
+        return (plane + 4 + 3) // 4 * 4 + 8 * kh * (-(-kw // 4))
+    g = -(-(cg * kh * kw) // 4)
+    block = 2 * CONV_BLOCK if g <= CONV_SMALL_GROUPS else CONV_BLOCK
+    return 8 * g * (block + 3) + 8 * block
 
 
 def _align8(n: int) -> int:

@@ -9,8 +9,6 @@ then a clamp to the output type. The contract is the int8 section of edgexf_kern
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from edgexf.ir import kernels_q as KQ
@@ -101,8 +99,13 @@ def _conv2d_ref(op, a, s):
 
 
 def _conv2d_scratch(op, s):
-    """exf_conv2d_s8_dsp's im2col block and weight row pair (firmware/kernels/quant_conv_dsp.c)."""
-    return conv_scratch(math.prod(s[1][0][1:])) if uses_dsp(op) else 0
+    """exf_conv2d_s8_dsp's im2col block and weight row pair, or its direct path's padded plane
+    (firmware/kernels/quant_conv_dsp.c)."""
+    if not uses_dsp(op):
+        return 0
+    (x, _), (w, _), geo = s[0], s[1], ConvGeometry.of(op)
+    out_hw = geo.out_size(x[-2], x[-1], w[2], w[3])
+    return conv_scratch(tuple(w), geo.groups, out_hw, geo.stride, geo.dilation)
 
 
 def _conv1d_infer(op, s):

@@ -15,19 +15,25 @@ from edgexf.ir.kernel_choice import (
     WIDE_LINEARS,
     WIDE_ONLY,
     WIDE_SHIFTS,
+    conv_direct,
     conv_scratch,
     linear_q_pre_shift,
     wide_bytes,
 )
+from edgexf.ir.opdef import ConvGeometry
 
 # The DSP kernels widen whole groups of 4 input columns; a linear narrower than that (a low-rank
 # factor of rank 1-3) has no group, so the portable kernel is as fast and needs no scratch.
 _MIN_DSP_WIDTH = 4
-# exf_conv2d_s8_dsp widens each patch once for the og output channels of its group: depthwise (og = 1)
-# measured 1.7x slower than the portable kernel, og = 2 about even, og = 5 2.6x faster (mm_speed.c).
+# exf_conv2d_s8_dsp's im2col widens each patch once for the og output channels of its group: with one output
+# channel per group it measured 1.7x slower than the portable kernel, og = 2 about even, og = 5 2.6x faster
+# (mm_speed.c). One input channel per group with fewer outputs (depthwise) takes its direct path instead
+# (kernel_choice.conv_direct, 4-7x faster than portable); a grouped conv with more input channels and fewer
+# than this many outputs per group stays portable.
 _MIN_CONV_CHANNELS = 4
-# ... and its scratch grows with the taps (kernel_choice.conv_scratch: 280 B per 4 taps, 40 KB for a 3x3
-# conv of 64 channels): past this the arena would grow more than a conv is worth; such a conv stays portable.
+# exf_conv2d_s8_dsp's scratch grows with the taps (kernel_choice.conv_scratch: im2col 280 B per 4 taps, 40 KB
+# for a 3x3 conv of 64 channels) or, on its direct path (depthwise), with one input channel's padded plane:
+# past this the arena would grow more than a conv is worth; such a conv stays portable.
 _MAX_CONV_SCRATCH = 32 * 1024
 # --dsp-weights auto widens while the model's constants, widened, take at most this share of the flash that
 # may hold weights (the rest is for the code, the runtime and room to spare). On a board with external
@@ -114,10 +120,12 @@ def _dsp_int8(op: Op) -> bool:
 
 
 def _wide_enough(graph: Graph, op: Op) -> bool:
-    if op.type == "q_conv2d":  # output channels per group, and the scratch of the im2col block
-        w = graph.tensors[op.inputs[1]]
-        per_group = w.shape[0] // int(op.attrs.get("groups", 1))
-        return per_group >= _MIN_CONV_CHANNELS and conv_scratch(w.numel // w.shape[0]) <= _MAX_CONV_SCRATCH
+    if op.type == "q_conv2d":  # the scratch of the im2col block or of the direct path's plane
+        x, w, geo = graph.tensors[op.inputs[0]].shape, graph.tensors[op.inputs[1]].shape, ConvGeometry.of(op)
+        out_hw = geo.out_size(x[-2], x[-1], w[2], w[3])
+        if w[0] // geo.groups < _MIN_CONV_CHANNELS and not conv_direct(tuple(w), geo.groups):
+            return False
+        return conv_scratch(tuple(w), geo.groups, out_hw, geo.stride, geo.dilation) <= _MAX_CONV_SCRATCH
     if op.type != "q_linear":  # the fused ops' scratch also holds their row buffers
         return True
     return graph.tensors[op.inputs[1]].shape[-1] >= _MIN_DSP_WIDTH

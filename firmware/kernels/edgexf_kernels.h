@@ -290,9 +290,15 @@ void exf_attention_s8_dsp(const exf_attention_q_params_t *p, const int8_t *qkv, 
  * 8 ceil(k / 4) (m2 + n2) + 8 n2 bytes, m2 and n2 = m and n rounded up to even (kernel_choice.matmul_scratch). */
 void exf_matmul_s8_dsp(const exf_matmul_q_params_t *p, const int8_t *a, const int8_t *b, int8_t *y, void *scratch);
 
-/* exf_conv2d_s8 (any geometry) as im2col blocks against widened weight row pairs (quant_conv_dsp.c).
- * scratch: 8 g (EXF_CONV_BLOCK + 3) + 8 EXF_CONV_BLOCK bytes, g = ceil(c / groups kh kw / 4). */
-#define EXF_CONV_BLOCK 32 /* output positions per im2col block (even); kernel_choice.py mirrors it */
+/* exf_conv2d_s8 (any geometry) as im2col blocks against widened weight row pairs, or, with one input
+ * channel and fewer than EXF_CONV_DIRECT_OG outputs per group (depthwise), directly from a padded copy
+ * of each input channel (quant_conv_dsp.c). scratch (edgexf/ir/kernel_choice.py conv_scratch mirrors it):
+ * im2col 8 g (B + 3) + 8 B bytes, g = ceil(c / groups kh kw / 4), B = 2 EXF_CONV_BLOCK where
+ * g <= EXF_CONV_SMALL_GROUPS, else EXF_CONV_BLOCK; direct align4(hp wp + 4) + 8 kh ceil(kw / 4) bytes,
+ * hp = (oh - 1) sh + (kh - 1) dh + 1, wp = (ow - 1) sw + (kw - 1) dw + 1. */
+#define EXF_CONV_BLOCK 32 /* output positions per im2col block (even) */
+#define EXF_CONV_SMALL_GROUPS 8 /* patches of at most 8 groups of 4 taps: blocks of 2 EXF_CONV_BLOCK */
+#define EXF_CONV_DIRECT_OG 4 /* one input channel and fewer outputs per group: the direct path */
 void exf_conv2d_s8_dsp(const exf_conv2d_q_params_t *p, const int8_t *x, int8_t *y, void *scratch);
 
 /* x (n, c, h, wd) conv w (o, c/groups, kh, kw) -> y (n, o, oh, ow), int8, geometry as exf_conv2d_f32.

@@ -102,6 +102,61 @@ static int32_t conv_q(const char *name, int32_t c, int32_t hw, int32_t o, int32_
     return report(name, qy_ref, qy_new, o * oh * oh, (int64_t)o * oh * oh * taps, t1 - t0, t2 - t1);
 }
 
+/* exf_conv2d_s8_dsp's scratch (edgexf_kernels.h; kernel_choice.conv_scratch is the same formula) */
+static int32_t conv_scratch_bytes(const exf_conv2d_q_params_t *p)
+{
+    const int32_t og = p->o / p->groups, cg = p->c / p->groups;
+    if (cg == 1 && og < EXF_CONV_DIRECT_OG) {
+        const int32_t hp = (p->oh - 1) * p->sh + (p->kh - 1) * p->dh + 1;
+        const int32_t wp = (p->ow - 1) * p->sw + (p->kw - 1) * p->dw + 1;
+        return (hp * wp + 4 + 3) / 4 * 4 + 8 * p->kh * ((p->kw + 3) / 4);
+    }
+    const int32_t g = (cg * p->kh * p->kw + 3) / 4, block = g <= EXF_CONV_SMALL_GROUPS ? 2 * EXF_CONV_BLOCK : EXF_CONV_BLOCK;
+    return 8 * g * (block + 3) + 8 * block;
+}
+
+static int32_t rng_in(int32_t lo, int32_t hi) { return lo + (int32_t)(rng() % (uint32_t)(hi - lo + 1)); }
+
+/* A random geometry (groups with 1-3 input and 1-5 output channels each, so the direct path and im2col,
+ * odd sizes, strides, asymmetric padding, dilation, zero points at the extremes, both requantization
+ * paths): exf_conv2d_s8_dsp against exf_conv2d_s8, with guard words right past the scratch it declares. */
+static int32_t conv_random(void)
+{
+    const int32_t cg = rng_in(1, 3), groups = rng_in(1, 4), og = rng_in(1, 5), kh = rng_in(1, 4), kw = rng_in(1, 8);
+    const int32_t h = rng_in(1, 12), wd = rng_in(1, 12), sh = rng_in(1, 3), sw = rng_in(1, 3), dh = rng_in(1, 2);
+    const int32_t dw = rng_in(1, 2), pt = rng_in(0, 2), pl = rng_in(0, 2), pb = rng_in(0, 2), pr = rng_in(0, 2);
+    const int32_t oh = (h + pt + pb - dh * (kh - 1) - 1) / sh + 1, ow = (wd + pl + pr - dw * (kw - 1) - 1) / sw + 1;
+    if (h + pt + pb < dh * (kh - 1) + 1 || wd + pl + pr < dw * (kw - 1) + 1) return 0; /* no output */
+    const int32_t c = cg * groups, o = og * groups, taps = cg * kh * kw;
+    const exf_conv2d_q_params_t p = {.w = qb, .bias = rng() % 4 ? bias : 0, .mult = mult, .shift = shift, .n = 1,
+                                     .c = c, .h = h, .wd = wd, .o = o, .kh = kh, .kw = kw, .sh = sh, .sw = sw,
+                                     .pt = pt, .pl = pl, .dh = dh, .dw = dw, .groups = groups, .oh = oh, .ow = ow,
+                                     .in_zp = rng() % 2 ? (rng() % 2 ? -128 : 127) : rng_in(-128, 127),
+                                     .out_zp = rng_in(-128, 127)};
+    fill_s8(qa, c * h * wd);
+    fill_s8(qb, o * taps);
+    for (int32_t j = 0; j < o; j++) {
+        bias[j] = rng_in(-5000, 5000);
+        mult[j] = 1073741824 + (int32_t)(rng() % 1073741823);
+        shift[j] = rng() % 4 ? rng_in(33, 44) : rng_in(20, 32); /* mostly the SMMLA path, some not */
+    }
+    const int32_t words = (conv_scratch_bytes(&p) + 3) / 4;
+    for (int32_t i = 0; i < 16; i++) scratch[words + i] = GUARD;
+    exf_conv2d_s8(&p, qa, qy_ref);
+    exf_conv2d_s8_dsp(&p, qa, qy_new, scratch);
+    for (int32_t i = 0; i < 16; i++) {
+        if (scratch[words + i] != GUARD) {
+            plat_log("SCRATCH OVERRUN conv_random\n");
+            return -1;
+        }
+    }
+    if (memcmp(qy_ref, qy_new, (size_t)(o * oh * ow)) != 0) {
+        plat_log("MISMATCH conv_random\n");
+        return -1;
+    }
+    return 0;
+}
+
 /* the float mirror's linear: acc = b; acc += x[i] * w[i] in order (VMUL, VADD: -ffp-contract=off) */
 static void __attribute__((noinline)) linear_ref(const float *x, const float *w, const float *b, float *y,
                                                  int32_t rows, int32_t k, int32_t m)
@@ -202,8 +257,9 @@ int main(void)
     bad |= matmul_q("matmul_s8_odd", 3, 7, 13, 9, 31);  /* odd m, n; k = 13; the shift < 33 path */
     bad |= conv_q("conv_s8_patch", 1, 28, 64, 4, 4, 0, 1); /* the MNIST ViT's patch embedding */
     bad |= conv_q("conv_s8_3x3", 3, 11, 5, 3, 1, 1, 1);   /* padding, odd o */
-    bad |= conv_q("conv_s8_dw", 8, 12, 8, 3, 1, 1, 8);    /* depthwise: right, but slower (stays portable) */
+    bad |= conv_q("conv_s8_dw", 8, 12, 8, 3, 1, 1, 8);    /* depthwise: the direct path */
     bad |= conv_q("conv_s8_mult2", 4, 12, 8, 3, 1, 1, 4); /* channel multiplier 2 */
+    for (int32_t i = 0; i < 60 && !bad; i++) bad |= conv_random();
     bad |= linear_f("linear_f32_vit", 50, 64, 64);        /* the MNIST ViT's attention projections */
     bad |= linear_f("linear_f32_odd", 7, 37, 13);         /* odd rows, tails of k and m */
     bad |= matmul_f("matmul_f32_qk", 50, 16, 50);

@@ -93,7 +93,8 @@ class QKernels:
         p = params("exf_conv2d_q_params_t", w=w, bias=bias, mult=mult, shift=shift, **geometry, groups=groups,
                    oh=oh, ow=ow, in_zp=in_zp, out_zp=out_zp)  # fmt: skip
         if dsp:
-            scratch = np.full(conv_scratch(w[0].size) // 4 + 16, 0x5A5A5A5A, np.uint32)
+            size = conv_scratch(w.shape, groups, (oh, ow), stride, dilation)
+            scratch = np.full(size // 4 + 16, 0x5A5A5A5A, np.uint32)
             self.lib.exf_conv2d_s8_dsp(ctypes.byref(p), ptr(x), ptr(y), ptr(scratch))
             assert np.all(scratch[-16:] == 0x5A5A5A5A), "exf_conv2d_s8_dsp wrote past its scratch"
         else:

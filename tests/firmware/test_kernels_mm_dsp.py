@@ -7,13 +7,24 @@ counts are in test_kernels_mm_speed.py."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from firmware.qdata import INT32_MAX, assert_same, mult_shift, s8
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from edgexf.ir import kernel_choice
 from edgexf.ir import kernels_q as q
+from edgexf.resources import firmware_dir
+
+
+def test_conv_constants_agree_with_the_header():
+    """kernel_choice.conv_scratch sizes what exf_conv2d_s8_dsp takes from these."""
+    header = (firmware_dir() / "kernels" / "edgexf_kernels.h").read_text()
+    for name in ("CONV_BLOCK", "CONV_SMALL_GROUPS", "CONV_DIRECT_OG"):
+        assert int(re.search(rf"#define EXF_{name} (\d+)", header)[1]) == getattr(kernel_choice, name), name
 
 
 def _matmul_case(qk, a, b, a_zp, b_zp, out_zp, scale=100):
@@ -75,7 +86,10 @@ def _conv_case(qk, x, wt, b, stride, padding, dilation, groups, in_zp, out_zp):
         (1, 1, 12, 12, 4, (3, 3), (3, 3), (0, 0), (1, 1), 1),  # patch 3: tap by tap
         (2, 2, 7, 5, 3, (3, 3), (1, 1), (1, 1), (1, 1), 1),  # padding, 35 positions (blocks + a tail)
         (1, 3, 9, 6, 2, (3, 2), (2, 3), (2, 1), (1, 1), 1),  # padding wider than the stride
-        (1, 4, 9, 9, 4, (3, 3), (1, 1), (1, 1), (1, 1), 4),  # depthwise
+        (1, 4, 9, 9, 4, (3, 3), (1, 1), (1, 1), (1, 1), 4),  # depthwise (direct path, two outputs at a time)
+        (1, 5, 10, 7, 5, (3, 3), (2, 2), (1, 1), (1, 1), 5),  # depthwise, stride 2 (one at a time)
+        (1, 3, 6, 9, 6, (3, 4), (1, 1), (1, 2), (1, 1), 3),  # channel multiplier 2, kw = 4
+        (1, 4, 9, 9, 4, (3, 3), (1, 1), (2, 2), (2, 2), 4),  # dilated depthwise: tap by tap
         (2, 6, 9, 8, 12, (3, 2), (2, 1), (1, 0, 2, 1), (1, 1), 3),  # channel multiplier 2, asymmetric pads
         (1, 3, 9, 8, 3, (2, 3), (3, 2), (0, 2, 1, 0), (2, 1), 3),  # dilated, stride above the kernel
         (1, 2, 9, 16, 4, (1, 8), (1, 1), (0, 3), (1, 1), 1),  # kw = 8 partly in the padding

@@ -17,6 +17,7 @@ from edgexf.compress.calibrate import calibrate
 from edgexf.compress.quantize import quantize_graph
 from edgexf.ir.builder import GraphBuilder
 from edgexf.ir.reference import run_reference
+from edgexf.passes.select_kernels import select_kernels
 
 rng = np.random.default_rng(8)
 
@@ -143,13 +144,16 @@ def test_conv1d_dilated_asymmetric(tmp_path):
     np.testing.assert_allclose(y[:, 0], want, rtol=1e-5, atol=1e-5)
 
 
-def test_int8_depthwise_conv2d(tmp_path):
-    """A depthwise, asymmetrically padded conv quantizes to q_conv2d with its geometry; C == reference."""
+@pytest.mark.parametrize("kernels", ["portable", "dsp"])
+def test_int8_depthwise_conv2d(tmp_path, kernels):
+    """A depthwise, asymmetrically padded conv quantizes to q_conv2d with its geometry; C == reference,
+    with the portable kernel and on the DSP path (exf_conv2d_s8_dsp's direct path, its planned scratch)."""
     w = rng.standard_normal((4, 1, 3, 3)).astype(np.float32)
     attrs = {"stride": (1, 1), "padding": (0, 1, 2, 1), "groups": 4, "dilation": (1, 1)}
-    conv = _int8_conv(one_op("conv2d", (1, 4, 6, 6), attrs, {1: w}, 3), (4, 6, 6), tmp_path)
+    conv = _int8_conv(one_op("conv2d", (1, 4, 6, 6), attrs, {1: w}, 3), (4, 6, 6), tmp_path, kernels)
     assert conv.type == "q_conv2d" and conv.attrs["groups"] == 4
     assert tuple(conv.attrs["padding"]) == (0, 1, 2, 1)
+    assert conv.attrs.get("kernel", "portable") == kernels
 
 
 @pytest.mark.parametrize(
@@ -168,11 +172,12 @@ def test_int8_conv1d(tmp_path, c, o, k, attrs):
     assert conv.type == "q_conv1d" and conv.attrs["padding"] == attrs["padding"]
 
 
-def _int8_conv(g, shape, tmp_path):
-    """g quantized on random inputs: its C bit-exact with its reference, which computes the float conv of
-    those inputs to within a few int8 steps. Returns the integer conv op."""
+def _int8_conv(g, shape, tmp_path, kernels="portable"):
+    """g quantized on random inputs (its kernels chosen as `kernels`): its C bit-exact with its reference,
+    which computes the float conv of those inputs to within a few int8 steps. Returns the integer conv op."""
     calib = rng.standard_normal((16, 1, *shape)).astype(np.float32)
     q = quantize_graph(g, calibrate(g, calib, "minmax", 99.9)).graph
+    q = select_kernels(q, kernels)[0]
     inp, out = q.tensors[q.inputs[0]].quant, q.tensors[q.outputs[0]].quant
     xq = np.clip(np.round(calib[:3] / inp.scale) + inp.zero_point, -128, 127).astype(np.int8)
     ref = run_reference(q, {q.inputs[0]: xq})[q.outputs[0]]

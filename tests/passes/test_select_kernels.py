@@ -1,4 +1,5 @@
-"""Which int8 ops run the DSP kernels: a linear too narrow for one group of 4 stays portable."""
+"""Which int8 ops run the DSP kernels: a linear too narrow for one group of 4 stays portable; a depthwise conv
+takes the direct path, a grouped conv with few outputs per group stays portable."""
 
 from __future__ import annotations
 
@@ -42,4 +43,28 @@ def test_dsp_linear_scratch_holds_a_block_or_fewer_rows(tmp_path, capsys):
     args = ["compile", str(model), "--board", "stm32f746", "-o", str(tmp_path / "b"), "--quantize", "int8"]
     assert main([*args, "--calibration", str(tmp_path / "calib.npz"), "--exact-seconds", "0.2"]) == 0
     assert "(2 ops on DSP-extension kernels)" in capsys.readouterr().out
+    assert main(["run", str(tmp_path / "b"), "--emulate", "--check"]) == 0
+
+
+def test_depthwise_conv_runs_the_dsp_kernel_and_a_grouped_one_with_few_outputs_stays_portable(
+    tmp_path, capsys
+):
+    """A depthwise conv (one input channel per group) takes exf_conv2d_s8_dsp's direct path; a grouped conv
+    with 2 input and 2 output channels per group stays portable (im2col would widen each patch for 2 rows:
+    no faster); in QEMU, with the planned scratch between its neighbours, the build is bit-exact."""
+    module = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 8, 3, padding=1),  # dsp: im2col
+        torch.nn.ReLU(),
+        torch.nn.Conv2d(8, 8, 3, padding=1, groups=8),  # dsp: the direct path
+        torch.nn.Conv2d(8, 8, 3, stride=2, padding=1, groups=4),  # portable
+        torch.nn.Flatten(),
+        torch.nn.Linear(8 * 6 * 6, 5),  # dsp
+    ).eval()
+    model = tmp_path / "convs.onnx"  # groups come through ONNX (the torch frontend takes groups=1 only)
+    torch.onnx.export(module, (torch.randn(1, 3, 12, 12),), str(model), dynamo=False)
+    x = np.random.default_rng(2).standard_normal((32, 1, 3, 12, 12)).astype(np.float32)
+    np.savez(tmp_path / "calib.npz", x=x)
+    args = ["compile", str(model), "--board", "stm32f746", "-o", str(tmp_path / "b"), "--quantize", "int8"]
+    assert main([*args, "--calibration", str(tmp_path / "calib.npz"), "--exact-seconds", "0.2"]) == 0
+    assert "(3 ops on DSP-extension kernels)" in capsys.readouterr().out
     assert main(["run", str(tmp_path / "b"), "--emulate", "--check"]) == 0
