@@ -10,6 +10,11 @@ large: examples/vit_mnist.py:large (int8, untrained, calibrated on the same imag
 mnist_unfused: the bundled ViT built with --no-fusion (float32, int8 portable and dsp), so its linear
 layers, batch matmuls (q_matmul: the attention of an import that is not fused) and patch conv (q_conv2d)
 run as separate ops: what exf_matmul_s8_dsp, exf_conv2d_s8_dsp and the float32 kernels do alone.
+tflite_digits, tflite_digits_unfused: an imported ViT, tests/data/tflite/vit_digits_int8.tflite (the
+digits ViT converted by litert-torch and quantized by ai-edge-quantizer: int8 by the file's own scales),
+portable and dsp kernels, fused as compile does by default or --no-fusion (op by op, as the file
+writes it: its patch embedding a DEPTHWISE_CONV_2D, q_conv2d here, the shape issue 23 compares with
+CMSIS-NN's 35,840 instructions).
 lmu_smnist, mamba_smnist, kws_lmu, kws_mamba: the recurrent examples (benchmarks/recurrent.py's
 builds: float32, and int8 with their quantization settings); an inference is one whole sequence, and
 the line gives instructions per step too. Each
@@ -29,6 +34,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 from edgexf.pipeline import MemoryOptions, QuantOptions, compile_model
 from edgexf.run import kernel_check
 from edgexf.run.profile import profile_build
@@ -40,6 +47,8 @@ from recurrent import INT8 as RECURRENT_INT8  # noqa: E402  (benchmarks/recurren
 from recurrent import MODELS as RECURRENT  # noqa: E402
 
 BOARD = "stm32f746"
+TFLITE = ROOT / "tests" / "data" / "tflite"
+TFLITE_MODELS = ("tflite_digits", "tflite_digits_unfused")
 INT8_KERNELS = (("int8", "portable"), ("int8", "dsp-int8w"), ("int8", "dsp"))
 LINEAR_TYPES = ("q_linear", "q_ln_linear", "q_token_mlp", "linear", "ln_linear", "token_mlp")
 
@@ -64,6 +73,24 @@ def build(
         log=lambda s: print(s, file=sys.stderr),
     )  # fmt: skip
     return report, out
+
+
+def tflite_builds(name: str, work: Path) -> list[tuple[str, str, dict, Path]]:
+    """The digits ViT as an int8 .tflite, portable and dsp kernels (int8 by the file's own parameters)."""
+    data = np.load(TFLITE / "vit_digits_data.npz")
+    test = work / "tflite_digits_test.npz"
+    np.savez(test, x=data["x_test"], y=data["y_test"])
+    fusion = name == "tflite_digits"
+    rows = []
+    for kernels in ("portable", "dsp"):
+        out = work / f"{name}_{kernels}"
+        report = compile_model(
+            str(TFLITE / "vit_digits_int8.tflite"), BOARD, out, test_data=test, max_vectors=4,
+            memory=MemoryOptions(exact_time_s=1.0, fusion=fusion), kernels=kernels,
+            log=lambda s: print(s, file=sys.stderr),
+        )  # fmt: skip
+        rows.append(("int8", kernels, report, out))
+    return rows
 
 
 def recurrent_builds(name: str, work: Path) -> list[tuple[str, str, dict, Path]]:
@@ -135,12 +162,14 @@ def main() -> None:
             "large": INT8_KERNELS,
             "mnist_unfused": [("float32", "portable"), ("int8", "portable"), ("int8", "dsp")],
         }
-        unknown = set(args.models.split(",")) - set(builds) - set(RECURRENT)
+        known = [*builds, *TFLITE_MODELS, *RECURRENT]
+        unknown = set(args.models.split(",")) - set(known)
         if unknown:
-            ap.error(f"unknown model(s) {', '.join(sorted(unknown))}: {', '.join([*builds, *RECURRENT])}")
+            ap.error(f"unknown model(s) {', '.join(sorted(unknown))}: {', '.join(known)}")
         for name in args.models.split(","):
-            if name in RECURRENT:
-                for dtype, kernels, report, out in recurrent_builds(name, work):
+            if name in RECURRENT or name in TFLITE_MODELS:
+                made = recurrent_builds(name, work) if name in RECURRENT else tflite_builds(name, work)
+                for dtype, kernels, report, out in made:
                     print(json.dumps(line(name, dtype, kernels, report, out)), flush=True)
                 continue
             for dtype, kernels in builds[name]:
