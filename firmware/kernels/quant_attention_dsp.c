@@ -42,33 +42,8 @@
  * int32 sums); edgexf/ir/kernel_choice.py attention_scratch mirrors it.
  */
 #include "edgexf_kernels.h"
+#include "quant_attention.h"
 #include "quant_pairs.h"
-
-#if EXF_SIMD_NATIVE
-/* the per-byte maximum of a and b, signed (SSUB8 sets the GE flags that SEL reads) */
-static inline uint32_t max4_s8(uint32_t a, uint32_t b) {
-    uint32_t out, tmp;
-    __asm__("ssub8 %1, %2, %3\n\tsel %0, %2, %3" : "=r"(out), "=&r"(tmp) : "r"(a), "r"(b) : "cc");
-    return out;
-}
-/* per halfword a + b (SADD16) */
-static inline uint32_t sadd16(uint32_t a, uint32_t b) { return (uint32_t)__sadd16((int32_t)a, (int32_t)b); }
-/* v saturated to [0, 255] (USAT #8) */
-static inline int32_t usat8(int32_t v) { return (int32_t)__usat(v, 8); }
-#else
-static inline uint32_t max4_s8(uint32_t a, uint32_t b) {
-    uint32_t out = 0;
-    for (int32_t i = 0; i < 32; i += 8) {
-        const int8_t x = (int8_t)(a >> i), y = (int8_t)(b >> i);
-        out |= (uint32_t)(uint8_t)(x > y ? x : y) << i;
-    }
-    return out;
-}
-static inline uint32_t sadd16(uint32_t a, uint32_t b) {
-    return pack2((int16_t)a + (int16_t)b, (int16_t)(a >> 16) + (int16_t)(b >> 16));
-}
-static inline int32_t usat8(int32_t v) { return v < 0 ? 0 : v > 255 ? 255 : v; }
-#endif
 
 /* {lo(a), lo(b)} (PKHBT) and {hi(a), hi(b)} (PKHTB) */
 static inline uint32_t pack_lo(uint32_t a, uint32_t b) { return (a & 0xFFFFu) | (b << 16); }
@@ -115,136 +90,98 @@ static void widen_values(const int8_t *v, int32_t row, int32_t t, int32_t dh, in
     }
 }
 
-/* Scores of the two query rows from acc (dot_pairs' order, the pairs of keys): s0[j], s1[j] for j < t,
- * through the scale table (pre-offset by 128) where table (a constant where inlined) is set. hi: a
- * constant where inlined (r.hi). */
-static ALWAYS_INLINE void score_rows(const int32_t *acc, int8_t *s0, int8_t *s1, int32_t t, const requant_t r,
-                                     const int8_t *scale_table, const int table, const int hi) {
-    for (int32_t j = 0; j < t; j += 2, acc += 4) { /* for an odd t, the last s[t] lands in the padding */
-        const int32_t v00 = requant(acc[0], r, hi), v10 = requant(acc[1], r, hi);
-        const int32_t v01 = requant(acc[2], r, hi), v11 = requant(acc[3], r, hi);
-        s0[j] = (int8_t)(table ? scale_table[v00] : v00);
-        s1[j] = (int8_t)(table ? scale_table[v10] : v10);
-        s0[j + 1] = (int8_t)(table ? scale_table[v01] : v01);
-        s1[j + 1] = (int8_t)(table ? scale_table[v11] : v11);
-    }
+#if EXF_SIMD_NATIVE
+/* v saturated to [0, 255] (USAT #8) */
+static inline int32_t usat8(int32_t v) { return (int32_t)__usat(v, 8); }
+#else
+static inline int32_t usat8(int32_t v) { return v < 0 ? 0 : v > 255 ? 255 : v; }
+#endif
+
+/* The weight of one score (quant_attention.h): exp_table[min(255, (G - min G + 2^(k-1)) >> k)] with
+ * G = floor(s neg_mult / 2^32) and bias = 2^(k-1) - min G, the sum G + bias formed by SMMLA. The sum is
+ * >= 0, so USAT's lower bound never acts; with k a constant USAT takes the shift: three instructions
+ * and the two loads. */
+static ALWAYS_INLINE int32_t weight(const int16_t *exp_table, int32_t s, int32_t neg_mult, int32_t bias, int32_t k) {
+    return exp_table[usat8(smmla(s, neg_mult, bias) >> k)];
 }
 
-static void score_rows_any(const int32_t *acc, int8_t *s0, int8_t *s1, int32_t t, const requant_t *r,
-                           const int8_t *scale_table) {
-    if (r->hi) {
-        if (scale_table) {
-            score_rows(acc, s0, s1, t, *r, scale_table, 1, 1);
-        } else {
-            score_rows(acc, s0, s1, t, *r, scale_table, 0, 1);
-        }
-    } else {
-        if (scale_table) {
-            score_rows(acc, s0, s1, t, *r, scale_table, 1, 0);
-        } else {
-            score_rows(acc, s0, s1, t, *r, scale_table, 0, 0);
-        }
-    }
-}
-
-/* One probability of exf_softmax_s8 before its - 128: (e R + 2^37) >> 38, in [0, 256] (R <= 2^46 / sum,
- * e <= sum), saturated to [0, 255]. SMMLA gives floor(e R / 2^32) + 32 (e <= 2^16 and R <= 2^30 are int32,
- * e R < 2^47), and >> 6 of that is floor((e R + 2^37) / 2^38) (nested floors); USAT #8 takes the >> 6 as
- * its shift. Four instructions with the two loads, where the division took five. */
-static inline uint32_t prob(int32_t e, int32_t recip) { return (uint32_t)usat8(smmla(e, recip, 32) >> 6); }
-
-/* exf_softmax_s8 of the t scores s (padded with -128 to 4 gt), its output p minus p_zp widened into
- * the probability row pw (groups 4 words apart). The padding's p are finite and meet zero values.
- * off: -128 - p_zp, a constant where inlined (0 for the softmax's own zero point -128: no add). */
-static ALWAYS_INLINE void softmax_widen(const int8_t *s, int32_t t, int32_t gt, const int32_t *exp_table,
-                                        int32_t off, uint32_t *pw) {
-    uint32_t m4 = 0x80808080u;
-    for (int32_t g = 0; g < gt; g++) m4 = max4_s8(m4, exf_load4(s + 4 * g));
-    m4 = max4_s8(m4, m4 >> 16);
-    m4 = max4_s8(m4, m4 >> 8);
-    const int32_t mx = (int8_t)m4;
-    const int32_t *e = exp_table + 255 - mx; /* s_j - mx + 255 is in [0, 255] */
-    int32_t sum = 0;
+/* The weights e_j of one query row whose scores are s[2 j] (its slots of dot_pairs' order), into its
+ * probability row pw (groups 4 words apart; the padding keys of the last group 0); returns sum_j e_j.
+ * k: a constant where inlined. One row at a time: the two rows interleaved spilled registers. */
+static ALWAYS_INLINE int32_t weights(const int32_t *s, int32_t t, const int16_t *exp_table, int32_t neg_mult,
+                                     int32_t k, uint32_t *pw) {
+    int32_t mx = s[0];
 #pragma GCC unroll 4
-    for (int32_t j = 0; j < t; j++) sum += e[s[j]];
-    const int32_t recip = (int32_t)exfq_softmax_recip(sum); /* sum in [2^16, 2^30] */
-    const uint32_t off2 = pack2(off, off);
-    for (int32_t g = 0; g < gt; g++, s += 4, pw += 4) {
-        /* clamp_s8(p - 128) = USAT8(p) - 128 for p in [0, 256] */
-        const uint32_t p0 = prob(e[s[0]], recip), p1 = prob(e[s[1]], recip);
-        const uint32_t p2 = prob(e[s[2]], recip), p3 = prob(e[s[3]], recip);
-        pw[0] = off ? sadd16(p0 | p2 << 16, off2) : p0 | p2 << 16;
-        pw[1] = off ? sadd16(p1 | p3 << 16, off2) : p1 | p3 << 16;
+    for (int32_t j = 1; j < t; j++) mx = s[2 * j] > mx ? s[2 * j] : mx; /* the smallest G (neg_mult < 0) */
+    const int32_t bias = (1 << (k - 1)) - smmla(mx, neg_mult, 0);
+    int32_t sum = 0;
+    const int32_t *const end = s + 8 * (t >> 2);
+    for (; s != end; s += 8, pw += 4) {
+        const int32_t e0 = weight(exp_table, s[0], neg_mult, bias, k), e1 = weight(exp_table, s[2], neg_mult, bias, k);
+        const int32_t e2 = weight(exp_table, s[4], neg_mult, bias, k), e3 = weight(exp_table, s[6], neg_mult, bias, k);
+        sum += e0 + e1 + e2 + e3;
+        pw[0] = (uint32_t)e0 | (uint32_t)e2 << 16; /* e <= 32767: no sign to mask */
+        pw[1] = (uint32_t)e1 | (uint32_t)e3 << 16;
     }
+    if (t & 3) { /* the last t % 4 keys, the padding 0 */
+        int32_t e[4] = {0, 0, 0, 0};
+        for (int32_t i = 0; i < (t & 3); i++) sum += e[i] = weight(exp_table, s[2 * i], neg_mult, bias, k);
+        pw[0] = pack2(e[0], e[2]);
+        pw[1] = pack2(e[1], e[3]);
+    }
+    return sum;
 }
 
-/* Both rows' softmax (sc: the two score rows, stride apart; pw: the two probability rows). */
-static void softmax_rows(const int8_t *sc, int32_t stride, int32_t t, int32_t gt, const int32_t *exp_table,
-                         int32_t p_zp, uint32_t *pw) {
-    if (p_zp == -128) {
-        softmax_widen(sc, t, gt, exp_table, 0, pw);
-        softmax_widen(sc + stride, t, gt, exp_table, 0, pw + 2);
+/* The code generator's usual shift (edgexf/compress/attention_q.py ROUND_SHIFT) inlined, any other
+ * through a shift by register (one instruction more per score). */
+static int32_t weights_any(const int32_t *s, int32_t t, const int16_t *exp_table, int32_t neg_mult, int32_t k,
+                           uint32_t *pw) {
+    if (k == 6) return weights(s, t, exp_table, neg_mult, 6, pw);
+    return weights(s, t, exp_table, neg_mult, k, pw);
+}
+
+/* One query row's outputs y[c] = requant(acc[2 c]) for c < dh (acc: its slots of dot_pairs' order). hi: a
+ * constant where inlined (r.hi). */
+static ALWAYS_INLINE void output_row(const int32_t *acc, int8_t *y, int32_t dh, const requant_t r, const int hi) {
+    for (int32_t c = 0; c < dh; c++) y[c] = (int8_t)requant(acc[2 * c], r, hi);
+}
+
+/* The row's requantization with its 1 / sum folded in (exfq_attention_out), then its outputs. */
+static void output_row_any(const int32_t *acc, int8_t *y, int32_t dh, int32_t sum, int32_t av_mult,
+                           int32_t av_shift, int32_t out_zp) {
+    int32_t mult, shift;
+    exfq_attention_out(sum, av_mult, av_shift, &mult, &shift);
+    const requant_t r = requant_of(mult, shift, out_zp);
+    if (r.hi) {
+        output_row(acc, y, dh, r, 1);
     } else {
-        softmax_widen(sc, t, gt, exp_table, -128 - p_zp, pw);
-        softmax_widen(sc + stride, t, gt, exp_table, -128 - p_zp, pw + 2);
-    }
-}
-
-/* Outputs of the two probability rows from acc (dot_pairs' order, pairs of channels): y0[c] and, if
- * two, y1[c] for c < dh. */
-static ALWAYS_INLINE void output_rows(const int32_t *acc, int8_t *y0, int8_t *y1, int32_t two, int32_t dh,
-                                      const requant_t r, const int hi) {
-    int32_t c = 0;
-    for (; c + 2 <= dh; c += 2, acc += 4) {
-        y0[c] = (int8_t)requant(acc[0], r, hi);
-        y0[c + 1] = (int8_t)requant(acc[2], r, hi);
-        if (two) {
-            y1[c] = (int8_t)requant(acc[1], r, hi);
-            y1[c + 1] = (int8_t)requant(acc[3], r, hi);
-        }
-    }
-    if (c < dh) { /* the last channel of an odd dh */
-        y0[c] = (int8_t)requant(acc[0], r, hi);
-        if (two) y1[c] = (int8_t)requant(acc[1], r, hi);
-    }
-}
-
-static void output_rows_any(const int32_t *acc, int8_t *y0, int8_t *y1, int32_t two, int32_t dh,
-                            const requant_t *r) {
-    if (r->hi) {
-        output_rows(acc, y0, y1, two, dh, *r, 1);
-    } else {
-        output_rows(acc, y0, y1, two, dh, *r, 0);
+        output_row(acc, y, dh, r, 0);
     }
 }
 
 /* The kernel with its numbers as arguments: noinline, so it is compiled as it was before the parameter
  * struct (the struct's fields as locals cost ~350 instructions a call on Cortex-M7 in register spills). */
-static __attribute__((noinline)) void attention(const int8_t *qkv, const int8_t *scale_table,
-                                                const int32_t *exp_table, int8_t *y, int32_t t, int32_t heads,
-                                                int32_t dh, int32_t q_zp, int32_t k_zp, int32_t qk_mult,
-                                                int32_t qk_shift, int32_t s_zp, int32_t p_zp, int32_t v_zp,
+static __attribute__((noinline)) void attention(const int8_t *qkv, const int16_t *exp_table, int8_t *y, int32_t t,
+                                                int32_t heads, int32_t dh, int32_t q_zp, int32_t k_zp,
+                                                int32_t v_zp, int32_t exp_mult, int32_t exp_shift,
                                                 int32_t av_mult, int32_t av_shift, int32_t out_zp, void *scratch) {
     // qkv (t, 3, heads, dh) -> y (t, heads, dh)
     const int32_t d = heads * dh, row = 3 * d;
     const int32_t gd = (dh + 3) >> 2, gt = (t + 3) >> 2, t2 = (t + 1) & ~1, dh2 = (dh + 1) & ~1;
-    uint32_t *kw = (uint32_t *)scratch;   /* keys: t2 rows of gd groups */
-    uint32_t *vw = kw + 2 * t2 * gd;      /* values transposed: dh2 rows (channels) of gt groups of keys */
-    uint32_t *qw = vw + 2 * dh2 * gt;     /* two query rows, gd groups */
-    uint32_t *pw = qw + 4 * gd;           /* two probability rows, gt groups */
-    int8_t *sc = (int8_t *)(pw + 4 * gt); /* two rows of 4 gt scores, the last t % 4 of each -128 */
-    int32_t *acc = (int32_t *)(sc + 8 * gt); /* two rows of t2 or dh2 sums */
-    const int32_t stride = 4 * gt;
-    for (int32_t i = t; i < stride; i++) sc[i] = sc[stride + i] = -128;
-    const requant_t qk = requant_of(qk_mult, qk_shift, s_zp), av = requant_of(av_mult, av_shift, out_zp);
-    const int8_t *table = scale_table ? scale_table + 128 : scale_table;
+    uint32_t *kw = (uint32_t *)scratch; /* keys: t2 rows of gd groups */
+    uint32_t *vw = kw + 2 * t2 * gd;    /* values transposed: dh2 rows (channels) of gt groups of keys */
+    uint32_t *qw = vw + 2 * dh2 * gt;   /* two query rows, gd groups */
+    uint32_t *pw = qw + 4 * gd;         /* two rows of weights, gt groups */
+    int32_t *acc = (int32_t *)(pw + 4 * gt); /* two rows of t2 or dh2 sums */
+    const int32_t neg_mult = -exp_mult, k = exp_shift - 32;
     for (int32_t h = 0; h < heads; h++) {
-        const int8_t *q = qkv + h * dh, *k = q + d, *v = q + 2 * d;
-        for (int32_t j = 0; j < t; j++) exfp_widen_row(k + j * row, dh, k_zp, kw + (j >> 1) * 4 * gd + (j & 1) * 2);
+        const int8_t *q = qkv + h * dh, *kp = q + d, *v = q + 2 * d;
+        for (int32_t j = 0; j < t; j++) exfp_widen_row(kp + j * row, dh, k_zp, kw + (j >> 1) * 4 * gd + (j & 1) * 2);
         if (t & 1) exfp_zero_row(gd, kw + (t >> 1) * 4 * gd + 2);
         widen_values(v, row, t, dh, v_zp, vw);
         for (int32_t i = 0; i < t; i += 2) { /* query rows i and i + 1; for an odd t the last is a zero row */
             const int32_t two = i + 1 < t;
+            int32_t sum[2] = {0, 0};
             exfp_widen_row(q + i * row, dh, q_zp, qw);
             if (two) {
                 exfp_widen_row(q + (i + 1) * row, dh, q_zp, qw + 2);
@@ -252,17 +189,21 @@ static __attribute__((noinline)) void attention(const int8_t *qkv, const int8_t 
                 exfp_zero_row(gd, qw + 2);
             }
             exfp_dot_pairs(qw, kw, gd, t2 >> 1, acc);
-            score_rows_any(acc, sc, sc + stride, t, &qk, table);
-            for (int32_t j = t; j < t2; j++) sc[j] = sc[stride + j] = -128; /* the padding again */
-            softmax_rows(sc, stride, t, gt, exp_table, p_zp, pw);
-            int8_t *y0 = y + i * d + h * dh, *y1 = two ? y0 + d : y0;
+            sum[0] = weights_any(acc, t, exp_table, neg_mult, k, pw);
+            if (two) {
+                sum[1] = weights_any(acc + 1, t, exp_table, neg_mult, k, pw + 2);
+            } else { /* the zero query row's weights: 0, so that its unused sums stay small */
+                exfp_zero_row(gt, pw + 2);
+            }
+            int8_t *y0 = y + i * d + h * dh;
             exfp_dot_pairs(pw, vw, gt, dh2 >> 1, acc);
-            output_rows_any(acc, y0, y1, two, dh, &av);
+            output_row_any(acc, y0, dh, sum[0], av_mult, av_shift, out_zp);
+            if (two) output_row_any(acc + 1, y0 + d, dh, sum[1], av_mult, av_shift, out_zp);
         }
     }
 }
 
 void exf_attention_s8_dsp(const exf_attention_q_params_t *p, const int8_t *qkv, int8_t *y, void *scratch) {
-    attention(qkv, p->scale_table, p->exp_table, y, p->t, p->heads, p->dh, p->q_zp, p->k_zp, p->qk_mult, p->qk_shift,
-              p->s_zp, p->p_zp, p->v_zp, p->av_mult, p->av_shift, p->out_zp, scratch);
+    attention(qkv, p->exp_table, y, p->t, p->heads, p->dh, p->q_zp, p->k_zp, p->v_zp, p->exp_mult, p->exp_shift,
+              p->av_mult, p->av_shift, p->out_zp, scratch);
 }
