@@ -4,10 +4,10 @@ ViTs' shapes, on the host (plain-C forms of SXTB16/SMLAD) and in QEMU (the real 
 Attention (exf_attention_s8_dsp): odd t, dh of every residue mod 4, one to four heads, zero points at
 the extremes, every score and output shift, saturated and one-hot exp tables, all-equal scores.
 exf_linear_s8_w16 (weights widened at code generation) likewise, with every shift of its range, and
-exf_linear_q_w16 (int8 or int16 x and y, one row and more) against exf_linear_q. They must stay inside the scratch they declare
-(kernel_choice.attention_scratch, wide_scratch). exf_patch_embed_s8_w16 (the patch embedding with int16
-weights): c 1-3, p 1-8, odd patch counts and widths, class token, position embedding and bias each on or
-off, int8 and int16 tokens (kernel_choice.patch_scratch)."""
+exf_linear_q_w16 (int8 or int16 x and y, one row and more) against exf_linear_q. They must stay inside
+the scratch they declare (kernel_choice.attention_scratch, wide_scratch). exf_patch_embed_s8_w16 (the
+patch embedding with int16 weights): c 1-3, p 1-8, odd patch counts and widths, class token, position
+embedding and bias each on or off, int8 and int16 tokens (kernel_choice.patch_scratch)."""
 
 from __future__ import annotations
 
