@@ -105,39 +105,75 @@ static ALWAYS_INLINE int32_t weight(const int16_t *exp_table, int32_t s, int32_t
     return exp_table[usat8(smmla(s, neg_mult, bias) >> k)];
 }
 
-/* The weights e_j of one query row whose scores are s[2 j] (its slots of dot_pairs' order), into its
- * probability row pw (groups 4 words apart; the padding keys of the last group 0); returns sum_j e_j.
- * k: a constant where inlined. One row at a time: the two rows interleaved spilled registers. */
-static ALWAYS_INLINE int32_t weights(const int32_t *s, int32_t t, const int16_t *exp_table, int32_t neg_mult,
-                                     int32_t k, uint32_t *pw) {
-    int32_t mx = s[0];
+/* The weights e_j of the two query rows whose scores are s[2 j + r] (dot_pairs' order over pairs of
+ * keys: one LDRD gives both rows' score of key j), stored as halfwords into the probability rows pw (row
+ * r's group g: halfwords 8 g + 4 r + {0, 2, 1, 3} for keys 4 g + {0, 1, 2, 3}, the pair-row layout's
+ * {e0 e2} {e1 e3}; the padding keys of the last group 0); sum[r] = sum_j e_j. k: a constant where
+ * inlined. Per key and row: half an LDRD, then CMP/IT/MOV for the maximum, SMMLA, USAT, LDRSH, ADD,
+ * STRH for the weight. */
+static ALWAYS_INLINE void weights(const int32_t *s, int32_t t, const int16_t *exp_table, int32_t neg_mult,
+                                  int32_t k, uint32_t *pw, int32_t *sum) {
+    const uint32_t *p = (const uint32_t *)s;
+    uint32_t a0, a1;
+    exf_load_pair(&p, &a0, &a1);
+    int32_t m0 = (int32_t)a0, m1 = (int32_t)a1;
 #pragma GCC unroll 4
-    for (int32_t j = 1; j < t; j++) mx = s[2 * j] > mx ? s[2 * j] : mx; /* the smallest G (neg_mult < 0) */
-    const int32_t bias = (1 << (k - 1)) - smmla(mx, neg_mult, 0);
-    int32_t sum = 0;
-    const int32_t *const end = s + 8 * (t >> 2);
-    for (; s != end; s += 8, pw += 4) {
-        const int32_t e0 = weight(exp_table, s[0], neg_mult, bias, k), e1 = weight(exp_table, s[2], neg_mult, bias, k);
-        const int32_t e2 = weight(exp_table, s[4], neg_mult, bias, k), e3 = weight(exp_table, s[6], neg_mult, bias, k);
-        sum += e0 + e1 + e2 + e3;
-        pw[0] = (uint32_t)e0 | (uint32_t)e2 << 16; /* e <= 32767: no sign to mask */
-        pw[1] = (uint32_t)e1 | (uint32_t)e3 << 16;
+    for (int32_t j = 1; j < t; j++) { /* the rows' largest scores: their smallest G (neg_mult < 0) */
+        exf_load_pair(&p, &a0, &a1);
+        m0 = (int32_t)a0 > m0 ? (int32_t)a0 : m0;
+        m1 = (int32_t)a1 > m1 ? (int32_t)a1 : m1;
+    }
+    const int32_t half = 1 << (k - 1);
+    const int32_t b0 = half - smmla(m0, neg_mult, 0), b1 = half - smmla(m1, neg_mult, 0);
+    int32_t s0 = 0, s1 = 0;
+    int16_t *h = (int16_t *)pw;
+    p = (const uint32_t *)s;
+    const uint32_t *const end = p + 8 * (t >> 2);
+    for (; p != end; h += 8) {
+#pragma GCC unroll 4
+        for (int32_t i = 0; i < 4; i++) {
+            exf_load_pair(&p, &a0, &a1);
+            const int32_t e0 = weight(exp_table, (int32_t)a0, neg_mult, b0, k);
+            const int32_t e1 = weight(exp_table, (int32_t)a1, neg_mult, b1, k);
+            s0 += e0;
+            s1 += e1;
+            h[(i >> 1) + 2 * (i & 1)] = (int16_t)e0;
+            h[4 + (i >> 1) + 2 * (i & 1)] = (int16_t)e1;
+        }
     }
     if (t & 3) { /* the last t % 4 keys, the padding 0 */
-        int32_t e[4] = {0, 0, 0, 0};
-        for (int32_t i = 0; i < (t & 3); i++) sum += e[i] = weight(exp_table, s[2 * i], neg_mult, bias, k);
-        pw[0] = pack2(e[0], e[2]);
-        pw[1] = pack2(e[1], e[3]);
+        for (int32_t i = 0; i < 4; i++) {
+            int32_t e0 = 0, e1 = 0;
+            if (i < (t & 3)) {
+                exf_load_pair(&p, &a0, &a1);
+                e0 = weight(exp_table, (int32_t)a0, neg_mult, b0, k);
+                e1 = weight(exp_table, (int32_t)a1, neg_mult, b1, k);
+            }
+            s0 += e0;
+            s1 += e1;
+            h[(i >> 1) + 2 * (i & 1)] = (int16_t)e0;
+            h[4 + (i >> 1) + 2 * (i & 1)] = (int16_t)e1;
+        }
     }
-    return sum;
+    sum[0] = s0;
+    sum[1] = s1;
 }
 
-/* The code generator's usual shift (edgexf/compress/attention_q.py ROUND_SHIFT) inlined, any other
- * through a shift by register (one instruction more per score). */
-static int32_t weights_any(const int32_t *s, int32_t t, const int16_t *exp_table, int32_t neg_mult, int32_t k,
-                           uint32_t *pw) {
-    if (k == 6) return weights(s, t, exp_table, neg_mult, 6, pw);
-    return weights(s, t, exp_table, neg_mult, k, pw);
+/* Any shift, by register: one instruction more per score (noinline, or gcc merges it with the inlined
+ * constant shift below and both shift by register). */
+static __attribute__((noinline)) void weights_k(const int32_t *s, int32_t t, const int16_t *exp_table,
+                                                int32_t neg_mult, int32_t k, uint32_t *pw, int32_t *sum) {
+    weights(s, t, exp_table, neg_mult, k, pw, sum);
+}
+
+/* The code generator's usual shift (edgexf/compress/attention_q.py ROUND_SHIFT) inlined. */
+static void weights_any(const int32_t *s, int32_t t, const int16_t *exp_table, int32_t neg_mult, int32_t k,
+                        uint32_t *pw, int32_t *sum) {
+    if (k == 6) {
+        weights(s, t, exp_table, neg_mult, 6, pw, sum);
+    } else {
+        weights_k(s, t, exp_table, neg_mult, k, pw, sum);
+    }
 }
 
 /* One query row's outputs y[c] = requant(acc[2 c]) for c < dh (acc: its slots of dot_pairs' order). hi: a
@@ -181,7 +217,7 @@ static __attribute__((noinline)) void attention(const int8_t *qkv, const int16_t
         widen_values(v, row, t, dh, v_zp, vw);
         for (int32_t i = 0; i < t; i += 2) { /* query rows i and i + 1; for an odd t the last is a zero row */
             const int32_t two = i + 1 < t;
-            int32_t sum[2] = {0, 0};
+            int32_t sum[2];
             exfp_widen_row(q + i * row, dh, q_zp, qw);
             if (two) {
                 exfp_widen_row(q + (i + 1) * row, dh, q_zp, qw + 2);
@@ -189,12 +225,7 @@ static __attribute__((noinline)) void attention(const int8_t *qkv, const int16_t
                 exfp_zero_row(gd, qw + 2);
             }
             exfp_dot_pairs(qw, kw, gd, t2 >> 1, acc);
-            sum[0] = weights_any(acc, t, exp_table, neg_mult, k, pw);
-            if (two) {
-                sum[1] = weights_any(acc + 1, t, exp_table, neg_mult, k, pw + 2);
-            } else { /* the zero query row's weights: 0, so that its unused sums stay small */
-                exfp_zero_row(gt, pw + 2);
-            }
+            weights_any(acc, t, exp_table, neg_mult, k, pw, sum); /* a zero query row: finite weights, unused */
             int8_t *y0 = y + i * d + h * dh;
             exfp_dot_pairs(pw, vw, gt, dh2 >> 1, acc);
             output_row_any(acc, y0, dh, sum[0], av_mult, av_shift, out_zp);
