@@ -45,6 +45,76 @@
 #include "quant_attention.h"
 #include "quant_pairs.h"
 
+#if EXF_SIMD_NATIVE && !EXF_MVE
+#define UNROLLED_GROUPS 16
+/* exfp_dot_pairs' contract (quant_pairs.h) for groups <= UNROLLED_GROUPS, with its 2 x 2 block as
+ * straight groups (the first with SMUAD, then up to 15 more) of one LDM of a's four words (both rows), one LDM of b's four words (both rows of the
+ * pair) and eight SMLAD: 16 MACs in 10 instructions, where exfp_dot_pairs' LDRD pairs and loop take
+ * about 13 (QEMU counts an LDM as one instruction; on Cortex-M7 an LDM of four words is about two
+ * cycles, like two LDRD). All fourteen registers hold operands, so no loop counter is left: a block
+ * enters the unrolled groups at their last `groups - 1` (a jump computed once per call, Duff's device).
+ * Per block besides its groups: the jump, STM of the four sums and the loop, 8 instructions.
+ * The pointers and the entry address live in the frame (st), reached from sp. */
+static void dot_pairs_unrolled(const uint32_t *a, const uint32_t *b, int32_t groups, int32_t pairs, int32_t *acc) {
+    /* st: a, the running acc, b's end, groups then the entry (Thumb bit set), b */
+    uint32_t st[5] = {(uint32_t)a, (uint32_t)acc, (uint32_t)(b + 4 * groups * pairs), (uint32_t)groups, (uint32_t)b};
+    __asm__ volatile(
+        "adr.w r4, 9f\n\t"
+        "ldr r5, %[e]\n\t"
+        "movs r6, #40\n\t" /* bytes of one unrolled group: ten 32-bit instructions */
+        "mls r4, r5, r6, r4\n\t"
+        "add r4, r4, #41\n\t" /* the first group is not among them; the Thumb bit */
+        "str r4, %[e]\n\t"
+        "ldr lr, %[b]\n\t"
+        "1:\n\t"
+        "ldr r12, %[a]\n\t"
+        "ldmia.w r12!, {r4-r7}\n\t" /* the first group: SMUAD, no sums to clear */
+        "ldmia.w lr!, {r8-r11}\n\t"
+        "smuad r0, r4, r8\n\t"
+        "smlad r0, r5, r9, r0\n\t"
+        "smuad r1, r6, r8\n\t"
+        "smlad r1, r7, r9, r1\n\t"
+        "smuad r2, r4, r10\n\t"
+        "smlad r2, r5, r11, r2\n\t"
+        "smuad r3, r6, r10\n\t"
+        "smlad r3, r7, r11, r3\n\t"
+        "ldr pc, %[e]\n\t"
+        ".rept 15\n\t"
+        "ldmia.w r12!, {r4-r7}\n\t" /* a: row 0 {e0 e2} {e1 e3}, row 1 likewise */
+        "ldmia.w lr!, {r8-r11}\n\t" /* b: its pair's two rows */
+        "smlad r0, r4, r8, r0\n\t"  /* a row 0 . b row 0 */
+        "smlad r0, r5, r9, r0\n\t"
+        "smlad r1, r6, r8, r1\n\t"  /* a row 1 . b row 0 */
+        "smlad r1, r7, r9, r1\n\t"
+        "smlad r2, r4, r10, r2\n\t" /* a row 0 . b row 1 */
+        "smlad r2, r5, r11, r2\n\t"
+        "smlad r3, r6, r10, r3\n\t" /* a row 1 . b row 1 */
+        "smlad r3, r7, r11, r3\n\t"
+        ".endr\n\t"
+        "9:\n\t"
+        "ldr r4, %[acc]\n\t"
+        "stmia r4!, {r0-r3}\n\t" /* acc[4 p + 2 s + r] */
+        "str r4, %[acc]\n\t"
+        "ldr r4, %[end]\n\t"
+        "cmp lr, r4\n\t"
+        "bne 1b\n\t"
+        : [acc] "+m"(st[1]), [e] "+m"(st[3])
+        : [a] "m"(st[0]), [end] "m"(st[2]), [b] "m"(st[4])
+        : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "lr", "cc", "memory");
+}
+#endif
+
+/* exfp_dot_pairs, through the unrolled form where it applies. */
+static void dot_pairs(const uint32_t *a, const uint32_t *b, int32_t groups, int32_t pairs, int32_t *acc) {
+#if EXF_SIMD_NATIVE && !EXF_MVE
+    if (groups <= UNROLLED_GROUPS) { /* its block loop runs at least once */
+        if (pairs > 0) dot_pairs_unrolled(a, b, groups, pairs, acc);
+        return;
+    }
+#endif
+    exfp_dot_pairs(a, b, groups, pairs, acc);
+}
+
 /* {lo(a), lo(b)} (PKHBT) and {hi(a), hi(b)} (PKHTB) */
 static inline uint32_t pack_lo(uint32_t a, uint32_t b) { return (a & 0xFFFFu) | (b << 16); }
 static inline uint32_t pack_hi(uint32_t a, uint32_t b) { return (a >> 16) | (b & 0xFFFF0000u); }
@@ -224,10 +294,10 @@ static __attribute__((noinline)) void attention(const int8_t *qkv, const int16_t
             } else {
                 exfp_zero_row(gd, qw + 2);
             }
-            exfp_dot_pairs(qw, kw, gd, t2 >> 1, acc);
+            dot_pairs(qw, kw, gd, t2 >> 1, acc);
             weights_any(acc, t, exp_table, neg_mult, k, pw, sum); /* a zero query row: finite weights, unused */
             int8_t *y0 = y + i * d + h * dh;
-            exfp_dot_pairs(pw, vw, gt, dh2 >> 1, acc);
+            dot_pairs(pw, vw, gt, dh2 >> 1, acc);
             output_row_any(acc, y0, dh, sum[0], av_mult, av_shift, out_zp);
             if (two) output_row_any(acc + 1, y0 + d, dh, sum[1], av_mult, av_shift, out_zp);
         }
