@@ -115,9 +115,23 @@ static void dot_pairs(const uint32_t *a, const uint32_t *b, int32_t groups, int3
     exfp_dot_pairs(a, b, groups, pairs, acc);
 }
 
-/* {lo(a), lo(b)} (PKHBT) and {hi(a), hi(b)} (PKHTB) */
+/* {lo(a), lo(b)} (PKHBT) and {hi(a), hi(b)} (PKHTB): one instruction each, where gcc 12 makes two and
+ * three of the shifts and masks */
+#if EXF_SIMD_NATIVE
+static inline uint32_t pack_lo(uint32_t a, uint32_t b) {
+    uint32_t out;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(out) : "r"(a), "r"(b));
+    return out;
+}
+static inline uint32_t pack_hi(uint32_t a, uint32_t b) {
+    uint32_t out;
+    __asm__("pkhtb %0, %2, %1, asr #16" : "=r"(out) : "r"(a), "r"(b));
+    return out;
+}
+#else
 static inline uint32_t pack_lo(uint32_t a, uint32_t b) { return (a & 0xFFFFu) | (b << 16); }
 static inline uint32_t pack_hi(uint32_t a, uint32_t b) { return (a >> 16) | (b & 0xFFFF0000u); }
+#endif
 
 /* The head's values (v: its first element; key j, channel c at v[j row + c]) minus zp, transposed into
  * the pair-row matrix vw of dh2 rows (channels) and gt groups (of four keys). */
@@ -246,22 +260,42 @@ static void weights_any(const int32_t *s, int32_t t, const int16_t *exp_table, i
     }
 }
 
-/* One query row's outputs y[c] = requant(acc[2 c]) for c < dh (acc: its slots of dot_pairs' order). hi: a
- * constant where inlined (r.hi). */
-static ALWAYS_INLINE void output_row(const int32_t *acc, int8_t *y, int32_t dh, const requant_t r, const int hi) {
-    for (int32_t c = 0; c < dh; c++) y[c] = (int8_t)requant(acc[2 * c], r, hi);
+/* The outputs of the query rows whose sums are acc[2 c + r] (dot_pairs' order over pairs of channels;
+ * one LDRD gives a channel's two rows) and y0 (row 0), y1 (row 1, written where two), each with its
+ * own requantization (r0, r1) taking the SMMLA path (hi). */
+static ALWAYS_INLINE void output_rows_hi(const int32_t *acc, int8_t *y0, int8_t *y1, int32_t dh, const int two,
+                                         const requant_t r0, const requant_t r1) {
+    const uint32_t *p = (const uint32_t *)acc;
+    for (int32_t c = 0; c < dh; c++) {
+        uint32_t a0, a1;
+        exf_load_pair(&p, &a0, &a1);
+        y0[c] = (int8_t)requant((int32_t)a0, r0, 1);
+        if (two) y1[c] = (int8_t)requant((int32_t)a1, r1, 1);
+    }
 }
 
-/* The row's requantization with its 1 / sum folded in (exfq_attention_out), then its outputs. */
-static void output_row_any(const int32_t *acc, int8_t *y, int32_t dh, int32_t sum, int32_t av_mult,
-                           int32_t av_shift, int32_t out_zp) {
-    int32_t mult, shift;
-    exfq_attention_out(sum, av_mult, av_shift, &mult, &shift);
-    const requant_t r = requant_of(mult, shift, out_zp);
-    if (r.hi) {
-        output_row(acc, y, dh, r, 1);
+/* One row's outputs y[c] = requant(acc[2 c], r), any shift. */
+static void output_row(const int32_t *acc, int8_t *y, int32_t dh, const requant_t r) {
+    for (int32_t c = 0; c < dh; c++) y[c] = (int8_t)requant(acc[2 * c], r, 0);
+}
+
+/* Both rows' requantizations with their 1 / sum folded in (exfq_attention_out), then their outputs
+ * (y1 only where two): 4.5 instructions an output on the SMMLA path. */
+static void outputs(const int32_t *acc, int8_t *y0, int8_t *y1, int32_t dh, int32_t two, const int32_t *sum,
+                    int32_t av_mult, int32_t av_shift, int32_t out_zp) {
+    int32_t m0, s0, m1, s1;
+    exfq_attention_out(sum[0], av_mult, av_shift, &m0, &s0);
+    exfq_attention_out(two ? sum[1] : sum[0], av_mult, av_shift, &m1, &s1);
+    const requant_t r0 = requant_of(m0, s0, out_zp), r1 = requant_of(m1, s1, out_zp);
+    if (r0.hi && r1.hi) {
+        if (two) {
+            output_rows_hi(acc, y0, y1, dh, 1, r0, r1);
+        } else {
+            output_rows_hi(acc, y0, y1, dh, 0, r0, r1);
+        }
     } else {
-        output_row(acc, y, dh, r, 0);
+        output_row(acc, y0, dh, r0);
+        if (two) output_row(acc + 1, y1, dh, r1);
     }
 }
 
@@ -298,8 +332,7 @@ static __attribute__((noinline)) void attention(const int8_t *qkv, const int16_t
             weights_any(acc, t, exp_table, neg_mult, k, pw, sum); /* a zero query row: finite weights, unused */
             int8_t *y0 = y + i * d + h * dh;
             dot_pairs(pw, vw, gt, dh2 >> 1, acc);
-            output_row_any(acc, y0, dh, sum[0], av_mult, av_shift, out_zp);
-            if (two) output_row_any(acc + 1, y0 + d, dh, sum[1], av_mult, av_shift, out_zp);
+            outputs(acc, y0, y0 + d, dh, two, sum, av_mult, av_shift, out_zp);
         }
     }
 }
