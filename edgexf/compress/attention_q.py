@@ -23,6 +23,7 @@ import numpy as np
 
 from edgexf.compress.qmath import MAX_SHIFT, multiplier
 
+TABLE = 512  # entries of the exp table (the kernels' EXF_ATTENTION_TABLE)
 E_ONE_MAX = 32767  # e_j are int16 SMLAD operands
 ROUND_SHIFT = 38  # exp_shift where the score multiplier allows (below 2^-7): 6 bits of G under a step
 MIN_EXP_ONE = 256  # below this the weights lose more than int8 probabilities did: refuse such t
@@ -35,8 +36,8 @@ def exp_one(t: int) -> int:
 def exp_table(t: int) -> tuple[np.ndarray, float]:
     """(E (256,) int16, u) for rows of t scores."""
     one = exp_one(t)
-    u = math.log(4 * one) / 255
-    return np.round(one * np.exp(-u * np.arange(256))).astype(np.int16), u
+    u = math.log(4 * one) / (TABLE - 1)
+    return np.round(one * np.exp(-u * np.arange(TABLE))).astype(np.int16), u
 
 
 def attention_terms(t: int, qk_scale: float, v_scale: float, out_scale: float) -> dict | None:

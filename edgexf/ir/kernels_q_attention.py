@@ -36,7 +36,8 @@ def attention_s8(q, k, v, exp_table, q_zp: int, k_zp: int, v_zp: int, exp_rq, av
     s = (qf @ np.swapaxes(kf, -1, -2)).astype(i64)  # (..., T, T)
     g = (s * -exp_mult) >> 32  # exact in int64: |s| < 2^31, exp_mult < 2^31
     sh = exp_shift - 32
-    idx = np.minimum((g - g.min(axis=-1, keepdims=True) + (i64(1) << (sh - 1))) >> sh, 255)
+    last = len(exp_table) - 1
+    idx = np.minimum((g - g.min(axis=-1, keepdims=True) + (i64(1) << (sh - 1))) >> sh, last)
     e = np.asarray(exp_table, i64)[idx]
     total = e.sum(axis=-1, keepdims=True)  # (..., T, 1)
     y = (e.astype(np.float64) @ (np.asarray(v, np.float64) - v_zp)).astype(i64)  # (..., T, dh)

@@ -155,7 +155,8 @@ def _q_attention_terms(m: Chains, mm1: Op, scale: Op | None, mm2: Op, y: str, t:
     at1, at2 = mm1.attrs, mm2.attrs
     table = f"attention_exp_t{t}"  # one table for every attention over rows of t
     if table not in m.g.tensors and table not in m.pending:
-        m.pending[table] = Tensor(table, (256,), "int16", exp_table(t)[0])
+        data = exp_table(t)[0]
+        m.pending[table] = Tensor(table, data.shape, "int16", data)
     return {
         "q_zp": at1["a_zp"],
         "k_zp": at1["b_zp"],

@@ -39,7 +39,7 @@ static uint32_t scratch[EXF_DSP_BLOCK_ROWS * MAX_K / 4 * 2];
 #define ATT_SCRATCH_MAX (8 * (MAX_T * MAX_GD + MAX_DH * MAX_GT + 2 * MAX_GD + 2 * MAX_GT + MAX_T))
 static uint32_t att_scratch[(ATT_SCRATCH_MAX + GUARD_BYTES) / 4];
 static int32_t att_scores[MAX_T];
-static int16_t exp_table[256];
+static int16_t exp_table[512]; /* EXF_ATTENTION_TABLE */
 
 
 static int32_t rng_in(int32_t lo, int32_t hi) { return lo + (int32_t)(rng() % (uint32_t)(hi - lo + 1)); }
@@ -249,7 +249,7 @@ static int32_t check_attention(int32_t t, int32_t heads, int32_t dh, int32_t tim
         }
     }
     const int32_t table_kind = timed ? 0 : rng_in(0, 3);
-    for (int32_t i = 0; i < 256; i++) {
+    for (int32_t i = 0; i < 512; i++) {
         exp_table[i] = (int16_t)(table_kind == 1 ? 32767 : table_kind == 2 ? 0 : rng_in(0, 32767));
     }
     exp_table[0] = (int16_t)(table_kind == 3 ? 1 : rng_in(1, 32767)); /* the row max's weight: never 0 */

@@ -148,7 +148,7 @@ typedef struct {
 
 /* exf_attention_s8, _s8_dsp: qkv (t, 3, heads, dh) -> y (t, heads dh); the arithmetic: quant_attention.h. */
 typedef struct {
-    const int16_t *exp_table;         /* (256) unnormalized softmax weights by steps below the row's max */
+    const int16_t *exp_table;         /* (EXF_ATTENTION_TABLE = 512) softmax weights by steps below the max */
     int32_t t, heads, dh;             /* tokens, heads, channels per head */
     int32_t q_zp, k_zp, v_zp;         /* queries', keys' and values' zero points */
     int32_t exp_mult, exp_shift;      /* scores -> table steps; exp_mult > 0, exp_shift in [33, 62] */

@@ -3,7 +3,7 @@
  *
  * Per head and query row, with the scores s_j = (q - q_zp) . (k_j - k_zp) (int32: |s| <= 65025 dh):
  *   G_j   = floor(s_j (-exp_mult) / 2^32)      (SMMUL; G falls as s rises, min_j G_j = G(max_j s_j))
- *   idx_j = min(255, (G_j - min G + 2^(k-1)) >> k), k = exp_shift - 32 in [1, 30]
+ *   idx_j = min(EXF_ATTENTION_TABLE - 1, (G_j - min G + 2^(k-1)) >> k), k = exp_shift - 32 in [1, 30]
  *   e_j   = exp_table[idx_j]                   (int16 in [0, E_one], E_one <= 32767; e = E_one at the max)
  *   S     = sum_j e_j                          (in [E_one, t E_one])
  *   y_c   = sum_j e_j (v_jc - v_zp)            (|y_c| <= t E_one 255 < 2^31: the code generator's E_one)
@@ -16,6 +16,10 @@
 #include <stdint.h>
 
 #include "quant_common.h"
+
+/* Entries of the exp table (edgexf/compress/attention_q.py TABLE): 512 steps of u = ln(4 E_one) / 511,
+ * 1.1% apart for E_one = 32767 (256 steps of 2.3% lost 0.28 points on the digits ViT). */
+#define EXF_ATTENTION_TABLE 512
 
 /* floor(a b / 2^32), as SMMUL computes it */
 static inline int32_t exfq_mulhi(int32_t a, int32_t b) { return (int32_t)(((int64_t)a * b) >> 32); }

@@ -174,19 +174,22 @@ static void widen_values(const int8_t *v, int32_t row, int32_t t, int32_t dh, in
     }
 }
 
+/* v saturated to [0, EXF_ATTENTION_TABLE - 1] (USAT #9) */
 #if EXF_SIMD_NATIVE
-/* v saturated to [0, 255] (USAT #8) */
-static inline int32_t usat8(int32_t v) { return (int32_t)__usat(v, 8); }
+static inline int32_t usat_index(int32_t v) { return (int32_t)__usat(v, 9); }
 #else
-static inline int32_t usat8(int32_t v) { return v < 0 ? 0 : v > 255 ? 255 : v; }
+static inline int32_t usat_index(int32_t v) { return v < 0 ? 0 : v > 511 ? 511 : v; }
+#endif
+#if EXF_ATTENTION_TABLE != 512
+#error "usat_index saturates to 9 bits: EXF_ATTENTION_TABLE must be 512"
 #endif
 
-/* The weight of one score (quant_attention.h): exp_table[min(255, (G - min G + 2^(k-1)) >> k)] with
+/* The weight of one score (quant_attention.h): exp_table[min(511, (G - min G + 2^(k-1)) >> k)] with
  * G = floor(s neg_mult / 2^32) and bias = 2^(k-1) - min G, the sum G + bias formed by SMMLA. The sum is
  * >= 0, so USAT's lower bound never acts; with k a constant USAT takes the shift: three instructions
  * and the two loads. */
 static ALWAYS_INLINE int32_t weight(const int16_t *exp_table, int32_t s, int32_t neg_mult, int32_t bias, int32_t k) {
-    return exp_table[usat8(smmla(s, neg_mult, bias) >> k)];
+    return exp_table[usat_index(smmla(s, neg_mult, bias) >> k)];
 }
 
 /* The weights e_j of the two query rows whose scores are s[2 j + r] (dot_pairs' order over pairs of

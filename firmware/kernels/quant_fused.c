@@ -38,7 +38,7 @@ void exf_attention_s8(const exf_attention_q_params_t *p, const int8_t *qkv, int8
             int32_t sum = 0;
             for (int32_t j = 0; j < t; j++) {
                 const int32_t idx = (scores[j] - g_min + (1 << (k - 1))) >> k;
-                scores[j] = exp_table[idx < 255 ? idx : 255];
+                scores[j] = exp_table[idx < EXF_ATTENTION_TABLE - 1 ? idx : EXF_ATTENTION_TABLE - 1];
                 sum += scores[j];
             }
             int32_t mult, shift;

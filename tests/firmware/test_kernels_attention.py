@@ -6,13 +6,21 @@ instructions against the portable one in tests/firmware/test_kernels_dsp.py (ker
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
-from edgexf.compress.attention_q import attention_terms, exp_table
+from edgexf.compress.attention_q import TABLE, attention_terms, exp_table
 from edgexf.ir.kernels_q_attention import attention_s8
+from edgexf.resources import firmware_dir
 
 rng = np.random.default_rng(23)
+
+
+def test_table_size_agrees_with_the_header():
+    header = (firmware_dir() / "kernels" / "quant_attention.h").read_text()
+    assert int(re.search(r"#define EXF_ATTENTION_TABLE (\d+)", header)[1]) == TABLE == len(exp_table(50)[0])
 
 
 def reference(qkv, heads, *terms) -> np.ndarray:
@@ -27,7 +35,7 @@ def case(t, heads, dh, g, flat=False, table=None):
     if flat:  # every key equal: every score of a row the same
         qkv.reshape(t, 3, heads * dh)[:, 1] = qkv.reshape(t, 3, heads * dh)[0, 1]
     if table is None:
-        table = g.integers(0, 32768, 256).astype(np.int16)
+        table = g.integers(0, 32768, TABLE).astype(np.int16)
         table[0] = max(1, table[0])
     zp = lambda: int(g.choice([-128, 127, g.integers(-128, 128)]))  # noqa: E731
     exp_rq = (int(g.integers(1, 2**31)), int(g.integers(33, 63)))
