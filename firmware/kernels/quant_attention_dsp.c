@@ -1,19 +1,19 @@
-/* Fast int8 attention for cores with the DSP extension (exf_simd.h): bit-exact with exf_attention_s8.
+/* Fast int8 attention for cores with the DSP extension (exf_simd.h): bit-exact with exf_attention_s8
+ * (the arithmetic: quant_attention.h; no int8 scores or probabilities).
  *
  * Zero points: per head, the head's keys and values are widened once to int16 pairs in scratch with
  * their zero points subtracted (SXTAB16 adds the sign-extended bytes 0 and 2, or 1 and 3, of a word to
  * a pair of halfwords holding -zp: one instruction per pair), k' = k - k_zp and v' = v - v_zp, each in
- * [-255, 255], exact in int16. Query rows (q - q_zp) and probability rows (p - p_zp) are widened the
- * same way, two rows at a time. So the dot products are of the differences themselves: no zero point
+ * [-255, 255], exact in int16. Query rows (q - q_zp) are widened the same way, two rows at a time; the
+ * weight rows are the int16 e_j themselves. So the dot products are of the differences: no zero point
  * term is left to fold.
  *
  * Both products are matrix products of int16-pair rows, SMLAD multiplying two pairs per instruction,
- * in 2 x 2 register blocks (dot_pairs): per group of four elements one LDRD for each of the two rows
- * of either side and eight SMLAD, 16 MACs in 12 instructions (the first group SMUAD, which needs no
- * cleared accumulator). The four sums of each block go to scratch, and are requantized in a loop of
- * their own, where the requantization's constants stay in registers.
+ * in 2 x 2 register blocks: per group of four elements one LDM of both rows of either side and eight
+ * SMLAD, 16 MACs in 10 instructions, unrolled (dot_pairs_unrolled; exfp_dot_pairs, 12 and a loop, past
+ * 16 groups and on Helium). The four sums of each block go to scratch.
  * - scores: two query rows x two keys, over dh (padded to a multiple of 4 with zeros);
- * - scores . v: two probability rows x two channels, over the keys (padded likewise). V is widened
+ * - weights . v: two weight rows x two channels, over the keys (padded likewise). V is widened
  *   transposed (per channel, pairs over keys), four keys x four channels at a time: four word loads,
  *   eight SXTAB16, eight PKHBT/PKHTB.
  * Layout of a pair-row matrix (rows r, groups g of four elements e0..e3): words
@@ -21,25 +21,22 @@
  * operands are paired the same way, so the products line up). A missing row or element is 0 on at
  * least one side, so it adds 0.
  *
- * Ranges (exact int32): |q'|, |k'|, |p'|, |v'| <= 255, so each product is at most 65025 in magnitude
- * and a sum of n of them at most 65025 n < 2^31 for n < 33025 (n = dh for the scores, t for
- * scores . v; the portable kernel's int32 sums need the same bound). SMLAD adds two products and the
- * accumulator with wraparound, which never happens within that bound. Integer addition does not
- * depend on the order, so every sum is the portable kernel's integer.
+ * Ranges (exact int32): |q'|, |k'|, |v'| <= 255 and 0 <= e <= E_one, so a score is at most 65025 dh in
+ * magnitude and an output sum at most 255 E_one t < 2^31 (the code generator's E_one,
+ * edgexf/compress/attention_q.py). SMLAD adds with wraparound, which never happens within those bounds;
+ * integer addition does not depend on the order, so every sum is the portable kernel's integer.
  *
- * Each score and output is then requantized as in the portable kernel: clamp_s8(requantize(acc, mult,
- * shift) + zp); for shift in [33, 53] as SSAT8(SMMLA(acc, mult, bias) >> (shift - 32)) (requant_t
- * says why that is the same integer), otherwise in int64. Then the scale table.
- * The softmax is exf_softmax_s8's arithmetic, fused with the widening of its output: mx = the row's
- * max (four bytes at a time, SSUB8 + SEL, over the row padded with -128), sum = sum of
- * exp_table[s_j - mx + 255] over the t scores, R = floor(2^46 / sum) once per row (exfq_softmax_recip),
- * p_j = clamp_s8(((e_j R + 2^37) >> 38) - 128) (the product term is in [0, 256], so this is
- * USAT8(SMMLA(e_j, R, 32) >> 6) - 128: no division per score), stored as p_j - p_zp.
+ * Per query row pair, after the scores: both rows' maxima (one LDRD gives a key's two scores; CMP, IT,
+ * MOV each), then per score SMMLA (G - min G + 2^(k-1) in one instruction: the bias holds -min G),
+ * USAT #9 with the shift (k = 6, the code generator's usual, inlined), LDRSH of the weight, ADD to the
+ * row's sum, STRH into the weight row. After the second product, per row one exfq_attention_out (two
+ * 32-bit UDIV) and per output SMMLA, ASR, SSAT (requant_t) and STRB. MNIST ViT (t 50, 4 heads of 16),
+ * QEMU instructions per op: scores 123k, weights 108k, weights . v 113k, outputs 31k, widening 35k.
  *
- * scratch (4-byte aligned), bytes: 8 (t2 gd + dh2 gt + 2 gd + 3 gt + max(t2, dh2)) with
+ * scratch (4-byte aligned), bytes: 8 (t2 gd + dh2 gt + 2 gd + 2 gt + max(t2, dh2)) with
  * gd = ceil(dh / 4), gt = ceil(t / 4), t2 = t rounded up to even, dh2 = dh rounded up to even (widened
- * keys, widened values, two query rows, two probability rows, two rows of 4 gt scores, two rows of
- * int32 sums); edgexf/ir/kernel_choice.py attention_scratch mirrors it.
+ * keys, widened values, two query rows, two weight rows, two rows of int32 sums);
+ * edgexf/ir/kernel_choice.py attention_scratch mirrors it.
  */
 #include "edgexf_kernels.h"
 #include "quant_attention.h"
