@@ -146,7 +146,7 @@ def _q_attention_terms(m: Chains, mm1: Op, scale: Op | None, mm2: Op, y: str, t:
         m.g.tensors[mm1.inputs[1]].quant,
         m.g.tensors[mm2.inputs[1]].quant,
     )
-    out = m.g.tensors[y].quant
+    out = (m.pending.get(y) or m.g.tensors[y]).quant  # y: the match's own (T, D) tensor where it reshapes
     if c is None or c <= 0 or None in (q, k, v, out):
         return None
     terms = attention_terms(t, q.scale * k.scale * c, v.scale, out.scale)
