@@ -69,9 +69,9 @@ def test_fast_equals_portable_in_qemu_and_takes_at_least_3x_fewer_instructions()
         assert t.macs / t.fast > 0.25, t  # portable: about 0.06
     attention = [t for t in timings if t.kernel == kernel_check.ATTENTION]
     assert len(attention) == 4
-    for t in attention:  # the softmax and a requantization per score stay: less gain on short rows
-        assert t.portable >= (5 if t.rows >= 50 else 3) * t.fast, t
-        assert t.macs / t.fast > (0.5 if t.rows >= 50 else 0.28), t  # portable: about 0.1
+    for t in attention:  # ~10 instructions a score for the weights stay: less gain on short rows
+        assert t.portable >= (6 if t.rows >= 50 else 3.7) * t.fast, t  # 6.6-7.6x measured, 4.1x at t 17
+        assert t.macs / t.fast > (0.72 if t.rows >= 50 else 0.4), t  # 0.78-0.97, 0.43; portable about 0.12
 
 
 @pytest.mark.qemu
