@@ -5,9 +5,9 @@ the same arithmetic), bit for bit. Per head and query row i, with s_j = (q_i - q
    SMMLA/SMMUL computes them; exp_mult > 0, so G falls as s rises and the row's largest score has the
    smallest G. One requantization: the attention scale and the step of the exp table are folded into
    exp_mult (edgexf/compress/attention_q.py).
-2. idx_j = min(255, (G_j - min_j G + 2^(k - 1)) >> k), k = exp_shift - 32 >= 1: how many table steps
-   s_j lies below the row's maximum, rounded; e_j = exp_table[idx_j] (exp_table[0] = E_one <= 32767, the
-   last entry 0), an unnormalized softmax numerator.
+2. idx_j = min(511, (G_j - min_j G + 2^(k - 1)) >> k), k = exp_shift - 32 >= 1: how many table steps
+   s_j lies below the row's maximum, rounded; e_j = exp_table[idx_j] (512 entries, exp_table[0] = E_one
+   <= 32767, the last 0), an unnormalized softmax numerator.
 3. S = sum_j e_j in [E_one, t E_one]; y_c = sum_j e_j (v_jc - v_zp), |y_c| <= t E_one 255 < 2^31.
 4. 1/S folded into the output requantization, once per row: n = clz32(S) - 1 (S 2^n in [2^30, 2^31)),
    Q = floor(2^61 / (S 2^n)) in (2^30, 2^31], mult = (av_mult Q) >> 31, shift = av_shift + 30 - n;
