@@ -76,24 +76,18 @@ def _attention(c: EmitContext, op: Op) -> KernelCall:
 
 
 def _q_attention(c: EmitContext, op: Op) -> KernelCall:
-    qkv, table, exp = op.inputs
+    qkv, exp = op.inputs
     t, d3 = c.shape(qkv)[-2:]
     at = op.attrs
     heads = at["heads"]
-    fields = {
-        "scale_table": _q(c, table),
-        "exp_table": _q(c, exp),
-        "t": t,
-        "heads": heads,
-        "dh": d3 // (3 * heads),
-    }
-    fields |= {"q_zp": at["q_zp"], "k_zp": at["k_zp"], "qk_mult": at["qk"][0], "qk_shift": at["qk"][1]}
-    fields |= {"s_zp": at["qk"][2], "p_zp": at["p_zp"], "v_zp": at["v_zp"]}
+    fields = {"exp_table": _q(c, exp), "t": t, "heads": heads, "dh": d3 // (3 * heads)}
+    fields |= {"q_zp": at["q_zp"], "k_zp": at["k_zp"], "v_zp": at["v_zp"]}
+    fields |= {"exp_mult": at["exp"][0], "exp_shift": at["exp"][1]}
     fields |= {"av_mult": at["av"][0], "av_shift": at["av"][1], "out_zp": at["av"][2]}
     ctype, io = "exf_attention_q_params_t", (_q(c, qkv), _q(c, op.outputs[0]))
     if uses_dsp(op):
         return params_call(op, "exf_attention_s8_dsp", ctype, fields, *io, c.scratch(op))
-    return params_call(op, "exf_attention_s8", ctype, fields, *io, c.scratch(op, "int8_t"))
+    return params_call(op, "exf_attention_s8", ctype, fields, *io, c.scratch(op, "int32_t"))
 
 
 def _token_mlp(c: EmitContext, op: Op) -> KernelCall:

@@ -254,10 +254,13 @@ class Quantizer:
         attrs = dict(a_zp=pa.zero_point, b_zp=pb.zero_point, mult=mult, shift=shift, out_zp=py.zero_point)
         self.emit("q_matmul", op, [a, b], attrs)
 
-    def lut(self, op: Op, x: str, fn) -> None:
+    def lut(self, op: Op, x: str, fn, scalar: float | None = None) -> None:
+        """scalar: the factor c of a table for x * c (a mul or a division by a constant), kept as an
+        attribute so a fusion can fold it into another multiplier (the int8 attention's scores)."""
         xq = self.operand(op, x)
         table = unary_table(fn, self.q(xq), self.params[op.outputs[0]])
-        self.emit("q_lut", op, [xq, self.const(f"{self.owner(op)}.table", table)], {"fn": op.type})
+        attrs = {"fn": op.type} | ({} if scalar is None else {"scalar": scalar})
+        self.emit("q_lut", op, [xq, self.const(f"{self.owner(op)}.table", table)], attrs)
 
     def unary(self, op: Op) -> None:
         self.lut(op, op.inputs[0], lambda x: UNARY[op.type](x, op))
@@ -268,10 +271,11 @@ class Quantizer:
         fn = BINARY[op.type]
         if tb.is_const and tb.numel == 1:
             c = float(tb.data.reshape(()))
-            return self.lut(op, a, lambda x: fn(x, c))
+            scalar = {"mul": c, "div": 1.0 / c if c else None}.get(op.type)
+            return self.lut(op, a, lambda x: fn(x, c), scalar)
         if ta.is_const and ta.numel == 1:
             c = float(ta.data.reshape(()))
-            return self.lut(op, b, lambda x: fn(c, x))
+            return self.lut(op, b, lambda x: fn(c, x), c if op.type == "mul" else None)
         y = op.outputs[0]
         py, dtype = self.params[y], self.dtype[y]
         if op.type in ("add", "sub"):

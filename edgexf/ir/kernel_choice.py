@@ -116,12 +116,11 @@ def block_scratch(op: Op, row_bytes: int, linears: list[tuple[int, int]], rows: 
 def attention_scratch(t: int, dh: int) -> int:
     """Scratch of exf_attention_s8_dsp (firmware/kernels/quant_attention_dsp.c): one head's keys
     (t2 x dh) and values (dh2 x t, transposed) widened to int16, dh and t padded to multiples of 4,
-    two query rows, two probability rows, two rows of 4 ceil(t / 4) scores and two rows of int32 sums;
-    t2, dh2 = t, dh rounded up to even: 8 (t2 gd + dh2 gt + 2 gd + 3 gt + max(t2, dh2)) bytes,
-    gd = ceil(dh / 4), gt = ceil(t / 4)."""
+    two query rows, two rows of int16 weights and two rows of int32 sums; t2, dh2 = t, dh rounded up to
+    even: 8 (t2 gd + dh2 gt + 2 gd + 2 gt + max(t2, dh2)) bytes, gd = ceil(dh / 4), gt = ceil(t / 4)."""
     gd, gt = -(-dh // 4), -(-t // 4)
     t2, dh2 = t + t % 2, dh + dh % 2
-    return 8 * (t2 * gd + dh2 * gt + 2 * gd + 3 * gt + max(t2, dh2))
+    return 8 * (t2 * gd + dh2 * gt + 2 * gd + 2 * gt + max(t2, dh2))
 
 
 def matmul_scratch(m: int, k: int, n: int) -> int:

@@ -13,7 +13,9 @@ and token_mlp: two rows, so that each weight loaded serves both):
 
 q_* are their integer forms, with the parameters of every op of the chain as attributes. The references
 here are the chains' own references composed, so a fused graph gives the same numbers as the unfused
-one bit for bit (float32 too: the C kernels keep each sum's order); tests/ir/test_fusion.py checks it,
+one bit for bit (float32 too: the C kernels keep each sum's order); tests/passes/test_fuse.py checks it,
+except q_attention, which has an arithmetic of its own (no int8 scores, no int8 probabilities:
+edgexf/ir/kernels_q_attention.py) and is checked against the float chain's output instead;
 and the C kernels (firmware/kernels/fused.c, quant_fused.c) are checked against these references.
 """
 
@@ -25,6 +27,7 @@ from edgexf.ir import kernels_q as KQ
 from edgexf.ir import kernels_ref as K
 from edgexf.ir.graph import GraphError, Op
 from edgexf.ir.kernel_choice import attention_scratch, block_scratch, patch_scratch, uses_dsp, uses_wide
+from edgexf.ir.kernels_q_attention import attention_s8
 from edgexf.ir.opdef import ITEMSIZE, OpDef, Spec, alias_last_axis, rows_of
 
 
@@ -102,21 +105,21 @@ def _attention_ref(op, a, s):
 
 
 def _q_attention_ref(op, a, s):
-    qkv, scale_table, exp_table = a
+    qkv, exp_table = a
     at = op.attrs
     q, k, v = _split_heads(qkv, at["heads"])
-    scores = KQ.matmul_s8(q, np.swapaxes(k, -1, -2), at["q_zp"], at["k_zp"], *at["qk"])
-    if scale_table is not None:
-        scores = KQ.lut_s8(scores, scale_table)
-    p = KQ.softmax_s8(scores, exp_table)
-    return [_merge_heads(KQ.matmul_s8(p, v, at["p_zp"], at["v_zp"], *at["av"]))]
+    return [
+        _merge_heads(
+            attention_s8(q, k, v, exp_table, at["q_zp"], at["k_zp"], at["v_zp"], at["exp"], at["av"])
+        )
+    ]
 
 
 def _attention_scratch(op, s):
     (*_, t, d3), dtype = s[0]
     if uses_dsp(op):  # a head's keys and values widened to int16, and two rows of each step
         return attention_scratch(t, d3 // (3 * op.attrs["heads"]))
-    return t * ITEMSIZE[dtype]  # one row of T scores
+    return t * (4 if op.type == "q_attention" else ITEMSIZE[dtype])  # one row of T scores (int32 or float)
 
 
 def _attention_macs(op, i, o):
@@ -269,7 +272,8 @@ FUSED_OPS: dict[str, OpDef] = {
         _attention_infer,
         _q_attention_ref,
         _attention_macs,
-        "integer attention per head and query row: qkv, scale table (or none), exp table",
+        "integer attention per head and query row (one score requantization, unnormalized int16 weights, "
+        "1/sum in the output requantization): qkv, exp table",
         scratch=_attention_scratch,
     ),
     "token_mlp": OpDef(

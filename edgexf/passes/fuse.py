@@ -8,6 +8,7 @@ parameters become the fused op's attributes). The chains, as edgexf's ViT and to
 - token_mlp:   x -> layernorm -> linear -> gelu|relu (int8: lut) -> linear -> add(x, .)
 - attention:   qkv -> reshape (1,T,3,H,dh) -> permute -> 3 slices -> reshapes; q @ transpose(k)
                [-> mul by a scalar (int8: lut)] -> softmax -> @ v -> transpose -> reshape (1,T,H*dh)
+               (int8: its own arithmetic, not the chain's integers: edgexf/ir/kernels_q_attention.py)
 - ln_linear:   layernorm -> linear (what is left after token_mlp: the qkv projection)
 - patch_embed: conv2d (stride = kernel, no padding) -> flatten -> transpose [-> concat(cls, .)]
                [-> add(., pos)]
@@ -18,7 +19,8 @@ as it is: fusion is an optimization, never a requirement. See edgexf/ir/ops_fuse
 
 from __future__ import annotations
 
-from edgexf.ir.graph import Graph, Op
+from edgexf.compress.attention_q import attention_terms, exp_table
+from edgexf.ir.graph import Graph, Op, Tensor
 from edgexf.ir.opdef import ConvGeometry
 from edgexf.passes.chains import Chains, Match, chain_source, rewrite
 
@@ -123,22 +125,46 @@ def _attention(m: Chains, sm: Op) -> Match | None:
         y = m.tensor(f"{y}.tokens", (1, t, h * dh), like=y)
         tail = [Op("reshape", out.name, [y], list(out.outputs), dict(out.attrs), out.source)]
     if _q(sm):
-        at1, at2 = mm1.attrs, mm2.attrs
-        inputs = [qkv, scale.inputs[1] if scale else "", sm.inputs[1]]
-        attrs = {
-            "heads": h,
-            "q_zp": at1["a_zp"],
-            "k_zp": at1["b_zp"],
-            "qk": (at1["mult"], at1["shift"], at1["out_zp"]),
-            "p_zp": at2["a_zp"],
-            "v_zp": at2["b_zp"],
-            "av": (at2["mult"], at2["shift"], at2["out_zp"]),
-        }
-        kind = "q_attention"
+        terms = _q_attention_terms(m, mm1, scale, mm2, y, t)
+        if terms is None:
+            return None
+        inputs, attrs, kind = [qkv, terms.pop("table")], {"heads": h, **terms}, "q_attention"
     else:
         s = next(i for i in scale.inputs if m.constant(i)) if scale else ""
         inputs, attrs, kind = [qkv, s], {"heads": h}, "attention"
     return _match(m, Op(kind, f"{sm.name}_attention", inputs, [y], attrs, _source(chain)), chain, tail)
+
+
+def _q_attention_terms(m: Chains, mm1: Op, scale: Op | None, mm2: Op, y: str, t: int) -> dict | None:
+    """q_attention's attributes and exp table (edgexf/compress/attention_q.py): the int8 chain's zero
+    points, its scales folded into one score multiplier and one output multiplier. None (the chain
+    stays unfused) where the scale between the matmul and the softmax is a table of something other
+    than a product by a constant, or the kernels cannot take the scales."""
+    c = 1.0 if scale is None else scale.attrs.get("scalar")
+    q, k, v = (
+        m.g.tensors[mm1.inputs[0]].quant,
+        m.g.tensors[mm1.inputs[1]].quant,
+        m.g.tensors[mm2.inputs[1]].quant,
+    )
+    out = (m.pending.get(y) or m.g.tensors[y]).quant  # y: the match's own (T, D) tensor where it reshapes
+    if c is None or c <= 0 or None in (q, k, v, out):
+        return None
+    terms = attention_terms(t, q.scale * k.scale * c, v.scale, out.scale)
+    if terms is None:
+        return None
+    at1, at2 = mm1.attrs, mm2.attrs
+    table = f"attention_exp_t{t}"  # one table for every attention over rows of t
+    if table not in m.g.tensors and table not in m.pending:
+        data = exp_table(t)[0]
+        m.pending[table] = Tensor(table, data.shape, "int16", data)
+    return {
+        "q_zp": at1["a_zp"],
+        "k_zp": at1["b_zp"],
+        "v_zp": at2["b_zp"],
+        "exp": terms["exp"],
+        "av": (*terms["av"], at2["out_zp"]),
+        "table": table,
+    }
 
 
 def _ln_linear(m: Chains, ln: Op) -> Match | None:

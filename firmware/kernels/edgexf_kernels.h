@@ -282,7 +282,7 @@ void exf_ln_linear_s8_dsp(const exf_ln_linear_q_params_t *p, const void *x, int8
 void exf_token_mlp_q_dsp(const exf_token_mlp_q_params_t *p, const void *x, void *y, void *scratch);
 
 /* exf_attention_s8 (quant_attention_dsp.c), a head's keys and values widened to int16 once. scratch:
- * 8 (t2 gd + dh2 gt + 2 gd + 3 gt + max(t2, dh2)) bytes, gd = ceil(dh / 4), gt = ceil(t / 4), t2 and
+ * 8 (t2 gd + dh2 gt + 2 gd + 2 gt + max(t2, dh2)) bytes, gd = ceil(dh / 4), gt = ceil(t / 4), t2 and
  * dh2 = t and dh rounded up to even (edgexf/ir/kernel_choice.py attention_scratch mirrors it). */
 void exf_attention_s8_dsp(const exf_attention_q_params_t *p, const int8_t *qkv, int8_t *y, void *scratch);
 
@@ -371,7 +371,8 @@ void exf_requant_q(const exf_requant_q_params_t *p, const void *x, void *y);
  * and gives exactly the chain's results (float32: the same sums in the same order). `scratch` is working
  * memory in the arena, of the size the code generator reserves (edgexf/ir/ops_fused.py): ln_linear k
  * elements, attention t elements, token_mlp 2 d + hidden elements (floats for _f32, bytes for the
- * integer kernels), times min(rows, 2) for the float32 ln_linear and token_mlp.
+ * integer kernels but int32 for the integer attention), times min(rows, 2) for the float32 ln_linear and
+ * token_mlp.
  * Aliasing (token overwriting), used by the memory planner:
  * - ln_linear, token_mlp: rows r (and r + 1) of x are read completely before those rows of y are
  *   written, rows in order, so y may start at x when a y row is no longer than an x row, or x may lie
@@ -397,10 +398,10 @@ void exf_patch_embed_f32(const exf_patch_embed_f32_params_t *p, const float *x, 
 
 /* Integer forms: layernorm of x (int8 or int16, x_bytes) as exf_layernorm_s8/_s16, then exf_linear_s8. */
 void exf_ln_linear_s8(const exf_ln_linear_q_params_t *p, const void *x, int8_t *y, int8_t *scratch);
-/* s_j = clamp_s8(requantize(sum_c (q_c - q_zp)(k_jc - k_zp), qk_mult, qk_shift) + s_zp), then
- * scale_table[s_j + 128] unless scale_table is NULL; p = exf_softmax_s8 of the row;
- * y_ic = clamp_s8(requantize(sum_j (p_j - p_zp)(v_jc - v_zp), av_mult, av_shift) + out_zp). */
-void exf_attention_s8(const exf_attention_q_params_t *p, const int8_t *qkv, int8_t *y, int8_t *scratch);
+/* Per head and query row: one requantization of the scores to steps below the row's maximum, their
+ * unnormalized weights e_j from exp_table, y_c = sum_j e_j (v_jc - v_zp) requantized with 1 / sum_j e_j
+ * folded into the row's multiplier (quant_attention.h states it exactly). scratch: t int32. */
+void exf_attention_s8(const exf_attention_q_params_t *p, const int8_t *qkv, int8_t *y, int32_t *scratch);
 /* y[r] = add(x[r], exf_linear_s8(exf_lut_s8(exf_linear_s8(layernorm(x[r]))))): add is p->res (exf_add_q's
  * arithmetic), x the first operand; x and y int8 or int16. */
 void exf_token_mlp_q(const exf_token_mlp_q_params_t *p, const void *x, void *y, int8_t *scratch);

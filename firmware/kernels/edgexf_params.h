@@ -146,15 +146,13 @@ typedef struct {
     int32_t rows, k, m;
 } exf_ln_linear_q_params_t;
 
-/* exf_attention_s8, _s8_dsp: qkv (t, 3, heads, dh) -> y (t, heads dh). */
+/* exf_attention_s8, _s8_dsp: qkv (t, 3, heads, dh) -> y (t, heads dh); the arithmetic: quant_attention.h. */
 typedef struct {
-    const int8_t *scale_table;        /* (256) scores rescaled, indexed by s + 128; NULL: none */
-    const int32_t *exp_table;         /* (256) exf_softmax_s8's table */
+    const int16_t *exp_table;         /* (EXF_ATTENTION_TABLE = 512) softmax weights by steps below the max */
     int32_t t, heads, dh;             /* tokens, heads, channels per head */
-    int32_t q_zp, k_zp;               /* queries' and keys' zero points */
-    int32_t qk_mult, qk_shift, s_zp;  /* scores: requantization and zero point */
-    int32_t p_zp, v_zp;               /* probabilities' and values' zero points */
-    int32_t av_mult, av_shift, out_zp; /* outputs: requantization and zero point */
+    int32_t q_zp, k_zp, v_zp;         /* queries', keys' and values' zero points */
+    int32_t exp_mult, exp_shift;      /* scores -> table steps; exp_mult > 0, exp_shift in [33, 62] */
+    int32_t av_mult, av_shift, out_zp; /* v_scale / out_scale (the row's 1 / sum folded in per row) */
 } exf_attention_q_params_t;
 
 /* exf_token_mlp_q, _q_dsp: y[r] = add(x[r], fc2(act(fc1(layernorm(x[r]))))). */

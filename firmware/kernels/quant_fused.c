@@ -2,6 +2,7 @@
  * with the plain integer kernels' arithmetic (edgexf_kernels.h, "integer kernels"). */
 #include "edgexf_kernels.h"
 #include "quant_add.h"
+#include "quant_attention.h"
 #include "quant_common.h"
 
 void exf_ln_linear_s8(const exf_ln_linear_q_params_t *p, const void *x, int8_t *y, int8_t *scratch) {
@@ -16,30 +17,37 @@ void exf_ln_linear_s8(const exf_ln_linear_q_params_t *p, const void *x, int8_t *
     }
 }
 
-void exf_attention_s8(const exf_attention_q_params_t *p, const int8_t *qkv, int8_t *y, int8_t *scores) {
-    const int8_t *scale_table = p->scale_table;
-    const int32_t *exp_table = p->exp_table;
-    const int32_t t = p->t, heads = p->heads, dh = p->dh, q_zp = p->q_zp, k_zp = p->k_zp;
-    const int32_t qk_mult = p->qk_mult, qk_shift = p->qk_shift, s_zp = p->s_zp, p_zp = p->p_zp, v_zp = p->v_zp;
-    const int32_t av_mult = p->av_mult, av_shift = p->av_shift, out_zp = p->out_zp;
-    // qkv (t, 3, heads, dh) -> y (t, heads, dh); scores: t bytes
+void exf_attention_s8(const exf_attention_q_params_t *p, const int8_t *qkv, int8_t *y, int32_t *scores) {
+    const int16_t *exp_table = p->exp_table;
+    const int32_t t = p->t, heads = p->heads, dh = p->dh, q_zp = p->q_zp, k_zp = p->k_zp, v_zp = p->v_zp;
+    const int32_t neg_mult = -p->exp_mult, k = p->exp_shift - 32, av_mult = p->av_mult, av_shift = p->av_shift;
+    const int32_t out_zp = p->out_zp;
+    // qkv (t, 3, heads, dh) -> y (t, heads, dh); scores: t int32 (quant_attention.h: the arithmetic)
     const int32_t d = heads * dh, row = 3 * d;
     for (int32_t h = 0; h < heads; h++) {
         for (int32_t i = 0; i < t; i++) {
             const int8_t *q = qkv + i * row + h * dh;
+            int32_t g_min = INT32_MAX;
             for (int32_t j = 0; j < t; j++) {
                 const int8_t *kj = qkv + j * row + d + h * dh;
                 int32_t acc = 0;
                 for (int32_t c = 0; c < dh; c++) acc += ((int32_t)q[c] - q_zp) * ((int32_t)kj[c] - k_zp);
-                int8_t s = exfq_clamp_s8(exfq_requantize(acc, qk_mult, qk_shift) + s_zp);
-                scores[j] = scale_table ? scale_table[(int32_t)s + 128] : s;
+                scores[j] = exfq_mulhi(acc, neg_mult);
+                if (scores[j] < g_min) g_min = scores[j];
             }
-            exfq_softmax_s8(scores, exp_table, scores, 1, t);
+            int32_t sum = 0;
+            for (int32_t j = 0; j < t; j++) {
+                const int32_t idx = (scores[j] - g_min + (1 << (k - 1))) >> k;
+                scores[j] = exp_table[idx < EXF_ATTENTION_TABLE - 1 ? idx : EXF_ATTENTION_TABLE - 1];
+                sum += scores[j];
+            }
+            int32_t mult, shift;
+            exfq_attention_out(sum, av_mult, av_shift, &mult, &shift);
             for (int32_t c = 0; c < dh; c++) {
                 const int8_t *vc = qkv + 2 * d + h * dh + c;
                 int32_t acc = 0;
-                for (int32_t j = 0; j < t; j++) acc += ((int32_t)scores[j] - p_zp) * ((int32_t)vc[j * row] - v_zp);
-                y[i * d + h * dh + c] = exfq_clamp_s8(exfq_requantize(acc, av_mult, av_shift) + out_zp);
+                for (int32_t j = 0; j < t; j++) acc += scores[j] * ((int32_t)vc[j * row] - v_zp);
+                y[i * d + h * dh + c] = exfq_clamp_s8(exfq_requantize(acc, mult, shift) + out_zp);
             }
         }
     }

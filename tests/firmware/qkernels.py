@@ -9,7 +9,7 @@ import ctypes
 import numpy as np
 from firmware.kernel_helpers import bind, i32, params, ptr, strides4
 
-from edgexf.ir.kernel_choice import conv_scratch, matmul_scratch
+from edgexf.ir.kernel_choice import attention_scratch, conv_scratch, matmul_scratch
 
 P = ctypes.c_void_p
 I32 = ctypes.c_int32
@@ -19,6 +19,8 @@ SIGNATURES = {  # the parameter struct by reference (ctypes.byref), then the act
     "exf_conv2d_s8": [P] * 3,
     "exf_matmul_s8": [P] * 4,
     "exf_matmul_s8_dsp": [P] * 5,
+    "exf_attention_s8": [P] * 4,
+    "exf_attention_s8_dsp": [P] * 4,
     "exf_conv2d_s8_dsp": [P] * 4,
     "exf_lut_s8": [P] * 3,
     "exf_softmax_s8": [P] * 3,
@@ -117,6 +119,25 @@ class QKernels:
             assert np.all(scratch[-16:] == 0x5A5A5A5A), "exf_matmul_s8_dsp wrote past its scratch"
         else:
             self.lib.exf_matmul_s8(ctypes.byref(p), ptr(a), ptr(b), ptr(y))
+        return y
+
+    def attention(self, qkv, heads, exp_table, q_zp, k_zp, v_zp, exp_rq, av, dsp=False) -> np.ndarray:
+        """qkv (t, 3 heads dh) int8 -> (t, heads dh): exf_attention_s8, or (dsp) exf_attention_s8_dsp with
+        the scratch kernel_choice.attention_scratch sizes, followed by guard bytes it must not touch."""
+        qkv, table = _arr(qkv, np.int8), _arr(exp_table, np.int16)
+        t, d3 = qkv.shape
+        dh = d3 // (3 * heads)
+        y = np.empty((t, heads * dh), np.int8)
+        p = params("exf_attention_q_params_t", exp_table=table, t=t, heads=heads, dh=dh, q_zp=q_zp, k_zp=k_zp,
+                   v_zp=v_zp, exp_mult=exp_rq[0], exp_shift=exp_rq[1], av_mult=av[0], av_shift=av[1],
+                   out_zp=av[2])  # fmt: skip
+        if dsp:
+            scratch = np.full(attention_scratch(t, dh) // 4 + 16, 0x5A5A5A5A, np.uint32)
+            self.lib.exf_attention_s8_dsp(ctypes.byref(p), ptr(qkv), ptr(y), ptr(scratch))
+            assert np.all(scratch[-16:] == 0x5A5A5A5A), "exf_attention_s8_dsp wrote past its scratch"
+        else:
+            scores = np.empty(t, np.int32)
+            self.lib.exf_attention_s8(ctypes.byref(p), ptr(qkv), ptr(y), ptr(scores))
         return y
 
     def lut(self, x, table, out=None) -> np.ndarray:
