@@ -94,13 +94,20 @@ static inline __attribute__((always_inline)) void linear_q_w16(const void *x, in
     for (int32_t r = 0; r < rows; r += 2) {
         const int32_t two = r + 1 < rows;
         widen_any(x, x_bytes, r, k, xs);
+        uint8_t *y0 = (uint8_t *)y + r * m * y_bytes, *y1 = y0 + m * y_bytes;
         if (two) {
             widen_any(x, x_bytes, r + 1, k, xs + 2);
+#if !EXF_MVE /* Helium: exfp_dot_pairs' MVE form, then the requantization loop */
+            if (y_bytes == 1 && pre_shift == 0 && bias) { /* requantized from the blocks' registers */
+                const exfp_row_pair_t job = {xs, w, groups, m >> 1, bias, mult, rq, (int8_t *)y0, (int8_t *)y1};
+                exfp_row_pair_s8(&job, m);
+                continue;
+            }
+#endif
             exfp_dot_pairs(xs, w, groups, pairs, acc);
         } else { /* a single row (a recurrent model's step, the odd last row): no zero row to multiply */
             exfp_dot_row(xs, w, groups, pairs, acc);
         }
-        uint8_t *y0 = (uint8_t *)y + r * m * y_bytes, *y1 = y0 + m * y_bytes;
         if (y_bytes == 1 && pre_shift == 0) {
             requantize_rows_s8(acc, bias, mult, rq, y0, y1, two, m);
         } else {

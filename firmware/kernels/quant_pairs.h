@@ -52,6 +52,21 @@ static inline int32_t smmla(int32_t a, int32_t b, int32_t c) {
 static inline int32_t smuad(uint32_t a, uint32_t b) { return exf_smlad(a, b, 0); }
 #endif
 
+/* One group of four elements of a 2 x 2 block: a (row pair) and b (row pair) advance by a group
+ * (exfp_dot_pairs, and the int16-weight linear kernel's own blocks in quant_dot_w16.c). */
+static ALWAYS_INLINE void group2x2(const uint32_t **a, const uint32_t **b, int32_t *c00, int32_t *c01, int32_t *c10,
+                                   int32_t *c11) {
+    uint32_t x0, x1, y0, y1, u0, u1;
+    exf_load_pair(a, &x0, &x1); /* a row 0 */
+    exf_load_pair(a, &y0, &y1); /* a row 1 */
+    exf_load_pair(b, &u0, &u1); /* b row 0 */
+    *c00 = exf_smlad(x1, u1, exf_smlad(x0, u0, *c00));
+    *c10 = exf_smlad(y1, u1, exf_smlad(y0, u0, *c10));
+    exf_load_pair(b, &u0, &u1); /* b row 1 */
+    *c01 = exf_smlad(x1, u1, exf_smlad(x0, u0, *c01));
+    *c11 = exf_smlad(y1, u1, exf_smlad(y0, u0, *c11));
+}
+
 /* A requantization clamp_s8(requantize(acc, mult, shift) + zp). hi: shift in [33, 53], and then
  * bias = 2^(shift - 33) + zp 2^(shift - 32): requantize(acc) + zp = (H + bias) >> (shift - 32) with
  * H = floor(acc mult / 2^32) (SMMLA adds bias to it), because 2^(shift - 1) = 2^(shift - 33) 2^32 and
@@ -96,5 +111,19 @@ void exfp_dot_pairs_mve(const uint32_t *a, const uint32_t *b, int32_t groups, in
  * row s of pair p (exfp_dot_pairs' order; the row-1 slots are left alone). Two pairs of b at a time:
  * per group one LDRD of a, four of b and eight SMLAD. */
 void exfp_dot_row(const uint32_t *a, const uint32_t *b, int32_t groups, int32_t pairs, int32_t *acc);
+
+/* A row pair of an int16-weight linear layer with int8 outputs (quant_w16_rows.c): the words of a (the
+ * widened row pair, groups groups) against the full output pairs of w (pairs of them), each sum started
+ * from its bias (not NULL) and requantized by requant_t's SMMLA path with rq's terms (quant_dot_w16.c)
+ * into y0 (row 0) and y1 (row 1). Field order: the assembly form reads them by offset. */
+typedef struct {
+    const uint32_t *a, *w;
+    int32_t groups, pairs;
+    const int32_t *bias, *mult, *rq;
+    int8_t *y0, *y1;
+} exfp_row_pair_t;
+
+/* y0[j], y1[j] for j < m (m >> 1 == job->pairs; an odd m's last output against its zero-padded pair) */
+void exfp_row_pair_s8(const exfp_row_pair_t *job, int32_t m);
 
 #endif /* EDGEXF_QUANT_PAIRS_H */
