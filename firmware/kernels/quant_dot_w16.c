@@ -91,19 +91,31 @@ static inline __attribute__((always_inline)) void linear_q_w16(const void *x, in
     const uint32_t *w = (const uint32_t *)(const void *)w16;
     uint32_t *xs = (uint32_t *)scratch;
     int32_t *acc = (int32_t *)(xs + 4 * groups);
-    for (int32_t r = 0; r < rows; r += 2) {
+    int32_t r = 0;
+#if !EXF_MVE /* Helium: exfp_dot_pairs' MVE form, then the requantization loop */
+    if (rows >= 2 && y_bytes == 1 && pre_shift == 0 && bias) { /* int8 out: from the blocks' registers */
+        exfp_rows_s8_t job = {xs, w, groups, m >> 1, bias, mult, rq, (int8_t *)y, m};
+        if (x_bytes == 1 && groups <= 2 * pairs) { /* three widened rows (24 groups bytes) fit the scratch */
+            for (; r + 3 <= rows && rows - r != 4; r += 3) { /* 4 left: two pairs, not a triple and a row */
+                for (int32_t i = 0; i < 3; i++) exfp_widen_row3((const int8_t *)x + (r + i) * k, k, xs + 2 * i);
+                job.y = (int8_t *)y + r * m;
+                exfp_row_triple_s8(&job);
+            }
+        }
+        for (; r + 2 <= rows; r += 2) {
+            widen_any(x, x_bytes, r, k, xs);
+            widen_any(x, x_bytes, r + 1, k, xs + 2);
+            job.y = (int8_t *)y + r * m;
+            exfp_row_pair_s8(&job);
+        }
+    }
+#endif
+    for (; r < rows; r += 2) {
         const int32_t two = r + 1 < rows;
         widen_any(x, x_bytes, r, k, xs);
         uint8_t *y0 = (uint8_t *)y + r * m * y_bytes, *y1 = y0 + m * y_bytes;
         if (two) {
             widen_any(x, x_bytes, r + 1, k, xs + 2);
-#if !EXF_MVE /* Helium: exfp_dot_pairs' MVE form, then the requantization loop */
-            if (y_bytes == 1 && pre_shift == 0 && bias) { /* requantized from the blocks' registers */
-                const exfp_row_pair_t job = {xs, w, groups, m >> 1, bias, mult, rq, (int8_t *)y0, (int8_t *)y1};
-                exfp_row_pair_s8(&job, m);
-                continue;
-            }
-#endif
             exfp_dot_pairs(xs, w, groups, pairs, acc);
         } else { /* a single row (a recurrent model's step, the odd last row): no zero row to multiply */
             exfp_dot_row(xs, w, groups, pairs, acc);

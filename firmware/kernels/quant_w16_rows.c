@@ -1,25 +1,28 @@
-/* One row pair of an int16-weight linear layer against all its output pairs, requantized straight from
- * the 2 x 2 block's registers (quant_dot_w16.c's int8-output path): exfp_row_pair_s8.
+/* Blocks of two or three rows of an int16-weight linear layer against all its output pairs, requantized
+ * straight from the block's registers (quant_dot_w16.c's int8-output path): exfp_row_pair_s8 (2 x 2
+ * blocks) and exfp_row_triple_s8 (3 x 2).
  *
- * Per output pair j (outputs 2 j, 2 j + 1) the four sums start from the two biases (the first group's
- * SMLAD accumulates onto them), take 12 instructions per group of four inputs (quant_pairs.h group2x2),
- * and are requantized by requant_t's SMMLA path with rq's terms (quant_dot_w16.c) and saturated to int8
- * without being stored: no sums written to scratch and read back, no loop of their own.
+ * Per output pair (outputs 2 j, 2 j + 1) the sums start from the two biases (the first group's SMLAD
+ * accumulates onto them), take per group of four inputs one LDRD per row and per output and two SMLAD per
+ * sum (2 x 2: 12 instructions for 16 MACs; 3 x 2: 17 for 24), and are requantized by requant_t's SMMLA
+ * path with rq's terms (quant_dot_w16.c) and saturated to int8 without being stored: no sums written to
+ * scratch and read back, no loop of their own.
  *
- * Two forms of the same integers: plain C (the host build, and any core without Thumb-2 DSP), and on
- * Thumb-2 DSP cores a hand-allocated assembly function. gcc 12 spills the pointers of the bias, mult,
- * rq and y streams around the 13 registers the group loop holds and reloads terms after each int8 store
- * (a char store may alias them): its form took about 50 instructions per output pair outside the groups,
- * more than the separate requantization loop it replaces. The assembly keeps them in 7 stack words and
- * takes 33 (a bias, mult and rq LDRD each, 4 SMMLA, 4 ASR, 4 SSAT, 4 STRB, the stream pointers' loads
- * and stores, the loop branch). kernel_check.c runs both against the portable kernel (host and QEMU).
- */
+ * Two forms of the same integers: plain C (the host build, cores without Thumb-2 DSP) and, on Thumb-2
+ * DSP cores, hand-allocated assembly. gcc 12 spills the bias, mult, rq and y stream pointers around the
+ * 13 registers the 2 x 2 group loop holds and reloads terms after each int8 store (a char store may alias
+ * them): its form took about 50 instructions per output pair outside the groups, more than the separate
+ * requantization loop it replaces. The assembly keeps them in stack words: 33 instructions per 2 x 2
+ * output pair (4 results), 43 per 3 x 2 one (6 results). The 3 x 2 group loop needs 15 registers (six
+ * sums, two row words, four weight words, two pointers and the row end): the end stays on the stack,
+ * one load per pass of two groups (37 instructions per 48 MACs, against 26 per 32 for 2 x 2).
+ * kernel_check.c runs every form against the portable kernel (host and QEMU). */
 #include "quant_pairs.h"
 
 #if EXF_SIMD_NATIVE && defined(__thumb2__) && !EXF_MVE
-#define EXF_ROW_PAIR_ASM 1
+#define EXF_ROWS_ASM 1
 #else
-#define EXF_ROW_PAIR_ASM 0
+#define EXF_ROWS_ASM 0
 #endif
 
 /* requant_t's SMMLA path with an output's terms (mult, rb = rq[2 j], sh = rq[2 j + 1]), saturated to int8 */
@@ -27,9 +30,8 @@ static ALWAYS_INLINE int8_t requant_s8(int32_t acc, int32_t mult, int32_t rb, in
     return (int8_t)exf_ssat8(smmla(acc, mult, rb) >> sh);
 }
 
-/* The row pair a (groups groups, a_end its end) against the next output pair of *w (advanced past it):
- * c[0] = row 0 . output 0 + b0, c[1] = row 1 . output 0 + b0, c[2] = row 0 . output 1 + b1,
- * c[3] = row 1 . output 1 + b1. odd (groups odd): a constant where inlined. */
+/* The row pair a (a_end its end) against the next output pair of *w (advanced past it): c[r + 2 s] = row r
+ * . output s + b_s. odd (a's groups odd): a constant where inlined. */
 static ALWAYS_INLINE void block2x2(const uint32_t *a, const uint32_t *a_end, const uint32_t **w, int32_t b0,
                                    int32_t b1, int32_t c[4], const int odd) {
     const uint32_t *pa = a, *b = *w;
@@ -52,15 +54,58 @@ static ALWAYS_INLINE void block2x2(const uint32_t *a, const uint32_t *a_end, con
     c[3] = c11;
 }
 
-#if EXF_ROW_PAIR_ASM
-/* The full output pairs in Thumb-2: r0 = the job. Registers in the group loop: r0-r3 the sums c00 c10
- * c01 c11, r4 r5 a row 0's two words, r6 r7 a row 1's, r8 r9 a weight row's, r10 the a pointer, r11 the
- * weight pointer, r12 a's end; lr a stream pointer outside it. Stack words: 0 a, 4 bias, 8 mult, 12 rq,
- * 16 y0, 20 y0's end, 24 y1. The group loop takes two groups a pass; for an even group count the first
- * pass of each pair starts with one group more (the macro's `even`). */
-__attribute__((naked, noinline)) static void row_pairs_asm(const exfp_row_pair_t *job) {
+/* The row triple a (a triple-row matrix, a_end its end) against the next output pair of *w: c[r + 3 s] =
+ * row r . output s + b_s. */
+static ALWAYS_INLINE void block3x2(const uint32_t *a, const uint32_t *a_end, const uint32_t **w, int32_t b0,
+                                   int32_t b1, int32_t c[6]) {
+    const uint32_t *pa = a, *b = *w;
+    int32_t s[6] = {b0, b0, b0, b1, b1, b1};
+    while (pa != a_end) {
+        uint32_t u0, u1, v0, v1; /* the group of outputs 0 and 1 */
+        exf_load_pair(&b, &u0, &u1);
+        exf_load_pair(&b, &v0, &v1);
+        for (int r = 0; r < 3; r++) {
+            uint32_t x0, x1;
+            exf_load_pair(&pa, &x0, &x1);
+            s[r] = exf_smlad(x1, u1, exf_smlad(x0, u0, s[r]));
+            s[r + 3] = exf_smlad(x1, v1, exf_smlad(x0, v0, s[r + 3]));
+        }
+    }
+    *w = b;
+    for (int i = 0; i < 6; i++) c[i] = s[i];
+}
+
+/* The block's rows (rows 2 or 3) against every output pair in C: the host's form, and on every core the
+ * last output of an odd m (its pair's second weight row is zeros). */
+static ALWAYS_INLINE void rows_c(const exfp_rows_s8_t *job, const int rows, const int32_t first, const int odd) {
+    const int32_t groups = job->groups, m = job->m;
+    const uint32_t *a = job->a, *w = job->w + 4 * groups * first, *const a_end = a + 2 * rows * groups;
+    int32_t c[6];
+    for (int32_t j = 2 * first; j < m; j += 2) {
+        const int two = j + 1 < m;
+        const int32_t b0 = job->bias[j], b1 = two ? job->bias[j + 1] : 0;
+        if (rows == 2) {
+            block2x2(a, a_end, &w, b0, b1, c, odd);
+        } else {
+            block3x2(a, a_end, &w, b0, b1, c);
+        }
+        const int32_t *rq = job->rq + 2 * j;
+        for (int r = 0; r < rows; r++) {
+            job->y[r * m + j] = requant_s8(c[r], job->mult[j], rq[0], rq[1]);
+            if (two) job->y[r * m + j + 1] = requant_s8(c[r + rows], job->mult[j + 1], rq[2], rq[3]);
+        }
+    }
+}
+
+#if EXF_ROWS_ASM
+/* 2 x 2 in Thumb-2: r0 = the job. Group loop registers: r0-r3 the sums c00 c10 c01 c11, r4 r5 a row 0's
+ * two words, r6 r7 row 1's, r8 r9 a weight row's, r10 the a pointer, r11 the weight pointer, r12 a's end;
+ * lr a stream pointer outside it. Stack words: 0 a, 4 bias, 8 mult, 12 rq, 16 y0, 20 y0's end, 24 y1.
+ * The group loop takes two groups a pass; for an even group count each pair's first pass starts with one
+ * group more (the macro's `even`). */
+__attribute__((naked, noinline)) static void pairs_asm(const exfp_rows_s8_t *job) {
     __asm__ volatile(
-        ".macro EXF_GROUP\n"
+        ".macro EXF_G2\n"
         "ldrd r4, r5, [r10], #8\n"
         "ldrd r6, r7, [r10], #8\n"
         "ldrd r8, r9, [r11], #8\n"
@@ -74,7 +119,7 @@ __attribute__((naked, noinline)) static void row_pairs_asm(const exfp_row_pair_t
         "smlad r2, r5, r9, r2\n"
         "smlad r3, r7, r9, r3\n"
         ".endm\n"
-        ".macro EXF_PAIRS even\n"
+        ".macro EXF_P2 even\n"
         "1:\n"
         "ldr r10, [sp, #0]\n"
         "ldr lr, [sp, #4]\n"
@@ -93,13 +138,13 @@ __attribute__((naked, noinline)) static void row_pairs_asm(const exfp_row_pair_t
         "smlad r3, r7, r9, r3\n"
         "smlad r2, r5, r9, r2\n"
         ".if \\even\n"
-        "EXF_GROUP\n"
+        "EXF_G2\n"
         ".endif\n"
         "cmp r10, r12\n"
         "beq 3f\n"
         "2:\n"
-        "EXF_GROUP\n"
-        "EXF_GROUP\n"
+        "EXF_G2\n"
+        "EXF_G2\n"
         "cmp r10, r12\n"
         "bne 2b\n"
         "3:\n"
@@ -140,63 +185,175 @@ __attribute__((naked, noinline)) static void row_pairs_asm(const exfp_row_pair_t
         "add r12, r1, r2, lsl #4\n" /* a's end */
         "str r1, [sp, #0]\n"
         "ldrd r4, r5, [r0, #16]\n" /* bias, mult */
-        "ldrd r6, r7, [r0, #24]\n" /* rq, y0 */
-        "ldr r8, [r0, #32]\n"      /* y1 */
+        "ldrd r6, r7, [r0, #24]\n" /* rq, y */
+        "ldr r8, [r0, #32]\n"      /* m */
+        "add r8, r7, r8\n"         /* y1 */
         "add r9, r7, r3, lsl #1\n" /* y0's end */
         "strd r4, r5, [sp, #4]\n"
         "strd r6, r7, [sp, #12]\n"
         "strd r9, r8, [sp, #20]\n"
         "tst r2, #1\n"
         "bne 4f\n"
-        "EXF_PAIRS 1\n"
+        "EXF_P2 1\n"
         "b 5f\n"
         "4:\n"
-        "EXF_PAIRS 0\n"
+        "EXF_P2 0\n"
         "5:\n"
         "add sp, sp, #28\n"
         "pop {r4-r11, pc}\n"
-        ".purgem EXF_GROUP\n"
-        ".purgem EXF_PAIRS\n");
+        ".purgem EXF_G2\n"
+        ".purgem EXF_P2\n");
+}
+
+/* 3 x 2 in Thumb-2: r0 = the job. Group loop registers: r0-r2 the sums of rows 0-2 with output 0, r3-r5
+ * with output 1, r6 r7 a row's two words, r8 r9 output 0's weight words, r10 r11 output 1's, r12 the a
+ * pointer, lr the weight pointer. Stack words: 0 a, 4 a's end, 8 bias, 12 mult, 16 rq, 20 y, 24 m, 28 y's
+ * end. The first group takes the rows from the last, so that the biases in r0 and r3 start every sum
+ * before rows 0's overwrite them. */
+__attribute__((naked, noinline)) static void triples_asm(const exfp_rows_s8_t *job) {
+    __asm__ volatile(
+        ".macro EXF_G3\n"
+        "ldrd r8, r9, [lr], #8\n"
+        "ldrd r10, r11, [lr], #8\n"
+        "ldrd r6, r7, [r12], #8\n"
+        "smlad r0, r6, r8, r0\n"
+        "smlad r3, r6, r10, r3\n"
+        "smlad r0, r7, r9, r0\n"
+        "smlad r3, r7, r11, r3\n"
+        "ldrd r6, r7, [r12], #8\n"
+        "smlad r1, r6, r8, r1\n"
+        "smlad r4, r6, r10, r4\n"
+        "smlad r1, r7, r9, r1\n"
+        "smlad r4, r7, r11, r4\n"
+        "ldrd r6, r7, [r12], #8\n"
+        "smlad r2, r6, r8, r2\n"
+        "smlad r5, r6, r10, r5\n"
+        "smlad r2, r7, r9, r2\n"
+        "smlad r5, r7, r11, r5\n"
+        ".endm\n"
+        ".macro EXF_P3 even\n"
+        "1:\n"
+        "ldr r12, [sp, #0]\n"
+        "ldr r6, [sp, #8]\n"
+        "ldrd r0, r3, [r6], #8\n" /* the biases */
+        "str r6, [sp, #8]\n"
+        "ldrd r8, r9, [lr], #8\n"
+        "ldrd r10, r11, [lr], #8\n"
+        "ldrd r6, r7, [r12, #16]\n" /* row 2 */
+        "smlad r2, r6, r8, r0\n"
+        "smlad r5, r6, r10, r3\n"
+        "smlad r2, r7, r9, r2\n"
+        "smlad r5, r7, r11, r5\n"
+        "ldrd r6, r7, [r12, #8]\n" /* row 1 */
+        "smlad r1, r6, r8, r0\n"
+        "smlad r4, r6, r10, r3\n"
+        "smlad r1, r7, r9, r1\n"
+        "smlad r4, r7, r11, r4\n"
+        "ldrd r6, r7, [r12], #24\n" /* row 0 */
+        "smlad r0, r6, r8, r0\n"
+        "smlad r3, r6, r10, r3\n"
+        "smlad r0, r7, r9, r0\n"
+        "smlad r3, r7, r11, r3\n"
+        ".if \\even\n"
+        "EXF_G3\n"
+        ".endif\n"
+        "ldr r6, [sp, #4]\n"
+        "cmp r12, r6\n"
+        "beq 3f\n"
+        "2:\n"
+        "EXF_G3\n"
+        "EXF_G3\n"
+        "ldr r6, [sp, #4]\n"
+        "cmp r12, r6\n"
+        "bne 2b\n"
+        "3:\n"
+        "ldr r6, [sp, #12]\n"
+        "ldrd r8, r9, [r6], #8\n" /* mult */
+        "str r6, [sp, #12]\n"
+        "ldr r6, [sp, #16]\n"
+        "ldrd r10, r11, [r6], #8\n" /* rb, sh of output 0 */
+        "ldrd r7, r12, [r6], #8\n"  /* of output 1 */
+        "str r6, [sp, #16]\n"
+        "smmla r0, r0, r8, r10\n"
+        "smmla r1, r1, r8, r10\n"
+        "smmla r2, r2, r8, r10\n"
+        "smmla r3, r3, r9, r7\n"
+        "smmla r4, r4, r9, r7\n"
+        "smmla r5, r5, r9, r7\n"
+        "asr r0, r0, r11\n"
+        "asr r1, r1, r11\n"
+        "asr r2, r2, r11\n"
+        "asr r3, r3, r12\n"
+        "asr r4, r4, r12\n"
+        "asr r5, r5, r12\n"
+        "ssat r0, #8, r0\n"
+        "ssat r1, #8, r1\n"
+        "ssat r2, #8, r2\n"
+        "ssat r3, #8, r3\n"
+        "ssat r4, #8, r4\n"
+        "ssat r5, #8, r5\n"
+        "ldrd r6, r7, [sp, #20]\n" /* y, m */
+        "add r8, r6, #2\n"
+        "str r8, [sp, #20]\n"
+        "strb r0, [r6]\n"
+        "strb r3, [r6, #1]\n"
+        "add r6, r6, r7\n"
+        "strb r1, [r6]\n"
+        "strb r4, [r6, #1]\n"
+        "add r6, r6, r7\n"
+        "strb r2, [r6]\n"
+        "strb r5, [r6, #1]\n"
+        "ldr r9, [sp, #28]\n"
+        "cmp r8, r9\n"
+        "bne 1b\n"
+        ".endm\n"
+        "push {r4-r11, lr}\n"
+        "sub sp, sp, #36\n"
+        "ldrd r1, lr, [r0, #0]\n" /* a, w */
+        "ldrd r2, r3, [r0, #8]\n" /* groups, full output pairs */
+        "add r4, r2, r2, lsl #1\n"
+        "add r4, r1, r4, lsl #3\n" /* a's end: 24 groups bytes on */
+        "strd r1, r4, [sp, #0]\n"
+        "ldrd r4, r5, [r0, #16]\n" /* bias, mult */
+        "ldrd r6, r7, [r0, #24]\n" /* rq, y */
+        "ldr r8, [r0, #32]\n"      /* m */
+        "add r9, r7, r3, lsl #1\n" /* y's end */
+        "strd r4, r5, [sp, #8]\n"
+        "strd r6, r7, [sp, #16]\n"
+        "strd r8, r9, [sp, #24]\n"
+        "tst r2, #1\n"
+        "bne 4f\n"
+        "EXF_P3 1\n"
+        "b 5f\n"
+        "4:\n"
+        "EXF_P3 0\n"
+        "5:\n"
+        "add sp, sp, #36\n"
+        "pop {r4-r11, pc}\n"
+        ".purgem EXF_G3\n"
+        ".purgem EXF_P3\n");
 }
 #endif
 
-/* The full output pairs in C (the host, cores without the assembly form). odd: a constant where inlined. */
-static ALWAYS_INLINE void row_pairs_body(const exfp_row_pair_t *job, const int odd) {
-    const uint32_t *a = job->a, *w = job->w, *const a_end = a + 4 * job->groups;
-    const int32_t *bias = job->bias, *mult = job->mult, *rq = job->rq;
-    int8_t *y0 = job->y0, *y1 = job->y1;
-    int32_t c[4];
-    for (int32_t p = 0; p < job->pairs; p++, y0 += 2, y1 += 2, bias += 2, mult += 2, rq += 4) {
-        block2x2(a, a_end, &w, bias[0], bias[1], c, odd);
-        y0[0] = requant_s8(c[0], mult[0], rq[0], rq[1]);
-        y1[0] = requant_s8(c[1], mult[0], rq[0], rq[1]);
-        y0[1] = requant_s8(c[2], mult[1], rq[2], rq[3]);
-        y1[1] = requant_s8(c[3], mult[1], rq[2], rq[3]);
-    }
-}
-
-void exfp_row_pair_s8(const exfp_row_pair_t *job, int32_t m) {
-    if (job->pairs > 0) {
-#if EXF_ROW_PAIR_ASM
-        row_pairs_asm(job);
+void exfp_row_pair_s8(const exfp_rows_s8_t *job) {
+#if EXF_ROWS_ASM
+    if (job->pairs > 0) pairs_asm(job);
+    const int32_t first = job->pairs; /* the odd m's last output, if any, in C */
 #else
-        if (job->groups & 1) {
-            row_pairs_body(job, 1);
-        } else {
-            row_pairs_body(job, 0);
-        }
+    const int32_t first = 0;
 #endif
+    if (job->groups & 1) {
+        rows_c(job, 2, first, 1);
+    } else {
+        rows_c(job, 2, first, 0);
     }
-    if (m & 1) { /* the last output, paired with a row of zeros in w */
-        const int32_t j = m - 1, *rq = job->rq + 2 * j;
-        const uint32_t *w = job->w + 4 * job->groups * job->pairs;
-        int32_t c[4];
-        if (job->groups & 1) {
-            block2x2(job->a, job->a + 4 * job->groups, &w, job->bias[j], 0, c, 1);
-        } else {
-            block2x2(job->a, job->a + 4 * job->groups, &w, job->bias[j], 0, c, 0);
-        }
-        job->y0[j] = requant_s8(c[0], job->mult[j], rq[0], rq[1]);
-        job->y1[j] = requant_s8(c[1], job->mult[j], rq[0], rq[1]);
-    }
+}
+
+void exfp_row_triple_s8(const exfp_rows_s8_t *job) {
+#if EXF_ROWS_ASM
+    if (job->pairs > 0) triples_asm(job);
+    rows_c(job, 3, job->pairs, 0);
+#else
+    rows_c(job, 3, 0, 0);
+#endif
 }
