@@ -103,7 +103,7 @@ static ALWAYS_INLINE void rows_c(const exfp_rows_s8_t *job, const int rows, cons
  * lr a stream pointer outside it. Stack words: 0 a, 4 bias, 8 mult, 12 rq, 16 y0, 20 y0's end, 24 y1.
  * The group loop takes two groups a pass; for an even group count each pair's first pass starts with one
  * group more (the macro's `even`). */
-__attribute__((naked, noinline)) static void pairs_asm(const exfp_rows_s8_t *job) {
+__attribute__((naked, noinline)) static void pairs_asm(__attribute__((unused)) const exfp_rows_s8_t *job) {
     __asm__ volatile(
         ".macro EXF_G2\n"
         "ldrd r4, r5, [r10], #8\n"
@@ -210,7 +210,7 @@ __attribute__((naked, noinline)) static void pairs_asm(const exfp_rows_s8_t *job
  * pointer, lr the weight pointer. Stack words: 0 a, 4 a's end, 8 bias, 12 mult, 16 rq, 20 y, 24 m, 28 y's
  * end. The first group takes the rows from the last, so that the biases in r0 and r3 start every sum
  * before rows 0's overwrite them. */
-__attribute__((naked, noinline)) static void triples_asm(const exfp_rows_s8_t *job) {
+__attribute__((naked, noinline)) static void triples_asm(__attribute__((unused)) const exfp_rows_s8_t *job) {
     __asm__ volatile(
         ".macro EXF_G3\n"
         "ldrd r8, r9, [lr], #8\n"
