@@ -180,7 +180,7 @@ static int32_t check_linear(int32_t rows, int32_t k, int32_t m, int32_t timed)
     /* random shapes: half with every shift in [32, 53] (the MVE kernel's vector requantization, 32 included) */
     fill(rows, k, m, timed ? 33 : rng() % 2 ? 32 : 24, 53);
     const int32_t out_zp = rng_in(-128, 127);
-    const int32_t *b = rng() % 4 == 0 ? NULL : bias;
+    const int32_t *b = timed || rng() % 4 != 0 ? bias : NULL; /* timed: with a bias, as the models' layers */
     const int16_t *w16 = pack_w16(k, m);
     const exf_linear_q_params_t lin = {.fc = {.w = w, .bias = b, .mult = mult, .shift = shift, .out_zp = out_zp},
                                        .rows = rows, .k = k, .m = m, .x_bytes = 1, .y_bytes = 1};

@@ -54,8 +54,8 @@ def test_fast_equals_portable_in_qemu_and_takes_at_least_3x_fewer_instructions()
         if t.rows >= DSP_BLOCK_ROWS:  # int16 weights: nothing left to widen per weight
             assert w.portable >= 4 * w.fast, w
             assert w.fast < 0.85 * t.fast, (w, t)
-            if t.k >= 64 and t.rows >= 50:  # the MNIST ViT's layers and wider: 0.95-1.15 measured
-                assert w.macs / w.fast > 0.92, w
+            if t.k >= 64 and t.rows >= 50:  # the MNIST ViT's layers and wider: 1.10-1.23 measured
+                assert w.macs / w.fast > 1.05, w  # 3 x 2 blocks requantized from registers (0.92 before)
         else:  # one row: against one output pair at a time, no zero row
             assert w.portable >= 2.5 * w.fast, w
     steps = [t for t in timings if t.kernel == "exf_linear_q_w16"]  # int16 in and out, one row
