@@ -13,9 +13,9 @@
  * 13 registers the 2 x 2 group loop holds and reloads terms after each int8 store (a char store may alias
  * them): its form took about 50 instructions per output pair outside the groups, more than the separate
  * requantization loop it replaces. The assembly keeps them in stack words: 33 instructions per 2 x 2
- * output pair (4 results), 43 per 3 x 2 one (6 results). The 3 x 2 group loop needs 15 registers (six
+ * output pair (4 results), 45 per 3 x 2 one (6 results). The 3 x 2 group loop needs 15 registers (six
  * sums, two row words, four weight words, two pointers and the row end): the end stays on the stack,
- * one load per pass of two groups (37 instructions per 48 MACs, against 26 per 32 for 2 x 2).
+ * one load per pass of four groups (71 instructions per 96 MACs, against 26 per 32 for 2 x 2).
  * kernel_check.c runs every form against the portable kernel (host and QEMU). */
 #include "quant_pairs.h"
 
@@ -208,8 +208,11 @@ __attribute__((naked, noinline)) static void pairs_asm(__attribute__((unused)) c
 /* 3 x 2 in Thumb-2: r0 = the job. Group loop registers: r0-r2 the sums of rows 0-2 with output 0, r3-r5
  * with output 1, r6 r7 a row's two words, r8 r9 output 0's weight words, r10 r11 output 1's, r12 the a
  * pointer, lr the weight pointer. Stack words: 0 a, 4 a's end, 8 bias, 12 mult, 16 rq, 20 y, 24 m, 28 y's
- * end. The first group takes the rows from the last, so that the biases in r0 and r3 start every sum
- * before rows 0's overwrite them. */
+ * end, 32 where the group loop is entered. The first group takes the rows from the last, so that the
+ * biases in r0 and r3 start every sum before row 0's overwrite them. The group loop takes four groups a
+ * pass (the end compared once a pass: 71 instructions per 96 MACs) and is entered by a TBB at the group
+ * that leaves a whole number of passes, (1 - groups) mod 4, or straight at the requantization for one
+ * group: 2 instructions per output pair, and one copy of the loop. */
 __attribute__((naked, noinline)) static void triples_asm(__attribute__((unused)) const exfp_rows_s8_t *job) {
     __asm__ volatile(
         ".macro EXF_G3\n"
@@ -231,7 +234,26 @@ __attribute__((naked, noinline)) static void triples_asm(__attribute__((unused))
         "smlad r2, r7, r9, r2\n"
         "smlad r5, r7, r11, r5\n"
         ".endm\n"
-        ".macro EXF_P3 even\n"
+        "push {r4-r11, lr}\n"
+        "sub sp, sp, #36\n"
+        "ldrd r1, lr, [r0, #0]\n" /* a, w */
+        "ldrd r2, r3, [r0, #8]\n" /* groups, full output pairs */
+        "add r4, r2, r2, lsl #1\n"
+        "add r4, r1, r4, lsl #3\n" /* a's end: 24 groups bytes on */
+        "strd r1, r4, [sp, #0]\n"
+        "ldrd r4, r5, [r0, #16]\n" /* bias, mult */
+        "ldrd r6, r7, [r0, #24]\n" /* rq, y */
+        "ldr r8, [r0, #32]\n"      /* m */
+        "add r9, r7, r3, lsl #1\n" /* y's end */
+        "strd r4, r5, [sp, #8]\n"
+        "strd r6, r7, [sp, #16]\n"
+        "strd r8, r9, [sp, #24]\n"
+        "subs r2, r2, #1\n" /* groups after the first */
+        "rsb r9, r2, #0\n"
+        "and r9, r9, #3\n"
+        "it eq\n"
+        "moveq r9, #4\n" /* none: the requantization */
+        "str r9, [sp, #32]\n"
         "1:\n"
         "ldr r12, [sp, #0]\n"
         "ldr r6, [sp, #8]\n"
@@ -254,14 +276,18 @@ __attribute__((naked, noinline)) static void triples_asm(__attribute__((unused))
         "smlad r3, r6, r10, r3\n"
         "smlad r0, r7, r9, r0\n"
         "smlad r3, r7, r11, r3\n"
-        ".if \\even\n"
-        "EXF_G3\n"
-        ".endif\n"
-        "ldr r6, [sp, #4]\n"
-        "cmp r12, r6\n"
-        "beq 3f\n"
+        "ldr r6, [sp, #32]\n"
+        "tbb [pc, r6]\n"
+        "6:\n"
+        ".byte (2f - 6b) / 2, (7f - 6b) / 2, (8f - 6b) / 2, (9f - 6b) / 2, (3f - 6b) / 2\n"
+        ".align 1\n"
         "2:\n"
         "EXF_G3\n"
+        "7:\n"
+        "EXF_G3\n"
+        "8:\n"
+        "EXF_G3\n"
+        "9:\n"
         "EXF_G3\n"
         "ldr r6, [sp, #4]\n"
         "cmp r12, r6\n"
@@ -306,32 +332,9 @@ __attribute__((naked, noinline)) static void triples_asm(__attribute__((unused))
         "ldr r9, [sp, #28]\n"
         "cmp r8, r9\n"
         "bne 1b\n"
-        ".endm\n"
-        "push {r4-r11, lr}\n"
-        "sub sp, sp, #36\n"
-        "ldrd r1, lr, [r0, #0]\n" /* a, w */
-        "ldrd r2, r3, [r0, #8]\n" /* groups, full output pairs */
-        "add r4, r2, r2, lsl #1\n"
-        "add r4, r1, r4, lsl #3\n" /* a's end: 24 groups bytes on */
-        "strd r1, r4, [sp, #0]\n"
-        "ldrd r4, r5, [r0, #16]\n" /* bias, mult */
-        "ldrd r6, r7, [r0, #24]\n" /* rq, y */
-        "ldr r8, [r0, #32]\n"      /* m */
-        "add r9, r7, r3, lsl #1\n" /* y's end */
-        "strd r4, r5, [sp, #8]\n"
-        "strd r6, r7, [sp, #16]\n"
-        "strd r8, r9, [sp, #24]\n"
-        "tst r2, #1\n"
-        "bne 4f\n"
-        "EXF_P3 1\n"
-        "b 5f\n"
-        "4:\n"
-        "EXF_P3 0\n"
-        "5:\n"
         "add sp, sp, #36\n"
         "pop {r4-r11, pc}\n"
-        ".purgem EXF_G3\n"
-        ".purgem EXF_P3\n");
+        ".purgem EXF_G3\n");
 }
 #endif
 
