@@ -80,6 +80,33 @@ static void widen_any(const void *x, int32_t x_bytes, int32_t r, int32_t k, uint
     }
 }
 
+/* The int8-output rows in blocks of three (int8 x, where three widened rows fit the declared scratch:
+ * 24 groups bytes) and two (exfp_row_triple_s8, exfp_row_pair_s8: requantized from the blocks'
+ * registers, the bias the first SMLAD's accumulator); returns the rows done, all but an odd last one.
+ * Not inlined into linear_q_w16, so that a recurrent model's one-row step keeps its code as it was. */
+static __attribute__((noinline)) int32_t rows_s8(const void *x, int32_t x_bytes, const uint32_t *w,
+                                                 const int32_t *bias, const int32_t *mult, const int32_t *rq,
+                                                 int8_t *y, int32_t rows, int32_t k, int32_t m, void *scratch) {
+    const int32_t groups = (k + 3) >> 2;
+    uint32_t *xs = (uint32_t *)scratch;
+    int32_t r = 0;
+    exfp_rows_s8_t job = {xs, w, groups, m >> 1, bias, mult, rq, y, m};
+    if (x_bytes == 1 && groups <= 2 * ((m + 1) >> 1)) {
+        for (; r + 3 <= rows && rows - r != 4; r += 3) { /* 4 left: two pairs, not a triple and a row */
+            for (int32_t i = 0; i < 3; i++) exfp_widen_row3((const int8_t *)x + (r + i) * k, k, xs + 2 * i);
+            job.y = y + r * m;
+            exfp_row_triple_s8(&job);
+        }
+    }
+    for (; r + 2 <= rows; r += 2) {
+        widen_any(x, x_bytes, r, k, xs);
+        widen_any(x, x_bytes, r + 1, k, xs + 2);
+        job.y = y + r * m;
+        exfp_row_pair_s8(&job);
+    }
+    return r;
+}
+
 /* The body of exfq_linear_q_w16 and exf_linear_q_w16, inlined into each: the struct kernel calling the
  * plain one cost a recurrent model's per-step linears ~7 instructions a call (the numbers pushed again). */
 static inline __attribute__((always_inline)) void linear_q_w16(const void *x, int32_t x_bytes, const int16_t *w16,
@@ -92,24 +119,10 @@ static inline __attribute__((always_inline)) void linear_q_w16(const void *x, in
     uint32_t *xs = (uint32_t *)scratch;
     int32_t *acc = (int32_t *)(xs + 4 * groups);
     int32_t r = 0;
-#if !EXF_MVE /* Helium: exfp_dot_pairs' MVE form, then the requantization loop */
-    if (rows >= 2 && y_bytes == 1 && pre_shift == 0 && bias) { /* int8 out: from the blocks' registers */
-        exfp_rows_s8_t job = {xs, w, groups, m >> 1, bias, mult, rq, (int8_t *)y, m};
-        if (x_bytes == 1 && groups <= 2 * pairs) { /* three widened rows (24 groups bytes) fit the scratch */
-            for (; r + 3 <= rows && rows - r != 4; r += 3) { /* 4 left: two pairs, not a triple and a row */
-                for (int32_t i = 0; i < 3; i++) exfp_widen_row3((const int8_t *)x + (r + i) * k, k, xs + 2 * i);
-                job.y = (int8_t *)y + r * m;
-                exfp_row_triple_s8(&job);
-            }
-        }
-        for (; r + 2 <= rows; r += 2) {
-            widen_any(x, x_bytes, r, k, xs);
-            widen_any(x, x_bytes, r + 1, k, xs + 2);
-            job.y = (int8_t *)y + r * m;
-            exfp_row_pair_s8(&job);
-        }
+    /* int8 out: from the blocks' registers (Helium: exfp_dot_pairs' MVE form, then the requantization loop) */
+    if (!EXF_MVE && rows >= 2 && y_bytes == 1 && pre_shift == 0 && bias) {
+        r = rows_s8(x, x_bytes, w, bias, mult, rq, (int8_t *)y, rows, k, m, scratch);
     }
-#endif
     for (; r < rows; r += 2) {
         const int32_t two = r + 1 < rows;
         widen_any(x, x_bytes, r, k, xs);

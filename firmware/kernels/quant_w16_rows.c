@@ -12,10 +12,11 @@
  * DSP cores, hand-allocated assembly. gcc 12 spills the bias, mult, rq and y stream pointers around the
  * 13 registers the 2 x 2 group loop holds and reloads terms after each int8 store (a char store may alias
  * them): its form took about 50 instructions per output pair outside the groups, more than the separate
- * requantization loop it replaces. The assembly keeps them in stack words: 33 instructions per 2 x 2
- * output pair (4 results), 45 per 3 x 2 one (6 results). The 3 x 2 group loop needs 15 registers (six
- * sums, two row words, four weight words, two pointers and the row end): the end stays on the stack,
- * one load per pass of four groups (71 instructions per 96 MACs, against 26 per 32 for 2 x 2).
+ * requantization loop it replaces. The assembly keeps them in stack words: 35 instructions per 2 x 2
+ * output pair (4 results), 45 per 3 x 2 one (6 results), besides the groups. The 3 x 2 group loop needs
+ * 15 registers (six sums, two row words, four weight words, two pointers and the rows' end): the end
+ * stays on the stack, one load per pass of four groups (71 instructions per 96 MACs, against 50 per 64
+ * for 2 x 2).
  * kernel_check.c runs every form against the portable kernel (host and QEMU). */
 #include "quant_pairs.h"
 
@@ -30,69 +31,33 @@ static ALWAYS_INLINE int8_t requant_s8(int32_t acc, int32_t mult, int32_t rb, in
     return (int8_t)exf_ssat8(smmla(acc, mult, rb) >> sh);
 }
 
-/* The row pair a (a_end its end) against the next output pair of *w (advanced past it): c[r + 2 s] = row r
- * . output s + b_s. odd (a's groups odd): a constant where inlined. */
-static ALWAYS_INLINE void block2x2(const uint32_t *a, const uint32_t *a_end, const uint32_t **w, int32_t b0,
-                                   int32_t b1, int32_t c[4], const int odd) {
-    const uint32_t *pa = a, *b = *w;
-    uint32_t x0, x1, y0, y1, u0, u1;
-    exf_load_pair(&pa, &x0, &x1);
-    exf_load_pair(&pa, &y0, &y1);
-    exf_load_pair(&b, &u0, &u1);
-    int32_t c00 = exf_smlad(x1, u1, exf_smlad(x0, u0, b0)), c10 = exf_smlad(y1, u1, exf_smlad(y0, u0, b0));
-    exf_load_pair(&b, &u0, &u1);
-    int32_t c01 = exf_smlad(x1, u1, exf_smlad(x0, u0, b1)), c11 = exf_smlad(y1, u1, exf_smlad(y0, u0, b1));
-    if (!odd) group2x2(&pa, &b, &c00, &c01, &c10, &c11);
-    while (pa != a_end) { /* an even number of groups left */
-        group2x2(&pa, &b, &c00, &c01, &c10, &c11);
-        group2x2(&pa, &b, &c00, &c01, &c10, &c11);
-    }
-    *w = b;
-    c[0] = c00;
-    c[1] = c10;
-    c[2] = c01;
-    c[3] = c11;
-}
-
-/* The row triple a (a triple-row matrix, a_end its end) against the next output pair of *w: c[r + 3 s] =
- * row r . output s + b_s. */
-static ALWAYS_INLINE void block3x2(const uint32_t *a, const uint32_t *a_end, const uint32_t **w, int32_t b0,
-                                   int32_t b1, int32_t c[6]) {
-    const uint32_t *pa = a, *b = *w;
-    int32_t s[6] = {b0, b0, b0, b1, b1, b1};
-    while (pa != a_end) {
-        uint32_t u0, u1, v0, v1; /* the group of outputs 0 and 1 */
-        exf_load_pair(&b, &u0, &u1);
-        exf_load_pair(&b, &v0, &v1);
-        for (int r = 0; r < 3; r++) {
-            uint32_t x0, x1;
-            exf_load_pair(&pa, &x0, &x1);
-            s[r] = exf_smlad(x1, u1, exf_smlad(x0, u0, s[r]));
-            s[r + 3] = exf_smlad(x1, v1, exf_smlad(x0, v0, s[r + 3]));
-        }
-    }
-    *w = b;
-    for (int i = 0; i < 6; i++) c[i] = s[i];
-}
-
-/* The block's rows (rows 2 or 3) against every output pair in C: the host's form, and on every core the
- * last output of an odd m (its pair's second weight row is zeros). */
-static ALWAYS_INLINE void rows_c(const exfp_rows_s8_t *job, const int rows, const int32_t first, const int odd) {
+/* The block's rows (rows 2 or 3: a's groups 2 rows words apart, row r at words 2 r, 2 r + 1) against
+ * every output pair from output 2 first on, in C: the host's form, and on Thumb-2 DSP cores the last
+ * output of an odd m (its pair's second weight row is zeros). One generic loop, not specialized: its
+ * speed matters only for that one output. */
+static void rows_c(const exfp_rows_s8_t *job, int32_t rows, int32_t first) {
     const int32_t groups = job->groups, m = job->m;
-    const uint32_t *a = job->a, *w = job->w + 4 * groups * first, *const a_end = a + 2 * rows * groups;
-    int32_t c[6];
+    const uint32_t *w = job->w + 4 * groups * first;
     for (int32_t j = 2 * first; j < m; j += 2) {
         const int two = j + 1 < m;
-        const int32_t b0 = job->bias[j], b1 = two ? job->bias[j + 1] : 0;
-        if (rows == 2) {
-            block2x2(a, a_end, &w, b0, b1, c, odd);
-        } else {
-            block3x2(a, a_end, &w, b0, b1, c);
+        int32_t c[6]; /* c[r + 3 s]: row r . output j + s + its bias */
+        for (int32_t r = 0; r < rows; r++) c[r] = job->bias[j], c[r + 3] = two ? job->bias[j + 1] : 0;
+        const uint32_t *pa = job->a;
+        for (int32_t g = 0; g < groups; g++) {
+            uint32_t u0, u1, v0, v1; /* the group of outputs j and j + 1 */
+            exf_load_pair(&w, &u0, &u1);
+            exf_load_pair(&w, &v0, &v1);
+            for (int32_t r = 0; r < rows; r++) {
+                uint32_t x0, x1;
+                exf_load_pair(&pa, &x0, &x1);
+                c[r] = exf_smlad(x1, u1, exf_smlad(x0, u0, c[r]));
+                c[r + 3] = exf_smlad(x1, v1, exf_smlad(x0, v0, c[r + 3]));
+            }
         }
         const int32_t *rq = job->rq + 2 * j;
-        for (int r = 0; r < rows; r++) {
+        for (int32_t r = 0; r < rows; r++) {
             job->y[r * m + j] = requant_s8(c[r], job->mult[j], rq[0], rq[1]);
-            if (two) job->y[r * m + j + 1] = requant_s8(c[r + rows], job->mult[j + 1], rq[2], rq[3]);
+            if (two) job->y[r * m + j + 1] = requant_s8(c[r + 3], job->mult[j + 1], rq[2], rq[3]);
         }
     }
 }
@@ -100,9 +65,9 @@ static ALWAYS_INLINE void rows_c(const exfp_rows_s8_t *job, const int rows, cons
 #if EXF_ROWS_ASM
 /* 2 x 2 in Thumb-2: r0 = the job. Group loop registers: r0-r3 the sums c00 c10 c01 c11, r4 r5 a row 0's
  * two words, r6 r7 row 1's, r8 r9 a weight row's, r10 the a pointer, r11 the weight pointer, r12 a's end;
- * lr a stream pointer outside it. Stack words: 0 a, 4 bias, 8 mult, 12 rq, 16 y0, 20 y0's end, 24 y1.
- * The group loop takes two groups a pass; for an even group count each pair's first pass starts with one
- * group more (the macro's `even`). */
+ * lr a stream pointer outside it. Stack words: 0 a, 4 bias, 8 mult, 12 rq, 16 y0, 20 y0's end, 24 y1,
+ * 28 where the group loop is entered. The group loop takes four groups a pass (50 instructions per 64
+ * MACs), entered by a TBB as in triples_asm. */
 __attribute__((naked, noinline)) static void pairs_asm(__attribute__((unused)) const exfp_rows_s8_t *job) {
     __asm__ volatile(
         ".macro EXF_G2\n"
@@ -119,7 +84,26 @@ __attribute__((naked, noinline)) static void pairs_asm(__attribute__((unused)) c
         "smlad r2, r5, r9, r2\n"
         "smlad r3, r7, r9, r3\n"
         ".endm\n"
-        ".macro EXF_P2 even\n"
+        "push {r4-r11, lr}\n"
+        "sub sp, sp, #36\n"
+        "ldrd r1, r11, [r0, #0]\n"  /* a, w */
+        "ldrd r2, r3, [r0, #8]\n"   /* groups, full output pairs */
+        "add r12, r1, r2, lsl #4\n" /* a's end */
+        "str r1, [sp, #0]\n"
+        "ldrd r4, r5, [r0, #16]\n" /* bias, mult */
+        "ldrd r6, r7, [r0, #24]\n" /* rq, y */
+        "ldr r8, [r0, #32]\n"      /* m */
+        "add r8, r7, r8\n"         /* y1 */
+        "add r9, r7, r3, lsl #1\n" /* y0's end */
+        "strd r4, r5, [sp, #4]\n"
+        "strd r6, r7, [sp, #12]\n"
+        "strd r9, r8, [sp, #20]\n"
+        "subs r2, r2, #1\n" /* groups after the first */
+        "rsb r9, r2, #0\n"
+        "and r9, r9, #3\n"
+        "it eq\n"
+        "moveq r9, #4\n" /* none: the requantization */
+        "str r9, [sp, #28]\n"
         "1:\n"
         "ldr r10, [sp, #0]\n"
         "ldr lr, [sp, #4]\n"
@@ -137,13 +121,18 @@ __attribute__((naked, noinline)) static void pairs_asm(__attribute__((unused)) c
         "smlad r2, r4, r8, r2\n"
         "smlad r3, r7, r9, r3\n"
         "smlad r2, r5, r9, r2\n"
-        ".if \\even\n"
-        "EXF_G2\n"
-        ".endif\n"
-        "cmp r10, r12\n"
-        "beq 3f\n"
+        "ldr lr, [sp, #28]\n"
+        "tbb [pc, lr]\n"
+        "6:\n"
+        ".byte (2f - 6b) / 2, (7f - 6b) / 2, (8f - 6b) / 2, (9f - 6b) / 2, (3f - 6b) / 2\n"
+        ".align 1\n"
         "2:\n"
         "EXF_G2\n"
+        "7:\n"
+        "EXF_G2\n"
+        "8:\n"
+        "EXF_G2\n"
+        "9:\n"
         "EXF_G2\n"
         "cmp r10, r12\n"
         "bne 2b\n"
@@ -177,32 +166,9 @@ __attribute__((naked, noinline)) static void pairs_asm(__attribute__((unused)) c
         "str lr, [sp, #16]\n"
         "cmp lr, r4\n"
         "bne 1b\n"
-        ".endm\n"
-        "push {r4-r11, lr}\n"
-        "sub sp, sp, #28\n"
-        "ldrd r1, r11, [r0, #0]\n"  /* a, w */
-        "ldrd r2, r3, [r0, #8]\n"   /* groups, full output pairs */
-        "add r12, r1, r2, lsl #4\n" /* a's end */
-        "str r1, [sp, #0]\n"
-        "ldrd r4, r5, [r0, #16]\n" /* bias, mult */
-        "ldrd r6, r7, [r0, #24]\n" /* rq, y */
-        "ldr r8, [r0, #32]\n"      /* m */
-        "add r8, r7, r8\n"         /* y1 */
-        "add r9, r7, r3, lsl #1\n" /* y0's end */
-        "strd r4, r5, [sp, #4]\n"
-        "strd r6, r7, [sp, #12]\n"
-        "strd r9, r8, [sp, #20]\n"
-        "tst r2, #1\n"
-        "bne 4f\n"
-        "EXF_P2 1\n"
-        "b 5f\n"
-        "4:\n"
-        "EXF_P2 0\n"
-        "5:\n"
-        "add sp, sp, #28\n"
+        "add sp, sp, #36\n"
         "pop {r4-r11, pc}\n"
-        ".purgem EXF_G2\n"
-        ".purgem EXF_P2\n");
+        ".purgem EXF_G2\n");
 }
 
 /* 3 x 2 in Thumb-2: r0 = the job. Group loop registers: r0-r2 the sums of rows 0-2 with output 0, r3-r5
@@ -341,22 +307,17 @@ __attribute__((naked, noinline)) static void triples_asm(__attribute__((unused))
 void exfp_row_pair_s8(const exfp_rows_s8_t *job) {
 #if EXF_ROWS_ASM
     if (job->pairs > 0) pairs_asm(job);
-    const int32_t first = job->pairs; /* the odd m's last output, if any, in C */
+    rows_c(job, 2, job->pairs); /* an odd m's last output, if any */
 #else
-    const int32_t first = 0;
+    rows_c(job, 2, 0);
 #endif
-    if (job->groups & 1) {
-        rows_c(job, 2, first, 1);
-    } else {
-        rows_c(job, 2, first, 0);
-    }
 }
 
 void exfp_row_triple_s8(const exfp_rows_s8_t *job) {
 #if EXF_ROWS_ASM
     if (job->pairs > 0) triples_asm(job);
-    rows_c(job, 3, job->pairs, 0);
+    rows_c(job, 3, job->pairs);
 #else
-    rows_c(job, 3, 0, 0);
+    rows_c(job, 3, 0);
 #endif
 }
