@@ -52,21 +52,6 @@ static inline int32_t smmla(int32_t a, int32_t b, int32_t c) {
 static inline int32_t smuad(uint32_t a, uint32_t b) { return exf_smlad(a, b, 0); }
 #endif
 
-/* One group of four elements of a 2 x 2 block: a (row pair) and b (row pair) advance by a group
- * (exfp_dot_pairs, and the int16-weight linear kernel's own blocks in quant_dot_w16.c). */
-static ALWAYS_INLINE void group2x2(const uint32_t **a, const uint32_t **b, int32_t *c00, int32_t *c01, int32_t *c10,
-                                   int32_t *c11) {
-    uint32_t x0, x1, y0, y1, u0, u1;
-    exf_load_pair(a, &x0, &x1); /* a row 0 */
-    exf_load_pair(a, &y0, &y1); /* a row 1 */
-    exf_load_pair(b, &u0, &u1); /* b row 0 */
-    *c00 = exf_smlad(x1, u1, exf_smlad(x0, u0, *c00));
-    *c10 = exf_smlad(y1, u1, exf_smlad(y0, u0, *c10));
-    exf_load_pair(b, &u0, &u1); /* b row 1 */
-    *c01 = exf_smlad(x1, u1, exf_smlad(x0, u0, *c01));
-    *c11 = exf_smlad(y1, u1, exf_smlad(y0, u0, *c11));
-}
-
 /* A requantization clamp_s8(requantize(acc, mult, shift) + zp). hi: shift in [33, 53], and then
  * bias = 2^(shift - 33) + zp 2^(shift - 32): requantize(acc) + zp = (H + bias) >> (shift - 32) with
  * H = floor(acc mult / 2^32) (SMMLA adds bias to it), because 2^(shift - 1) = 2^(shift - 33) 2^32 and
@@ -130,9 +115,9 @@ typedef struct {
     int32_t m;
 } exfp_rows_s8_t;
 
-/* Two rows (a a pair-row matrix): 2 x 2 blocks, 12 instructions per group. */
+/* Two rows (a: a pair-row matrix): 2 x 2 blocks, 12 instructions per group. */
 void exfp_row_pair_s8(const exfp_rows_s8_t *job);
-/* Three rows (a a triple-row matrix, 24 groups bytes): 3 x 2 blocks, 17 instructions per group. */
+/* Three rows (a: a triple-row matrix, 24 groups bytes): 3 x 2 blocks, 17 instructions per group. */
 void exfp_row_triple_s8(const exfp_rows_s8_t *job);
 
 #endif /* EDGEXF_QUANT_PAIRS_H */
