@@ -15,10 +15,11 @@
  * out_zp 2^(shift - 32) and rq[2 j + 1] = shift - 32. A single row (an odd last row, a recurrent
  * model's step) goes through exfp_dot_row, one row against two output pairs at a time.
  *
- * int8 outputs with a bias (the ViTs' layers) go faster (quant_w16_rows.c): rows in blocks of three
- * (int8 x; 3 x 2 blocks, 24 MACs in 17 instructions, the rows widened into a triple-row matrix) or two,
- * each block's sums started from the biases and requantized straight from its registers, with no sums
- * stored. MNIST ViT's layers (50 rows, k 64-128): 1.11-1.20 MACs per instruction, 0.96-1.06 before.
+ * Two rows and more of int8 x and y with a bias (the ViTs' layers) go faster (exfq_linear_s8_w16_rows,
+ * quant_w16_rows.c): rows in blocks of three (3 x 2 blocks, 24 MACs in 17 instructions, the rows
+ * widened into a triple-row matrix) or two, each block's sums started from the biases and requantized
+ * straight from its registers, with no sums stored. MNIST ViT's layers (50 rows, k 64-128): 1.11-1.20
+ * MACs per instruction, 0.96-1.06 before.
  *
  * exf_linear_q_w16 is the same for exf_linear_q: x and y int8 or int16 (an int16 row is re-paired by
  * halfword packing instead of widened). Its portable twin sums in int64; code generation picks it only
@@ -86,33 +87,6 @@ static void widen_any(const void *x, int32_t x_bytes, int32_t r, int32_t k, uint
     }
 }
 
-/* The int8-output rows in blocks of three (int8 x, where three widened rows fit the declared scratch:
- * 24 groups bytes) and two (exfp_row_triple_s8, exfp_row_pair_s8: requantized from the blocks'
- * registers, the bias the first SMLAD's accumulator); returns the rows done, all but an odd last one.
- * Not inlined into linear_q_w16, so that a recurrent model's one-row step keeps its code as it was. */
-static __attribute__((noinline)) int32_t rows_s8(const void *x, int32_t x_bytes, const uint32_t *w,
-                                                 const int32_t *bias, const int32_t *mult, const int32_t *rq,
-                                                 int8_t *y, int32_t rows, int32_t k, int32_t m, void *scratch) {
-    const int32_t groups = (k + 3) >> 2;
-    uint32_t *xs = (uint32_t *)scratch;
-    int32_t r = 0;
-    exfp_rows_s8_t job = {xs, w, groups, m >> 1, bias, mult, rq, y, m};
-    if (x_bytes == 1 && groups <= 2 * ((m + 1) >> 1)) {
-        for (; r + 3 <= rows && rows - r != 4; r += 3) { /* 4 left: two pairs, not a triple and a row */
-            for (int32_t i = 0; i < 3; i++) exfp_widen_row3((const int8_t *)x + (r + i) * k, k, xs + 2 * i);
-            job.y = y + r * m;
-            exfp_row_triple_s8(&job);
-        }
-    }
-    for (; r + 2 <= rows; r += 2) {
-        widen_any(x, x_bytes, r, k, xs);
-        widen_any(x, x_bytes, r + 1, k, xs + 2);
-        job.y = y + r * m;
-        exfp_row_pair_s8(&job);
-    }
-    return r;
-}
-
 /* The body of exfq_linear_q_w16 and exf_linear_q_w16, inlined into each: the struct kernel calling the
  * plain one cost a recurrent model's per-step linears ~7 instructions a call (the numbers pushed again). */
 static inline __attribute__((always_inline)) void linear_q_w16(const void *x, int32_t x_bytes, const int16_t *w16,
@@ -124,21 +98,16 @@ static inline __attribute__((always_inline)) void linear_q_w16(const void *x, in
     const uint32_t *w = (const uint32_t *)(const void *)w16;
     uint32_t *xs = (uint32_t *)scratch;
     int32_t *acc = (int32_t *)(xs + 4 * groups);
-    int32_t r = 0;
-    /* int8 out: from the blocks' registers (Helium: exfp_dot_pairs' MVE form, then the requantization loop) */
-    if (!EXF_MVE && rows >= 2 && y_bytes == 1 && pre_shift == 0 && bias) {
-        r = rows_s8(x, x_bytes, w, bias, mult, rq, (int8_t *)y, rows, k, m, scratch);
-    }
-    for (; r < rows; r += 2) {
+    for (int32_t r = 0; r < rows; r += 2) {
         const int32_t two = r + 1 < rows;
         widen_any(x, x_bytes, r, k, xs);
-        uint8_t *y0 = (uint8_t *)y + r * m * y_bytes, *y1 = y0 + m * y_bytes;
         if (two) {
             widen_any(x, x_bytes, r + 1, k, xs + 2);
             exfp_dot_pairs(xs, w, groups, pairs, acc);
         } else { /* a single row (a recurrent model's step, the odd last row): no zero row to multiply */
             exfp_dot_row(xs, w, groups, pairs, acc);
         }
+        uint8_t *y0 = (uint8_t *)y + r * m * y_bytes, *y1 = y0 + m * y_bytes;
         if (y_bytes == 1 && pre_shift == 0) {
             requantize_rows_s8(acc, bias, mult, rq, y0, y1, two, m);
         } else {
@@ -159,8 +128,51 @@ void exf_linear_q_w16(const exf_linear_q_params_t *p, const void *x, void *y, vo
                  p->rows, p->k, p->m, scratch);
 }
 
+/* int8 x and y, a bias, rows >= 2 (quant_common.h): rows in blocks of three, where three widened rows
+ * fit the declared scratch (24 groups bytes), then two (exfp_row_triple_s8, exfp_row_pair_s8:
+ * requantized from the blocks' registers, the bias the first SMLAD's accumulator), an odd last row as
+ * linear_q_w16 does. Its own entry, called by exf_linear_s8_w16 and the fused kernels for two rows and
+ * more, so that linear_q_w16's code, a recurrent model's one-row step, stays as it was (a fast-path
+ * test inside it cost that step about 15 instructions a call: gcc set up both paths first). */
+void exfq_linear_s8_w16_rows(const int8_t *x, const int16_t *w16, const int32_t *bias, const int32_t *mult,
+                             const int32_t *rq, int8_t *y, int32_t rows, int32_t k, int32_t m, void *scratch) {
+#if EXF_MVE /* Helium: exfp_dot_pairs' MVE form, then the requantization loop */
+    exfq_linear_q_w16(x, 1, w16, bias, mult, rq, 0, y, 1, rows, k, m, scratch);
+#else
+    const int32_t groups = (k + 3) >> 2;
+    const uint32_t *w = (const uint32_t *)(const void *)w16;
+    uint32_t *xs = (uint32_t *)scratch;
+    int32_t r = 0;
+    exfp_rows_s8_t job = {xs, w, groups, m >> 1, bias, mult, rq, y, m};
+    if (groups <= 2 * ((m + 1) >> 1)) {
+        for (; r + 3 <= rows && rows - r != 4; r += 3) { /* 4 left: two pairs, not a triple and a row */
+            for (int32_t i = 0; i < 3; i++) exfp_widen_row3(x + (r + i) * k, k, xs + 2 * i);
+            job.y = y + r * m;
+            exfp_row_triple_s8(&job);
+        }
+    }
+    for (; r + 2 <= rows; r += 2) {
+        exfp_widen_row(x + r * k, k, 0, xs);
+        exfp_widen_row(x + (r + 1) * k, k, 0, xs + 2);
+        job.y = y + r * m;
+        exfp_row_pair_s8(&job);
+    }
+    if (r < rows) { /* the odd last row */
+        int32_t *acc = (int32_t *)(xs + 4 * groups);
+        exfp_widen_row(x + r * k, k, 0, xs);
+        exfp_dot_row(xs, w, groups, (m + 1) >> 1, acc);
+        requantize_rows_s8(acc, bias, mult, rq, y + r * m, NULL, 0, m);
+    }
+#endif
+}
+
 void exf_linear_s8_w16(const exf_linear_q_params_t *p, const int8_t *x, int8_t *y, void *scratch) {
     const exf_dense_q_t *fc = &p->fc;
+    if (p->rows >= 2 && fc->bias) {
+        exfq_linear_s8_w16_rows(x, (const int16_t *)fc->w, fc->bias, fc->mult, fc->rq, y, p->rows, p->k, p->m,
+                                scratch);
+        return;
+    }
     exfq_linear_q_w16(x, 1, (const int16_t *)fc->w, fc->bias, fc->mult, fc->rq, 0, y, 1, p->rows, p->k, p->m,
                       scratch);
 }

@@ -121,26 +121,29 @@ static int add_block_contiguous(const exfq_add_t *p, const void *a, int32_t ra, 
 
 typedef struct {
     exfq_add_t p;
-    exfq_add8_t q8; /* the all-int8 SMLAD form (quant_add.h), where ok */
+    const exfq_add8_t *q8; /* the all-int8 SMLAD form's terms (quant_add.h), or NULL */
     const void *a, *b;
     void *y;
     int32_t a_bytes, b_bytes, y_bytes;
 } add_ctx;
 
-/* The ctx of an add of a (a_bytes) and b (b_bytes) into y (y_bytes): the SMLAD form's terms only where
- * all three are int8 (the ViTs' residual adds: about 9.5 instructions an element against 13), on DSP
- * cores and on the host (whose tests then check it against the NumPy mirror); not where SMLAD is
- * emulated in C on a core (slower than the plain form) nor with Helium (exfq_add_s8_mve). */
+/* exf_add_q takes the SMLAD form where a, b and y are int8 (the ViTs' residual adds: about 9.5
+ * instructions an element against 13) and y has at least ADD8_MIN elements (its terms cost about 50
+ * instructions: an LMU's 32-element add took 30 more with them), on DSP cores and on the host (whose
+ * tests then check it against the NumPy mirror); not where SMLAD is emulated in C on a core (slower than
+ * the plain form) nor with Helium (exfq_add_s8_mve). */
+#define ADD8_MIN 128
 #if EXF_SIMD_NATIVE || !defined(__arm__)
 #define EXF_ADD8 (!EXF_MVE)
 #else
 #define EXF_ADD8 0
 #endif
-static add_ctx add_ctx_of(const exf_add_terms_t *add, const void *a, int32_t a_bytes, const void *b,
-                          int32_t b_bytes, void *y, int32_t y_bytes) {
-    add_ctx c = {exfq_add_prepare(a_bytes, b_bytes, add), {0, 0, 0, 0, 0, 0}, a, b, y, a_bytes, b_bytes, y_bytes};
-    if (EXF_ADD8 && a_bytes == 1 && b_bytes == 1 && y_bytes == 1) c.q8 = exfq_add8_prepare(&c.p);
-    return c;
+
+/* rows rows of n through exfq_add8_row: a's and b's rows ra and rb elements apart, y's n. Not inlined
+ * into add_block, whose other paths kept their code (inlined, an LMU's int16 add of 512 took 86 more). */
+static __attribute__((noinline)) void add8_rows(const exfq_add8_t *q, const int8_t *a, int32_t ra, const int8_t *b,
+                                                int32_t rb, int8_t *y, int32_t rows, int32_t n) {
+    for (int32_t r = 0; r < rows; r++) exfq_add8_row(q, a + r * ra, b + r * rb, y + r * n, n);
 }
 
 /* The wide path: int64 shift and clamp (quant_add.h) */
@@ -166,11 +169,8 @@ static void add_block(const void *ctx, int32_t out, const exf_bcast_block *blk) 
     const void *b = (const uint8_t *)c->b + blk->off[1] * c->b_bytes;
     void *y = (uint8_t *)c->y + out * c->y_bytes;
     const int32_t contiguous = blk->step[0] == 1 && blk->step[1] == 1;
-    if (contiguous && c->q8.ok) { /* all int8 (add_ctx_of) */
-        for (int32_t r = 0; r < blk->rows; r++) {
-            exfq_add8_row(&c->q8, (const int8_t *)a + r * blk->row_step[0], (const int8_t *)b + r * blk->row_step[1],
-                          (int8_t *)y + r * blk->n, blk->n);
-        }
+    if (contiguous && c->q8) { /* all int8, its terms allow it (exf_add_q) */
+        add8_rows(c->q8, a, blk->row_step[0], b, blk->row_step[1], y, blk->rows, blk->n);
         return;
     }
     if (!contiguous || !add_block_contiguous(&c->p, a, blk->row_step[0], b, blk->row_step[1], y, blk->rows, blk->n,
@@ -183,7 +183,7 @@ static void add_block(const void *ctx, int32_t out, const exf_bcast_block *blk) 
 void exfq_add_row(const exfq_add_t *p, const void *a, int32_t a_bytes, int32_t sa, const void *b, int32_t b_bytes,
                   int32_t sb, void *y, int32_t y_bytes, int32_t n) {
     /* the plain form (q8 not ok): kernel_check.c checks exfq_add8_row against it */
-    const add_ctx c = {*p, {0, 0, 0, 0, 0, 0}, a, b, y, a_bytes, b_bytes, y_bytes};
+    const add_ctx c = {*p, NULL, a, b, y, a_bytes, b_bytes, y_bytes};
     const exf_bcast_block blk = {1, n, {0, 0, 0}, {0, 0, 0}, {sa, sb, 0}};
     add_block(&c, 0, &blk);
 }
@@ -191,7 +191,13 @@ void exfq_add_row(const exfq_add_t *p, const void *a, int32_t a_bytes, int32_t s
 void exf_add_q(const exf_add_q_params_t *p, const void *a, const void *b, void *y) {
     // a + b (broadcast to shape, each rescaled) -> y (shape[0], shape[1], shape[2], shape[3])
     const int32_t a_bytes = p->a_bytes, b_bytes = p->b_bytes, y_bytes = p->y_bytes;
-    const add_ctx c = add_ctx_of(&p->add, a, a_bytes, b, b_bytes, y, y_bytes);
+    add_ctx c = {exfq_add_prepare(a_bytes, b_bytes, &p->add), NULL, a, b, y, a_bytes, b_bytes, y_bytes};
+    exfq_add8_t q8;
+    if (EXF_ADD8 && a_bytes == 1 && b_bytes == 1 && y_bytes == 1 &&
+        p->shape[0] * p->shape[1] * p->shape[2] * p->shape[3] >= ADD8_MIN) {
+        q8 = exfq_add8_prepare(&c.p);
+        if (q8.ok) c.q8 = &q8;
+    }
     const int32_t *const strides[2] = {p->sa, p->sb};
     exf_bcast_walk(p->shape, 2, strides, add_block, &c);
 }

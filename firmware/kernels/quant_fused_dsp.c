@@ -24,7 +24,9 @@ static inline int32_t min_i32(int32_t a, int32_t b) { return a < b ? a : b; }
  * (rq NULL: exf_linear_s8_dsp). */
 static void dense(const int8_t *x, const exf_dense_q_t *fc, int8_t *y, int32_t rows, int32_t k, int32_t m,
                   void *scratch) {
-    if (fc->rq) {
+    if (fc->rq && rows >= 2 && fc->bias) { /* blocks of rows requantized from their registers */
+        exfq_linear_s8_w16_rows(x, (const int16_t *)fc->w, fc->bias, fc->mult, fc->rq, y, rows, k, m, scratch);
+    } else if (fc->rq) {
         exfq_linear_q_w16(x, 1, (const int16_t *)fc->w, fc->bias, fc->mult, fc->rq, 0, y, 1, rows, k, m, scratch);
     } else {
         exfq_linear_s8_dsp(x, (const int8_t *)fc->w, fc->bias, fc->mult, fc->shift, y, rows, k, m, fc->out_zp,
