@@ -201,7 +201,7 @@ static int32_t check_linear(int32_t rows, int32_t k, int32_t m, int32_t timed)
     uint8_t *guard = (uint8_t *)scratch + 16 * ((k + 3) / 4) + 16 * ((m + 1) / 2); /* past its declared scratch */
     for (int32_t i = 0; i < GUARD_BYTES; i++) guard[i] = 0xA5;
     uint64_t t3 = plat_ticks();
-    exf_linear_s8_w16(&wide, x, y_fast, scratch);
+    (rows >= 2 && b ? exf_linear_s8_w16_rows : exf_linear_s8_w16)(&wide, x, y_fast, scratch); /* as codegen */
     uint64_t t4 = plat_ticks();
 #ifdef KERNEL_CHECK_SELFTEST_W16
     y_fast[(rows * m) / 2] ^= 1;

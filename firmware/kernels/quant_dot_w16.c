@@ -131,9 +131,10 @@ void exf_linear_q_w16(const exf_linear_q_params_t *p, const void *x, void *y, vo
 /* int8 x and y, a bias, rows >= 2 (quant_common.h): rows in blocks of three, where three widened rows
  * fit the declared scratch (24 groups bytes), then two (exfp_row_triple_s8, exfp_row_pair_s8:
  * requantized from the blocks' registers, the bias the first SMLAD's accumulator), an odd last row as
- * linear_q_w16 does. Its own entry, called by exf_linear_s8_w16 and the fused kernels for two rows and
- * more, so that linear_q_w16's code, a recurrent model's one-row step, stays as it was (a fast-path
- * test inside it cost that step about 15 instructions a call: gcc set up both paths first). */
+ * linear_q_w16 does. Its own entry (exf_linear_s8_w16_rows, which code generation names for two rows and
+ * more with a bias; the fused kernels choose per block), so that linear_q_w16's code, a recurrent model's
+ * one-row step, stays as it was: a test inside it cost that step about 15 instructions a call (gcc set
+ * up both paths first), one in exf_linear_s8_w16 about 8. */
 void exfq_linear_s8_w16_rows(const int8_t *x, const int16_t *w16, const int32_t *bias, const int32_t *mult,
                              const int32_t *rq, int8_t *y, int32_t rows, int32_t k, int32_t m, void *scratch) {
 #if EXF_MVE /* Helium: exfp_dot_pairs' MVE form, then the requantization loop */
@@ -168,11 +169,11 @@ void exfq_linear_s8_w16_rows(const int8_t *x, const int16_t *w16, const int32_t 
 
 void exf_linear_s8_w16(const exf_linear_q_params_t *p, const int8_t *x, int8_t *y, void *scratch) {
     const exf_dense_q_t *fc = &p->fc;
-    if (p->rows >= 2 && fc->bias) {
-        exfq_linear_s8_w16_rows(x, (const int16_t *)fc->w, fc->bias, fc->mult, fc->rq, y, p->rows, p->k, p->m,
-                                scratch);
-        return;
-    }
     exfq_linear_q_w16(x, 1, (const int16_t *)fc->w, fc->bias, fc->mult, fc->rq, 0, y, 1, p->rows, p->k, p->m,
                       scratch);
+}
+
+void exf_linear_s8_w16_rows(const exf_linear_q_params_t *p, const int8_t *x, int8_t *y, void *scratch) {
+    const exf_dense_q_t *fc = &p->fc;
+    exfq_linear_s8_w16_rows(x, (const int16_t *)fc->w, fc->bias, fc->mult, fc->rq, y, p->rows, p->k, p->m, scratch);
 }

@@ -128,11 +128,12 @@ typedef struct {
 } add_ctx;
 
 /* exf_add_q takes the SMLAD form where a, b and y are int8 (the ViTs' residual adds: about 9.5
- * instructions an element against 13) and y has at least ADD8_MIN elements (its terms cost about 50
- * instructions: an LMU's 32-element add took 30 more with them), on DSP cores and on the host (whose
- * tests then check it against the NumPy mirror); not where SMLAD is emulated in C on a core (slower than
- * the plain form) nor with Helium (exfq_add_s8_mve). */
-#define ADD8_MIN 128
+ * instructions an element against 13) and y's rows hold at least ADD8_MIN elements (its terms cost about
+ * 50 instructions: an LMU's 32-element add took 30 more with them; one test of the last dimension costs
+ * such an add least), on DSP cores and on the host (whose tests then check it against the NumPy mirror);
+ * not where SMLAD is emulated in C on a core (slower than the plain form) nor with Helium
+ * (exfq_add_s8_mve). */
+#define ADD8_MIN 64
 #if EXF_SIMD_NATIVE || !defined(__arm__)
 #define EXF_ADD8 (!EXF_MVE)
 #else
@@ -193,8 +194,7 @@ void exf_add_q(const exf_add_q_params_t *p, const void *a, const void *b, void *
     const int32_t a_bytes = p->a_bytes, b_bytes = p->b_bytes, y_bytes = p->y_bytes;
     add_ctx c = {exfq_add_prepare(a_bytes, b_bytes, &p->add), NULL, a, b, y, a_bytes, b_bytes, y_bytes};
     exfq_add8_t q8;
-    if (EXF_ADD8 && a_bytes == 1 && b_bytes == 1 && y_bytes == 1 &&
-        p->shape[0] * p->shape[1] * p->shape[2] * p->shape[3] >= ADD8_MIN) {
+    if (EXF_ADD8 && a_bytes == 1 && b_bytes == 1 && y_bytes == 1 && p->shape[3] >= ADD8_MIN) {
         q8 = exfq_add8_prepare(&c.p);
         if (q8.ok) c.q8 = &q8;
     }
