@@ -191,14 +191,23 @@ void exfq_add_row(const exfq_add_t *p, const void *a, int32_t a_bytes, int32_t s
     add_block(&c, 0, &blk);
 }
 
+/* exf_add_q's walk with the SMLAD form's terms where they allow it: out of line, so that the other adds
+ * pay one test for it */
+static __attribute__((noinline)) void add_walk_s8(const exf_add_q_params_t *p, const add_ctx *plain) {
+    add_ctx c = *plain;
+    const exfq_add8_t q8 = exfq_add8_prepare(&c.p);
+    if (q8.ok) c.q8 = &q8;
+    const int32_t *const strides[2] = {p->sa, p->sb};
+    exf_bcast_walk(p->shape, 2, strides, add_block, &c);
+}
+
 void exf_add_q(const exf_add_q_params_t *p, const void *a, const void *b, void *y) {
     // a + b (broadcast to shape, each rescaled) -> y (shape[0], shape[1], shape[2], shape[3])
     const int32_t a_bytes = p->a_bytes, b_bytes = p->b_bytes, y_bytes = p->y_bytes;
-    add_ctx c = {exfq_add_prepare(a_bytes, b_bytes, &p->add), NULL, a, b, y, a_bytes, b_bytes, y_bytes};
-    exfq_add8_t q8;
-    if (EXF_ADD8 && a_bytes == 1 && b_bytes == 1 && y_bytes == 1 && p->shape[3] >= ADD8_MIN) {
-        q8 = exfq_add8_prepare(&c.p);
-        if (q8.ok) c.q8 = &q8;
+    const add_ctx c = {exfq_add_prepare(a_bytes, b_bytes, &p->add), NULL, a, b, y, a_bytes, b_bytes, y_bytes};
+    if (EXF_ADD8 && a_bytes + b_bytes + y_bytes == 3 && p->shape[3] >= ADD8_MIN) { /* all int8 */
+        add_walk_s8(p, &c);
+        return;
     }
     const int32_t *const strides[2] = {p->sa, p->sb};
     exf_bcast_walk(p->shape, 2, strides, add_block, &c);

@@ -3,7 +3,9 @@ random shapes (odd sizes, tails of rows and columns, both requantization paths) 
 ViTs' shapes, on the host (plain-C forms of SXTB16/SMLAD) and in QEMU (the real instructions).
 Attention (exf_attention_s8_dsp): odd t, dh of every residue mod 4, one to four heads, zero points at
 the extremes, saturating scores and outputs, with and without a scale table. exf_linear_s8_w16 (weights
-widened at code generation) likewise, with every shift of its range, and exf_linear_q_w16 (int8 or int16
+widened at code generation; exf_linear_s8_w16_rows, its 3 x 2 and 2 x 2 blocks requantized from registers,
+for two rows and more with a bias, as code generation picks) likewise, with every shift of its range,
+odd rows, m and k, and exf_linear_q_w16 (int8 or int16
 x and y, one row and more) against exf_linear_q. They must stay inside the scratch they declare
 (kernel_choice.attention_scratch, wide_scratch). exf_patch_embed_s8_w16 (the patch embedding with int16
 weights): c 1-3, p 1-8, odd patch counts and widths, class token, position embedding and bias each on or
