@@ -51,7 +51,10 @@ def _linear(c: EmitContext, op: Op) -> KernelCall:
     if uses_wide(op):
         rq = _p(c, op.attrs["rq"][0])  # passes/widen_weights.py
         fields = {"fc": dense_terms(c, w, b, mult, shift, 0, rq), **dims}
-        return params_call(op, "exf_linear_s8_w16", ctype, fields, _p(c, x), _p(c, y), c.scratch(op))
+        # two rows and more with a bias: blocks of rows requantized from registers (quant_dot_w16.c); one row
+        # (a recurrent step) keeps the kernel without that test
+        kernel = "exf_linear_s8_w16_rows" if dims["rows"] >= 2 and b else "exf_linear_s8_w16"
+        return params_call(op, kernel, ctype, fields, _p(c, x), _p(c, y), c.scratch(op))
     fields = {"fc": dense_terms(c, w, b, mult, shift, op.attrs["out_zp"], None), **dims}
     if uses_dsp(op):
         return params_call(op, "exf_linear_s8_dsp", ctype, fields, _p(c, x), _p(c, y), c.scratch(op))

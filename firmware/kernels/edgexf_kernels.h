@@ -264,6 +264,10 @@ void exf_linear_s8_dsp(const exf_linear_q_params_t *p, const int8_t *x, int8_t *
  * shift - 32. scratch: 16 ceil(k / 4) + 16 ceil(m / 2) bytes. */
 void exf_linear_s8_w16(const exf_linear_q_params_t *p, const int8_t *x, int8_t *y, void *scratch);
 
+/* exf_linear_s8_w16 for rows >= 2 and a bias (not NULL): rows in blocks of three or two, requantized from
+ * the blocks' registers (quant_dot_w16.c). Same w16, rq and scratch. */
+void exf_linear_s8_w16_rows(const exf_linear_q_params_t *p, const int8_t *x, int8_t *y, void *scratch);
+
 /* exf_linear_q with the weights widened to int16 at code generation, as exf_linear_s8_w16 (same w16
  * and scratch); x and y int8 or int16 (x_bytes, y_bytes 1 or 2). Needs every output's
  * (|bias| + sum |w| 2^15 (2^7 for int8 x)) 2^pre_shift below 2^31: its sums are int32, the portable

@@ -67,11 +67,12 @@ typedef struct {
 
 static inline exfq_add8_t exfq_add8_prepare(const exfq_add_t *p) {
     exfq_add8_t q = {0, 0, 0, 0, 0, 0};
+    if (p->path != EXFQ_ADD_LO || p->rs < 16 || p->rs > 31) return q; /* before the terms: the hi path's cost */
     const int32_t mal = (int16_t)(uint16_t)(uint32_t)p->ma, mbl = (int16_t)(uint16_t)(uint32_t)p->mb;
     const int64_t mah = ((int64_t)p->ma - mal) / 65536, mbh = ((int64_t)p->mb - mbl) / 65536; /* exact */
     const int64_t kh = p->k >> 16; /* floor */
-    if (p->path != EXFQ_ADD_LO || p->rs < 16 || p->rs > 31 || mah > 32767 || mbh > 32767 || mah < -32768 ||
-        mbh < -32768 || kh >= ((int64_t)1 << 30) || kh <= -((int64_t)1 << 30)) {
+    if (mah > 32767 || mbh > 32767 || mah < -32768 || mbh < -32768 || kh >= ((int64_t)1 << 30) ||
+        kh <= -((int64_t)1 << 30)) {
         return q;
     }
     q.mh = (uint16_t)mah | ((uint32_t)(uint16_t)mbh << 16);

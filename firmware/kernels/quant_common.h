@@ -186,6 +186,9 @@ void exfq_lut_s8_mve(const int8_t *x, const int8_t *table, int8_t *y, int32_t n)
 void exfq_linear_q_w16(const void *x, int32_t x_bytes, const int16_t *w16, const int32_t *bias,
                        const int32_t *mult, const int32_t *rq, int32_t pre_shift, void *y, int32_t y_bytes,
                        int32_t rows, int32_t k, int32_t m, void *scratch);
+/* exfq_linear_q_w16 for int8 x and y, a bias (not NULL), rows >= 2 (quant_dot_w16.c) */
+void exfq_linear_s8_w16_rows(const int8_t *x, const int16_t *w16, const int32_t *bias, const int32_t *mult,
+                             const int32_t *rq, int8_t *y, int32_t rows, int32_t k, int32_t m, void *scratch);
 void exfq_softmax_s8(const int8_t *x, const int32_t *exp_table, int8_t *y, int32_t rows, int32_t n);
 void exfq_layernorm_s8(const int8_t *x, const int32_t *gamma, const int32_t *beta, int8_t *y, int32_t rows,
                        int32_t d, int64_t eps_term, int32_t gshift, int32_t out_zp);

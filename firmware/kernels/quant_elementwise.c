@@ -100,10 +100,36 @@ static ALWAYS_INLINE void add_contiguous(const exfq_add_t *p, const void *a, int
     }
 }
 
-/* The contiguous block for a, b, y of bytes (ab, bb, yb); 0 where that combination has no loop of its own */
-static int add_block_contiguous(const exfq_add_t *p, const void *a, int32_t ra, const void *b, int32_t rb, void *y,
-                                int32_t rows, int32_t n, int32_t ab, int32_t bb, int32_t yb) {
+/* exf_add_q takes the SMLAD form where a, b and y are int8 (the ViTs' residual adds: about 9.5
+ * instructions an element against 13) and y's rows hold at least ADD8_MIN elements (its terms cost about
+ * 50 instructions: an LMU's 32-element add took 30 more with them; one test of the last dimension costs
+ * such an add least), on DSP cores and on the host (whose tests then check it against the NumPy mirror);
+ * not where SMLAD is emulated in C on a core (slower than the plain form) nor with Helium
+ * (exfq_add_s8_mve). */
+#define ADD8_MIN 64
+#if EXF_SIMD_NATIVE || !defined(__arm__)
+#define EXF_ADD8 (!EXF_MVE)
+#else
+#define EXF_ADD8 0
+#endif
+
+/* rows rows of n through exfq_add8_row: a's and b's rows ra and rb elements apart, y's n. Not inlined
+ * into add_block, whose other paths keep their code (inlined, an LMU's int16 add of 512 took 86 more). */
+static __attribute__((noinline)) void add8_rows(const exfq_add8_t *q, const int8_t *a, int32_t ra, const int8_t *b,
+                                                int32_t rb, int8_t *y, int32_t rows, int32_t n) {
+    for (int32_t r = 0; r < rows; r++) exfq_add8_row(q, a + r * ra, b + r * rb, y + r * n, n);
+}
+
+/* The contiguous block for a, b, y of bytes (ab, bb, yb); 0 where that combination has no loop of its own.
+ * q8: the SMLAD form's terms for all int8, or NULL. */
+static int add_block_contiguous(const exfq_add_t *p, const exfq_add8_t *q8, const void *a, int32_t ra,
+                                const void *b, int32_t rb, void *y, int32_t rows, int32_t n, int32_t ab, int32_t bb,
+                                int32_t yb) {
     if (ab == 1 && bb == 1 && yb == 1) {
+        if (q8) {
+            add8_rows(q8, (const int8_t *)a, ra, (const int8_t *)b, rb, (int8_t *)y, rows, n);
+            return 1;
+        }
 #if EXF_MVE /* Helium: four elements a vector (quant_add_mve.c) */
         exfq_add_s8_mve(p, (const int8_t *)a, ra, (const int8_t *)b, rb, (int8_t *)y, rows, n); /* hi or lo */
         return 1;
@@ -125,6 +151,7 @@ static int add_block_contiguous(const exfq_add_t *p, const void *a, int32_t ra, 
 
 typedef struct {
     exfq_add_t p;
+    const exfq_add8_t *q8; /* the all-int8 SMLAD form's terms (quant_add.h), or NULL */
     const void *a, *b;
     void *y;
     int32_t a_bytes, b_bytes, y_bytes;
@@ -153,8 +180,8 @@ static void add_block(const void *ctx, int32_t out, const exf_bcast_block *blk) 
     const void *b = (const uint8_t *)c->b + blk->off[1] * c->b_bytes;
     void *y = (uint8_t *)c->y + out * c->y_bytes;
     const int32_t contiguous = blk->step[0] == 1 && blk->step[1] == 1;
-    if (!contiguous || !add_block_contiguous(&c->p, a, blk->row_step[0], b, blk->row_step[1], y, blk->rows, blk->n,
-                                             c->a_bytes, c->b_bytes, c->y_bytes)) {
+    if (!contiguous || !add_block_contiguous(&c->p, c->q8, a, blk->row_step[0], b, blk->row_step[1], y, blk->rows,
+                                             blk->n, c->a_bytes, c->b_bytes, c->y_bytes)) {
         add_strided(&c->p, a, blk->row_step[0], blk->step[0], b, blk->row_step[1], blk->step[1], y, blk->rows,
                     blk->n, c->a_bytes, c->b_bytes, c->y_bytes);
     }
@@ -162,15 +189,30 @@ static void add_block(const void *ctx, int32_t out, const exf_bcast_block *blk) 
 
 void exfq_add_row(const exfq_add_t *p, const void *a, int32_t a_bytes, int32_t sa, const void *b, int32_t b_bytes,
                   int32_t sb, void *y, int32_t y_bytes, int32_t n) {
-    const add_ctx c = {*p, a, b, y, a_bytes, b_bytes, y_bytes};
+    /* the plain form (q8 not ok): kernel_check.c checks exfq_add8_row against it */
+    const add_ctx c = {*p, NULL, a, b, y, a_bytes, b_bytes, y_bytes};
     const exf_bcast_block blk = {1, n, {0, 0, 0}, {0, 0, 0}, {sa, sb, 0}};
     add_block(&c, 0, &blk);
+}
+
+/* exf_add_q's walk with the SMLAD form's terms where they allow it: out of line, so that the other adds
+ * pay one test for it */
+static __attribute__((noinline)) void add_walk_s8(const exf_add_q_params_t *p, const add_ctx *plain) {
+    add_ctx c = *plain;
+    const exfq_add8_t q8 = exfq_add8_prepare(&c.p);
+    if (q8.ok) c.q8 = &q8;
+    const int32_t *const strides[2] = {p->sa, p->sb};
+    exf_bcast_walk(p->shape, 2, strides, add_block, &c);
 }
 
 void exf_add_q(const exf_add_q_params_t *p, const void *a, const void *b, void *y) {
     // a + b (broadcast to shape, each rescaled) -> y (shape[0], shape[1], shape[2], shape[3])
     const int32_t a_bytes = p->a_bytes, b_bytes = p->b_bytes, y_bytes = p->y_bytes;
-    const add_ctx c = {exfq_add_prepare(a_bytes, b_bytes, &p->add), a, b, y, a_bytes, b_bytes, y_bytes};
+    const add_ctx c = {exfq_add_prepare(a_bytes, b_bytes, &p->add), NULL, a, b, y, a_bytes, b_bytes, y_bytes};
+    if (EXF_ADD8 && a_bytes + b_bytes + y_bytes == 3 && p->shape[3] >= ADD8_MIN) { /* all int8 */
+        add_walk_s8(p, &c);
+        return;
+    }
     const int32_t *const strides[2] = {p->sa, p->sb};
     exf_bcast_walk(p->shape, 2, strides, add_block, &c);
 }

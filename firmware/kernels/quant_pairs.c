@@ -2,12 +2,12 @@
  * Shared by the fast int8 attention (quant_attention_dsp.c) and linear (quant_dot_w16.c) kernels. */
 #include "quant_pairs.h"
 
-/* x[0, n) - zp into one row of a pair-row matrix (dst: the row's first word; groups 4 words apart),
- * the last group padded with zeros. */
-void exfp_widen_row(const int8_t *x, int32_t n, int32_t zp, uint32_t *dst) {
+/* x[0, n) - zp into one row of a matrix whose groups are `stride` words apart (dst: the row's first
+ * word), the last group padded with zeros. stride: a constant where inlined. */
+static ALWAYS_INLINE void widen_row_body(const int8_t *x, int32_t n, int32_t zp, uint32_t *dst, const int stride) {
     const uint32_t negzp2 = pack2(-zp, -zp);
     int32_t e = 0;
-    for (; e + 4 <= n; e += 4, dst += 4) {
+    for (; e + 4 <= n; e += 4, dst += stride) {
         const uint32_t v = exf_load4(x + e);
         dst[0] = sxtab16(negzp2, v);
         dst[1] = sxtab16_ror8(negzp2, v);
@@ -19,6 +19,10 @@ void exfp_widen_row(const int8_t *x, int32_t n, int32_t zp, uint32_t *dst) {
         dst[1] = pack2(v[1], v[3]);
     }
 }
+
+void exfp_widen_row(const int8_t *x, int32_t n, int32_t zp, uint32_t *dst) { widen_row_body(x, n, zp, dst, 4); }
+
+void exfp_widen_row3(const int8_t *x, int32_t n, uint32_t *dst) { widen_row_body(x, n, 0, dst, 6); }
 
 void exfp_pack_row_s16(const int16_t *x, int32_t n, uint32_t *dst) {
     int32_t e = 0;

@@ -77,6 +77,10 @@ static ALWAYS_INLINE int32_t requant(int32_t acc, const requant_t r, const int h
  * the last group padded with zeros. */
 void exfp_widen_row(const int8_t *x, int32_t n, int32_t zp, uint32_t *dst);
 
+/* x[0, n) into one row of a triple-row matrix (dst: the row's first word): groups of three rows, 24
+ * bytes, row r's {e0 e2} {e1 e3} at words 2 r and 2 r + 1 (quant_w16_rows.c's 3 x 2 blocks). */
+void exfp_widen_row3(const int8_t *x, int32_t n, uint32_t *dst);
+
 /* int16 x[0, n) into one row of a pair-row matrix (re-paired {x0 x2} {x1 x3} by halfword packing),
  * the last group padded with zeros. */
 void exfp_pack_row_s16(const int16_t *x, int32_t n, uint32_t *dst);
@@ -96,5 +100,24 @@ void exfp_dot_pairs_mve(const uint32_t *a, const uint32_t *b, int32_t groups, in
  * row s of pair p (exfp_dot_pairs' order; the row-1 slots are left alone). Two pairs of b at a time:
  * per group one LDRD of a, four of b and eight SMLAD. */
 void exfp_dot_row(const uint32_t *a, const uint32_t *b, int32_t groups, int32_t pairs, int32_t *acc);
+
+/* A block of rows of an int16-weight linear layer with int8 outputs (quant_w16_rows.c): a holds the
+ * block's rows widened (groups groups: a row pair's pair-row matrix, or a triple-row matrix as
+ * exfp_widen_row3 writes), multiplied with every output pair of w (m >> 1 == pairs full ones, and an odd
+ * m's last output against its zero-padded pair), each sum started from its bias (not NULL) and
+ * requantized by requant_t's SMMLA path with rq's terms (quant_dot_w16.c) into the block's rows of y
+ * (row stride m). Field order: the assembly forms read them by offset. */
+typedef struct {
+    const uint32_t *a, *w;
+    int32_t groups, pairs;
+    const int32_t *bias, *mult, *rq;
+    int8_t *y;
+    int32_t m;
+} exfp_rows_s8_t;
+
+/* Two rows (a: a pair-row matrix): 2 x 2 blocks, 12 instructions per group. */
+void exfp_row_pair_s8(const exfp_rows_s8_t *job);
+/* Three rows (a: a triple-row matrix, 24 groups bytes): 3 x 2 blocks, 17 instructions per group. */
+void exfp_row_triple_s8(const exfp_rows_s8_t *job);
 
 #endif /* EDGEXF_QUANT_PAIRS_H */

@@ -3,11 +3,13 @@ random shapes (odd sizes, tails of rows and columns, both requantization paths) 
 ViTs' shapes, on the host (plain-C forms of SXTB16/SMLAD) and in QEMU (the real instructions).
 Attention (exf_attention_s8_dsp): odd t, dh of every residue mod 4, one to four heads, zero points at
 the extremes, every score and output shift, saturated and one-hot exp tables, all-equal scores.
-exf_linear_s8_w16 (weights widened at code generation) likewise, with every shift of its range, and
-exf_linear_q_w16 (int8 or int16 x and y, one row and more) against exf_linear_q. They must stay inside
-the scratch they declare (kernel_choice.attention_scratch, wide_scratch). exf_patch_embed_s8_w16 (the
-patch embedding with int16 weights): c 1-3, p 1-8, odd patch counts and widths, class token, position
-embedding and bias each on or off, int8 and int16 tokens (kernel_choice.patch_scratch)."""
+exf_linear_s8_w16 (weights widened at code generation; exf_linear_s8_w16_rows, its 3 x 2 and 2 x 2
+blocks requantized from registers, for two rows and more with a bias, as code generation picks)
+likewise, with every shift of its range, odd rows, m and k, and exf_linear_q_w16 (int8 or int16 x and
+y, one row and more) against exf_linear_q. They must stay inside the scratch they declare
+(kernel_choice.attention_scratch, wide_scratch). exf_patch_embed_s8_w16 (the patch embedding with int16
+weights): c 1-3, p 1-8, odd patch counts and widths, class token, position embedding and bias each on or
+off, int8 and int16 tokens (kernel_choice.patch_scratch)."""
 
 from __future__ import annotations
 
@@ -54,8 +56,8 @@ def test_fast_equals_portable_in_qemu_and_takes_at_least_3x_fewer_instructions()
         if t.rows >= DSP_BLOCK_ROWS:  # int16 weights: nothing left to widen per weight
             assert w.portable >= 4 * w.fast, w
             assert w.fast < 0.85 * t.fast, (w, t)
-            if t.k >= 64 and t.rows >= 50:  # the MNIST ViT's layers and wider: 0.95-1.15 measured
-                assert w.macs / w.fast > 0.92, w
+            if t.k >= 64 and t.rows >= 50:  # the MNIST ViT's layers and wider: 1.10-1.23 measured
+                assert w.macs / w.fast > 1.05, w  # 3 x 2 blocks requantized from registers (0.92 before)
         else:  # one row: against one output pair at a time, no zero row
             assert w.portable >= 2.5 * w.fast, w
     steps = [t for t in timings if t.kernel == "exf_linear_q_w16"]  # int16 in and out, one row
