@@ -1,6 +1,7 @@
-"""Emitters for Mamba's selective scan (edgexf/ir/ops_scan.py): one call of firmware/kernels/scan.c or
-quant_scan.c, A and D (and the integer form's Q15 exp table, zero points and multipliers) in its parameter
-struct, the activations and the state (h, and h' where the plan put it: usually over h) as arguments."""
+"""Emitters for Mamba's step. Its selective scan (edgexf/ir/ops_scan.py): one call of firmware/kernels/scan.c
+or quant_scan.c, A and D (and the integer form's Q15 exp table, zero points and multipliers) in its
+parameter struct, the activations and the state (h, and h' where the plan put it: usually over h) as
+arguments. Its causal conv on the conv state (edgexf/ir/ops_conv_step.py): one call of conv_step.c."""
 
 from __future__ import annotations
 
@@ -34,3 +35,21 @@ def _q_scan(c: EmitContext, op: Op) -> KernelCall:
 
 
 SCAN_KERNELS = {"selective_scan": _scan, "q_selective_scan": _q_scan}
+
+
+def _conv_step(c: EmitContext, op: Op) -> KernelCall:
+    """conv_step and q_conv_step (edgexf/ir/ops_conv_step.py): W and the bias in the struct."""
+    x, state, w, bias = op.inputs
+    e, k1 = c.shape(state)[-2:]
+    if op.type == "conv_step":
+        fields = {"W": c.ptr(w), "bias": c.ptr(bias), "e": e, "k": k1 + 1}
+        io = [c.ptr(t) for t in (x, state, *op.outputs)]
+        return params_call(op, "exf_conv_step_f32", "exf_conv_step_f32_params_t", fields, *io)
+    at = op.attrs
+    fields = {"W": c.ptr(w, "int8_t"), "bias": c.ptr(bias, "int32_t"), "w_zp": at["w_zp"]}
+    fields |= {"mult": at["mult"], "shift": at["shift"], "out_zp": at["out_zp"], "e": e, "k": k1 + 1}
+    io = [c.ptr(t, "int16_t") for t in (x, state, op.outputs[0])] + [c.ptr(op.outputs[1], "int8_t")]
+    return params_call(op, "exf_conv_step_q", "exf_conv_step_q_params_t", fields, *io)
+
+
+SCAN_KERNELS |= {"conv_step": _conv_step, "q_conv_step": _conv_step}

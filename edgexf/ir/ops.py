@@ -28,6 +28,7 @@ from edgexf.ir.opdef import (
     reduced_shape,
     same_shape_inputs,
 )
+from edgexf.ir.ops_conv_step import CONV_STEP_OPS
 from edgexf.ir.ops_fused import FUSED_OPS
 from edgexf.ir.ops_math import MATH_OPS
 from edgexf.ir.ops_q import Q_OPS
@@ -273,6 +274,7 @@ OPS: dict[str, OpDef] = {
     **MATH_OPS,  # float32 math for recurrent models: exp, silu, ..., sum, conv1d (edgexf/ir/ops_math.py)
     **SELECT_OPS,  # max, maximum, pad (any value dtype) and isnan (edgexf/ir/ops_select.py)
     **SCAN_OPS,  # Mamba's selective scan step, float32 and int8 (edgexf/ir/ops_scan.py)
+    **CONV_STEP_OPS,  # Mamba's causal conv on its conv state, float32 and int8 (edgexf/ir/ops_conv_step.py)
 }
 
 

@@ -438,6 +438,17 @@ void exf_selective_scan_f32(const exf_scan_f32_params_t *p, const float *x, cons
 void exf_selective_scan_q(const exf_scan_q_params_t *p, const int8_t *x, const int8_t *dt, const int8_t *B,
                           const int8_t *C, const int16_t *h, int16_t *h_next, void *y);
 
+/* Mamba's causal depthwise conv on its conv state, one step (edgexf/ir/ops_conv_step.py): for each
+ * e < p->e, window = (state[e, 0..k-2], x[e]); y[e] = (0.0f + window[0] W[e, 0] + ...) + bias[e], products
+ * and sums in that order (the chain's rounding); state_next[e] = window[1..k-1]. state_next may be state. */
+void exf_conv_step_f32(const exf_conv_step_f32_params_t *p, const float *x, const float *state,
+                       float *state_next, float *y);
+/* Its integer form (int16 x, state and state_next, which may be state; int8 y):
+ * y[e] = clamp8(requantize(bias[e] + sum_k window[k] (W[e, k] - w_zp), mult, shift) + out_zp), the sum in
+ * int32 (the pass checks its bound). */
+void exf_conv_step_q(const exf_conv_step_q_params_t *p, const int16_t *x, const int16_t *state,
+                     int16_t *state_next, int8_t *y);
+
 #ifdef __cplusplus
 }
 #endif

@@ -236,4 +236,20 @@ typedef struct {
     int32_t e, n;
 } exf_scan_q_params_t;
 
+/* ---- Mamba's causal conv on its conv state (exf_conv_step_f32, exf_conv_step_q) --------------------- */
+
+typedef struct {
+    const float *W, *bias; /* (e, k), (e) */
+    int32_t e, k;          /* d_inner, d_conv */
+} exf_conv_step_f32_params_t;
+
+/* exf_conv_step_q (edgexf/ir/ops_conv_step.py): acc = bias + sum_k window (W - w_zp) in int32, one
+ * requantization to y's int8 scale. */
+typedef struct {
+    const int8_t *W;      /* (e, k) */
+    const int32_t *bias;  /* (e): in the sum's units */
+    int32_t w_zp, mult, shift, out_zp;
+    int32_t e, k;
+} exf_conv_step_q_params_t;
+
 #endif /* EDGEXF_PARAMS_H */
