@@ -1,9 +1,12 @@
 """Emitters for Mamba's step. Its selective scan (edgexf/ir/ops_scan.py): one call of firmware/kernels/scan.c
 or quant_scan.c, A and D (and the integer form's Q15 exp table, zero points and multipliers) in its
 parameter struct, the activations and the state (h, and h' where the plan put it: usually over h) as
-arguments. Its causal conv on the conv state (edgexf/ir/ops_conv_step.py): one call of conv_step.c."""
+arguments. Its causal conv on the conv state (edgexf/ir/ops_conv_step.py): one call of conv_step.c. Its
+integer output gate (edgexf/ir/ops_gate.py): one call of quant_gate.c."""
 
 from __future__ import annotations
+
+import math
 
 from edgexf.codegen.kernel_params import add_terms, params_call
 from edgexf.codegen.kernels import EmitContext, KernelCall
@@ -52,4 +55,16 @@ def _conv_step(c: EmitContext, op: Op) -> KernelCall:
     return params_call(op, "exf_conv_step_q", "exf_conv_step_q_params_t", fields, *io)
 
 
-SCAN_KERNELS |= {"conv_step": _conv_step, "q_conv_step": _conv_step}
+def _gate(c: EmitContext, op: Op) -> KernelCall:
+    """q_gate (edgexf/ir/ops_gate.py): the table and both steps' terms in the struct."""
+    a, z, table = op.inputs
+    at = op.attrs
+    fields: dict = {"table": c.ptr(table, "int8_t")}
+    fields |= {f"z_{k}": int(v) for k, v in at["z"].items()}
+    fields["mul"] = {k: int(at["mul"][k]) for k in ("a_zp", "b_zp", "mult", "shift", "out_zp")}
+    fields |= {"a_bytes": c.itemsize(a), "n": math.prod(c.shape(a))}
+    io = [c.ptr(a, "void"), c.ptr(z, "int16_t"), c.ptr(op.outputs[0], "int8_t")]
+    return params_call(op, "exf_gate_q", "exf_gate_q_params_t", fields, *io)
+
+
+SCAN_KERNELS |= {"conv_step": _conv_step, "q_conv_step": _conv_step, "q_gate": _gate}

@@ -30,6 +30,7 @@ from edgexf.ir.opdef import (
 )
 from edgexf.ir.ops_conv_step import CONV_STEP_OPS
 from edgexf.ir.ops_fused import FUSED_OPS
+from edgexf.ir.ops_gate import GATE_OPS
 from edgexf.ir.ops_math import MATH_OPS
 from edgexf.ir.ops_q import Q_OPS
 from edgexf.ir.ops_scan import SCAN_OPS
@@ -274,6 +275,7 @@ OPS: dict[str, OpDef] = {
     **MATH_OPS,  # float32 math for recurrent models: exp, silu, ..., sum, conv1d (edgexf/ir/ops_math.py)
     **SELECT_OPS,  # max, maximum, pad (any value dtype) and isnan (edgexf/ir/ops_select.py)
     **SCAN_OPS,  # Mamba's selective scan step, float32 and int8 (edgexf/ir/ops_scan.py)
+    **GATE_OPS,  # Mamba's output gate y * SiLU(z) in integers (edgexf/ir/ops_gate.py)
     **CONV_STEP_OPS,  # Mamba's causal conv on its conv state, float32 and int8 (edgexf/ir/ops_conv_step.py)
 }
 

@@ -252,4 +252,13 @@ typedef struct {
     int32_t e, k;
 } exf_conv_step_q_params_t;
 
+/* exf_gate_q (edgexf/ir/ops_gate.py): y = a * table[requant(z)], the chain's three ops. */
+typedef struct {
+    const int8_t *table;                       /* 256 entries: the activation (SiLU) of int8 codes */
+    int32_t z_in_zp, z_mult, z_shift, z_out_zp; /* z (int16) -> its int8 code, as exf_requant_q */
+    exf_mul_terms_t mul;                       /* a * the table's value, as exf_mul_q */
+    int32_t a_bytes;                           /* a's element size */
+    int32_t n;
+} exf_gate_q_params_t;
+
 #endif /* EDGEXF_PARAMS_H */

@@ -1,0 +1,52 @@
+"""passes/fuse_gate.py on Mamba's int8 step graph (tests/data/odd_mamba.py, the state int16): both blocks'
+output gates (q_requant, q_lut, q_mul) become one q_gate each, with the same bits; a gate whose
+activation is read elsewhere stays."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgexf.compress.calibrate import calibrate
+from edgexf.compress.qmath import quantize
+from edgexf.compress.quantize import quantize_graph
+from edgexf.frontends import load_model
+from edgexf.ir.graph import Op
+from edgexf.ir.reference import run_reference
+from edgexf.passes.fuse_gate import fuse_gates
+from edgexf.passes.optimize import optimize
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+@pytest.fixture(scope="module")
+def graph():
+    g = optimize(load_model(f"{DATA / 'odd_mamba.py'}:mamba_n5").graph)
+    seqs = np.random.default_rng(0).standard_normal((16, 1, g.steps, 3)).astype(np.float32)
+    q = quantize_graph(g, calibrate(g, seqs, progress=False), ("state",)).graph
+    t = q.tensors[q.inputs[0]]
+    return q, {q.inputs[0]: quantize(seqs, t.quant, t.dtype)}
+
+
+def test_both_blocks_gates_become_one_op_each_with_the_same_bits(graph):
+    q, feeds = graph
+    after, count = fuse_gates(q)
+    assert count == 2 and [op.type for op in after.ops].count("q_gate") == 2
+    assert len(q.ops) - len(after.ops) == 2 * 2
+    a, b = run_reference(q, feeds), run_reference(after, feeds)
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_a_gate_whose_activation_is_read_elsewhere_stays(graph):
+    g = graph[0].copy()
+    made = g.producer()
+    lut = next(op for op in g.ops if op.type == "q_lut" and made[op.inputs[0]].type == "q_requant")
+    t = g.tensors[lut.outputs[0]]
+    size = int(np.prod(t.shape))
+    g.ops.append(Op("reshape", "extra", [lut.outputs[0]], ["extra_out"], {"shape": (size,)}))
+    g.tensors["extra_out"] = t.__class__("extra_out", (size,), t.dtype, quant=t.quant)
+    g.outputs.append("extra_out")
+    _, count = fuse_gates(g.verify())
+    assert count == 1
