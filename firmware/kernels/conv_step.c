@@ -2,7 +2,8 @@
  * edgexf_kernels.h states the arithmetic). One pass over the channels: a channel's window is its K-1 state
  * values and x, read once; the next state is the window's last K-1, written after they are read, so it may
  * lie over the state. The chain this replaces (concat, mul, sum, add, slice) made five passes, two (E, K)
- * intermediates, and in integers three roundings: about 250 instructions a channel at K = 4, here about 25. */
+ * intermediates, and in integers three roundings: about 250 instructions a channel at K = 4, here about
+ * 45 (an int8 FSDD layer: 15.7k -> 2.9k). */
 #include "edgexf_kernels.h"
 #include "quant_pairs.h"
 
@@ -24,9 +25,10 @@ void exf_conv_step_f32(const exf_conv_step_f32_params_t *p, const float *x, cons
 }
 
 /* hi, k: constants where inlined (requant_of's SMMLA path when the shift allows it, exact either way; k = 4,
- * mamba's default d_conv, unrolled: about 25 instructions a channel against 70 with k a variable) */
+ * mamba's default d_conv, unrolled: about 45 instructions a channel against 70 with k a variable) */
 static ALWAYS_INLINE void conv_q(const exf_conv_step_q_params_t *p, const int16_t *x, const int16_t *state,
-                                 int16_t *state_next, int8_t *y, const requant_t r, const int hi, const int32_t k) {
+                                 int16_t *state_next, int8_t *y, const requant_t r, const int hi,
+                                 const int32_t k) {
     const int32_t e = p->e, k1 = k - 1, zp = p->w_zp;
     const int8_t *w = p->W;
     for (int32_t i = 0; i < e; i++, w += k) {

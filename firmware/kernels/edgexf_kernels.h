@@ -449,7 +449,8 @@ void exf_conv_step_f32(const exf_conv_step_f32_params_t *p, const float *x, cons
 void exf_conv_step_q(const exf_conv_step_q_params_t *p, const int16_t *x, const int16_t *state,
                      int16_t *state_next, int8_t *y);
 /* Mamba's output gate (edgexf/ir/ops_gate.py): zq = exf_requant_q's int16 z -> int8 (z_* terms);
- * y = exf_mul_q's a * table[zq + 128] (mul terms, a int8 or int16 by a_bytes), int8; bit for bit the chain's. */
+ * y = exf_mul_q's a * table[zq + 128] (mul terms, a int8 or int16 by a_bytes), int8; bit for bit the
+ * chain's. */
 void exf_gate_q(const exf_gate_q_params_t *p, const void *a, const int16_t *z, int8_t *y);
 
 #ifdef __cplusplus
