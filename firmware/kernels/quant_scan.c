@@ -167,8 +167,8 @@ static ALWAYS_INLINE int32_t scan_row(const int8_t *a, int16_t *hr, const int32_
 /* The index on quant_mul.h's hi path (m: its terms), n <= MAX_FAST_N, h' written over h (h_next: h copied
  * there first when it is elsewhere). dt is centred and shifted left by the multiply's ls once per row:
  * (u << ls) v is (u v) << ls in int32 (the product fits, exfq_mul_prepare). rows: a constant where inlined,
- * 1 for the example models' case (w by SMMULR, y by its high word, y int8): the row's terms in registers
- * and no per-row branches on them (about 30 instructions a row less). */
+ * the example models' case (w by SMMULR, y by its high word) with y's element size (1 or 2), else 0: the
+ * row's terms in registers and no per-row branches on them (about 30 instructions a row less). */
 static ALWAYS_INLINE void fast_body(const exf_scan_q_params_t *p, const exfq_mul_t *m, const int8_t *x,
                                     const int8_t *dt, const int32_t *bc, int16_t *h_next, void *y,
                                     const rows_t *r, const int rows) {
@@ -193,7 +193,12 @@ static ALWAYS_INLINE void fast_body(const exf_scan_q_params_t *p, const exfq_mul
                                                             : scan_row(a, hr, bc, n, dtu, c0, m, table, w, 1);
         if (rows) {
             const int64_t v = (int64_t)acc * ma + (int64_t)((xi - x_zp) * (D[i] - D_zp)) * mb;
-            ((int8_t *)y)[i] = (int8_t)SAT_S8(((int32_t)(v >> 32) + y_bias) >> y_rs);
+            const int32_t t = ((int32_t)(v >> 32) + y_bias) >> y_rs;
+            if (rows == 1) {
+                ((int8_t *)y)[i] = (int8_t)SAT_S8(t);
+            } else {
+                ((int16_t *)y)[i] = (int16_t)SAT_S16(t);
+            }
         } else {
             fast_y(p, r, add, acc, i, xi, y);
         }
@@ -210,8 +215,12 @@ static void scan_fast(const exf_scan_q_params_t *p, const exfq_mul_t *m, const i
     }
     if (h_next != h) memcpy(h_next, h, (size_t)(e * n) * sizeof(int16_t)); /* the plan puts h' over h */
     const rows_t r = rows_of(p);
-    if (r.w_mode == W_SMMULR && r.y_fast && p->y_bytes == 1) {
-        fast_body(p, m, x, dt, bc, h_next, y, &r, 1);
+    if (r.w_mode == W_SMMULR && r.y_fast) {
+        if (p->y_bytes == 1) {
+            fast_body(p, m, x, dt, bc, h_next, y, &r, 1);
+        } else {
+            fast_body(p, m, x, dt, bc, h_next, y, &r, 2);
+        }
     } else {
         fast_body(p, m, x, dt, bc, h_next, y, &r, 0);
     }
