@@ -54,6 +54,7 @@ from edgexf.memory_techniques import compare_techniques
 from edgexf.passes.fuse import fuse
 from edgexf.passes.fuse_conv_step import fuse_conv_steps
 from edgexf.passes.fuse_gate import fuse_gates
+from edgexf.passes.fuse_rms_norm import fuse_rms_norms
 from edgexf.passes.fuse_scan import fuse_scans
 from edgexf.passes.optimize import optimize
 from edgexf.passes.select_kernels import KernelSelection, select_kernels
@@ -248,7 +249,8 @@ def plan_for_board(
     g, scans = fuse_scans(g) if mem_opts.fusion else (g, 0)  # Mamba's step: its scan chain as one op
     g, convs = fuse_conv_steps(g) if mem_opts.fusion else (g, 0)  # its causal conv on the conv state
     g, gates = fuse_gates(g) if mem_opts.fusion else (g, 0)  # its int8 output gate y * SiLU(z)
-    steps = {"selective_scan": scans, "conv_step": convs, "q_gate": gates}
+    g, norms = fuse_rms_norms(g) if mem_opts.fusion else (g, 0)  # its RMSNorms' integer chains
+    steps = {"selective_scan": scans, "conv_step": convs, "q_gate": gates, "q_rms_norm": norms}
     fused = fused | {k: v for k, v in steps.items() if v}
     kernel_set = resolve_kernels(kernels, board.core)  # select: before planning (fast ones use scratch)
     # on a Helium core the int8 linear layers run MVE kernels, which take int8 weights

@@ -92,12 +92,13 @@ def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
 
 def mamba_scan_graphs() -> list[Graph]:
     """A small Mamba's step (tests/data/odd_mamba.py) with its selective scan, conv step and (int8) gate
-    fused, float32 and int8 (the state int16)."""
+    and RMSNorms fused, float32 and int8 (the state int16)."""
     from edgexf.compress.calibrate import calibrate
     from edgexf.compress.quantize import quantize_graph
     from edgexf.frontends import load_model
     from edgexf.passes.fuse_conv_step import fuse_conv_steps
     from edgexf.passes.fuse_gate import fuse_gates
+    from edgexf.passes.fuse_rms_norm import fuse_rms_norms
     from edgexf.passes.fuse_scan import fuse_scans
     from edgexf.passes.optimize import optimize
 
@@ -105,4 +106,5 @@ def mamba_scan_graphs() -> list[Graph]:
     g = optimize(load_model(f"{data / 'odd_mamba.py'}:mamba_n5").graph)
     seqs = np.random.default_rng(0).standard_normal((20, 1, g.steps, 3)).astype(np.float32)
     q = quantize_graph(g, calibrate(g, seqs, progress=False), ("state",)).graph
-    return [fuse_conv_steps(fuse_scans(g)[0])[0], fuse_gates(fuse_conv_steps(fuse_scans(q)[0])[0])[0]]
+    q = fuse_gates(fuse_conv_steps(fuse_scans(q)[0])[0])[0]
+    return [fuse_conv_steps(fuse_scans(g)[0])[0], fuse_rms_norms(q)[0]]

@@ -3,7 +3,8 @@ conv step (passes/fuse_conv_step.py, conv_step.c) in whole models of odd sizes (
 d_inner 15, d_state 5, or 65 past the integer scan's fast loop; d_conv 2, or 4 with d_state 65, the conv's
 unrolled loop), float32 and int8, built for stm32f746 and run in QEMU: every output bit-exact with the IR
 reference (whose fused ops compose the chains' own references), both fused in both blocks, and in int8 the
-output gate (passes/fuse_gate.py, quant_gate.c) too."""
+output gate (passes/fuse_gate.py, quant_gate.c) and the RMSNorms (passes/fuse_rms_norm.py, quant_rms_norm.c)
+too."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ def test_fused_scan_is_bit_exact_in_qemu(tmp_path, builder, int8):
     for kernel in ("exf_selective_scan", "exf_conv_step"):
         assert code.count(f"{kernel}_{'q' if int8 else 'f32'}(&") == 2
     assert code.count("exf_gate_q(&") == (2 if int8 else 0)
+    assert code.count("exf_rms_norm_q(&") == (3 if int8 else 0)
     assert json.loads((out / "report.json").read_text())["macs"] == report["macs"]
     run = run_build(out, emulate=True, check=True)
     assert run.agreement.ok and run.agreement.bit_exact_with_reference == run.agreement.samples

@@ -2,7 +2,8 @@
 or quant_scan.c, A and D (and the integer form's Q15 exp table, zero points and multipliers) in its
 parameter struct, the activations and the state (h, and h' where the plan put it: usually over h) as
 arguments. Its causal conv on the conv state (edgexf/ir/ops_conv_step.py): one call of conv_step.c. Its
-integer output gate (edgexf/ir/ops_gate.py): one call of quant_gate.c."""
+integer output gate (edgexf/ir/ops_gate.py): one call of quant_gate.c; its integer RMSNorm chain
+(edgexf/ir/ops_rms_norm.py): one call of quant_rms_norm.c."""
 
 from __future__ import annotations
 
@@ -67,4 +68,20 @@ def _gate(c: EmitContext, op: Op) -> KernelCall:
     return params_call(op, "exf_gate_q", "exf_gate_q_params_t", fields, *io)
 
 
-SCAN_KERNELS |= {"conv_step": _conv_step, "q_conv_step": _conv_step, "q_gate": _gate}
+def _rms_norm(c: EmitContext, op: Op) -> KernelCall:
+    """q_rms_norm (edgexf/ir/ops_rms_norm.py): w, the composed table and every step's terms in the struct."""
+    x, w, table = op.inputs
+    at = op.attrs
+    fields: dict = {"w": c.ptr(w, "int8_t"), "table": c.ptr(table, "int8_t")}
+    fields |= {
+        k: {t: int(at[k][t]) for t in ("a_zp", "b_zp", "mult", "shift", "out_zp")}
+        for k in ("sq", "norm", "scale")
+    }
+    fields |= {f"mean_{k}": int(v) for k, v in at["mean"].items()}
+    d = c.shape(x)[-1]
+    fields |= {"x_bytes": c.itemsize(x), "rows": math.prod(c.shape(x)) // d, "d": d}
+    io = [c.ptr(x, "void"), c.ptr(op.outputs[0], "int8_t")]
+    return params_call(op, "exf_rms_norm_q", "exf_rms_norm_q_params_t", fields, *io)
+
+
+SCAN_KERNELS |= {"conv_step": _conv_step, "q_conv_step": _conv_step, "q_gate": _gate, "q_rms_norm": _rms_norm}

@@ -452,6 +452,9 @@ void exf_conv_step_q(const exf_conv_step_q_params_t *p, const int16_t *x, const 
  * y = exf_mul_q's a * table[zq + 128] (mul terms, a int8 or int16 by a_bytes), int8; bit for bit the
  * chain's. */
 void exf_gate_q(const exf_gate_q_params_t *p, const void *a, const int16_t *z, int8_t *y);
+/* RMSNorm as the quantizer's chain (edgexf/ir/ops_rms_norm.py), per row of d: sq = exf_mul_q's x x;
+ * m = exf_mean_s8's mean of sq; r = table[m + 128]; y = exf_mul_q's (exf_mul_q's x r) w; bit for bit. */
+void exf_rms_norm_q(const exf_rms_norm_q_params_t *p, const void *x, int8_t *y);
 
 #ifdef __cplusplus
 }

@@ -261,4 +261,12 @@ typedef struct {
     int32_t n;
 } exf_gate_q_params_t;
 
+/* exf_rms_norm_q (edgexf/ir/ops_rms_norm.py): RMSNorm as the chain of integer ops the quantizer makes. */
+typedef struct {
+    const int8_t *w, *table;       /* (d), 256 entries: rsqrt(mean + eps) of the mean's int8 code */
+    exf_mul_terms_t sq, norm, scale; /* x x, x rsqrt, (x rsqrt) w: as exf_mul_q */
+    int32_t mean_in_zp, mean_mult, mean_shift, mean_out_zp; /* as exf_mean_s8 */
+    int32_t x_bytes, rows, d;
+} exf_rms_norm_q_params_t;
+
 #endif /* EDGEXF_PARAMS_H */
