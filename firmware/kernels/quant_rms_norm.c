@@ -8,10 +8,21 @@
 #include "quant_mul.h"
 #include "quant_pairs.h"
 
-/* exf_mul_q's requantization of the centred product u v to int8 (m: its terms, hi: m's path) */
-static ALWAYS_INLINE int32_t mul_s8(const exfq_mul_t *m, int32_t u, int32_t v, const int hi) {
-    if (hi) return SAT_S8(smmla((int32_t)((uint32_t)(u * v) << m->ls), m->mult, m->bias) >> m->rs);
-    return exfq_clamp_s8(exfq_requantize((int64_t)u * v, m->mult, m->shift) + m->out_zp);
+/* One multiply's terms in locals: the int8 stores to y may alias anything, so fields read through a pointer
+ * would be loaded again after each store */
+typedef struct {
+    int32_t a_zp, b_zp, mult, bias, rs, ls, shift, out_zp;
+} mul_t;
+
+static mul_t mul_of(const exfq_mul_t *m) {
+    const mul_t t = {m->a_zp, m->b_zp, m->mult, m->bias, m->rs, m->ls, m->shift, m->out_zp};
+    return t;
+}
+
+/* exf_mul_q's requantization of the centred product u v to int8 (hi: the terms' path is quant_mul.h's hi) */
+static ALWAYS_INLINE int32_t mul_s8(const mul_t m, int32_t u, int32_t v, const int hi) {
+    if (hi) return SAT_S8(smmla((int32_t)((uint32_t)(u * v) << m.ls), m.mult, m.bias) >> m.rs);
+    return exfq_clamp_s8(exfq_requantize((int64_t)u * v, m.mult, m.shift) + m.out_zp);
 }
 
 static exfq_mul_t prepare(const exf_mul_terms_t *t, int32_t a_bytes, int32_t b_bytes) {
@@ -19,25 +30,25 @@ static exfq_mul_t prepare(const exf_mul_terms_t *t, int32_t a_bytes, int32_t b_b
 }
 
 /* xb (x's element size) and hi (all three multiplies on the hi path): constants where inlined */
-static ALWAYS_INLINE void rms_rows(const exf_rms_norm_q_params_t *p, const void *x, int8_t *y,
-                                   const exfq_mul_t *sq, const exfq_mul_t *nm, const exfq_mul_t *sc,
-                                   const int xb, const int hi) {
-    const int32_t d = p->d;
-    for (int32_t r = 0; r < p->rows; r++, y += d) {
+static ALWAYS_INLINE void rms_rows(const exf_rms_norm_q_params_t *p, const void *x, int8_t *y, const mul_t sq,
+                                   const mul_t nm, const mul_t sc, const int xb, const int hi) {
+    const int32_t d = p->d, rows = p->rows, in_zp = p->mean_in_zp;
+    const int32_t mean_mult = p->mean_mult, mean_shift = p->mean_shift, mean_zp = p->mean_out_zp;
+    const int8_t *w = p->w, *table = p->table + 128;
+    for (int32_t r = 0; r < rows; r++, y += d) {
         const int8_t *x8 = (const int8_t *)x + r * d;
         const int16_t *x16 = (const int16_t *)x + r * d;
         int32_t acc = 0; /* the mean's sum of (x x - in_zp): |.| <= d 2^8 */
         for (int32_t i = 0; i < d; i++) {
             const int32_t xi = xb == 1 ? x8[i] : x16[i];
-            acc += mul_s8(sq, xi - sq->a_zp, xi - sq->b_zp, hi) - p->mean_in_zp;
+            acc += mul_s8(sq, xi - sq.a_zp, xi - sq.b_zp, hi) - in_zp;
         }
-        const int64_t m = exfq_requantize(acc, p->mean_mult, p->mean_shift) + p->mean_out_zp;
-        const int32_t mean = exfq_clamp_s8(m);
-        const int32_t rv = p->table[mean + 128] - nm->b_zp; /* rsqrt(mean + eps), centred */
+        const int32_t mean = exfq_clamp_s8(exfq_requantize(acc, mean_mult, mean_shift) + mean_zp);
+        const int32_t rv = table[mean] - nm.b_zp; /* rsqrt(mean + eps), centred */
         for (int32_t i = 0; i < d; i++) {
             const int32_t xi = xb == 1 ? x8[i] : x16[i];
-            const int32_t n1 = mul_s8(nm, xi - nm->a_zp, rv, hi);
-            y[i] = (int8_t)mul_s8(sc, n1 - sc->a_zp, p->w[i] - sc->b_zp, hi);
+            const int32_t n1 = mul_s8(nm, xi - nm.a_zp, rv, hi);
+            y[i] = (int8_t)mul_s8(sc, n1 - sc.a_zp, w[i] - sc.b_zp, hi);
         }
     }
 }
@@ -47,10 +58,11 @@ void exf_rms_norm_q(const exf_rms_norm_q_params_t *p, const void *x, int8_t *y) 
     const int32_t xb = p->x_bytes;
     const exfq_mul_t sq = prepare(&p->sq, xb, xb), nm = prepare(&p->norm, xb, 1);
     const exfq_mul_t sc = prepare(&p->scale, 1, 1);
+    const mul_t a = mul_of(&sq), b = mul_of(&nm), c = mul_of(&sc);
     const int hi = sq.path == EXFQ_MUL_HI && nm.path == EXFQ_MUL_HI && sc.path == EXFQ_MUL_HI;
     if (hi) {
-        xb == 1 ? rms_rows(p, x, y, &sq, &nm, &sc, 1, 1) : rms_rows(p, x, y, &sq, &nm, &sc, 2, 1);
+        xb == 1 ? rms_rows(p, x, y, a, b, c, 1, 1) : rms_rows(p, x, y, a, b, c, 2, 1);
     } else {
-        xb == 1 ? rms_rows(p, x, y, &sq, &nm, &sc, 1, 0) : rms_rows(p, x, y, &sq, &nm, &sc, 2, 0);
+        xb == 1 ? rms_rows(p, x, y, a, b, c, 1, 0) : rms_rows(p, x, y, a, b, c, 2, 0);
     }
 }
