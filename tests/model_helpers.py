@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,6 +89,22 @@ def torch_outputs(module: torch.nn.Module, x: np.ndarray) -> np.ndarray:
 
 def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == b.shape and np.array_equal(a.view(np.uint32), b.view(np.uint32))
+
+
+@functools.cache
+def odd_mamba_step(builder: str = "mamba_n5") -> tuple[Graph, Graph, np.ndarray]:
+    """tests/data/odd_mamba.py's step graph after optimize, float32 and int8 (the state int16, calibrated on
+    16 random sequences), and those sequences: built once per test process for the Mamba pass tests (about
+    5 s each); passes leave their input as it was, and tests that change a graph change a copy."""
+    from edgexf.compress.calibrate import calibrate
+    from edgexf.compress.quantize import quantize_graph
+    from edgexf.frontends import load_model
+    from edgexf.passes.optimize import optimize
+
+    data = Path(__file__).resolve().parent / "data"
+    g = optimize(load_model(f"{data / 'odd_mamba.py'}:{builder}").graph)
+    seqs = np.random.default_rng(0).standard_normal((16, 1, g.steps, 3)).astype(np.float32)
+    return g, quantize_graph(g, calibrate(g, seqs, progress=False), ("state",)).graph, seqs
 
 
 def mamba_scan_graphs() -> list[Graph]:

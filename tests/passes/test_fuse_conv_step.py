@@ -5,29 +5,19 @@ window is read elsewhere is left alone."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from edgexf.compress.calibrate import calibrate
 from edgexf.compress.qmath import dequantize, quantize
-from edgexf.compress.quantize import quantize_graph
-from edgexf.frontends import load_model
 from edgexf.ir.graph import Op
 from edgexf.ir.reference import run_reference
 from edgexf.passes.fuse_conv_step import fuse_conv_steps
-from edgexf.passes.optimize import optimize
-
-DATA = Path(__file__).resolve().parents[1] / "data"
+from tests.model_helpers import odd_mamba_step
 
 
 @pytest.fixture(scope="module", params=["mamba_n5", "mamba_n65"])
 def graphs(request):
-    g = optimize(load_model(f"{DATA / 'odd_mamba.py'}:{request.param}").graph)
-    seqs = np.random.default_rng(0).standard_normal((16, 1, g.steps, 3)).astype(np.float32)
-    q = quantize_graph(g, calibrate(g, seqs, progress=False), ("state",)).graph
-    return g, q, seqs
+    return odd_mamba_step(request.param)
 
 
 @pytest.mark.parametrize("int8", [False, True])

@@ -4,28 +4,19 @@ stays."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from edgexf.compress.calibrate import calibrate
 from edgexf.compress.qmath import quantize
-from edgexf.compress.quantize import quantize_graph
-from edgexf.frontends import load_model
 from edgexf.ir.graph import Op
 from edgexf.ir.reference import run_reference
 from edgexf.passes.fuse_rms_norm import fuse_rms_norms
-from edgexf.passes.optimize import optimize
-
-DATA = Path(__file__).resolve().parents[1] / "data"
+from tests.model_helpers import odd_mamba_step
 
 
 @pytest.fixture(scope="module")
 def graph():
-    g = optimize(load_model(f"{DATA / 'odd_mamba.py'}:mamba_n5").graph)
-    seqs = np.random.default_rng(0).standard_normal((16, 1, g.steps, 3)).astype(np.float32)
-    q = quantize_graph(g, calibrate(g, seqs, progress=False), ("state",)).graph
+    _, q, seqs = odd_mamba_step()
     t = q.tensors[q.inputs[0]]
     return q, {q.inputs[0]: quantize(seqs, t.quant, t.dtype)}
 
