@@ -52,6 +52,9 @@ from edgexf.memory.plan import EXACT_TIME_S, MemoryPlan, plan_memory
 from edgexf.memory.show import timeline_text
 from edgexf.memory_techniques import compare_techniques
 from edgexf.passes.fuse import fuse
+from edgexf.passes.fuse_conv_step import fuse_conv_steps
+from edgexf.passes.fuse_gate import fuse_gates
+from edgexf.passes.fuse_rms_norm import fuse_rms_norms
 from edgexf.passes.fuse_scan import fuse_scans
 from edgexf.passes.optimize import optimize
 from edgexf.passes.select_kernels import KernelSelection, select_kernels
@@ -244,7 +247,11 @@ def plan_for_board(
     may hold them (what --dsp-weights auto weighs the widening against)."""
     g, fused = fuse(g) if mem_opts.fusion else (g, {})  # fuse: attention, MLP, LN+linear, patches
     g, scans = fuse_scans(g) if mem_opts.fusion else (g, 0)  # Mamba's step: its scan chain as one op
-    fused = fused | ({"selective_scan": scans} if scans else {})
+    g, convs = fuse_conv_steps(g) if mem_opts.fusion else (g, 0)  # its causal conv on the conv state
+    g, gates = fuse_gates(g) if mem_opts.fusion else (g, 0)  # its int8 output gate y * SiLU(z)
+    g, norms = fuse_rms_norms(g) if mem_opts.fusion else (g, 0)  # its RMSNorms' integer chains
+    steps = {"selective_scan": scans, "conv_step": convs, "q_gate": gates, "q_rms_norm": norms}
+    fused = fused | {k: v for k, v in steps.items() if v}
     kernel_set = resolve_kernels(kernels, board.core)  # select: before planning (fast ones use scratch)
     # on a Helium core the int8 linear layers run MVE kernels, which take int8 weights
     mve = has_mve(board.core)

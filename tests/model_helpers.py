@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,12 +91,31 @@ def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == b.shape and np.array_equal(a.view(np.uint32), b.view(np.uint32))
 
 
-def mamba_scan_graphs() -> list[Graph]:
-    """A small Mamba's step (tests/data/odd_mamba.py) with its selective scan fused, float32 and int8
-    (the state int16)."""
+@functools.cache
+def odd_mamba_step(builder: str = "mamba_n5") -> tuple[Graph, Graph, np.ndarray]:
+    """tests/data/odd_mamba.py's step graph after optimize, float32 and int8 (the state int16, calibrated on
+    16 random sequences), and those sequences: built once per test process for the Mamba pass tests (about
+    5 s each); passes leave their input as it was, and tests that change a graph change a copy."""
     from edgexf.compress.calibrate import calibrate
     from edgexf.compress.quantize import quantize_graph
     from edgexf.frontends import load_model
+    from edgexf.passes.optimize import optimize
+
+    data = Path(__file__).resolve().parent / "data"
+    g = optimize(load_model(f"{data / 'odd_mamba.py'}:{builder}").graph)
+    seqs = np.random.default_rng(0).standard_normal((16, 1, g.steps, 3)).astype(np.float32)
+    return g, quantize_graph(g, calibrate(g, seqs, progress=False), ("state",)).graph, seqs
+
+
+def mamba_scan_graphs() -> list[Graph]:
+    """A small Mamba's step (tests/data/odd_mamba.py) with its selective scan, conv step and (int8) gate
+    and RMSNorms fused, float32 and int8 (the state int16)."""
+    from edgexf.compress.calibrate import calibrate
+    from edgexf.compress.quantize import quantize_graph
+    from edgexf.frontends import load_model
+    from edgexf.passes.fuse_conv_step import fuse_conv_steps
+    from edgexf.passes.fuse_gate import fuse_gates
+    from edgexf.passes.fuse_rms_norm import fuse_rms_norms
     from edgexf.passes.fuse_scan import fuse_scans
     from edgexf.passes.optimize import optimize
 
@@ -103,4 +123,5 @@ def mamba_scan_graphs() -> list[Graph]:
     g = optimize(load_model(f"{data / 'odd_mamba.py'}:mamba_n5").graph)
     seqs = np.random.default_rng(0).standard_normal((20, 1, g.steps, 3)).astype(np.float32)
     q = quantize_graph(g, calibrate(g, seqs, progress=False), ("state",)).graph
-    return [fuse_scans(g)[0], fuse_scans(q)[0]]
+    q = fuse_gates(fuse_conv_steps(fuse_scans(q)[0])[0])[0]
+    return [fuse_conv_steps(fuse_scans(g)[0])[0], fuse_rms_norms(q)[0]]

@@ -1,7 +1,10 @@
-"""Mamba's recognized selective scan (passes/fuse_scan.py, firmware/kernels/scan.c and quant_scan.c) in
-whole models of odd sizes (tests/data/odd_mamba.py: d_inner 15, d_state 5, or 65 past the integer kernel's
-fast loop), float32 and int8, built for stm32f746 and run in QEMU: every output bit-exact with the IR
-reference (whose fused op composes the chain's own references), the scan fused in both blocks."""
+"""Mamba's recognized selective scan (passes/fuse_scan.py, firmware/kernels/scan.c and quant_scan.c) and
+conv step (passes/fuse_conv_step.py, conv_step.c) in whole models of odd sizes (tests/data/odd_mamba.py:
+d_inner 15, d_state 5, or 65 past the integer scan's fast loop; d_conv 2, or 4 with d_state 65, the conv's
+unrolled loop), float32 and int8, built for stm32f746 and run in QEMU: every output bit-exact with the IR
+reference (whose fused ops compose the chains' own references), both fused in both blocks, and in int8 the
+output gate (passes/fuse_gate.py, quant_gate.c) and the RMSNorms (passes/fuse_rms_norm.py, quant_rms_norm.c)
+too."""
 
 from __future__ import annotations
 
@@ -30,8 +33,11 @@ def test_fused_scan_is_bit_exact_in_qemu(tmp_path, builder, int8):
         f"{DATA / 'odd_mamba.py'}:{builder}", "stm32f746", out, test_data=tmp_path / "test.npz", quant=quant,
         log=lambda s: None,
     )  # fmt: skip
-    kernel = "exf_selective_scan_q" if int8 else "exf_selective_scan_f32"
-    assert (out / "model" / "model.c").read_text().count(f"{kernel}(&") == 2
+    code = (out / "model" / "model.c").read_text()
+    for kernel in ("exf_selective_scan", "exf_conv_step"):
+        assert code.count(f"{kernel}_{'q' if int8 else 'f32'}(&") == 2
+    assert code.count("exf_gate_q(&") == (2 if int8 else 0)
+    assert code.count("exf_rms_norm_q(&") == (3 if int8 else 0)
     assert json.loads((out / "report.json").read_text())["macs"] == report["macs"]
     run = run_build(out, emulate=True, check=True)
     assert run.agreement.ok and run.agreement.bit_exact_with_reference == run.agreement.samples

@@ -11,5 +11,5 @@ from edgexf.codegen.kernels_select import SELECT_KERNELS
 register(Q_KERNELS)  # the integer ops of edgexf/ir/ops_q.py
 register(FUSED_KERNELS)  # float and int8 fused ops (edgexf/ir/ops_fused.py)
 register(MATH_KERNELS)  # float math for recurrent and ONNX models (edgexf/ir/ops_math.py)
-register(SCAN_KERNELS)  # Mamba's selective scan, float and int8 (edgexf/ir/ops_scan.py)
+register(SCAN_KERNELS)  # Mamba's scan and conv step, float and int8 (ir/ops_scan.py, ops_conv_step.py)
 register(SELECT_KERNELS, any_dtype=True)  # max, maximum, pad, isnan, compare: any value dtype

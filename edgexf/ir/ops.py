@@ -28,9 +28,12 @@ from edgexf.ir.opdef import (
     reduced_shape,
     same_shape_inputs,
 )
+from edgexf.ir.ops_conv_step import CONV_STEP_OPS
 from edgexf.ir.ops_fused import FUSED_OPS
+from edgexf.ir.ops_gate import GATE_OPS
 from edgexf.ir.ops_math import MATH_OPS
 from edgexf.ir.ops_q import Q_OPS
+from edgexf.ir.ops_rms_norm import RMS_NORM_OPS
 from edgexf.ir.ops_scan import SCAN_OPS
 from edgexf.ir.ops_select import SELECT_OPS
 
@@ -273,6 +276,9 @@ OPS: dict[str, OpDef] = {
     **MATH_OPS,  # float32 math for recurrent models: exp, silu, ..., sum, conv1d (edgexf/ir/ops_math.py)
     **SELECT_OPS,  # max, maximum, pad (any value dtype) and isnan (edgexf/ir/ops_select.py)
     **SCAN_OPS,  # Mamba's selective scan step, float32 and int8 (edgexf/ir/ops_scan.py)
+    **GATE_OPS,  # Mamba's output gate y * SiLU(z) in integers (edgexf/ir/ops_gate.py)
+    **RMS_NORM_OPS,  # RMSNorm's integer chain as one op (edgexf/ir/ops_rms_norm.py)
+    **CONV_STEP_OPS,  # Mamba's causal conv on its conv state, float32 and int8 (edgexf/ir/ops_conv_step.py)
 }
 
 

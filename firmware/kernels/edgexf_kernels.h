@@ -449,6 +449,24 @@ void exf_selective_scan_f32(const exf_scan_f32_params_t *p, const float *x, cons
 void exf_selective_scan_q(const exf_scan_q_params_t *p, const int8_t *x, const int8_t *dt, const int8_t *B,
                           const int8_t *C, const int16_t *h, int16_t *h_next, void *y);
 
+/* Mamba's causal depthwise conv on its conv state, one step (edgexf/ir/ops_conv_step.py): for each
+ * e < p->e, window = (state[e, 0..k-2], x[e]); y[e] = (0.0f + window[0] W[e, 0] + ...) + bias[e], products
+ * and sums in that order (the chain's rounding); state_next[e] = window[1..k-1]. state_next may be state. */
+void exf_conv_step_f32(const exf_conv_step_f32_params_t *p, const float *x, const float *state,
+                       float *state_next, float *y);
+/* Its integer form (int16 x, state and state_next, which may be state; int8 y):
+ * y[e] = clamp8(requantize(bias[e] + sum_k window[k] (W[e, k] - w_zp), mult, shift) + out_zp), the sum in
+ * int32 (the pass checks its bound). */
+void exf_conv_step_q(const exf_conv_step_q_params_t *p, const int16_t *x, const int16_t *state,
+                     int16_t *state_next, int8_t *y);
+/* Mamba's output gate (edgexf/ir/ops_gate.py): zq = exf_requant_q's int16 z -> int8 (z_* terms);
+ * y = exf_mul_q's a * table[zq + 128] (mul terms, a int8 or int16 by a_bytes), int8; bit for bit the
+ * chain's. */
+void exf_gate_q(const exf_gate_q_params_t *p, const void *a, const int16_t *z, int8_t *y);
+/* RMSNorm as the quantizer's chain (edgexf/ir/ops_rms_norm.py), per row of d: sq = exf_mul_q's x x;
+ * m = exf_mean_s8's mean of sq; r = table[m + 128]; y = exf_mul_q's (exf_mul_q's x r) w; bit for bit. */
+void exf_rms_norm_q(const exf_rms_norm_q_params_t *p, const void *x, int8_t *y);
+
 #ifdef __cplusplus
 }
 #endif

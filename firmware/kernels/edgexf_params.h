@@ -234,4 +234,37 @@ typedef struct {
     int32_t e, n;
 } exf_scan_q_params_t;
 
+/* ---- Mamba's causal conv on its conv state (exf_conv_step_f32, exf_conv_step_q) --------------------- */
+
+typedef struct {
+    const float *W, *bias; /* (e, k), (e) */
+    int32_t e, k;          /* d_inner, d_conv */
+} exf_conv_step_f32_params_t;
+
+/* exf_conv_step_q (edgexf/ir/ops_conv_step.py): acc = bias + sum_k window (W - w_zp) in int32, one
+ * requantization to y's int8 scale. */
+typedef struct {
+    const int8_t *W;      /* (e, k) */
+    const int32_t *bias;  /* (e): in the sum's units */
+    int32_t w_zp, mult, shift, out_zp;
+    int32_t e, k;
+} exf_conv_step_q_params_t;
+
+/* exf_gate_q (edgexf/ir/ops_gate.py): y = a * table[requant(z)], the chain's three ops. */
+typedef struct {
+    const int8_t *table;                       /* 256 entries: the activation (SiLU) of int8 codes */
+    int32_t z_in_zp, z_mult, z_shift, z_out_zp; /* z (int16) -> its int8 code, as exf_requant_q */
+    exf_mul_terms_t mul;                       /* a * the table's value, as exf_mul_q */
+    int32_t a_bytes;                           /* a's element size */
+    int32_t n;
+} exf_gate_q_params_t;
+
+/* exf_rms_norm_q (edgexf/ir/ops_rms_norm.py): RMSNorm as the chain of integer ops the quantizer makes. */
+typedef struct {
+    const int8_t *w, *table;       /* (d), 256 entries: rsqrt(mean + eps) of the mean's int8 code */
+    exf_mul_terms_t sq, norm, scale; /* x x, x rsqrt, (x rsqrt) w: as exf_mul_q */
+    int32_t mean_in_zp, mean_mult, mean_shift, mean_out_zp; /* as exf_mean_s8 */
+    int32_t x_bytes, rows, d;
+} exf_rms_norm_q_params_t;
+
 #endif /* EDGEXF_PARAMS_H */

@@ -82,18 +82,20 @@ def _q_case(rng, e, n, dA_shift, w_shift, y_dtype):
     return [*ints, h, table], attrs
 
 
-# dA's index on the SMMLA path (shift >= 18 with int8 zero points) or in int64 (below); w from 2^-1 to 2^21
-# (w_shift 1: w saturates to int32, h' to int16)
-SHIFTS = [(37, 21), (20, 30), (12, 1)]
+# dA's index on the SMMLA path (shift >= 18 with int8 zero points) or in int64 (below); w from 2^-24 to 2^21
+# (w_shift 1: w saturates to int32, h' to int16), by SMMULR (shifts 17-32), SMMLA (33-53) or in int64; h' in
+# int32 (rows with |w| <= 2^22) or int64; y's add by its high word (shifts 33-53) or in int64
+SHIFTS = [(37, 21, 40), (20, 30, 30), (12, 1, 40), (37, 40, 56), (20, 55, 33)]
 
 
 @pytest.mark.parametrize("e,n", [*SIZES, (3, 65)])
-@pytest.mark.parametrize("dA_shift,w_shift", SHIFTS)
+@pytest.mark.parametrize("dA_shift,w_shift,y_shift", SHIFTS)
 @pytest.mark.parametrize("y_dtype", ["int8", "int16"])
-def test_scan_q_matches_reference(qk, e, n, dA_shift, w_shift, y_dtype):
+def test_scan_q_matches_reference(qk, e, n, dA_shift, w_shift, y_shift, y_dtype):
     bind(qk.lib, {"exf_selective_scan_q": [P] * 8})
-    rng = np.random.default_rng(e * 1000 + n * 10 + dA_shift)
+    rng = np.random.default_rng(e * 1000 + n * 10 + dA_shift + w_shift)
     ins, attrs = _q_case(rng, e, n, dA_shift, w_shift, y_dtype)
+    attrs["y"]["shift"] = y_shift
     op = Op("q_selective_scan", "scan", [f"i{k}" for k in range(8)], ["h2", "y"], attrs)
     h2_ref, y_ref = OPS["q_selective_scan"].reference(op, ins, _specs(ins))
     x, dt, A, B, C, D, h, table = ins

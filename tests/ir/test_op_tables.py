@@ -46,6 +46,7 @@ NO_INT8_FORM = {
     "token_mlp": "likewise: q_token_mlp",
     "patch_embed": "likewise: q_patch_embed",
     "selective_scan": "likewise: q_selective_scan (Mamba's scan, passes/fuse_scan.py)",
+    "conv_step": "likewise: q_conv_step (Mamba's conv on its state, passes/fuse_conv_step.py)",
 }
 # Declared functions no emitter calls: the float scalar math the kernels share (firmware/kernels/math.c),
 # declared so that every kernel rounds alike; tests/firmware/test_kernels_math.py measures them
@@ -224,7 +225,8 @@ def test_every_float_op_the_quantizer_handles_has_an_int8_form_in_the_ir(graphs)
     with pytest.raises(QuantizationError) as refused:
         int8_ops(float_ops())
     named = re.search(r"op type\(s\) (.*?) have no int8 form", str(refused.value)).group(1)
-    fused = {"attention", "ln_linear", "token_mlp", "patch_embed", "selective_scan"}  # never quantized
+    # never quantized
+    fused = {"attention", "ln_linear", "token_mlp", "patch_embed", "selective_scan", "conv_step"}
     assert set(named.split(", ")) == set(NO_INT8_FORM) - fused
     float_types = {t for t in OPS if not t.startswith("q_")}
     handled = {op.type for op in float_ops(int8=True).ops}

@@ -5,21 +5,15 @@ chain's, and a chain whose intermediate is read elsewhere is left alone."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from edgexf.compress.calibrate import calibrate
 from edgexf.compress.qmath import dequantize, quantize
-from edgexf.compress.quantize import quantize_graph
-from edgexf.frontends import load_model
 from edgexf.ir.graph import Op
 from edgexf.ir.reference import run_reference
 from edgexf.passes.fuse_scan import fuse_scans
-from edgexf.passes.optimize import optimize
+from tests.model_helpers import odd_mamba_step
 
-DATA = Path(__file__).resolve().parents[1] / "data"
 CHAIN = {
     "exp",
     "sum",
@@ -29,10 +23,7 @@ CHAIN = {
 
 @pytest.fixture(scope="module")
 def graphs():
-    g = optimize(load_model(f"{DATA / 'odd_mamba.py'}:mamba_n5").graph)
-    seqs = np.random.default_rng(0).standard_normal((16, 1, g.steps, 3)).astype(np.float32)
-    q = quantize_graph(g, calibrate(g, seqs, progress=False), ("state",)).graph
-    return g, q, seqs
+    return odd_mamba_step()
 
 
 @pytest.mark.parametrize("int8", [False, True])
