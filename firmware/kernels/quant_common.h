@@ -175,6 +175,7 @@ void exfq_linear_s8_mve(const int8_t *x, const int8_t *w, const int32_t *bias, c
 void exfq_ln_normalize_s8_mve(const int8_t *x, const int32_t *gamma, const int32_t *beta, int8_t *y, int32_t d,
                               uint32_t dl, uint32_t sl, int32_t m, int32_t s32, int32_t zr, int32_t zsh, int32_t c,
                               int32_t osh);
+int32_t exfq_ln_plain_s8_mve(const int8_t *x, int8_t *y, int32_t d, int32_t a, int32_t b);
 #else
 #define EXF_MVE 0
 #endif
@@ -184,6 +185,11 @@ void exfq_linear_q_w16(const void *x, int32_t x_bytes, const int16_t *w16, const
 void exfq_softmax_s8(const int8_t *x, const int32_t *exp_table, int8_t *y, int32_t rows, int32_t n);
 void exfq_layernorm_s8(const int8_t *x, const int32_t *gamma, const int32_t *beta, int8_t *y, int32_t rows,
                        int32_t d, int64_t eps_term, int32_t gshift, int32_t out_zp);
+/* exf_norm_q_t's LayerNorm with gamma NULL (quant_norm_plain.c), and its plain C twin (kernel_check.c) */
+void exfq_layernorm_plain(const void *x, int32_t x_bytes, const exf_norm_q_t *ln, int8_t *y, int32_t rows,
+                          int32_t d);
+void exfq_layernorm_plain_portable(const void *x, int32_t x_bytes, const exf_norm_q_t *ln, int8_t *y,
+                                   int32_t rows, int32_t d);
 void exfq_layernorm_s16(const int16_t *x, const int32_t *gamma, const int32_t *beta, int8_t *y, int32_t rows,
                         int32_t d, int64_t eps_term, int32_t gshift, int32_t out_zp);
 
@@ -201,10 +207,12 @@ static inline void exfq_lut_s8(const int8_t *x, const int8_t *table, int8_t *y, 
 }
 
 /* LayerNorm of `rows` rows of x, int8 (x_bytes 1) or int16 (x_bytes 2), into int8 y: the fused
- * kernels' LayerNorm step. */
+ * kernels' LayerNorm step (gamma NULL: the quantizer folded gamma and beta into the next layer). */
 static inline void exfq_layernorm_rows(const void *x, int32_t x_bytes, const exf_norm_q_t *ln, int8_t *y,
                                        int32_t rows, int32_t d) {
-    if (x_bytes == 2) {
+    if (!ln->gamma) {
+        exfq_layernorm_plain(x, x_bytes, ln, y, rows, d);
+    } else if (x_bytes == 2) {
         exfq_layernorm_s16((const int16_t *)x, ln->gamma, ln->beta, y, rows, d, ln->eps_term, ln->gshift,
                            ln->out_zp);
     } else {

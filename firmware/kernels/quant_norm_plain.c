@@ -1,0 +1,153 @@
+/* LayerNorm without gamma and beta: exf_norm_q_t with gamma NULL, the fused kernels' LayerNorm, whose
+ * gamma and beta the quantizer folded into the linear layer after it (edgexf/compress/fold_layernorm.py).
+ * Per row, an affine map of the raw integers: y_i = sat8((A q_i + 2^8 B) >> 16), A and B worked out once
+ * per row from the row's sums (edgexf_kernels.h states the integers; edgexf/ir/kernels_q.py
+ * layernorm_plain_q mirrors them).
+ *
+ * Per element on a Cortex-M7 (int8 q, QEMU instruction counts): the sums pass, eight q a step (two LDR,
+ * four SXTB16, eight SMLAD), 2 instructions; the mapping pass, eight q a step (two LDR, four SXTB16, then
+ * SMLAWB or SMLAWT, SSAT and STRB for each q), 3.75; and the row's constants (a reciprocal square root
+ * from a table and one Newton step, two 32-bit divisions), about 60 instructions a row. */
+#include "edgexf_kernels.h"
+#include "exf_simd.h"
+#include "quant_common.h"
+#include "quant_norm.h"
+
+#define LN_A_MAX (1 << 22)   /* the slope's ceiling, 64 output codes an input code: A q + 2^8 B fits int32 */
+#define LN_A_MAX16 (1 << 30) /* the same for int16 q, whose A has 8 more fraction bits (f = 24) */
+
+/* round(2^18 / sqrt(i + 0.5)) for i in [64, 256): 1 / sqrt(W) to ~2^-8, W in [2^30, 2^32) by W >> 24
+ * (384 bytes of flash) */
+static const uint16_t RSQRT_SEED[192] = {
+    32641, 32391, 32146, 31907, 31673, 31445, 31221, 31002, 30787, 30577, 30371, 30169,
+    29972, 29778, 29587, 29401, 29217, 29038, 28861, 28688, 28518, 28350, 28186, 28024,
+    27866, 27709, 27556, 27405, 27256, 27110, 26966, 26825, 26686, 26548, 26413, 26280,
+    26149, 26020, 25893, 25767, 25644, 25522, 25402, 25283, 25167, 25051, 24938, 24826,
+    24715, 24606, 24498, 24392, 24287, 24184, 24081, 23980, 23881, 23782, 23685, 23589,
+    23494, 23400, 23307, 23216, 23125, 23036, 22947, 22860, 22774, 22688, 22604, 22520,
+    22437, 22356, 22275, 22195, 22116, 22037, 21960, 21883, 21808, 21732, 21658, 21585,
+    21512, 21440, 21368, 21298, 21228, 21159, 21090, 21022, 20955, 20888, 20822, 20757,
+    20692, 20628, 20564, 20501, 20439, 20377, 20316, 20255, 20195, 20135, 20076, 20017,
+    19959, 19902, 19845, 19788, 19732, 19676, 19621, 19566, 19512, 19458, 19405, 19352,
+    19299, 19247, 19196, 19144, 19093, 19043, 18993, 18943, 18894, 18845, 18797, 18749,
+    18701, 18653, 18606, 18560, 18513, 18467, 18422, 18376, 18331, 18287, 18242, 18198,
+    18155, 18111, 18068, 18025, 17983, 17941, 17899, 17857, 17816, 17775, 17734, 17694,
+    17654, 17614, 17574, 17535, 17496, 17457, 17418, 17380, 17342, 17304, 17267, 17229,
+    17192, 17155, 17119, 17082, 17046, 17010, 16974, 16939, 16904, 16869, 16834, 16799,
+    16765, 16731, 16697, 16663, 16629, 16596, 16563, 16530, 16497, 16465, 16432, 16400,
+};
+
+/* ~2^46 / sqrt(W) for W in [2^30, 2^32): the seed r0, then one Newton step r0 (3 - W r0^2 / 2^92) / 2,
+ * which leaves it below the true value by less than 2^-15.4 of it (the seed's error squared, times 1.5;
+ * measured over W), or above it by under 2^-30 of it (the fixed point's last bits). Products of two values below 2^32 in 64 bits (UMULL); no division. */
+static inline uint32_t rsqrt_2p46(uint32_t w) {
+    const uint32_t r0 = (uint32_t)RSQRT_SEED[(w >> 24) - 64] << 16;   /* < 2^31 */
+    const uint32_t r0sq = (uint32_t)(((uint64_t)r0 * r0) >> 32);      /* < 2^30 */
+    const uint32_t h = (uint32_t)(((uint64_t)w * r0sq) >> 30);        /* W r0^2 / 2^62, about 2^30 */
+    return (uint32_t)(((uint64_t)r0 * (3u * (1u << 30) - h)) >> 31); /* in (2^30, 2^31] */
+}
+
+/* The row's A and B from S and V (the contract's integers), f = 16 (int8 q, bytes 1) or 24 (int16 q):
+ * about 60 instructions for int8 rows. */
+static void plain_terms(int32_t sum, int64_t var, int32_t d, const exf_norm_q_t *ln, int32_t bytes,
+                        int32_t *a_out, int64_t *b_out) {
+    const int32_t f = bytes == 1 ? 16 : 24;
+    int32_t a = 0;
+    if (var != 0) {
+        /* W = V 4^e in [2^30, 2^32) (a right shift where e < 0), 1 / sqrt(V) ~ rsqrt_2p46(W) 2^(e - 46),
+         * and A = d / out_scale 2^f / sqrt(V) = mult R / 2^(46 + mshift - e - f), rounded */
+        const int32_t e = (32 - exfq_bitlen64((uint64_t)var)) >> 1; /* floor, in [-12, 15] */
+        const uint32_t w = (uint32_t)(e >= 0 ? (uint64_t)var << (2 * e) : (uint64_t)var >> (-2 * e));
+        const int32_t n = 46 + ln->mshift - e - f; /* >= 16 (int8), >= 8 (int16), as mshift >= 1 */
+        if (bytes == 1) {
+            if (n <= 38) { /* mult R > 2^60: A >= 2^22 */
+                a = LN_A_MAX;
+            } else if (n < 64) { /* on the high word of mult R (< 2^30): floor((hi + 2^(n-33)) / 2^(n-32)) */
+                const uint32_t hi = (uint32_t)(((uint64_t)(uint32_t)ln->mult * rsqrt_2p46(w)) >> 32);
+                const uint32_t a32 = (hi + (1u << (n - 33))) >> (n - 32);
+                a = a32 > LN_A_MAX ? LN_A_MAX : (int32_t)a32;
+            } /* else A = 0: hi < 2^30 <= 2^(n - 33) */
+        } else if (n < 63) { /* int16: 8 more bits of A, in 64 bits (else A = 0: mult R < 2^62) */
+            const uint64_t p = (uint64_t)(uint32_t)ln->mult * rsqrt_2p46(w);
+            const uint64_t a64 = (p + ((uint64_t)1 << (n - 1))) >> n;
+            a = a64 > LN_A_MAX16 ? LN_A_MAX16 : (int32_t)a64;
+        }
+    }
+    /* mean16 = floor(S 2^16 / d) in two 32-bit divisions (|S| <= 2^30, d <= 2^15: no 64-bit division) */
+    int32_t quo = sum / d, rem = sum - quo * d;
+    if (rem < 0) {
+        quo--;
+        rem += d;
+    }
+    const int32_t mean16 = (int32_t)((uint32_t)quo << 16) + (int32_t)(((uint32_t)rem << 16) / (uint32_t)d);
+    *a_out = a;
+    *b_out = (int64_t)ln->out_zp * ((int64_t)1 << (f - 8)) + ((int64_t)1 << (f - 9)) - (((int64_t)a * mean16 + (1 << 23)) >> 24);
+}
+
+#if EXF_SIMD_NATIVE
+/* acc + floor(a lo(b) / 2^16) and acc + floor(a hi(b) / 2^16), halfwords signed (SMLAWB, SMLAWT) */
+static inline int32_t smlawb(int32_t a, uint32_t b, int32_t acc) { return __smlawb(a, (int32_t)b, acc); }
+static inline int32_t smlawt(int32_t a, uint32_t b, int32_t acc) { return __smlawt(a, (int32_t)b, acc); }
+
+/* y[0..3] of the four q in the word at x: with a8 = a 2^8 (< 2^31), floor(a8 q / 2^16) = floor(a q / 2^8),
+ * and adding b then >> 8 gives floor((a q + 2^8 b) / 2^16) (nested floors): per q one SMLAW, one SSAT
+ * (its shift included) and one STRB, and per word one LDR and two SXTB16. (Packing the four bytes into
+ * one STR took more instructions than the three STRBs it saved.) */
+static inline __attribute__((always_inline)) void map4(const int8_t *x, int8_t *y, int32_t a8, int32_t b) {
+    const uint32_t w = exf_load4(x), e = exf_sxtb16(w), o = exf_sxtb16_ror8(w);
+    y[0] = (int8_t)exf_ssat8(smlawb(a8, e, b) >> 8);
+    y[1] = (int8_t)exf_ssat8(smlawb(a8, o, b) >> 8);
+    y[2] = (int8_t)exf_ssat8(smlawt(a8, e, b) >> 8);
+    y[3] = (int8_t)exf_ssat8(smlawt(a8, o, b) >> 8);
+}
+#endif
+
+/* One int8 row: y_i = sat8((a q_i + 2^8 b) >> 16). y may equal x (each word of q is read before its
+ * bytes of y are written). portable: the plain C loop only (the twin the fast loops are checked against). */
+static inline void plain_row_s8(const int8_t *x, int8_t *y, int32_t d, int32_t a, int32_t b, int32_t portable) {
+    int32_t i = 0;
+    if (portable) goto tail;
+#if EXF_MVE /* Helium: four q a vector (quant_norm_mve.c) */
+    i = exfq_ln_plain_s8_mve(x, y, d, a, b);
+#elif EXF_SIMD_NATIVE
+    const int32_t a8 = a * 256;
+    for (; i + 16 <= d; i += 16) { /* sixteen a step: the loop's own three instructions spread thin */
+        map4(x + i, y + i, a8, b);
+        map4(x + i + 4, y + i + 4, a8, b);
+        map4(x + i + 8, y + i + 8, a8, b);
+        map4(x + i + 12, y + i + 12, a8, b);
+    }
+    for (; i + 4 <= d; i += 4) map4(x + i, y + i, a8, b);
+#endif
+tail: /* the portable loop, and the tail: |a q| <= 2^29 and |2^8 b| < 2^30, so int32 holds the sum */
+    for (; i < d; i++) y[i] = (int8_t)exf_ssat8((a * x[i] + b * 256) >> 16);
+}
+
+static inline void plain_rows(const void *x, int32_t x_bytes, const exf_norm_q_t *ln, int8_t *y, int32_t rows,
+                              int32_t d, int32_t portable) {
+    // x (rows, d) int8 or int16 -> y (rows, d) int8, normalized over d
+    for (int32_t r = 0; r < rows; r++) {
+        const void *xr = (const uint8_t *)x + r * d * x_bytes;
+        int8_t *yr = y + r * d;
+        int32_t sum, a;
+        int64_t b;
+        const int64_t var = exfq_ln_sums(xr, x_bytes, d, &sum) + ln->eps_term - (int64_t)sum * sum;
+        plain_terms(sum, var, d, ln, x_bytes, &a, &b);
+        if (x_bytes == 1) {
+            plain_row_s8((const int8_t *)xr, yr, d, a, (int32_t)b, portable); /* |B| < 2^30 here */
+        } else {
+            const int16_t *x16 = (const int16_t *)xr; /* |A q|, |2^8 B| < 2^46: int64 */
+            for (int32_t i = 0; i < d; i++) yr[i] = exfq_clamp_s8(((int64_t)a * x16[i] + b * 256) >> 24);
+        }
+    }
+}
+
+void exfq_layernorm_plain(const void *x, int32_t x_bytes, const exf_norm_q_t *ln, int8_t *y, int32_t rows,
+                          int32_t d) {
+    plain_rows(x, x_bytes, ln, y, rows, d, 0);
+}
+
+void exfq_layernorm_plain_portable(const void *x, int32_t x_bytes, const exf_norm_q_t *ln, int8_t *y,
+                                   int32_t rows, int32_t d) {
+    plain_rows(x, x_bytes, ln, y, rows, d, 1);
+}
