@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from edgexf.errors import DataError
 from edgexf.compress.fold_layernorm import normalized_name
+from edgexf.errors import DataError
 from edgexf.ir.graph import Graph
 from edgexf.ir.kernels_ref import layernorm_f32
 from edgexf.ir.reference import run_reference

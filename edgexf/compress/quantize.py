@@ -317,7 +317,8 @@ class Quantizer:
         b = self.g.tensors[beta].data if beta else np.zeros(d)
         if op.name in self.ln_folds:  # z = the normalized x in its own range; gamma, beta in the linear
             y = op.outputs[0]
-            pz = activation_params(self.ranges.lo[normalized_name(y)], self.ranges.hi[normalized_name(y)], "int8")
+            key = normalized_name(y)
+            pz = activation_params(self.ranges.lo[key], self.ranges.hi[key], "int8")
             z = self.unique(normalized_name(y))
             self.tensors[z] = Tensor(z, self.g.tensors[y].shape, "int8", None, pz)
             self.folded_into[self.ln_folds[op.name].name] = (op, z)

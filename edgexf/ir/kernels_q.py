@@ -223,7 +223,8 @@ def layernorm_plain_q(x, eps_term: int, mult: int, mshift: int, out_zp: int) -> 
     n = 46 + mshift - e - f  # >= 16 (int8), >= 8 (int16)
     u64 = np.uint64
     if f == 16:  # on the high word: floor((hi + 2^(n-33)) / 2^(n-32)), 2^22 where n <= 38
-        a = ((p >> u64(32)) + (u64(1) << np.clip(n - 33, 0, 62).astype(u64))) >> np.clip(n - 32, 0, 63).astype(u64)
+        hi = p >> u64(32)
+        a = (hi + (u64(1) << np.clip(n - 33, 0, 62).astype(u64))) >> np.clip(n - 32, 0, 63).astype(u64)
         a = np.where(n <= 38, LN_A_MAX, np.minimum(a.astype(np.int64), LN_A_MAX))
     else:  # (p + 2^(n-1)) >> n, 0 where n >= 63
         a = (p + (u64(1) << np.clip(n - 1, 0, 62).astype(u64))) >> np.clip(n, 0, 63).astype(u64)

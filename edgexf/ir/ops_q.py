@@ -178,7 +178,8 @@ def layernorm_ref(x, gamma, beta, attrs: dict, prefix: str = "") -> np.ndarray:
     """q_layernorm's integers, of either form (a fused op's attributes are named ln_mult, ln_zp, ...)."""
     zp = attrs[f"{prefix}zp" if prefix else "out_zp"]
     if ln_plain(attrs, prefix):
-        return KQ.layernorm_plain_q(x, attrs["eps_term"], attrs[f"{prefix}mult"], attrs[f"{prefix}mshift"], zp)
+        mult, mshift = attrs[f"{prefix}mult"], attrs[f"{prefix}mshift"]
+        return KQ.layernorm_plain_q(x, attrs["eps_term"], mult, mshift, zp)
     return KQ.layernorm_q(x, gamma, beta, attrs["eps_term"], attrs["gshift"], zp)
 
 

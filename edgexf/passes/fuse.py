@@ -146,7 +146,8 @@ def _ln_linear(m: Chains, ln: Op) -> Match | None:
     if lin is None or lin.inputs[0] != ln.outputs[0]:
         return None
     if _q(ln):
-        op = Op("q_ln_linear", f"{lin.name}_ln", [*ln.inputs, *lin.inputs[1:]], lin.outputs, _ln_attrs(ln) | lin.attrs)
+        at = _ln_attrs(ln) | lin.attrs
+        op = Op("q_ln_linear", f"{lin.name}_ln", [*ln.inputs, *lin.inputs[1:]], lin.outputs, at)
     else:
         op = Op("ln_linear", f"{lin.name}_ln", [*ln.inputs, *lin.inputs[1:]], lin.outputs, dict(ln.attrs))
     op.source = _source([ln, lin])
@@ -158,8 +159,10 @@ def _ln_attrs(ln: Op) -> dict:
     ln_mult and ln_mshift (without: folded into the next linear layer)."""
     at = ln.attrs
     if "mult" in at:
-        return {"eps_term": at["eps_term"], "ln_mult": at["mult"], "ln_mshift": at["mshift"], "ln_zp": at["out_zp"]}
-    return {"eps_term": at["eps_term"], "gshift": at["gshift"], "ln_zp": at["out_zp"]}
+        form = {"ln_mult": at["mult"], "ln_mshift": at["mshift"]}
+    else:
+        form = {"gshift": at["gshift"]}
+    return {"eps_term": at["eps_term"], **form, "ln_zp": at["out_zp"]}
 
 
 def _patch_embed(m: Chains, conv: Op) -> Match | None:

@@ -151,7 +151,8 @@ class QKernels:
         assert x.dtype in (np.int8, np.int16) and x.flags.c_contiguous
         y = _out(x.shape, np.int8, out)
         fn = self.lib.exf_layernorm_s8 if x.dtype == np.int8 else self.lib.exf_layernorm_s16
-        ln = {"gamma": None, "beta": None, "eps_term": eps_term, "mult": mult, "mshift": mshift, "out_zp": out_zp}
+        ln = {"gamma": None, "beta": None, "eps_term": eps_term, "mult": mult, "mshift": mshift}
+        ln["out_zp"] = out_zp
         fn(
             ctypes.byref(params("exf_layernorm_q_params_t", ln=ln, rows=x.shape[0], d=x.shape[1])),
             ptr(x),
