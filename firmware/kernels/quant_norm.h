@@ -20,16 +20,16 @@ static inline int64_t exfq_ln_sums(const void *xv, int32_t bytes, int32_t d, int
         /* sixteen q a step (four a word as two pairs of halfwords, SXTB16), squared and summed by SMLAD
          * (plain C on cores without the DSP extension); the sums are those of the scalar loop */
         const int8_t *x8 = (const int8_t *)xv;
-        int32_t sum_sq = 0, i = 0;
-        for (; i + 16 <= d; i += 16) {
-            exfq_ln_sums4(x8 + i, &sum, &sum_sq);
-            exfq_ln_sums4(x8 + i + 4, &sum, &sum_sq);
-            exfq_ln_sums4(x8 + i + 8, &sum, &sum_sq);
-            exfq_ln_sums4(x8 + i + 12, &sum, &sum_sq);
+        int32_t sum_sq = 0;
+        for (int32_t n = d >> 4; n > 0; n--, x8 += 16) { /* counting down: SUBS and BNE close the loop */
+            exfq_ln_sums4(x8, &sum, &sum_sq);
+            exfq_ln_sums4(x8 + 4, &sum, &sum_sq);
+            exfq_ln_sums4(x8 + 8, &sum, &sum_sq);
+            exfq_ln_sums4(x8 + 12, &sum, &sum_sq);
         }
-        for (; i + 4 <= d; i += 4) exfq_ln_sums4(x8 + i, &sum, &sum_sq);
-        for (; i < d; i++) {
-            const int32_t q = x8[i];
+        for (int32_t n = (d >> 2) & 3; n > 0; n--, x8 += 4) exfq_ln_sums4(x8, &sum, &sum_sq);
+        for (int32_t n = d & 3; n > 0; n--) {
+            const int32_t q = *x8++;
             sum += q;
             sum_sq += q * q;
         }

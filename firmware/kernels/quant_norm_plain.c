@@ -47,41 +47,47 @@ static inline uint32_t rsqrt_2p46(uint32_t w) {
     return (uint32_t)(((uint64_t)r0 * (3u * (1u << 30) - h)) >> 31); /* in (2^30, 2^31] */
 }
 
-/* The row's A and B from S and V (the contract's integers), f = 16 (int8 q, bytes 1) or 24 (int16 q):
- * about 60 instructions for int8 rows. */
-static void plain_terms(int32_t sum, int64_t var, int32_t d, const exf_norm_q_t *ln, int32_t bytes,
-                        int32_t *a_out, int64_t *b_out) {
-    const int32_t f = bytes == 1 ? 16 : 24;
-    int32_t a = 0;
-    if (var != 0) {
-        /* W = V 4^e in [2^30, 2^32) (a right shift where e < 0), 1 / sqrt(V) ~ rsqrt_2p46(W) 2^(e - 46),
-         * and A = d / out_scale 2^f / sqrt(V) = mult R / 2^(46 + mshift - e - f), rounded */
-        const int32_t e = (32 - exfq_bitlen64((uint64_t)var)) >> 1; /* floor, in [-12, 15] */
-        const uint32_t w = (uint32_t)(e >= 0 ? (uint64_t)var << (2 * e) : (uint64_t)var >> (-2 * e));
-        const int32_t n = 46 + ln->mshift - e - f; /* >= 16 (int8), >= 8 (int16), as mshift >= 1 */
-        if (bytes == 1) {
-            if (n <= 38) { /* mult R > 2^60: A >= 2^22 */
-                a = LN_A_MAX;
-            } else if (n < 64) { /* on the high word of mult R (< 2^30): floor((hi + 2^(n-33)) / 2^(n-32)) */
-                const uint32_t hi = (uint32_t)(((uint64_t)(uint32_t)ln->mult * rsqrt_2p46(w)) >> 32);
-                const uint32_t a32 = (hi + (1u << (n - 33))) >> (n - 32);
-                a = a32 > LN_A_MAX ? LN_A_MAX : (int32_t)a32;
-            } /* else A = 0: hi < 2^30 <= 2^(n - 33) */
-        } else if (n < 63) { /* int16: 8 more bits of A, in 64 bits (else A = 0: mult R < 2^62) */
-            const uint64_t p = (uint64_t)(uint32_t)ln->mult * rsqrt_2p46(w);
-            const uint64_t a64 = (p + ((uint64_t)1 << (n - 1))) >> n;
-            a = a64 > LN_A_MAX16 ? LN_A_MAX16 : (int32_t)a64;
-        }
-    }
-    /* mean16 = floor(S 2^16 / d) in two 32-bit divisions (|S| <= 2^30, d <= 2^15: no 64-bit division) */
+/* W = V 4^e in [2^30, 2^32) for V > 0 (a right shift where e < 0): 1 / sqrt(V) ~ rsqrt_2p46(W) 2^(e - 46).
+ * Returns e, in [-12, 15]. */
+static inline int32_t scale_v(int64_t var, uint32_t *w) {
+    const int32_t e = (32 - exfq_bitlen64((uint64_t)var)) >> 1; /* floor */
+    *w = (uint32_t)(e >= 0 ? (uint64_t)var << (2 * e) : (uint64_t)var >> (-2 * e));
+    return e;
+}
+
+/* floor(S 2^16 / d) in two 32-bit divisions (|S| <= 2^30, d <= 2^15: no 64-bit division) */
+static inline int32_t mean16(int32_t sum, int32_t d) {
     int32_t quo = sum / d, rem = sum - quo * d;
     if (rem < 0) {
         quo--;
         rem += d;
     }
-    const int32_t mean16 = (int32_t)((uint32_t)quo << 16) + (int32_t)(((uint32_t)rem << 16) / (uint32_t)d);
-    *a_out = a;
-    *b_out = (int64_t)ln->out_zp * ((int64_t)1 << (f - 8)) + ((int64_t)1 << (f - 9)) - (((int64_t)a * mean16 + (1 << 23)) >> 24);
+    return (int32_t)((uint32_t)quo << 16) + (int32_t)(((uint32_t)rem << 16) / (uint32_t)d);
+}
+
+/* The int8 row's A (f = 16): d / out_scale 2^16 / sqrt(V) = mult R / 2^n, n = 30 + mshift - e, rounded on
+ * the high word of mult R (< 2^30): floor((hi + 2^(n-33)) / 2^(n-32)); 2^22 where n <= 38 (mult R > 2^60,
+ * so A >= 2^22); 0 where n >= 64 (hi < 2^30 <= 2^(n-33)) or V == 0. */
+static inline int32_t slope8(int64_t var, const exf_norm_q_t *ln) {
+    if (var == 0) return 0;
+    uint32_t w;
+    const int32_t n = 30 + ln->mshift - scale_v(var, &w); /* >= 16, as mshift >= 1 */
+    if (n <= 38) return LN_A_MAX;
+    if (n >= 64) return 0;
+    const uint32_t hi = (uint32_t)(((uint64_t)(uint32_t)ln->mult * rsqrt_2p46(w)) >> 32);
+    const uint32_t a = (hi + (1u << (n - 33))) >> (n - 32);
+    return a > LN_A_MAX ? LN_A_MAX : (int32_t)a;
+}
+
+/* The int16 row's A (f = 24, 8 more bits): min(2^30, (mult R + 2^(n-1)) >> n), n = 22 + mshift - e >= 8,
+ * in 64 bits; 0 where n >= 63 (mult R < 2^62) or V == 0. */
+static inline int32_t slope16(int64_t var, const exf_norm_q_t *ln) {
+    if (var == 0) return 0;
+    uint32_t w;
+    const int32_t n = 22 + ln->mshift - scale_v(var, &w);
+    if (n >= 63) return 0;
+    const uint64_t a = ((uint64_t)(uint32_t)ln->mult * rsqrt_2p46(w) + ((uint64_t)1 << (n - 1))) >> n;
+    return a > LN_A_MAX16 ? LN_A_MAX16 : (int32_t)a;
 }
 
 #if EXF_SIMD_NATIVE
@@ -102,42 +108,54 @@ static inline __attribute__((always_inline)) void map4(const int8_t *x, int8_t *
 }
 #endif
 
-/* One int8 row: y_i = sat8((a q_i + 2^8 b) >> 16). y may equal x (each word of q is read before its
+/* y_i = sat8((a q_i + 2^8 b) >> 16) over one int8 row. y may equal x (each word of q is read before its
  * bytes of y are written). portable: the plain C loop only (the twin the fast loops are checked against). */
-static inline void plain_row_s8(const int8_t *x, int8_t *y, int32_t d, int32_t a, int32_t b, int32_t portable) {
+static inline void plain_map8(const int8_t *x, int8_t *y, int32_t d, int32_t a, int32_t b, int32_t portable) {
     int32_t i = 0;
     if (portable) goto tail;
 #if EXF_MVE /* Helium: four q a vector (quant_norm_mve.c) */
     i = exfq_ln_plain_s8_mve(x, y, d, a, b);
 #elif EXF_SIMD_NATIVE
     const int32_t a8 = a * 256;
-    for (; i + 16 <= d; i += 16) { /* sixteen a step: the loop's own three instructions spread thin */
+    for (int32_t n = d >> 4; n > 0; n--, i += 16) { /* sixteen a step, counting down (SUBS, BNE) */
         map4(x + i, y + i, a8, b);
         map4(x + i + 4, y + i + 4, a8, b);
         map4(x + i + 8, y + i + 8, a8, b);
         map4(x + i + 12, y + i + 12, a8, b);
     }
-    for (; i + 4 <= d; i += 4) map4(x + i, y + i, a8, b);
+    for (int32_t n = (d >> 2) & 3; n > 0; n--, i += 4) map4(x + i, y + i, a8, b);
 #endif
 tail: /* the portable loop, and the tail: |a q| <= 2^29 and |2^8 b| < 2^30, so int32 holds the sum */
     for (; i < d; i++) y[i] = (int8_t)exf_ssat8((a * x[i] + b * 256) >> 16);
+}
+
+/* One int8 row (about 60 instructions of row constants around the two passes). */
+static inline void plain_row8(const int8_t *x, int8_t *y, int32_t d, const exf_norm_q_t *ln, int32_t portable) {
+    int32_t sum;
+    const int64_t var = exfq_ln_sums(x, 1, d, &sum) + ln->eps_term - (int64_t)sum * sum;
+    const int32_t a = slope8(var, ln);
+    /* B = out_zp 2^8 + 2^7 - ((A mean16 + 2^23) >> 24): |B| < 2^30 */
+    const int32_t b = ln->out_zp * 256 + 128 - (int32_t)(((int64_t)a * mean16(sum, d) + (1 << 23)) >> 24);
+    plain_map8(x, y, d, a, b, portable);
+}
+
+/* One int16 row: |A q|, |2^8 B| < 2^46, in int64 */
+static inline void plain_row16(const int16_t *x, int8_t *y, int32_t d, const exf_norm_q_t *ln) {
+    int32_t sum;
+    const int64_t var = exfq_ln_sums(x, 2, d, &sum) + ln->eps_term - (int64_t)sum * sum;
+    const int32_t a = slope16(var, ln);
+    const int64_t b = (int64_t)ln->out_zp * 65536 + 32768 - (((int64_t)a * mean16(sum, d) + (1 << 23)) >> 24);
+    for (int32_t i = 0; i < d; i++) y[i] = exfq_clamp_s8(((int64_t)a * x[i] + b * 256) >> 24);
 }
 
 static inline void plain_rows(const void *x, int32_t x_bytes, const exf_norm_q_t *ln, int8_t *y, int32_t rows,
                               int32_t d, int32_t portable) {
     // x (rows, d) int8 or int16 -> y (rows, d) int8, normalized over d
     for (int32_t r = 0; r < rows; r++) {
-        const void *xr = (const uint8_t *)x + r * d * x_bytes;
-        int8_t *yr = y + r * d;
-        int32_t sum, a;
-        int64_t b;
-        const int64_t var = exfq_ln_sums(xr, x_bytes, d, &sum) + ln->eps_term - (int64_t)sum * sum;
-        plain_terms(sum, var, d, ln, x_bytes, &a, &b);
         if (x_bytes == 1) {
-            plain_row_s8((const int8_t *)xr, yr, d, a, (int32_t)b, portable); /* |B| < 2^30 here */
+            plain_row8((const int8_t *)x + r * d, y + r * d, d, ln, portable);
         } else {
-            const int16_t *x16 = (const int16_t *)xr; /* |A q|, |2^8 B| < 2^46: int64 */
-            for (int32_t i = 0; i < d; i++) yr[i] = exfq_clamp_s8(((int64_t)a * x16[i] + b * 256) >> 24);
+            plain_row16((const int16_t *)x + r * d, y + r * d, d, ln);
         }
     }
 }
