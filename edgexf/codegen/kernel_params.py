@@ -89,10 +89,16 @@ def add_terms(terms: dict) -> dict[str, int]:
 def norm_terms(c: EmitContext, op: Op, gamma: str, beta: str, out_zp_key: str) -> dict[str, Value]:
     """exf_norm_q_t of an integer layernorm (of a fused op: its out_zp is that op's ln_zp)."""
     at = op.attrs
+    prefix = "ln_" if out_zp_key == "ln_zp" else ""
+    form = (
+        {"gshift": at["gshift"]}  # with gamma and beta, else folded into the next linear layer
+        if f"{prefix}mult" not in at
+        else {"mult": at[f"{prefix}mult"], "mshift": at[f"{prefix}mshift"]}
+    )
     return {
         "gamma": c.ptr(gamma, "int32_t"),
         "beta": c.ptr(beta, "int32_t"),
         "eps_term": f"INT64_C({at['eps_term']})",
-        "gshift": at["gshift"],
+        **form,
         "out_zp": at[out_zp_key],
     }

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
+from edgexf.compress.fold_layernorm import normalized_name
 from edgexf.errors import DataError
 from edgexf.ir.graph import Graph
+from edgexf.ir.kernels_ref import layernorm_f32
 from edgexf.ir.reference import run_reference
 
 METHODS = ("minmax", "percentile")
@@ -42,7 +44,8 @@ def batches(x: np.ndarray, size: int = BATCH) -> Iterator[np.ndarray]:
 def calibrate(
     graph: Graph, x: np.ndarray, method: str = "minmax", percentile: float = 99.99, progress: bool = True
 ) -> Ranges:
-    """Ranges of every non-constant tensor of the float graph over the samples x (S, *input shape)."""
+    """Ranges of every non-constant tensor of the float graph over the samples x (S, *input shape), and of
+    each LayerNorm's normalized value before gamma and beta (normalized_name(y): the quantizer's fold)."""
     if method not in METHODS:
         raise DataError(f"calibration method {method!r}: choose one of {', '.join(METHODS)}")
     if method == "percentile" and not 50.0 < percentile <= 100.0:
@@ -50,6 +53,8 @@ def calibrate(
     if len(x) == 0:
         raise DataError("the calibration data set is empty")
     names = [t.name for t in graph.activations()]
+    norms = {normalized_name(op.outputs[0]): op for op in graph.ops if op.type == "layernorm"}
+    names += list(norms)
     lo = {n: np.inf for n in names}
     hi = {n: -np.inf for n in names}
     kept: dict[str, list[np.ndarray]] = {n: [] for n in names}
@@ -59,6 +64,8 @@ def calibrate(
         batches(x), total=n_batches, desc="calibrating", disable=None if progress else True, leave=False
     ):
         env = run_reference(graph, {graph.inputs[0]: xb}, keep_all=True)
+        for n, op in norms.items():
+            env[n] = layernorm_f32(env[op.inputs[0]], eps=op.attrs["eps"])
         for n in names:
             v = np.asarray(env[n], np.float32).reshape(-1)
             lo[n], hi[n] = min(lo[n], float(v.min())), max(hi[n], float(v.max()))

@@ -147,6 +147,14 @@ def softmax_exp_table(x_scale: float) -> np.ndarray:
     return np.round(np.exp(x_scale * d) * SOFTMAX_EXP_ONE).astype(np.int32)
 
 
+def layernorm_plain_constants(eps: float, d: int, x_scale: float, z_params: QParams) -> tuple[int, int, int]:
+    """(eps_term, mult, mshift) for the integer LayerNorm without gamma and beta: mult / 2^mshift =
+    d / s_z (mult in [2^30, 2^31), mshift in [1, 62]), eps_term as layernorm_constants'."""
+    mult, mshift = scalar_multiplier(d / z_params.scale)
+    eps_term = int(min(round(d * d * eps / (x_scale * x_scale)), 2**50))
+    return eps_term, mult, mshift
+
+
 def layernorm_constants(
     gamma: np.ndarray, beta: np.ndarray, eps: float, d: int, x_scale: float, y_params: QParams
 ) -> tuple[np.ndarray, np.ndarray, int, int]:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from edgexf.compress.calibrate import Ranges
+from edgexf.compress.fold_layernorm import foldable, folded_weights, normalized_name
 from edgexf.compress.groups import MOVES, move_groups
 from edgexf.compress.int16_select import has_scalar, select_int16
 from edgexf.compress.qmath import (
@@ -35,6 +36,7 @@ from edgexf.compress.qmath import (
     activation_params,
     bias_scale_floor,
     layernorm_constants,
+    layernorm_plain_constants,
     multiplier,
     pair_multipliers,
     quantize,
@@ -77,6 +79,9 @@ class Quantizer:
         self.int8_copies: dict[str, str] = {}
         self.refused: dict[str, str] = {}
         self._assign(int16)
+        # LayerNorm -> the linear its gamma and beta go into; the linear's name -> (LayerNorm, z's name)
+        self.ln_folds = foldable(g, ranges.lo, self.dtype)
+        self.folded_into: dict[str, tuple[Op, str]] = {}
 
     # ---- parameters for every activation -------------------------------------------------------
 
@@ -215,13 +220,18 @@ class Quantizer:
             raise QuantizationError(f"{op.describe()}: the weight is not a constant, so it has no int8 form")
         y = op.outputs[0]
         wide = op.type == "linear" and "int16" in (self.dtype[x], self.dtype[y])  # q_linear_q
-        xq = self.operand(op, x, int8=not wide)
+        wf, bf = self.g.tensors[w].data, (self.g.tensors[b].data if b else None)
+        if op.name in self.folded_into:  # reads the normalized z: gamma and beta in W and b
+            ln, xq = self.folded_into[op.name]
+            wf, bf = folded_weights(self.g, ln, op)
+        else:
+            xq = self.operand(op, x, int8=not wide)
         sx, zx = self.q(xq).scale, self.q(xq).zero_point
-        floor = bias_scale_floor(self.g.tensors[b].data, sx) if b else None  # thin low-rank factors
-        wq, wp = quantize_weight(self.g.tensors[w].data, axis=0, min_scale=floor)
+        floor = bias_scale_floor(bf, sx) if bf is not None else None  # thin low-rank factors
+        wq, wp = quantize_weight(wf, axis=0, min_scale=floor)
         sw = np.asarray(wp.scale)
         sy, zy = self.params[y].scale, self.params[y].zero_point
-        bias = np.zeros(len(sw)) if not b else np.asarray(self.g.tensors[b].data, np.float64) / (sx * sw)
+        bias = np.zeros(len(sw)) if bf is None else np.asarray(bf, np.float64) / (sx * sw)
         bias = np.round(bias)
         if op.type == "linear":  # (x - zx) . w = x . w - zx * sum(w): the zero point goes into the bias
             bias = bias - zx * wq.astype(np.int64).reshape(len(sw), -1).sum(axis=1)
@@ -309,6 +319,17 @@ class Quantizer:
         d = self.g.tensors[x].shape[-1]
         g = self.g.tensors[gamma].data if gamma else np.ones(d)
         b = self.g.tensors[beta].data if beta else np.zeros(d)
+        if op.name in self.ln_folds:  # z = the normalized x in its own range; gamma, beta in the linear
+            y = op.outputs[0]
+            key = normalized_name(y)
+            pz = activation_params(self.ranges.lo[key], self.ranges.hi[key], "int8")
+            z = self.unique(normalized_name(y))
+            self.tensors[z] = Tensor(z, self.g.tensors[y].shape, "int8", None, pz)
+            self.folded_into[self.ln_folds[op.name].name] = (op, z)
+            eps_term, mult, mshift = layernorm_plain_constants(op.attrs["eps"], d, self.q(xq).scale, pz)
+            attrs = dict(eps_term=eps_term, mult=mult, mshift=mshift, out_zp=pz.zero_point)
+            self.ops.append(Op("q_layernorm", op.name, [xq, "", ""], [z], attrs, op.source))
+            return
         py = self.params[op.outputs[0]]
         G, B, eps_term, gshift = layernorm_constants(g, b, op.attrs["eps"], d, self.q(xq).scale, py)
         base = gamma.removesuffix(".weight") if gamma.endswith(".weight") else self.owner(op)

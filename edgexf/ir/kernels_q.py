@@ -189,6 +189,52 @@ def layernorm_q(x, gamma, beta, eps_term: int, gshift: int, out_zp: int) -> np.n
     return clamp(y + out_zp, np.int8)
 
 
+LN_A_MAX = 1 << 22  # the plain LayerNorm's slope ceiling (quant_norm_plain.c LN_A_MAX)
+# quant_norm_plain.c RSQRT_SEED: round(2^18 / sqrt(i + 0.5)) for i in [64, 256)
+RSQRT_SEED = np.array([round(2**18 / (i + 0.5) ** 0.5) for i in range(64, 256)], np.uint64)
+
+
+def rsqrt_2p46(w) -> np.ndarray:
+    """Mirrors quant_norm_plain.c rsqrt_2p46: ~2^46 / sqrt(w) for uint64 w in [2^30, 2^32), a table
+    seed and one Newton step, within 2^-15.4 of the true value (low but for the last bits)."""
+    w = np.asarray(w, np.uint64)
+    r0 = RSQRT_SEED[(w >> np.uint64(24)).astype(np.int64) - 64] << np.uint64(16)
+    r0sq = (r0 * r0) >> np.uint64(32)
+    h = (w * r0sq) >> np.uint64(30)
+    return (r0 * (np.uint64(3 << 30) - h)) >> np.uint64(31)
+
+
+def layernorm_plain_q(x, eps_term: int, mult: int, mshift: int, out_zp: int) -> np.ndarray:
+    """Mirrors exf_layernorm_s8 / _s16 without gamma (gamma NULL): normalize x (..., d), d <= 2^15, over
+    the last axis -> int8, per row the affine map y = sat8((A q + 2^8 B) >> f) of edgexf_kernels.h (f = 16
+    for int8 x, 24 for int16), A ~ d / (sqrt(var + eps) out_scale) 2^f (mult / 2^mshift = d / out_scale)
+    and B its row mean term."""
+    f = 16 if np.asarray(x).dtype == np.int8 else 24
+    x = _i64(x)
+    d = x.shape[-1]
+    s = x.sum(axis=-1, keepdims=True)
+    v = d * (x * x).sum(axis=-1, keepdims=True) - s * s + int(eps_term)  # d^2 (var + eps), >= 0
+    if np.any(v < 0) or np.any(v >= i64(1) << 55) or d > 1 << 15:
+        raise ValueError("layernorm_plain_q: d <= 2^15 and d*Q - S*S + eps_term in [0, 2^55)")
+    nonzero = v != 0
+    e = (32 - bitlen(v)) >> 1  # floor, in [-12, 15] where v != 0
+    w = np.where(e >= 0, v << np.maximum(2 * e, 0), v >> np.maximum(-2 * e, 0))
+    p = np.uint64(mult) * rsqrt_2p46(np.where(nonzero, w, i64(1) << 30))  # < 2^62; dummy 2^30 if v == 0
+    n = 46 + mshift - e - f  # >= 16 (int8), >= 8 (int16)
+    u64 = np.uint64
+    if f == 16:  # on the high word: floor((hi + 2^(n-33)) / 2^(n-32)), 2^22 where n <= 38
+        hi = p >> u64(32)
+        a = (hi + (u64(1) << np.clip(n - 33, 0, 62).astype(u64))) >> np.clip(n - 32, 0, 63).astype(u64)
+        a = np.where(n <= 38, LN_A_MAX, np.minimum(a.astype(np.int64), LN_A_MAX))
+    else:  # (p + 2^(n-1)) >> n, 0 where n >= 63
+        a = (p + (u64(1) << np.clip(n - 1, 0, 62).astype(u64))) >> np.clip(n, 0, 63).astype(u64)
+        a = np.where(n >= 63, 0, np.minimum(a.astype(np.int64), LN_A_MAX << 8))
+    a = np.where(nonzero, a, 0)
+    mean16 = (s << 16) // d  # floor
+    b = out_zp * (i64(1) << (f - 8)) + (i64(1) << (f - 9)) - ((a * mean16 + (i64(1) << 23)) >> 24)
+    return clamp((a * x + b * 256) >> f, np.int8)
+
+
 def mean_q(x, axis: int | tuple[int, ...], in_zp: int, mult: int, shift: int, out_zp: int) -> np.ndarray:
     """Mirrors exf_mean_s8: sum of (x - in_zp) over `axis` (adjacent axes for the C kernel's
     (outer, n, inner) view), requantized -> int8, without the reduced axes."""

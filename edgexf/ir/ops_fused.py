@@ -29,6 +29,7 @@ from edgexf.ir.graph import GraphError, Op
 from edgexf.ir.kernel_choice import attention_scratch, block_scratch, patch_scratch, uses_dsp, uses_wide
 from edgexf.ir.kernels_q_attention import attention_s8
 from edgexf.ir.opdef import ITEMSIZE, OpDef, Spec, alias_last_axis, rows_of
+from edgexf.ir.ops_q import layernorm_ref
 
 
 def _check(op: Op, ok: bool, what: str) -> None:
@@ -57,7 +58,7 @@ def _ln_linear_ref(op, a, s):
 def _q_ln_linear_ref(op, a, s):
     x, gamma, beta, w, bias, mult, shift = a
     at = op.attrs
-    h = KQ.layernorm_q(x, gamma, beta, at["eps_term"], at["gshift"], at["ln_zp"])
+    h = layernorm_ref(x, gamma, beta, at, "ln_")
     return [KQ.linear_s8(h, w, bias, mult, shift, at["out_zp"])]
 
 
@@ -146,7 +147,7 @@ def _token_mlp_ref(op, a, s):
 def _q_token_mlp_ref(op, a, s):
     x, gamma, beta, w1, b1, m1, s1, table, w2, b2, m2, s2 = a
     at = op.attrs
-    h = KQ.layernorm_q(x, gamma, beta, at["eps_term"], at["gshift"], at["ln_zp"])
+    h = layernorm_ref(x, gamma, beta, at, "ln_")
     h = KQ.lut_s8(KQ.linear_s8(h, w1, b1, m1, s1, at["fc1_zp"]), table)
     y = KQ.linear_s8(h, w2, b2, m2, s2, at["fc2_zp"])
     r = at["res"]
@@ -257,7 +258,7 @@ FUSED_OPS: dict[str, OpDef] = {
         _ln_linear_infer,
         _q_ln_linear_ref,
         lambda op, i, o: rows_of(o[0]) * i[3][0][1] * i[3][0][0],
-        "q_layernorm then q_linear, per token: x, gamma, beta, W, bias, mult, shift",
+        "q_layernorm then q_linear, per token: x, gamma, beta (or none: folded into W), W, bias, mult, shift",
         alias=alias_last_axis,
         scratch=_ln_linear_scratch,
     ),

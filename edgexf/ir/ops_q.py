@@ -163,9 +163,27 @@ def _table_infer(entries: int, dtype: str):
 def _layernorm_infer(op, s):
     _expect(op, s, [INT_TYPES, ("int32",), ("int32",)])
     d = s[0][0][-1]
-    if s[1][0] != (d,) or s[2][0] != (d,):
+    if ln_plain(op.attrs):  # gamma and beta folded into the next layer
+        if s[1] is not None or s[2] is not None or d > 1 << 15:
+            raise GraphError(f"{op.describe()}: without gamma (mult, mshift), no gamma/beta and d <= 2^15")
+    elif s[1] is None or s[2] is None or s[1][0] != (d,) or s[2][0] != (d,):
         raise GraphError(f"{op.describe()}: gamma/beta must be [{d}]")
     return [(s[0][0], "int8")]
+
+
+def ln_plain(attrs: dict, prefix: str = "") -> bool:
+    """Whether an integer LayerNorm's attributes (q_layernorm's, or a fused op's with prefix "ln_") are
+    the form without gamma and beta (mult, mshift), folded into the next linear layer by the quantizer."""
+    return f"{prefix}mult" in attrs
+
+
+def layernorm_ref(x, gamma, beta, attrs: dict, prefix: str = "") -> np.ndarray:
+    """q_layernorm's integers, of either form (a fused op's attributes are named ln_mult, ln_zp, ...)."""
+    zp = attrs[f"{prefix}zp" if prefix else "out_zp"]
+    if ln_plain(attrs, prefix):
+        mult, mshift = attrs[f"{prefix}mult"], attrs[f"{prefix}mshift"]
+        return KQ.layernorm_plain_q(x, attrs["eps_term"], mult, mshift, zp)
+    return KQ.layernorm_q(x, gamma, beta, attrs["eps_term"], attrs["gshift"], zp)
 
 
 def _binary_infer(op, s):
@@ -268,7 +286,7 @@ Q_OPS: dict[str, OpDef] = {
     ),
     "q_layernorm": OpDef(
         _layernorm_infer,
-        lambda op, a, s: [KQ.layernorm_q(*a, op.attrs["eps_term"], op.attrs["gshift"], op.attrs["out_zp"])],
+        lambda op, a, s: [layernorm_ref(*a, op.attrs)],
         doc="LayerNorm with integer statistics and integer square root; int8/int16 in, int8 out",
         alias=alias_last_axis,
     ),

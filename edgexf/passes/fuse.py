@@ -61,9 +61,7 @@ def _token_mlp(m: Chains, add: Op) -> Match | None:
         if _q(add):
             inputs = [x, *ln.inputs[1:], *fc1.inputs[1:], act.inputs[1], *fc2.inputs[1:]]
             attrs = {
-                "eps_term": ln.attrs["eps_term"],
-                "gshift": ln.attrs["gshift"],
-                "ln_zp": ln.attrs["out_zp"],
+                **_ln_attrs(ln),
                 "fc1_zp": fc1.attrs["out_zp"],
                 "act": act.attrs.get("fn", "lut"),
                 "fc2_zp": fc2.attrs["out_zp"],
@@ -174,12 +172,23 @@ def _ln_linear(m: Chains, ln: Op) -> Match | None:
     if lin is None or lin.inputs[0] != ln.outputs[0]:
         return None
     if _q(ln):
-        at = {"eps_term": ln.attrs["eps_term"], "gshift": ln.attrs["gshift"], "ln_zp": ln.attrs["out_zp"]}
-        op = Op("q_ln_linear", f"{lin.name}_ln", [*ln.inputs, *lin.inputs[1:]], lin.outputs, at | lin.attrs)
+        at = _ln_attrs(ln) | lin.attrs
+        op = Op("q_ln_linear", f"{lin.name}_ln", [*ln.inputs, *lin.inputs[1:]], lin.outputs, at)
     else:
         op = Op("ln_linear", f"{lin.name}_ln", [*ln.inputs, *lin.inputs[1:]], lin.outputs, dict(ln.attrs))
     op.source = _source([ln, lin])
     return _match(m, op, [ln, lin])
+
+
+def _ln_attrs(ln: Op) -> dict:
+    """A q_layernorm's attributes as a fused op's: eps_term, ln_zp, and gshift (with gamma and beta) or
+    ln_mult and ln_mshift (without: folded into the next linear layer)."""
+    at = ln.attrs
+    if "mult" in at:
+        form = {"ln_mult": at["mult"], "ln_mshift": at["mshift"]}
+    else:
+        form = {"gshift": at["gshift"]}
+    return {"eps_term": at["eps_term"], **form, "ln_zp": at["out_zp"]}
 
 
 def _patch_embed(m: Chains, conv: Op) -> Match | None:

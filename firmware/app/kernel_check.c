@@ -11,6 +11,7 @@
 #include "edgexf_kernels.h"
 #include "platform.h"
 #include "quant_add.h" /* the library's internal add helpers (exfq_add_row, exfq_add8_row) */
+#include "quant_common.h" /* the library's internal LayerNorm twin (exfq_layernorm_plain_portable) */
 #include "check_common.h" /* rng() */
 
 #define MAX_ROWS 64
@@ -395,8 +396,10 @@ static int32_t check_patch(int32_t c, int32_t nh, int32_t nw, int32_t p, int32_t
 /* exf_layernorm_s8 against exf_layernorm_s16 on the same values (its int16 path is the generic loop, the
  * int8 one a loop of its own per output shift, quant_norm.c): the contract's integers either way. gshift
  * 16..23 crosses the output paths around the int8 loop's (sh 33..38); rows of equal values (V == 0),
- * extreme q and gamma, random beta, eps_term and out_zp. */
-static int32_t check_layernorm(int32_t rows, int32_t d, int32_t gshift)
+ * extreme q and gamma, random beta, eps_term and out_zp. plain: the form without gamma (quant_norm_plain.c,
+ * its int8 rows on SMLAWB/SMLAWT sixteen and four at a time, or Helium) against its plain C twin, mult in
+ * [2^30, 2^31) and mshift 1..40 (slopes from 0 to the 2^22 ceiling). */
+static int32_t check_layernorm(int32_t rows, int32_t d, int32_t gshift, int32_t plain)
 {
     const int32_t kind = rng() % 4;
     for (int32_t i = 0; i < rows * d; i++) {
@@ -407,17 +410,26 @@ static int32_t check_layernorm(int32_t rows, int32_t d, int32_t gshift)
         bias[i] = rng() % 8 == 0 ? (rng() % 2 ? (1 << 30) : -(1 << 30)) : (int32_t)(rng() >> 1) - (1 << 30);
         mult[i] = (int32_t)rng() >> rng_in(0, 16);
     }
-    const exf_layernorm_q_params_t p = {
+    exf_layernorm_q_params_t p = {
         .ln = {.gamma = bias, .beta = mult, .eps_term = rng() % 2 ? 0 : rng() >> rng_in(0, 31),
                .gshift = gshift, .out_zp = rng_in(-128, 127)},
         .rows = rows,
         .d = d,
     };
+    if (plain) {
+        p.ln.gamma = p.ln.beta = NULL;
+        p.ln.mult = (int32_t)((1u << 30) | (rng() >> 2));
+        p.ln.mshift = rng_in(1, 40);
+    }
     exf_layernorm_s8(&p, x, y_fast);
-    exf_layernorm_s16(&p, x16, y_portable);
+    if (plain) {
+        exfq_layernorm_plain_portable(x, 1, &p.ln, y_portable, rows, d);
+    } else {
+        exf_layernorm_s16(&p, x16, y_portable);
+    }
     for (int32_t i = 0; i < rows * d; i++) {
         if (y_fast[i] != y_portable[i]) {
-            log_shape("MISMATCH ", "exf_layernorm_s8", rows, d, gshift);
+            log_shape("MISMATCH ", plain ? "exf_layernorm_s8 (no gamma)" : "exf_layernorm_s8", rows, d, gshift);
             plat_log("at element ");
             log_field(i);
             plat_log("\n");
@@ -545,7 +557,8 @@ int main(void)
         }
     }
     for (int32_t c = 0; c < RANDOM_LN_CASES; c++) { /* d 1..MAX_M: odd, tails of four */
-        if (check_layernorm(rng_in(1, MAX_Q_ROWS), c < 8 ? c + 1 : rng_in(1, MAX_M), 16 + c % 8) != 0) {
+        const int32_t d = c < 16 ? c / 2 + 1 : rng_in(1, MAX_M);
+        if (check_layernorm(rng_in(1, MAX_Q_ROWS), d, 16 + c % 8, c % 2) != 0) {
             plat_exit(PLAT_EXIT_CHECK_FAILED);
         }
     }

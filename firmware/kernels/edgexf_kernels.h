@@ -337,7 +337,17 @@ void exf_softmax_s8(const exf_softmax_q_params_t *p, const int8_t *x, int8_t *y)
  * y_i = clamp_s8(((gamma[i] * z_i + beta[i] * 2^16 + (1 << (gshift + 15))) >> (gshift + 16)) + out_zp),
  * gshift in [0, 40]; gamma, beta (d) are the real gamma and beta over the output scale, times 2^gshift.
  * out_zp in [-128, 127]. y may equal x (_s8). No 64-bit division or libgcc helper: the square root and
- * 2^61 / r use 32-bit divisions, Newton steps and exact corrections (quant_common.h). */
+ * 2^61 / r use 32-bit divisions, Newton steps and exact corrections (quant_common.h).
+ * Without gamma (p->ln.gamma NULL, d <= 2^15: the quantizer folded gamma and beta into the next linear
+ * layer), with S, V as above: if V == 0, A = 0. Else e = (32 - bitlen(V)) >> 1 (floor), W = V 4^e (V >>
+ * -2e where e < 0; W in [2^30, 2^32)), r0 = RSEED[(W >> 24) - 64] 2^16 (RSEED[j] = round(2^18 /
+ * sqrt(64 + j + 0.5))), R = (r0 (3 2^30 - ((W ((r0 r0) >> 32)) >> 30))) >> 31 (~2^46 / sqrt(W): within
+ * 2^-15.4 of it), f = 16 for int8 q, 24 for int16 q, n = 46 + mshift - e - f, and with hi = (mult R) >> 32
+ * (mult in [2^30, 2^31)): int8: A = 2^22 if n <= 38, else min(2^22, (hi + 2^(n-33)) >> (n-32)) (0 once
+ * n >= 64); int16: A = min(2^30, (mult R + 2^(n-1)) >> n) (0 if n >= 63). mean16 = floor(S 2^16 / d),
+ * B = out_zp 2^(f-8) + 2^(f-9) - ((A mean16 + 2^23) >> 24), y_i = sat8((A q_i + 2^8 B) >> f): within
+ * 0.51 codes of round(out_zp + (x_i - mean) / sqrt(var + eps) / out_scale) while that slope is
+ * below 64 (A's ceiling; rows of spread below 1/(64 out_scale) input codes get slope 64). */
 void exf_layernorm_s8(const exf_layernorm_q_params_t *p, const int8_t *x, int8_t *y);
 void exf_layernorm_s16(const exf_layernorm_q_params_t *p, const int16_t *x, int8_t *y);
 

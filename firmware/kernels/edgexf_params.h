@@ -23,12 +23,14 @@ typedef struct {
     int32_t out_zp;     /* y's zero point */
 } exf_add_terms_t;
 
-/* An integer layernorm's constants (exf_layernorm_s8's arithmetic). */
+/* An integer layernorm's constants (exf_layernorm_s8's arithmetic): with gamma and beta, or (gamma NULL)
+ * without them, where the quantizer folded them into the next linear layer (mult and mshift then). */
 typedef struct {
-    const int32_t *gamma; /* (d) real gamma over the output scale, times 2^gshift */
-    const int32_t *beta;  /* (d) real beta over the output scale, times 2^gshift */
+    const int32_t *gamma; /* (d) real gamma over the output scale, times 2^gshift; NULL: none */
+    const int32_t *beta;  /* (d) real beta over the output scale, times 2^gshift; NULL with gamma */
     int64_t eps_term;     /* d^2 eps in input codes squared, >= 0 */
     int32_t gshift;       /* gamma's and beta's fraction bits, in [0, 40] */
+    int32_t mult, mshift; /* gamma NULL: d / out_scale = mult / 2^mshift, mult in [2^30, 2^31), mshift >= 1 */
     int32_t out_zp;       /* the normalized output's zero point */
 } exf_norm_q_t;
 

@@ -180,6 +180,7 @@ void exfq_ln_normalize_s8_mve(const int8_t *x, const int32_t *gamma, const int32
 void exfq_matmul_s8_mve(const exf_matmul_q_params_t *p, const int8_t *a, const int8_t *b, int8_t *y, void *scratch);
 void exfq_conv2d_s8_mve(const exf_conv2d_q_params_t *p, const int8_t *x, int8_t *y, void *scratch);
 void exfq_lut_s8_mve(const int8_t *x, const int8_t *table, int8_t *y, int32_t n);
+int32_t exfq_ln_plain_s8_mve(const int8_t *x, int8_t *y, int32_t d, int32_t a, int32_t b);
 #else
 #define EXF_MVE 0
 #endif
@@ -192,6 +193,11 @@ void exfq_linear_s8_w16_rows(const int8_t *x, const int16_t *w16, const int32_t 
 void exfq_softmax_s8(const int8_t *x, const int32_t *exp_table, int8_t *y, int32_t rows, int32_t n);
 void exfq_layernorm_s8(const int8_t *x, const int32_t *gamma, const int32_t *beta, int8_t *y, int32_t rows,
                        int32_t d, int64_t eps_term, int32_t gshift, int32_t out_zp);
+/* exf_norm_q_t's LayerNorm with gamma NULL (quant_norm_plain.c), and its plain C twin (kernel_check.c) */
+void exfq_layernorm_plain(const void *x, int32_t x_bytes, const exf_norm_q_t *ln, int8_t *y, int32_t rows,
+                          int32_t d);
+void exfq_layernorm_plain_portable(const void *x, int32_t x_bytes, const exf_norm_q_t *ln, int8_t *y,
+                                   int32_t rows, int32_t d);
 void exfq_layernorm_s16(const int16_t *x, const int32_t *gamma, const int32_t *beta, int8_t *y, int32_t rows,
                         int32_t d, int64_t eps_term, int32_t gshift, int32_t out_zp);
 
@@ -213,10 +219,12 @@ static inline void exfq_lut_s8(const int8_t *x, const int8_t *table, int8_t *y, 
 }
 
 /* LayerNorm of `rows` rows of x, int8 (x_bytes 1) or int16 (x_bytes 2), into int8 y: the fused
- * kernels' LayerNorm step. */
+ * kernels' LayerNorm step (gamma NULL: the quantizer folded gamma and beta into the next layer). */
 static inline void exfq_layernorm_rows(const void *x, int32_t x_bytes, const exf_norm_q_t *ln, int8_t *y,
                                        int32_t rows, int32_t d) {
-    if (x_bytes == 2) {
+    if (!ln->gamma) {
+        exfq_layernorm_plain(x, x_bytes, ln, y, rows, d);
+    } else if (x_bytes == 2) {
         exfq_layernorm_s16((const int16_t *)x, ln->gamma, ln->beta, y, rows, d, ln->eps_term, ln->gshift,
                            ln->out_zp);
     } else {

@@ -3,6 +3,7 @@
 #include "edgexf_kernels.h"
 #include "exf_simd.h"
 #include "quant_common.h"
+#include "quant_norm.h"
 
 #if defined(__ARM_FEATURE_SAT) && __ARM_FEATURE_SAT
 #include <arm_acle.h>
@@ -216,32 +217,8 @@ static inline void layernorm_row(const void *xv, int32_t bytes, const int32_t *g
                            gshift, out_zp);
         return;
     }
-    int32_t sum = 0;
-    int64_t var;
-    if (bytes == 1) {
-        /* four q at a time as two pairs of halfwords (SXTB16), squared and summed by SMLAD (plain C on
-         * cores without the DSP extension); the sums are those of the scalar loop (Q <= 2^29) */
-        int32_t sum_sq = 0, i = 0;
-        for (; i + 4 <= d; i += 4) {
-            const uint32_t w = exf_load4(x8 + i), even = exf_sxtb16(w), odd = exf_sxtb16_ror8(w);
-            sum_sq = exf_smlad(even, even, exf_smlad(odd, odd, sum_sq));
-            sum = exf_smlad(even, 0x00010001u, exf_smlad(odd, 0x00010001u, sum));
-        }
-        for (; i < d; i++) {
-            int32_t q = x8[i];
-            sum += q;
-            sum_sq += q * q;
-        }
-        var = (int64_t)d * sum_sq;
-    } else {
-        int64_t sum_sq = 0;
-        for (int32_t i = 0; i < d; i++) {
-            int32_t q = x16[i];
-            sum += q;
-            sum_sq += (int64_t)(q * q); /* q*q <= 2^30: SMLALBB */
-        }
-        var = (int64_t)d * sum_sq;
-    }
+    int32_t sum;
+    int64_t var = exfq_ln_sums(xv, bytes, d, &sum);
     var += eps_term - (int64_t)sum * sum; /* d^2 (variance + eps), >= 0 */
     uint32_t inv = 0;
     int32_t s = 33;
@@ -319,11 +296,19 @@ void exf_softmax_s8(const exf_softmax_q_params_t *p, const int8_t *x, int8_t *y)
 
 void exf_layernorm_s8(const exf_layernorm_q_params_t *p, const int8_t *x, int8_t *y) {
     const exf_norm_q_t *ln = &p->ln;
+    if (!ln->gamma) { /* gamma and beta folded into the next layer (quant_norm_plain.c) */
+        exfq_layernorm_plain(x, 1, ln, y, p->rows, p->d);
+        return;
+    }
     exfq_layernorm_s8(x, ln->gamma, ln->beta, y, p->rows, p->d, ln->eps_term, ln->gshift, ln->out_zp);
 }
 
 void exf_layernorm_s16(const exf_layernorm_q_params_t *p, const int16_t *x, int8_t *y) {
     const exf_norm_q_t *ln = &p->ln;
+    if (!ln->gamma) {
+        exfq_layernorm_plain(x, 2, ln, y, p->rows, p->d);
+        return;
+    }
     exfq_layernorm_s16(x, ln->gamma, ln->beta, y, p->rows, p->d, ln->eps_term, ln->gshift, ln->out_zp);
 }
 

@@ -43,4 +43,17 @@ void exfq_ln_normalize_s8_mve(const int8_t *x, const int32_t *gamma, const int32
         y[i] = sat8(((int32_t)(a >> 32) + c) >> osh);
     }
 }
+
+/* The mapping loop of the LayerNorm without gamma (quant_norm_plain.c): y_i = sat8((a q_i + 2^8 b) >> 16)
+ * for the first d - d % 4 elements of the row, four a vector (VMLA, VSHR, VMIN/VMAX, VSTRB); returns how
+ * many it did, the caller finishing the rest. a q + 2^8 b fits int32 (|a| <= 2^22). */
+int32_t exfq_ln_plain_s8_mve(const int8_t *x, int8_t *y, int32_t d, int32_t a, int32_t b) {
+    const int32x4_t b8 = vdupq_n_s32(b * 256), lo = vdupq_n_s32(-128), hi = vdupq_n_s32(127);
+    int32_t i = 0;
+    for (; i + 4 <= d; i += 4) {
+        const int32x4_t v = vshrq_n_s32(vmlaq_n_s32(b8, vldrbq_s32(x + i), a), 16);
+        vstrbq_s32(y + i, vmaxq_s32(vminq_s32(v, hi), lo));
+    }
+    return i;
+}
 #endif /* EXF_MVE */

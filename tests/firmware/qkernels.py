@@ -167,6 +167,21 @@ class QKernels:
         )
         return y
 
+    def layernorm_plain(self, x, eps_term, mult, mshift, out_zp, out=None) -> np.ndarray:
+        """exf_layernorm_s8 or _s16 without gamma and beta (gamma NULL: mult, mshift); x (rows, d)."""
+        x = np.asarray(x)
+        assert x.dtype in (np.int8, np.int16) and x.flags.c_contiguous
+        y = _out(x.shape, np.int8, out)
+        fn = self.lib.exf_layernorm_s8 if x.dtype == np.int8 else self.lib.exf_layernorm_s16
+        ln = {"gamma": None, "beta": None, "eps_term": eps_term, "mult": mult, "mshift": mshift}
+        ln["out_zp"] = out_zp
+        fn(
+            ctypes.byref(params("exf_layernorm_q_params_t", ln=ln, rows=x.shape[0], d=x.shape[1])),
+            ptr(x),
+            ptr(y),
+        )
+        return y
+
     def _broadcast(self, a, b, out_dtype, out):
         shape = np.broadcast_shapes(a.shape, b.shape)
         assert len(shape) <= 4
