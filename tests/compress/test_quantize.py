@@ -171,8 +171,9 @@ def test_layer_errors_are_sorted_worst_first():
 
 @pytest.mark.qemu
 def test_every_integer_kernel_in_qemu_matches_the_reference(tmp_path):
-    """One model with q_mul, q_requant, int16 q_add and q_layernorm, q_mean, a concat with a constant
-    and attention (q_matmul, q_softmax, q_lut), built for stm32f746 and run in QEMU: exact integers."""
+    """One model with q_mul, q_requant (fused into a q_gate), int16 q_add and q_layernorm, q_mean, a
+    concat with a constant and attention (q_matmul, q_softmax, q_lut), built for stm32f746 and run in
+    QEMU: exact integers."""
     from edgexf.pipeline import QuantOptions, compile_model
     from edgexf.run.build_dir import run_build
 
@@ -199,7 +200,9 @@ def test_every_integer_kernel_in_qemu_matches_the_reference(tmp_path):
     assert {"q_mul", "q_add", "q_layernorm", "q_mean", "q_matmul", "q_softmax", "q_lut", "q_linear"} <= ops
     assert report["quantization"]["int16_tensors"]
     source = (tmp_path / "b" / "model" / "model.c").read_text()
-    assert "exf_requant_q(" in source and "exf_layernorm_s16(" in source
+    # (h - 0.5) * fc(h), h the int16 residual: the int8 copy of h, its table and the mul are one q_gate
+    # (passes/fuse_gate.py), which requantizes inside
+    assert "exf_gate_q(" in source and "exf_layernorm_s16(" in source
     run = run_build(tmp_path / "b", emulate=True, check=True)
     assert run.agreement.ok and run.agreement.bit_exact_with_reference == 30
 
