@@ -80,7 +80,8 @@ class Quantizer:
         self.refused: dict[str, str] = {}
         self._assign(int16)
         # LayerNorm -> the linear its gamma and beta go into; the linear's name -> (LayerNorm, z's name)
-        self.ln_folds = foldable(g, ranges.lo, self.dtype)
+        # (none with a file's own parameters, ranges None: it gives no range for the normalized value)
+        self.ln_folds = foldable(g, ranges.lo, self.dtype) if ranges is not None else {}
         self.folded_into: dict[str, tuple[Op, str]] = {}
 
     # ---- parameters for every activation -------------------------------------------------------
