@@ -54,8 +54,10 @@ def test_fit_result_really_fits_a_budget_that_forces_decomposition(tmp_path, cap
     use = elf_sizes(out / "build" / "firmware" / "app.elf", board)
     assert use.flash_bytes <= FLASH_BUDGET and use.ram_bytes <= board.ram.size
     assert result["build"]["flash_bytes"] == use.flash_bytes
-    # The estimate (int8 weights + measured overhead) is within 1% of the real build.
-    assert abs(rows["lowrank 0.75"]["flash_bytes"] - use.flash_bytes) < 0.01 * use.flash_bytes
+    # The estimate (int8 weights + the overhead measured on the smallest candidate) is within 2% of the
+    # real build: the kernels linked, and so the code, differ a little between candidates (660 B on
+    # this model since the kernels of issue 23, 1.3%; the winner's real build is checked above)
+    assert abs(rows["lowrank 0.75"]["flash_bytes"] - use.flash_bytes) < 0.02 * use.flash_bytes
     report = json.loads((out / "build" / "report.json").read_text())
     assert report["quantization"]["dtype"] == "int8"
     # report.json's "lowrank" entry (which layers, their ranks, the bytes saved), as compile wrote it
