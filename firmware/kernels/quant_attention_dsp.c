@@ -338,6 +338,10 @@ static __attribute__((noinline)) void attention(const int8_t *qkv, const int16_t
 }
 
 void exf_attention_s8_dsp(const exf_attention_q_params_t *p, const int8_t *qkv, int8_t *y, void *scratch) {
+#if EXF_MVE /* Helium: VMLADAVA on the int8 scores and int16 weights, gathered exp table (quant_attention_mve.c) */
+    exfq_attention_s8_mve(p, qkv, y, scratch);
+#else
     attention(qkv, p->exp_table, y, p->t, p->heads, p->dh, p->q_zp, p->k_zp, p->v_zp, p->exp_mult, p->exp_shift,
               p->av_mult, p->av_shift, p->out_zp, scratch);
+#endif
 }
