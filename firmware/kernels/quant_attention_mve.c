@@ -16,8 +16,8 @@
  * Then y_c = sum_j e_j v'_jc by VMLADAVA.S16 (eight keys a step, the tail predicated) and the outputs'
  * requantization four at a time (exfm_requant_run) with exfq_attention_out's multiplier.
  *
- * scratch (4-byte aligned), bytes: 4 t (scores) + 4 t (key terms) + 2 tp (weights, tp = t rounded up to 8)
- * + 2 t dh (values) + 14 (read past the last channel, times a zero weight), within kernel_choice.attention_scratch's DSP form (its keys alone take 8 t2 ceil(dh / 4) >= 2 t dh,
+ * scratch (4-byte aligned), bytes: 8 t (two rows of scores) + 4 t (key terms) + 4 tp (two rows of weights,
+ * tp = t rounded up to 8) * + 2 t dh (values) + 14 (read past the last channel, times a zero weight), within kernel_choice.attention_scratch's DSP form (its keys alone take 8 t2 ceil(dh / 4) >= 2 t dh,
  * its values 8 dh2 ceil(t / 4) >= 2 t dh and its last term 8 max(t2, dh2) >= 8 t).
  * No byte past a row of qkv is read: every tail load is predicated. */
 #include "edgexf_kernels.h"
@@ -44,30 +44,59 @@ static void widen_values(const int8_t *v, int32_t row, int32_t t, int32_t dh, in
     }
 }
 
-/* s[j] = q . k_j + col[j] + add over dh int8 (k_j at k + j row); held: dh <= 16, q in one register */
-static void scores(const int8_t *q, const int8_t *k, int32_t row, int32_t t, int32_t dh, const int32_t *col,
-                   int32_t add, int32_t *s) {
+/* s_r[j] = q_r . k_j (the raw int8 dot, the zero point terms added by scores_fix) for the two query rows
+ * q0, q1 (k_j at k + j row): per key one load shared by both rows, two VMLADAV; dh <= 16: q held */
+static void scores(const int8_t *q0, const int8_t *q1, const int8_t *k, int32_t row, int32_t t, int32_t dh,
+                   int32_t *s0, int32_t *s1) {
     if (dh <= 16) {
         const mve_pred16_t last = vctp8q((uint32_t)dh);
-        const int8x16_t qv = vldrbq_z_s8(q, last);
+        const int8x16_t x0 = vldrbq_z_s8(q0, last), x1 = vldrbq_z_s8(q1, last);
         if (dh == 16) {
-            for (int32_t j = 0; j < t; j++, k += row) s[j] = vmladavaq_s8(col[j] + add, qv, vld1q_s8(k));
+            for (int32_t j = 0; j < t; j++, k += row) {
+                const int8x16_t kv = vld1q_s8(k);
+                s0[j] = vmladavq_s8(x0, kv);
+                s1[j] = vmladavq_s8(x1, kv);
+            }
         } else {
-            for (int32_t j = 0; j < t; j++, k += row) s[j] = vmladavaq_s8(col[j] + add, qv, vldrbq_z_s8(k, last));
+            for (int32_t j = 0; j < t; j++, k += row) {
+                const int8x16_t kv = vldrbq_z_s8(k, last);
+                s0[j] = vmladavq_s8(x0, kv);
+                s1[j] = vmladavq_s8(x1, kv);
+            }
         }
         return;
     }
     for (int32_t j = 0; j < t; j++, k += row) {
-        int32_t a = col[j] + add;
+        int32_t a0 = 0, a1 = 0;
         for (int32_t c = 0; c < dh; c += 16) {
             const mve_pred16_t live = vctp8q((uint32_t)(dh - c));
-            a = vmladavaq_s8(a, vldrbq_z_s8(q + c, live), vldrbq_z_s8(k + c, live));
+            const int8x16_t kv = vldrbq_z_s8(k + c, live);
+            a0 = vmladavaq_s8(a0, vldrbq_z_s8(q0 + c, live), kv);
+            a1 = vmladavaq_s8(a1, vldrbq_z_s8(q1 + c, live), kv);
         }
-        s[j] = a;
+        s0[j] = a0;
+        s1[j] = a1;
     }
 }
 
-/* One step of weights(): four scores' weights stored, their sum returned (live: the lanes of the step) */
+/* s[j] += col[j] + add (the scores of quant_attention.h, exact in int32), returning max_j s[j] */
+static int32_t scores_fix(int32_t *s, const int32_t *col, int32_t add, int32_t t) {
+    const int32_t full = t & ~3;
+    int32x4_t mv = vdupq_n_s32(INT32_MIN);
+    for (int32_t j = 0; j < full; j += 4) {
+        const int32x4_t v = vaddq_n_s32(vaddq_s32(vld1q_s32(s + j), vld1q_s32(col + j)), add);
+        vst1q_s32(s + j, v);
+        mv = vmaxq_s32(mv, v);
+    }
+    int32_t m = vmaxvq_s32(INT32_MIN, mv);
+    for (int32_t j = full; j < t; j++) {
+        s[j] += col[j] + add;
+        m = s[j] > m ? s[j] : m;
+    }
+    return m;
+}
+
+/* One step of weights(): four scores' weights */
 static inline __attribute__((always_inline)) int32x4_t weight4(int32x4_t s, int32x4_t nm, int32_t bias, int32_t k,
                                                                const int16_t *exp_table) {
     const int32x4_t g = vaddq_n_s32(vmulhq_s32(s, nm), bias);
@@ -75,17 +104,13 @@ static inline __attribute__((always_inline)) int32x4_t weight4(int32x4_t s, int3
     return vldrhq_gather_shifted_offset_s32(exp_table, vreinterpretq_u32_s32(idx));
 }
 
-/* e[j] = exp_table[min(511, (G_j - min G + 2^(k-1)) >> k)], G_j = floor(s_j neg_mult / 2^32), j < t, and
- * e[j] = 0 for t <= j < tp (tp: t rounded up to 8, so weighted() runs without a tail); returns sum e.
- * Full steps of four run unpredicated; the last t % 4 under VCTP (gcc 12 makes each predicate 3-4
- * instructions, so predicating every step cost 40% more in this loop). */
-static int32_t weights(const int32_t *s, int32_t t, const int16_t *exp_table, int32_t neg_mult, int32_t k,
-                       int16_t *e) {
+/* e[j] = exp_table[min(511, (G_j - min G + 2^(k-1)) >> k)], G_j = floor(s_j neg_mult / 2^32), j < t, with
+ * m = max_j s_j; e[j] = 0 for t <= j < tp (t rounded up to 8, so weighted() runs without a tail); returns
+ * sum e. Full steps of four unpredicated, the last t % 4 scalar (gcc 12 makes each VCTP predicate 3-4
+ * instructions: predicating every step cost 40% more in this loop). */
+static int32_t weights(const int32_t *s, int32_t m, int32_t t, const int16_t *exp_table, int32_t neg_mult,
+                       int32_t k, int16_t *e) {
     const int32_t full = t & ~3;
-    int32x4_t mv = vdupq_n_s32(s[0]);
-    for (int32_t j = 0; j < full; j += 4) mv = vmaxq_s32(mv, vld1q_s32(s + j));
-    int32_t m = vmaxvq_s32(s[0], mv);
-    for (int32_t j = full; j < t; j++) m = s[j] > m ? s[j] : m;
     const int32_t bias = (1 << (k - 1)) - exfq_mulhi(m, neg_mult); /* G falls as s rises: min G = G(max s) */
     const int32x4_t nm = vdupq_n_s32(neg_mult);
     int32x4_t acc = vdupq_n_s32(0);
@@ -100,48 +125,81 @@ static int32_t weights(const int32_t *s, int32_t t, const int16_t *exp_table, in
         e[j] = exp_table[idx < EXF_ATTENTION_TABLE - 1 ? idx : EXF_ATTENTION_TABLE - 1];
         sum += e[j];
     }
-    for (int32_t j = t; j < ((t + 7) & ~7); j++) e[j] = 0;
+    /* the padding in one predicated store (a loop of 0-7 here becomes a call to newlib-nano's byte memset) */
+    vstrhq_p_s16(e + t, vdupq_n_s16(0), vctp16q((uint32_t)(((t + 7) & ~7) - t)));
     return sum;
 }
 
-/* acc[c] = e . vt[c] over tp = t rounded up to 8 int16 (e zero past t: the lanes read past a channel's
- * row, the next row's or the scratch's last bytes, add 0), c < n */
-static void weighted(const int16_t *e, const int16_t *vt, int32_t t, int32_t n, int32_t *acc) {
+/* acc_r[c] = e_r . vt[c] over tp = t rounded up to 8 int16 (e_r zero past t: the lanes read past a
+ * channel's row, the next row's or the scratch's last bytes, add 0), c < n, both rows: two channels a
+ * step, so per eight keys four loads and four VMLADAVA for 32 MACs. acc_r at acc + r EXFM_CHUNK. */
+static void weighted(const int16_t *e0, const int16_t *e1, const int16_t *vt, int32_t t, int32_t n, int32_t *acc) {
     const int32_t tp = (t + 7) & ~7;
-    for (int32_t c = 0; c < n; c++, vt += t) {
-        int32_t a = 0;
-        for (int32_t j = 0; j < tp; j += 8) a = vmladavaq_s16(a, vld1q_s16(e + j), vld1q_s16(vt + j));
-        acc[c] = a;
+    int32_t c = 0;
+    for (; c + 2 <= n; c += 2, vt += 2 * t) {
+        int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
+        const int16_t *v1 = vt + t;
+        for (int32_t j = 0; j < tp; j += 8) {
+            const int16x8_t x0 = vld1q_s16(e0 + j), x1 = vld1q_s16(e1 + j);
+            const int16x8_t y0 = vld1q_s16(vt + j), y1 = vld1q_s16(v1 + j);
+            a00 = vmladavaq_s16(a00, x0, y0);
+            a01 = vmladavaq_s16(a01, x0, y1);
+            a10 = vmladavaq_s16(a10, x1, y0);
+            a11 = vmladavaq_s16(a11, x1, y1);
+        }
+        acc[c] = a00;
+        acc[c + 1] = a01;
+        acc[EXFM_CHUNK + c] = a10;
+        acc[EXFM_CHUNK + c + 1] = a11;
+    }
+    if (c < n) {
+        int32_t a0 = 0, a1 = 0;
+        for (int32_t j = 0; j < tp; j += 8) {
+            const int16x8_t y = vld1q_s16(vt + j);
+            a0 = vmladavaq_s16(a0, vld1q_s16(e0 + j), y);
+            a1 = vmladavaq_s16(a1, vld1q_s16(e1 + j), y);
+        }
+        acc[c] = a0;
+        acc[EXFM_CHUNK + c] = a1;
     }
 }
 
+/* One query row's weights (from its raw dots s) and its 1 / sum folded into (mult, shift) */
+static void row_weights(const exf_attention_q_params_t *p, int32_t *s, const int32_t *col, int32_t add, int16_t *e,
+                        int32_t *mult, int32_t *shift) {
+    const int32_t m = scores_fix(s, col, add, p->t);
+    const int32_t sum = weights(s, m, p->t, p->exp_table, -p->exp_mult, p->exp_shift - 32, e);
+    exfq_attention_out(sum, p->av_mult, p->av_shift, mult, shift);
+}
+
 void exfq_attention_s8_mve(const exf_attention_q_params_t *p, const int8_t *qkv, int8_t *y, void *scratch) {
-    const int16_t *exp_table = p->exp_table;
     const int32_t t = p->t, heads = p->heads, dh = p->dh, q_zp = p->q_zp, k_zp = p->k_zp, v_zp = p->v_zp;
-    const int32_t neg_mult = -p->exp_mult, k = p->exp_shift - 32, out_zp = p->out_zp;
+    const int32_t out_zp = p->out_zp, tp = (t + 7) & ~7;
     // qkv (t, 3, heads, dh) -> y (t, heads, dh)
     const int32_t d = heads * dh, row = 3 * d;
-    int32_t *s = (int32_t *)scratch;              /* t scores */
-    int32_t *col = s + t;                         /* t key terms */
-    int16_t *e = (int16_t *)(col + t);            /* t weights */
-    int16_t *vt = e + ((t + 7) & ~7);             /* dh rows of t values, then 7 read but unused */
+    int32_t *s0 = (int32_t *)scratch, *s1 = s0 + t; /* two rows of t scores */
+    int32_t *col = s1 + t;                          /* t key terms */
+    int16_t *e0 = (int16_t *)(col + t), *e1 = e0 + tp; /* two rows of tp weights */
+    int16_t *vt = e1 + tp;                          /* dh rows of t values, then 7 read but unused */
     const int32_t dqk = dh * q_zp * k_zp;
-    int32_t acc[EXFM_CHUNK] __attribute__((aligned(8)));
+    int32_t acc[2 * EXFM_CHUNK] __attribute__((aligned(8)));
     for (int32_t h = 0; h < heads; h++) {
         const int8_t *q = qkv + h * dh, *kp = q + d;
         for (int32_t j = 0; j < t; j++) col[j] = dqk - q_zp * exfm_sum_s8(kp + j * row, dh);
         widen_values(q + 2 * d, row, t, dh, v_zp, vt);
-        for (int32_t i = 0; i < t; i++) {
-            const int8_t *qi = q + i * row;
-            scores(qi, kp, row, t, dh, col, -k_zp * exfm_sum_s8(qi, dh), s);
-            const int32_t sum = weights(s, t, exp_table, neg_mult, k, e);
-            int32_t mult, shift;
-            exfq_attention_out(sum, p->av_mult, p->av_shift, &mult, &shift);
-            int8_t *yi = y + i * d + h * dh;
+        for (int32_t i = 0; i < t; i += 2) { /* rows i, i + 1; for an odd t the last row twice, once stored */
+            const int two = i + 1 < t;
+            const int8_t *q0 = q + i * row, *q1 = two ? q0 + row : q0;
+            int32_t m0, sh0, m1, sh1;
+            scores(q0, q1, kp, row, t, dh, s0, s1);
+            row_weights(p, s0, col, -k_zp * exfm_sum_s8(q0, dh), e0, &m0, &sh0);
+            row_weights(p, s1, col, -k_zp * exfm_sum_s8(q1, dh), e1, &m1, &sh1);
+            int8_t *y0 = y + i * d + h * dh;
             for (int32_t c = 0; c < dh; c += EXFM_CHUNK) {
                 const int32_t n = dh - c < EXFM_CHUNK ? dh - c : EXFM_CHUNK;
-                weighted(e, vt + c * t, t, n, acc);
-                exfm_requant_run(acc, 0, n, mult, shift, out_zp, yi + c);
+                weighted(e0, e1, vt + c * t, t, n, acc);
+                exfm_requant_run(acc, 0, n, m0, sh0, out_zp, y0 + c);
+                if (two) exfm_requant_run(acc + EXFM_CHUNK, 0, n, m1, sh1, out_zp, y0 + d + c);
             }
         }
     }
