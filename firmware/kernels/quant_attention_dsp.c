@@ -11,7 +11,7 @@
  * Both products are matrix products of int16-pair rows, SMLAD multiplying two pairs per instruction,
  * in 2 x 2 register blocks: per group of four elements one LDM of both rows of either side and eight
  * SMLAD, 16 MACs in 10 instructions, unrolled (dot_pairs_unrolled; exfp_dot_pairs, 12 and a loop, past
- * 16 groups and on Helium). The four sums of each block go to scratch.
+ * 16 groups; on Helium the kernel is quant_attention_mve.c). The four sums of each block go to scratch.
  * - scores: two query rows x two keys, over dh (padded to a multiple of 4 with zeros);
  * - weights . v: two weight rows x two channels, over the keys (padded likewise). V is widened
  *   transposed (per channel, pairs over keys), four keys x four channels at a time: four word loads,
