@@ -16,8 +16,8 @@ quant_dot_mve.c), the batch matmul and conv (quant_matmul_mve.c, quant_conv_mve.
 planned for the DSP forms: b transposed, a block of int8 patches), the int8 attention
 (quant_attention_mve.c, in attention_scratch: int16 values, two rows of scores and weights), and, in
 the portable kernels themselves, the table lookup, the int8 multiply and the same-size adds
-(quant_elementwise_mve.c, quant_add_mve.c). The choice is the board's core, as for the DSP kernels; the graph and the reference are
-the same integers. The MVE linear form needs no scratch (VMLADAV.S8 takes the int8 operands as they
+(quant_elementwise_mve.c, quant_add_mve.c). The choice is the board's core, as for the DSP kernels;
+the graph and the reference are the same integers. The MVE linear form needs no scratch (VMLADAV.S8 takes the int8 operands as they
 are), so the dsp scratch planned for it is an upper bound, and it takes int8 weights: --dsp-weights auto
 widens only the ops whose one fast kernel takes int16 weights there (passes/select_kernels.py, mve).
 """
