@@ -79,21 +79,30 @@ static void scores(const int8_t *q0, const int8_t *q1, const int8_t *k, int32_t 
     }
 }
 
-/* s[j] += col[j] + add (the scores of quant_attention.h, exact in int32), returning max_j s[j] */
-static int32_t scores_fix(int32_t *s, const int32_t *col, int32_t add, int32_t t) {
+/* s_r[j] += col[j] + add_r for both rows (the scores of quant_attention.h, exact in int32), m[r] = max_j s_r[j]:
+ * per four keys three loads, four VADD, two stores, two VMAX */
+static void scores_fix(int32_t *s0, int32_t *s1, const int32_t *col, int32_t add0, int32_t add1, int32_t t,
+                       int32_t *m) {
     const int32_t full = t & ~3;
-    int32x4_t mv = vdupq_n_s32(INT32_MIN);
+    int32x4_t m0 = vdupq_n_s32(INT32_MIN), m1 = m0;
     for (int32_t j = 0; j < full; j += 4) {
-        const int32x4_t v = vaddq_n_s32(vaddq_s32(vld1q_s32(s + j), vld1q_s32(col + j)), add);
-        vst1q_s32(s + j, v);
-        mv = vmaxq_s32(mv, v);
+        const int32x4_t c = vld1q_s32(col + j);
+        const int32x4_t v0 = vaddq_n_s32(vaddq_s32(vld1q_s32(s0 + j), c), add0);
+        const int32x4_t v1 = vaddq_n_s32(vaddq_s32(vld1q_s32(s1 + j), c), add1);
+        vst1q_s32(s0 + j, v0);
+        vst1q_s32(s1 + j, v1);
+        m0 = vmaxq_s32(m0, v0);
+        m1 = vmaxq_s32(m1, v1);
     }
-    int32_t m = vmaxvq_s32(INT32_MIN, mv);
+    int32_t x0 = vmaxvq_s32(INT32_MIN, m0), x1 = vmaxvq_s32(INT32_MIN, m1);
     for (int32_t j = full; j < t; j++) {
-        s[j] += col[j] + add;
-        m = s[j] > m ? s[j] : m;
+        s0[j] += col[j] + add0;
+        s1[j] += col[j] + add1;
+        x0 = s0[j] > x0 ? s0[j] : x0;
+        x1 = s1[j] > x1 ? s1[j] : x1;
     }
-    return m;
+    m[0] = x0;
+    m[1] = x1;
 }
 
 /* One step of weights(): four scores' weights */
@@ -164,10 +173,9 @@ static void weighted(const int16_t *e0, const int16_t *e1, const int16_t *vt, in
     }
 }
 
-/* One query row's weights (from its raw dots s) and its 1 / sum folded into (mult, shift) */
-static void row_weights(const exf_attention_q_params_t *p, int32_t *s, const int32_t *col, int32_t add, int16_t *e,
-                        int32_t *mult, int32_t *shift) {
-    const int32_t m = scores_fix(s, col, add, p->t);
+/* One query row's weights (its scores s, their max m) and its 1 / sum folded into (mult, shift) */
+static void row_weights(const exf_attention_q_params_t *p, const int32_t *s, int32_t m, int16_t *e, int32_t *mult,
+                        int32_t *shift) {
     const int32_t sum = weights(s, m, p->t, p->exp_table, -p->exp_mult, p->exp_shift - 32, e);
     exfq_attention_out(sum, p->av_mult, p->av_shift, mult, shift);
 }
@@ -190,10 +198,11 @@ void exfq_attention_s8_mve(const exf_attention_q_params_t *p, const int8_t *qkv,
         for (int32_t i = 0; i < t; i += 2) { /* rows i, i + 1; for an odd t the last row twice, once stored */
             const int two = i + 1 < t;
             const int8_t *q0 = q + i * row, *q1 = two ? q0 + row : q0;
-            int32_t m0, sh0, m1, sh1;
+            int32_t m0, sh0, m1, sh1, mx[2];
             scores(q0, q1, kp, row, t, dh, s0, s1);
-            row_weights(p, s0, col, -k_zp * exfm_sum_s8(q0, dh), e0, &m0, &sh0);
-            row_weights(p, s1, col, -k_zp * exfm_sum_s8(q1, dh), e1, &m1, &sh1);
+            scores_fix(s0, s1, col, -k_zp * exfm_sum_s8(q0, dh), -k_zp * exfm_sum_s8(q1, dh), t, mx);
+            row_weights(p, s0, mx[0], e0, &m0, &sh0);
+            row_weights(p, s1, mx[1], e1, &m1, &sh1);
             int8_t *y0 = y + i * d + h * dh;
             for (int32_t c = 0; c < dh; c += EXFM_CHUNK) {
                 const int32_t n = dh - c < EXFM_CHUNK ? dh - c : EXFM_CHUNK;
