@@ -17,8 +17,9 @@
  * requantization four at a time (exfm_requant_run) with exfq_attention_out's multiplier.
  *
  * scratch (4-byte aligned), bytes: 8 t (two rows of scores) + 4 t (key terms) + 4 tp (two rows of weights,
- * tp = t rounded up to 8) * + 2 t dh (values) + 14 (read past the last channel, times a zero weight), within kernel_choice.attention_scratch's DSP form (its keys alone take 8 t2 ceil(dh / 4) >= 2 t dh,
- * its values 8 dh2 ceil(t / 4) >= 2 t dh and its last term 8 max(t2, dh2) >= 8 t).
+ * tp = t rounded up to 8) + 2 t dh (values) + 14 (read past the last channel, times a zero weight): within
+ * kernel_choice.attention_scratch's DSP form (its keys take 8 t2 ceil(dh / 4) >= 2 t dh, its values and rows
+ * the rest; the sum checked against attention_scratch for every t < 300, dh < 130).
  * No byte past a row of qkv is read: every tail load is predicated. */
 #include "edgexf_kernels.h"
 #include "quant_attention.h"
