@@ -9,16 +9,17 @@ A dsp linear layer's weights are int8 in flash and widened as they are used (exf
 widened to int16 pairs at code generation (`weights: "int16"`, exf_linear_s8_w16): twice their flash,
 about 1.3x fewer instructions. The second needs every requantization shift of the layer in WIDE_SHIFTS.
 
-Helium (MVE: Cortex-M55, M85) is not a kernel set of its own: a core with MVE has the DSP extension
-too, so 'auto' picks 'dsp' there, and the dsp kernels run their MVE forms where the compiler targets
-such a core (-mcpu=cortex-m55 defines __ARM_FEATURE_MVE): the int8 linear helper (exfq_linear_s8_dsp,
-quant_dot_mve.c), the batch matmul and conv (quant_matmul_mve.c, quant_conv_mve.c, in the scratch
-planned for the DSP forms: b transposed, a block of int8 patches), and, in the portable kernels
-themselves, the table lookup, the int8 multiply and the same-size adds (quant_elementwise_mve.c,
-quant_add_mve.c). The choice is the board's core, as for the DSP kernels; the graph and the reference are
-the same integers. The MVE linear form needs no scratch (VMLADAV.S8 takes the int8 operands as they
-are), so the dsp scratch planned for it is an upper bound, and it takes int8 weights: --dsp-weights auto
-widens only the ops whose one fast kernel takes int16 weights there (passes/select_kernels.py, mve).
+Helium (MVE: Cortex-M55, M85) is not a kernel set of its own: a core with MVE has the DSP extension too,
+so 'auto' picks 'dsp' there, and the dsp kernels run their MVE forms where the compiler targets such a
+core (-mcpu=cortex-m55 defines __ARM_FEATURE_MVE): the int8 linear helper (exfq_linear_s8_dsp,
+quant_dot_mve.c), the batch matmul and conv (quant_matmul_mve.c, quant_conv_mve.c, in the scratch planned
+for the DSP forms: b transposed, a block of int8 patches), the int8 attention (quant_attention_mve.c, in
+attention_scratch: int16 values, two rows of scores and weights), and, in the portable kernels themselves,
+the table lookup, the int8 multiply and the same-size adds (quant_elementwise_mve.c, quant_add_mve.c). The
+choice is the board's core, as for the DSP kernels; the graph and the reference are the same integers. The
+MVE linear form needs no scratch (VMLADAV.S8 takes the int8 operands as they are), so the dsp scratch
+planned for it is an upper bound, and it takes int8 weights: --dsp-weights auto widens only the ops whose
+one fast kernel takes int16 weights there (passes/select_kernels.py, mve).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@
  * Both products are matrix products of int16-pair rows, SMLAD multiplying two pairs per instruction,
  * in 2 x 2 register blocks: per group of four elements one LDM of both rows of either side and eight
  * SMLAD, 16 MACs in 10 instructions, unrolled (dot_pairs_unrolled; exfp_dot_pairs, 12 and a loop, past
- * 16 groups and on Helium). The four sums of each block go to scratch.
+ * 16 groups; on Helium the kernel is quant_attention_mve.c). The four sums of each block go to scratch.
  * - scores: two query rows x two keys, over dh (padded to a multiple of 4 with zeros);
  * - weights . v: two weight rows x two channels, over the keys (padded likewise). V is widened
  *   transposed (per channel, pairs over keys), four keys x four channels at a time: four word loads,
@@ -338,6 +338,10 @@ static __attribute__((noinline)) void attention(const int8_t *qkv, const int16_t
 }
 
 void exf_attention_s8_dsp(const exf_attention_q_params_t *p, const int8_t *qkv, int8_t *y, void *scratch) {
+#if EXF_MVE /* Helium: VMLADAVA on the int8 scores and int16 weights, gathered exp table (quant_attention_mve.c) */
+    exfq_attention_s8_mve(p, qkv, y, scratch);
+#else
     attention(qkv, p->exp_table, y, p->t, p->heads, p->dh, p->q_zp, p->k_zp, p->v_zp, p->exp_mult, p->exp_shift,
               p->av_mult, p->av_shift, p->out_zp, scratch);
+#endif
 }

@@ -181,6 +181,8 @@ void exfq_matmul_s8_mve(const exf_matmul_q_params_t *p, const int8_t *a, const i
 void exfq_conv2d_s8_mve(const exf_conv2d_q_params_t *p, const int8_t *x, int8_t *y, void *scratch);
 void exfq_lut_s8_mve(const int8_t *x, const int8_t *table, int8_t *y, int32_t n);
 int32_t exfq_ln_plain_s8_mve(const int8_t *x, int8_t *y, int32_t d, int32_t a, int32_t b);
+/* exf_attention_s8_dsp's MVE form, same arguments and scratch (quant_attention_mve.c) */
+void exfq_attention_s8_mve(const exf_attention_q_params_t *p, const int8_t *qkv, int8_t *y, void *scratch);
 #else
 #define EXF_MVE 0
 #endif

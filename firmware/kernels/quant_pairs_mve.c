@@ -1,6 +1,6 @@
 /* The 2 x 2 blocked product of pair-row matrices (quant_pairs.h) for cores with Helium (MVE), the same
- * sums as exfp_dot_pairs, which calls it there (attention's scores and scores . v, the int16-weight
- * linear and patch kernels). Compiled to nothing elsewhere (under __ARM_FEATURE_MVE).
+ * sums as exfp_dot_pairs, which calls it there (the int16-weight linear and patch kernels; the attention
+ * has its own Helium form there, quant_attention_mve.c). Compiled to nothing elsewhere (under __ARM_FEATURE_MVE).
  *
  * A row pair's group of four elements is 16 bytes: row 0's {e0 e2} {e1 e3}, then row 1's. Two groups of
  * one row are gathered into one vector of eight int16 (VLDRH gather, halfword offsets 0-3 and 8-11 for
