@@ -145,7 +145,7 @@ static int32_t check_linear_q(int32_t rows, int32_t k, int32_t m, int32_t x_byte
     for (int32_t i = 0; i < rows * k; i++) x16[i] = (int16_t)rng();
     for (int32_t j = 0; j < m; j++) bias[j] = rng_in(-(1 << 20), 1 << 20);
     const int32_t out_zp = y_bytes == 1 ? rng_in(-128, 127) : 0; /* int16 tensors are symmetric */
-    const int32_t *b = rng() % 4 == 0 ? NULL : bias;
+    const int32_t *b = timed || rng() % 4 != 0 ? bias : NULL; /* timed: with a bias, as the models' layers */
     const void *xv = x_bytes == 1 ? (const void *)x : (const void *)x16;
     const int16_t *w16 = pack_w16(k, m);
     const int32_t *terms = rq_terms(m, out_zp, pre_shift);
@@ -490,10 +490,10 @@ static const int32_t TIMED_PATCH[][6] = {{1, 7, 7, 4, 64, 1}, {1, 7, 7, 4, 64, 2
 static const int32_t TIMED_ATTENTION[][3] = {{17, 4, 12}, {50, 4, 16}, {50, 2, 32}, {64, 8, 16}};
 
 /* (rows, k, m) of the example ViTs' linear layers: digits (17 tokens, D 32), MNIST (50, D 64),
- * large (197, D 128; rows capped at MAX_ROWS) */
+ * large (197, D 128; rows capped at MAX_ROWS); one row of 64 to 10 (a head) and Mamba's dt_proj (2 to 64) */
 static const int32_t TIMED[][3] = {
     {17, 32, 96}, {17, 32, 32}, {17, 32, 64}, {17, 64, 32},     {50, 64, 192}, {50, 64, 64},
-    {50, 64, 128}, {50, 128, 64}, {64, 128, 384}, {64, 128, 256}, {64, 256, 128}, {1, 64, 10},
+    {50, 64, 128}, {50, 128, 64}, {64, 128, 384}, {64, 128, 256}, {64, 256, 128}, {1, 64, 10}, {1, 2, 64},
 };
 
 /* (rows, k, m) of the recurrent examples' int16-state linear layers, one step (one row) each, and the
