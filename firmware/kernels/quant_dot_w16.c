@@ -51,8 +51,8 @@ static ALWAYS_INLINE void requantize_body(const int32_t *acc, const int32_t *bia
             ((int8_t *)y0)[j] = (int8_t)exf_ssat8(v0);
             if (two) ((int8_t *)y1)[j] = (int8_t)exf_ssat8(v1);
         } else {
-            ((int16_t *)y0)[j] = exfq_clamp_s16(v0);
-            if (two) ((int16_t *)y1)[j] = exfq_clamp_s16(v1);
+            ((int16_t *)y0)[j] = (int16_t)exf_ssat16(v0);
+            if (two) ((int16_t *)y1)[j] = (int16_t)exf_ssat16(v1);
         }
     }
 }
@@ -72,8 +72,10 @@ static void requantize_rows_any(const int32_t *acc, const int32_t *bias, const i
                                 void *y0, void *y1, int32_t two, int32_t m, int32_t y_bytes, int32_t ls) {
     if (y_bytes == 1) {
         if (bias) EXF_REQUANTIZE(two, 1, 1, ls); else EXF_REQUANTIZE(two, 0, 1, ls);
+    } else if (!two) { /* a recurrent model's one-row step: no test of two per output */
+        if (bias) EXF_REQUANTIZE(0, 1, 2, ls); else EXF_REQUANTIZE(0, 0, 2, ls);
     } else {
-        if (bias) EXF_REQUANTIZE(two, 1, 2, ls); else EXF_REQUANTIZE(two, 0, 2, ls);
+        if (bias) EXF_REQUANTIZE(1, 1, 2, ls); else EXF_REQUANTIZE(1, 0, 2, ls);
     }
 }
 #undef EXF_REQUANTIZE

@@ -32,7 +32,7 @@ static ALWAYS_INLINE void requant_store(void *y, int32_t y_bytes, int32_t i, int
                                         int32_t sh) {
     const int32_t v = smmla(acc, mult, rb) >> sh;
     if (y_bytes == 2) {
-        ((int16_t *)y)[i] = exfq_clamp_s16(v);
+        ((int16_t *)y)[i] = (int16_t)exf_ssat16(v);
     } else {
         ((int8_t *)y)[i] = (int8_t)exf_ssat8(v);
     }

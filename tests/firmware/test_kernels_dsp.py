@@ -66,14 +66,14 @@ def test_fast_equals_portable_in_qemu_and_takes_at_least_3x_fewer_instructions()
             assert w.portable >= 2.5 * w.fast, w
     steps = [t for t in timings if t.kernel == "exf_linear_q_w16" and t.rows == 1]  # int16 in and out
     assert len(steps) == 4
-    for t in steps:  # 0.63-0.88 MACs per instruction measured
-        assert t.portable >= 3.5 * t.fast and t.macs / t.fast > 0.6, t
+    for t in steps:  # 0.74-0.90 MACs per instruction measured (SSAT #16: 0.63-0.88 with an int64 clamp)
+        assert t.portable >= 4 * t.fast and t.macs / t.fast > 0.7, t
     # the LMU's memory layer (32 rows of 16 to 16, int16 in and out) through both entries: row pairs
-    # requantized from registers took 14,040 instructions, the sums stored and requantized in a loop 22,120
+    # requantized from registers took 14,080 instructions, the sums stored and requantized in a loop 16,720
     (plain,) = [t for t in timings if t.kernel == "exf_linear_q_w16" and t.rows > 1]
     (rows,) = [t for t in timings if t.kernel == "exf_linear_q_w16_rows"]
     assert (rows.rows, rows.k, rows.m) == (plain.rows, plain.k, plain.m) == (32, 16, 16)
-    assert rows.fast < 0.7 * plain.fast and rows.portable >= 5 * rows.fast, (rows, plain)
+    assert rows.fast < 0.9 * plain.fast and rows.portable >= 5 * rows.fast, (rows, plain)
     patch = [t for t in timings if t.kernel == PATCH]
     assert len(patch) == 3
     for t in patch:  # the MNIST ViT's (49 patches of 16 taps, D 64; 5.1-5.3x and 0.30-0.32 measured)
