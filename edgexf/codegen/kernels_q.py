@@ -76,7 +76,9 @@ def _linear_q(c: EmitContext, op: Op) -> KernelCall:
     if uses_wide(op):
         rq, ls = _p(c, op.attrs["rq"][0]), op.attrs["pre_shift"]  # passes/widen_weights.py
         fields = {"fc": dense_terms(c, w, b, mult, shift, 0, rq), **dims, "pre_shift": ls}
-        return params_call(op, "exf_linear_q_w16", ctype, fields, *io, c.scratch(op))
+        # as _linear: row pairs requantized from registers where that path takes the layer
+        kernel = "exf_linear_q_w16_rows" if dims["rows"] >= 2 and b and ls == 0 else "exf_linear_q_w16"
+        return params_call(op, kernel, ctype, fields, *io, c.scratch(op))
     fields = {"fc": dense_terms(c, w, b, mult, shift, op.attrs["out_zp"], None), **dims}
     return params_call(op, "exf_linear_q", ctype, fields, *io)
 

@@ -22,8 +22,11 @@ from edgexf.ir.kernel_choice import (
 )
 from edgexf.ir.opdef import ConvGeometry
 
-# The DSP kernels widen whole groups of 4 input columns; a linear narrower than that (a low-rank
-# factor of rank 1-3) has no group, so the portable kernel is as fast and needs no scratch.
+# exf_linear_s8_dsp widens whole groups of 4 input columns; a linear narrower than that (a low-rank
+# factor of rank 1-3, Mamba's dt_proj of k 2) has no group, so with int8 weights the portable kernel is as
+# fast (kernel_check, 1 row of k 2 to 64: 3,480 instructions, portable 3,440) and needs no scratch. With
+# int16 weights it takes the zero-padded group and the SMMLA requantization: 1,760 there, for 16 B of
+# flash per output pair instead of 4 (and the rq terms in place of the shifts).
 _MIN_DSP_WIDTH = 4
 # exf_conv2d_s8_dsp's im2col widens each patch once for the og output channels of its group: with one output
 # channel per group it measured 1.7x slower than the portable kernel, og = 2 about even, og = 5 2.6x faster
@@ -107,9 +110,9 @@ def select_kernels(
 
 
 def _portable_again(graph: Graph) -> int:
-    """Ops with no fast kernel but the int16-weight one (WIDE_ONLY) and int8 weights go back to the
-    portable kernel; returns how many."""
-    back = [op for op in graph.ops if op.type in WIDE_ONLY and _dsp_int8(op)]
+    """Ops with no fast kernel but the int16-weight one (WIDE_ONLY, linears narrower than _MIN_DSP_WIDTH)
+    and int8 weights go back to the portable kernel; returns how many."""
+    back = [op for op in graph.ops if (op.type in WIDE_ONLY or _narrow(graph, op)) and _dsp_int8(op)]
     for op in back:
         op.attrs.pop("kernel")
     return len(back)
@@ -126,9 +129,11 @@ def _wide_enough(graph: Graph, op: Op) -> bool:
         if w[0] // geo.groups < _MIN_CONV_CHANNELS and not conv_direct(tuple(w), geo.groups):
             return False
         return conv_scratch(tuple(w), geo.groups, out_hw, geo.stride, geo.dilation) <= _MAX_CONV_SCRATCH
-    if op.type != "q_linear":  # the fused ops' scratch also holds their row buffers
-        return True
-    return graph.tensors[op.inputs[1]].shape[-1] >= _MIN_DSP_WIDTH
+    return True  # a linear narrower than _MIN_DSP_WIDTH: only with int16 weights (_portable_again)
+
+
+def _narrow(graph: Graph, op: Op) -> bool:
+    return op.type == "q_linear" and graph.tensors[op.inputs[1]].shape[-1] < _MIN_DSP_WIDTH
 
 
 def _widenable(graph: Graph, op: Op, users: dict[str, list[Op]]) -> bool:

@@ -133,10 +133,11 @@ static void log_time(const char *kernel, int32_t rows, int32_t k, int32_t m, uin
 /* exf_linear_q_w16 against exf_linear_q: x and y int8 or int16, rows from 1 (a recurrent step) up; half
  * the random shapes with shifts from 31, which need a pre-shift of the sums by up to 2 (their sums stay
  * below 2^28: k <= 70) */
-#define MAX_Q_ROWS 8 /* its shapes: rows <= 7 */
+#define MAX_Q_ROWS 8 /* rows * k and rows * m within 8 rows of the largest: random rows <= 7, the LMU's 32 x 16 */
 static int16_t x16[MAX_Q_ROWS * MAX_K];
 static int16_t yq_portable[MAX_Q_ROWS * MAX_M], yq_fast[MAX_Q_ROWS * MAX_M];
 
+/* timed: 0 not, 1 exf_linear_q_w16, 2 exf_linear_q_w16_rows (rows >= 2) */
 static int32_t check_linear_q(int32_t rows, int32_t k, int32_t m, int32_t x_bytes, int32_t y_bytes, int32_t timed)
 {
     fill(rows, k, m, timed || rng() % 2 ? 33 : 31, 51);
@@ -145,7 +146,7 @@ static int32_t check_linear_q(int32_t rows, int32_t k, int32_t m, int32_t x_byte
     for (int32_t i = 0; i < rows * k; i++) x16[i] = (int16_t)rng();
     for (int32_t j = 0; j < m; j++) bias[j] = rng_in(-(1 << 20), 1 << 20);
     const int32_t out_zp = y_bytes == 1 ? rng_in(-128, 127) : 0; /* int16 tensors are symmetric */
-    const int32_t *b = rng() % 4 == 0 ? NULL : bias;
+    const int32_t *b = timed || rng() % 4 != 0 ? bias : NULL; /* timed: with a bias, as the models' layers */
     const void *xv = x_bytes == 1 ? (const void *)x : (const void *)x16;
     const int16_t *w16 = pack_w16(k, m);
     const int32_t *terms = rq_terms(m, out_zp, pre_shift);
@@ -156,7 +157,14 @@ static int32_t check_linear_q(int32_t rows, int32_t k, int32_t m, int32_t x_byte
     uint64_t t0 = plat_ticks();
     exf_linear_q(&portable, xv, yq_portable);
     uint64_t t1 = plat_ticks();
-    exf_linear_q_w16(&fast, xv, yq_fast, scratch);
+    /* two rows and more: half the random shapes (timed: timed == 2) through the rows entry, which takes
+     * the other cases (no bias, a pre-shift) to exf_linear_q_w16 */
+    const int32_t by_rows = rows >= 2 && (timed ? timed == 2 : (int32_t)(rng() % 2));
+    if (by_rows) {
+        exf_linear_q_w16_rows(&fast, xv, yq_fast, scratch);
+    } else {
+        exf_linear_q_w16(&fast, xv, yq_fast, scratch);
+    }
     uint64_t t2 = plat_ticks();
 #ifdef KERNEL_CHECK_SELFTEST_Q
     ((int8_t *)yq_fast)[(rows * m * y_bytes) / 2] ^= 1;
@@ -164,14 +172,16 @@ static int32_t check_linear_q(int32_t rows, int32_t k, int32_t m, int32_t x_byte
     const int8_t *p = (const int8_t *)yq_portable, *f = (const int8_t *)yq_fast;
     for (int32_t i = 0; i < rows * m * y_bytes; i++) {
         if (p[i] != f[i]) {
-            log_shape("MISMATCH ", x_bytes == 2 ? "exf_linear_q_w16/x16" : "exf_linear_q_w16/x8", rows, k, m);
+            log_shape("MISMATCH ", by_rows ? (x_bytes == 2 ? "exf_linear_q_w16_rows/x16" : "exf_linear_q_w16_rows/x8")
+                                           : (x_bytes == 2 ? "exf_linear_q_w16/x16" : "exf_linear_q_w16/x8"),
+                      rows, k, m);
             plat_log("at byte ");
             log_field(i);
             plat_log("\n");
             return -1;
         }
     }
-    if (timed) log_time(x_bytes == 2 ? "exf_linear_q_w16" : "exf_linear_q_w16_x8", rows, k, m, t1 - t0, t2 - t1);
+    if (timed) log_time(by_rows ? "exf_linear_q_w16_rows" : "exf_linear_q_w16", rows, k, m, t1 - t0, t2 - t1);
     return 0;
 }
 
@@ -492,14 +502,15 @@ static const int32_t TIMED_PATCH[][6] = {{1, 7, 7, 4, 64, 1}, {1, 7, 7, 4, 64, 2
 static const int32_t TIMED_ATTENTION[][3] = {{17, 4, 12}, {50, 4, 16}, {50, 2, 32}, {64, 8, 16}};
 
 /* (rows, k, m) of the example ViTs' linear layers: digits (17 tokens, D 32), MNIST (50, D 64),
- * large (197, D 128; rows capped at MAX_ROWS) */
+ * large (197, D 128; rows capped at MAX_ROWS); one row of 64 to 10 (a head) and Mamba's dt_proj (2 to 64) */
 static const int32_t TIMED[][3] = {
     {17, 32, 96}, {17, 32, 32}, {17, 32, 64}, {17, 64, 32},     {50, 64, 192}, {50, 64, 64},
-    {50, 64, 128}, {50, 128, 64}, {64, 128, 384}, {64, 128, 256}, {64, 256, 128}, {1, 64, 10},
+    {50, 64, 128}, {50, 128, 64}, {64, 128, 384}, {64, 128, 256}, {64, 256, 128}, {1, 64, 10}, {1, 2, 64},
 };
 
-/* (rows, k, m) of the recurrent examples' int16-state linear layers, one step (one row) each */
-static const int32_t TIMED_Q[][3] = {{1, 64, 192}, {1, 256, 64}, {1, 128, 128}, {1, 384, 64}};
+/* (rows, k, m) of the recurrent examples' int16-state linear layers, one step (one row) each, and the
+ * LMU's memory layer (32 rows of 16 to 16) */
+static const int32_t TIMED_Q[][3] = {{1, 64, 192}, {1, 256, 64}, {1, 128, 128}, {1, 384, 64}, {32, 16, 16}};
 
 int main(void)
 {
@@ -510,8 +521,10 @@ int main(void)
         }
     }
     for (uint32_t i = 0; i < sizeof TIMED_Q / sizeof TIMED_Q[0]; i++) {
-        if (check_linear_q(TIMED_Q[i][0], TIMED_Q[i][1], TIMED_Q[i][2], 2, 2, 1) != 0) {
-            plat_exit(PLAT_EXIT_CHECK_FAILED);
+        for (int32_t entry = 1; entry <= (TIMED_Q[i][0] >= 2 ? 2 : 1); entry++) { /* rows: both entries */
+            if (check_linear_q(TIMED_Q[i][0], TIMED_Q[i][1], TIMED_Q[i][2], 2, 2, entry) != 0) {
+                plat_exit(PLAT_EXIT_CHECK_FAILED);
+            }
         }
     }
     for (uint32_t i = 0; i < sizeof TIMED_ATTENTION / sizeof TIMED_ATTENTION[0]; i++) {

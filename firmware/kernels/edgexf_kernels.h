@@ -274,6 +274,9 @@ void exf_linear_s8_w16_rows(const exf_linear_q_params_t *p, const int8_t *x, int
  * kernel's int64. The sums are shifted left by pre_shift before requantizing; rq holds the terms of
  * shift + pre_shift, which must be in [33, 53] (quant_dot_w16.c). */
 void exf_linear_q_w16(const exf_linear_q_params_t *p, const void *x, void *y, void *scratch);
+/* exf_linear_q_w16 for two rows and more with a bias and no pre-shift: row pairs requantized from
+ * registers (quant_dot_w16.c); any other case runs exf_linear_q_w16. Same w16, rq and scratch. */
+void exf_linear_q_w16_rows(const exf_linear_q_params_t *p, const void *x, void *y, void *scratch);
 
 /* exf_ln_linear_s8, EXF_DSP_BLOCK_ROWS rows at a time; w int8 (rq NULL) or as exf_linear_s8_w16's w16
  * with its rq. scratch: align8(R * k) bytes of normalized rows, R = min(rows, EXF_DSP_BLOCK_ROWS), then

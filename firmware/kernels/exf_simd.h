@@ -53,6 +53,8 @@ static inline int32_t exf_smlad(uint32_t a, uint32_t b, int32_t acc) {
 }
 /* v saturated to int8 (SSAT #8) */
 static inline int32_t exf_ssat8(int32_t v) { return __ssat(v, 8); }
+/* v saturated to int16 (SSAT #16; exfq_clamp_s16 of an int32 compares as int64: about 8 instructions) */
+static inline int32_t exf_ssat16(int32_t v) { return __ssat(v, 16); }
 #else
 static inline uint32_t exf_halves(int32_t lo, int32_t hi) { return (uint16_t)lo | ((uint32_t)(uint16_t)hi << 16); }
 static inline uint32_t exf_sxtb16(uint32_t v) { return exf_halves((int8_t)v, (int8_t)(v >> 16)); }
@@ -62,6 +64,7 @@ static inline int32_t exf_smlad(uint32_t a, uint32_t b, int32_t acc) {
     return (int32_t)((uint32_t)acc + (uint32_t)lo + (uint32_t)hi); /* wraps as SMLAD does */
 }
 static inline int32_t exf_ssat8(int32_t v) { return v < -128 ? -128 : v > 127 ? 127 : v; }
+static inline int32_t exf_ssat16(int32_t v) { return v < -32768 ? -32768 : v > 32767 ? 32767 : v; }
 #endif
 
 #endif /* EDGEXF_SIMD_H */

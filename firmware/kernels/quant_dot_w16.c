@@ -51,8 +51,8 @@ static ALWAYS_INLINE void requantize_body(const int32_t *acc, const int32_t *bia
             ((int8_t *)y0)[j] = (int8_t)exf_ssat8(v0);
             if (two) ((int8_t *)y1)[j] = (int8_t)exf_ssat8(v1);
         } else {
-            ((int16_t *)y0)[j] = exfq_clamp_s16(v0);
-            if (two) ((int16_t *)y1)[j] = exfq_clamp_s16(v1);
+            ((int16_t *)y0)[j] = (int16_t)exf_ssat16(v0);
+            if (two) ((int16_t *)y1)[j] = (int16_t)exf_ssat16(v1);
         }
     }
 }
@@ -72,8 +72,10 @@ static void requantize_rows_any(const int32_t *acc, const int32_t *bias, const i
                                 void *y0, void *y1, int32_t two, int32_t m, int32_t y_bytes, int32_t ls) {
     if (y_bytes == 1) {
         if (bias) EXF_REQUANTIZE(two, 1, 1, ls); else EXF_REQUANTIZE(two, 0, 1, ls);
+    } else if (!two) { /* a recurrent model's one-row step: no test of two per output */
+        if (bias) EXF_REQUANTIZE(0, 1, 2, ls); else EXF_REQUANTIZE(0, 0, 2, ls);
     } else {
-        if (bias) EXF_REQUANTIZE(two, 1, 2, ls); else EXF_REQUANTIZE(two, 0, 2, ls);
+        if (bias) EXF_REQUANTIZE(1, 1, 2, ls); else EXF_REQUANTIZE(1, 0, 2, ls);
     }
 }
 #undef EXF_REQUANTIZE
@@ -144,7 +146,7 @@ void exfq_linear_s8_w16_rows(const int8_t *x, const int16_t *w16, const int32_t 
     const uint32_t *w = (const uint32_t *)(const void *)w16;
     uint32_t *xs = (uint32_t *)scratch;
     int32_t r = 0;
-    exfp_rows_s8_t job = {xs, w, groups, m >> 1, bias, mult, rq, y, m};
+    exfp_rows_s8_t job = {xs, w, groups, m >> 1, bias, mult, rq, y, m, 1};
     if (groups <= 2 * ((m + 1) >> 1)) {
         for (; r + 3 <= rows && rows - r != 4; r += 3) { /* 4 left: two pairs, not a triple and a row */
             for (int32_t i = 0; i < 3; i++) exfp_widen_row3(x + (r + i) * k, k, xs + 2 * i);
@@ -165,6 +167,38 @@ void exfq_linear_s8_w16_rows(const int8_t *x, const int16_t *w16, const int32_t 
         requantize_rows_s8(acc, bias, mult, rq, y + r * m, NULL, 0, m);
     }
 #endif
+}
+
+/* exf_linear_q_w16 for two rows and more with a bias and no pre-shift (the LMU's int16 memory layer: 32
+ * rows of 16 to 16, int16 in and out): row pairs requantized from registers (exfp_row_pair_s8, int8 or
+ * int16 y), an int16 row re-paired by halfword packing. Its own entry, as exf_linear_s8_w16_rows, so the
+ * one-row step keeps its code; any other case takes exf_linear_q_w16. */
+void exf_linear_q_w16_rows(const exf_linear_q_params_t *p, const void *x, void *y, void *scratch) {
+#if !EXF_MVE /* Helium: exfp_dot_pairs' MVE form in exf_linear_q_w16 */
+    const exf_dense_q_t *fc = &p->fc;
+    if (fc->bias != NULL && p->pre_shift == 0) {
+        const int32_t k = p->k, m = p->m, rows = p->rows, x_bytes = p->x_bytes, y_bytes = p->y_bytes;
+        uint32_t *xs = (uint32_t *)scratch;
+        exfp_rows_s8_t job = {xs,     (const uint32_t *)fc->w, (k + 3) >> 2, m >> 1, fc->bias, fc->mult,
+                              fc->rq, y,                       m,            y_bytes};
+        int32_t r = 0;
+        for (; r + 2 <= rows; r += 2) {
+            widen_any(x, x_bytes, r, k, xs);
+            widen_any(x, x_bytes, r + 1, k, xs + 2);
+            job.y = (uint8_t *)y + r * m * y_bytes;
+            exfp_row_pair_s8(&job);
+        }
+        if (r < rows) { /* the odd last row */
+            int32_t *acc = (int32_t *)(xs + 4 * job.groups);
+            widen_any(x, x_bytes, r, k, xs);
+            exfp_dot_row(xs, job.w, job.groups, (m + 1) >> 1, acc);
+            requantize_rows_any(acc, fc->bias, fc->mult, fc->rq, (uint8_t *)y + r * m * y_bytes, NULL, 0, m, y_bytes,
+                                0);
+        }
+        return;
+    }
+#endif
+    exf_linear_q_w16(p, x, y, scratch);
 }
 
 void exf_linear_s8_w16(const exf_linear_q_params_t *p, const int8_t *x, int8_t *y, void *scratch) {

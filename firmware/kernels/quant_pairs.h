@@ -101,23 +101,24 @@ void exfp_dot_pairs_mve(const uint32_t *a, const uint32_t *b, int32_t groups, in
  * per group one LDRD of a, four of b and eight SMLAD. */
 void exfp_dot_row(const uint32_t *a, const uint32_t *b, int32_t groups, int32_t pairs, int32_t *acc);
 
-/* A block of rows of an int16-weight linear layer with int8 outputs (quant_w16_rows.c): a holds the
+/* A block of rows of an int16-weight linear layer with int8 or int16 outputs (y_bytes 1 or 2;
+ * quant_w16_rows.c): a holds the
  * block's rows widened (groups groups: a row pair's pair-row matrix, or a triple-row matrix as
  * exfp_widen_row3 writes), multiplied with every output pair of w (m >> 1 == pairs full ones, and an odd
  * m's last output against its zero-padded pair), each sum started from its bias (not NULL) and
  * requantized by requant_t's SMMLA path with rq's terms (quant_dot_w16.c) into the block's rows of y
- * (row stride m). Field order: the assembly forms read them by offset. */
+ * (row stride m elements), saturated to y's type. Field order: the assembly forms read them by offset. */
 typedef struct {
     const uint32_t *a, *w;
     int32_t groups, pairs;
     const int32_t *bias, *mult, *rq;
-    int8_t *y;
-    int32_t m;
+    void *y;
+    int32_t m, y_bytes;
 } exfp_rows_s8_t;
 
-/* Two rows (a: a pair-row matrix): 2 x 2 blocks, 12 instructions per group. */
+/* Two rows (a: a pair-row matrix): 2 x 2 blocks, 12 instructions per group; y int8 or int16. */
 void exfp_row_pair_s8(const exfp_rows_s8_t *job);
-/* Three rows (a: a triple-row matrix, 24 groups bytes): 3 x 2 blocks, 17 instructions per group. */
+/* Three rows (a: a triple-row matrix, 24 groups bytes): 3 x 2 blocks, 17 instructions per group; y int8. */
 void exfp_row_triple_s8(const exfp_rows_s8_t *job);
 
 #endif /* EDGEXF_QUANT_PAIRS_H */

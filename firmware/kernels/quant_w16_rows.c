@@ -26,9 +26,16 @@
 #define EXF_ROWS_ASM 0
 #endif
 
-/* requant_t's SMMLA path with an output's terms (mult, rb = rq[2 j], sh = rq[2 j + 1]), saturated to int8 */
-static ALWAYS_INLINE int8_t requant_s8(int32_t acc, int32_t mult, int32_t rb, int32_t sh) {
-    return (int8_t)exf_ssat8(smmla(acc, mult, rb) >> sh);
+/* requant_t's SMMLA path with an output's terms (mult, rb = rq[2 j], sh = rq[2 j + 1]), saturated to y's
+ * type and stored as its element i */
+static ALWAYS_INLINE void requant_store(void *y, int32_t y_bytes, int32_t i, int32_t acc, int32_t mult, int32_t rb,
+                                        int32_t sh) {
+    const int32_t v = smmla(acc, mult, rb) >> sh;
+    if (y_bytes == 2) {
+        ((int16_t *)y)[i] = (int16_t)exf_ssat16(v);
+    } else {
+        ((int8_t *)y)[i] = (int8_t)exf_ssat8(v);
+    }
 }
 
 /* The block's rows (rows 2 or 3: a's groups 2 rows words apart, row r at words 2 r, 2 r + 1) against
@@ -56,8 +63,8 @@ static void rows_c(const exfp_rows_s8_t *job, int32_t rows, int32_t first) {
         }
         const int32_t *rq = job->rq + 2 * j;
         for (int32_t r = 0; r < rows; r++) {
-            job->y[r * m + j] = requant_s8(c[r], job->mult[j], rq[0], rq[1]);
-            if (two) job->y[r * m + j + 1] = requant_s8(c[r + 3], job->mult[j + 1], rq[2], rq[3]);
+            requant_store(job->y, job->y_bytes, r * m + j, c[r], job->mult[j], rq[0], rq[1]);
+            if (two) requant_store(job->y, job->y_bytes, r * m + j + 1, c[r + 3], job->mult[j + 1], rq[2], rq[3]);
         }
     }
 }
@@ -68,108 +75,114 @@ static void rows_c(const exfp_rows_s8_t *job, int32_t rows, int32_t first) {
  * lr a stream pointer outside it. Stack words: 0 a, 4 bias, 8 mult, 12 rq, 16 y0, 20 y0's end, 24 y1,
  * 28 where the group loop is entered. The group loop takes four groups a pass (50 instructions per 64
  * MACs), entered by a TBB as in triples_asm. */
-__attribute__((naked, noinline)) static void pairs_asm(__attribute__((unused)) const exfp_rows_s8_t *job) {
-    __asm__ volatile(
-        ".macro EXF_G2\n"
-        "ldrd r4, r5, [r10], #8\n"
-        "ldrd r6, r7, [r10], #8\n"
-        "ldrd r8, r9, [r11], #8\n"
-        "smlad r0, r4, r8, r0\n"
-        "smlad r1, r6, r8, r1\n"
-        "smlad r0, r5, r9, r0\n"
-        "smlad r1, r7, r9, r1\n"
-        "ldrd r8, r9, [r11], #8\n"
-        "smlad r2, r4, r8, r2\n"
-        "smlad r3, r6, r8, r3\n"
-        "smlad r2, r5, r9, r2\n"
-        "smlad r3, r7, r9, r3\n"
-        ".endm\n"
-        "push {r4-r11, lr}\n"
-        "sub sp, sp, #36\n"
-        "ldrd r1, r11, [r0, #0]\n"  /* a, w */
-        "ldrd r2, r3, [r0, #8]\n"   /* groups, full output pairs */
-        "add r12, r1, r2, lsl #4\n" /* a's end */
-        "str r1, [sp, #0]\n"
-        "ldrd r4, r5, [r0, #16]\n" /* bias, mult */
-        "ldrd r6, r7, [r0, #24]\n" /* rq, y */
-        "ldr r8, [r0, #32]\n"      /* m */
-        "add r8, r7, r8\n"         /* y1 */
-        "add r9, r7, r3, lsl #1\n" /* y0's end */
-        "strd r4, r5, [sp, #4]\n"
-        "strd r6, r7, [sp, #12]\n"
-        "strd r9, r8, [sp, #20]\n"
-        "subs r2, r2, #1\n" /* groups after the first */
-        "rsb r9, r2, #0\n"
-        "and r9, r9, #3\n"
-        "it eq\n"
-        "moveq r9, #4\n" /* none: the requantization */
-        "str r9, [sp, #28]\n"
-        "1:\n"
-        "ldr r10, [sp, #0]\n"
-        "ldr lr, [sp, #4]\n"
-        "ldrd r0, r2, [lr], #8\n" /* the biases start c00 and c01 */
-        "str lr, [sp, #4]\n"
-        "ldrd r4, r5, [r10], #8\n"
-        "ldrd r6, r7, [r10], #8\n"
-        "ldrd r8, r9, [r11], #8\n"
-        "smlad r1, r6, r8, r0\n" /* c10 from the bias before c00 overwrites it */
-        "smlad r0, r4, r8, r0\n"
-        "smlad r1, r7, r9, r1\n"
-        "smlad r0, r5, r9, r0\n"
-        "ldrd r8, r9, [r11], #8\n"
-        "smlad r3, r6, r8, r2\n"
-        "smlad r2, r4, r8, r2\n"
-        "smlad r3, r7, r9, r3\n"
-        "smlad r2, r5, r9, r2\n"
-        "ldr lr, [sp, #28]\n"
-        "tbb [pc, lr]\n"
-        "6:\n"
-        ".byte (2f - 6b) / 2, (7f - 6b) / 2, (8f - 6b) / 2, (9f - 6b) / 2, (3f - 6b) / 2\n"
-        ".align 1\n"
-        "2:\n"
-        "EXF_G2\n"
-        "7:\n"
-        "EXF_G2\n"
-        "8:\n"
-        "EXF_G2\n"
-        "9:\n"
-        "EXF_G2\n"
-        "cmp r10, r12\n"
-        "bne 2b\n"
-        "3:\n"
-        "ldr lr, [sp, #8]\n"
-        "ldrd r4, r5, [lr], #8\n" /* mult */
-        "str lr, [sp, #8]\n"
-        "ldr lr, [sp, #12]\n"
-        "ldrd r6, r7, [lr], #8\n" /* rb, sh of output 0 */
-        "ldrd r8, r9, [lr], #8\n" /* of output 1 */
-        "str lr, [sp, #12]\n"
-        "smmla r0, r0, r4, r6\n"
-        "smmla r1, r1, r4, r6\n"
-        "smmla r2, r2, r5, r8\n"
-        "smmla r3, r3, r5, r8\n"
-        "asr r0, r0, r7\n"
-        "asr r1, r1, r7\n"
-        "asr r2, r2, r9\n"
-        "asr r3, r3, r9\n"
-        "ssat r0, #8, r0\n"
-        "ssat r1, #8, r1\n"
-        "ssat r2, #8, r2\n"
-        "ssat r3, #8, r3\n"
-        "ldr lr, [sp, #24]\n"
-        "strb r3, [lr, #1]\n"
-        "strb r1, [lr], #2\n"
-        "str lr, [sp, #24]\n"
-        "ldrd lr, r4, [sp, #16]\n"
-        "strb r2, [lr, #1]\n"
-        "strb r0, [lr], #2\n"
-        "str lr, [sp, #16]\n"
-        "cmp lr, r4\n"
-        "bne 1b\n"
-        "add sp, sp, #36\n"
-        "pop {r4-r11, pc}\n"
-        ".purgem EXF_G2\n");
-}
+/* One body for both output types: SAT the saturation bits, ST the store, OFF STEP an output's and a pair's
+ * bytes, LSL log2 of the element bytes. */
+#define EXF_PAIRS_ASM(name, SAT, ST, OFF, STEP, LSL) \
+    __attribute__((naked, noinline)) static void name(__attribute__((unused)) const exfp_rows_s8_t *job) { \
+    __asm__ volatile( \
+        ".macro EXF_G2\n" \
+        "ldrd r4, r5, [r10], #8\n" \
+        "ldrd r6, r7, [r10], #8\n" \
+        "ldrd r8, r9, [r11], #8\n" \
+        "smlad r0, r4, r8, r0\n" \
+        "smlad r1, r6, r8, r1\n" \
+        "smlad r0, r5, r9, r0\n" \
+        "smlad r1, r7, r9, r1\n" \
+        "ldrd r8, r9, [r11], #8\n" \
+        "smlad r2, r4, r8, r2\n" \
+        "smlad r3, r6, r8, r3\n" \
+        "smlad r2, r5, r9, r2\n" \
+        "smlad r3, r7, r9, r3\n" \
+        ".endm\n" \
+        "push {r4-r11, lr}\n" \
+        "sub sp, sp, #36\n" \
+        "ldrd r1, r11, [r0, #0]\n"  /* a, w */ \
+        "ldrd r2, r3, [r0, #8]\n"   /* groups, full output pairs */ \
+        "add r12, r1, r2, lsl #4\n" /* a's end */ \
+        "str r1, [sp, #0]\n" \
+        "ldrd r4, r5, [r0, #16]\n" /* bias, mult */ \
+        "ldrd r6, r7, [r0, #24]\n" /* rq, y */ \
+        "ldr r8, [r0, #32]\n"      /* m */ \
+        "add r8, r7, r8, lsl #" LSL "\n" /* y1: m elements on */ \
+        "add r9, r7, r3, lsl #(1 + " LSL ")\n" /* y0's end */ \
+        "strd r4, r5, [sp, #4]\n" \
+        "strd r6, r7, [sp, #12]\n" \
+        "strd r9, r8, [sp, #20]\n" \
+        "subs r2, r2, #1\n" /* groups after the first */ \
+        "rsb r9, r2, #0\n" \
+        "and r9, r9, #3\n" \
+        "it eq\n" \
+        "moveq r9, #4\n" /* none: the requantization */ \
+        "str r9, [sp, #28]\n" \
+        "1:\n" \
+        "ldr r10, [sp, #0]\n" \
+        "ldr lr, [sp, #4]\n" \
+        "ldrd r0, r2, [lr], #8\n" /* the biases start c00 and c01 */ \
+        "str lr, [sp, #4]\n" \
+        "ldrd r4, r5, [r10], #8\n" \
+        "ldrd r6, r7, [r10], #8\n" \
+        "ldrd r8, r9, [r11], #8\n" \
+        "smlad r1, r6, r8, r0\n" /* c10 from the bias before c00 overwrites it */ \
+        "smlad r0, r4, r8, r0\n" \
+        "smlad r1, r7, r9, r1\n" \
+        "smlad r0, r5, r9, r0\n" \
+        "ldrd r8, r9, [r11], #8\n" \
+        "smlad r3, r6, r8, r2\n" \
+        "smlad r2, r4, r8, r2\n" \
+        "smlad r3, r7, r9, r3\n" \
+        "smlad r2, r5, r9, r2\n" \
+        "ldr lr, [sp, #28]\n" \
+        "tbb [pc, lr]\n" \
+        "6:\n" \
+        ".byte (2f - 6b) / 2, (7f - 6b) / 2, (8f - 6b) / 2, (9f - 6b) / 2, (3f - 6b) / 2\n" \
+        ".align 1\n" \
+        "2:\n" \
+        "EXF_G2\n" \
+        "7:\n" \
+        "EXF_G2\n" \
+        "8:\n" \
+        "EXF_G2\n" \
+        "9:\n" \
+        "EXF_G2\n" \
+        "cmp r10, r12\n" \
+        "bne 2b\n" \
+        "3:\n" \
+        "ldr lr, [sp, #8]\n" \
+        "ldrd r4, r5, [lr], #8\n" /* mult */ \
+        "str lr, [sp, #8]\n" \
+        "ldr lr, [sp, #12]\n" \
+        "ldrd r6, r7, [lr], #8\n" /* rb, sh of output 0 */ \
+        "ldrd r8, r9, [lr], #8\n" /* of output 1 */ \
+        "str lr, [sp, #12]\n" \
+        "smmla r0, r0, r4, r6\n" \
+        "smmla r1, r1, r4, r6\n" \
+        "smmla r2, r2, r5, r8\n" \
+        "smmla r3, r3, r5, r8\n" \
+        "asr r0, r0, r7\n" \
+        "asr r1, r1, r7\n" \
+        "asr r2, r2, r9\n" \
+        "asr r3, r3, r9\n" \
+        "ssat r0, #" SAT ", r0\n" \
+        "ssat r1, #" SAT ", r1\n" \
+        "ssat r2, #" SAT ", r2\n" \
+        "ssat r3, #" SAT ", r3\n" \
+        "ldr lr, [sp, #24]\n" \
+        ST " r3, [lr, #" OFF "]\n" \
+        ST " r1, [lr], #" STEP "\n" \
+        "str lr, [sp, #24]\n" \
+        "ldrd lr, r4, [sp, #16]\n" \
+        ST " r2, [lr, #" OFF "]\n" \
+        ST " r0, [lr], #" STEP "\n" \
+        "str lr, [sp, #16]\n" \
+        "cmp lr, r4\n" \
+        "bne 1b\n" \
+        "add sp, sp, #36\n" \
+        "pop {r4-r11, pc}\n" \
+        ".purgem EXF_G2\n"); \
+    }
+EXF_PAIRS_ASM(pairs_asm, "8", "strb", "1", "2", "0")
+EXF_PAIRS_ASM(pairs_asm_s16, "16", "strh", "2", "4", "1")
+#undef EXF_PAIRS_ASM
 
 /* 3 x 2 in Thumb-2: r0 = the job. Group loop registers: r0-r2 the sums of rows 0-2 with output 0, r3-r5
  * with output 1, r6 r7 a row's two words, r8 r9 output 0's weight words, r10 r11 output 1's, r12 the a
@@ -306,7 +319,13 @@ __attribute__((naked, noinline)) static void triples_asm(__attribute__((unused))
 
 void exfp_row_pair_s8(const exfp_rows_s8_t *job) {
 #if EXF_ROWS_ASM
-    if (job->pairs > 0) pairs_asm(job);
+    if (job->pairs > 0) {
+        if (job->y_bytes == 2) {
+            pairs_asm_s16(job);
+        } else {
+            pairs_asm(job);
+        }
+    }
     rows_c(job, 2, job->pairs); /* an odd m's last output, if any */
 #else
     rows_c(job, 2, 0);

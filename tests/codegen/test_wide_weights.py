@@ -165,7 +165,8 @@ def test_int16_capable_linear_runs_fast_only_with_int16_weights(tmp_path):
     g, sel = select_kernels(g, "dsp", "int16")
     assert sel.wide_ops == sel.dsp_ops == 2
     model = compile_graph(g, tmp_path / "wide")
-    assert (tmp_path / "wide" / "model" / "model.c").read_text().count("exf_linear_q_w16(") == 2
+    # 5 rows with a bias: the row-pair entry (its host C form, the odd last row) against the reference
+    assert (tmp_path / "wide" / "model" / "model.c").read_text().count("exf_linear_q_w16_rows(") == 2
     x = np.random.default_rng(3).integers(-128, 128, (40, 5, 24)).astype(np.int8)
     assert np.array_equal(model.run(x), model.reference(x))
     g, sel = select_kernels(g, "dsp", "int8")  # no int8-weight fast kernel for it: portable

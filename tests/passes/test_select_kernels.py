@@ -1,4 +1,5 @@
-"""Which int8 ops run the DSP kernels: a linear too narrow for one group of 4 stays portable; a depthwise conv
+"""Which int8 ops run the DSP kernels: a linear too narrow for one group of 4 stays portable with int8 weights
+and runs the int16-weight kernel with int16 ones; a depthwise conv
 takes the direct path, a grouped conv with few outputs per group stays portable."""
 
 from __future__ import annotations
@@ -9,18 +10,22 @@ import torch
 from edgexf.cli import main
 
 
-def test_narrow_linear_stays_portable_and_the_build_is_exact(tmp_path, capsys):
-    # a rank-3 bottleneck, as low-rank decomposition makes: k = 3 has no group of 4 to widen
+def test_narrow_linear_stays_portable_with_int8_weights_and_the_builds_are_exact(tmp_path, capsys):
+    # a rank-3 bottleneck, as low-rank decomposition makes: k = 3 has no group of 4 to widen (int8 weights),
+    # but its one zero-padded group of int16 weights takes half the portable kernel's instructions
     module = torch.nn.Sequential(torch.nn.Linear(8, 3, bias=False), torch.nn.Linear(3, 6)).eval()
     model = tmp_path / "narrow.pt2"
     torch.export.save(torch.export.export(module, (torch.randn(1, 8),)), model)
     np.savez(
         tmp_path / "calib.npz", x=np.random.default_rng(0).standard_normal((64, 1, 8)).astype(np.float32)
     )
-    args = ["compile", str(model), "--board", "stm32f746", "-o", str(tmp_path / "b"), "--quantize", "int8"]
-    assert main([*args, "--calibration", str(tmp_path / "calib.npz"), "--exact-seconds", "0.2"]) == 0
-    assert "(1 ops on DSP-extension kernels)" in capsys.readouterr().out  # the k = 8 linear only
-    assert main(["run", str(tmp_path / "b"), "--check"]) == 0
+    for weights, ops in (("int8", 1), ("int16", 2)):  # int8: the k = 8 linear only
+        out = tmp_path / weights
+        args = ["compile", str(model), "--board", "stm32f746", "-o", str(out), "--quantize", "int8"]
+        args += ["--calibration", str(tmp_path / "calib.npz"), "--exact-seconds", "0.2"]
+        assert main([*args, "--dsp-weights", weights]) == 0
+        assert f"({ops} ops on DSP-extension kernels)" in capsys.readouterr().out
+        assert main(["run", str(out), "--check"]) == 0
 
 
 def test_dsp_linear_scratch_holds_a_block_or_fewer_rows(tmp_path, capsys):
