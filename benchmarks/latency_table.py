@@ -34,7 +34,13 @@ def _key(line: dict) -> tuple[str, str | None]:
 
 
 def vit_table(lines: list[dict], model: str = "mnist") -> str:
+    """The ViT's table, or "" when the file holds none of its builds (a recurrent-only run)."""
     builds = {_key(x): x for x in lines if x.get("model") == model and "by_type" in x}
+    missing = [c for c in VIT_COLUMNS if c not in builds]
+    if len(missing) == len(VIT_COLUMNS):
+        return ""
+    if missing:
+        raise SystemExit(f"latency_table: {model} lacks the builds {missing}")
     cols = [builds[c] for c in VIT_COLUMNS]
     out = [
         "| op type | MACs | float32 | int8 portable | int8 dsp, int8 weights | int8 dsp (default) "
@@ -83,8 +89,9 @@ def main() -> None:
     parser.add_argument("jsonl", type=Path, help="benchmarks/latency.py's output")
     args = parser.parse_args()
     lines = [json.loads(x) for x in args.jsonl.read_text().splitlines() if x.strip()]
-    print(vit_table(lines))
-    print()
+    vit = vit_table(lines)
+    if vit:
+        print(vit, end="\n\n")
     print(recurrent_table(lines))
 
 

@@ -3,6 +3,23 @@
 #include "edgexf_kernels.h"
 #include "quant_common.h"
 
+/* A linear of k < 4 inputs (a low-rank factor: Mamba's rank-2 dt_proj) with its k inputs held in registers
+ * across the m outputs, unrolled by the constant k: the general loop below spent ~55 instructions an
+ * output there on its inner loop's set-up. Same sums, same order, as linear_s8. */
+static inline __attribute__((always_inline)) void linear_s8_narrow(const int8_t *xr, const int8_t *w,
+                                                                   const int32_t *bias, const int32_t *mult,
+                                                                   const int32_t *shift, int8_t *y, int32_t k,
+                                                                   int32_t m, int32_t out_zp) {
+    // x (k,) @ W (m, k)^T + bias (m,) -> y (m,), k in 1..3
+    const int32_t x0 = xr[0], x1 = k > 1 ? xr[1] : 0, x2 = k > 2 ? xr[2] : 0;
+    for (int32_t j = 0; j < m; j++, w += k) {
+        int32_t acc = (bias ? bias[j] : 0) + x0 * (int32_t)w[0];
+        if (k > 1) acc += x1 * (int32_t)w[1];
+        if (k > 2) acc += x2 * (int32_t)w[2];
+        y[j] = exfq_clamp_s8(exfq_requantize(acc, mult[j], shift[j]) + out_zp);
+    }
+}
+
 /* The body of exf_linear_s8 and exfq_linear_s8, inlined into each (no extra call for either). */
 static inline __attribute__((always_inline)) void linear_s8(const int8_t *x, const int8_t *w, const int32_t *bias,
                                                             const int32_t *mult, const int32_t *shift, int8_t *y,
@@ -10,6 +27,10 @@ static inline __attribute__((always_inline)) void linear_s8(const int8_t *x, con
     // x (rows, k) @ W (m, k)^T + bias (m,) -> y (rows, m), per-channel requantize
     for (int32_t r = 0; r < rows; r++) {
         const int8_t *xr = x + r * k;
+        /* one branch a row; each constant k gets its own unrolled copy */
+        if (k == 1) { linear_s8_narrow(xr, w, bias, mult, shift, y + r * m, 1, m, out_zp); continue; }
+        if (k == 2) { linear_s8_narrow(xr, w, bias, mult, shift, y + r * m, 2, m, out_zp); continue; }
+        if (k == 3) { linear_s8_narrow(xr, w, bias, mult, shift, y + r * m, 3, m, out_zp); continue; }
         for (int32_t j = 0; j < m; j++) {
             const int8_t *wj = w + j * k;
             int32_t acc = bias ? bias[j] : 0;

@@ -98,7 +98,10 @@ def linear_case(rows: int, k: int, m: int, bias: bool, g=rng):
     return x, w, b, mult, shift
 
 
-@pytest.mark.parametrize("rows,k,m", [(1, 1, 1), (3, 5, 7), (17, 64, 33), (5, 300, 2)])
+# k 1-3: the narrow path (a low-rank factor, Mamba's dt_proj), one row and several
+@pytest.mark.parametrize(
+    "rows,k,m", [(1, 1, 1), (1, 2, 9), (3, 3, 5), (2, 1, 4), (3, 5, 7), (17, 64, 33), (5, 300, 2)]
+)
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("out_zp", [-128, 0, 5, 127])
 def test_linear(qk, rows, k, m, bias, out_zp):
@@ -121,6 +124,11 @@ def test_linear_edge_multipliers_and_saturation(qk):
     assert y[:, 0].tolist() == [0, 0]  # mult 0
     assert y[:, 2].tolist() == [127, -128]  # shift 1: both clamp ends
     assert y[0, 3] == 127 and y[1, 3] == -128
+    for k in (1, 2, 3):  # the narrow path at the same edges
+        y = q.linear_s8(x[:, :k], np.ascontiguousarray(w[:, :k]), b, mult, shift, 0)
+        assert_same(
+            qk.linear(np.ascontiguousarray(x[:, :k]), np.ascontiguousarray(w[:, :k]), b, mult, shift, 0), y
+        )
 
 
 def test_linear_mirror_keeps_leading_dims():
