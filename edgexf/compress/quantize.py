@@ -80,7 +80,7 @@ class Quantizer:
         self.refused: dict[str, str] = {}
         self._assign(int16)
         # LayerNorm -> the linear its gamma and beta go into; the linear's name -> (LayerNorm, z's name)
-        self.ln_folds = foldable(g, ranges.lo, self.dtype)
+        self.ln_folds = foldable(g, ranges.lo if ranges else {}, self.dtype)  # a file's scales: no fold
         self.folded_into: dict[str, tuple[Op, str]] = {}
 
     # ---- parameters for every activation -------------------------------------------------------

@@ -25,9 +25,11 @@ def _moves_rows_only(m: Chains, s: Op) -> bool:
     y, rank = s.inputs[0], len(m.shape(s.inputs[0]))
     if s.type == "slice":  # a slice of columns would change what the norm averages
         return s.attrs["axis"] % rank != rank - 1
-    if s.type == "reshape":  # only where a linear reads it: moved, the norm feeds the linear
+    if s.type == "reshape":  # only rows a slice took, read by a linear: moved, the norm feeds it
         keeps = m.shape(s.outputs[0])[-1] == m.shape(y)[-1]
-        return keeps and m.sole_user(s.outputs[0], ("linear",)) is not None
+        norm = m.producer.get(y)
+        took = norm is not None and getattr(m.producer.get(norm.inputs[0]), "type", "") == "slice"
+        return keeps and took and m.sole_user(s.outputs[0], ("linear",)) is not None
     return False
 
 
@@ -42,8 +44,13 @@ def _slice_first(m: Chains, s: Op) -> Match | None:
     shape = m.shape(s.outputs[0])
     x_rows = m.tensor(f"{x}_rows", tuple(shape), like=x)
     first = Op(s.type, s.name, [x], [x_rows], dict(s.attrs), s.source)
-    then = Op(op.type, op.name, [x_rows, *op.inputs[1:]], list(s.outputs), dict(op.attrs), op.source)
-    return Match([op, s], [first, then])
+    # the norm keeps its output's name (an int8 .tflite's scale is the file's for that name)
+    out, renames = s.outputs[0], {}
+    if out not in m.exits:
+        out, renames = y, {s.outputs[0]: y}
+        m.reshaped(y, shape)
+    then = Op(op.type, op.name, [x_rows, *op.inputs[1:]], [out], dict(op.attrs), op.source)
+    return Match([op, s], [first, then], renames=renames)
 
 
 def slice_before_rows(graph: Graph) -> Graph:
