@@ -1,7 +1,7 @@
 """Take rows out before a row-wise op, not after: the op then runs on the rows that are read.
 
     y = rowwise(x, params...) -> slice(y, axis a, start:end)   (a not the last axis, y read only there)
-        =>  x' = slice(x, axis a, start:end) -> rowwise(x', params...)
+        =>  x' = slice(x, axis a, start:end) -> rowwise(x', params...)      (the same for a gather)
     y = rowwise(x, params...) -> reshape(y) -> linear   (the reshape keeps the last axis)
         =>  reshape(x) -> rowwise -> linear              (so LayerNorm + linear can fold)
 
@@ -23,18 +23,18 @@ ROW_WISE = ("layernorm",)  # normalizes over the last axis; gamma and beta are p
 
 def _moves_rows_only(m: Chains, s: Op) -> bool:
     y, rank = s.inputs[0], len(m.shape(s.inputs[0]))
-    if s.type == "slice":  # a slice of columns would change what the norm averages
+    if s.type in ("slice", "gather"):  # taking columns would change what the norm averages
         return s.attrs["axis"] % rank != rank - 1
     if s.type == "reshape":  # only rows a slice took, read by a linear: moved, the norm feeds it
         keeps = m.shape(s.outputs[0])[-1] == m.shape(y)[-1]
         norm = m.producer.get(y)
-        took = norm is not None and getattr(m.producer.get(norm.inputs[0]), "type", "") == "slice"
+        took = norm is not None and getattr(m.producer.get(norm.inputs[0]), "type", "") in ("slice", "gather")
         return keeps and took and m.sole_user(s.outputs[0], ("linear",)) is not None
     return False
 
 
 def _slice_first(m: Chains, s: Op) -> Match | None:
-    if s.type not in ("slice", "reshape") or not _moves_rows_only(m, s):
+    if s.type not in ("slice", "gather", "reshape") or not _moves_rows_only(m, s):
         return None
     y = s.inputs[0]
     op = m.made_by(y, ROW_WISE)

@@ -48,3 +48,18 @@ def test_rows_sliced_before_the_norm_then_it_folds_into_the_linear():
 def test_columns_or_a_norm_read_elsewhere_stay():
     for g in (_vit_tail(axis=-1), _vit_tail(axis=1, also_out=True)):
         assert [op.type for op in slice_before_rows(g).ops] == [op.type for op in g.ops]
+
+
+def test_a_gathered_row_too():
+    """ONNX writes the class token as Gather(axis 1, index 0): the norm runs on that row."""
+    rng = np.random.default_rng(3)
+    b = GraphBuilder("g")
+    x = b.add_input("x", (1, 5, 8))
+    y = b.add1("layernorm", [x, "", ""], {"eps": 1e-5}, name="norm")
+    attrs = {"axis": -2, "indices": [0], "indices_shape": ()}
+    t = b.add1("gather", [y], attrs, name="cls")
+    w = b.add_const("w", rng.normal(size=(3, 8)).astype(np.float32))
+    g = b.build([b.add1("linear", [t, w, ""], {}, name="head")])
+    moved = slice_before_rows(g)
+    assert [op.type for op in moved.ops] == ["gather", "layernorm", "linear"]
+    _same(g, moved)
