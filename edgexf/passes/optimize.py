@@ -3,6 +3,7 @@
     optimize(graph): fold constants -> drop dead ops -> cancel reshape and transpose pairs (layout_forms.py)
     -> compute each value once (common_subexpressions.py) -> recognize layers written op by op
     (LayerNorm, GELU, linear + bias: recognize.py, recognize_tflite.py)
+    -> take sliced rows before a row-wise op (slice_before_rows.py)
     -> put attention into the one form fusion reads (attention_forms.py)
 
 PyTorch, ONNX and TFLite models all take this path (edgexf/pipeline.py, and `edgexf fit`'s candidates),
@@ -19,6 +20,7 @@ from edgexf.passes.fold_constants import fold_constants
 from edgexf.passes.layout_forms import simplify_layout
 from edgexf.passes.recognize import recognize_patterns
 from edgexf.passes.remove_dead_ops import remove_dead_ops
+from edgexf.passes.slice_before_rows import slice_before_rows
 
 
 def optimize(graph: Graph, recognize: bool = True) -> Graph:
@@ -30,4 +32,5 @@ def optimize(graph: Graph, recognize: bool = True) -> Graph:
         return g
     g = merge_common_subexpressions(simplify_layout(g))  # hand-written code repeats expressions
     g = simplify_layout(remove_dead_ops(recognize_patterns(g)))
+    g = slice_before_rows(g)  # after recognition (a LayerNorm is one op): a ViT's final norm on 1 row
     return remove_dead_ops(canonical_attention(g))

@@ -32,7 +32,8 @@ from edgexf.targets.boards import load_board
 from edgexf.targets.toolchain import build_host
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "tflite"
-FUSED = {"attention": 2, "token_mlp": 2, "ln_linear": 2, "patch_embed": 1}
+# ln_linear 3: the two qkv projections and the final norm, sliced to the class token, into the head
+FUSED = {"attention": 2, "token_mlp": 2, "ln_linear": 3, "patch_embed": 1}
 PIECES = {"mean", "sub", "mul", "rsqrt", "sigmoid", "matmul", "softmax", "transpose", "conv2d", "concat"}
 
 
