@@ -49,7 +49,7 @@ class KernelTiming:
 
 def _sources(platform: str) -> list[Path]:
     fw = firmware_dir()
-    return [fw / "app" / "kernel_check.c", *sorted((fw / "kernels").glob("*.c")), fw / "platform" / platform]
+    return [*sorted((fw / "app").glob("kernel_check*.c")), *sorted((fw / "kernels").glob("*.c")), fw / "platform" / platform]
 
 
 def build(out_dir: Path, board: Board | None = None, defines: tuple[str, ...] = ()) -> Path:
