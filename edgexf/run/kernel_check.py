@@ -1,4 +1,4 @@
-"""Build and run firmware/app/kernel_check.c: each fast (_dsp) kernel against its portable twin on
+"""Build and run firmware/app/kernel_check*.c (main, and one file per kernel family: kernel_check.h):
 random shapes and on the example ViTs' shapes, on the host (plain-C SIMD forms) or on a board's
 emulator (the real DSP instructions). Used by tests/firmware/test_kernels_dsp.py and
 benchmarks/latency.py.
@@ -49,7 +49,8 @@ class KernelTiming:
 
 def _sources(platform: str) -> list[Path]:
     fw = firmware_dir()
-    return [fw / "app" / "kernel_check.c", *sorted((fw / "kernels").glob("*.c")), fw / "platform" / platform]
+    checks = sorted((fw / "app").glob("kernel_check*.c"))  # main and one file per kernel family
+    return [*checks, *sorted((fw / "kernels").glob("*.c")), fw / "platform" / platform]
 
 
 def build(out_dir: Path, board: Board | None = None, defines: tuple[str, ...] = ()) -> Path:

@@ -1,4 +1,4 @@
-/* What the programs that check fast kernels against their portable twins share (kernel_check.c here,
+/* What the programs that check fast kernels against their portable twins share (kernel_check.c here, whose files share one state: CHECK_RNG_SHARED,
  * tests/firmware/speed_common.h and mm_speed.c): a xorshift32 generator, seeded by CHECK_RNG_SEED where
  * the includer defines it, and the line they log per case, "time NAME COUNT reference_ticks kernel_ticks". */
 #ifndef EDGEXF_CHECK_COMMON_H
@@ -13,7 +13,11 @@
 #define CHECK_RNG_SEED 0x2545F491u
 #endif
 
+#ifdef CHECK_RNG_SHARED /* a program of several files (kernel_check.h): one state, defined in one of them */
+extern uint32_t rng_state;
+#else
 static uint32_t rng_state = CHECK_RNG_SEED;
+#endif
 
 static inline uint32_t rng(void) /* xorshift32 */
 {
