@@ -60,8 +60,9 @@ def test_fast_equals_portable_in_qemu_and_takes_at_least_3x_fewer_instructions()
             assert w.fast < 0.85 * t.fast, (w, t)
             if t.k >= 64 and t.rows >= 50:  # the MNIST ViT's layers and wider: 1.10-1.23 measured
                 assert w.macs / w.fast > 1.05, w  # 3 x 2 blocks requantized from registers (0.92 before)
-        elif t.k < 4:  # Mamba's dt_proj (k 2): one zero-padded group; 1,760 instructions, portable 3,440
-            assert w.portable >= 1.8 * w.fast, w  # (exf_linear_s8_dsp 3,480: int8 weights stay portable)
+        elif t.k < 4:  # Mamba's dt_proj (k 2): one zero-padded group, 1,760 instructions; portable 2,920
+            # since it unrolls k < 4 with its inputs in registers (3,440 before)
+            assert w.portable >= 1.5 * w.fast, w  # (exf_linear_s8_dsp: int8 weights stay portable)
         else:  # one row: against one output pair at a time, no zero row
             assert w.portable >= 2.5 * w.fast, w
     steps = [t for t in timings if t.kernel == "exf_linear_q_w16" and t.rows == 1]  # int16 in and out

@@ -24,8 +24,10 @@ def test_mve_linear_equals_portable_and_does_more_than_two_macs_per_instruction(
         if t.rows >= 17 and t.k >= 64:  # the ViTs' layers: 2.1-4.4 measured (SMLAD on the M7: under 1)
             assert t.portable >= 7 * t.fast, t
             assert t.macs / t.fast > (3.0 if t.k >= 128 else 2.0), t
-        else:
+        elif t.k >= 4:
             assert t.portable >= 2.5 * t.fast, t
+        else:  # Mamba's rank-2 dt_proj: the portable kernel unrolls k < 4 with its inputs in registers
+            assert t.portable >= 1.5 * t.fast, t  # 2,406 against 1,375 measured
 
 
 def test_a_wrong_byte_is_caught_on_the_m55():
