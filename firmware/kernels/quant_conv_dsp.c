@@ -165,6 +165,25 @@ typedef struct {
     "ldrd r8, r9, [r2], #8\n\t"                                                                           \
     "smlad r11, r3, r8, r11\n\tsmlad r11, r4, r9, r11\n\tsmlad r0, r5, r8, r0\n\tsmlad r0, r6, r9, r0\n\t"
 
+/* the pair's four sums requantized (SMMLA, ASR, SSAT) and stored, then the next pair (both loops) */
+#define PAIRS_REQUANT_STORE                                                                               \
+    "mov r9, r0\n\t"                                                                                      \
+    "pop {r0}\n\t"                                                                                        \
+    "ldrd r3, r4, [r0, #32]\n\t"                                                                          \
+    "ldrd r5, r6, [r0, #48]\n\t"                                                                          \
+    "smmla r10, r10, r3, r4\n\tsmmla r11, r11, r3, r4\n\t"                                                \
+    "ldrd r3, r4, [r0, #40]\n\t"                                                                          \
+    "smmla r12, r12, r3, r4\n\tsmmla r9, r9, r3, r4\n\t"                                                  \
+    "asr r10, r10, r5\n\tasr r11, r11, r5\n\tasr r12, r12, r6\n\tasr r9, r9, r6\n\t"                      \
+    "ssat r10, #8, r10\n\tssat r11, #8, r11\n\tssat r12, #8, r12\n\tssat r9, #8, r9\n\t"                  \
+    "ldrd r3, r4, [r0, #16]\n\t"                                                                          \
+    "add r4, r4, r3\n\t"                                                                                  \
+    "strb r12, [r4]\n\tstrb r9, [r4, #1]\n\tstrb r11, [r3, #1]\n\tstrb r10, [r3], #2\n\t"                 \
+    "str r3, [r0, #16]\n\t"                                                                               \
+    "ldr r3, [r0, #12]\n\t"                                                                               \
+    "cmp r2, r3\n\t"                                                                                      \
+    "bne 1b\n\t"
+
 /* pairs_body (every pair stored whole) in assembly: gcc 12 kept the eight terms of the pair on the stack
  * and reloaded them per output; here every register but r7 (the frame pointer of an unoptimized build)
  * and sp holds a value of the 2 x 2 block, the job's pointer is pushed for the block's dot products.
@@ -188,22 +207,7 @@ static __attribute__((noinline)) void pairs_asm(pairs_job_t *job, int32_t odd) {
             "cmp r1, lr\n\t"
             "bne 2b\n"
             "3:\n\t"
-            "mov r9, r0\n\t"
-            "pop {r0}\n\t"
-            "ldrd r3, r4, [r0, #32]\n\t"
-            "ldrd r5, r6, [r0, #48]\n\t"
-            "smmla r10, r10, r3, r4\n\tsmmla r11, r11, r3, r4\n\t"
-            "ldrd r3, r4, [r0, #40]\n\t"
-            "smmla r12, r12, r3, r4\n\tsmmla r9, r9, r3, r4\n\t"
-            "asr r10, r10, r5\n\tasr r11, r11, r5\n\tasr r12, r12, r6\n\tasr r9, r9, r6\n\t"
-            "ssat r10, #8, r10\n\tssat r11, #8, r11\n\tssat r12, #8, r12\n\tssat r9, #8, r9\n\t"
-            "ldrd r3, r4, [r0, #16]\n\t"
-            "add r4, r4, r3\n\t"
-            "strb r12, [r4]\n\tstrb r9, [r4, #1]\n\tstrb r11, [r3, #1]\n\tstrb r10, [r3], #2\n\t"
-            "str r3, [r0, #16]\n\t"
-            "ldr r3, [r0, #12]\n\t"
-            "cmp r2, r3\n\t"
-            "bne 1b\n\t"
+            PAIRS_REQUANT_STORE
             : "+r"(j)
             :
             : "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r9", "r10", "r11", "r12", "lr", "cc", "memory");
@@ -220,22 +224,7 @@ static __attribute__((noinline)) void pairs_asm(pairs_job_t *job, int32_t odd) {
             "2:\n\t" PAIRS_GROUP PAIRS_GROUP
             "cmp r1, lr\n\t"
             "bne 2b\n\t"
-            "mov r9, r0\n\t"
-            "pop {r0}\n\t"
-            "ldrd r3, r4, [r0, #32]\n\t"
-            "ldrd r5, r6, [r0, #48]\n\t"
-            "smmla r10, r10, r3, r4\n\tsmmla r11, r11, r3, r4\n\t"
-            "ldrd r3, r4, [r0, #40]\n\t"
-            "smmla r12, r12, r3, r4\n\tsmmla r9, r9, r3, r4\n\t"
-            "asr r10, r10, r5\n\tasr r11, r11, r5\n\tasr r12, r12, r6\n\tasr r9, r9, r6\n\t"
-            "ssat r10, #8, r10\n\tssat r11, #8, r11\n\tssat r12, #8, r12\n\tssat r9, #8, r9\n\t"
-            "ldrd r3, r4, [r0, #16]\n\t"
-            "add r4, r4, r3\n\t"
-            "strb r12, [r4]\n\tstrb r9, [r4, #1]\n\tstrb r11, [r3, #1]\n\tstrb r10, [r3], #2\n\t"
-            "str r3, [r0, #16]\n\t"
-            "ldr r3, [r0, #12]\n\t"
-            "cmp r2, r3\n\t"
-            "bne 1b\n\t"
+            PAIRS_REQUANT_STORE
             : "+r"(j)
             :
             : "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r9", "r10", "r11", "r12", "lr", "cc", "memory");
